@@ -1,0 +1,166 @@
+"""The ``critmin`` command line: parse, call the library, print, set the exit code.
+
+Exit codes: 0 solved; 1 error (solver failure, time limit, interrupt); 2 bad input or usage;
+3 infeasible, or shortfall when ``--strict`` (or ``strict: true`` in the scenario).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.errors import CritminError, InputError
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+class Context:
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one short message and an exit code (a traceback only with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = click.get_current_context().find_object(Context)
+        debug = state.debug if state is not None else False
+        try:
+            return func(*args, **kwargs)
+        except CritminError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("Interrupted; nothing was written.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="critmin-engine", prog_name="critmin")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """critmin: sourcing and JV/licensing mixes that minimise dependence on China for refined lithium,
+    nickel, cobalt, gallium and germanium, under cost and policy constraints."""
+    ctx.obj = Context(debug)
+
+
+MODEL = click.argument("model", required=False)
+
+
+@main.command()
+@MODEL
+@click.option("--solver", default="highs", show_default=True,
+              help="highs (in-process), pulp (CBC), pulp:NAME or a PuLP alias such as cbc or glpk.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Results folder [default: results/<scenario name>].")
+@click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
+@click.option("--no-write", is_flag=True, help="Do not write a results folder.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds for the whole objective hierarchy.")
+@click.option("--write-lp", type=click.Path(path_type=Path), default=None,
+              help="Write the final-stage model as solved, LP format.")
+@click.option("--write-mps", type=click.Path(path_type=Path), default=None,
+              help="Write the final-stage model as solved, MPS format.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of text.")
+@click.option("--log", is_flag=True, help="Show the solver's log.")
+@click.option("--strict", is_flag=True, help="Exit 3 if the plan leaves demand unmet.")
+@friendly
+def solve(model: str | None, solver: str, out: Path | None, force: bool, no_write: bool,
+          time_limit: float | None, write_lp: Path | None, write_mps: Path | None, as_json: bool, log: bool,
+          strict: bool) -> None:
+    """Solve a scenario (default: the shipped baseline) and write its results folder."""
+    from engine.output import check_writable
+    from engine.run import run_scenario
+    from engine.scenario import load_scenario
+    from engine.writer import write_results
+
+    loaded = load_scenario(model)
+    folder = out if out is not None else Path("results") / loaded.name
+    if not no_write:
+        check_writable(folder, force)
+    for path in (write_lp, write_mps):
+        if path is not None and path.suffix.lower() not in (".lp", ".mps"):
+            raise InputError(f"{path}: expected a file ending in .lp or .mps")
+    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log)
+    for path in (write_lp, write_mps):
+        if path is not None:
+            result.backend.write(path)
+    if result.ok and not no_write:
+        write_results(result, folder, force=force)
+        result.summary["results_folder"] = str(folder)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2, default=str))
+    else:
+        from engine.display import render_summary
+
+        names = dict(zip(loaded.dataset.minerals["mineral"], loaded.dataset.minerals["name"], strict=True))
+        click.echo(render_summary(result.summary, {k: v.split("(")[0].strip().lower() for k, v in names.items()}))
+        if result.ok and not no_write:
+            click.echo(f"\n  Results written to {folder}/")
+    if not result.ok:
+        sys.exit(EXIT_INFEASIBLE if result.plan.status.value.startswith("infeasible") else EXIT_ERROR)
+    if (strict or loaded.scenario.strict) and result.summary["shortfall"]["total_t"] > 0:
+        sys.exit(EXIT_INFEASIBLE)
+
+
+@main.command()
+@MODEL
+@friendly
+def validate(model: str | None) -> None:
+    """Check a scenario and its dataset without solving."""
+    from engine.formulation import build_model
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    built = build_model(loaded)
+    s = loaded.scenario
+    chain = " <- ".join(p.name for p in reversed(loaded.chain))
+    click.echo(f"{loaded.path}: valid.")
+    click.echo(f"  scenario '{s.name}' ({chain}); {len(s.policies)} policies: "
+               + ", ".join(f"{p.name} ({p.type})" for p in s.policies))
+    click.echo(f"  dataset {loaded.dataset.folder}; model {built.lp.describe()}")
+    for warning in built.warnings:
+        click.echo(f"  Warning: {warning}")
+
+
+@main.command()
+@click.option("--inputs", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Inputs folder [default: the shipped dataset].")
+@friendly
+def data(inputs: Path | None) -> None:
+    """List the dataset tables with their rows, estimates and sources."""
+    from engine.data import load_dataset
+    from engine.paths import inputs_dir
+    from engine.tables import TABLES
+
+    ds = load_dataset(inputs or inputs_dir())
+    click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
+    for schema in TABLES:
+        frame = ds.tables[schema.name]
+        estimates = int(frame["estimate"].fillna(False).astype(bool).sum()) if len(frame) else 0
+        click.echo(f"\n  {schema.filename}: {len(frame)} rows, {estimates} estimates. {schema.description}")
+        if len(frame):
+            tags = frame["source"].fillna("").map(lambda s: s.split(":")[0].split(";")[0].strip())
+            counts = tags.value_counts()
+            shown = ", ".join(f"{tag} ({n})" for tag, n in counts.head(8).items())
+            more = f", and {len(counts) - 8} more" if len(counts) > 8 else ""
+            click.echo(f"    sources: {shown}{more}")
+    click.echo(f"\n  Units, assumptions and sources: {ds.folder / 'README.md'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

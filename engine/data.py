@@ -1,0 +1,257 @@
+"""Loading and checking the input tables.
+
+``load_dataset(folder)`` reads every table in ``tables.TABLES``, coerces types, and checks ranges, allowed values,
+unique keys, references between tables and the cross-table rules below. Any problem raises one ``InputError``
+that names the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import InputError, did_you_mean
+from engine.tables import JV_MODES, ORDER, TABLES_BY_NAME, Column, Problems, TableSchema
+
+TRUE = {"true", "1", "yes", "y", "t"}
+FALSE = {"false", "0", "no", "n", "f"}
+
+# partner equity allowed for each JV mode: (low, low inclusive, high, high inclusive)
+MODE_EQUITY: dict[str, tuple[float, bool, float, bool]] = {
+    "licensing": (0.0, True, 0.0, True),
+    "domestic": (0.0, True, 0.0, True),
+    "minority": (0.0, False, 0.25, True),
+    "parity": (0.25, False, 0.5, True),
+    "majority": (0.5, False, 1.0, True),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The validated input tables of one inputs folder."""
+
+    folder: Path
+    tables: dict[str, pd.DataFrame]
+    digest: str
+
+    @property
+    def minerals(self) -> pd.DataFrame:
+        return self.tables["minerals"]
+
+    @property
+    def countries(self) -> pd.DataFrame:
+        return self.tables["countries"]
+
+    @property
+    def capacity(self) -> pd.DataFrame:
+        return self.tables["capacity"]
+
+    @property
+    def ownership(self) -> pd.DataFrame:
+        return self.tables["ownership"]
+
+    @property
+    def demand(self) -> pd.DataFrame:
+        return self.tables["demand"]
+
+    @property
+    def jv_options(self) -> pd.DataFrame:
+        return self.tables["jv_options"]
+
+    def file(self, table: str) -> Path:
+        return self.folder / TABLES_BY_NAME[table].filename
+
+
+def _line(index: int) -> int:
+    return int(index) + 2  # header is line 1
+
+
+def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems) -> pd.Series:
+    text = raw.astype(str).str.strip()
+    blank = text.eq("")
+    if col.required:
+        for i in text.index[blank]:
+            problems.add(f"{where}, line {_line(i)}, column {col.name}: value missing ({col.description})")
+    if col.kind == "str":
+        return text.where(~blank, None)
+    if col.kind == "bool":
+        lowered = text.str.lower()
+        bad = ~blank & ~lowered.isin(TRUE | FALSE)
+        for i in text.index[bad]:
+            problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not true/false")
+        return lowered.isin(TRUE)
+    numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
+    bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
+    for i in text.index[bad]:
+        problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not a number")
+    if col.kind == "int":
+        fractional = ~blank & ~bad & (numbers.fillna(0) != numbers.fillna(0).round())
+        for i in text.index[fractional]:
+            problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not a whole number")
+        return numbers.astype("Int64") if blank.any() else numbers.fillna(0).astype(np.int64)
+    return numbers.astype(float)
+
+
+def _check_range(values: pd.Series, col: Column, where: str, problems: Problems) -> None:
+    if col.kind not in ("int", "float"):
+        return
+    present = values.dropna()
+    expected = _range_text(col)
+    if col.minimum is not None:
+        for i in present.index[present < col.minimum]:
+            problems.add(f"{where}, line {_line(i)}, column {col.name}: {values[i]:g} is {_below(col)}; "
+                         f"expected {expected}")
+    if col.maximum is not None:
+        for i in present.index[present > col.maximum]:
+            problems.add(f"{where}, line {_line(i)}, column {col.name}: {values[i]:g} is above "
+                         f"{col.maximum:g}; expected {expected}")
+
+
+def _below(col: Column) -> str:
+    return "negative" if col.minimum == 0 else f"below {col.minimum:g}"
+
+
+def _range_text(col: Column) -> str:
+    if col.minimum is not None and col.maximum is not None:
+        return f"a value in [{col.minimum:g}, {col.maximum:g}]"
+    if col.minimum is not None:
+        return "a value >= 0" if col.minimum == 0 else f"a value >= {col.minimum:g}"
+    return f"a value <= {col.maximum:g}"
+
+
+def _read_table(schema: TableSchema, path: Path, problems: Problems) -> pd.DataFrame | None:
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        if schema.optional:
+            return None
+        raise InputError(f"{path}: file not found (the {schema.name} table is required)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV table: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: file is empty; expected a header row with columns "
+                         f"{', '.join(c.name for c in schema.columns)}") from None
+    raw.columns = [c.strip() for c in raw.columns]
+    names = [c.name for c in schema.columns]
+    missing = [c.name for c in schema.columns if c.name not in raw.columns and c.required]
+    for name in missing:
+        unknown = [c for c in raw.columns if c not in names]
+        problems.add(f"{path}: column '{name}' is missing{did_you_mean(name, unknown)}")
+    if missing:
+        return None
+    out = pd.DataFrame(index=raw.index)
+    for col in schema.columns:
+        series = raw[col.name] if col.name in raw.columns else pd.Series("", index=raw.index)
+        out[col.name] = _coerce(series, col, str(path), problems)
+        _check_range(out[col.name], col, str(path), problems)
+        if col.choices is not None:
+            bad = out[col.name].notna() & ~out[col.name].isin(col.choices)
+            for i in out.index[bad]:
+                problems.add(f"{path}, line {_line(i)}, column {col.name}: '{out[col.name][i]}' is not one of "
+                             f"{', '.join(col.choices)}{did_you_mean(out[col.name][i], col.choices)}")
+    dupes = out.duplicated(list(schema.key), keep="first")
+    for i in out.index[dupes]:
+        key = ", ".join(str(out[k][i]) for k in schema.key)
+        problems.add(f"{path}, line {_line(i)}: duplicate key ({key}) in columns {', '.join(schema.key)}")
+    return out
+
+
+def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems) -> None:
+    for name, frame in tables.items():
+        schema = TABLES_BY_NAME[name]
+        for col in schema.columns:
+            if col.references is None:
+                continue
+            ref_table, ref_col = col.references.split(".")
+            valid = set(tables[ref_table][ref_col].dropna())
+            values = frame[col.name]
+            bad = values.notna() & ~values.isin(valid)
+            for i in frame.index[bad]:
+                problems.add(
+                    f"{folder / schema.filename}, line {_line(i)}, column {col.name}: unknown {ref_col} "
+                    f"'{values[i]}'{did_you_mean(values[i], sorted(valid))}; expected one listed in "
+                    f"{ref_table}.csv"
+                )
+
+
+def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems) -> None:
+    cap = tables["capacity"]
+    where = folder / "capacity.csv"
+    ended = cap["last_year"].notna() & (cap["last_year"].fillna(9999) < cap["first_year"])
+    for i in cap.index[ended]:
+        problems.add(f"{where}, line {_line(i)}: last_year {cap['last_year'][i]} is before first_year "
+                     f"{cap['first_year'][i]}")
+    own = tables.get("ownership")
+    if own is not None and len(own):
+        totals = own.groupby("source_id", sort=True)["equity_share"].sum()
+        for source_id, total in totals[totals > 1.0 + 1e-9].items():
+            first = own.index[own["source_id"] == source_id][0]
+            problems.add(f"{folder / 'ownership.csv'}, line {_line(first)}: equity shares of '{source_id}' sum "
+                         f"to {total:.4g}; expected at most 1")
+    jv = tables.get("jv_options")
+    if jv is not None and len(jv):
+        _check_jv(jv, folder / "jv_options.csv", problems)
+
+
+def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems) -> None:
+    for i, row in jv.iterrows():
+        mode = row["mode"]
+        if mode not in MODE_EQUITY or pd.isna(row["partner_equity_share"]):
+            continue
+        lo, lo_in, hi, hi_in = MODE_EQUITY[mode]
+        e = float(row["partner_equity_share"])
+        ok = (e >= lo if lo_in else e > lo) and (e <= hi if hi_in else e < hi)
+        if not ok:
+            span = "0" if lo == hi else f"{'[' if lo_in else '('}{lo:g}, {hi:g}{']' if hi_in else ')'}"
+            problems.add(f"{where}, line {_line(i)}, column partner_equity_share: {e:g} does not fit mode "
+                         f"'{mode}'; expected {span}")
+        if mode == "domestic" and row["partner"] != row["host"]:
+            problems.add(f"{where}, line {_line(i)}, column partner: a domestic option has no foreign partner; "
+                         f"expected partner = host ('{row['host']}'), got '{row['partner']}'")
+        mini = row["min_size_tpy"]
+        if pd.notna(mini) and mini > row["max_size_tpy"]:
+            problems.add(f"{where}, line {_line(i)}, column min_size_tpy: {mini:g} exceeds max_size_tpy "
+                         f"{row['max_size_tpy']:g}")
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in ORDER:
+        path = folder / TABLES_BY_NAME[name].filename
+        if path.exists():
+            h.update(name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty frame with the columns of table ``name`` (for optional tables that are absent)."""
+    return pd.DataFrame({c.name: pd.Series(dtype=object) for c in TABLES_BY_NAME[name].columns})
+
+
+def load_dataset(folder: Path) -> Dataset:
+    """Read and validate every table in ``folder``; raise ``InputError`` naming file, line and column."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: inputs folder not found")
+    problems = Problems()
+    tables: dict[str, pd.DataFrame] = {}
+    for name in ORDER:
+        schema = TABLES_BY_NAME[name]
+        frame = _read_table(schema, folder / schema.filename, problems)
+        if frame is not None:
+            tables[name] = frame
+    problems.raise_if_any(f"The dataset in {folder} has problems:")
+    for name in ORDER:
+        tables.setdefault(name, empty_table(name))
+    _check_references(tables, folder, problems)
+    _check_rules(tables, folder, problems)
+    problems.raise_if_any(f"The dataset in {folder} has problems:")
+    return Dataset(folder=folder, tables=tables, digest=_digest(folder))
+
+
+__all__ = ["JV_MODES", "Dataset", "load_dataset"]

@@ -1,0 +1,76 @@
+"""Readable text for the terminal: the run summary as a planner reads it."""
+
+from __future__ import annotations
+
+
+def usd(value: float | None) -> str:
+    """USD with a magnitude suffix: 1.23 bn, 456.7 m, 12,345."""
+    if value is None:
+        return "n/a"
+    a = abs(value)
+    if a >= 1e9:
+        return f"USD {value / 1e9:,.2f} bn"
+    if a >= 1e6:
+        return f"USD {value / 1e6:,.1f} m"
+    return f"USD {value:,.0f}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def tonnes(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) < 10:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
+    """The terminal summary of a run."""
+    names = names or {}
+    sc = summary["scenario"]
+    lines = []
+    head = f"Scenario '{sc['name']}'"
+    if sc.get("file"):
+        head += f" ({sc['file']})"
+    lines.append(head)
+    if sc.get("description"):
+        lines.append(f"  {sc['description'].strip()}")
+    aim = (f"minimise dependence on {sc['dependence_on']} ({sc['basis']} basis, {sc['aggregate']} over minerals "
+           f"and years) within {sc['budget']}" if sc["objective"] == "dependence"
+           else f"minimise cost under the scenario's dependence caps ({sc['basis']} basis)")
+    lines.append(f"  Buyer {sc['buyer']}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
+    model, stages = summary["model"], summary["stages"]
+    solve_s = sum(st["seconds"] or 0 for st in stages)
+    lines.append(f"  {summary['solver']['version']}: {summary['status']} after {len(stages)} stage(s), "
+                 f"{solve_s:.2f} s; {model['columns']:,} columns, {model['rows']:,} rows, "
+                 f"{model['nonzeros']:,} non-zeros.")
+    if summary["status"] != "optimal":
+        lines.append(f"  {summary['message']}")
+        return "\n".join(lines)
+    dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    lines.append("")
+    lines.append(f"  Share of demand attributed to {sc['dependence_on']} (mean over years)")
+    lines.append(f"  {'mineral':<12}{'least-cost':>12}{'optimised':>12}{'change':>11}{'shortfall t':>14}")
+    for m, v in dep["by_mineral"].items():
+        change = None if v["least_cost_pct"] is None else v["optimised_pct"] - v["least_cost_pct"]
+        lines.append(f"  {names.get(m, m):<12}{pct(v['least_cost_pct']):>12}{pct(v['optimised_pct']):>12}"
+                     f"{'' if change is None else f'{change:+.1f} pp':>11}"
+                     f"{tonnes(short['by_mineral_t'].get(m, 0.0)):>14}")
+    label = "all (" + sc["aggregate"] + ")"
+    change = dep["overall_pct"] - dep["least_cost_overall_pct"]
+    lines.append(f"  {label:<12}{pct(dep['least_cost_overall_pct']):>12}{pct(dep['overall_pct']):>12}"
+                 f"{f'{change:+.1f} pp':>11}{tonnes(short['total_t']):>14}")
+    lines.append("")
+    premium = cost["premium_pct"]
+    lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "
+                 f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
+                 + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
+    if short["total_t"] > 0:
+        lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
+                     f"{usd(short['value_usd'])}. Run 'critmin explain' to see why.")
+    for warning in summary.get("warnings", []):
+        lines.append(f"  Warning: {warning}")
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""Building the linear program of a scenario, one constraint family per module.
+
+``build_model(loaded)`` returns a :class:`~engine.formulation.model.Model`: variables first (flows, shortfall),
+then the policies that act on bounds and costs, then the rows (demand balance and the share policies), then
+the objectives (shortfall, cost, dependence). The objective hierarchy is solved in ``engine.solve``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from engine.formulation import cost, dependence, shares, supply, trade
+from engine.formulation.demand import add_demand_balance, add_shortfall
+from engine.formulation.model import MUSD, Model
+from engine.scenario import LoadedScenario
+from engine.schema import PolicyBase
+
+# Policies that change bounds or costs of purchases: applied before bounds and costs are final.
+COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
+    "export_ban": trade.apply_export_ban,  # type: ignore[dict-item]
+    "tariff": trade.apply_tariff,  # type: ignore[dict-item]
+    "feoc": trade.apply_feoc,  # type: ignore[dict-item]
+}
+# Policies that add rows over deliveries and demand.
+ROW_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
+    "country_cap": shares.add_country_cap,  # type: ignore[dict-item]
+    "content_rule": shares.add_content_rule,  # type: ignore[dict-item]
+    "dependence_cap": dependence.add_dependence_cap,  # type: ignore[dict-item]
+}
+
+
+def default_scenarios() -> pd.DataFrame:
+    """A deterministic run: one scenario with probability 1."""
+    return pd.DataFrame({"scen": [0], "probability": [1.0]})
+
+
+def _deliveries(model: Model) -> pd.DataFrame:
+    """Every column that delivers tonnes to the buyer, with the attributes share rules need."""
+    sup = model.supply
+    return pd.DataFrame({
+        "col": model.block_cols("flow"),
+        "kind": "purchase",
+        "id": sup["source_id"].to_numpy(),
+        "mineral": sup["mineral"].to_numpy(),
+        "year": sup["year"].to_numpy(),
+        "scen": sup["scen"].to_numpy(),
+        "location": sup["location"].to_numpy(),
+        "owner": sup["owner"].to_numpy(),
+        "attribution": sup["attribution"].to_numpy(),
+        "covered_equity": sup["covered_equity"].to_numpy(),
+    })
+
+
+def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -> Model:
+    """Build the LP of a validated scenario."""
+    s = loaded.scenario
+    model = Model(loaded=loaded)
+    model.years = s.years
+    model.minerals = list(s.minerals) if s.minerals else list(loaded.dataset.minerals["mineral"])
+    model.scenarios = default_scenarios() if scenarios is None else scenarios
+    supply.add_flows(model)
+    add_shortfall(model)
+    for policy in s.policies:
+        if policy.type in COLUMN_POLICIES:
+            COLUMN_POLICIES[policy.type](model, policy)
+    supply.finalise_flow_bounds(model)
+    model.deliveries = _deliveries(model)
+    add_demand_balance(model)
+    for policy in s.policies:
+        if policy.type in ROW_POLICIES:
+            ROW_POLICIES[policy.type](model, policy)
+    cost.add_purchase_cost(model)
+    dependence.add_dependence_objective(model)
+    return model
+
+
+__all__ = ["MUSD", "Model", "build_model"]

@@ -1,0 +1,58 @@
+"""Demand balance and shortfall.
+
+Demand balance, one row per mineral m, year y and scenario ω::
+
+    Σ_s flow[s, y, ω] + Σ_j jv_out[j, y, ω] + short[m, y, ω] = demand[m, y, ω]
+
+Shortfall objective (value-weighted, always the first stage of the hierarchy), in million USD::
+
+    minimise Σ_{m, y, ω} p_ω × price_m × short[m, y, ω]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.formulation.model import MUSD, Model
+
+
+def demand_table(model: Model) -> pd.DataFrame:
+    """One row per (mineral, year, scenario): demand (scaled by the scenario) and reference price."""
+    s, ds = model.scenario, model.dataset
+    d = ds.demand[ds.demand["mineral"].isin(model.minerals) & ds.demand["year"].isin(model.years)]
+    d = d[["mineral", "year", "demand_t"]].copy()
+    d["demand_t"] = d["demand_t"] * d["mineral"].map(s.data.demand_scale).fillna(1.0)
+    price = ds.minerals.set_index("mineral")["reference_price_usd_per_t"]
+    d["price_usd_per_t"] = d["mineral"].map(price).astype(float)
+    d = d.merge(model.scenarios[["scen", "probability"]], how="cross")
+    return d.sort_values(["scen", "mineral", "year"], kind="stable").reset_index(drop=True)
+
+
+def add_shortfall(model: Model) -> None:
+    """Create ``short[m, y, ω] >= 0`` (at most the demand) and its value-weighted objective."""
+    model.demand = demand_table(model)
+    d = model.demand
+    block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
+    model.lp.add_objective("shortfall", block.cols,
+                           (d["probability"] * d["price_usd_per_t"]).to_numpy() / MUSD)
+
+
+def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
+    """Index into ``model.demand`` of each (mineral, year, scen) row of ``frame`` (-1 when absent)."""
+    index = pd.MultiIndex.from_frame(model.demand[["mineral", "year", "scen"]])
+    return index.get_indexer(pd.MultiIndex.from_frame(frame[["mineral", "year", "scen"]]))
+
+
+def add_demand_balance(model: Model) -> None:
+    """One equality row per (m, y, ω): deliveries + shortfall = demand."""
+    d, dl = model.demand, model.deliveries
+    rows_of_delivery = demand_row_of(model, dl)
+    keep = rows_of_delivery >= 0
+    short_cols = model.block_cols("short")
+    rows = np.concatenate([rows_of_delivery[keep], np.arange(len(d))])
+    cols = np.concatenate([dl["col"].to_numpy()[keep], short_cols])
+    vals = np.ones(len(rows))
+    rhs = d["demand_t"].to_numpy()
+    model.lp.add_constraints("demand", d[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
+

@@ -1,0 +1,52 @@
+"""The model under construction: the LP plus the tables that explain each of its columns and rows.
+
+A :class:`Model` carries the linear program and, for every block of columns, a table of attributes in the same
+row order (which source, year, scenario, location, owner, China attribution, cost per tonne …). Formulation
+modules read and extend these tables; ``results.py`` reads them back to turn a solution into tidy tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.lp import LinearProgram
+from engine.scenario import LoadedScenario
+
+MUSD = 1e6
+"""Costs in the LP are in million USD so that coefficients stay within about 1e-3 … 1e6."""
+
+
+@dataclass
+class Model:
+    """A built model: LP, attribute tables and the scenario it came from."""
+
+    loaded: LoadedScenario
+    lp: LinearProgram = field(default_factory=LinearProgram)
+    years: list[int] = field(default_factory=list)
+    minerals: list[str] = field(default_factory=list)
+    scenarios: pd.DataFrame = field(default_factory=pd.DataFrame)  # scen, probability
+    sources: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per supply block
+    equity: pd.DataFrame = field(default_factory=pd.DataFrame)  # source_id, owner, equity_share (complete)
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per flow column
+    demand: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per shortfall column
+    deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)  # every column that delivers tonnes
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def scenario(self):
+        return self.loaded.scenario
+
+    @property
+    def dataset(self):
+        return self.loaded.dataset
+
+    def discount(self, years: np.ndarray | pd.Series) -> np.ndarray:
+        """Present-value factor (1 + r)^-(year - base year)."""
+        fin = self.scenario.finance
+        return (1.0 + fin.discount_rate) ** -(np.asarray(years, dtype=float) - self.scenario.base_year)
+
+    def block_cols(self, name: str) -> np.ndarray:
+        return self.lp.variables[name].cols

@@ -1,0 +1,35 @@
+"""Masks that pick the rows a policy applies to: by mineral, year, and country (location or owner)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.schema import PolicyBase
+
+
+def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], threshold: float,
+               id_column: str = "source_id") -> np.ndarray:
+    """Rows whose source has at least ``threshold`` equity held by any of ``countries`` (summed)."""
+    held = equity[equity["owner"].isin(countries)].groupby("source_id")["equity_share"].sum()
+    shares = frame[id_column].map(held).fillna(0.0).to_numpy()
+    return shares >= threshold - 1e-12
+
+
+def country_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], by: str,
+                 threshold: float, location_column: str = "location") -> np.ndarray:
+    """Rows located in (``by='location'``), owned by (``'owner'``) or either of ``countries``."""
+    located = frame[location_column].isin(countries).to_numpy()
+    if by == "location":
+        return located
+    owned = owner_mask(frame, equity, countries, threshold)
+    return owned if by == "owner" else located | owned
+
+
+def scope_mask(frame: pd.DataFrame, policy: PolicyBase, years: list[int]) -> np.ndarray:
+    """Rows of ``frame`` (with mineral and year columns) inside the policy's minerals and years."""
+    mask = np.ones(len(frame), dtype=bool)
+    if policy.minerals is not None:
+        mask &= frame["mineral"].isin(policy.minerals).to_numpy()
+    mask &= frame["year"].isin(policy.years.select(years)).to_numpy()
+    return mask

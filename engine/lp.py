@@ -1,0 +1,208 @@
+"""A solver-neutral linear program built from tables.
+
+Variables come in named blocks; each block is a DataFrame of keys (one row per variable) with bounds.
+Constraints come in named row blocks; each is a DataFrame of keys with lower/upper bounds and sparse-matrix
+triplets. Objectives are named vectors over all columns. Nothing here knows about minerals: the formulation
+modules fill it, the solver backends read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass
+class VariableBlock:
+    """Variables ``start … start + len(keys) - 1`` sharing a name and key columns."""
+
+    name: str
+    keys: pd.DataFrame
+    start: int
+    lower: np.ndarray
+    upper: np.ndarray
+    integer: bool = False
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Global column indices of this block."""
+        return np.arange(self.start, self.start + len(self.keys), dtype=np.int64)
+
+
+@dataclass
+class RowBlock:
+    """Constraint rows ``start …`` of one family: ``lower <= A[rows] @ x <= upper``."""
+
+    name: str
+    keys: pd.DataFrame
+    start: int
+    lower: np.ndarray
+    upper: np.ndarray
+    rows: np.ndarray  # local row index of each non-zero
+    cols: np.ndarray  # global column index of each non-zero
+    vals: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def index(self) -> np.ndarray:
+        """Global row indices of this block."""
+        return np.arange(self.start, self.start + len(self.keys), dtype=np.int64)
+
+
+@dataclass
+class LinearProgram:
+    """Columns, rows and named objectives of one model."""
+
+    variables: dict[str, VariableBlock] = field(default_factory=dict)
+    constraints: dict[str, RowBlock] = field(default_factory=dict)
+    _objective_terms: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    n_cols: int = 0
+    n_rows: int = 0
+    _matrix: sp.csc_matrix | None = field(default=None, repr=False)
+
+    # ---------------------------------------------------------------------------------------- building
+    def add_variables(self, name: str, keys: pd.DataFrame, lower: np.ndarray | float = 0.0,
+                      upper: np.ndarray | float = INF, integer: bool = False) -> VariableBlock:
+        """Add one column per row of ``keys``."""
+        if name in self.variables:
+            raise ValueError(f"variable block '{name}' exists already")
+        n = len(keys)
+        block = VariableBlock(
+            name=name,
+            keys=keys.reset_index(drop=True),
+            start=self.n_cols,
+            lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
+            upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+            integer=integer,
+        )
+        self.variables[name] = block
+        self.n_cols += n
+        self._matrix = None
+        return block
+
+    def add_constraints(self, name: str, keys: pd.DataFrame, rows: np.ndarray, cols: np.ndarray,
+                        vals: np.ndarray, lower: np.ndarray | float = -INF,
+                        upper: np.ndarray | float = INF) -> RowBlock:
+        """Add one row per row of ``keys`` with non-zeros ``(rows[k], cols[k]) = vals[k]`` (rows local)."""
+        if name in self.constraints:
+            raise ValueError(f"constraint block '{name}' exists already")
+        n = len(keys)
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise ValueError(f"constraint block '{name}': row index out of range")
+        block = RowBlock(
+            name=name,
+            keys=keys.reset_index(drop=True),
+            start=self.n_rows,
+            lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
+            upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+            rows=rows,
+            cols=np.asarray(cols, dtype=np.int64),
+            vals=np.asarray(vals, dtype=float),
+        )
+        self.constraints[name] = block
+        self.n_rows += n
+        self._matrix = None
+        return block
+
+    def add_objective(self, name: str, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Add terms ``vals`` on columns ``cols`` to the named objective (terms on one column add up)."""
+        self._objective_terms.setdefault(name, []).append(
+            (np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=float))
+        )
+
+    # ---------------------------------------------------------------------------------------- reading
+    def objective(self, name: str) -> np.ndarray:
+        """The dense coefficient vector of a named objective (zeros if it has no terms)."""
+        out = np.zeros(self.n_cols)
+        for cols, vals in self._objective_terms.get(name, []):
+            np.add.at(out, cols, vals)
+        return out
+
+    @property
+    def objective_names(self) -> list[str]:
+        return list(self._objective_terms)
+
+    @property
+    def col_lower(self) -> np.ndarray:
+        return _concat([b.lower for b in self.variables.values()])
+
+    @property
+    def col_upper(self) -> np.ndarray:
+        return _concat([b.upper for b in self.variables.values()])
+
+    @property
+    def row_lower(self) -> np.ndarray:
+        return _concat([b.lower for b in self.constraints.values()])
+
+    @property
+    def row_upper(self) -> np.ndarray:
+        return _concat([b.upper for b in self.constraints.values()])
+
+    @property
+    def integer_cols(self) -> np.ndarray:
+        blocks = [b.cols for b in self.variables.values() if b.integer]
+        return np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int64)
+
+    def matrix(self) -> sp.csc_matrix:
+        """The constraint matrix in compressed sparse column form (duplicates summed)."""
+        if self._matrix is None:
+            blocks = list(self.constraints.values())
+            rows = _concat([b.rows + b.start for b in blocks], np.int64)
+            cols = _concat([b.cols for b in blocks], np.int64)
+            vals = _concat([b.vals for b in blocks])
+            keep = vals != 0.0
+            self._matrix = sp.csc_matrix(
+                (vals[keep], (rows[keep], cols[keep])), shape=(self.n_rows, self.n_cols)
+            )
+            self._matrix.sum_duplicates()
+        return self._matrix
+
+    @property
+    def nnz(self) -> int:
+        return int(self.matrix().nnz)
+
+    def col_names(self) -> list[str]:
+        """Readable column names such as ``flow[CHN-LI-1,2030]`` (for LP/MPS files)."""
+        return [name for b in self.variables.values() for name in _names(b.name, b.keys)]
+
+    def row_names(self) -> list[str]:
+        return [name for b in self.constraints.values() for name in _names(b.name, b.keys)]
+
+    def describe(self) -> str:
+        return f"{self.n_cols:,} columns, {self.n_rows:,} rows, {self.nnz:,} non-zeros"
+
+
+def _concat(parts: list[np.ndarray], dtype: type = float) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype=dtype)
+
+
+def _names(prefix: str, keys: pd.DataFrame) -> list[str]:
+    if keys.shape[1] == 0:
+        return [f"{prefix}[{i}]" for i in range(len(keys))]
+    text = keys.astype(str)
+    joined = text.iloc[:, 0].str.cat(text.iloc[:, 1:], sep=",") if keys.shape[1] > 1 else text.iloc[:, 0]
+    cleaned = joined.str.replace(r"[^A-Za-z0-9_.,+\-]", "_", regex=True)
+    return (prefix + "[" + cleaned + "]").tolist()
+
+
+def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Group the rows of ``keys`` by columns ``by``: (one row per group, the group number of each input row).
+
+    The workhorse of the vectorised formulation: a constraint family is a group-by over a variable table.
+    Groups are numbered in sorted key order.
+    """
+    grouper = keys.groupby(by, sort=True, dropna=False, observed=True)
+    codes = grouper.ngroup().to_numpy(dtype=np.int64)
+    groups = grouper.size().reset_index()[by]
+    return groups, codes

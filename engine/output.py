@@ -1,0 +1,64 @@
+"""Writing a results folder atomically.
+
+Everything is written into a hidden temporary folder beside the target, then renamed into place in one step.
+An interrupted run leaves no half-written folder; an existing folder is replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import InputError
+
+FLOAT_FORMAT = "%.10g"
+
+
+def check_writable(folder: Path, force: bool) -> None:
+    """Fail early (before solving) if ``folder`` exists and may not be replaced."""
+    if folder.exists() and not force:
+        raise InputError(f"{folder}: results folder exists already; pass --force to replace it or choose "
+                         f"another --out")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Deterministic CSV: fixed float format, no index, '\\n' line ends."""
+    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+def write_folder_atomically(folder: Path, fill: Callable[[Path], None], force: bool = False) -> Path:
+    """Call ``fill(tmp)`` to write into a temporary folder, then move it to ``folder`` in one rename."""
+    folder = Path(folder)
+    check_writable(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o755)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+            os.replace(folder, old / folder.name)
+            try:
+                os.replace(tmp, folder)
+            except BaseException:
+                os.replace(old / folder.name, folder)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder

@@ -1,0 +1,154 @@
+"""Turning a solution into tidy tables and metrics, recomputed from the flows (never read off objectives).
+
+Tables (stable column names, documented in the README):
+
+- ``flows``: tonnes per delivery (purchase or JV output) with its cost and China attribution;
+- ``dependence``: per mineral and year, demand, supply, shortfall, attributed tonnes and share, optimised and
+  least-cost;
+- ``costs``: per mineral, year and component, undiscounted and present-value USD;
+- ``shortfall``: per mineral and year, unmet tonnes and their value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.formulation.model import Model
+from engine.formulation.supply import delivered_cost
+
+EPS = 1e-6  # tonnes below this (a gram) are reported as zero
+
+
+@dataclass
+class Tables:
+    """The tidy result tables of one plan."""
+
+    flows: pd.DataFrame
+    dependence: pd.DataFrame
+    costs: pd.DataFrame
+    shortfall: pd.DataFrame
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def items(self) -> list[tuple[str, pd.DataFrame]]:
+        return [("flows", self.flows), ("dependence", self.dependence), ("costs", self.costs),
+                ("shortfall", self.shortfall), *self.extra.items()]
+
+
+def clean(values: np.ndarray) -> np.ndarray:
+    """Zero out solver noise (tiny and negative-zero values)."""
+    out = np.asarray(values, dtype=float).copy()
+    out[np.abs(out) < EPS] = 0.0
+    return out + 0.0
+
+
+def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Purchases with tonnes > 0: who, where, how much, at what cost, how much counts as China."""
+    sup = model.supply
+    tonnes = clean(x[model.block_cols("flow")])
+    unit = delivered_cost(sup).to_numpy()
+    df = model.discount(sup["year"])
+    out = pd.DataFrame({
+        "scen": sup["scen"], "mineral": sup["mineral"], "year": sup["year"], "kind": "purchase",
+        "id": sup["source_id"], "location": sup["location"], "owner": sup["owner"],
+        "china_attribution": sup["attribution"], "tonnes": tonnes,
+        "unit_cost_usd_per_t": unit, "cost_usd": tonnes * unit, "cost_pv_usd": tonnes * unit * df,
+        "restricted_by": sup["restricted_by"],
+    })
+    return out[out["tonnes"] > 0].reset_index(drop=True)
+
+
+def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Per (scen, mineral, year): demand, delivered tonnes, shortfall and attributed tonnes."""
+    d = model.demand
+    dl = model.deliveries
+    tonnes = clean(x[dl["col"].to_numpy()])
+    grouped = pd.DataFrame({"scen": dl["scen"], "mineral": dl["mineral"], "year": dl["year"],
+                            "supplied_t": tonnes, "china_t": tonnes * dl["attribution"].to_numpy()})
+    sums = grouped.groupby(["scen", "mineral", "year"], as_index=False)[["supplied_t", "china_t"]].sum()
+    out = d[["scen", "mineral", "year", "demand_t"]].merge(sums, how="left", on=["scen", "mineral", "year"])
+    out[["supplied_t", "china_t"]] = out[["supplied_t", "china_t"]].fillna(0.0)
+    out["shortfall_t"] = clean(x[model.block_cols("short")])
+    demand = out["demand_t"].to_numpy()
+    out["china_share_pct"] = np.where(demand > 0, 100.0 * out["china_t"] / np.where(demand > 0, demand, 1), 0.0)
+    return out
+
+
+def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> pd.DataFrame:
+    out = attributed_by_group(model, x)
+    if least_cost_x is not None:
+        ref = attributed_by_group(model, least_cost_x)
+        out["least_cost_china_share_pct"] = ref["china_share_pct"].to_numpy()
+    else:
+        out["least_cost_china_share_pct"] = np.nan
+    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t",
+                "china_share_pct", "least_cost_china_share_pct"]]
+
+
+def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV."""
+    sup = model.supply
+    tonnes = clean(x[model.block_cols("flow")])
+    base = sup["unit_cost_usd_per_t"].to_numpy()
+    parts = {
+        "purchase": tonnes * base,
+        "tariff": tonnes * (base * sup["ad_valorem"].to_numpy() + sup["tariff_usd_per_t"].to_numpy()),
+        "feoc_credit_loss": tonnes * sup["credit_loss_usd_per_t"].to_numpy(),
+    }
+    keys = sup[["scen", "mineral", "year"]]
+    frames = [keys.assign(component=name, usd=values) for name, values in parts.items()]
+    long = pd.concat(frames, ignore_index=True)
+    long = long.groupby(["scen", "mineral", "year", "component"], as_index=False, sort=True)["usd"].sum()
+    long["pv_usd"] = long["usd"] * model.discount(long["year"])
+    return long
+
+
+def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+    d = model.demand
+    short = clean(x[model.block_cols("short")])
+    demand = d["demand_t"].to_numpy()
+    return pd.DataFrame({
+        "scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "demand_t": demand,
+        "shortfall_t": short,
+        "shortfall_pct": np.where(demand > 0, 100.0 * short / np.where(demand > 0, demand, 1), 0.0),
+        "value_usd": short * d["price_usd_per_t"].to_numpy(),
+    })
+
+
+def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
+    """All result tables of a solution."""
+    return Tables(
+        flows=flow_table(model, x),
+        dependence=dependence_table(model, x, least_cost_x),
+        costs=cost_components(model, x),
+        shortfall=shortfall_table(model, x),
+    )
+
+
+def total_cost_pv(model: Model, x: np.ndarray) -> float:
+    """Present value of all costs of a solution, USD, recomputed from the tables' arithmetic."""
+    return float(cost_components(model, x)["pv_usd"].sum() * 1.0)
+
+
+def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:
+    """The objective's aggregate (mean with mineral weights, or max) of a dependence column."""
+    objective = model.scenario.objective
+    t = table[table["demand_t"] > 0]
+    if t.empty:
+        return 0.0
+    if objective.aggregate == "max":
+        return float(t[column].max())
+    prob = t["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    weight = t["mineral"].map(objective.weights).fillna(1.0).to_numpy()
+    first = (t["scen"] == t["scen"].iloc[0]).to_numpy()
+    total = float(weight[first].sum()) or 1.0
+    return float((prob * weight * t[column].to_numpy()).sum() / total)
+
+
+def per_mineral(table: pd.DataFrame, column: str, order: list[str]) -> dict[str, float]:
+    """Mean over years (and scenarios) of a per-year share, per mineral, in ``order``."""
+    t = table[table["demand_t"] > 0]
+    means = t.groupby("mineral")[column].mean()
+    return {m: float(means[m]) for m in order if m in means.index}

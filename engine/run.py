@@ -1,0 +1,68 @@
+"""One scenario end to end: load, build, solve the hierarchy, make tables and the summary.
+
+This is the library entry point the CLI calls; notebooks and sweeps can call it too::
+
+    from engine.run import run_scenario
+    result = run_scenario("baseline")
+    result.summary["dependence"]["by_mineral"]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.formulation import build_model
+from engine.formulation.model import Model
+from engine.hierarchy import Plan, solve_plan
+from engine.results import Tables, make_tables
+from engine.scenario import LoadedScenario, load_scenario
+from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import Backend
+from engine.summary import make_summary
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced."""
+
+    loaded: LoadedScenario
+    model: Model
+    plan: Plan
+    backend: Backend
+    tables: Tables | None
+    summary: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.plan.ok
+
+
+def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str | None = None,
+                 time_limit: float | None = None, log: bool = False) -> RunResult:
+    """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if isinstance(spec, LoadedScenario):
+        loaded = spec
+    else:
+        loaded = load_scenario(spec)
+        timings["load_s"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    model = build_model(loaded)
+    timings["build_s"] = time.perf_counter() - t
+    backend = make_backend(solver, SolverOptions(time_limit=time_limit, log=log))
+    t = time.perf_counter()
+    backend.load(model.lp)
+    timings["handoff_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    plan = solve_plan(model, backend, time_limit, loaded=True)
+    timings["solve_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None) if plan.ok else None
+    timings["results_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    summary = make_summary(model, plan, tables, backend, timings)
+    return RunResult(loaded, model, plan, backend, tables, summary, timings)

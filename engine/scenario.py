@@ -1,0 +1,334 @@
+"""Reading scenario files: YAML, ``extends:`` inheritance, validation, and consistency with the dataset.
+
+``load_scenario(path_or_name)`` returns a :class:`LoadedScenario`: the validated :class:`~engine.schema.Scenario`,
+the dataset it runs on, and the chain of files it came from. Every problem is an ``InputError`` naming the
+file, the line and the YAML path, the bad value, and the closest valid name.
+
+Inheritance: the child's mappings are merged key by key over the parent's; lists replace the parent's, except
+``policies``, where a child policy with the same ``name`` replaces the parent's and new ones are appended;
+``remove_policies: [name, …]`` drops inherited policies. ``name`` and ``description`` are never inherited.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from engine.data import Dataset, load_dataset
+from engine.errors import InputError, did_you_mean
+from engine.paths import inputs_dir, models_dir, shipped_scenarios
+from engine.schema import POLICY_TYPES, Scenario
+from engine.yamlio import KeyPath, format_path, load_yaml
+
+Origin = tuple[str, int]  # (file, line)
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with its dataset and provenance."""
+
+    scenario: Scenario
+    dataset: Dataset
+    path: Path | None
+    chain: tuple[Path, ...] = ()
+    origins: dict[KeyPath, Origin] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def where(self, path: KeyPath) -> str:
+        """'file, line N' for a YAML path of the merged scenario (best effort)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.origins:
+                file, line = self.origins[path[:end]]
+                return f"{file}, line {line}"
+        return str(self.path) if self.path else "(scenario)"
+
+    @property
+    def digest(self) -> str:
+        """A hash of the validated scenario and the dataset bytes: equal digests, equal inputs."""
+        body = json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256((body + self.dataset.digest).encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------- locating
+def resolve_scenario_path(spec: str | Path, relative_to: Path | None = None) -> Path:
+    """A scenario file from a path, or a shipped scenario name such as ``baseline``."""
+    text = str(spec)
+    candidates: list[Path] = []
+    as_path = Path(text)
+    if relative_to is not None and not as_path.is_absolute():
+        candidates.append(relative_to / as_path)
+        if as_path.suffix == "":
+            candidates.append(relative_to / f"{text}.yaml")
+    candidates.append(as_path)
+    if as_path.suffix == "" and "/" not in text:
+        candidates.append(models_dir() / f"{text}.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    known = list(shipped_scenarios())
+    raise InputError(
+        f"{text}: scenario file not found{did_you_mean(as_path.stem, known)}; "
+        f"give a path to a .yaml file or one of the shipped scenarios: {', '.join(known)}"
+    )
+
+
+# ------------------------------------------------------------------------------------------- merging
+def _origins_of(lines: dict[KeyPath, int], file: Path) -> dict[KeyPath, Origin]:
+    return {path: (str(file), line) for path, line in lines.items()}
+
+
+def _shift(origins: dict[KeyPath, Origin], prefix: KeyPath, new_prefix: KeyPath) -> dict[KeyPath, Origin]:
+    n = len(prefix)
+    return {(*new_prefix, *p[n:]): o for p, o in origins.items() if p[:n] == prefix}
+
+
+def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_orig: dict, c_orig: dict,
+                    child_file: Path) -> tuple[list[Any], dict[KeyPath, Origin]]:
+    def name_of(policy: Any, i: int) -> str:
+        if isinstance(policy, dict) and policy.get("name"):
+            return str(policy["name"])
+        kind = policy.get("type", "policy") if isinstance(policy, dict) else "policy"
+        return f"{kind}_{i + 1}"
+
+    merged: list[tuple[str, Any, dict]] = [
+        (name_of(p, i), p, _shift(p_orig, ("policies", i), ())) for i, p in enumerate(parent)
+    ]
+    names = [n for n, _, _ in merged]
+    for j, name in enumerate(removed):
+        if name not in names:
+            line = c_orig.get(("remove_policies", j), (str(child_file), 0))[1]
+            raise InputError(f"{child_file}, line {line}, remove_policies[{j}]: no inherited policy named "
+                             f"'{name}'{did_you_mean(name, names)}; inherited: {', '.join(names) or 'none'}")
+    merged = [m for m in merged if m[0] not in set(removed)]
+    offset = len(parent)
+    for j, policy in enumerate(child):
+        name = name_of(policy, offset + j)
+        entry = (name, policy, _shift(c_orig, ("policies", j), ()))
+        at = next((k for k, m in enumerate(merged) if m[0] == name), None)
+        if at is None:
+            merged.append(entry)
+        else:
+            merged[at] = entry
+    origins: dict[KeyPath, Origin] = {}
+    for i, (_, _, orig) in enumerate(merged):
+        origins.update({("policies", i, *p): o for p, o in orig.items()})
+    return [m[1] for m in merged], origins
+
+
+def _deep_merge(parent: dict, child: dict) -> dict:
+    out = copy.deepcopy(parent)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_chain(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict[KeyPath, Origin], tuple[Path, ...]]:
+    resolved = path.resolve()
+    if resolved in stack:
+        cycle = " -> ".join(str(p) for p in (*stack, resolved))
+        raise InputError(f"{path}: 'extends' forms a cycle: {cycle}")
+    data, lines = load_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}, line 1: a scenario must be a mapping of keys (name, horizon, policies, …), "
+                         f"got a {type(data).__name__}")
+    origins = _origins_of(lines, path)
+    data.setdefault("name", path.stem)
+    parent_spec = data.get("extends")
+    if parent_spec is None:
+        return data, origins, (path,)
+    if not isinstance(parent_spec, str):
+        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: expected a scenario name or path, "
+                         f"got {parent_spec!r}")
+    try:
+        parent_path = resolve_scenario_path(parent_spec, relative_to=path.parent)
+    except InputError as exc:
+        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: {exc}") from None
+    parent, p_origins, chain = _read_chain(parent_path, (*stack, resolved))
+    parent = {k: v for k, v in parent.items() if k not in ("name", "description", "extends", "remove_policies")}
+    p_origins = {p: o for p, o in p_origins.items() if p[:1] not in (("name",), ("description",), ("extends",))}
+    child_policies = data.pop("policies", []) or []
+    removed = data.pop("remove_policies", []) or []
+    if not isinstance(child_policies, list) or not isinstance(removed, list):
+        key = "policies" if not isinstance(child_policies, list) else "remove_policies"
+        raise InputError(f"{path}, line {lines.get((key,), 0)}, {key}: expected a list")
+    policies, pol_origins = _merge_policies(parent.pop("policies", []) or [], child_policies, removed,
+                                            p_origins, origins, path)
+    merged = _deep_merge(parent, data)
+    merged["policies"] = policies
+    merged_origins = {p: o for p, o in p_origins.items() if p[:1] != ("policies",)}
+    merged_origins.update({p: o for p, o in origins.items() if p[:1] != ("policies",)})
+    merged_origins.update(pol_origins)
+    return merged, merged_origins, (*chain, path)
+
+
+# ------------------------------------------------------------------------------------------- validation
+def _strip_tags(loc: tuple[Any, ...]) -> KeyPath:
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if (isinstance(part, str) and part in POLICY_TYPES and i >= 2 and loc[i - 2] == "policies"
+                and isinstance(loc[i - 1], int)):
+            continue
+        if isinstance(part, str) and part.startswith(("function-", "list[", "dict[")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
+    model: type[BaseModel] = Scenario
+    node: Any = data
+    parts = list(path)
+    while parts:
+        part = parts.pop(0)
+        if model is Scenario and part == "policies" and parts:
+            index = parts.pop(0)
+            try:
+                kind = node["policies"][index]["type"]
+            except (KeyError, IndexError, TypeError):
+                return None
+            model = POLICY_TYPES.get(kind)  # type: ignore[assignment]
+            node = node["policies"][index]
+            if model is None:
+                return None
+            continue
+        info = model.model_fields.get(str(part))
+        annotation = getattr(info, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return model
+
+
+def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario | Any) -> str:
+    lines = []
+    for err in exc.errors():
+        path = _strip_tags(err["loc"])
+        place = f"{where.where(path)}, {format_path(path)}"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            model = _model_at(path[:-1], data)
+            valid = sorted(model.model_fields) if model else []
+            if model is Scenario:
+                valid = [v for v in valid if v != "remove_policies"] + ["remove_policies"]
+            hint = did_you_mean(path[-1], valid)
+            lines.append(f"{place}: unknown key '{path[-1]}'{hint}; valid keys here: {', '.join(valid)}")
+        elif kind == "union_tag_invalid":
+            tag = err.get("ctx", {}).get("tag")
+            lines.append(f"{place}: unknown policy type '{tag}'{did_you_mean(tag, POLICY_TYPES)}; expected one "
+                         f"of {', '.join(POLICY_TYPES)}")
+        elif kind == "union_tag_not_found":
+            lines.append(f"{place}: a policy needs a 'type' (one of {', '.join(POLICY_TYPES)})")
+        elif kind == "missing":
+            lines.append(f"{place}: required key '{path[-1]}' is missing")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) or got is None else f"; got {got!r}"
+            lines.append(f"{place}: {msg}{shown}")
+    return "\n  ".join(dict.fromkeys(lines))
+
+
+@dataclass
+class _NameChecker:
+    """Checks names used in a scenario against the dataset, collecting every problem."""
+
+    loaded: Any
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, path: KeyPath, value: Any, valid: set[str], what: str) -> None:
+        if value is None or str(value) in valid:
+            return
+        self.problems.append(
+            f"{self.loaded.where(path)}, {format_path(path)}: unknown {what} '{value}'"
+            f"{did_you_mean(value, sorted(valid))}; expected one of the {what} codes in the dataset"
+            + (f" ({', '.join(sorted(valid))})" if len(valid) <= 12 else "")
+        )
+
+    def check_list(self, path: KeyPath, values: list[str] | None, valid: set[str], what: str) -> None:
+        for i, value in enumerate(values or []):
+            self.check((*path, i), value, valid, what)
+
+
+def _check_against_dataset(loaded: LoadedScenario) -> None:
+    s, ds = loaded.scenario, loaded.dataset
+    minerals = set(ds.minerals["mineral"])
+    countries = set(ds.countries["iso3"])
+    sources = set(ds.capacity["source_id"])
+    c = _NameChecker(loaded)
+    c.check(("buyer",), s.buyer, countries, "country")
+    c.check(("dependence", "country"), s.dependence.country, countries, "country")
+    c.check_list(("minerals",), s.minerals, minerals, "mineral")
+    for key in s.objective.weights:
+        c.check(("objective", "weights", key), key, minerals, "mineral")
+    for key in s.data.exportable_share:
+        c.check(("data", "exportable_share", key), key, countries | sources, "country or source id")
+    for key in s.data.demand_scale:
+        c.check(("data", "demand_scale", key), key, minerals, "mineral")
+    for i, p in enumerate(s.policies):
+        base = ("policies", i)
+        c.check_list((*base, "minerals"), p.minerals, minerals, "mineral")
+        for attr in ("exporter",):
+            if hasattr(p, attr):
+                c.check((*base, attr), getattr(p, attr), countries, "country")
+        for attr in ("origin", "countries", "qualifying"):
+            if hasattr(p, attr):
+                c.check_list((*base, attr), getattr(p, attr), countries, "country")
+    if c.problems:
+        raise InputError(f"Scenario '{s.name}' names things the dataset does not have:\n  "
+                         + "\n  ".join(c.problems))
+    demand = ds.demand
+    for m in s.minerals or sorted(minerals):
+        have = set(demand.loc[demand["mineral"] == m, "year"])
+        missing = [y for y in s.years if y not in have]
+        if missing:
+            raise InputError(
+                f"{ds.file('demand')}: no demand for mineral '{m}' in {', '.join(map(str, missing))}; the "
+                f"scenario's horizon ({loaded.where(('horizon',))}) is {s.horizon.start}-{s.horizon.end}"
+            )
+
+
+def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None) -> LoadedScenario:
+    """Load, merge, validate and check a scenario (default: the shipped baseline)."""
+    path = resolve_scenario_path(spec if spec is not None else "baseline")
+    data, origins, chain = _read_chain(path)
+    holder = LoadedScenario(scenario=None, dataset=None, path=path, chain=chain, origins=origins)  # type: ignore[arg-type]
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"Scenario {path} is not valid:\n  {_validation_message(exc, data, holder)}") from None
+    folder = inputs
+    if folder is None and scenario.data.inputs is not None:
+        declared_in = Path(origins.get(("data", "inputs"), (str(path), 0))[0]).parent
+        folder = (declared_in / scenario.data.inputs).resolve()
+    dataset = load_dataset(folder if folder is not None else inputs_dir())
+    loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=path, chain=chain, origins=origins)
+    _check_against_dataset(loaded)
+    return loaded
+
+
+def scenario_from_dict(data: dict, dataset: Dataset, name: str = "inline") -> LoadedScenario:
+    """Validate a scenario given as a Python mapping (tests, notebooks, sweeps)."""
+    data = {"name": name, **data}
+    holder = LoadedScenario(scenario=None, dataset=dataset, path=None)  # type: ignore[arg-type]
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"Scenario '{name}' is not valid:\n  {_validation_message(exc, data, holder)}") from None
+    loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=None)
+    _check_against_dataset(loaded)
+    return loaded

@@ -1,0 +1,346 @@
+"""Pydantic models of a scenario file.
+
+A scenario holds assumptions and choices (what we test); facts live in the ``inputs/`` tables. Every model
+rejects unknown keys; ``scenario.py`` turns pydantic's errors into messages that name the file, the line and
+the closest valid key. Country and mineral names are checked against the dataset in ``scenario.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+ALL = "all"
+
+
+class StrictModel(BaseModel):
+    """Base for every scenario section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------------- years
+class Years(StrictModel):
+    """A set of years: all of the horizon, a closed range, an open range, or an explicit list.
+
+    Written in YAML as ``all``, ``2030``, ``2026-2030``, ``2027+`` or ``[2025, 2030]``.
+    """
+
+    first: int | None = None
+    last: int | None = None
+    listed: tuple[int, ...] | None = None
+
+    def select(self, horizon: list[int]) -> list[int]:
+        """The horizon years this spec covers."""
+        if self.listed is not None:
+            return [y for y in horizon if y in self.listed]
+        lo = self.first if self.first is not None else -10**9
+        hi = self.last if self.last is not None else 10**9
+        return [y for y in horizon if lo <= y <= hi]
+
+    def __str__(self) -> str:
+        if self.listed is not None:
+            return ", ".join(map(str, self.listed))
+        if self.first is None and self.last is None:
+            return "all years"
+        if self.last is None:
+            return f"{self.first}+"
+        if self.first == self.last:
+            return str(self.first)
+        return f"{self.first}-{self.last}"
+
+
+_RANGE = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
+_OPEN = re.compile(r"^\s*(\d{4})\s*\+\s*$")
+
+
+def _parse_years(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() == ALL):
+        return {}
+    if isinstance(value, Years | dict):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a year (2030), a range ('2026-2030', '2027+'), a list of years or 'all'")
+    if isinstance(value, int):
+        return {"first": value, "last": value}
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return {"listed": tuple(sorted(set(value)))}
+    if isinstance(value, str):
+        if m := _RANGE.match(value):
+            first, last = int(m.group(1)), int(m.group(2))
+            if first > last:
+                raise ValueError(f"year range '{value}' runs backwards")
+            return {"first": first, "last": last}
+        if m := _OPEN.match(value):
+            return {"first": int(m.group(1))}
+    raise ValueError(
+        f"expected a year (2030), a range ('2026-2030', '2027+'), a list of years or 'all', got {value!r}"
+    )
+
+
+YearSpec = Annotated[Years, BeforeValidator(_parse_years)]
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == ALL:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+NameList = Annotated[list[str] | None, BeforeValidator(_as_list)]
+"""A list of country codes or mineral ids; a single name or ``all`` (None) are accepted."""
+
+
+# ------------------------------------------------------------------------------------------- main sections
+class Horizon(StrictModel):
+    """The planning years, inclusive."""
+
+    start: int = Field(2025, ge=1990, le=2100)
+    end: int = Field(2035, ge=1990, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.start > self.end:
+            raise ValueError(f"horizon start {self.start} is after its end {self.end}")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start, self.end + 1))
+
+
+class Budget(StrictModel):
+    """Cost ceiling for the dependence stage: an absolute present value (USD) or a premium over least cost."""
+
+    premium: float | None = None
+    absolute_usd: float | None = None
+
+    def __str__(self) -> str:
+        if self.absolute_usd is not None:
+            return f"USD {self.absolute_usd:,.0f}"
+        return f"+{100 * (self.premium or 0.0):g}% over least cost"
+
+
+_PREMIUM = re.compile(r"^\s*\+?\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def _parse_budget(value: Any) -> Any:
+    if isinstance(value, Budget | dict):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a premium such as '+15%' or an absolute present value in USD")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"an absolute budget must be positive USD, got {value}")
+        return {"absolute_usd": float(value)}
+    if isinstance(value, str) and (m := _PREMIUM.match(value)):
+        return {"premium": float(m.group(1)) / 100.0}
+    raise ValueError(f"expected a premium such as '+15%' or an absolute present value in USD, got {value!r}")
+
+
+BudgetSpec = Annotated[Budget, BeforeValidator(_parse_budget)]
+
+
+class Objective(StrictModel):
+    """What the optimiser minimises after shortfall.
+
+    ``minimise: dependence`` — China-attributed share (``aggregate`` mean or max over minerals and years) within
+    ``budget``, then cost. ``minimise: cost`` — cost, with dependence limited only by ``dependence_cap`` policies.
+    """
+
+    minimise: Literal["dependence", "cost"] = "dependence"
+    budget: BudgetSpec = Field(default_factory=lambda: Budget(premium=0.15))
+    aggregate: Literal["mean", "max"] = "mean"
+    weights: dict[str, NonNegative] = Field(default_factory=dict)
+    tolerance: float = Field(1e-6, ge=0.0, le=0.1)
+
+
+class DependenceSettings(StrictModel):
+    """How tonnes are attributed to the country we measure dependence on.
+
+    ``location`` counts tonnes refined in that country; ``ownership`` counts its equity share of each source;
+    ``combined`` takes the larger of the two. A licence counts ``licence_technology_factor`` of its output.
+    """
+
+    country: str = "CHN"
+    basis: Literal["location", "ownership", "combined"] = "combined"
+    licence_technology_factor: Share = 0.0
+
+
+class Finance(StrictModel):
+    """Discounting and capital recovery."""
+
+    discount_rate: float = Field(0.07, ge=0.0, lt=1.0)
+    asset_life_years: int = Field(20, ge=1, le=100)
+    base_year: int | None = None
+
+
+class DataSettings(StrictModel):
+    """Where the facts come from, and the assumptions about them a scenario may change.
+
+    ``exportable_share`` overrides the share of output available to the buyer, keyed by location country
+    (``CHN``) or by source id (``IDN-NI-CN``). ``demand_scale`` multiplies demand per mineral.
+    """
+
+    inputs: str | None = None
+    exportable_share: dict[str, Share] = Field(default_factory=dict)
+    demand_scale: dict[str, NonNegative] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- policies
+class PolicyBase(StrictModel):
+    """Fields every policy shares: a name (used in reports and duals), minerals and years it covers."""
+
+    name: str | None = None
+    description: str = ""
+    minerals: NameList = None
+    years: YearSpec = Field(default_factory=Years)
+
+
+class ExportBan(PolicyBase):
+    """An exporter bans (``allowed_share: 0``) or licenses (0 < share < 1) exports to the buyer.
+
+    Sources located in (``by: location``), owned by (``by: owner``, equity >= ``owner_threshold``) or either,
+    the exporter may sell at most ``allowed_share`` of their usual volume to the buyer; ``quota_t`` caps the
+    total tonnes per year across those sources.
+    """
+
+    type: Literal["export_ban"]
+    exporter: str
+    by: Literal["location", "owner", "either"] = "location"
+    allowed_share: Share = 0.0
+    quota_t: NonNegative | None = None
+    owner_threshold: Share = 0.5
+
+
+class Tariff(PolicyBase):
+    """An import tariff on sources from ``origin``: ad valorem on the delivered cost, plus USD per tonne."""
+
+    type: Literal["tariff"]
+    origin: NameList
+    by: Literal["location", "owner", "either"] = "location"
+    ad_valorem: NonNegative = 0.0
+    per_tonne_usd: NonNegative = 0.0
+    owner_threshold: Share = 0.5
+
+    @model_validator(mode="after")
+    def _something(self) -> Tariff:
+        if self.origin is None:
+            raise ValueError("a tariff needs an origin (one or more country codes)")
+        return self
+
+
+class CountryCap(PolicyBase):
+    """No more than ``max_share`` of the buyer's supply of a mineral from any one country (or those listed)."""
+
+    type: Literal["country_cap"]
+    max_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    countries: NameList = None
+    by: Literal["location", "owner"] = "location"
+    exclude_buyer: bool = True
+
+
+class DependenceCap(PolicyBase):
+    """The share of demand attributed to the dependence country stays at or below ``max_share``."""
+
+    type: Literal["dependence_cap"]
+    max_share: Share
+
+
+class ContentRule(PolicyBase):
+    """At least ``share`` of supply from qualifying countries (the buyer and its FTA partners by default).
+
+    ``share`` is a number or a step schedule ``{2025: 0.6, 2026: 0.7, 2027: 0.8}`` (each value holds until the
+    next year listed). Sources with covered-nation equity >= ``feoc_threshold`` never qualify.
+    """
+
+    type: Literal["content_rule"]
+    share: Share | dict[int, Share]
+    qualifying: NameList = None
+    feoc_threshold: Share | None = 0.25
+
+    def share_in(self, year: int) -> float | None:
+        """The required share in ``year`` (None before the first step of a schedule)."""
+        if not isinstance(self.share, dict):
+            return float(self.share)
+        steps = [y for y in sorted(self.share) if y <= year]
+        return float(self.share[steps[-1]]) if steps else None
+
+
+class Feoc(PolicyBase):
+    """Foreign-entity-of-concern rule: sources with covered-nation equity >= ``threshold`` are excluded, or
+    lose a credit (``action: credit_loss``, ``credit_usd_per_t`` added to their cost)."""
+
+    type: Literal["feoc"]
+    threshold: Share = 0.25
+    action: Literal["exclude", "credit_loss"] = "exclude"
+    credit_usd_per_t: NonNegative = 0.0
+    applies_to: list[Literal["sources", "jv"]] = Field(default_factory=lambda: ["sources", "jv"])
+
+    @model_validator(mode="after")
+    def _credit_given(self) -> Feoc:
+        if self.action == "credit_loss" and self.credit_usd_per_t <= 0:
+            raise ValueError("action 'credit_loss' needs credit_usd_per_t > 0")
+        return self
+
+
+Policy = Annotated[
+    ExportBan | Tariff | CountryCap | DependenceCap | ContentRule | Feoc,
+    Field(discriminator="type"),
+]
+
+POLICY_TYPES: dict[str, type[PolicyBase]] = {
+    "export_ban": ExportBan,
+    "tariff": Tariff,
+    "country_cap": CountryCap,
+    "dependence_cap": DependenceCap,
+    "content_rule": ContentRule,
+    "feoc": Feoc,
+}
+
+
+# --------------------------------------------------------------------------------------------- scenario
+class Scenario(StrictModel):
+    """A validated scenario: the buyer, the horizon, the objective and the policies in force."""
+
+    name: str
+    description: str = ""
+    extends: str | None = None
+    remove_policies: list[str] = Field(default_factory=list)
+    buyer: str = "USA"
+    horizon: Horizon = Field(default_factory=Horizon)
+    minerals: NameList = None
+    objective: Objective = Field(default_factory=Objective)
+    dependence: DependenceSettings = Field(default_factory=DependenceSettings)
+    finance: Finance = Field(default_factory=Finance)
+    data: DataSettings = Field(default_factory=DataSettings)
+    policies: list[Policy] = Field(default_factory=list)
+    strict: bool = False
+
+    @field_validator("policies")
+    @classmethod
+    def _unique_names(cls, policies: list[PolicyBase]) -> list[PolicyBase]:
+        named = [p.model_copy(update={"name": p.name or f"{p.type}_{i + 1}"}) for i, p in enumerate(policies)]
+        seen: set[str] = set()
+        for p in named:
+            if p.name in seen:
+                raise ValueError(f"two policies are named '{p.name}'; names must be unique")
+            seen.add(p.name)
+        return named
+
+    @property
+    def years(self) -> list[int]:
+        return self.horizon.years
+
+    @property
+    def base_year(self) -> int:
+        return self.finance.base_year if self.finance.base_year is not None else self.horizon.start

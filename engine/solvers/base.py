@@ -1,0 +1,86 @@
+"""What every solver backend offers, and the explicit result status.
+
+A backend loads a :class:`~engine.lp.LinearProgram` once, then supports the edits that warm re-solves need:
+a new objective, extra rows (to fix an objective level in the hierarchy), changed row or column bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from engine.lp import LinearProgram
+
+
+class Status(str, Enum):
+    """Outcome of one solve. Only OPTIMAL carries a solution you may report as the optimum."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Solution:
+    """Values from one solve (None where the solver has none)."""
+
+    status: Status
+    objective: float | None = None
+    x: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+    seconds: float = 0.0
+    message: str = ""
+    iterations: int | None = None
+    is_mip: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OPTIMAL
+
+
+@dataclass
+class SolverOptions:
+    """Options every backend understands."""
+
+    time_limit: float | None = None
+    log: bool = False
+    threads: int | None = None
+    mip_rel_gap: float = 1e-6
+
+
+class Backend(Protocol):
+    """A loaded model that can be edited and re-solved."""
+
+    name: str
+
+    def load(self, lp: LinearProgram) -> None: ...
+
+    def set_time_limit(self, seconds: float | None) -> None: ...
+
+    def set_objective(self, cost: np.ndarray) -> None: ...
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int: ...
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None: ...
+
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None: ...
+
+    def solve(self) -> Solution: ...
+
+    def write(self, path: Path) -> None: ...
+
+    @property
+    def version(self) -> str: ...

@@ -1,0 +1,159 @@
+"""The default backend: HiGHS in-process through highspy, matrix handed over directly.
+
+The ``Highs`` object is kept between solves, so edits (objective, added rows, bounds) re-solve warm from the
+last basis. Status comes from HiGHS's own model status; a time limit or an interrupt is never "optimal".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import highspy
+import numpy as np
+
+from engine.errors import SolverError
+from engine.lp import LinearProgram
+from engine.solvers.base import Solution, SolverOptions, Status
+
+_MS = highspy.HighsModelStatus
+STATUS = {
+    _MS.kOptimal: Status.OPTIMAL,
+    _MS.kInfeasible: Status.INFEASIBLE,
+    _MS.kUnbounded: Status.UNBOUNDED,
+    _MS.kUnboundedOrInfeasible: Status.INFEASIBLE_OR_UNBOUNDED,
+    _MS.kTimeLimit: Status.TIME_LIMIT,
+    _MS.kIterationLimit: Status.TIME_LIMIT,
+    _MS.kInterrupt: Status.INTERRUPTED,
+    _MS.kHighsInterrupt: Status.INTERRUPTED,
+    _MS.kModelEmpty: Status.OPTIMAL,
+}
+
+
+@contextlib.contextmanager
+def _stdout_silenced(active: bool) -> Iterator[None]:
+    """Silence file descriptor 1 (HiGHS prints its banner from C++ when a solver object is created)."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs(log: bool = False) -> highspy.Highs:
+    """A Highs object that prints nothing unless ``log`` is set."""
+    try:
+        with _stdout_silenced(not log):
+            h = highspy.Highs()
+    except OSError:  # no usable file descriptor 1 (embedded interpreters): accept the banner
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("log_to_console", bool(log))
+    return h
+
+
+class HighsBackend:
+    """HiGHS through highspy; warm re-solves keep the solver object."""
+
+    name = "highs"
+
+    def __init__(self, options: SolverOptions | None = None) -> None:
+        self.options = options or SolverOptions()
+        self.h = new_highs(self.options.log)
+        self.h.setOptionValue("random_seed", 0)
+        if self.options.time_limit is not None:
+            self.h.setOptionValue("time_limit", float(self.options.time_limit))
+        if self.options.threads is not None:
+            self.h.setOptionValue("threads", int(self.options.threads))
+        self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
+        self.h.HandleKeyboardInterrupt = True
+        self.lp: LinearProgram | None = None
+        self.extra_rows: list[str] = []
+        self.is_mip = False
+
+    @property
+    def version(self) -> str:
+        return f"HiGHS {self.h.version()}"
+
+    def load(self, lp: LinearProgram) -> None:
+        self.lp = lp
+        a = lp.matrix()
+        integrality = np.zeros(lp.n_cols, dtype=np.int32)
+        integer = lp.integer_cols
+        integrality[integer] = 1
+        self.is_mip = len(integer) > 0
+        status = self.h.passModel(
+            lp.n_cols, lp.n_rows, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize), 0.0,
+            np.zeros(lp.n_cols), lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
+            a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+            integrality,
+        )
+        if status == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS rejected the model (passModel returned an error)")
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
+
+    def set_objective(self, cost: np.ndarray) -> None:
+        n = len(cost)
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=np.float64))
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int:
+        self.h.addRow(float(lower), float(upper), len(cols), np.asarray(cols, dtype=np.int32),
+                      np.asarray(vals, dtype=np.float64))
+        self.extra_rows.append(name)
+        return self.h.getNumRow() - 1
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
+                                np.asarray(upper, dtype=float))
+
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),
+                                np.asarray(upper, dtype=float))
+
+    def solve(self) -> Solution:
+        start = time.perf_counter()
+        run_status = self.h.run()
+        seconds = time.perf_counter() - start
+        model_status = self.h.getModelStatus()
+        status = STATUS.get(model_status, Status.ERROR)
+        message = self.h.modelStatusToString(model_status)
+        if run_status == highspy.HighsStatus.kError and status is Status.OPTIMAL:
+            status = Status.ERROR
+        info = self.h.getInfo()
+        solution = Solution(status=status, seconds=seconds, message=message, is_mip=self.is_mip,
+                            iterations=int(info.simplex_iteration_count))
+        if status is Status.OPTIMAL:
+            sol = self.h.getSolution()
+            solution.objective = float(info.objective_function_value)
+            solution.x = np.asarray(sol.col_value, dtype=float)
+            if sol.dual_valid:
+                solution.row_dual = np.asarray(sol.row_dual, dtype=float)
+                solution.col_dual = np.asarray(sol.col_dual, dtype=float)
+        return solution
+
+    def write(self, path: Path) -> None:
+        """Write the model as it stands (rows added by the hierarchy included), named, as .mps or .lp."""
+        if self.lp is None:
+            raise SolverError("nothing to write: no model loaded")
+        model = self.h.getLp()
+        model.col_names_ = self.lp.col_names()
+        model.row_names_ = self.lp.row_names() + self.extra_rows
+        writer = new_highs()
+        writer.passModel(model)
+        status = writer.writeModel(str(path))
+        if status == highspy.HighsStatus.kError:
+            raise SolverError(f"{path}: HiGHS could not write the model")

@@ -1,0 +1,194 @@
+"""The portable backend: the same LP as a ``pulp.LpProblem``, solved by any PuLP solver (CBC by default).
+
+Rows are built one ``LpAffineExpression`` each from the sparse matrix (never ``sum()``), so conversion stays
+linear in the number of non-zeros. Use it to reach CBC, GLPK, CPLEX, Gurobi … and to write readable .lp/.mps
+files. Status is taken from the solution status, so a time-limited run is never reported as optimal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from engine.errors import InputError, did_you_mean
+from engine.lp import LinearProgram
+from engine.solvers.base import Solution, SolverOptions, Status
+
+ALIASES = {"cbc": "PULP_CBC_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
+           "cplex": "CPLEX_CMD", "gurobi": "GUROBI_CMD", "scip": "SCIP_CMD", "xpress": "XPRESS"}
+
+
+def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
+    """A PuLP solver by name (``cbc``, ``glpk``, ``PULP_CBC_CMD`` …), checked to be available."""
+    key = ALIASES.get((name or "cbc").lower(), name or "PULP_CBC_CMD")
+    known = pulp.listSolvers()
+    if key not in known:
+        raise InputError(f"unknown PuLP solver '{name}'{did_you_mean(name, [*ALIASES, *known])}; "
+                         f"PuLP knows: {', '.join(known)}")
+    kwargs: dict = {"msg": bool(options.log)}
+    if options.time_limit is not None:
+        kwargs["timeLimit"] = float(options.time_limit)
+    solver = pulp.getSolver(key, **kwargs)
+    if not solver.available():
+        available = pulp.listSolvers(onlyAvailable=True)
+        raise InputError(f"PuLP solver '{key}' is not installed here; available: {', '.join(available)}")
+    return solver
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _unique_names(names: list[str], prefix: str) -> list[str]:
+    cleaned = [_UNSAFE.sub("_", n) for n in names]
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(cleaned):
+        n = n or f"{prefix}{i}"
+        if n in seen:
+            n = f"{n}__{i}"
+        seen[n] = i
+        out.append(n)
+    return out
+
+
+class PulpBackend:
+    """Converts the LP to PuLP objects and solves it with a PuLP solver."""
+
+    def __init__(self, solver: str | None = None, options: SolverOptions | None = None) -> None:
+        self.options = options or SolverOptions()
+        self.solver = pulp_solver(solver, self.options)
+        self.name = f"pulp:{self.solver.name}"
+        self.prob: pulp.LpProblem | None = None
+        self.vars: list[pulp.LpVariable] = []
+        self.rows: list[list[pulp.LpConstraint]] = []  # one or two PuLP constraints per LP row
+        self.is_mip = False
+
+    @property
+    def version(self) -> str:
+        return f"PuLP {pulp.__version__} / {self.solver.name}"
+
+    def load(self, lp: LinearProgram) -> None:
+        prob = pulp.LpProblem("critmin", pulp.LpMinimize)
+        integer = np.zeros(lp.n_cols, dtype=bool)
+        integer[lp.integer_cols] = True
+        self.is_mip = bool(integer.any())
+        lower, upper = lp.col_lower, lp.col_upper
+        names = _unique_names(lp.col_names(), "x")
+        self.vars = [
+            pulp.LpVariable(names[j], None if np.isinf(lower[j]) else float(lower[j]),
+                            None if np.isinf(upper[j]) else float(upper[j]),
+                            pulp.LpInteger if integer[j] else pulp.LpContinuous)
+            for j in range(lp.n_cols)
+        ]
+        csr = lp.matrix().tocsr()
+        row_names = _unique_names(lp.row_names(), "r")
+        self.prob = prob
+        self.rows = []
+        for i in range(lp.n_rows):
+            start, end = csr.indptr[i], csr.indptr[i + 1]
+            self.rows.append(self._add(csr.indices[start:end], csr.data[start:end], lp.row_lower[i],
+                                       lp.row_upper[i], row_names[i]))
+
+    def _expression(self, cols: np.ndarray, vals: np.ndarray) -> pulp.LpAffineExpression:
+        return pulp.LpAffineExpression([(self.vars[int(c)], float(v)) for c, v in zip(cols, vals, strict=True)])
+
+    def _add(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> list:
+        assert self.prob is not None
+        expr = self._expression(cols, vals)
+        made = []
+        if np.isfinite(lower) and np.isfinite(upper) and lower == upper:
+            made.append(pulp.LpConstraint(expr, pulp.LpConstraintEQ, name, float(lower)))
+        else:
+            if np.isfinite(lower):
+                made.append(pulp.LpConstraint(expr, pulp.LpConstraintGE, f"{name}_lo" if np.isfinite(upper)
+                                              else name, float(lower)))
+            if np.isfinite(upper):
+                made.append(pulp.LpConstraint(expr.copy(), pulp.LpConstraintLE, f"{name}_up" if np.isfinite(lower)
+                                              else name, float(upper)))
+        for c in made:
+            self.prob.addConstraint(c)
+        return made
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        self.solver.timeLimit = float(seconds) if seconds is not None else None
+
+    def set_objective(self, cost: np.ndarray) -> None:
+        assert self.prob is not None
+        nz = np.flatnonzero(cost)
+        self.prob.setObjective(self._expression(nz, np.asarray(cost)[nz]))
+
+    def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int:
+        self.rows.append(self._add(cols, vals, lower, upper, _UNSAFE.sub("_", name)))
+        return len(self.rows) - 1
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        for i, lo, up in zip(rows, lower, upper, strict=True):
+            for c in self.rows[int(i)]:
+                bound = lo if c.sense == pulp.LpConstraintGE else up
+                if c.sense == pulp.LpConstraintEQ:
+                    bound = lo
+                c.constant = -float(bound) if np.isfinite(bound) else (-1e30 if c.sense == pulp.LpConstraintGE
+                                                                       else 1e30)
+
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        for j, lo, up in zip(cols, lower, upper, strict=True):
+            v = self.vars[int(j)]
+            v.lowBound = None if np.isinf(lo) else float(lo)
+            v.upBound = None if np.isinf(up) else float(up)
+
+    def solve(self) -> Solution:
+        assert self.prob is not None
+        start = time.perf_counter()
+        try:
+            self.prob.solve(self.solver)
+        except pulp.PulpSolverError as exc:
+            return Solution(status=Status.ERROR, seconds=time.perf_counter() - start, message=str(exc))
+        except KeyboardInterrupt:
+            return Solution(status=Status.INTERRUPTED, seconds=time.perf_counter() - start, message="interrupted")
+        seconds = time.perf_counter() - start
+        status = self._status()
+        solution = Solution(status=status, seconds=seconds, message=pulp.LpStatus[self.prob.status],
+                            is_mip=self.is_mip)
+        if status is Status.OPTIMAL:
+            solution.objective = float(pulp.value(self.prob.objective) or 0.0)
+            solution.x = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
+            if not self.is_mip:
+                solution.row_dual = np.array([self._row_dual(cs) for cs in self.rows])
+                solution.col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in self.vars])
+        return solution
+
+    @staticmethod
+    def _row_dual(constraints: list[pulp.LpConstraint]) -> float:
+        return float(sum(c.pi for c in constraints if c.pi is not None))
+
+    def _status(self) -> Status:
+        assert self.prob is not None
+        highs_model = getattr(self.prob, "solverModel", None)
+        if highs_model is not None and hasattr(highs_model, "getModelStatus"):
+            from engine.solvers.highs import STATUS
+
+            return STATUS.get(highs_model.getModelStatus(), Status.ERROR)
+        sol = self.prob.sol_status
+        if sol == pulp.LpSolutionOptimal:
+            return Status.OPTIMAL
+        if sol == pulp.LpSolutionInfeasible or self.prob.status == pulp.LpStatusInfeasible:
+            return Status.INFEASIBLE
+        if sol == pulp.LpSolutionUnbounded or self.prob.status == pulp.LpStatusUnbounded:
+            return Status.UNBOUNDED
+        if sol == pulp.LpSolutionIntegerFeasible or self.prob.status == pulp.LpStatusNotSolved:
+            return Status.TIME_LIMIT if self.options.time_limit is not None else Status.ERROR
+        return Status.ERROR
+
+    def write(self, path: Path) -> None:
+        assert self.prob is not None
+        path = Path(path)
+        if path.suffix.lower() == ".mps":
+            self.prob.writeMPS(str(path))
+        elif path.suffix.lower() == ".lp":
+            self.prob.writeLP(str(path))
+        else:
+            raise InputError(f"{path}: expected a file ending in .lp or .mps")

@@ -1,0 +1,99 @@
+"""The run summary (``summary.json``): status, levels, dependence, cost, shortfall, timings, provenance."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+from engine.formulation.model import MUSD, Model
+from engine.hierarchy import Plan
+from engine.results import Tables, dependence_metric, per_mineral
+from engine.solvers.base import Backend
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    return {"critmin-engine": _version("critmin-engine"), "python": platform.python_version(),
+            **{p: _version(p) for p in ("highspy", "pulp", "numpy", "pandas", "scipy", "pydantic")}}
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for row in dep.itertuples(index=False):
+        out.setdefault(row.mineral, {})[str(row.year)] = _round(getattr(row, column), 4)
+    return out
+
+
+def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backend,
+                 timings: dict[str, float]) -> dict:
+    """A JSON-ready summary of one run (see the README for every key)."""
+    s, loaded = model.scenario, model.loaded
+    summary: dict = {
+        "status": str(plan.status),
+        "message": plan.message,
+        "scenario": {
+            "name": s.name, "description": s.description,
+            "file": str(loaded.path) if loaded.path else None,
+            "extends": [str(p) for p in loaded.chain[:-1]],
+            "buyer": s.buyer, "horizon": [s.horizon.start, s.horizon.end], "minerals": model.minerals,
+            "objective": s.objective.minimise, "aggregate": s.objective.aggregate,
+            "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,
+            "dependence_on": s.dependence.country, "basis": s.dependence.basis,
+            "policies": [{"name": p.name, "type": p.type} for p in s.policies],
+        },
+        "solver": {"backend": backend.name, "version": backend.version},
+        "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz},
+        "stages": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
+                    "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.stages],
+        "timings": {k: _round(v, 4) for k, v in timings.items()},
+        "inputs": {"hash": loaded.digest, "dataset": str(model.dataset.folder),
+                   "dataset_hash": model.dataset.digest},
+        "versions": versions(),
+        "warnings": list(model.warnings),
+    }
+    if tables is None:
+        return summary
+    dep = tables.dependence
+    costs = tables.costs
+    total = float(costs["pv_usd"].sum())
+    least = plan.least_cost_musd * MUSD if plan.least_cost_musd is not None else None
+    premium = total - least if least is not None else None
+    short = tables.shortfall
+    summary["dependence"] = {
+        "unit": "percent of demand attributed to " + s.dependence.country,
+        "overall_pct": _round(dependence_metric(model, dep), 4),
+        "least_cost_overall_pct": _round(dependence_metric(model, dep, "least_cost_china_share_pct"), 4),
+        "by_mineral": {
+            m: {"optimised_pct": _round(v, 4),
+                "least_cost_pct": _round(per_mineral(dep, "least_cost_china_share_pct", model.minerals).get(m), 4)}
+            for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()
+        },
+        "by_mineral_year": _by_mineral_year(dep, "china_share_pct"),
+        "least_cost_by_mineral_year": _by_mineral_year(dep, "least_cost_china_share_pct"),
+    }
+    summary["cost"] = {
+        "unit": f"USD, present value at {s.base_year} ({100 * s.finance.discount_rate:g}% discount rate)",
+        "total_pv_usd": _round(total, 2),
+        "least_cost_pv_usd": _round(least, 2),
+        "budget_pv_usd": _round(plan.budget_musd * MUSD, 2) if plan.budget_musd is not None else None,
+        "premium_usd": _round(premium, 2),
+        "premium_pct": _round(100.0 * premium / least, 4) if least else None,
+        "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
+        "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
+    }
+    summary["shortfall"] = {
+        "total_t": _round(float(short["shortfall_t"].sum()), 6),
+        "value_usd": _round(float(short["value_usd"].sum()), 2),
+        "by_mineral_t": {m: _round(v, 6) for m, v in short.groupby("mineral")["shortfall_t"].sum().items()},
+    }
+    return summary

@@ -1,0 +1,179 @@
+"""Schemas of the input tables, as data (PyPSA style).
+
+Each table is a CSV in the inputs folder with one fact per row, a ``source`` citation and an ``estimate`` flag.
+``data.py`` checks every table against these schemas before anything is built: column presence, types, ranges,
+allowed values, unique keys and references to other tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["str", "int", "float", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table."""
+
+    name: str
+    kind: Kind
+    description: str
+    unit: str = ""
+    required: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    references: str | None = None  # "table.column" this column's values must appear in
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One input table: its file name, key columns and columns."""
+
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    optional: bool = False
+    extra_columns_allowed: bool = True
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+PROVENANCE = (
+    Column("source", "str", "citation: a source tag from FACTS.md or 'estimate: basis'"),
+    Column("estimate", "bool", "true when the figure is an estimate, computed or unsourced"),
+)
+
+MINERALS = TableSchema(
+    "minerals",
+    "The minerals modelled, their units and reference prices.",
+    key=("mineral",),
+    columns=(
+        Column("mineral", "str", "short id, e.g. li, ni, co, ga, ge"),
+        Column("name", "str", "full name"),
+        Column("unit", "str", "unit of quantities (t LCE for lithium, t metal otherwise)"),
+        Column("reference_price_usd_per_t", "float", "reference market price", "USD/t", minimum=0.0),
+        Column("price_year", "int", "year of the reference price", minimum=1990, maximum=2100),
+        *PROVENANCE,
+    ),
+)
+
+COUNTRIES = TableSchema(
+    "countries",
+    "Countries (ISO 3166 alpha-3) with trade-policy flags.",
+    key=("iso3",),
+    columns=(
+        Column("iso3", "str", "ISO 3166 alpha-3 code (ROW for rest of world)"),
+        Column("name", "str", "country name"),
+        Column("region", "str", "world region"),
+        Column("us_fta", "bool", "US free-trade-agreement partner (IRA 30D qualifying)"),
+        Column("covered_nation", "bool", "covered nation under FEOC rules (CHN, RUS, IRN, PRK)"),
+        *PROVENANCE,
+    ),
+)
+
+CAPACITY = TableSchema(
+    "capacity",
+    "Existing and announced refining capacity blocks by location.",
+    key=("source_id",),
+    columns=(
+        Column("source_id", "str", "unique id of the supply block"),
+        Column("mineral", "str", "mineral refined", references="minerals.mineral"),
+        Column("location", "str", "country where it is refined", references="countries.iso3"),
+        Column("facility", "str", "short description", required=False),
+        Column("capacity_t", "float", "refining capacity per year", "t/yr", minimum=0.0),
+        Column("exportable_share", "float", "share of output available to the buyer", minimum=0.0, maximum=1.0),
+        Column("unit_cost_usd_per_t", "float", "delivered cost to the buyer before tariffs", "USD/t", minimum=0.0),
+        Column("first_year", "int", "first year of output", minimum=1900, maximum=2200),
+        Column("last_year", "int", "last year of output (blank: open-ended)", required=False,
+               minimum=1900, maximum=2200),
+        *PROVENANCE,
+    ),
+)
+
+OWNERSHIP = TableSchema(
+    "ownership",
+    "Equity in each supply block by owner country; the remainder is owned in the location country.",
+    key=("source_id", "owner"),
+    columns=(
+        Column("source_id", "str", "supply block", references="capacity.source_id"),
+        Column("owner", "str", "owner country", references="countries.iso3"),
+        Column("equity_share", "float", "share of equity held", minimum=0.0, maximum=1.0),
+        *PROVENANCE,
+    ),
+    optional=True,
+)
+
+DEMAND = TableSchema(
+    "demand",
+    "The buyer's demand per mineral and year.",
+    key=("mineral", "year"),
+    columns=(
+        Column("mineral", "str", "mineral", references="minerals.mineral"),
+        Column("year", "int", "year", minimum=1900, maximum=2200),
+        Column("demand_t", "float", "demand", "t/yr", minimum=0.0),
+        *PROVENANCE,
+    ),
+)
+
+JV_MODES = ("licensing", "minority", "parity", "majority", "domestic")
+
+JV_OPTIONS = TableSchema(
+    "jv_options",
+    "Joint-venture and licensing options the buyer may strike: new capacity decided by the optimiser.",
+    key=("option_id",),
+    columns=(
+        Column("option_id", "str", "unique id of the option"),
+        Column("mineral", "str", "mineral refined", references="minerals.mineral"),
+        Column("host", "str", "country hosting the plant", references="countries.iso3"),
+        Column("partner", "str", "technology or equity partner country", references="countries.iso3"),
+        Column("mode", "str", "deal structure", choices=JV_MODES),
+        Column("partner_equity_share", "float", "partner's equity", minimum=0.0, maximum=1.0),
+        Column("capex_usd_per_tpy", "float", "capital cost per t/yr of capacity", "USD per t/yr", minimum=0.0),
+        Column("opex_usd_per_t", "float", "cash cost per tonne produced, feedstock included", "USD/t",
+               minimum=0.0),
+        Column("royalty_usd_per_t", "float", "licence royalty per tonne produced", "USD/t", minimum=0.0),
+        Column("lead_time_years", "int", "years from start of build to first output", "yr",
+               minimum=0, maximum=30),
+        Column("max_size_tpy", "float", "largest capacity that can be built", "t/yr", minimum=0.0),
+        Column("min_size_tpy", "float", "minimum efficient size (blank: none)", "t/yr", required=False,
+               minimum=0.0),
+        Column("earliest_start", "int", "first year construction may start", minimum=1900, maximum=2200),
+        Column("description", "str", "what the deal is", required=False),
+        *PROVENANCE,
+    ),
+    optional=True,
+)
+
+TABLES: tuple[TableSchema, ...] = (MINERALS, COUNTRIES, CAPACITY, OWNERSHIP, DEMAND, JV_OPTIONS)
+TABLES_BY_NAME: dict[str, TableSchema] = {t.name: t for t in TABLES}
+ORDER: list[str] = [t.name for t in TABLES]  # referenced tables come first
+
+
+@dataclass
+class Problems:
+    """Collects validation problems; raises them together as one InputError."""
+
+    items: list[str] = field(default_factory=list)
+    limit: int = 12
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_if_any(self, heading: str) -> None:
+        from engine.errors import InputError
+
+        if not self.items:
+            return
+        shown = self.items[: self.limit]
+        more = len(self.items) - len(shown)
+        tail = f"\n  … and {more} more" if more > 0 else ""
+        raise InputError(heading + "\n  " + "\n  ".join(shown) + tail)
