@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.formulation.model import MUSD, Model
+from engine.formulation.model import Model
 from engine.solvers.base import Backend, Solution, Status
 
 ABS_TOL = 1e-9
@@ -45,9 +45,9 @@ class Plan:
     stages: list[Stage] = field(default_factory=list)
     solution: Solution | None = None
     least_cost: Solution | None = None
-    shortfall_musd: float | None = None
-    least_cost_musd: float | None = None
-    budget_musd: float | None = None
+    shortfall_usd: float | None = None
+    least_cost_usd: float | None = None
+    budget_usd: float | None = None
     dependence_level: float | None = None
 
     @property
@@ -64,9 +64,9 @@ class Plan:
 
 
 def fix_level(backend: Backend, objective: np.ndarray, level: float, tolerance: float, name: str) -> int:
-    """Add the row ``objective · x <= level + tolerance × max(1, |level|)``."""
+    """Add the row ``objective · x <= level + tolerance × |level| + 1e-9``."""
     nz = np.flatnonzero(objective)
-    slack = tolerance * max(1.0, abs(level)) + ABS_TOL
+    slack = tolerance * abs(level) + ABS_TOL
     return backend.add_row(nz, objective[nz], -np.inf, level + slack, name)
 
 
@@ -107,28 +107,29 @@ def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, 
     sol = runner.run("shortfall", shortfall)
     if sol is None:
         return plan
-    plan.shortfall_musd = sol.objective
+    unit = model.money_unit
+    plan.shortfall_usd = float(sol.objective or 0.0) * unit
     fix_level(backend, shortfall, float(sol.objective or 0.0), tol, "fix_shortfall")
 
     sol = runner.run("least_cost", cost)
     if sol is None:
         return plan
-    plan.least_cost, plan.least_cost_musd = sol, sol.objective
+    plan.least_cost, plan.least_cost_usd = sol, float(sol.objective or 0.0) * unit
     if objective.minimise == "cost":
         plan.solution = sol
         return plan
 
     least = float(sol.objective or 0.0)
     budget = objective.budget
-    plan.budget_musd = (budget.absolute_usd / MUSD if budget.absolute_usd is not None
-                        else least * (1.0 + (budget.premium or 0.0)))
-    if plan.budget_musd < least - tol * max(1.0, abs(least)):
+    limit = budget.absolute_usd / unit if budget.absolute_usd is not None else least * (1.0 + (budget.premium or 0.0))
+    plan.budget_usd = limit * unit
+    if limit < least - tol * abs(least):
         plan.status = Status.INFEASIBLE
-        plan.message = (f"the budget (USD {plan.budget_musd * MUSD:,.0f}) is below the least-cost plan "
-                        f"(USD {least * MUSD:,.0f}); raise it or give it as a premium such as '+15%'")
+        plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
+                        f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
         return plan
     nz = np.flatnonzero(cost)
-    backend.add_row(nz, cost[nz], -np.inf, max(plan.budget_musd, least) + ABS_TOL, "budget")
+    backend.add_row(nz, cost[nz], -np.inf, max(limit, least) + tol * abs(least) + ABS_TOL, "budget")
 
     sol = runner.run("dependence", dependence)
     if sol is None:

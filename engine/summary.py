@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from engine.formulation.model import MUSD, Model
+from engine.formulation.model import Model
 from engine.hierarchy import Plan
 from engine.results import Tables, dependence_metric, per_mineral
 from engine.solvers.base import Backend
@@ -66,7 +66,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     dep = tables.dependence
     costs = tables.costs
     total = float(costs["pv_usd"].sum())
-    least = plan.least_cost_musd * MUSD if plan.least_cost_musd is not None else None
+    least = plan.least_cost_usd
     premium = total - least if least is not None else None
     short = tables.shortfall
     summary["dependence"] = {
@@ -85,7 +85,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "unit": f"USD, present value at {s.base_year} ({100 * s.finance.discount_rate:g}% discount rate)",
         "total_pv_usd": _round(total, 2),
         "least_cost_pv_usd": _round(least, 2),
-        "budget_pv_usd": _round(plan.budget_musd * MUSD, 2) if plan.budget_musd is not None else None,
+        "budget_pv_usd": _round(plan.budget_usd, 2),
         "premium_usd": _round(premium, 2),
         "premium_pct": _round(100.0 * premium / least, 4) if least else None,
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},

@@ -13,7 +13,7 @@ import pandas as pd
 
 from engine.formulation import cost, dependence, shares, supply, trade
 from engine.formulation.demand import add_demand_balance, add_shortfall
-from engine.formulation.model import MUSD, Model
+from engine.formulation.model import Model, money_unit_for
 from engine.scenario import LoadedScenario
 from engine.schema import PolicyBase
 
@@ -60,6 +60,9 @@ def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -
     model.years = s.years
     model.minerals = list(s.minerals) if s.minerals else list(loaded.dataset.minerals["mineral"])
     model.scenarios = default_scenarios() if scenarios is None else scenarios
+    prices = loaded.dataset.minerals
+    model.money_unit = money_unit_for(prices.loc[prices["mineral"].isin(model.minerals),
+                                                 "reference_price_usd_per_t"].to_numpy())
     supply.add_flows(model)
     add_shortfall(model)
     for policy in s.policies:
@@ -76,4 +79,4 @@ def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -
     return model
 
 
-__all__ = ["MUSD", "Model", "build_model"]
+__all__ = ["Model", "build_model"]

@@ -4,7 +4,7 @@ Demand balance, one row per mineral m, year y and scenario ω::
 
     Σ_s flow[s, y, ω] + Σ_j jv_out[j, y, ω] + short[m, y, ω] = demand[m, y, ω]
 
-Shortfall objective (value-weighted, always the first stage of the hierarchy), in million USD::
+Shortfall objective (value-weighted, always the first stage of the hierarchy), in the LP money unit::
 
     minimise Σ_{m, y, ω} p_ω × price_m × short[m, y, ω]
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.formulation.model import MUSD, Model
+from engine.formulation.model import Model
 
 
 def demand_table(model: Model) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def add_shortfall(model: Model) -> None:
     d = model.demand
     block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
     model.lp.add_objective("shortfall", block.cols,
-                           (d["probability"] * d["price_usd_per_t"]).to_numpy() / MUSD)
+                           (d["probability"] * d["price_usd_per_t"]).to_numpy() / model.money_unit)
 
 
 def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:

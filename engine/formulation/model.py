@@ -15,8 +15,15 @@ import pandas as pd
 from engine.lp import LinearProgram
 from engine.scenario import LoadedScenario
 
-MUSD = 1e6
-"""Costs in the LP are in million USD so that coefficients stay within about 1e-3 … 1e6."""
+
+def money_unit_for(prices: np.ndarray) -> float:
+    """The LP's unit of money: a power of ten near the median reference price, so that cost coefficients per
+    tonne sit near 1 whatever the dataset (USD 10^5 for the default data; smaller for toy models)."""
+    positive = np.asarray(prices, dtype=float)
+    positive = positive[positive > 0]
+    if positive.size == 0:
+        return 1.0
+    return float(10.0 ** np.round(np.log10(np.median(positive))))
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Model:
     demand: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per shortfall column
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)  # every column that delivers tonnes
     warnings: list[str] = field(default_factory=list)
+    money_unit: float = 1e6  # USD per unit of money in the LP objectives (see money_unit_for)
 
     @property
     def scenario(self):

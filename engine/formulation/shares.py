@@ -72,7 +72,7 @@ def qualifying_mask(model: Model, policy: ContentRule, frame: pd.DataFrame) -> n
     partners.add(model.scenario.buyer)
     ok = frame["location"].isin(partners).to_numpy()
     if policy.feoc_threshold is not None:
-        ok &= frame["covered_equity"].to_numpy() < policy.feoc_threshold - 1e-12
+        ok = ok & (frame["covered_equity"].to_numpy() < policy.feoc_threshold - 1e-12)
     return ok
 
 

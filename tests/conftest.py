@@ -1,0 +1,97 @@
+"""Shared fixtures: tiny hand-solvable datasets written to a temporary inputs folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.data import Dataset, load_dataset
+from engine.run import RunResult, run_scenario
+from engine.scenario import scenario_from_dict
+from engine.tables import TABLES_BY_NAME
+
+PROVENANCE = {"source": "test", "estimate": "false"}
+
+TINY_MINERALS = [
+    {"mineral": "ga", "name": "Gallium", "unit": "t", "reference_price_usd_per_t": 100, "price_year": 2024},
+    {"mineral": "ge", "name": "Germanium", "unit": "t", "reference_price_usd_per_t": 1000, "price_year": 2024},
+]
+TINY_COUNTRIES = [
+    {"iso3": "CHN", "name": "China", "region": "East Asia", "us_fta": "false", "covered_nation": "true"},
+    {"iso3": "USA", "name": "United States", "region": "North America", "us_fta": "false",
+     "covered_nation": "false"},
+    {"iso3": "JPN", "name": "Japan", "region": "East Asia", "us_fta": "true", "covered_nation": "false"},
+    {"iso3": "DEU", "name": "Germany", "region": "Europe", "us_fta": "false", "covered_nation": "false"},
+    {"iso3": "RUS", "name": "Russia", "region": "Eurasia", "us_fta": "false", "covered_nation": "true"},
+    {"iso3": "ROW", "name": "Rest of world", "region": "World", "us_fta": "false", "covered_nation": "false"},
+]
+# Gallium: China 50 t available at 100 USD/t; Germany 20 t at 150; Japan 10 t at 200. Demand 40 t.
+TINY_CAPACITY = [
+    {"source_id": "CHN-GA", "mineral": "ga", "location": "CHN", "capacity_t": 100, "exportable_share": 0.5,
+     "unit_cost_usd_per_t": 100, "first_year": 2020, "last_year": ""},
+    {"source_id": "DEU-GA", "mineral": "ga", "location": "DEU", "capacity_t": 20, "exportable_share": 1.0,
+     "unit_cost_usd_per_t": 150, "first_year": 2020, "last_year": ""},
+    {"source_id": "JPN-GA", "mineral": "ga", "location": "JPN", "capacity_t": 10, "exportable_share": 1.0,
+     "unit_cost_usd_per_t": 200, "first_year": 2020, "last_year": ""},
+    # Germanium: China 100 t at 1000; Germany 5 t at 1500. Demand 10 t.
+    {"source_id": "CHN-GE", "mineral": "ge", "location": "CHN", "capacity_t": 100, "exportable_share": 1.0,
+     "unit_cost_usd_per_t": 1000, "first_year": 2020, "last_year": ""},
+    {"source_id": "DEU-GE", "mineral": "ge", "location": "DEU", "capacity_t": 5, "exportable_share": 1.0,
+     "unit_cost_usd_per_t": 1500, "first_year": 2020, "last_year": ""},
+]
+TINY_DEMAND = [
+    {"mineral": "ga", "year": 2025, "demand_t": 40},
+    {"mineral": "ge", "year": 2025, "demand_t": 10},
+]
+
+
+def write_table(folder: Path, name: str, rows: list[dict]) -> None:
+    """Write ``rows`` as the CSV table ``name``, filling provenance and missing optional columns."""
+    columns = [c.name for c in TABLES_BY_NAME[name].columns]
+    frame = pd.DataFrame([{**PROVENANCE, **row} for row in rows], columns=columns)
+    frame.to_csv(folder / f"{name}.csv", index=False)
+
+
+def write_dataset(folder: Path, *, minerals: list[dict] | None = None, countries: list[dict] | None = None,
+                  capacity: list[dict] | None = None, ownership: list[dict] | None = None,
+                  demand: list[dict] | None = None, jv_options: list[dict] | None = None) -> Path:
+    """A complete inputs folder (tiny defaults for every table not given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(folder, "minerals", TINY_MINERALS if minerals is None else minerals)
+    write_table(folder, "countries", TINY_COUNTRIES if countries is None else countries)
+    write_table(folder, "capacity", TINY_CAPACITY if capacity is None else capacity)
+    write_table(folder, "ownership", ownership or [])
+    write_table(folder, "demand", TINY_DEMAND if demand is None else demand)
+    write_table(folder, "jv_options", jv_options or [])
+    return folder
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Dataset:
+    """The tiny two-mineral dataset."""
+    return load_dataset(write_dataset(tmp_path / "inputs"))
+
+
+def tiny_scenario(**overrides: object) -> dict:
+    """A one-year gallium scenario with no discounting; keyword arguments replace top-level keys."""
+    base: dict = {
+        "horizon": {"start": 2025, "end": 2025},
+        "minerals": ["ga"],
+        "finance": {"discount_rate": 0.0},
+        "dependence": {"basis": "location"},
+        "policies": [],
+    }
+    base.update(overrides)
+    return base
+
+
+def solve_dict(dataset: Dataset, solver: str = "highs", **overrides: object) -> RunResult:
+    """Solve a tiny scenario built from ``tiny_scenario(**overrides)``."""
+    return run_scenario(scenario_from_dict(tiny_scenario(**overrides), dataset), solver=solver)
+
+
+def tonnes_by_source(result: RunResult) -> dict[str, float]:
+    flows = result.tables.flows
+    return {k: round(float(v), 6) for k, v in flows.groupby("id")["tonnes"].sum().items()}
