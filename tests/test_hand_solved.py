@@ -15,9 +15,10 @@ import functools
 
 import pytest
 
-from conftest import solve_dict, tonnes_by_source, write_dataset
 from engine.data import load_dataset
 from engine.solvers import Status
+
+from conftest import solve_dict, tonnes_by_source, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-4)
 

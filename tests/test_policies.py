@@ -10,8 +10,9 @@ import functools
 
 import pytest
 
-from conftest import TINY_CAPACITY, solve_dict, tonnes_by_source, write_dataset
 from engine.data import load_dataset
+
+from conftest import TINY_CAPACITY, solve_dict, tonnes_by_source, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-4)
 COST = {"minimise": "cost"}
