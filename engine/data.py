@@ -66,48 +66,48 @@ class Dataset:
         return self.folder / TABLES_BY_NAME[table].filename
 
 
-def _line(index: int) -> int:
-    return int(index) + 2  # header is line 1
+Lines = Sequence[int]
+"""The line of the file each data row starts on, by row position (blank lines and quoted newlines counted)."""
 
 
-def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems) -> pd.Series:
+def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems, lines: Lines) -> pd.Series:
     text = raw.astype(str).str.strip()
     blank = text.eq("")
     if col.required:
         for i in text.index[blank]:
-            problems.add(f"{where}, line {_line(i)}, column {col.name}: value missing ({col.description})")
+            problems.add(f"{where}, line {lines[i]}, column {col.name}: value missing ({col.description})")
     if col.kind == "str":
         return text.where(~blank, None)
     if col.kind == "bool":
         lowered = text.str.lower()
         bad = ~blank & ~lowered.isin(TRUE | FALSE)
         for i in text.index[bad]:
-            problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not true/false")
+            problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not true/false")
         return lowered.isin(TRUE)
     numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
     bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
     for i in text.index[bad]:
-        problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not a number")
+        problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not a number")
     if col.kind == "int":
         fractional = ~blank & ~bad & (numbers.fillna(0) != numbers.fillna(0).round())
         for i in text.index[fractional]:
-            problems.add(f"{where}, line {_line(i)}, column {col.name}: '{raw[i]}' is not a whole number")
+            problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not a whole number")
         return numbers.astype("Int64") if blank.any() else numbers.fillna(0).astype(np.int64)
     return numbers.astype(float)
 
 
-def _check_range(values: pd.Series, col: Column, where: str, problems: Problems) -> None:
+def _check_range(values: pd.Series, col: Column, where: str, problems: Problems, lines: Lines) -> None:
     if col.kind not in ("int", "float"):
         return
     present = values.dropna()
     expected = _range_text(col)
     if col.minimum is not None:
         for i in present.index[present < col.minimum]:
-            problems.add(f"{where}, line {_line(i)}, column {col.name}: {values[i]:g} is {_below(col)}; "
+            problems.add(f"{where}, line {lines[i]}, column {col.name}: {values[i]:g} is {_below(col)}; "
                          f"expected {expected}")
     if col.maximum is not None:
         for i in present.index[present > col.maximum]:
-            problems.add(f"{where}, line {_line(i)}, column {col.name}: {values[i]:g} is above "
+            problems.add(f"{where}, line {lines[i]}, column {col.name}: {values[i]:g} is above "
                          f"{col.maximum:g}; expected {expected}")
 
 
@@ -151,12 +151,12 @@ def _read_table(schema: TableSchema, path: Path, problems: Problems) -> pd.DataF
         if col.choices is not None:
             bad = out[col.name].notna() & ~out[col.name].isin(col.choices)
             for i in out.index[bad]:
-                problems.add(f"{path}, line {_line(i)}, column {col.name}: '{out[col.name][i]}' is not one of "
+                problems.add(f"{path}, line {lines[i]}, column {col.name}: '{out[col.name][i]}' is not one of "
                              f"{', '.join(col.choices)}{did_you_mean(out[col.name][i], col.choices)}")
     dupes = out.duplicated(list(schema.key), keep="first")
     for i in out.index[dupes]:
         key = ", ".join(str(out[k][i]) for k in schema.key)
-        problems.add(f"{path}, line {_line(i)}: duplicate key ({key}) in columns {', '.join(schema.key)}")
+        problems.add(f"{path}, line {lines[i]}: duplicate key ({key}) in columns {', '.join(schema.key)}")
     return out
 
 
@@ -172,7 +172,7 @@ def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: P
             bad = values.notna() & ~values.isin(valid)
             for i in frame.index[bad]:
                 problems.add(
-                    f"{folder / schema.filename}, line {_line(i)}, column {col.name}: unknown {ref_col} "
+                    f"{folder / schema.filename}, line {lines[i]}, column {col.name}: unknown {ref_col} "
                     f"'{values[i]}'{did_you_mean(values[i], sorted(valid))}; expected one listed in "
                     f"{ref_table}.csv"
                 )
@@ -183,14 +183,14 @@ def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Proble
     where = folder / "capacity.csv"
     ended = cap["last_year"].notna() & (cap["last_year"].fillna(9999) < cap["first_year"])
     for i in cap.index[ended]:
-        problems.add(f"{where}, line {_line(i)}: last_year {cap['last_year'][i]} is before first_year "
+        problems.add(f"{where}, line {lines[i]}: last_year {cap['last_year'][i]} is before first_year "
                      f"{cap['first_year'][i]}")
     own = tables.get("ownership")
     if own is not None and len(own):
         totals = own.groupby("source_id", sort=True)["equity_share"].sum()
         for source_id, total in totals[totals > 1.0 + 1e-9].items():
             first = own.index[own["source_id"] == source_id][0]
-            problems.add(f"{folder / 'ownership.csv'}, line {_line(first)}: equity shares of '{source_id}' sum "
+            problems.add(f"{folder / 'ownership.csv'}, line {lines[first]}: equity shares of '{source_id}' sum "
                          f"to {total:.4g}; expected at most 1")
     jv = tables.get("jv_options")
     if jv is not None and len(jv):
@@ -207,14 +207,14 @@ def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems) -> None:
         ok = (e >= lo if lo_in else e > lo) and (e <= hi if hi_in else e < hi)
         if not ok:
             span = "0" if lo == hi else f"{'[' if lo_in else '('}{lo:g}, {hi:g}{']' if hi_in else ')'}"
-            problems.add(f"{where}, line {_line(i)}, column partner_equity_share: {e:g} does not fit mode "
+            problems.add(f"{where}, line {lines[i]}, column partner_equity_share: {e:g} does not fit mode "
                          f"'{mode}'; expected {span}")
         if mode == "domestic" and row["partner"] != row["host"]:
-            problems.add(f"{where}, line {_line(i)}, column partner: a domestic option has no foreign partner; "
+            problems.add(f"{where}, line {lines[i]}, column partner: a domestic option has no foreign partner; "
                          f"expected partner = host ('{row['host']}'), got '{row['partner']}'")
         mini = row["min_size_tpy"]
         if pd.notna(mini) and mini > row["max_size_tpy"]:
-            problems.add(f"{where}, line {_line(i)}, column min_size_tpy: {mini:g} exceeds max_size_tpy "
+            problems.add(f"{where}, line {lines[i]}, column min_size_tpy: {mini:g} exceeds max_size_tpy "
                          f"{row['max_size_tpy']:g}")
 
 

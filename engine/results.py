@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.finance import capital_recovery_factor
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 
@@ -45,19 +46,45 @@ def clean(values: np.ndarray) -> np.ndarray:
 
 
 def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Purchases with tonnes > 0: who, where, how much, at what cost, how much counts as China."""
-    sup = model.supply
-    tonnes = clean(x[model.block_cols("flow")])
-    unit = delivered_cost(sup).to_numpy()
-    df = model.discount(sup["year"])
+    """Deliveries with tonnes > 0 (purchases and JV output): who, where, how much, at what cost, how much
+    counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``."""
+    frames = []
+    for block, frame in model.delivery_frames():
+        tonnes = clean(x[model.block_cols(block)])
+        unit = delivered_cost(frame).to_numpy()
+        frames.append(pd.DataFrame({
+            "scen": frame["scen"], "mineral": frame["mineral"], "year": frame["year"],
+            "kind": "purchase" if block == "flow" else "jv", "id": frame["id"], "location": frame["location"],
+            "owner": frame["owner"], "china_attribution": frame["attribution"], "tonnes": tonnes,
+            "unit_cost_usd_per_t": unit, "cost_usd": tonnes * unit,
+            "cost_pv_usd": tonnes * unit * model.discount(frame["year"]), "restricted_by": frame["restricted_by"],
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["tonnes"] > 0].sort_values(["scen", "mineral", "year", "kind", "id"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs."""
+    columns = ["option_id", "mineral", "mode", "partner", "host", "partner_equity_share", "year_started",
+               "capacity_tpy", "year_online", "capex_usd", "capex_annuity_usd_per_yr"]
+    if model.builds.empty:
+        return pd.DataFrame(columns=columns)
+    b = model.builds
+    size = clean(x[model.block_cols("build")])
+    opts = model.jv_options.set_index("option_id")
+    fin = model.scenario.finance
+    crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
+    capex = size * b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
     out = pd.DataFrame({
-        "scen": sup["scen"], "mineral": sup["mineral"], "year": sup["year"], "kind": "purchase",
-        "id": sup["source_id"], "location": sup["location"], "owner": sup["owner"],
-        "china_attribution": sup["attribution"], "tonnes": tonnes,
-        "unit_cost_usd_per_t": unit, "cost_usd": tonnes * unit, "cost_pv_usd": tonnes * unit * df,
-        "restricted_by": sup["restricted_by"],
+        "option_id": b["option_id"], "mineral": b["mineral"],
+        "mode": b["option_id"].map(opts["mode"]), "partner": b["option_id"].map(opts["partner"]),
+        "host": b["option_id"].map(opts["host"]),
+        "partner_equity_share": b["option_id"].map(opts["partner_equity_share"]),
+        "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"],
+        "capex_usd": capex, "capex_annuity_usd_per_yr": capex * crf,
     })
-    return out[out["tonnes"] > 0].reset_index(drop=True)
+    return out[out["capacity_tpy"] > 0].reset_index(drop=True)[columns]
 
 
 def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -87,18 +114,41 @@ def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | Non
                 "china_share_pct", "least_cost_china_share_pct"]]
 
 
+def _annuity_payments(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Capex annuities of the builds, one row per (mineral, payment year), probability-weighted per scenario."""
+    builds = build_table(model, x)
+    if builds.empty:
+        return pd.DataFrame(columns=["mineral", "year", "usd"])
+    life = model.scenario.finance.asset_life_years
+    years = pd.DataFrame({"year": model.years})
+    pay = builds[["mineral", "year_online", "capex_annuity_usd_per_yr"]].merge(years, how="cross")
+    pay = pay[(pay["year"] >= pay["year_online"]) & (pay["year"] < pay["year_online"] + life)]
+    return pay.rename(columns={"capex_annuity_usd_per_yr": "usd"})[["mineral", "year", "usd"]]
+
+
 def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV."""
-    sup = model.supply
-    tonnes = clean(x[model.block_cols("flow")])
-    base = sup["unit_cost_usd_per_t"].to_numpy()
-    parts = {
-        "purchase": tonnes * base,
-        "tariff": tonnes * (base * sup["ad_valorem"].to_numpy() + sup["tariff_usd_per_t"].to_numpy()),
-        "feoc_credit_loss": tonnes * sup["credit_loss_usd_per_t"].to_numpy(),
-    }
-    keys = sup[["scen", "mineral", "year"]]
-    frames = [keys.assign(component=name, usd=values) for name, values in parts.items()]
+    """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV.
+
+    Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty and
+    jv_capex (the annuity of the capacity built, charged in every scenario: builds are first-stage).
+    """
+    frames = []
+    for block, frame in model.delivery_frames():
+        tonnes = clean(x[model.block_cols(block)])
+        keys = frame[["scen", "mineral", "year"]]
+        if block == "flow":
+            base = frame["unit_cost_usd_per_t"].to_numpy()
+            parts = {"purchase": tonnes * base}
+        else:
+            base = frame["unit_cost_usd_per_t"].to_numpy()
+            parts = {"jv_opex": tonnes * frame["opex_usd_per_t"].to_numpy(),
+                     "jv_royalty": tonnes * frame["royalty_usd_per_t"].to_numpy()}
+        parts["tariff"] = tonnes * (base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy())
+        parts["feoc_credit_loss"] = tonnes * frame["credit_loss_usd_per_t"].to_numpy()
+        frames += [keys.assign(component=name, usd=values) for name, values in parts.items()]
+    capex = _annuity_payments(model, x)
+    if len(capex):
+        frames += [capex.assign(scen=s, component="jv_capex") for s in model.scenarios["scen"]]
     long = pd.concat(frames, ignore_index=True)
     long = long.groupby(["scen", "mineral", "year", "component"], as_index=False, sort=True)["usd"].sum()
     long["pv_usd"] = long["usd"] * model.discount(long["year"])
@@ -124,6 +174,7 @@ def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = N
         dependence=dependence_table(model, x, least_cost_x),
         costs=cost_components(model, x),
         shortfall=shortfall_table(model, x),
+        extra={"builds": build_table(model, x)},
     )
 
 

@@ -277,14 +277,19 @@ class ContentRule(PolicyBase):
 
 
 class Feoc(PolicyBase):
-    """Foreign-entity-of-concern rule: sources with covered-nation equity >= ``threshold`` are excluded, or
-    lose a credit (``action: credit_loss``, ``credit_usd_per_t`` added to their cost)."""
+    """Foreign-entity-of-concern rule: sources and JV options with covered-nation equity >= ``threshold`` are
+    excluded, or lose a credit (``action: credit_loss``, ``credit_usd_per_t`` added to their cost).
+
+    ``covers_licences: true`` also treats licences from covered-nation partners as covered (the "effective
+    control" reading of licensing agreements).
+    """
 
     type: Literal["feoc"]
     threshold: Share = 0.25
     action: Literal["exclude", "credit_loss"] = "exclude"
     credit_usd_per_t: NonNegative = 0.0
     applies_to: list[Literal["sources", "jv"]] = Field(default_factory=lambda: ["sources", "jv"])
+    covers_licences: bool = False
 
     @model_validator(mode="after")
     def _credit_given(self) -> Feoc:
@@ -293,8 +298,38 @@ class Feoc(PolicyBase):
         return self
 
 
+class MarketAccess(PolicyBase):
+    """The quid pro quo: firms owned by ``country`` sell to the buyer only through JVs or licences.
+
+    Direct purchases from sources where ``country`` holds at least ``owner_threshold`` of the equity are
+    banned; JV options with a ``country`` partner are allowed only with partner equity <= ``max_equity`` and,
+    with ``hosted_in_buyer`` (the default), only when the plant is in the buyer's country.
+    """
+
+    type: Literal["market_access"]
+    country: str
+    max_equity: Share = 0.49
+    owner_threshold: Share = 0.5
+    hosted_in_buyer: bool = True
+
+
+class DomesticTarget(PolicyBase):
+    """Refining capacity hosted in the buyer's country, from ``years`` on: at least ``min_capacity_t`` t/yr,
+    or at least ``min_share`` of that year's demand (existing capacity plus JV builds online by then)."""
+
+    type: Literal["domestic_target"]
+    min_capacity_t: NonNegative | None = None
+    min_share: Share | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DomesticTarget:
+        if (self.min_capacity_t is None) == (self.min_share is None):
+            raise ValueError("give exactly one of min_capacity_t (t/yr) or min_share (of demand)")
+        return self
+
+
 Policy = Annotated[
-    ExportBan | Tariff | CountryCap | DependenceCap | ContentRule | Feoc,
+    ExportBan | Tariff | CountryCap | DependenceCap | ContentRule | Feoc | MarketAccess | DomesticTarget,
     Field(discriminator="type"),
 ]
 
@@ -305,7 +340,12 @@ POLICY_TYPES: dict[str, type[PolicyBase]] = {
     "dependence_cap": DependenceCap,
     "content_rule": ContentRule,
     "feoc": Feoc,
+    "market_access": MarketAccess,
+    "domestic_target": DomesticTarget,
 }
+
+COUNTRY_FIELDS = ("exporter", "origin", "countries", "qualifying", "country")
+"""Policy fields that name countries (checked against the dataset)."""
 
 
 # --------------------------------------------------------------------------------------------- scenario

@@ -1,6 +1,7 @@
 """Building the linear program of a scenario, one constraint family per module.
 
-``build_model(loaded)`` returns a :class:`~engine.formulation.model.Model`: variables first (flows, shortfall),
+``build_model(loaded)`` returns a :class:`~engine.formulation.model.Model`: variables first (flows, JV builds
+and output, shortfall),
 then the policies that act on bounds and costs, then the rows (demand balance and the share policies), then
 the objectives (shortfall, cost, dependence). The objective hierarchy is solved in ``engine.solve``.
 """
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from engine.formulation import cost, dependence, shares, supply, trade
+from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.demand import add_demand_balance, add_shortfall
 from engine.formulation.model import Model, money_unit_for
 from engine.scenario import LoadedScenario
@@ -22,12 +23,14 @@ COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
     "export_ban": trade.apply_export_ban,  # type: ignore[dict-item]
     "tariff": trade.apply_tariff,  # type: ignore[dict-item]
     "feoc": trade.apply_feoc,  # type: ignore[dict-item]
+    "market_access": trade.apply_market_access,  # type: ignore[dict-item]
 }
 # Policies that add rows over deliveries and demand.
 ROW_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
     "country_cap": shares.add_country_cap,  # type: ignore[dict-item]
     "content_rule": shares.add_content_rule,  # type: ignore[dict-item]
     "dependence_cap": dependence.add_dependence_cap,  # type: ignore[dict-item]
+    "domestic_target": domestic.add_domestic_target,  # type: ignore[dict-item]
 }
 
 
@@ -36,21 +39,19 @@ def default_scenarios() -> pd.DataFrame:
     return pd.DataFrame({"scen": [0], "probability": [1.0]})
 
 
+DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution", "covered_equity"]
+
+
 def _deliveries(model: Model) -> pd.DataFrame:
-    """Every column that delivers tonnes to the buyer, with the attributes share rules need."""
-    sup = model.supply
-    return pd.DataFrame({
-        "col": model.block_cols("flow"),
-        "kind": "purchase",
-        "id": sup["source_id"].to_numpy(),
-        "mineral": sup["mineral"].to_numpy(),
-        "year": sup["year"].to_numpy(),
-        "scen": sup["scen"].to_numpy(),
-        "location": sup["location"].to_numpy(),
-        "owner": sup["owner"].to_numpy(),
-        "attribution": sup["attribution"].to_numpy(),
-        "covered_equity": sup["covered_equity"].to_numpy(),
-    })
+    """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need."""
+    parts = []
+    for block, frame in model.delivery_frames():
+        part = frame[DELIVERY_COLUMNS].copy()
+        part.insert(0, "id", frame["id"].to_numpy())
+        part.insert(0, "kind", "purchase" if block == "flow" else "jv")
+        part.insert(0, "col", model.block_cols(block))
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -> Model:
@@ -64,17 +65,21 @@ def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -
     model.money_unit = money_unit_for(prices.loc[prices["mineral"].isin(model.minerals),
                                                  "reference_price_usd_per_t"].to_numpy())
     supply.add_flows(model)
+    jv.add_jv_variables(model)
     add_shortfall(model)
     for policy in s.policies:
         if policy.type in COLUMN_POLICIES:
             COLUMN_POLICIES[policy.type](model, policy)
     supply.finalise_flow_bounds(model)
+    jv.finalise_jv_bounds(model)
     model.deliveries = _deliveries(model)
     add_demand_balance(model)
+    jv.add_jv_constraints(model)
     for policy in s.policies:
         if policy.type in ROW_POLICIES:
             ROW_POLICIES[policy.type](model, policy)
     cost.add_purchase_cost(model)
+    jv.add_jv_cost(model)
     dependence.add_dependence_objective(model)
     return model
 

@@ -39,6 +39,9 @@ class Model:
     equity: pd.DataFrame = field(default_factory=pd.DataFrame)  # source_id, owner, equity_share (complete)
     supply: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per flow column
     demand: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per shortfall column
+    jv_options: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per JV option
+    builds: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per build column
+    jv_output: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per jv_out column
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)  # every column that delivers tonnes
     warnings: list[str] = field(default_factory=list)
     money_unit: float = 1e6  # USD per unit of money in the LP objectives (see money_unit_for)
@@ -58,3 +61,10 @@ class Model:
 
     def block_cols(self, name: str) -> np.ndarray:
         return self.lp.variables[name].cols
+
+    def delivery_frames(self) -> list[tuple[str, pd.DataFrame]]:
+        """The attribute tables of columns that deliver tonnes: purchases, then JV output (when any)."""
+        frames = [("flow", self.supply)]
+        if len(self.jv_output):
+            frames.append(("jv_out", self.jv_output))
+        return frames

@@ -9,7 +9,7 @@ from engine.schema import PolicyBase
 
 
 def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], threshold: float,
-               id_column: str = "source_id") -> np.ndarray:
+               id_column: str = "id") -> np.ndarray:
     """Rows whose source has at least ``threshold`` equity held by any of ``countries`` (summed)."""
     held = equity[equity["owner"].isin(countries)].groupby("source_id")["equity_share"].sum()
     shares = frame[id_column].map(held).fillna(0.0).to_numpy()

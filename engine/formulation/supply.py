@@ -69,6 +69,7 @@ def add_flows(model: Model) -> None:
     active = active[(active["year"] >= active["first_year"]) & (active["year"] <= last)]
     supply = active.merge(model.scenarios[["scen"]], how="cross")
     supply = supply.sort_values(["scen", "mineral", "year", "source_id"], kind="stable").reset_index(drop=True)
+    supply["id"] = supply["source_id"]
     supply["available_t"] = supply["capacity_t"] * supply["exportable_share"]
     supply["availability"] = 1.0
     supply["allowed_share"] = 1.0

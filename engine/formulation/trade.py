@@ -1,69 +1,112 @@
-"""Trade restrictions that act on purchases: export bans and quotas, tariffs, FEOC rules.
+"""Trade and ownership restrictions on deliveries (purchases and JV output): bans, quotas, tariffs, FEOC,
+market access.
 
-export_ban (bounds and one row family)::
+export_ban (bounds and one row family), for deliveries located in / owned by the exporter, outside the
+buyer's country, in the policy's minerals and years::
 
-    flow[s, y, ω] <= … × allowed_share          for s located in / owned by the exporter, y in the policy years
-    Σ_{s covered} flow[s, y, ω] <= quota_t      per mineral, year and scenario, when quota_t is given
+    x[d, y, ω] <= … × allowed_share
+    Σ_{d covered} x[d, y, ω] <= quota_t          per mineral, year and scenario, when quota_t is given
 
 tariff (cost)::
 
-    delivered cost[s, y] = unit_cost_s × (1 + Σ ad_valorem) + Σ per_tonne_usd
+    delivered cost[d, y] = unit cost_d × (1 + Σ ad_valorem) + Σ per_tonne_usd
 
-feoc (bounds or cost), for sources with covered-nation equity >= threshold::
+feoc (bounds or cost), for deliveries with covered-nation equity >= threshold (licences from covered partners
+too with ``covers_licences``)::
 
-    exclude:      flow[s, y, ω] = 0
-    credit_loss:  delivered cost[s, y] += credit_usd_per_t
+    exclude:      x[d, y, ω] = 0 and build[j, y] = 0
+    credit_loss:  delivered cost[d, y] += credit_usd_per_t
+
+market_access, for the named country c::
+
+    flow[s, y, ω] = 0        for sources with equity_c(s) >= owner_threshold
+    jv_out[j, y, ω] = 0 and build[j, y] = 0
+                             for options with partner c and equity > max_equity (or hosted abroad)
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from engine.formulation.model import Model
-from engine.formulation.select import country_mask, scope_mask
+from engine.formulation.select import country_mask, owner_mask, scope_mask
 from engine.lp import group_rows
-from engine.schema import ExportBan, Feoc, Tariff
+from engine.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
 
 
-def _mark(model: Model, mask: np.ndarray, name: str) -> None:
-    sup = model.supply
-    tag = sup.loc[mask, "restricted_by"]
-    sup.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
+def _mark(frame: pd.DataFrame, mask: np.ndarray, name: str) -> None:
+    tag = frame.loc[mask, "restricted_by"]
+    frame.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
+
+
+def _exclude(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, policy: PolicyBase) -> None:
+    """Zero the deliveries in ``mask``; for JV output also forbid builds of those options in the policy years."""
+    frame.loc[mask, "allowed_share"] = 0.0
+    _mark(frame, mask, policy.name)
+    if block == "jv_out" and mask.any():
+        builds = model.builds
+        options = set(frame.loc[mask, "option_id"])
+        hit = builds["option_id"].isin(options).to_numpy() & scope_mask(builds, policy, model.years)
+        builds.loc[hit, "allowed"] = False
 
 
 def apply_export_ban(model: Model, policy: ExportBan) -> None:
-    """Scale the bound of covered flows by ``allowed_share``; add a quota row if ``quota_t`` is set."""
-    sup = model.supply
-    mask = scope_mask(sup, policy, model.years) & country_mask(
-        sup, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
-    sup.loc[mask, "allowed_share"] *= policy.allowed_share
-    _mark(model, mask, policy.name)
-    if policy.quota_t is None or not mask.any():
+    """Scale covered deliveries by ``allowed_share``; add a quota row per mineral-year if ``quota_t`` is set."""
+    rows, cols = [], []
+    for block, frame in model.delivery_frames():
+        mask = scope_mask(frame, policy, model.years) & country_mask(
+            frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
+        mask &= (frame["location"] != model.scenario.buyer).to_numpy()
+        frame.loc[mask, "allowed_share"] *= policy.allowed_share
+        _mark(frame, mask, policy.name)
+        rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
+        cols.append(model.block_cols(block)[np.flatnonzero(mask)])
+    if policy.quota_t is None:
         return
-    groups, rows = group_rows(sup[mask], ["scen", "mineral", "year"])
-    cols = model.block_cols("flow")[np.flatnonzero(mask)]
+    covered = pd.concat(rows, ignore_index=True)
+    if covered.empty:
+        return
+    groups, codes = group_rows(covered, ["scen", "mineral", "year"])
     keys = groups.assign(policy=policy.name, country=policy.exporter)
-    model.lp.add_constraints(f"export_quota:{policy.name}", keys, rows, cols, np.ones(len(rows)),
-                             upper=policy.quota_t)
+    model.lp.add_constraints(f"export_quota:{policy.name}", keys, codes, np.concatenate(cols),
+                             np.ones(len(codes)), upper=policy.quota_t)
 
 
 def apply_tariff(model: Model, policy: Tariff) -> None:
-    """Add the tariff to the delivered cost of covered flows."""
-    sup = model.supply
-    mask = scope_mask(sup, policy, model.years) & country_mask(
-        sup, model.equity, list(policy.origin or []), policy.by, policy.owner_threshold)
-    sup.loc[mask, "ad_valorem"] += policy.ad_valorem
-    sup.loc[mask, "tariff_usd_per_t"] += policy.per_tonne_usd
+    """Add the tariff to the delivered cost of covered deliveries."""
+    for _, frame in model.delivery_frames():
+        mask = scope_mask(frame, policy, model.years) & country_mask(
+            frame, model.equity, list(policy.origin or []), policy.by, policy.owner_threshold)
+        frame.loc[mask, "ad_valorem"] += policy.ad_valorem
+        frame.loc[mask, "tariff_usd_per_t"] += policy.per_tonne_usd
 
 
 def apply_feoc(model: Model, policy: Feoc) -> None:
-    """Exclude covered-nation-owned sources, or charge them the lost credit."""
-    if "sources" not in policy.applies_to:
-        return
-    sup = model.supply
-    mask = scope_mask(sup, policy, model.years) & (sup["covered_equity"].to_numpy() >= policy.threshold - 1e-12)
-    if policy.action == "exclude":
-        sup.loc[mask, "allowed_share"] = 0.0
-        _mark(model, mask, policy.name)
-    else:
-        sup.loc[mask, "credit_loss_usd_per_t"] += policy.credit_usd_per_t
+    """Exclude covered-nation-owned deliveries, or charge them the lost credit."""
+    wanted = {"flow": "sources", "jv_out": "jv"}
+    for block, frame in model.delivery_frames():
+        if wanted[block] not in policy.applies_to:
+            continue
+        covered = frame["covered_equity"].to_numpy() >= policy.threshold - 1e-12
+        if block == "jv_out" and policy.covers_licences:
+            covered = covered | frame["covered_licence"].to_numpy(dtype=bool)
+        mask = scope_mask(frame, policy, model.years) & covered
+        if policy.action == "exclude":
+            _exclude(model, block, frame, mask, policy)
+        else:
+            frame.loc[mask, "credit_loss_usd_per_t"] += policy.credit_usd_per_t
+
+
+def apply_market_access(model: Model, policy: MarketAccess) -> None:
+    """Ban direct purchases from firms owned by the country; allow its JVs only within the equity limit."""
+    for block, frame in model.delivery_frames():
+        scope = scope_mask(frame, policy, model.years)
+        if block == "flow":
+            mask = scope & owner_mask(frame, model.equity, [policy.country], policy.owner_threshold)
+        else:
+            partner = (frame["partner"] == policy.country).to_numpy()
+            too_much = frame["partner_equity_share"].to_numpy() > policy.max_equity + 1e-12
+            abroad = (frame["host"] != model.scenario.buyer).to_numpy() if policy.hosted_in_buyer else False
+            mask = scope & partner & (too_much | abroad)
+        _exclude(model, block, frame, mask, policy)

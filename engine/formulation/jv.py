@@ -1,0 +1,192 @@
+"""Joint ventures and licences: new refining capacity the optimiser decides to build.
+
+Variables, for each option j with lead time L_j, earliest start e_j and the horizon [Y0, Y1]:
+
+- ``build[j, y]`` (t/yr of capacity started in year y, e_j <= y <= Y1 − L_j; first stage, the same in every ω);
+- ``jv_out[j, y, ω]`` (tonnes produced in year y, y >= max(e_j, Y0) + L_j);
+- ``jv_size[j, y]`` binary, only for options with a minimum efficient size m_j.
+
+JV capacity (output only once built capacity is online)::
+
+    jv_out[j, y, ω] − Σ_{y' <= y − L_j} build[j, y'] <= 0
+
+Maximum size::
+
+    Σ_y build[j, y] <= max_size_j
+
+Minimum efficient size (each build is zero or at least m_j)::
+
+    m_j × jv_size[j, y] <= build[j, y] <= max_size_j × jv_size[j, y]
+
+Cost (present value, in the LP money unit): capex is annualised with the capital-recovery factor
+CRF(r, n) and paid each year the capacity is online inside the horizon, for at most n years; opex and royalty
+are paid per tonne produced::
+
+    Σ_{j, y} capex_j × CRF × Σ_{t = y+L_j}^{min(Y1, y+L_j+n−1)} δ_t × build[j, y]
+      + Σ_{j, y, ω} p_ω × δ_y × (opex_j + royalty_j) × (1 + tariff) × jv_out[j, y, ω]
+
+Attribution to the dependence country C: a JV counts its C partner's equity share, a licence from a C partner
+the scenario's ``licence_technology_factor``, and a plant located in C counts fully under the location basis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.finance import capital_recovery_factor
+from engine.formulation.model import Model
+from engine.formulation.supply import delivered_cost
+
+TABLE_COLUMNS = ["id", "mineral", "year", "scen", "location", "owner", "attribution", "covered_equity",
+                 "unit_cost_usd_per_t"]
+
+
+def option_table(model: Model) -> pd.DataFrame:
+    """One row per JV option of the modelled minerals, with attribution and ownership attributes."""
+    s, ds = model.scenario, model.dataset
+    opts = ds.jv_options[ds.jv_options["mineral"].isin(model.minerals)].copy().reset_index(drop=True)
+    if opts.empty:
+        return opts
+    on = s.dependence.country
+    covered = set(ds.countries.loc[ds.countries["covered_nation"], "iso3"])
+    equity = opts["partner_equity_share"].astype(float)
+    licence = opts["mode"] == "licensing"
+    located = (opts["host"] == on).astype(float)
+    equity_on = np.where(opts["partner"] == on, equity, 0.0)
+    technology = np.where(licence & (opts["partner"] == on), s.dependence.licence_technology_factor, 0.0)
+    owned = np.maximum(equity_on, technology)
+    basis = s.dependence.basis
+    opts["attribution"] = located if basis == "location" else owned if basis == "ownership" else \
+        np.maximum(located, owned)
+    opts["covered_equity"] = np.where(opts["partner"].isin(covered), equity, 0.0)
+    opts["covered_licence"] = licence & opts["partner"].isin(covered)
+    opts["owner"] = np.where(equity > 0.5, opts["partner"], opts["host"])
+    opts["location"] = opts["host"]
+    opts["id"] = opts["option_id"]
+    opts["min_size_tpy"] = opts["min_size_tpy"].astype("Float64").fillna(0.0).astype(float)
+    opts["unit_cost_usd_per_t"] = opts["opex_usd_per_t"] + opts["royalty_usd_per_t"]
+    return opts
+
+
+def jv_equity(opts: pd.DataFrame) -> pd.DataFrame:
+    """Equity rows for JV options: the partner's share and the host's remainder."""
+    partner = pd.DataFrame({"source_id": opts["option_id"], "owner": opts["partner"],
+                            "equity_share": opts["partner_equity_share"].astype(float)})
+    host = pd.DataFrame({"source_id": opts["option_id"], "owner": opts["host"],
+                         "equity_share": 1.0 - opts["partner_equity_share"].astype(float)})
+    both = pd.concat([partner, host], ignore_index=True)
+    both = both[both["equity_share"] > 1e-12]
+    return both.groupby(["source_id", "owner"], as_index=False, sort=True)["equity_share"].sum()
+
+
+def add_jv_variables(model: Model) -> None:
+    """Create build, jv_out and (where a minimum size is set) jv_size columns."""
+    opts = option_table(model)
+    model.jv_options = opts
+    if opts.empty:
+        model.builds = pd.DataFrame(columns=["option_id", "year"])
+        model.jv_output = pd.DataFrame(columns=TABLE_COLUMNS)
+        return
+    model.equity = pd.concat([model.equity, jv_equity(opts)], ignore_index=True)
+    years = pd.DataFrame({"year": model.years})
+    start, end = model.years[0], model.years[-1]
+    builds = opts[["option_id", "mineral", "lead_time_years", "earliest_start", "max_size_tpy",
+                   "min_size_tpy"]].merge(years, how="cross")
+    builds = builds[(builds["year"] >= builds["earliest_start"])
+                    & (builds["year"] + builds["lead_time_years"] <= end)].reset_index(drop=True)
+    builds["online"] = builds["year"] + builds["lead_time_years"]
+    builds["allowed"] = True
+    model.builds = builds
+    model.lp.add_variables("build", builds[["option_id", "year"]], 0.0, builds["max_size_tpy"].to_numpy())
+
+    first_online = np.maximum(opts["earliest_start"], start) + opts["lead_time_years"]
+    out = opts.assign(first_online=first_online).merge(years, how="cross")
+    out = out[out["year"] >= out["first_online"]]
+    out = out.merge(model.scenarios[["scen"]], how="cross")
+    out = out.sort_values(["scen", "mineral", "year", "option_id"], kind="stable").reset_index(drop=True)
+    for column, value in (("allowed_share", 1.0), ("availability", 1.0), ("ad_valorem", 0.0),
+                          ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0), ("restricted_by", "")):
+        out[column] = value
+    model.jv_output = out
+    model.lp.add_variables("jv_out", out[["option_id", "year", "scen"]], 0.0, out["max_size_tpy"].to_numpy())
+
+    sized = builds.index[builds["min_size_tpy"].to_numpy() > 0]
+    if len(sized):
+        model.lp.add_variables("jv_size", builds.loc[sized, ["option_id", "year"]], 0.0, 1.0, integer=True)
+
+
+def finalise_jv_bounds(model: Model) -> None:
+    """Apply restrictions on JV output and builds to their bounds."""
+    if model.jv_output.empty:
+        return
+    out = model.jv_output
+    model.lp.variables["jv_out"].upper[:] = (out["max_size_tpy"] * out["allowed_share"]
+                                             * out["availability"]).to_numpy(dtype=float)
+    b = model.builds
+    model.lp.variables["build"].upper[:] = np.where(b["allowed"], b["max_size_tpy"], 0.0)
+
+
+def add_jv_constraints(model: Model) -> None:
+    """Capacity online, maximum size and minimum efficient size rows."""
+    if model.jv_output.empty:
+        return
+    lp, builds, out = model.lp, model.builds, model.jv_output
+    build_cols = model.block_cols("build")
+    out_cols = model.block_cols("jv_out")
+    # capacity: jv_out − Σ online builds <= 0
+    pairs = out[["option_id", "year"]].reset_index(names="row").merge(
+        builds[["option_id", "online"]].reset_index(names="b"), on="option_id")
+    pairs = pairs[pairs["online"] <= pairs["year"]]
+    rows = np.concatenate([np.arange(len(out)), pairs["row"].to_numpy()])
+    cols = np.concatenate([out_cols, build_cols[pairs["b"].to_numpy()]])
+    vals = np.concatenate([np.ones(len(out)), -np.ones(len(pairs))])
+    lp.add_constraints("jv_capacity", out[["option_id", "year", "scen"]], rows, cols, vals, upper=0.0)
+    # maximum size: Σ_y build <= max size
+    opts = model.jv_options
+    index = pd.Index(opts["option_id"])
+    option_row = index.get_indexer(builds["option_id"])
+    lp.add_constraints("jv_max_size", opts[["option_id"]], option_row, build_cols, np.ones(len(builds)),
+                       upper=opts["max_size_tpy"].to_numpy())
+    if "jv_size" not in lp.variables:
+        return
+    sized = np.flatnonzero(builds["min_size_tpy"].to_numpy() > 0)
+    size_cols = model.block_cols("jv_size")
+    n = len(sized)
+    local = np.arange(n)
+    keys = builds.loc[sized, ["option_id", "year"]]
+    # build − max × z <= 0 ;  build − min × z >= 0
+    lp.add_constraints("jv_size_max", keys, np.concatenate([local, local]),
+                       np.concatenate([build_cols[sized], size_cols]),
+                       np.concatenate([np.ones(n), -builds["max_size_tpy"].to_numpy()[sized]]), upper=0.0)
+    lp.add_constraints("jv_size_min", keys, np.concatenate([local, local]),
+                       np.concatenate([build_cols[sized], size_cols]),
+                       np.concatenate([np.ones(n), -builds["min_size_tpy"].to_numpy()[sized]]), lower=0.0)
+
+
+def annuity_factor(model: Model, online: np.ndarray) -> np.ndarray:
+    """Σ of discount factors over the years a build that comes online in ``online`` pays its annuity."""
+    fin = model.scenario.finance
+    end = model.years[-1]
+    years = np.arange(model.years[0], end + 1)
+    delta = model.discount(years)
+    cumulative = np.concatenate([[0.0], np.cumsum(delta)])
+    first = np.clip(np.asarray(online) - years[0], 0, len(years))
+    last = np.clip(np.asarray(online) + fin.asset_life_years - 1 - years[0] + 1, 0, len(years))
+    return cumulative[last] - cumulative[first]
+
+
+def add_jv_cost(model: Model) -> None:
+    """Annualised capex on builds; opex, royalty and any tariff on output."""
+    if model.jv_output.empty:
+        return
+    fin = model.scenario.finance
+    crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
+    b = model.builds
+    capex = b["option_id"].map(model.jv_options.set_index("option_id")["capex_usd_per_tpy"]).to_numpy()
+    model.lp.add_objective("cost", model.block_cols("build"),
+                           capex * crf * annuity_factor(model, b["online"].to_numpy()) / model.money_unit)
+    out = model.jv_output
+    prob = out["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    coef = prob * model.discount(out["year"]) * delivered_cost(out).to_numpy() / model.money_unit
+    model.lp.add_objective("cost", model.block_cols("jv_out"), coef)
