@@ -42,8 +42,16 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             if debug:
                 raise
-            click.echo("Interrupted; nothing was written.", err=True)
-            sys.exit(130)
+            click.echo("Interrupted; no results folder was written.", err=True)
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: say so in one line; the traceback is for --debug
+            if debug:
+                raise
+            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); run again with --debug for the "
+                       f"traceback and report it", err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
 
@@ -95,6 +103,8 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
     for path in (write_lp, write_mps):
         if path is not None and path.suffix.lower() not in (".lp", ".mps"):
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
+        if path is not None and not path.parent.is_dir():
+            raise InputError(f"{path}: folder {path.parent} does not exist")
     result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log)
     for path in (write_lp, write_mps):
         if path is not None:

@@ -7,7 +7,9 @@ that names the file, the line and the column.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,31 +125,78 @@ def _range_text(col: Column) -> str:
     return f"a value <= {col.maximum:g}"
 
 
-def _read_table(schema: TableSchema, path: Path, problems: Problems) -> pd.DataFrame | None:
+def _decode_error(path: Path, exc: UnicodeDecodeError) -> InputError:
+    data = path.read_bytes()
+    line = data[: exc.start].count(b"\n") + 1
+    return InputError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8 CSV")
+
+
+def _read_csv(path: Path) -> tuple[list[str] | None, int, list[list[str]], list[int]]:
+    """Header (None if the file is empty), its line, the data records and the line each starts on.
+
+    Blank lines are skipped, so line numbers are those a text editor shows, even across quoted line breaks.
+    """
+    header: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    end = 0
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, skipinitialspace=True)
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if not any(cell.strip() for cell in record):
+                    continue
+                if header is None:
+                    header, header_line = [c.strip() for c in record], start
+                else:
+                    rows.append(record)
+                    lines.append(start)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, exc) from None
+    except csv.Error as exc:
+        raise InputError(f"{path}, line {end + 1}: not a readable CSV table: {exc}") from None
+    return header, header_line, rows, lines
+
+
+def _read_table(schema: TableSchema, path: Path, problems: Problems) -> tuple[pd.DataFrame, Lines] | None:
+    try:
+        header, header_line, rows, lines = _read_csv(path)
     except FileNotFoundError:
         if schema.optional:
             return None
         raise InputError(f"{path}: file not found (the {schema.name} table is required)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV table: {exc}") from None
-    except pd.errors.EmptyDataError:
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; expected a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if header is None:
         raise InputError(f"{path}: file is empty; expected a header row with columns "
-                         f"{', '.join(c.name for c in schema.columns)}") from None
-    raw.columns = [c.strip() for c in raw.columns]
+                         f"{', '.join(c.name for c in schema.columns)}")
     names = [c.name for c in schema.columns]
-    missing = [c.name for c in schema.columns if c.name not in raw.columns and c.required]
+    problems_before = len(problems.items)
+    for j, name in enumerate(header):
+        if name in header[:j]:
+            problems.add(f"{path}, line {header_line}: column '{name}' appears twice in the header")
+    for record, line in zip(rows, lines, strict=True):
+        if len(record) > len(header):
+            problems.add(f"{path}, line {line}: {len(record)} cells but the header has {len(header)} columns; "
+                         f"quote any cell that contains a comma")
+    missing = [c.name for c in schema.columns if c.name not in header and c.required]
     for name in missing:
-        unknown = [c for c in raw.columns if c not in names]
-        problems.add(f"{path}: column '{name}' is missing{did_you_mean(name, unknown)}")
-    if missing:
+        unknown = [c for c in header if c not in names]
+        problems.add(f"{path}, line {header_line}: column '{name}' is missing{did_you_mean(name, unknown)}; "
+                     f"the header has {', '.join(header)}")
+    if len(problems.items) > problems_before:
         return None
+    raw = pd.DataFrame([record + [""] * (len(header) - len(record)) for record in rows], columns=header,
+                       dtype=str) if rows else pd.DataFrame({name: pd.Series(dtype=str) for name in header})
     out = pd.DataFrame(index=raw.index)
     for col in schema.columns:
         series = raw[col.name] if col.name in raw.columns else pd.Series("", index=raw.index)
-        out[col.name] = _coerce(series, col, str(path), problems)
-        _check_range(out[col.name], col, str(path), problems)
+        out[col.name] = _coerce(series, col, str(path), problems, lines)
+        _check_range(out[col.name], col, str(path), problems, lines)
         if col.choices is not None:
             bad = out[col.name].notna() & ~out[col.name].isin(col.choices)
             for i in out.index[bad]:
@@ -157,11 +206,13 @@ def _read_table(schema: TableSchema, path: Path, problems: Problems) -> pd.DataF
     for i in out.index[dupes]:
         key = ", ".join(str(out[k][i]) for k in schema.key)
         problems.add(f"{path}, line {lines[i]}: duplicate key ({key}) in columns {', '.join(schema.key)}")
-    return out
+    return out, lines
 
 
-def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems) -> None:
+def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems,
+                      line_map: dict[str, Lines]) -> None:
     for name, frame in tables.items():
+        lines = line_map.get(name, [])
         schema = TABLES_BY_NAME[name]
         for col in schema.columns:
             if col.references is None:
@@ -178,8 +229,10 @@ def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: P
                 )
 
 
-def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems) -> None:
+def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems,
+                 line_map: dict[str, Lines]) -> None:
     cap = tables["capacity"]
+    lines = line_map["capacity"]
     where = folder / "capacity.csv"
     ended = cap["last_year"].notna() & (cap["last_year"].fillna(9999) < cap["first_year"])
     for i in cap.index[ended]:
@@ -190,14 +243,15 @@ def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Proble
         totals = own.groupby("source_id", sort=True)["equity_share"].sum()
         for source_id, total in totals[totals > 1.0 + 1e-9].items():
             first = own.index[own["source_id"] == source_id][0]
-            problems.add(f"{folder / 'ownership.csv'}, line {lines[first]}: equity shares of '{source_id}' sum "
+            line = line_map["ownership"][first]
+            problems.add(f"{folder / 'ownership.csv'}, line {line}: equity shares of '{source_id}' sum "
                          f"to {total:.4g}; expected at most 1")
     jv = tables.get("jv_options")
     if jv is not None and len(jv):
-        _check_jv(jv, folder / "jv_options.csv", problems)
+        _check_jv(jv, folder / "jv_options.csv", problems, line_map["jv_options"])
 
 
-def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems) -> None:
+def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -> None:
     for i, row in jv.iterrows():
         mode = row["mode"]
         if mode not in MODE_EQUITY or pd.isna(row["partner_equity_share"]):
@@ -240,16 +294,18 @@ def load_dataset(folder: Path) -> Dataset:
         raise InputError(f"{folder}: inputs folder not found")
     problems = Problems()
     tables: dict[str, pd.DataFrame] = {}
+    line_map: dict[str, Lines] = {}
     for name in ORDER:
         schema = TABLES_BY_NAME[name]
-        frame = _read_table(schema, folder / schema.filename, problems)
-        if frame is not None:
-            tables[name] = frame
+        read = _read_table(schema, folder / schema.filename, problems)
+        if read is not None:
+            tables[name], line_map[name] = read
     problems.raise_if_any(f"The dataset in {folder} has problems:")
     for name in ORDER:
         tables.setdefault(name, empty_table(name))
-    _check_references(tables, folder, problems)
-    _check_rules(tables, folder, problems)
+        line_map.setdefault(name, [])
+    _check_references(tables, folder, problems, line_map)
+    _check_rules(tables, folder, problems, line_map)
     problems.raise_if_any(f"The dataset in {folder} has problems:")
     return Dataset(folder=folder, tables=tables, digest=_digest(folder))
 

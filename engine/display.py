@@ -68,9 +68,25 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "
                  f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
                  + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
+    lines.extend(render_jv(summary.get("jv"), names))
     if short["total_t"] > 0:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
                      f"{usd(short['value_usd'])}. Run 'critmin explain' to see why.")
     for warning in summary.get("warnings", []):
         lines.append(f"  Warning: {warning}")
     return "\n".join(lines)
+
+
+def render_jv(jv: dict | None, names: dict[str, str]) -> list[str]:
+    """The JV and licence mix: capacity built by mode per mineral."""
+    if not jv or not jv.get("capacity_built_tpy"):
+        return ["", "  No joint ventures or licences built."]
+    modes = ["licensing", "minority", "parity", "majority", "domestic"]
+    lines = ["", f"  Capacity built 2025 onwards, t/yr by deal (capex {usd(jv['capex_usd'])})",
+             f"  {'mineral':<12}" + "".join(f"{m:>11}" for m in modes) + f"{'with partner':>14}"]
+    for mineral, by_mode in jv["capacity_built_tpy"].items():
+        cells = "".join(f"{tonnes(by_mode.get(m, 0.0)):>11}" for m in modes)
+        home = jv["buyer_hosted_with_partner_tpy"].get(mineral, 0.0)
+        lines.append(f"  {names.get(mineral, mineral):<12}{cells}{tonnes(home):>14}")
+    lines.append("  ('with partner': capacity hosted in the buyer's country built with a foreign technology partner)")
+    return lines

@@ -2,14 +2,16 @@
 
 Stages (DESIGN §4), each fixing the level of the one before within a tolerance::
 
-    1. shortfall   minimise value-weighted shortfall S;                          fix  S <= S* (1 + tol)
-    2. least cost  minimise cost C (the reference plan);                         C* is the least cost
-    3. dependence  minimise dependence D subject to C <= budget;                 fix  D <= D* (1 + tol)
+    1. shortfall   minimise value-weighted shortfall S;                       fix  S <= S* (1 + tol)
+    2. least cost  minimise cost C;                                           C* is the least cost
+    3. reference   minimise dependence D subject to C <= C* (1 + tol): the least-cost plan reported
+    4. dependence  minimise D subject to C <= budget (the same row, relaxed); fix  D <= D* (1 + tol)
        (budget = C* × (1 + premium) or an absolute present value)
-    4. cost        minimise cost at that dependence: the optimised plan
+    5. cost        minimise cost at that dependence: the optimised plan
 
-With ``minimise: cost`` stages 3–4 are skipped: the least-cost plan (under the scenario's dependence caps) is
-the plan. A stage that is not optimal stops the hierarchy; its status is the plan's status.
+Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
+every backend. With ``minimise: cost`` stages 4–5 are skipped: the reference is the plan. A stage that is not
+optimal stops the hierarchy; its status is the plan's status.
 """
 
 from __future__ import annotations
@@ -114,12 +116,20 @@ def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, 
     sol = runner.run("least_cost", cost)
     if sol is None:
         return plan
-    plan.least_cost, plan.least_cost_usd = sol, float(sol.objective or 0.0) * unit
+    least = float(sol.objective or 0.0)
+    plan.least_cost_usd = least * unit
+    nz = np.flatnonzero(cost)
+    budget_row = backend.add_row(nz, cost[nz], -np.inf, least + tol * abs(least) + ABS_TOL, "budget")
+
+    # among least-cost plans, the least dependent one: a unique, backend-independent reference
+    sol = runner.run("least_cost_reference", dependence)
+    if sol is None:
+        return plan
+    plan.least_cost = sol
     if objective.minimise == "cost":
         plan.solution = sol
         return plan
 
-    least = float(sol.objective or 0.0)
     budget = objective.budget
     limit = budget.absolute_usd / unit if budget.absolute_usd is not None else least * (1.0 + (budget.premium or 0.0))
     plan.budget_usd = limit * unit
@@ -128,8 +138,8 @@ def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, 
         plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
                         f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
         return plan
-    nz = np.flatnonzero(cost)
-    backend.add_row(nz, cost[nz], -np.inf, max(limit, least) + tol * abs(least) + ABS_TOL, "budget")
+    upper = max(limit, least + tol * abs(least)) + ABS_TOL
+    backend.set_row_bounds(np.array([budget_row]), np.array([-np.inf]), np.array([upper]))
 
     sol = runner.run("dependence", dependence)
     if sol is None:

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.errors import InputError
+from engine.errors import CritminError, InputError
 
 FLOAT_FORMAT = "%.10g"
 
 
 def check_writable(folder: Path, force: bool) -> None:
     """Fail early (before solving) if ``folder`` exists and may not be replaced."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder; choose another --out")
     if folder.exists() and not force:
         raise InputError(f"{folder}: results folder exists already; pass --force to replace it or choose "
                          f"another --out")
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: exists and is not a folder")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -42,8 +42,11 @@ def write_folder_atomically(folder: Path, fill: Callable[[Path], None], force: b
     """Call ``fill(tmp)`` to write into a temporary folder, then move it to ``folder`` in one rename."""
     folder = Path(folder)
     check_writable(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    except OSError as exc:
+        raise CritminError(f"{folder}: cannot create the results folder: {exc.strerror or exc}") from None
     try:
         fill(tmp)
         os.chmod(tmp, 0o755)
@@ -58,6 +61,10 @@ def write_folder_atomically(folder: Path, fill: Callable[[Path], None], force: b
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CritminError(f"{folder}: cannot write the results folder ({exc.strerror or exc}); nothing was "
+                           f"written") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -21,12 +21,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.data import Dataset, load_dataset
-from engine.errors import InputError, did_you_mean
+from engine.errors import InputError, closest, did_you_mean
 from engine.paths import inputs_dir, models_dir, shipped_scenarios
-from engine.schema import POLICY_TYPES, Scenario
+from engine.schema import COUNTRY_FIELDS, POLICY_TYPES, Scenario
 from engine.yamlio import KeyPath, format_path, load_yaml
 
-Origin = tuple[str, int]  # (file, line)
+Origin = tuple[str, int, KeyPath]  # (file, line, the key path inside that file)
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,18 @@ class LoadedScenario:
         """'file, line N' for a YAML path of the merged scenario (best effort)."""
         for end in range(len(path), -1, -1):
             if path[:end] in self.origins:
-                file, line = self.origins[path[:end]]
+                file, line, _ = self.origins[path[:end]]
                 return f"{file}, line {line}"
         return str(self.path) if self.path else "(scenario)"
+
+    def locate(self, path: KeyPath) -> str:
+        """'file, line N, key.path' for a YAML path of the merged scenario, the key path as written in that file
+        (a child's ``policies[0]`` is the merged ``policies[2]`` when it inherits two)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.origins:
+                file, line, local = self.origins[path[:end]]
+                return f"{file}, line {line}, {format_path((*local, *path[end:]))}"
+        return f"{self.path if self.path else '(scenario)'}, {format_path(path)}"
 
     @property
     def digest(self) -> str:
@@ -83,7 +92,7 @@ def resolve_scenario_path(spec: str | Path, relative_to: Path | None = None) -> 
 
 # ------------------------------------------------------------------------------------------- merging
 def _origins_of(lines: dict[KeyPath, int], file: Path) -> dict[KeyPath, Origin]:
-    return {path: (str(file), line) for path, line in lines.items()}
+    return {path: (str(file), line, path) for path, line in lines.items()}
 
 
 def _shift(origins: dict[KeyPath, Origin], prefix: KeyPath, new_prefix: KeyPath) -> dict[KeyPath, Origin]:
@@ -105,7 +114,7 @@ def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_o
     names = [n for n, _, _ in merged]
     for j, name in enumerate(removed):
         if name not in names:
-            line = c_orig.get(("remove_policies", j), (str(child_file), 0))[1]
+            line = c_orig.get(("remove_policies", j), (str(child_file), 0, ()))[1]
             raise InputError(f"{child_file}, line {line}, remove_policies[{j}]: no inherited policy named "
                              f"'{name}'{did_you_mean(name, names)}; inherited: {', '.join(names) or 'none'}")
     merged = [m for m in merged if m[0] not in set(removed)]
@@ -157,6 +166,10 @@ def _read_chain(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict[Ke
         parent_path = resolve_scenario_path(parent_spec, relative_to=path.parent)
     except InputError as exc:
         raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: {exc}") from None
+    if parent_path.resolve() in (*stack, resolved):
+        cycle = " -> ".join(p.name for p in (*stack, resolved, parent_path.resolve()))
+        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: '{parent_spec}' forms a cycle "
+                         f"({cycle}); a scenario cannot extend itself, directly or through others")
     parent, p_origins, chain = _read_chain(parent_path, (*stack, resolved))
     parent = {k: v for k, v in parent.items() if k not in ("name", "description", "extends", "remove_policies")}
     p_origins = {p: o for p, o in p_origins.items() if p[:1] not in (("name",), ("description",), ("extends",))}
@@ -214,12 +227,28 @@ def _model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
     return model
 
 
+def _suggested_keys(exc: ValidationError, data: dict) -> set[tuple[KeyPath, str]]:
+    """(parent path, key) pairs that an unknown key's 'did you mean' points to."""
+    out = set()
+    for err in exc.errors():
+        if err["type"] == "extra_forbidden":
+            path = _strip_tags(err["loc"])
+            model = _model_at(path[:-1], data)
+            best = closest(path[-1], model.model_fields if model else [])
+            if best is not None:
+                out.add((path[:-1], best))
+    return out
+
+
 def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario | Any) -> str:
     lines = []
+    suggested = _suggested_keys(exc, data)
     for err in exc.errors():
         path = _strip_tags(err["loc"])
-        place = f"{where.where(path)}, {format_path(path)}"
+        place = where.locate(path)
         kind = err["type"]
+        if kind == "missing" and (path[:-1], path[-1]) in suggested:
+            continue  # an unknown key nearby already says "did you mean '<this key>'?"
         if kind == "extra_forbidden":
             model = _model_at(path[:-1], data)
             valid = sorted(model.model_fields) if model else []
@@ -229,6 +258,7 @@ def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario 
             lines.append(f"{place}: unknown key '{path[-1]}'{hint}; valid keys here: {', '.join(valid)}")
         elif kind == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
+            place = where.locate((*path, "type"))
             lines.append(f"{place}: unknown policy type '{tag}'{did_you_mean(tag, POLICY_TYPES)}; expected one "
                          f"of {', '.join(POLICY_TYPES)}")
         elif kind == "union_tag_not_found":
@@ -238,8 +268,13 @@ def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario 
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None else f"; got {got!r}"
-            lines.append(f"{place}: {msg}{shown}")
+            shown = not (isinstance(got, dict | list) or got is None)
+            if msg.startswith("Input should be ") and shown:
+                expected = msg.removeprefix("Input should be ")
+                expected = f"a value {expected}" if expected.startswith(("less", "greater")) else expected
+                lines.append(f"{place}: got {got!r}; expected {expected}")
+            else:
+                lines.append(f"{place}: {msg}" + (f"; got {got!r}" if shown and repr(got) not in msg else ""))
     return "\n  ".join(dict.fromkeys(lines))
 
 
@@ -248,15 +283,19 @@ class _NameChecker:
     """Checks names used in a scenario against the dataset, collecting every problem."""
 
     loaded: Any
+    aliases: dict[str, str] = field(default_factory=dict)  # lower-case full names -> codes
     problems: list[str] = field(default_factory=list)
 
     def check(self, path: KeyPath, value: Any, valid: set[str], what: str) -> None:
         if value is None or str(value) in valid:
             return
+        hint = did_you_mean(value, sorted(valid))
+        alias = self.aliases.get(str(value).strip().lower())
+        if alias in valid:
+            hint = f" (did you mean '{alias}'?)"
         self.problems.append(
-            f"{self.loaded.where(path)}, {format_path(path)}: unknown {what} '{value}'"
-            f"{did_you_mean(value, sorted(valid))}; expected one of the {what} codes in the dataset"
-            + (f" ({', '.join(sorted(valid))})" if len(valid) <= 12 else "")
+            f"{self.loaded.locate(path)}: unknown {what} '{value}'{hint}; expected one of the {what} codes in "
+            f"the dataset" + (f" ({', '.join(sorted(valid))})" if len(valid) <= 12 else "")
         )
 
     def check_list(self, path: KeyPath, values: list[str] | None, valid: set[str], what: str) -> None:
@@ -264,12 +303,22 @@ class _NameChecker:
             self.check((*path, i), value, valid, what)
 
 
+def _aliases(ds: Dataset) -> dict[str, str]:
+    """Full names that people write instead of codes: 'gallium' -> ga, 'china' -> CHN."""
+    out: dict[str, str] = {}
+    for code, name in zip(ds.minerals["mineral"], ds.minerals["name"], strict=True):
+        out[str(name).split("(")[0].strip().lower()] = code
+    for code, name in zip(ds.countries["iso3"], ds.countries["name"], strict=True):
+        out[str(name).strip().lower()] = code
+    return out
+
+
 def _check_against_dataset(loaded: LoadedScenario) -> None:
     s, ds = loaded.scenario, loaded.dataset
     minerals = set(ds.minerals["mineral"])
     countries = set(ds.countries["iso3"])
     sources = set(ds.capacity["source_id"])
-    c = _NameChecker(loaded)
+    c = _NameChecker(loaded, _aliases(ds))
     c.check(("buyer",), s.buyer, countries, "country")
     c.check(("dependence", "country"), s.dependence.country, countries, "country")
     c.check_list(("minerals",), s.minerals, minerals, "mineral")
@@ -282,12 +331,12 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
     for i, p in enumerate(s.policies):
         base = ("policies", i)
         c.check_list((*base, "minerals"), p.minerals, minerals, "mineral")
-        for attr in ("exporter",):
-            if hasattr(p, attr):
-                c.check((*base, attr), getattr(p, attr), countries, "country")
-        for attr in ("origin", "countries", "qualifying"):
-            if hasattr(p, attr):
-                c.check_list((*base, attr), getattr(p, attr), countries, "country")
+        for attr in COUNTRY_FIELDS:
+            value = getattr(p, attr, None)
+            if isinstance(value, list | tuple):
+                c.check_list((*base, attr), list(value), countries, "country")
+            elif isinstance(value, str):
+                c.check((*base, attr), value, countries, "country")
     if c.problems:
         raise InputError(f"Scenario '{s.name}' names things the dataset does not have:\n  "
                          + "\n  ".join(c.problems))
@@ -313,8 +362,12 @@ def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None)
         raise InputError(f"Scenario {path} is not valid:\n  {_validation_message(exc, data, holder)}") from None
     folder = inputs
     if folder is None and scenario.data.inputs is not None:
-        declared_in = Path(origins.get(("data", "inputs"), (str(path), 0))[0]).parent
+        declared_in = Path(origins.get(("data", "inputs"), (str(path), 0, ()))[0]).parent
         folder = (declared_in / scenario.data.inputs).resolve()
+        if not folder.is_dir():
+            raise InputError(f"{holder.locate(('data', 'inputs'))}: inputs folder '{scenario.data.inputs}' not "
+                             f"found (looked for {folder}); a relative path is read from the folder of the "
+                             f"file that sets it")
     dataset = load_dataset(folder if folder is not None else inputs_dir())
     loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=path, chain=chain, origins=origins)
     _check_against_dataset(loaded)

@@ -161,7 +161,7 @@ class Objective(StrictModel):
     budget: BudgetSpec = Field(default_factory=lambda: Budget(premium=0.15))
     aggregate: Literal["mean", "max"] = "mean"
     weights: dict[str, NonNegative] = Field(default_factory=dict)
-    tolerance: float = Field(1e-6, ge=0.0, le=0.1)
+    tolerance: float = Field(1e-8, ge=0.0, le=0.1)
 
 
 class DependenceSettings(StrictModel):

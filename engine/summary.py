@@ -34,6 +34,27 @@ def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def jv_summary(model: Model, tables: Tables) -> dict:
+    """Capacity built by mode and mineral, and the buyer-hosted capacity built with a technology partner."""
+    builds = tables.extra.get("builds")
+    if builds is None or builds.empty:
+        return {"capacity_built_tpy": {}, "buyer_hosted_with_partner_tpy": {}, "capex_usd": 0.0, "builds": 0}
+    by_mode: dict[str, dict[str, float]] = {}
+    for (mineral, mode), v in builds.groupby(["mineral", "mode"])["capacity_tpy"].sum().items():
+        by_mode.setdefault(mineral, {})[mode] = _round(v, 4)
+    buyer = model.scenario.buyer
+    home = builds[(builds["host"] == buyer) & (builds["partner"] != buyer)]
+    with_partner = {m: _round(v, 4) for m, v in home.groupby("mineral")["capacity_tpy"].sum().items()}
+    return {
+        "capacity_built_tpy": {m: by_mode[m] for m in model.minerals if m in by_mode},
+        "buyer_hosted_with_partner_tpy": with_partner,
+        "buyer_hosted_tpy": {m: _round(v, 4) for m, v in
+                             builds[builds["host"] == buyer].groupby("mineral")["capacity_tpy"].sum().items()},
+        "capex_usd": _round(float(builds["capex_usd"].sum()), 2),
+        "builds": int(len(builds)),
+    }
+
+
 def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backend,
                  timings: dict[str, float]) -> dict:
     """A JSON-ready summary of one run (see the README for every key)."""
@@ -91,6 +112,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
     }
+    summary["jv"] = jv_summary(model, tables)
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
         "value_usd": _round(float(short["value_usd"].sum()), 2),

@@ -49,6 +49,9 @@ class _Builder:
         return out
 
 
+_OPENED = ("flow mapping", "flow sequence", "quoted scalar")
+
+
 def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text; return (data, line map). ``origin`` names the file in error messages."""
     try:
@@ -56,7 +59,15 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"{origin}{where}: not valid YAML: {exc.problem or exc}") from None
+        context = ""
+        cm = exc.context_mark
+        if exc.context and cm is not None and cm is not mark:
+            opener = cm.buffer[cm.pointer] if cm.buffer and cm.pointer < len(cm.buffer) else ""
+            opener = opener if opener in "{[\"'" and any(k in exc.context for k in _OPENED) else None
+            context = (f" (is the '{opener}' at line {cm.line + 1}, column {cm.column + 1} closed?)" if opener else
+                       f" ({exc.context.removeprefix('while ')} that starts at line {cm.line + 1}, column "
+                       f"{cm.column + 1})")
+        raise InputError(f"{origin}{where}: not valid YAML: {exc.problem or exc}{context}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{origin}: not valid YAML: {exc}") from None
     if node is None:
@@ -71,6 +82,10 @@ def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}, line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the "
+                         f"file as UTF-8") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_yaml(text, str(path))

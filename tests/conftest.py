@@ -92,6 +92,9 @@ def solve_dict(dataset: Dataset, solver: str = "highs", **overrides: object) -> 
     return run_scenario(scenario_from_dict(tiny_scenario(**overrides), dataset), solver=solver)
 
 
-def tonnes_by_source(result: RunResult) -> dict[str, float]:
+def tonnes_by_source(result: RunResult, floor: float = 1e-4) -> dict[str, float]:
+    """Tonnes per source id over the plan, leaving out solver noise below ``floor`` (the hierarchy fixes each
+    level within a relative 1e-8, which can leave micro-tonnes on alternative sources)."""
     flows = result.tables.flows
-    return {k: round(float(v), 6) for k, v in flows.groupby("id")["tonnes"].sum().items()}
+    totals = flows.groupby("id")["tonnes"].sum()
+    return {k: round(float(v), 6) for k, v in totals.items() if v >= floor}

@@ -5,7 +5,7 @@ Gallium, one year (2025), no discounting, demand 40 t:
     DEU-GA  20 t at 150 USD/t
     JPN-GA  10 t at 200 USD/t (Japan is an FTA partner)
 
-Each stage of the hierarchy fixes the previous level within a relative tolerance of 1e-6, so tonnes and
+Each stage of the hierarchy fixes the previous level within a relative tolerance of 1e-8; tonnes and
 shares are asserted to a relative 1e-5 (absolute 1e-4 t near zero).
 """
 

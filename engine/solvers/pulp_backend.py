@@ -8,6 +8,8 @@ files. Status is taken from the solution status, so a time-limited run is never 
 from __future__ import annotations
 
 import re
+import shutil
+import sysconfig
 import time
 from pathlib import Path
 
@@ -18,13 +20,18 @@ from engine.errors import InputError, did_you_mean
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
 
-ALIASES = {"cbc": "PULP_CBC_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
+ALIASES = {"cbc": "COIN_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
            "cplex": "CPLEX_CMD", "gurobi": "GUROBI_CMD", "scip": "SCIP_CMD", "xpress": "XPRESS"}
 
 
+def cbc_path() -> str | None:
+    """The CBC executable installed with ``pulp[cbc]`` (cbcbox) beside this Python, else one on PATH."""
+    return shutil.which("cbc", path=sysconfig.get_path("scripts")) or shutil.which("cbc")
+
+
 def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
-    """A PuLP solver by name (``cbc``, ``glpk``, ``PULP_CBC_CMD`` …), checked to be available."""
-    key = ALIASES.get((name or "cbc").lower(), name or "PULP_CBC_CMD")
+    """A PuLP solver by name (``cbc``, ``glpk``, ``COIN_CMD`` …), checked to be available."""
+    key = ALIASES.get((name or "cbc").lower(), name or "COIN_CMD")
     known = pulp.listSolvers()
     if key not in known:
         raise InputError(f"unknown PuLP solver '{name}'{did_you_mean(name, [*ALIASES, *known])}; "
@@ -32,6 +39,8 @@ def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
     kwargs: dict = {"msg": bool(options.log)}
     if options.time_limit is not None:
         kwargs["timeLimit"] = float(options.time_limit)
+    if key == "COIN_CMD" and (path := cbc_path()) is not None:
+        kwargs["path"] = path
     solver = pulp.getSolver(key, **kwargs)
     if not solver.available():
         available = pulp.listSolvers(onlyAvailable=True)
@@ -79,9 +88,9 @@ class PulpBackend:
         lower, upper = lp.col_lower, lp.col_upper
         names = _unique_names(lp.col_names(), "x")
         self.vars = [
-            pulp.LpVariable(names[j], None if np.isinf(lower[j]) else float(lower[j]),
-                            None if np.isinf(upper[j]) else float(upper[j]),
-                            pulp.LpInteger if integer[j] else pulp.LpContinuous)
+            prob.add_variable(names[j], None if np.isinf(lower[j]) else float(lower[j]),
+                              None if np.isinf(upper[j]) else float(upper[j]),
+                              cat=pulp.LpInteger if integer[j] else pulp.LpContinuous)
             for j in range(lp.n_cols)
         ]
         csr = lp.matrix().tocsr()
