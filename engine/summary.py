@@ -51,7 +51,7 @@ def jv_summary(model: Model, tables: Tables) -> dict:
         "buyer_hosted_tpy": {m: _round(v, 4) for m, v in
                              builds[builds["host"] == buyer].groupby("mineral")["capacity_tpy"].sum().items()},
         "capex_usd": _round(float(builds["capex_usd"].sum()), 2),
-        "builds": int(len(builds)),
+        "builds": len(builds),
     }
 
 

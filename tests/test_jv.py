@@ -10,9 +10,10 @@ import functools
 
 import pytest
 
-from conftest import TINY_CAPACITY, solve_dict, write_dataset
 from engine.data import load_dataset
 from engine.finance import capital_recovery_factor
+
+from conftest import TINY_CAPACITY, solve_dict, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-4)
 CHINA_ONLY = [row for row in TINY_CAPACITY if row["source_id"] in ("CHN-GA", "CHN-GE")]
