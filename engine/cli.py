@@ -6,8 +6,10 @@ Exit codes: 0 solved; 1 error (solver failure, time limit, interrupt); 2 bad inp
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +48,10 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:  # the reader went away (critmin ... | head): stop quietly
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_ERROR)
         except Exception as exc:  # a bug: say so in one line; the traceback is for --debug
             if debug:
                 raise

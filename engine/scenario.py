@@ -63,7 +63,9 @@ class LoadedScenario:
     @property
     def digest(self) -> str:
         """A hash of the validated scenario and the dataset bytes: equal digests, equal inputs."""
-        body = json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True, default=str)
+        dumped = self.scenario.model_dump(mode="json")
+        dumped["data"].pop("inputs", None)  # where the dataset lives is not an input; its bytes are
+        body = json.dumps(dumped, sort_keys=True, default=str)
         return hashlib.sha256((body + self.dataset.digest).encode()).hexdigest()
 
 
@@ -369,6 +371,9 @@ def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None)
                              f"found (looked for {folder}); a relative path is read from the folder of the "
                              f"file that sets it")
     dataset = load_dataset(folder if folder is not None else inputs_dir())
+    if folder is not None:  # record the folder actually used, so the resolved scenario runs from anywhere
+        absolute = str(Path(folder).resolve())
+        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"inputs": absolute})})
     loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=path, chain=chain, origins=origins)
     _check_against_dataset(loaded)
     return loaded
