@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.formulation.model import Model
+from engine.schema import Budget
 from engine.solvers.base import Backend, Solution, Status
 
-ABS_TOL = 1e-9
+ABS_TOL = 1e-6  # absolute slack on fixed levels (model units), above solver feasibility tolerances
 
 
 @dataclass
@@ -65,11 +66,7 @@ class Plan:
         return sum(s.seconds for s in self.stages)
 
 
-def fix_level(backend: Backend, objective: np.ndarray, level: float, tolerance: float, name: str) -> int:
-    """Add the row ``objective · x <= level + tolerance × |level| + 1e-9``."""
-    nz = np.flatnonzero(objective)
-    slack = tolerance * abs(level) + ABS_TOL
-    return backend.add_row(nz, objective[nz], -np.inf, level + slack, name)
+LEVEL_ROWS = (("fix_shortfall", "shortfall"), ("budget", "cost"), ("fix_dependence", "dependence"))
 
 
 class _Runner:
@@ -95,60 +92,107 @@ class _Runner:
         return sol
 
 
-def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:
-    """Run the hierarchy for ``model`` on ``backend`` (which is loaded here unless ``loaded``)."""
-    lp = model.lp
-    if not loaded:
-        backend.load(lp)
-    objective = model.scenario.objective
-    tol = objective.tolerance
-    shortfall, cost, dependence = (lp.objective(n) for n in ("shortfall", "cost", "dependence"))
-    plan = Plan(status=Status.OPTIMAL)
-    runner = _Runner(backend, plan, time_limit)
+class PlanSession:
+    """A model loaded on a backend once, ready for repeated warm runs of the hierarchy.
 
-    sol = runner.run("shortfall", shortfall)
-    if sol is None:
-        return plan
-    unit = model.money_unit
-    plan.shortfall_usd = float(sol.objective or 0.0) * unit
-    fix_level(backend, shortfall, float(sol.objective or 0.0), tol, "fix_shortfall")
+    The rows that fix each stage's level (``fix_shortfall``, ``budget``, ``fix_dependence``) are added once,
+    free; each run sets their bounds. Between runs, callers may change column or row bounds on ``backend``
+    (a capacity, a cap, a ban) and solve again from the last basis.
+    """
 
-    sol = runner.run("least_cost", cost)
-    if sol is None:
-        return plan
-    least = float(sol.objective or 0.0)
-    plan.least_cost_usd = least * unit
-    nz = np.flatnonzero(cost)
-    budget_row = backend.add_row(nz, cost[nz], -np.inf, least + tol * abs(least) + ABS_TOL, "budget")
+    def __init__(self, model: Model, backend: Backend, *, load: bool = True) -> None:
+        self.model, self.backend = model, backend
+        if load:
+            backend.load(model.lp)
+        lp = model.lp
+        self.objectives = {name: lp.objective(name) for name in ("shortfall", "cost", "dependence")}
+        self.short_cols = model.block_cols("short")
+        self.short_upper = model.lp.variables["short"].upper.copy()
+        self.level_rows: dict[str, int] = {}
+        for row_name, objective in LEVEL_ROWS:
+            vector = self.objectives[objective]
+            nz = np.flatnonzero(vector)
+            self.level_rows[row_name] = backend.add_row(nz, vector[nz], -np.inf, np.inf, row_name)
+        self._short_fixed = False
 
-    # among least-cost plans, the least dependent one: a unique, backend-independent reference
-    sol = runner.run("least_cost_reference", dependence)
-    if sol is None:
-        return plan
-    plan.least_cost = sol
-    if objective.minimise == "cost":
+    def _limit(self, row: str, upper: float) -> None:
+        self.backend.set_row_bounds(np.array([self.level_rows[row]]), np.array([-np.inf]), np.array([upper]))
+
+    def _shortfall_allowed(self, allowed: bool) -> None:
+        upper = self.short_upper if allowed else np.zeros_like(self.short_upper)
+        self.backend.set_col_bounds(self.short_cols, np.zeros_like(upper), upper)
+
+    def release_levels(self) -> None:
+        """Free every level row and the shortfall columns (the state before a run)."""
+        for row in self.level_rows:
+            self._limit(row, np.inf)
+        if self._short_fixed:
+            self._shortfall_allowed(True)
+            self._short_fixed = False
+
+    def solve(self, time_limit: float | None = None, *, minimise: str | None = None,
+              budget: Budget | None = None) -> Plan:
+        """Run the hierarchy; ``minimise`` and ``budget`` override the scenario's objective for this run."""
+        model, objective = self.model, self.model.scenario.objective
+        minimise = minimise or objective.minimise
+        budget = budget or objective.budget
+        tol, unit = objective.tolerance, model.money_unit
+        shortfall, cost, dependence = (self.objectives[n] for n in ("shortfall", "cost", "dependence"))
+        self.release_levels()
+        plan = Plan(status=Status.OPTIMAL)
+        runner = _Runner(self.backend, plan, time_limit)
+
+        sol = runner.run("shortfall", shortfall)
+        if sol is None:
+            return plan
+        level = float(sol.objective or 0.0)
+        plan.shortfall_usd = level * unit
+        if level <= ABS_TOL:  # no shortfall is needed: fix it at zero exactly rather than within a tolerance
+            self._shortfall_allowed(False)
+            self._short_fixed = True
+        else:
+            self._limit("fix_shortfall", level + tol * abs(level) + ABS_TOL)
+
+        sol = runner.run("least_cost", cost)
+        if sol is None:
+            return plan
+        least = float(sol.objective or 0.0)
+        plan.least_cost_usd = least * unit
+        self._limit("budget", least + tol * abs(least) + ABS_TOL)
+
+        # among least-cost plans, the least dependent one: a unique, backend-independent reference
+        sol = runner.run("least_cost_reference", dependence)
+        if sol is None:
+            return plan
+        plan.least_cost = sol
+        if minimise == "cost":
+            plan.solution = sol
+            return plan
+
+        limit = (budget.absolute_usd / unit if budget.absolute_usd is not None
+                 else least * (1.0 + (budget.premium or 0.0)))
+        plan.budget_usd = limit * unit
+        if limit < least - tol * abs(least):
+            plan.status = Status.INFEASIBLE
+            plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
+                            f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
+            return plan
+        self._limit("budget", max(limit, least + tol * abs(least)) + ABS_TOL)
+
+        sol = runner.run("dependence", dependence)
+        if sol is None:
+            return plan
+        level = float(sol.objective or 0.0)
+        plan.dependence_level = level
+        self._limit("fix_dependence", level + tol * abs(level) + ABS_TOL)
+
+        sol = runner.run("cost", cost)
+        if sol is None:
+            return plan
         plan.solution = sol
         return plan
 
-    budget = objective.budget
-    limit = budget.absolute_usd / unit if budget.absolute_usd is not None else least * (1.0 + (budget.premium or 0.0))
-    plan.budget_usd = limit * unit
-    if limit < least - tol * abs(least):
-        plan.status = Status.INFEASIBLE
-        plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
-                        f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
-        return plan
-    upper = max(limit, least + tol * abs(least)) + ABS_TOL
-    backend.set_row_bounds(np.array([budget_row]), np.array([-np.inf]), np.array([upper]))
 
-    sol = runner.run("dependence", dependence)
-    if sol is None:
-        return plan
-    plan.dependence_level = sol.objective
-    fix_level(backend, dependence, float(sol.objective or 0.0), tol, "fix_dependence")
-
-    sol = runner.run("cost", cost)
-    if sol is None:
-        return plan
-    plan.solution = sol
-    return plan
+def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:
+    """Run the hierarchy once for ``model`` on ``backend`` (loaded here unless ``loaded``)."""
+    return PlanSession(model, backend, load=not loaded).solve(time_limit)

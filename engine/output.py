@@ -52,13 +52,16 @@ def write_folder_atomically(folder: Path, fill: Callable[[Path], None], force: b
         os.chmod(tmp, 0o755)
         if folder.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
-            os.replace(folder, old / folder.name)
             try:
-                os.replace(tmp, folder)
-            except BaseException:
-                os.replace(old / folder.name, folder)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
+                os.replace(folder, old / folder.name)
+                try:
+                    os.replace(tmp, folder)
+                except BaseException:
+                    os.replace(old / folder.name, folder)  # put the previous results back
+                    raise
+            finally:
+                if folder.exists():  # new results in place, or the old ones restored: drop the spare
+                    shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, folder)
     except OSError as exc:

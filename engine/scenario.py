@@ -121,8 +121,15 @@ def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_o
                              f"'{name}'{did_you_mean(name, names)}; inherited: {', '.join(names) or 'none'}")
     merged = [m for m in merged if m[0] not in set(removed)]
     offset = len(parent)
+    seen: dict[str, int] = {}
     for j, policy in enumerate(child):
         name = name_of(policy, offset + j)
+        line = c_orig.get(("policies", j), (str(child_file), 0, ()))[1]
+        if name in seen:
+            raise InputError(f"{child_file}, line {line}, policies[{j}]: a second policy named '{name}' (the first "
+                             f"is policies[{seen[name]}]); names must be unique, and a policy with an inherited "
+                             f"name replaces the inherited one")
+        seen[name] = j
         entry = (name, policy, _shift(c_orig, ("policies", j), ()))
         at = next((k for k, m in enumerate(merged) if m[0] == name), None)
         if at is None:

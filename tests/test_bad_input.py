@@ -425,6 +425,41 @@ def test_remove_policies_not_inherited(tmp_path):
                        f"china_ga_ge_licensing\n")
 
 
+def test_two_policies_with_one_name_in_a_child(tmp_path):
+    # the second would silently replace the first (and hide its negative tariff)
+    path = scenario(tmp_path, """
+        extends: baseline
+        policies:
+          - {name: section_301, type: tariff, origin: CHN, ad_valorem: -0.25}
+          - {name: section_301, type: tariff, origin: CHN}
+        """)
+    message = rejected(tmp_path, path)
+    assert message == (f"Error: {path}, line 4, policies[1]: a second policy named 'section_301' (the first is "
+                       f"policies[0]); names must be unique, and a policy with an inherited name replaces the "
+                       f"inherited one\n")
+
+
+def test_two_policies_with_one_name(tmp_path):
+    path = scenario(tmp_path, """
+        name: x
+        policies:
+          - {name: a, type: tariff, origin: CHN}
+          - {name: a, type: tariff, origin: CHN}
+        """)
+    message = rejected(tmp_path, path)
+    assert f"{path}, line 2, policies: two policies are named 'a'; names must be unique" in message
+
+
+def test_horizon_without_demand_data(tmp_path):
+    path = scenario(tmp_path, """
+        extends: baseline
+        horizon: {start: 2023, end: 2026}
+        """)
+    message = rejected(tmp_path, path)
+    assert message == (f"Error: {INPUTS / 'demand.csv'}: no demand for mineral 'li' in 2023, 2024; the scenario's "
+                       f"horizon ({path}, line 2) is 2023-2026\n")
+
+
 # ------------------------------------------------------------------------------------------- 9. YAML booleans
 def test_key_read_as_boolean_asks_for_quotes(tmp_path):
     path = scenario(tmp_path, """

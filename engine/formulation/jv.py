@@ -4,19 +4,17 @@ Variables, for each option j with lead time L_j, earliest start e_j and the hori
 
 - ``build[j, y]`` (t/yr of capacity started in year y, e_j <= y <= Y1 − L_j; first stage, the same in every ω);
 - ``jv_out[j, y, ω]`` (tonnes produced in year y, y >= max(e_j, Y0) + L_j);
-- ``jv_size[j, y]`` binary, only for options with a minimum efficient size m_j.
+- ``jv_built[j]`` binary, only for options with a minimum efficient size m_j.
 
 JV capacity (output only once built capacity is online)::
 
     jv_out[j, y, ω] − Σ_{y' <= y − L_j} build[j, y'] <= 0
 
-Maximum size::
+Maximum size, and for options with a minimum efficient size m_j (the plant is either not built, or at least
+m_j in total; later expansions may be of any size)::
 
-    Σ_y build[j, y] <= max_size_j
-
-Minimum efficient size (each build is zero or at least m_j)::
-
-    m_j × jv_size[j, y] <= build[j, y] <= max_size_j × jv_size[j, y]
+    Σ_y build[j, y] <= max_size_j                     (× jv_built[j] when m_j is set)
+    Σ_y build[j, y] >= m_j × jv_built[j]
 
 Cost (present value, in the LP money unit): capex is annualised with the capital-recovery factor
 CRF(r, n) and paid each year the capacity is online inside the horizon, for at most n years; opex and royalty
@@ -111,9 +109,9 @@ def add_jv_variables(model: Model) -> None:
     model.jv_output = out
     model.lp.add_variables("jv_out", out[["option_id", "year", "scen"]], 0.0, out["max_size_tpy"].to_numpy())
 
-    sized = builds.index[builds["min_size_tpy"].to_numpy() > 0]
+    sized = opts[opts["min_size_tpy"].to_numpy() > 0]
     if len(sized):
-        model.lp.add_variables("jv_size", builds.loc[sized, ["option_id", "year"]], 0.0, 1.0, integer=True)
+        model.lp.add_variables("jv_built", sized[["option_id"]], 0.0, 1.0, integer=True)
 
 
 def finalise_jv_bounds(model: Model) -> None:
@@ -142,26 +140,32 @@ def add_jv_constraints(model: Model) -> None:
     cols = np.concatenate([out_cols, build_cols[pairs["b"].to_numpy()]])
     vals = np.concatenate([np.ones(len(out)), -np.ones(len(pairs))])
     lp.add_constraints("jv_capacity", out[["option_id", "year", "scen"]], rows, cols, vals, upper=0.0)
-    # maximum size: Σ_y build <= max size
+    # maximum size: Σ_y build − max × jv_built <= 0 (sized options) or Σ_y build <= max
     opts = model.jv_options
-    index = pd.Index(opts["option_id"])
-    option_row = index.get_indexer(builds["option_id"])
-    lp.add_constraints("jv_max_size", opts[["option_id"]], option_row, build_cols, np.ones(len(builds)),
-                       upper=opts["max_size_tpy"].to_numpy())
-    if "jv_size" not in lp.variables:
+    option_row = pd.Index(opts["option_id"]).get_indexer(builds["option_id"])
+    sized = np.flatnonzero(opts["min_size_tpy"].to_numpy() > 0)
+    upper = opts["max_size_tpy"].to_numpy(dtype=float).copy()
+    rows, cols, vals = [option_row], [build_cols], [np.ones(len(builds))]
+    if len(sized):
+        built_cols = model.block_cols("jv_built")
+        rows.append(sized)
+        cols.append(built_cols)
+        vals.append(-upper[sized])
+        upper[sized] = 0.0
+    lp.add_constraints("jv_max_size", opts[["option_id"]], np.concatenate(rows), np.concatenate(cols),
+                       np.concatenate(vals), upper=upper)
+    if not len(sized):
         return
-    sized = np.flatnonzero(builds["min_size_tpy"].to_numpy() > 0)
-    size_cols = model.block_cols("jv_size")
-    n = len(sized)
-    local = np.arange(n)
-    keys = builds.loc[sized, ["option_id", "year"]]
-    # build − max × z <= 0 ;  build − min × z >= 0
-    lp.add_constraints("jv_size_max", keys, np.concatenate([local, local]),
-                       np.concatenate([build_cols[sized], size_cols]),
-                       np.concatenate([np.ones(n), -builds["max_size_tpy"].to_numpy()[sized]]), upper=0.0)
-    lp.add_constraints("jv_size_min", keys, np.concatenate([local, local]),
-                       np.concatenate([build_cols[sized], size_cols]),
-                       np.concatenate([np.ones(n), -builds["min_size_tpy"].to_numpy()[sized]]), lower=0.0)
+    # minimum efficient size: Σ_y build − min × jv_built >= 0
+    local = np.arange(len(sized))
+    in_sized = np.full(len(opts), -1)
+    in_sized[sized] = local
+    build_rows = in_sized[option_row]
+    keep = build_rows >= 0
+    lp.add_constraints("jv_min_size", opts.loc[sized, ["option_id"]],
+                       np.concatenate([build_rows[keep], local]), np.concatenate([build_cols[keep], built_cols]),
+                       np.concatenate([np.ones(int(keep.sum())), -opts["min_size_tpy"].to_numpy()[sized]]),
+                       lower=0.0)
 
 
 def annuity_factor(model: Model, online: np.ndarray) -> np.ndarray:

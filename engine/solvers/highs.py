@@ -77,6 +77,8 @@ class HighsBackend:
         if self.options.threads is not None:
             self.h.setOptionValue("threads", int(self.options.threads))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
+        # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
+        self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.h.HandleKeyboardInterrupt = True
         self.lp: LinearProgram | None = None
         self.extra_rows: list[str] = []

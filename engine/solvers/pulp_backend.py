@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass, field
 import sysconfig
 import time
 from pathlib import Path
@@ -37,6 +38,8 @@ def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
         raise InputError(f"unknown PuLP solver '{name}'{did_you_mean(name, [*ALIASES, *known])}; "
                          f"PuLP knows: {', '.join(known)}")
     kwargs: dict = {"msg": bool(options.log)}
+    if key in ("COIN_CMD", "HiGHS", "HiGHS_CMD", "GLPK_CMD", "CPLEX_CMD", "GUROBI_CMD", "SCIP_CMD"):
+        kwargs["gapRel"] = options.mip_rel_gap
     if options.time_limit is not None:
         kwargs["timeLimit"] = float(options.time_limit)
     if key == "COIN_CMD" and (path := cbc_path()) is not None:
@@ -49,6 +52,16 @@ def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+FREE = 1e30  # what PuLP solvers read as an infinite right-hand side
+
+
+@dataclass
+class _Row:
+    """One LP row as PuLP constraints: an equality, or a lower and/or an upper side."""
+
+    expr: pulp.LpAffineExpression
+    name: str
+    parts: dict[str, pulp.LpConstraint | None] = field(default_factory=dict)
 
 
 def _unique_names(names: list[str], prefix: str) -> list[str]:
@@ -73,7 +86,7 @@ class PulpBackend:
         self.name = f"pulp:{self.solver.name}"
         self.prob: pulp.LpProblem | None = None
         self.vars: list[pulp.LpVariable] = []
-        self.rows: list[list[pulp.LpConstraint]] = []  # one or two PuLP constraints per LP row
+        self.rows: list[_Row] = []
         self.is_mip = False
 
     @property
@@ -105,22 +118,34 @@ class PulpBackend:
     def _expression(self, cols: np.ndarray, vals: np.ndarray) -> pulp.LpAffineExpression:
         return pulp.LpAffineExpression([(self.vars[int(c)], float(v)) for c, v in zip(cols, vals, strict=True)])
 
-    def _add(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> list:
+    def _add(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> _Row:
+        row = _Row(self._expression(cols, vals), name)
+        self._apply(row, float(lower), float(upper))
+        return row
+
+    def _apply(self, row: _Row, lower: float, upper: float) -> None:
+        """Make the row's PuLP constraints express ``lower <= expr <= upper`` (creating them when needed)."""
         assert self.prob is not None
-        expr = self._expression(cols, vals)
-        made = []
-        if np.isfinite(lower) and np.isfinite(upper) and lower == upper:
-            made.append(pulp.LpConstraint(expr, pulp.LpConstraintEQ, name, float(lower)))
+        if np.isfinite(lower) and lower == upper:
+            wanted = {"eq": lower, "lo": None, "up": None}
         else:
-            if np.isfinite(lower):
-                made.append(pulp.LpConstraint(expr, pulp.LpConstraintGE, f"{name}_lo" if np.isfinite(upper)
-                                              else name, float(lower)))
-            if np.isfinite(upper):
-                made.append(pulp.LpConstraint(expr.copy(), pulp.LpConstraintLE, f"{name}_up" if np.isfinite(lower)
-                                              else name, float(upper)))
-        for c in made:
-            self.prob.addConstraint(c)
-        return made
+            wanted = {"eq": None, "lo": lower if np.isfinite(lower) else None,
+                      "up": upper if np.isfinite(upper) else None}
+        for side, sense in (("eq", pulp.LpConstraintEQ), ("lo", pulp.LpConstraintGE), ("up", pulp.LpConstraintLE)):
+            bound = wanted[side]
+            existing = row.parts.get(side)
+            if bound is None:
+                if existing is not None:  # keep the constraint object, make it non-binding
+                    if sense == pulp.LpConstraintEQ:
+                        raise SolverError(f"row {row.name}: the PuLP backend cannot turn an equality into a range")
+                    existing.constant = -FREE if sense == pulp.LpConstraintLE else FREE
+                continue
+            if existing is None:
+                suffix = "" if side == "eq" or wanted["lo" if side == "up" else "up"] is None else f"_{side}"
+                existing = pulp.LpConstraint(row.expr.copy(), sense, f"{row.name}{suffix}", bound)
+                self.prob.addConstraint(existing)
+                row.parts[side] = existing
+            existing.constant = -float(bound)
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.solver.timeLimit = float(seconds) if seconds is not None else None
@@ -136,12 +161,7 @@ class PulpBackend:
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         for i, lo, up in zip(rows, lower, upper, strict=True):
-            for c in self.rows[int(i)]:
-                bound = lo if c.sense == pulp.LpConstraintGE else up
-                if c.sense == pulp.LpConstraintEQ:
-                    bound = lo
-                c.constant = -float(bound) if np.isfinite(bound) else (-1e30 if c.sense == pulp.LpConstraintGE
-                                                                       else 1e30)
+            self._apply(self.rows[int(i)], float(lo), float(up))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         for j, lo, up in zip(cols, lower, upper, strict=True):
@@ -171,8 +191,8 @@ class PulpBackend:
         return solution
 
     @staticmethod
-    def _row_dual(constraints: list[pulp.LpConstraint]) -> float:
-        return float(sum(c.pi for c in constraints if c.pi is not None))
+    def _row_dual(row: _Row) -> float:
+        return float(sum(c.pi for c in row.parts.values() if c is not None and c.pi is not None))
 
     def _status(self) -> Status:
         assert self.prob is not None
