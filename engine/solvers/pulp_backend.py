@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass, field
 import sysconfig
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pulp
 
-from engine.errors import InputError, did_you_mean
+from engine.errors import InputError, SolverError, did_you_mean
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
 
