@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.demand import add_demand_balance, add_shortfall
+from engine.formulation.disruptions import ScenarioSet, apply_availability
 from engine.formulation.model import Model, money_unit_for
 from engine.scenario import LoadedScenario
 from engine.schema import PolicyBase
@@ -34,11 +35,6 @@ ROW_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
 }
 
 
-def default_scenarios() -> pd.DataFrame:
-    """A deterministic run: one scenario with probability 1."""
-    return pd.DataFrame({"scen": [0], "probability": [1.0]})
-
-
 DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution", "covered_equity"]
 
 
@@ -54,19 +50,22 @@ def _deliveries(model: Model) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -> Model:
-    """Build the LP of a validated scenario."""
+def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) -> Model:
+    """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given)."""
     s = loaded.scenario
     model = Model(loaded=loaded)
     model.years = s.years
     model.minerals = list(s.minerals) if s.minerals else list(loaded.dataset.minerals["mineral"])
-    model.scenarios = default_scenarios() if scenarios is None else scenarios
+    scenario_set = scenarios if scenarios is not None else ScenarioSet()
+    model.scenarios = scenario_set.table
     prices = loaded.dataset.minerals
     model.money_unit = money_unit_for(prices.loc[prices["mineral"].isin(model.minerals),
                                                  "reference_price_usd_per_t"].to_numpy())
     supply.add_flows(model)
     jv.add_jv_variables(model)
     add_shortfall(model)
+    for _, frame in model.delivery_frames():
+        apply_availability(frame, scenario_set.availability)
     for policy in s.policies:
         if policy.type in COLUMN_POLICIES:
             COLUMN_POLICIES[policy.type](model, policy)
@@ -84,4 +83,4 @@ def build_model(loaded: LoadedScenario, scenarios: pd.DataFrame | None = None) -
     return model
 
 
-__all__ = ["Model", "build_model"]
+__all__ = ["Model", "ScenarioSet", "build_model"]
