@@ -69,6 +69,11 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
                  f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
                  + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
     lines.extend(render_jv(summary.get("jv"), names))
+    binding = summary.get("binding_policies") or []
+    if binding:
+        lines.append("")
+        lines.append("  Most expensive binding policies (shadow prices of the cost stage, in each year's money):")
+        lines.extend(f"  - {b['reading']}" for b in binding)
     if short["total_t"] > 0:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
                      f"{usd(short['value_usd'])}. Run 'critmin explain' to see why.")

@@ -48,6 +48,7 @@ class Plan:
     stages: list[Stage] = field(default_factory=list)
     solution: Solution | None = None
     least_cost: Solution | None = None
+    cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
     shortfall_usd: float | None = None
     least_cost_usd: float | None = None
     budget_usd: float | None = None
@@ -65,6 +66,9 @@ class Plan:
     def solve_seconds(self) -> float:
         return sum(s.seconds for s in self.stages)
 
+
+VOLL_MULTIPLE = 10.0
+"""Value of lost load in shadow prices: unmet demand costs ten times its reference price."""
 
 LEVEL_ROWS = (("fix_shortfall", "shortfall"), ("budget", "cost"), ("fix_dependence", "dependence"))
 
@@ -158,6 +162,7 @@ class PlanSession:
             return plan
         least = float(sol.objective or 0.0)
         plan.least_cost_usd = least * unit
+        plan.cost_stage = sol
         self._limit("budget", least + tol * abs(least) + ABS_TOL)
 
         # among least-cost plans, the least dependent one: a unique, backend-independent reference
@@ -189,8 +194,44 @@ class PlanSession:
         sol = runner.run("cost", cost)
         if sol is None:
             return plan
-        plan.solution = sol
+        plan.solution = plan.cost_stage = sol
         return plan
+
+    def cost_duals(self, plan: Plan) -> Solution | None:
+        """An LP solution with duals in cost terms for the plan's cost stage.
+
+        For ``minimise: cost`` that is the least-cost stage (fix_dependence and budget free); otherwise the final
+        stage as it stands. A MIP is re-solved as an LP with its integer columns fixed at the plan's values.
+        When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at
+        ``VOLL_MULTIPLE`` times its reference value, so a policy's dual includes the demand it leaves unmet.
+        Run it after ``solve``: it changes the session's objective and level rows.
+        """
+        if not plan.ok or plan.cost_stage is None or plan.x is None:
+            return None
+        integer = self.model.lp.integer_cols
+        priced = (plan.shortfall_usd or 0.0) > 0
+        if len(integer) == 0 and plan.cost_stage.row_dual is not None and not priced:
+            return plan.cost_stage
+        if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
+            self._limit("budget", np.inf)
+        objective = self.objectives["cost"]
+        if priced:  # unmet demand priced at VOLL_MULTIPLE × its value instead of fixed by a row
+            self._limit("fix_shortfall", np.inf)
+            objective = objective + VOLL_MULTIPLE * self.objectives["shortfall"]
+        lower = self.model.lp.col_lower[integer]
+        upper = self.model.lp.col_upper[integer]
+        fixed = np.round(plan.cost_stage.x[integer])
+        try:
+            if len(integer):
+                self.backend.set_col_bounds(integer, fixed, fixed)
+                self.backend.set_integrality(integer, False)
+            self.backend.set_objective(objective)
+            sol = self.backend.solve()
+        finally:
+            if len(integer):
+                self.backend.set_integrality(integer, True)
+                self.backend.set_col_bounds(integer, lower, upper)
+        return sol if sol.ok and sol.row_dual is not None else None
 
 
 def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:

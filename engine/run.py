@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.analysis.duals import shadow_prices
 from engine.formulation import build_model
 from engine.formulation.model import Model
-from engine.hierarchy import Plan, solve_plan
+from engine.hierarchy import Plan, PlanSession
 from engine.results import Tables, make_tables
 from engine.scenario import LoadedScenario, load_scenario
 from engine.solvers import SolverOptions, make_backend
@@ -31,6 +32,7 @@ class RunResult:
     model: Model
     plan: Plan
     backend: Backend
+    session: PlanSession
     tables: Tables | None
     summary: dict
     timings: dict[str, float] = field(default_factory=dict)
@@ -55,14 +57,17 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     timings["build_s"] = time.perf_counter() - t
     backend = make_backend(solver, SolverOptions(time_limit=time_limit, log=log))
     t = time.perf_counter()
-    backend.load(model.lp)
+    session = PlanSession(model, backend)
     timings["handoff_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    plan = solve_plan(model, backend, time_limit, loaded=True)
+    plan = session.solve(time_limit)
     timings["solve_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None) if plan.ok else None
+    tables = None
+    if plan.ok:
+        tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None)
+        tables.extra["duals"] = shadow_prices(model, session.cost_duals(plan))
     timings["results_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     summary = make_summary(model, plan, tables, backend, timings)
-    return RunResult(loaded, model, plan, backend, tables, summary, timings)
+    return RunResult(loaded, model, plan, backend, session, tables, summary, timings)

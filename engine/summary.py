@@ -113,6 +113,12 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
     }
     summary["jv"] = jv_summary(model, tables)
+    duals = tables.extra.get("duals")
+    summary["binding_policies"] = [] if duals is None else [
+        {"policy": r.policy, "mineral": r.mineral, "year": int(r.year), "country": r.country,
+         "dual_usd": _round(r.dual_usd, 2), "unit": r.unit, "reading": r.reading}
+        for r in duals.head(5).itertuples(index=False)
+    ]
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
         "value_usd": _round(float(short["value_usd"].sum()), 2),

@@ -62,6 +62,11 @@ class Model:
     def block_cols(self, name: str) -> np.ndarray:
         return self.lp.variables[name].cols
 
+    def mineral_names(self) -> dict[str, str]:
+        """Short lower-case names: li -> lithium."""
+        m = self.dataset.minerals
+        return {k: str(v).split("(")[0].strip().lower() for k, v in zip(m["mineral"], m["name"], strict=True)}
+
     def delivery_frames(self) -> list[tuple[str, pd.DataFrame]]:
         """The attribute tables of columns that deliver tonnes: purchases, then JV output (when any)."""
         frames = [("flow", self.supply)]

@@ -35,7 +35,7 @@ STATUS = {
 
 
 @contextlib.contextmanager
-def _stdout_silenced(active: bool) -> Iterator[None]:
+def stdout_silenced(active: bool) -> Iterator[None]:
     """Silence file descriptor 1 (HiGHS prints its banner from C++ when a solver object is created)."""
     if not active:
         yield
@@ -54,7 +54,7 @@ def _stdout_silenced(active: bool) -> Iterator[None]:
 def new_highs(log: bool = False) -> highspy.Highs:
     """A Highs object that prints nothing unless ``log`` is set."""
     try:
-        with _stdout_silenced(not log):
+        with stdout_silenced(not log):
             h = highspy.Highs()
     except OSError:  # no usable file descriptor 1 (embedded interpreters): accept the banner
         h = highspy.Highs()
@@ -121,6 +121,13 @@ class HighsBackend:
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
                                 np.asarray(upper, dtype=float))
+
+    def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
+        """Make ``cols`` integer or continuous (to get LP duals of a MIP with its integers fixed)."""
+        cols = np.asarray(cols, dtype=np.int32)
+        kinds = np.full(len(cols), 1 if integer else 0, dtype=np.uint8)
+        self.h.changeColsIntegrality(len(cols), cols, kinds)
+        self.is_mip = bool(integer and len(cols))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         self.h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),

@@ -20,6 +20,7 @@ import pulp
 from engine.errors import InputError, SolverError, did_you_mean
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
+from engine.solvers.highs import stdout_silenced
 
 ALIASES = {"cbc": "COIN_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
            "cplex": "CPLEX_CMD", "gurobi": "GUROBI_CMD", "scip": "SCIP_CMD", "xpress": "XPRESS"}
@@ -163,6 +164,12 @@ class PulpBackend:
         for i, lo, up in zip(rows, lower, upper, strict=True):
             self._apply(self.rows[int(i)], float(lo), float(up))
 
+    def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
+        """Make ``cols`` integer or continuous."""
+        for j in cols:
+            self.vars[int(j)].cat = pulp.LpInteger if integer else pulp.LpContinuous
+        self.is_mip = any(v.cat == pulp.LpInteger for v in self.vars)
+
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         for j, lo, up in zip(cols, lower, upper, strict=True):
             v = self.vars[int(j)]
@@ -173,7 +180,8 @@ class PulpBackend:
         assert self.prob is not None
         start = time.perf_counter()
         try:
-            self.prob.solve(self.solver)
+            with stdout_silenced(not self.options.log):  # PuLP's HiGHS wrapper prints a banner from C++
+                self.prob.solve(self.solver)
         except pulp.PulpSolverError as exc:
             return Solution(status=Status.ERROR, seconds=time.perf_counter() - start, message=str(exc))
         except KeyboardInterrupt:

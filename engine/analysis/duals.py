@@ -1,0 +1,125 @@
+"""Shadow prices of the scenario's policies, in planner units.
+
+For every policy row that binds (country caps, content rules, dependence caps, export quotas, domestic
+targets) the dual of the cost stage says how much the plan's cost (present value) would fall if the row were
+relaxed by one unit: a tonne of supply for share rules and quotas, a percentage point of demand for dependence
+caps, a t/yr of capacity for domestic targets. Policies that act on bounds (bans, FEOC exclusions, market
+access) are priced by the reduced cost of the best source they hold back. Values are reported in present value
+and in money of the row's year (divided by the discount factor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.formulation.model import Model
+from engine.solvers.base import Solution
+
+COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "dual_pv_usd", "dual_usd", "unit", "reading"]
+THRESHOLD = 1e-9  # duals below this (in LP money units) do not bind
+
+UNITS = {
+    "country_cap": "USD per t of supply from the country",
+    "content_rule": "USD per t of qualifying supply required",
+    "dependence_cap": "USD per percentage point of demand",
+    "export_quota": "USD per t of quota",
+    "domestic_target": "USD per t/yr of domestic capacity",
+    "bound": "USD per t held back",
+}
+
+
+def _money(model: Model, values: np.ndarray, years: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    pv = values * model.money_unit
+    return pv, pv / model.discount(years)
+
+
+def row_duals(model: Model, solution: Solution) -> pd.DataFrame:
+    """Binding policy rows with their duals."""
+    frames = []
+    names = model.mineral_names()
+    types = {p.name: p.type for p in model.scenario.policies}
+    for block in model.lp.constraints.values():
+        if ":" not in block.name:
+            continue
+        family = block.name.split(":", 1)[0]
+        dual = solution.row_dual[block.index]
+        value = np.abs(dual)
+        keys = block.keys
+        binding = value > THRESHOLD
+        if not binding.any():
+            continue
+        keys = keys[binding].reset_index(drop=True)
+        value = value[binding]
+        if family == "dependence_cap":  # per tonne of attributed supply → per percentage point of demand
+            demand = model.demand.set_index(["scen", "mineral", "year"])["demand_t"]
+            rows = pd.MultiIndex.from_frame(keys[["scen", "mineral", "year"]])
+            value = value * 0.01 * demand.reindex(rows).to_numpy()
+        pv, current = _money(model, value, keys["year"])
+        country = keys["country"] if "country" in keys else pd.Series([""] * len(keys))
+        frame = pd.DataFrame({
+            "policy": keys["policy"], "type": keys["policy"].map(types), "family": family,
+            "mineral": keys["mineral"], "year": keys["year"], "country": country.fillna(""),
+            "dual_pv_usd": pv, "dual_usd": current, "unit": UNITS[family],
+        })
+        frame["reading"] = [_reading(r, names) for r in frame.itertuples(index=False)]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def bound_duals(model: Model, solution: Solution) -> pd.DataFrame:
+    """Policies that hold sources back through bounds, priced by the best restricted source per mineral-year."""
+    if solution.col_dual is None:
+        return pd.DataFrame(columns=COLUMNS)
+    names = model.mineral_names()
+    types = {p.name: p.type for p in model.scenario.policies}
+    frames = []
+    for block, frame in model.delivery_frames():
+        restricted = frame["restricted_by"].to_numpy() != ""
+        if not restricted.any():
+            continue
+        gain = -solution.col_dual[model.block_cols(block)]  # cost saved per extra tonne at the bound
+        held = frame.loc[restricted, ["mineral", "year", "scen", "location", "restricted_by"]].copy()
+        held["gain"] = gain[restricted]
+        held = held.assign(policy=held["restricted_by"].str.split(";")).explode("policy")
+        frames.append(held[held["gain"] > THRESHOLD])
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    held = pd.concat(frames, ignore_index=True)
+    if held.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    best = held.sort_values("gain", ascending=False).drop_duplicates(["policy", "scen", "mineral", "year"])
+    best = best.sort_values(["policy", "mineral", "year"]).reset_index(drop=True)
+    pv, current = _money(model, best["gain"].to_numpy(), best["year"])
+    out = pd.DataFrame({
+        "policy": best["policy"], "type": best["policy"].map(types), "family": "bound",
+        "mineral": best["mineral"], "year": best["year"], "country": best["location"],
+        "dual_pv_usd": pv, "dual_usd": current, "unit": UNITS["bound"],
+    })
+    out["reading"] = [_reading(r, names) for r in out.itertuples(index=False)]
+    return out
+
+
+def _reading(row: object, names: dict[str, str]) -> str:
+    mineral = names.get(row.mineral, row.mineral)
+    where = f" on {row.country}" if row.country else ""
+    amount = f"USD {row.dual_usd:,.0f}"
+    if row.family == "dependence_cap":
+        return f"the cap '{row.policy}' on {mineral} in {row.year} costs {amount} per percentage point tightened"
+    if row.family == "bound":
+        return (f"'{row.policy}' holds back {mineral}{where} in {row.year}: each tonne let through would save "
+                f"{amount}")
+    if row.family == "domestic_target":
+        return f"the target '{row.policy}' for {mineral} in {row.year} adds {amount} per t/yr of capacity required"
+    return f"'{row.policy}'{where} for {mineral} in {row.year} adds {amount} per tonne"
+
+
+def shadow_prices(model: Model, solution: Solution | None) -> pd.DataFrame:
+    """Every binding policy row and bound, most expensive (per unit, in the row's year) first."""
+    if solution is None or solution.row_dual is None:
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
+    if table.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    table = table.sort_values(["dual_usd", "policy", "mineral", "year"], ascending=[False, True, True, True])
+    return table.reset_index(drop=True)[COLUMNS]

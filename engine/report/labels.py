@@ -1,0 +1,90 @@
+"""Words for codes: short mineral and country names, cost components and JV modes, as a planner reads them."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+
+from engine.paths import inputs_dir
+
+# Shorter names where the ISO name is long or formal.
+SHORT_COUNTRY = {
+    "COD": "DR Congo", "KOR": "South Korea", "PRK": "North Korea", "ROW": "Rest of world", "USA": "United States",
+    "GBR": "United Kingdom", "ARE": "UAE",
+}
+FALLBACK_MINERALS = {"li": "lithium", "ni": "nickel", "co": "cobalt", "ga": "gallium", "ge": "germanium"}
+
+COMPONENTS = {
+    "purchase": "Purchases",
+    "tariff": "Tariffs",
+    "feoc_credit_loss": "Lost FEOC tax credits",
+    "jv_capex": "JV capital (annual payments)",
+    "jv_opex": "JV operating cost",
+    "jv_royalty": "JV royalties and licence fees",
+}
+MODES = ["licensing", "minority", "parity", "majority", "domestic"]
+MODE_LABELS = {
+    "licensing": "Licence (no foreign equity)",
+    "minority": "Minority JV (partner < 50%)",
+    "parity": "50/50 JV",
+    "majority": "Majority JV (partner > 50%)",
+    "domestic": "Domestic build",
+}
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / f"{name}.csv"
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _names(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    minerals = dict(FALLBACK_MINERALS)
+    frame = _read(folder, "minerals")
+    if frame is not None and {"mineral", "name"} <= set(frame.columns):
+        minerals.update({m: n.split("(")[0].strip().lower() for m, n in zip(frame["mineral"], frame["name"],
+                                                                            strict=True)})
+    countries: dict[str, str] = {}
+    frame = _read(folder, "countries")
+    if frame is not None and {"iso3", "name"} <= set(frame.columns):
+        countries.update(dict(zip(frame["iso3"], frame["name"], strict=True)))
+    countries.update(SHORT_COUNTRY)
+    return minerals, countries
+
+
+class Names:
+    """Mineral and country names from a dataset folder (default: the shipped inputs), falling back to codes."""
+
+    def __init__(self, inputs: Path | str | None = None) -> None:
+        folder = Path(inputs) if inputs else inputs_dir()
+        if not folder.is_dir():
+            folder = inputs_dir()
+        self.minerals, self.countries = _names(folder.resolve())
+
+    def mineral(self, code: str) -> str:
+        """``ga`` -> ``gallium``."""
+        return self.minerals.get(code, code)
+
+    def Mineral(self, code: str) -> str:  # noqa: N802 - the capitalised form, for titles
+        """``ga`` -> ``Gallium``."""
+        name = self.mineral(code)
+        return name[:1].upper() + name[1:]
+
+    def country(self, code: str) -> str:
+        """``CHN`` -> ``China``."""
+        return self.countries.get(code, code)
+
+
+def component(code: str) -> str:
+    """A cost component in words."""
+    return COMPONENTS.get(code, code.replace("_", " "))
+
+
+def mode(code: str) -> str:
+    """A JV mode in words."""
+    return MODE_LABELS.get(code, code)
