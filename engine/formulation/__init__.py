@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
+from engine.formulation.checks import run_checks
 from engine.formulation.demand import add_demand_balance, add_shortfall
 from engine.formulation.disruptions import ScenarioSet, apply_availability
 from engine.formulation.model import Model, money_unit_for
@@ -80,6 +81,7 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) ->
     cost.add_purchase_cost(model)
     jv.add_jv_cost(model)
     dependence.add_dependence_objective(model)
+    run_checks(model)
     return model
 
 

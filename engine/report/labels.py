@@ -70,7 +70,7 @@ class Names:
         """``ga`` -> ``gallium``."""
         return self.minerals.get(code, code)
 
-    def Mineral(self, code: str) -> str:  # noqa: N802 - the capitalised form, for titles
+    def Mineral(self, code: str) -> str:
         """``ga`` -> ``Gallium``."""
         name = self.mineral(code)
         return name[:1].upper() + name[1:]

@@ -1,0 +1,315 @@
+"""``critmin compare``: scenarios and results folders side by side.
+
+Each argument is a results folder (it holds ``summary.json``) or a scenario (a shipped name or a YAML path), which
+is solved in memory (nothing is written). The comparison is one table, a row per figure and a column per run:
+dependence per mineral (optimised and least-cost) and overall, cost, premium, shortfall, the JV mix (capacity
+built by mode per mineral), and the sourcing by mineral and country where it changed most against the first run.
+
+Sourcing changes are ranked by their size as a share of the mineral's supply over the horizon (so a 10 t change
+in gallium can outrank a 1,000 t change in lithium); their tonnes are summed over the horizon, and averaged over
+disruption scenarios when a run has several (with equal weights: the results folder does not record their
+probabilities).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.display import pct, tonnes, usd
+from engine.errors import InputError, did_you_mean
+from engine.paths import shipped_scenarios
+from engine.report.folder import is_results_folder, load_results_folder
+from engine.report.labels import MODES, Names
+
+TABLE_KEYS = ["key", "section", "metric", "unit"]
+
+
+@dataclass
+class Run:
+    """One column of the comparison: a summary and its flows."""
+
+    label: str
+    origin: str  # "folder" or "solved"
+    argument: str
+    summary: dict
+    flows: pd.DataFrame | None
+    inputs: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return "dependence" in self.summary
+
+
+@dataclass
+class Comparison:
+    """The side-by-side table (``key, section, metric, unit`` then one column per run) and the sourcing changes."""
+
+    runs: list[Run]
+    table: pd.DataFrame
+    changes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    names: Names = field(default_factory=Names)
+
+    @property
+    def labels(self) -> list[str]:
+        return [r.label for r in self.runs]
+
+
+# ----------------------------------------------------------------------------------------------- loading
+def not_found_message(argument: str) -> str:
+    """The error for an argument that is neither a results folder nor a scenario."""
+    known = list(shipped_scenarios())
+    stem = Path(argument.rstrip("/")).stem or argument
+    return (f"{argument}: neither a results folder nor a scenario{did_you_mean(stem, known)}; give a folder "
+            f"written by 'critmin solve' (it holds summary.json), a path to a scenario .yaml file, or one of the "
+            f"shipped scenarios: {', '.join(known)}")
+
+
+def check_argument(argument: str) -> str:
+    """``'folder'`` for a results folder, ``'scenario'`` for a scenario file or shipped name; else InputError."""
+    from engine.scenario import resolve_scenario_path
+
+    path = Path(argument)
+    if is_results_folder(path):
+        return "folder"
+    if not path.is_dir():
+        try:
+            resolve_scenario_path(argument)
+            return "scenario"
+        except InputError:
+            pass
+    raise InputError(not_found_message(argument))
+
+
+def load_run(argument: str, solver: str | None = None) -> Run:
+    """A results folder as it is, or a scenario solved in memory."""
+    if check_argument(argument) == "folder":
+        folder = load_results_folder(argument)
+        return Run(folder.name, "folder", argument, folder.summary, folder.table("flows"), folder.inputs)
+    from engine.run import run_scenario
+
+    result = run_scenario(argument, solver=solver)
+    flows = result.tables.flows if result.tables is not None else None
+    return Run(result.loaded.name, "solved", argument, result.summary, flows, str(result.loaded.dataset.folder))
+
+
+def load_runs(arguments: Sequence[str], solver: str | None = None) -> list[Run]:
+    """Every argument checked first (so a typo fails before any solve), then loaded; labels made unique."""
+    if len(arguments) < 2:
+        raise InputError("compare needs at least two scenarios or results folders")
+    for argument in arguments:
+        check_argument(argument)
+    runs = [load_run(a, solver) for a in arguments]
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.label] = counts.get(run.label, 0) + 1
+    for run in runs:
+        if counts[run.label] > 1:
+            run.label = run.argument
+    return runs
+
+
+# ----------------------------------------------------------------------------------------------- sourcing
+def sourcing_by_country(flows: pd.DataFrame | None) -> pd.Series:
+    """Tonnes by (mineral, location country) summed over the horizon (mean over disruption scenarios)."""
+    if flows is None or flows.empty:
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=["mineral", "country"]))
+    n_scen = max(int(flows["scen"].nunique()), 1) if "scen" in flows else 1
+    out = flows.groupby(["mineral", "location"])["tonnes"].sum() / n_scen
+    out.index = out.index.set_names(["mineral", "country"])
+    return out
+
+
+def sourcing_changes(reference: pd.Series, other: pd.Series, top: int) -> pd.DataFrame:
+    """The ``top`` largest changes from ``reference`` to ``other``, ranked by share of the mineral's supply."""
+    both = pd.concat([reference.rename("reference_t"), other.rename("tonnes_t")], axis=1).fillna(0.0)
+    both["change_t"] = both["tonnes_t"] - both["reference_t"]
+    totals = both.groupby(level="mineral")[["reference_t", "tonnes_t"]].sum().max(axis=1)
+    scale = both.index.get_level_values("mineral").map(totals).to_numpy(dtype=float)
+    both["change_share_pct"] = 100.0 * both["change_t"] / pd.Series(scale, index=both.index).where(scale > 0, 1.0)
+    both = both[both["change_t"].abs() > 1e-6]
+    both = both.reindex(both["change_share_pct"].abs().sort_values(ascending=False, kind="stable").index)
+    return both.head(top).reset_index()
+
+
+# ----------------------------------------------------------------------------------------------- the table
+def _get(summary: dict, *path: str) -> float | None:
+    value: object = summary
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _ordered(runs: list[Run], getter) -> list[str]:
+    seen: list[str] = []
+    for run in runs:
+        for key in getter(run.summary):
+            if key not in seen:
+                seen.append(key)
+    return seen
+
+
+def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> list[dict]:
+    rows: list[dict] = []
+
+    def add(key: str, section: str, metric: str, unit: str, values: list) -> None:
+        rows.append({"key": key, "section": section, "metric": metric, "unit": unit,
+                     **{run.label: v for run, v in zip(runs, values, strict=True)}})
+
+    add("status", "run", "status", "", [r.summary.get("status") for r in runs])
+    add("origin", "run", "from", "", [f"{r.origin} {r.argument}" for r in runs])
+    minerals = _ordered(runs, lambda s: s.get("scenario", {}).get("minerals", []))
+    for m in minerals:
+        for kind, word in (("optimised_pct", "optimised"), ("least_cost_pct", "least-cost")):
+            add(f"dependence.by_mineral.{m}.{kind}", "dependence", f"{names.mineral(m)}, {word}", "% of demand",
+                [_get(r.summary, "dependence", "by_mineral", m, kind) for r in runs])
+    add("dependence.overall_pct", "dependence", "overall, optimised", "% of demand",
+        [_get(r.summary, "dependence", "overall_pct") for r in runs])
+    add("dependence.least_cost_overall_pct", "dependence", "overall, least-cost", "% of demand",
+        [_get(r.summary, "dependence", "least_cost_overall_pct") for r in runs])
+    for key, metric, unit in (("total_pv_usd", "cost of the plan", "USD PV"),
+                              ("least_cost_pv_usd", "least-cost plan", "USD PV"),
+                              ("premium_usd", "premium", "USD PV"), ("premium_pct", "premium", "% of least cost")):
+        add(f"cost.{key}", "cost", metric, unit, [_get(r.summary, "cost", key) for r in runs])
+    for m in minerals:
+        add(f"shortfall.by_mineral_t.{m}", "shortfall", names.mineral(m), "t",
+            [_get(r.summary, "shortfall", "by_mineral_t", m) for r in runs])
+    add("shortfall.total_t", "shortfall", "total", "t", [_get(r.summary, "shortfall", "total_t") for r in runs])
+    add("shortfall.value_usd", "shortfall", "value", "USD", [_get(r.summary, "shortfall", "value_usd") for r in runs])
+    for m in minerals:
+        built = [((r.summary.get("jv") or {}).get("capacity_built_tpy") or {}).get(m, {}) for r in runs]
+        for mode in [*MODES, *sorted({k for b in built for k in b} - set(MODES))]:
+            if any(b.get(mode) for b in built):
+                add(f"jv.capacity_built_tpy.{m}.{mode}", "jv", f"{names.mineral(m)}, {mode}", "t/yr",
+                    [float(b.get(mode, 0.0)) if r.ok else None for r, b in zip(runs, built, strict=True)])
+    add("jv.capex_usd", "jv", "capex", "USD", [_get(r.summary, "jv", "capex_usd") for r in runs])
+    keys: list[tuple[str, str]] = []
+    for frame in changes.values():
+        for row in frame.itertuples(index=False):
+            if (row.mineral, row.country) not in keys:
+                keys.append((row.mineral, row.country))
+    series = [sourcing_by_country(r.flows) if r.ok else None for r in runs]
+    for section, delta in (("sourcing", False), ("sourcing change", True)):
+        for m, c in keys:
+            values = [None if s is None else float(s.get((m, c), 0.0)) for s in series]
+            if delta:
+                ref = values[0]
+                values = [None if v is None or ref is None else v - ref for v in values]
+            add(f"{section.replace(' ', '_')}.{m}.{c}", section, f"{names.mineral(m)} from {c}",
+                "t over the horizon" if not delta else f"t, change against {runs[0].label}", values)
+    return rows
+
+
+def compare(arguments: Sequence[str], top: int = 5, solver: str | None = None) -> Comparison:
+    """Load or solve every argument and build the side-by-side table."""
+    if top < 0:
+        raise InputError(f"--top {top}: expected a number of changes, 0 or more")
+    runs = load_runs(arguments, solver)
+    return compare_runs(runs, top)
+
+
+def compare_runs(runs: list[Run], top: int = 5) -> Comparison:
+    """The comparison of runs already loaded (the first is the reference for sourcing changes)."""
+    names = Names(runs[0].inputs)
+    changes: dict[str, pd.DataFrame] = {}
+    if runs[0].ok:
+        reference = sourcing_by_country(runs[0].flows)
+        for run in runs[1:]:
+            if run.ok:
+                changes[run.label] = sourcing_changes(reference, sourcing_by_country(run.flows), top)
+    table = pd.DataFrame(_rows(runs, names, changes), columns=[*TABLE_KEYS, *(r.label for r in runs)])
+    return Comparison(runs, table, changes, names)
+
+
+# ----------------------------------------------------------------------------------------------- output
+def _cell(value: object, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    v = float(value)  # type: ignore[arg-type]
+    if unit.startswith("%"):
+        return pct(v)
+    if unit.startswith("USD"):
+        return usd(v).removeprefix("USD ")
+    if unit.startswith("t, change"):
+        return "0" if abs(v) < 5e-7 else ("+" if v > 0 else "-") + tonnes(abs(v))
+    return tonnes(v)
+
+
+def _signed_tonnes(value: float) -> str:
+    return ("+" if value > 0 else "-") + tonnes(abs(value)) + " t"
+
+
+def change_lines(comparison: Comparison) -> list[str]:
+    """'ga_ge_ban: gallium from CHN -13 t, from KOR +3.0 t; germanium from ...' per run."""
+    names = comparison.names
+    lines = []
+    for label, frame in comparison.changes.items():
+        if frame.empty:
+            lines.append(f"    {label}: no change")
+            continue
+        by_mineral: dict[str, list[str]] = {}
+        for row in frame.itertuples(index=False):
+            by_mineral.setdefault(row.mineral, []).append(f"from {row.country} {_signed_tonnes(row.change_t)}")
+        parts = [f"{names.mineral(m)} " + ", ".join(items) for m, items in by_mineral.items()]
+        lines.append(f"    {label}: " + "; ".join(parts))
+    return lines
+
+
+SECTION_TITLES = {
+    "dependence": "Share of demand attributed to {country} (mean over years; 'overall' is the objective's aggregate)",
+    "cost": "Cost, USD present value",
+    "shortfall": "Unmet demand over the horizon",
+    "jv": "Capacity built by deal, t/yr (capex in USD)",
+}
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """Aligned text for the terminal: a row per figure, a column per run, then the largest sourcing changes."""
+    table, labels = comparison.table, comparison.labels
+    country = comparison.runs[0].summary.get("scenario", {}).get("dependence_on", "CHN")
+    width = max(11, *(len(label) + 2 for label in labels))
+    metric_width = max(24, *(len(m) + 4 for m in table["metric"]))
+    lines = [f"Comparison of {len(labels)} runs (sourcing changes against '{labels[0]}')",
+             "  " + " " * metric_width + "".join(f"{label:>{width}}" for label in labels)]
+    for row in table[table["section"] == "run"].itertuples(index=False):
+        if row.key == "status":
+            lines.append(f"  {row.metric:<{metric_width}}" + "".join(f"{v!s:>{width}}" for v in row[4:]))
+    lines.append("  " + "from".ljust(metric_width)
+                 + "".join(f"{(r.origin if r.origin == 'solved' else 'folder'):>{width}}" for r in comparison.runs))
+    for section, title in SECTION_TITLES.items():
+        part = table[table["section"] == section]
+        if part.empty:
+            continue
+        lines += ["", "  " + title.format(country=country)]
+        for row in part.itertuples(index=False):
+            cells = "".join(f"{_cell(v, row.unit):>{width}}" for v in row[4:])
+            lines.append(f"    {row.metric:<{metric_width - 2}}{cells}")
+    if comparison.changes:
+        lines += ["", f"  Largest changes in sourcing against '{labels[0]}', by mineral and country where refined "
+                      f"(t over the horizon)"]
+        lines += change_lines(comparison)
+    return "\n".join(lines)
+
+
+def comparison_json(comparison: Comparison) -> dict:
+    """Machine-readable form: the runs, the rows (values keyed by run label) and the sourcing changes."""
+    def clean(v: object) -> object:
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    return {
+        "runs": [{"label": r.label, "origin": r.origin, "argument": r.argument, "status": r.summary.get("status")}
+                 for r in comparison.runs],
+        "rows": [{"key": row["key"], "section": row["section"], "metric": row["metric"], "unit": row["unit"],
+                  "values": {label: clean(row[label]) for label in comparison.labels}}
+                 for row in comparison.table.to_dict(orient="records")],
+        "sourcing_changes": {label: [{k: clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+                             for label, frame in comparison.changes.items()},
+    }

@@ -1,0 +1,43 @@
+"""Consistency checks on a built model (PyPSA style): things that are legal but probably not meant.
+
+Each check appends a plain-language warning to ``model.warnings``; nothing here stops a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.formulation.model import Model
+
+SCALE_LIMIT = 1e9  # ratio of the largest to the smallest non-zero coefficient worth a warning
+
+
+def policy_scope_warnings(model: Model) -> None:
+    """Policies whose years or minerals fall outside the model do nothing: say so."""
+    for policy in model.scenario.policies:
+        if not policy.years.select(model.years):
+            model.warnings.append(f"policy '{policy.name}' covers no year of the horizon "
+                                  f"{model.years[0]}-{model.years[-1]} ({policy.years}); it has no effect")
+        if policy.minerals is not None and not set(policy.minerals) & set(model.minerals):
+            model.warnings.append(f"policy '{policy.name}' covers none of the modelled minerals "
+                                  f"({', '.join(model.minerals)}); it has no effect")
+        elif policy.minerals == []:
+            model.warnings.append(f"policy '{policy.name}' lists no minerals; it has no effect")
+
+
+def scaling_warnings(model: Model) -> None:
+    """Warn when the matrix, or one objective, has coefficients spanning more than ``SCALE_LIMIT``."""
+    parts = {"constraint matrix": np.abs(model.lp.matrix().data)}
+    parts.update({f"{name} objective": np.abs(model.lp.objective(name)) for name in model.lp.objective_names})
+    for what, values in parts.items():
+        values = values[values > 0]
+        if values.size and values.max() / values.min() > SCALE_LIMIT:
+            model.warnings.append(
+                f"{what} coefficients span {values.min():.1e} to {values.max():.1e} (ratio above "
+                f"{SCALE_LIMIT:.0e}); check units in the inputs (t/yr, USD/t) for a badly scaled row"
+            )
+
+
+def run_checks(model: Model) -> None:
+    policy_scope_warnings(model)
+    scaling_warnings(model)
