@@ -178,5 +178,44 @@ def data(inputs: Path | None) -> None:
     click.echo(f"\n  Units, assumptions and sources: {ds.folder / 'README.md'}")
 
 
+@main.command()
+@MODEL
+@click.option("--points", type=click.IntRange(min=2, max=500), default=11, show_default=True,
+              help="Caps, evenly spaced from the least-cost plan's dependence to the least reachable.")
+@click.option("--mineral", "minerals", multiple=True,
+              help="Sweep one mineral's mean annual share (repeatable); 'each' for every mineral. "
+                   "Default: all minerals together, the scenario's aggregate.")
+@click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
+@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Folder [default: results/<scenario>-frontier].")
+@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
+@click.option("--no-write", is_flag=True, help="Print only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@friendly
+def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
+             out: Path | None, force: bool, no_write: bool, as_json: bool) -> None:
+    """The price of independence: cost against a tightening dependence cap, with its marginal cost."""
+    from engine.analysis.frontier_run import parse_caps, render_frontier, run_frontier, write_frontier
+    from engine.output import check_writable
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    folder = out if out is not None else Path("results") / f"{loaded.name}-frontier"
+    if not no_write:
+        check_writable(folder, force)
+    result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
+    if as_json:
+        click.echo(result.table.to_json(orient="records", indent=2))
+    else:
+        click.echo(render_frontier(result))
+    if not no_write and result.ok:
+        write_frontier(result, folder, force=force)
+        if not as_json:
+            click.echo(f"\n  Frontier written to {folder}/ (frontier.csv, frontier.png, frontier.svg, summary.json)")
+    if not result.ok:
+        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,6 +14,7 @@ probabilities).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,8 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
         [_get(r.summary, "dependence", "least_cost_overall_pct") for r in runs])
     for key, metric, unit in (("total_pv_usd", "cost of the plan", "USD PV"),
                               ("least_cost_pv_usd", "least-cost plan", "USD PV"),
-                              ("premium_usd", "premium", "USD PV"), ("premium_pct", "premium", "% of least cost")):
+                              ("premium_usd", "premium", "USD PV"),
+                              ("premium_pct", "premium, % of least cost", "% of least cost")):
         add(f"cost.{key}", "cost", metric, unit, [_get(r.summary, "cost", key) for r in runs])
     for m in minerals:
         add(f"shortfall.by_mineral_t.{m}", "shortfall", names.mineral(m), "t",
@@ -259,7 +261,8 @@ def change_lines(comparison: Comparison) -> list[str]:
         for row in frame.itertuples(index=False):
             by_mineral.setdefault(row.mineral, []).append(f"from {row.country} {_signed_tonnes(row.change_t)}")
         parts = [f"{names.mineral(m)} " + ", ".join(items) for m, items in by_mineral.items()]
-        lines.append(f"    {label}: " + "; ".join(parts))
+        lines += textwrap.wrap(f"{label}: " + "; ".join(parts), width=110, initial_indent="    ",
+                               subsequent_indent="      ", break_on_hyphens=False)
     return lines
 
 

@@ -7,6 +7,8 @@ def usd(value: float | None) -> str:
     """USD with a magnitude suffix: 1.23 bn, 456.7 m, 12,345."""
     if value is None:
         return "n/a"
+    if abs(value) < 0.5:
+        return "USD 0"
     a = abs(value)
     if a >= 1e9:
         return f"USD {value / 1e9:,.2f} bn"

@@ -119,7 +119,8 @@ class PlanSession:
             self.level_rows[row_name] = backend.add_row(nz, vector[nz], -np.inf, np.inf, row_name)
         self._short_fixed = False
 
-    def _limit(self, row: str, upper: float) -> None:
+    def set_level(self, row: str, upper: float) -> None:
+        """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
         self.backend.set_row_bounds(np.array([self.level_rows[row]]), np.array([-np.inf]), np.array([upper]))
 
     def _shortfall_allowed(self, allowed: bool) -> None:
@@ -129,7 +130,7 @@ class PlanSession:
     def release_levels(self) -> None:
         """Free every level row and the shortfall columns (the state before a run)."""
         for row in self.level_rows:
-            self._limit(row, np.inf)
+            self.set_level(row, np.inf)
         if self._short_fixed:
             self._shortfall_allowed(True)
             self._short_fixed = False
@@ -155,7 +156,7 @@ class PlanSession:
             self._shortfall_allowed(False)
             self._short_fixed = True
         else:
-            self._limit("fix_shortfall", level + tol * abs(level) + ABS_TOL)
+            self.set_level("fix_shortfall", level + tol * abs(level) + ABS_TOL)
 
         sol = runner.run("least_cost", cost)
         if sol is None:
@@ -163,7 +164,7 @@ class PlanSession:
         least = float(sol.objective or 0.0)
         plan.least_cost_usd = least * unit
         plan.cost_stage = sol
-        self._limit("budget", least + tol * abs(least) + ABS_TOL)
+        self.set_level("budget", least + tol * abs(least) + ABS_TOL)
 
         # among least-cost plans, the least dependent one: a unique, backend-independent reference
         sol = runner.run("least_cost_reference", dependence)
@@ -182,14 +183,14 @@ class PlanSession:
             plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
                             f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
             return plan
-        self._limit("budget", max(limit, least + tol * abs(least)) + ABS_TOL)
+        self.set_level("budget", max(limit, least + tol * abs(least)) + ABS_TOL)
 
         sol = runner.run("dependence", dependence)
         if sol is None:
             return plan
         level = float(sol.objective or 0.0)
         plan.dependence_level = level
-        self._limit("fix_dependence", level + tol * abs(level) + ABS_TOL)
+        self.set_level("fix_dependence", level + tol * abs(level) + ABS_TOL)
 
         sol = runner.run("cost", cost)
         if sol is None:
@@ -213,10 +214,10 @@ class PlanSession:
         if len(integer) == 0 and plan.cost_stage.row_dual is not None and not priced:
             return plan.cost_stage
         if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
-            self._limit("budget", np.inf)
+            self.set_level("budget", np.inf)
         objective = self.objectives["cost"]
         if priced:  # unmet demand priced at VOLL_MULTIPLE × its value instead of fixed by a row
-            self._limit("fix_shortfall", np.inf)
+            self.set_level("fix_shortfall", np.inf)
             objective = objective + VOLL_MULTIPLE * self.objectives["shortfall"]
         lower = self.model.lp.col_lower[integer]
         upper = self.model.lp.col_upper[integer]

@@ -75,3 +75,20 @@ def add_dependence_objective(model: Model) -> None:
     keys = d.loc[positive, ["scen", "mineral", "year"]].reset_index(drop=True)
     model.lp.add_constraints("dependence_max", keys, rows, cols, vals, upper=0.0)
     model.lp.add_objective("dependence", np.array([dmax.start]), np.array([1.0]))
+
+
+def mineral_dependence_vector(model: Model, mineral: str) -> np.ndarray:
+    """Coefficients giving one mineral's mean annual dependence in percent (probability-weighted)::
+
+        dep_m = Σ_{y, ω} p_ω × dep[m, y, ω] / (number of years of m with demand)
+    """
+    d = model.demand
+    dl, drow = _attributed(model)
+    demand = d["demand_t"].to_numpy()
+    mine = (dl["mineral"] == mineral).to_numpy() & (demand[drow] > 0)
+    first = (d["scen"] == d["scen"].iloc[0]).to_numpy()
+    years = int(((d["mineral"] == mineral).to_numpy() & first & (demand > 0)).sum()) or 1
+    vector = np.zeros(model.lp.n_cols)
+    coef = 100.0 * dl["attribution"].to_numpy()[mine] * d["probability"].to_numpy()[drow[mine]] / demand[drow[mine]]
+    np.add.at(vector, dl["col"].to_numpy()[mine], coef / years)
+    return vector

@@ -43,18 +43,21 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _names(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _names(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     minerals = dict(FALLBACK_MINERALS)
+    units: dict[str, str] = {}
     frame = _read(folder, "minerals")
     if frame is not None and {"mineral", "name"} <= set(frame.columns):
         minerals.update({m: n.split("(")[0].strip().lower() for m, n in zip(frame["mineral"], frame["name"],
                                                                             strict=True)})
+        if "unit" in frame.columns:
+            units.update({m: u for m, u in zip(frame["mineral"], frame["unit"], strict=True) if u})
     countries: dict[str, str] = {}
     frame = _read(folder, "countries")
     if frame is not None and {"iso3", "name"} <= set(frame.columns):
         countries.update(dict(zip(frame["iso3"], frame["name"], strict=True)))
     countries.update(SHORT_COUNTRY)
-    return minerals, countries
+    return minerals, countries, units
 
 
 class Names:
@@ -64,7 +67,7 @@ class Names:
         folder = Path(inputs) if inputs else inputs_dir()
         if not folder.is_dir():
             folder = inputs_dir()
-        self.minerals, self.countries = _names(folder.resolve())
+        self.minerals, self.countries, self.units = _names(folder.resolve())
 
     def mineral(self, code: str) -> str:
         """``ga`` -> ``gallium``."""
@@ -74,6 +77,10 @@ class Names:
         """``ga`` -> ``Gallium``."""
         name = self.mineral(code)
         return name[:1].upper() + name[1:]
+
+    def unit(self, code: str) -> str:
+        """The mineral's tonne: ``t``, or ``t LCE`` for lithium."""
+        return self.units.get(code, "t")
 
     def country(self, code: str) -> str:
         """``CHN`` -> ``China``."""

@@ -1,0 +1,143 @@
+"""The price of independence: an ε-constraint sweep of dependence from the least-cost plan down to the least
+dependent one, built once and re-solved warm.
+
+For a target (all minerals, the scenario's aggregate; or one mineral, its mean annual share) and caps
+ε_0 > ε_1 > … from the least-cost plan's dependence D_ref down to the least reachable D_min::
+
+    C(ε) = min cost  s.t.  shortfall at its minimum,  dependence <= ε
+
+The marginal cost of the next percentage point is the dual of the cap row (USD present value per percentage
+point; for MIPs from the LP with integers fixed), checked against the finite difference between neighbouring
+points. C(ε) never falls as ε tightens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.formulation.dependence import mineral_dependence_vector
+from engine.hierarchy import ABS_TOL, PlanSession
+from engine.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
+from engine.solvers.base import Solution, Status
+
+
+@dataclass
+class FrontierResult:
+    """The frontier table and its end points."""
+
+    table: pd.DataFrame
+    least_cost_usd: float
+    status: Status = Status.OPTIMAL
+    message: str = ""
+
+
+class _Sweep:
+    """One target's sweep on a loaded session."""
+
+    def __init__(self, session: PlanSession, target: str) -> None:
+        self.session, self.target = session, target
+        self.model = session.model
+        if target == "all":
+            self.row = session.level_rows["fix_dependence"]
+            self.vector = session.objectives["dependence"]
+        else:
+            self.vector = mineral_dependence_vector(self.model, target)
+            nz = np.flatnonzero(self.vector)
+            self.row = session.backend.add_row(nz, self.vector[nz], -np.inf, np.inf, f"frontier_{target}")
+
+    def cap(self, upper: float) -> None:
+        self.session.backend.set_row_bounds(np.array([self.row]), np.array([-np.inf]), np.array([upper]))
+
+    def minimise(self, objective: np.ndarray) -> Solution:
+        self.session.backend.set_objective(objective)
+        return self.session.backend.solve()
+
+    def marginal(self, sol: Solution) -> float | None:
+        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual."""
+        duals = sol
+        if self.model.lp.integer_cols.size:
+            duals = _fixed_integer_resolve(self.session, sol)
+        if duals is None or duals.row_dual is None:
+            return None
+        return abs(float(duals.row_dual[self.row])) * self.model.money_unit
+
+
+def _fixed_integer_resolve(session: PlanSession, sol: Solution) -> Solution | None:
+    integer = session.model.lp.integer_cols
+    backend = session.backend
+    lower, upper = session.model.lp.col_lower[integer], session.model.lp.col_upper[integer]
+    fixed = np.round(sol.x[integer])
+    backend.set_col_bounds(integer, fixed, fixed)
+    backend.set_integrality(integer, False)
+    try:
+        out = backend.solve()
+    finally:
+        backend.set_integrality(integer, True)
+        backend.set_col_bounds(integer, lower, upper)
+    return out if out.ok else None
+
+
+def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float) -> dict:
+    model = sweep.model
+    dep = attributed_by_group(model, sol.x)
+    cost = total_cost_pv(model, sol.x)
+    row = {
+        "target": sweep.target, "cap_pct": cap,
+        "dependence_pct": (float(sweep.vector @ sol.x) if sweep.target != "all" else dependence_metric(model, dep)),
+        "cost_pv_usd": cost, "premium_usd": cost - least_usd,
+        "premium_pct": 100.0 * (cost - least_usd) / least_usd if least_usd else np.nan,
+        "marginal_usd_per_pp": sweep.marginal(sol),
+    }
+    row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
+    return row
+
+
+def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "all",
+                     caps: list[float] | None = None) -> FrontierResult:
+    """Sweep the dependence cap for ``target`` ('all' or a mineral id) over ``points`` caps (or given ``caps``)."""
+    cost = session.objectives["cost"]
+    plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
+    if not plan.ok:
+        return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
+    least_usd = float(plan.least_cost_usd or 0.0)
+    sweep = _Sweep(session, target)
+    reference = sweep.minimise(sweep.vector)  # least dependent among the least-cost plans: D_ref
+    d_ref = float(sweep.vector @ reference.x)
+    session.set_level("budget", np.inf)
+    least_dependent = sweep.minimise(sweep.vector)
+    if not least_dependent.ok:
+        return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
+    d_min = float(least_dependent.objective)
+    grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
+    rows = []
+    for eps in grid:
+        if eps < d_min - 1e-9:
+            rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
+            continue
+        sweep.cap(max(eps, d_min) + ABS_TOL)
+        sol = sweep.minimise(cost)
+        if not sol.ok:
+            rows.append({"target": target, "cap_pct": eps, "status": str(sol.status)})
+            continue
+        rows.append({**_point(sweep, sol, eps, least_usd), "status": "optimal"})
+    sweep.cap(np.inf)
+    table = pd.DataFrame(rows)
+    table.insert(0, "point", np.arange(len(table)))
+    table["finite_difference_usd_per_pp"] = _finite_differences(table)
+    return FrontierResult(table, least_usd)
+
+
+def _finite_differences(table: pd.DataFrame) -> np.ndarray:
+    """(C_k − C_{k−1}) / (ε_{k−1} − ε_k): the average cost of each point of independence between caps."""
+    out = np.full(len(table), np.nan)
+    if "cost_pv_usd" not in table:
+        return out
+    cost, cap = table["cost_pv_usd"].to_numpy(dtype=float), table["cap_pct"].to_numpy(dtype=float)
+    for k in range(1, len(table)):
+        step = cap[k - 1] - cap[k]
+        if step > 1e-12 and np.isfinite(cost[k]) and np.isfinite(cost[k - 1]):
+            out[k] = (cost[k] - cost[k - 1]) / step
+    return out

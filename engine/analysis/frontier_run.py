@@ -1,0 +1,127 @@
+"""Running, printing and writing a frontier (the ``critmin frontier`` command's library side)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.analysis.frontier import compute_frontier
+from engine.display import usd
+from engine.errors import InputError, did_you_mean
+from engine.formulation import build_model
+from engine.hierarchy import PlanSession
+from engine.output import write_csv, write_folder_atomically, write_json
+from engine.scenario import LoadedScenario
+from engine.solvers import SolverOptions, make_backend
+from engine.summary import versions
+
+
+@dataclass
+class FrontierRun:
+    loaded: LoadedScenario
+    table: pd.DataFrame
+    names: dict[str, str]
+    status: str = "optimal"
+    message: str = ""
+    least_cost_usd: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "optimal"
+
+
+def parse_caps(text: str | None) -> list[float] | None:
+    """'50,20' -> [50.0, 20.0]; each cap a percentage in [0, 100]."""
+    if text is None:
+        return None
+    caps = []
+    for part in text.split(","):
+        try:
+            value = float(part.strip().rstrip("%"))
+        except ValueError:
+            raise InputError(f"--caps: '{part.strip()}' is not a number; expected percentages such as 50,20") from None
+        if not 0 <= value <= 100:
+            raise InputError(f"--caps: {value:g} is outside [0, 100]; caps are percentages of demand")
+        caps.append(value)
+    return caps
+
+
+def _targets(loaded: LoadedScenario, minerals: list[str]) -> list[str]:
+    modelled = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
+    if not minerals:
+        return ["all"]
+    if minerals == ["each"]:
+        return modelled
+    for m in minerals:
+        if m not in modelled:
+            raise InputError(f"--mineral: '{m}' is not modelled in scenario '{loaded.name}'"
+                             f"{did_you_mean(m, [*modelled, 'each'])}; expected one of {', '.join(modelled)} or 'each'")
+    return minerals
+
+
+def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str] | None = None,
+                 caps: list[float] | None = None, solver: str | None = None) -> FrontierRun:
+    """Build the model once and sweep each target warm on one solver object."""
+    targets = _targets(loaded, minerals or [])
+    t0 = time.perf_counter()
+    model = build_model(loaded)
+    session = PlanSession(model, make_backend(solver, SolverOptions()))
+    tables = []
+    run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names())
+    for target in targets:
+        result = compute_frontier(session, points=points, target=target, caps=caps)
+        if result.status.value != "optimal":
+            run.status, run.message = result.status.value, result.message
+            break
+        run.least_cost_usd = result.least_cost_usd
+        tables.append(result.table)
+    if tables:
+        table = pd.concat(tables, ignore_index=True)
+        table["point"] = range(len(table))
+        run.table = table
+    run.timings["total_s"] = time.perf_counter() - t0
+    return run
+
+
+def render_frontier(run: FrontierRun) -> str:
+    """The frontier as a terminal table."""
+    if not run.ok:
+        return f"Frontier for '{run.loaded.name}': {run.status} ({run.message})"
+    lines = [f"Price of independence, scenario '{run.loaded.name}' "
+             f"(least-cost plan {usd(run.least_cost_usd)}, present value)"]
+    for target, part in run.table.groupby("target", sort=False):
+        label = "all minerals (" + run.loaded.scenario.objective.aggregate + ")" if target == "all" \
+            else run.names.get(target, target)
+        lines += ["", f"  {label}",
+                  f"  {'cap':>7}{'share':>9}{'premium':>16}{'next point costs':>20}{'avg since last':>18}"]
+        for r in part.itertuples(index=False):
+            if r.status != "optimal":
+                lines.append(f"  {r.cap_pct:>6.1f}%  {r.status}")
+                continue
+            fd = "" if pd.isna(r.finite_difference_usd_per_pp) else usd(r.finite_difference_usd_per_pp)
+            marginal = "n/a" if pd.isna(r.marginal_usd_per_pp) else usd(r.marginal_usd_per_pp)
+            lines.append(f"  {r.cap_pct:>6.1f}%{r.dependence_pct:>8.1f}%{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
+    lines.append("")
+    lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
+    lines.append("  'avg since last': finite difference between this cap and the previous one.")
+    return "\n".join(lines)
+
+
+def write_frontier(run: FrontierRun, folder: Path, force: bool = False) -> Path:
+    """frontier.csv, frontier.png, frontier.svg and summary.json, atomically."""
+    from engine.analysis.frontier_plot import save_frontier_figure
+
+    def fill(tmp: Path) -> None:
+        write_csv(run.table, tmp / "frontier.csv")
+        save_frontier_figure(run.table, run.names, run.loaded.name, tmp)
+        write_json({"scenario": run.loaded.name, "status": run.status, "message": run.message,
+                    "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
+                    "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
+                    "inputs_hash": run.loaded.digest, "timings": run.timings, "versions": versions()},
+                   tmp / "summary.json")
+
+    return write_folder_atomically(folder, fill, force=force)

@@ -1,0 +1,385 @@
+"""The report's figures, each drawn from the tables of a results folder.
+
+- sourcing: per mineral, tonnes per year by country where refined and by the owner's home country;
+- dependence: per mineral, the China-attributed share of demand by year, optimised against least-cost;
+- builds: the JV and licence build schedule (construction, then operation), one row per option;
+- costs: present value by mineral and component, and spending per year by component;
+- frontier: the cost premium against dependence for each target, and the marginal cost per percentage point.
+
+Every function returns a matplotlib Figure (Agg backend) or None when the folder lacks the data it needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from engine.report.labels import MODES, Names, component, mode
+from engine.report.style import (
+    COMPONENT_COLOURS,
+    LEAST_COST,
+    MODE_COLOURS,
+    OPTIMISED,
+    OTHERS,
+    UNMET,
+    country_colour,
+    new_figure,
+    percent_formatter,
+    styled,
+    tonnes_formatter,
+    usd_formatter,
+    usd_scale,
+)
+
+SMALL_SHARE = 0.015  # countries below this share of a mineral's supply over the horizon go into "Others"
+
+
+def _mean_over_scen(frame: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
+    """Sum of ``value`` by ``keys``, averaged over disruption scenarios (equal weights)."""
+    n_scen = max(int(frame["scen"].nunique()), 1) if "scen" in frame else 1
+    return frame.groupby(keys)[value].sum() / n_scen
+
+
+def _years(dependence: pd.DataFrame) -> list[int]:
+    return sorted(int(y) for y in dependence["year"].unique())
+
+
+# ---------------------------------------------------------------------------------------------- sourcing
+def _stack_order(totals: pd.Series, buyer: str, china: str) -> list[str]:
+    """China at the bottom, then the buyer, then the rest by size; rest of world last."""
+    rest = [c for c in totals.sort_values(ascending=False, kind="stable").index if c not in (china, buyer, "ROW")]
+    return [c for c in (china, buyer) if c in totals.index] + rest + (["ROW"] if "ROW" in totals.index else [])
+
+
+def _sourcing_panel(ax: Axes, table: pd.DataFrame, years: list[int], order: list[str], unmet: pd.Series,
+                    names: Names, title: str, unit: str) -> None:
+    bottom = np.zeros(len(years))
+    x = np.arange(len(years))
+    for code in [*order, "Others"]:
+        if code not in table.columns:
+            continue
+        values = table[code].reindex(years, fill_value=0.0).to_numpy()
+        colour = OTHERS if code == "Others" else country_colour(code)
+        label = "Other countries (each < 1.5%)" if code == "Others" else names.country(code)
+        ax.bar(x, values, bottom=bottom, color=colour, width=0.75, label=label, edgecolor="white", linewidth=0.4)
+        bottom += values
+    short = unmet.reindex(years, fill_value=0.0).to_numpy()
+    if short.sum() > 0:
+        ax.bar(x, short, bottom=bottom, color=UNMET, width=0.75, edgecolor="#444444", hatch="///", linewidth=0.6,
+               label="Unmet demand")
+        bottom += short
+    ax.set_title(title, loc="left")
+    ax.set_xticks(x, [str(y) for y in years])
+    ax.tick_params(axis="x", labelrotation=0 if len(years) <= 12 else 45)
+    ax.set_ylabel(f"{unit} per year")
+    top = float(bottom.max()) if len(bottom) else 1.0
+    ax.set_ylim(0, top * 1.05 if top > 0 else 1.0)
+    ax.yaxis.set_major_formatter(tonnes_formatter())
+
+
+@styled
+def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str, names: Names, buyer: str = "USA",
+                    china: str = "CHN") -> Figure | None:
+    """Where the buyer gets one mineral, year by year: by country where refined, and by the owner's country."""
+    f = flows[flows["mineral"] == mineral]
+    dep = dependence[dependence["mineral"] == mineral]
+    if dep.empty:
+        return None
+    years = _years(dep)
+    unmet = _mean_over_scen(dep, ["year"], "shortfall_t")
+    by = {col: _mean_over_scen(f, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(f) else
+          pd.DataFrame(index=years) for col in ("location", "owner")}
+    totals = pd.concat([by[c].sum() for c in by], axis=1).max(axis=1) if len(f) else pd.Series(dtype=float)
+    supply = float(max(by["location"].to_numpy().sum(), 1e-12))
+    keep = {c for c, v in totals.items() if v >= SMALL_SHARE * supply or c in (china, buyer)}
+    for col, table in by.items():
+        small = [c for c in table.columns if c not in keep]
+        if small:
+            table = table.drop(columns=small).assign(Others=table[small].sum(axis=1))
+        by[col] = table
+    order = _stack_order(totals[totals.index.isin(keep)], buyer, china)
+    unit = names.unit(mineral)
+    fig = new_figure(11.0, 4.4)
+    axes = fig.subplots(1, 2, sharey=True)
+    _sourcing_panel(axes[0], by["location"], years, order, unmet, names, "By country where it is refined", unit)
+    _sourcing_panel(axes[1], by["owner"], years, order, unmet, names,
+                    "By home country of the refiner's owner", unit)
+    axes[1].set_ylabel("")
+    axes[1].tick_params(axis="y", labelleft=True)
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 7))
+    fig.suptitle(f"{names.Mineral(mineral)}: where the {names.country(buyer)} buys, by country, {unit} per year")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- dependence
+def overall_by_year(dependence: pd.DataFrame, column: str, aggregate: str = "mean",
+                    weights: dict[str, float] | None = None) -> pd.Series:
+    """The objective's aggregate per year: the weighted mean over minerals, or the worst mineral."""
+    dep = dependence[dependence["demand_t"] > 0]
+    per = dep.groupby(["mineral", "year"])[column].mean().unstack("mineral")
+    if aggregate == "max":
+        return per.max(axis=1)
+    w = pd.Series({m: float((weights or {}).get(m, 1.0)) for m in per.columns})
+    return (per * w).sum(axis=1) / w.sum()
+
+
+def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: pd.Series, title: str) -> None:
+    opt = optimised.reindex(years).to_numpy(dtype=float)
+    ref = least.reindex(years).to_numpy(dtype=float)
+    ax.plot(years, opt, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
+    if not np.all(np.isnan(ref)):
+        ax.plot(years, ref, color=LEAST_COST, linestyle="--", marker="o", markersize=3, label="Least-cost plan")
+        ax.fill_between(years, opt, ref, where=ref >= opt, color=OPTIMISED, alpha=0.08, linewidth=0,
+                        interpolate=True, label="Cut in dependence")
+    ax.set_title(title, loc="left")
+    ax.set_ylim(0, 104)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.yaxis.set_major_formatter(percent_formatter())
+    step = 1 if len(years) <= 6 else 2
+    ax.set_xticks(years[::step], [str(y) for y in years[::step]])
+    ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+
+
+@styled
+def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Names, country: str = "CHN",
+                      aggregate: str = "mean", weights: dict[str, float] | None = None,
+                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None) -> Figure | None:
+    """China-attributed share of demand by year, one panel per mineral plus the overall aggregate."""
+    if dependence.empty:
+        return None
+    years = _years(dependence)
+    panels = [m for m in minerals if m in set(dependence["mineral"])]
+    n = len(panels) + 1
+    cols = 3 if n > 4 else n
+    rows = -(-n // cols)
+    fig = new_figure(11.0, 2.9 * rows + 0.8)
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True)).ravel()
+    has_ref = dependence["least_cost_china_share_pct"].notna().any()
+    for ax, m in zip(axes, panels, strict=False):
+        dep = dependence[dependence["mineral"] == m]
+        opt = dep.groupby("year")["china_share_pct"].mean()
+        ref = dep.groupby("year")["least_cost_china_share_pct"].mean()
+        means = f"mean {ref.mean():.1f}% → {opt.mean():.1f}%" if has_ref else f"mean {opt.mean():.1f}%"
+        _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})")
+    ax = axes[len(panels)]
+    opt = overall_by_year(dependence, "china_share_pct", aggregate, weights)
+    ref = overall_by_year(dependence, "least_cost_china_share_pct", aggregate, weights) if has_ref else opt * np.nan
+    word = "worst mineral each year" if aggregate == "max" else "mean of minerals"
+    if overall is not None and overall[1] is not None:
+        word += f"; {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f"; {overall[1]:.1f}%"
+    _dependence_panel(ax, years, opt, ref, f"All minerals ({word})")
+    for extra in axes[n:]:
+        extra.set_visible(False)
+    for i, a in enumerate(axes[:n]):
+        if i % cols == 0:
+            a.set_ylabel("% of demand")
+        a.tick_params(axis="x", labelbottom=True)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
+    fig.suptitle(f"Share of {names.country(buyer)} demand attributed to {names.country(country)}, by year: "
+                 f"optimised plan against the least-cost plan")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- builds
+def _build_rows(builds: pd.DataFrame, minerals: list[str]) -> list[tuple[str, str | None, pd.DataFrame | None]]:
+    """(label, mineral header or None, the option's builds) rows, grouped by mineral, options by first start."""
+    rows: list[tuple[str, str | None, pd.DataFrame | None]] = []
+    order = [m for m in minerals if m in set(builds["mineral"])] + sorted(set(builds["mineral"]) - set(minerals))
+    for m in order:
+        part = builds[builds["mineral"] == m]
+        rows.append(("", m, None))
+        first = part.groupby("option_id")["year_started"].min().sort_values(kind="stable")
+        for option in first.index:
+            rows.append((option, None, part[part["option_id"] == option].sort_values("year_started")))
+    return rows
+
+
+def _deal_text(build: pd.Series) -> str:
+    """'licence from CHN, in USA', 'CHN partner 20%, in USA' or 'in CAN'."""
+    partner, host = str(build["partner"]), str(build["host"])
+    if build["mode"] == "licensing":
+        return f"licence from {partner}, in {host}"
+    if partner == host or build["mode"] == "domestic":
+        return f"in {host}"
+    return f"{partner} partner {100 * float(build['partner_equity_share']):.0f}%, in {host}"
+
+
+def _capacity_text(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}/yr" if value >= 20 else f"{value:,.1f} {unit}/yr"
+
+
+@styled
+def builds_figure(builds: pd.DataFrame, minerals: list[str], names: Names, horizon: tuple[int, int]) -> Figure | None:
+    """The JV and licence schedule: construction (hatched) then operation (solid), coloured by deal."""
+    if builds is None or builds.empty:
+        return None
+    start, end = horizon
+    rows = _build_rows(builds, minerals)
+    fig = new_figure(11.0, 0.27 * len(rows) + 1.6)
+    ax = fig.subplots()
+    labels = []
+    for i, (label, header, part) in enumerate(rows):
+        if part is None:
+            labels.append(names.Mineral(header or ""))
+            ax.axhline(i - 0.5, color="#999999", linewidth=0.6) if i else None
+            continue
+        labels.append(label)
+        first = part.iloc[0]
+        colour = MODE_COLOURS.get(str(first["mode"]), "#888888")
+        s0, on0 = int(first["year_started"]), int(first["year_online"])
+        ax.barh(i, on0 - s0, left=s0, height=0.6, color="white", edgecolor=colour, hatch="////", linewidth=0.8)
+        if on0 <= end:
+            ax.barh(i, end + 1 - on0, left=on0, height=0.6, color=colour, edgecolor="none")
+        later = part.iloc[1:]
+        if len(later):
+            ax.plot(later["year_started"].to_numpy() + 0.5, [i] * len(later), linestyle="none", marker="D",
+                    markersize=3.5, color="black")
+        total = float(part["capacity_tpy"].sum())
+        text = _capacity_text(total, names.unit(str(first["mineral"])))
+        extra = f", {len(part)} starts" if len(part) > 1 else ""
+        ax.text(end + 1.15, i, f"{text} ({_deal_text(first)}{extra})", va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), labels)
+    for tick, (_label, header, _part) in zip(ax.get_yticklabels(), rows, strict=True):
+        if header is not None:
+            tick.set_fontweight("bold")
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(start - 0.2, end + 6.0)
+    years = list(range(start, end + 1))
+    ax.set_xticks([y + 0.5 for y in years], [str(y) for y in years])
+    ax.set_xticks(range(start, end + 2), minor=True)
+    ax.tick_params(axis="x", which="major", length=0)
+    ax.grid(axis="x", which="minor", color="#eeeeee")
+    ax.grid(axis="x", which="major", visible=False)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(f"Year (solid bars run to the end of the horizon, {end})")
+    used = [m for m in MODES if m in set(builds["mode"])]
+    handles = [Patch(facecolor=MODE_COLOURS[m], label=mode(m)) for m in used]
+    handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////", label="Under construction"))
+    handles.append(ax.plot([], [], linestyle="none", marker="D", markersize=4, color="black",
+                           label="Expansion started")[0])
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+    fig.suptitle("Joint ventures and licences: when each is started, built and running")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- costs
+@styled
+def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_year: int | None = None,
+                 headline: str = "") -> Figure | None:
+    """Present value by mineral and component (left) and spending per year by component (right)."""
+    if costs is None or costs.empty:
+        return None
+    pv = _mean_over_scen(costs, ["mineral", "component"], "pv_usd").unstack("component", fill_value=0.0)
+    per_year = _mean_over_scen(costs, ["year", "component"], "usd").unstack("component", fill_value=0.0)
+    components = [c for c in COMPONENT_COLOURS if c in pv.columns and abs(pv[c]).sum() > 0]
+    components += [c for c in pv.columns if c not in components and abs(pv[c]).sum() > 0]
+    order = [m for m in minerals if m in pv.index] + [m for m in pv.index if m not in minerals]
+    pv = pv.reindex(order)
+    fig = new_figure(11.0, 4.6)
+    left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
+    totals = pv[components].sum(axis=1)
+    div, word = usd_scale(float(totals.max()))
+    y = np.arange(len(order))
+    base = np.zeros(len(order))
+    for c in components:
+        values = pv[c].to_numpy() / div
+        left.barh(y, values, left=base, color=COMPONENT_COLOURS.get(c, "#888888"), label=component(c), height=0.6)
+        base += values
+    for i, total in enumerate(totals.to_numpy()):
+        left.text(total / div + float(totals.max()) / div * 0.01, i, f"USD {total / div:,.2f} {word}", va="center",
+                  fontsize=8)
+    left.set_yticks(y, [names.Mineral(m) for m in order])
+    left.set_ylim(len(order) - 0.5, -0.5)
+    left.set_xlim(0, float(totals.max()) / div * 1.22)
+    left.xaxis.set_major_formatter(usd_formatter(1))
+    left.grid(axis="x", color="#dddddd")
+    left.grid(axis="y", visible=False)
+    when = f" at {base_year}" if base_year else ""
+    left.set_xlabel(f"USD {word}, present value{when}")
+    left.set_title("By mineral and component, present value", loc="left")
+    per_year = per_year.reindex(columns=components, fill_value=0.0)
+    div2, word2 = usd_scale(float(per_year.sum(axis=1).max()))
+    bottom = np.zeros(len(per_year))
+    years = [int(v) for v in per_year.index]
+    for c in components:
+        values = per_year[c].to_numpy() / div2
+        right.bar(years, values, bottom=bottom, color=COMPONENT_COLOURS.get(c, "#888888"), width=0.75)
+        bottom += values
+    right.set_xticks(years, [str(v) for v in years])
+    right.tick_params(axis="x", labelrotation=0 if len(years) <= 11 else 45, labelsize=8.5)
+    right.set_ylabel(f"USD {word2} per year")
+    right.yaxis.set_major_formatter(usd_formatter(1))
+    right.set_title("Spending per year by component (not discounted)", loc="left")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=min(len(components), 6))
+    fig.suptitle("What the optimised plan costs" + (f": {headline}" if headline else ""))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- frontier
+
+
+def frontier_x(frontier: pd.DataFrame, target: str) -> pd.Series:
+    """The dependence a target's points are plotted at: the mineral's own share, or the overall one for 'all'."""
+    column = f"{target}_pct"
+    if target != "all" and column in frontier.columns:
+        return frontier[column]
+    return frontier["dependence_pct"]
+
+
+def _frontier_row(left: Axes, right: Axes, part: pd.DataFrame, target: str, names: Names, country: str) -> None:
+    x = frontier_x(part, target).to_numpy(dtype=float)
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    premium = part["premium_usd"].to_numpy(dtype=float)[order]
+    div, word = usd_scale(float(np.nanmax(np.abs(premium))) if len(premium) else 1.0)
+    left.plot(xs, premium / div, marker="o", markersize=4, color=OPTIMISED, linewidth=2)
+    marginal = part["marginal_usd_per_pp"].to_numpy(dtype=float)[order]
+    diff = (part["finite_difference_usd_per_pp"].to_numpy(dtype=float)[order]
+            if "finite_difference_usd_per_pp" in part else np.full(len(xs), np.nan))
+    both = np.concatenate([np.abs(marginal), np.abs(diff)])
+    both = both[np.isfinite(both)]
+    div_m, word_m = usd_scale(float(both.max()) if both.size else 1.0)
+    right.plot(xs, marginal / div_m, marker="o", markersize=4, color=OPTIMISED, linewidth=2,
+               label="Marginal cost (dual of the cap)")
+    right.plot(xs, diff / div_m, linestyle=":", marker="x", markersize=5, color="#555555",
+               label="Average cost between neighbouring points")
+    whose = "all minerals, mean share" if target == "all" else f"{names.mineral(target)}'s share"
+    title = "All minerals" if target == "all" else names.Mineral(target)
+    for ax in (left, right):
+        ax.xaxis.set_major_formatter(percent_formatter())
+        ax.set_xlabel(f"Share of demand attributed to {names.country(country)} ({whose}), %")
+        ax.grid(axis="x", color="#eeeeee")
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    left.set_ylabel(f"USD {word} (present value)".replace("USD  ", "USD "))
+    left.yaxis.set_major_formatter(usd_formatter())
+    left.set_title(f"{title}: premium over the least-cost plan", loc="left")
+    right.set_ylabel(f"USD {word_m} per percentage point".replace("USD  ", "USD "))
+    right.yaxis.set_major_formatter(usd_formatter())
+    right.set_title(f"{title}: cost of one more percentage point", loc="left")
+
+
+@styled
+def frontier_figure(frontier: pd.DataFrame, names: Names, country: str = "CHN") -> Figure | None:
+    """The price of independence, one row per target: the premium against dependence (left) and the marginal
+    cost per percentage point (right)."""
+    if frontier is None or frontier.empty or "target" not in frontier.columns:
+        return None
+    targets = list(dict.fromkeys(str(t) for t in frontier["target"]))
+    targets = (["all"] if "all" in targets else []) + [t for t in targets if t != "all"]
+    fig = new_figure(11.0, 3.3 * len(targets) + 0.9)
+    axes = np.atleast_2d(fig.subplots(len(targets), 2))
+    for (left, right), t in zip(axes, targets, strict=True):
+        _frontier_row(left, right, frontier[frontier["target"].astype(str) == t], t, names, country)
+    fig.legend(*axes[0][1].get_legend_handles_labels(), loc="outside lower center", ncol=2)
+    fig.suptitle(f"Price of independence from {names.country(country)}: what each cut in dependence costs")
+    return fig

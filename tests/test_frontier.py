@@ -1,0 +1,102 @@
+"""The price-of-independence frontier and shadow prices, checked by hand on the tiny gallium model.
+
+Gallium 2025, demand 40 t: CHN-GA 50 t at 100 USD/t, DEU-GA 20 t at 150, JPN-GA 10 t at 200.
+One percentage point of dependence is 0.4 t. From 100% down to 50% each point swaps 0.4 t China→Germany
+(+50 USD/t → 20 USD per point); from 50% to 25% China→Japan (+100 USD/t → 40 USD per point).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from engine.analysis.frontier import compute_frontier
+from engine.cli import main
+from engine.formulation import build_model
+from engine.hierarchy import PlanSession
+from engine.scenario import scenario_from_dict
+from engine.solvers import make_backend
+
+from conftest import solve_dict, tiny_scenario
+
+approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-3)
+
+
+def session_for(dataset, **overrides) -> PlanSession:
+    loaded = scenario_from_dict(tiny_scenario(**overrides), dataset)
+    return PlanSession(build_model(loaded), make_backend("highs"))
+
+
+def test_frontier_by_hand(tiny):
+    result = compute_frontier(session_for(tiny), caps=[100, 75, 50, 37.5, 25])
+    t = result.table
+    assert list(t["status"]) == ["optimal"] * 5
+    assert list(t["cost_pv_usd"]) == approx([4000, 4500, 5000, 5500, 6000])
+    assert list(t["dependence_pct"]) == approx([100, 75, 50, 37.5, 25])
+    # duals strictly inside the linear pieces equal the slope; finite differences match them
+    assert t.loc[1, "marginal_usd_per_pp"] == approx(20.0)
+    assert t.loc[3, "marginal_usd_per_pp"] == approx(40.0)
+    assert list(t["finite_difference_usd_per_pp"].iloc[1:]) == approx([20, 20, 40, 40])
+
+
+def test_frontier_is_monotone_and_ends_at_the_single_objective_solves(tiny):
+    result = compute_frontier(session_for(tiny, minerals=["ga", "ge"]), points=9)
+    t = result.table
+    costs = t["cost_pv_usd"].to_numpy()
+    assert np.all(np.diff(costs) >= -1e-6), "cost must never fall as the cap tightens"
+    assert np.all(np.diff(t["dependence_pct"].to_numpy()) <= 1e-9)
+    least_cost = solve_dict(tiny, minerals=["ga", "ge"], objective={"minimise": "cost"})
+    least_dependent = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10000%"})
+    assert costs[0] == approx(least_cost.summary["cost"]["total_pv_usd"])
+    assert t["dependence_pct"].iloc[0] == approx(least_cost.summary["dependence"]["overall_pct"])
+    assert costs[-1] == approx(least_dependent.summary["cost"]["total_pv_usd"])
+    assert t["dependence_pct"].iloc[-1] == approx(least_dependent.summary["dependence"]["overall_pct"])
+
+
+def test_mineral_frontier_and_infeasible_caps(tiny):
+    # germanium alone: China 100 t at 1,000, Germany 5 t at 1,500, demand 10 → floor 50%, 50 USD per point
+    result = compute_frontier(session_for(tiny, minerals=["ga", "ge"]), target="ge", caps=[80, 60, 40])
+    t = result.table
+    assert list(t["status"]) == ["optimal", "optimal", "infeasible"]
+    assert t.loc[1, "marginal_usd_per_pp"] == approx(50.0)
+    assert t.loc[1, "premium_usd"] == approx(40 * 50.0)
+
+
+def test_policy_dual_equals_finite_difference(tiny):
+    # a 50% country cap binds on China: one more tonne from China replaces one from Germany → saves 50 USD
+    def cost(share: float) -> float:
+        r = solve_dict(tiny, objective={"minimise": "cost"},
+                       policies=[{"type": "country_cap", "name": "cap", "max_share": share}])
+        return r.summary["cost"]["total_pv_usd"], r
+
+    base, result = cost(0.5)
+    duals = result.tables.extra["duals"]
+    china = duals[(duals["policy"] == "cap") & (duals["country"] == "CHN")]
+    assert china["dual_usd"].tolist() == approx([50.0])
+    relaxed, _ = cost(0.5 + 1 / 40)  # the cap's right-hand side grows by exactly one tonne
+    assert base - relaxed == approx(50.0)
+    assert "adds USD 50 per tonne" in china["reading"].iloc[0]
+
+
+def test_ban_is_priced_by_the_source_it_holds_back(tiny):
+    # China banned: Germany 20 t + Japan 10 t, 10 t unmet. Duals price unmet demand at 10 × 100 USD/t, so a
+    # tonne of Chinese gallium let through would save 1,000 − 100 = 900 USD.
+    r = solve_dict(tiny, objective={"minimise": "cost"},
+                   policies=[{"type": "export_ban", "name": "ban", "exporter": "CHN"}])
+    duals = r.tables.extra["duals"]
+    assert duals["dual_usd"].tolist() == approx([900.0])
+    assert duals["family"].tolist() == ["bound"]
+
+
+def test_frontier_command_writes_its_files(tmp_path):
+    out = tmp_path / "fr"
+    result = CliRunner().invoke(main, ["frontier", "baseline", "--points", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"frontier.csv", "frontier.png", "frontier.svg", "summary.json"}
+    assert "Price of independence" in result.output
+    bad = CliRunner().invoke(main, ["frontier", "baseline", "--mineral", "gallium", "--no-write"])
+    assert bad.exit_code == 2
+    assert "'gallium' is not modelled in scenario 'baseline'" in bad.output
