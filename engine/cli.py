@@ -217,5 +217,29 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
         sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
 
 
+@main.command()
+@MODEL
+@click.option("--mineral", "minerals", multiple=True, help="Explain this mineral (repeatable) in every year.")
+@click.option("--year", "years", type=int, multiple=True, help="Explain this year (repeatable).")
+@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@friendly
+def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...], solver: str) -> None:
+    """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it."""
+    from engine.analysis.explain import explain as explain_scenario
+    from engine.analysis.explain import render
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    known = set(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
+    for m in minerals:
+        if m not in known:
+            from engine.errors import did_you_mean
+
+            raise InputError(f"--mineral: '{m}' is not modelled in scenario '{loaded.name}'"
+                             f"{did_you_mean(m, sorted(known))}; expected one of {', '.join(sorted(known))}")
+    result = explain_scenario(loaded, solver=solver, minerals=list(minerals), years=list(years))
+    click.echo(render(result))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -66,6 +66,7 @@ class LinearProgram:
     variables: dict[str, VariableBlock] = field(default_factory=dict)
     constraints: dict[str, RowBlock] = field(default_factory=dict)
     _objective_terms: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    _extra_entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
     _matrix: sp.csc_matrix | None = field(default=None, repr=False)
@@ -115,6 +116,12 @@ class LinearProgram:
         self._matrix = None
         return block
 
+    def add_entries(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Add non-zeros at global (row, column) positions: columns added after the rows they enter."""
+        self._extra_entries.append((np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                                    np.asarray(vals, dtype=float)))
+        self._matrix = None
+
     def add_objective(self, name: str, cols: np.ndarray, vals: np.ndarray) -> None:
         """Add terms ``vals`` on columns ``cols`` to the named objective (terms on one column add up)."""
         self._objective_terms.setdefault(name, []).append(
@@ -158,9 +165,10 @@ class LinearProgram:
         """The constraint matrix in compressed sparse column form (duplicates summed)."""
         if self._matrix is None:
             blocks = list(self.constraints.values())
-            rows = _concat([b.rows + b.start for b in blocks], np.int64)
-            cols = _concat([b.cols for b in blocks], np.int64)
-            vals = _concat([b.vals for b in blocks])
+            extra = self._extra_entries
+            rows = _concat([b.rows + b.start for b in blocks] + [e[0] for e in extra], np.int64)
+            cols = _concat([b.cols for b in blocks] + [e[1] for e in extra], np.int64)
+            vals = _concat([b.vals for b in blocks] + [e[2] for e in extra])
             keep = vals != 0.0
             self._matrix = sp.csc_matrix(
                 (vals[keep], (rows[keep], cols[keep])), shape=(self.n_rows, self.n_cols)

@@ -35,15 +35,20 @@ from engine.lp import group_rows
 from engine.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
 
 
-def _mark(frame: pd.DataFrame, mask: np.ndarray, name: str) -> None:
+def _restrict(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, factor: float, name: str) -> None:
+    """Scale the allowed share of the deliveries in ``mask`` by ``factor``, tag them with the policy, and record
+    the share of their volume it removed (``explain`` attributes lost capacity policy by policy)."""
+    before = frame.loc[mask, "allowed_share"].to_numpy()
+    frame.loc[mask, "allowed_share"] = before * factor
     tag = frame.loc[mask, "restricted_by"]
     frame.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
+    model.restrictions.append(pd.DataFrame({"policy": name, "block": block, "row": np.flatnonzero(mask),
+                                            "removed_share": before * (1.0 - factor)}))
 
 
 def _exclude(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, policy: PolicyBase) -> None:
     """Zero the deliveries in ``mask``; for JV output also forbid builds of those options in the policy years."""
-    frame.loc[mask, "allowed_share"] = 0.0
-    _mark(frame, mask, policy.name)
+    _restrict(model, block, frame, mask, 0.0, policy.name)
     if block == "jv_out" and mask.any():
         builds = model.builds
         options = set(frame.loc[mask, "option_id"])
@@ -58,8 +63,7 @@ def apply_export_ban(model: Model, policy: ExportBan) -> None:
         mask = scope_mask(frame, policy, model.years) & country_mask(
             frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
         mask &= (frame["location"] != model.scenario.buyer).to_numpy()
-        frame.loc[mask, "allowed_share"] *= policy.allowed_share
-        _mark(frame, mask, policy.name)
+        _restrict(model, block, frame, mask, policy.allowed_share, policy.name)
         rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
         cols.append(model.block_cols(block)[np.flatnonzero(mask)])
     if policy.quota_t is None:

@@ -49,10 +49,10 @@ UNMET = "#ffffff"
 OTHERS = "#d9d9d9"
 # Fixed colours for the countries in the shipped dataset (China always red; no other country is red).
 COUNTRY_COLOURS = {
-    "CHN": CHINA_RED, "USA": "#1f4e9c", "CAN": "#6baed6", "AUS": "#ff7f0e", "JPN": "#9467bd", "KOR": "#c5b0d5",
-    "IDN": "#8c564b", "RUS": "#7b4173", "ARG": "#bcbd22", "CHL": "#e6d96a", "COD": "#e7ba52", "ZMB": "#637939",
+    "CHN": CHINA_RED, "USA": "#1f4e9c", "CAN": "#6baed6", "AUS": "#ff7f0e", "JPN": "#e377c2", "KOR": "#c5b0d5",
+    "IDN": "#8c564b", "RUS": "#4a4a4a", "ARG": "#bcbd22", "CHL": "#e6d96a", "COD": "#e7ba52", "ZMB": "#637939",
     "FIN": "#17becf", "NOR": "#9edae5", "BEL": "#2ca02c", "FRA": "#98df8a", "DEU": "#006d2c", "MDG": "#f7b6d2",
-    "GRC": "#74c476", "PHL": "#a55194", "BRA": "#fdae6b", "IND": "#e377c2", "KAZ": "#ce6dbd", "MEX": "#9c9ede",
+    "GRC": "#74c476", "PHL": "#a55194", "BRA": "#fdae6b", "IND": "#dea5c8", "KAZ": "#ce6dbd", "MEX": "#9c9ede",
     "GBR": "#5254a3", "ZWE": "#b5cf6b", "NCL": "#31a354", "CUB": "#c49c94", "ROW": "#a6a6a6",
 }
 _SPARE = ["#8c6d31", "#6b6ecf", "#17a589", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#59a14f", "#4e79a7",

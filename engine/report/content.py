@@ -1,0 +1,260 @@
+"""What a report says, independent of its format: the headline figures in planner words, the tables, and the
+figures with their captions. ``markdown`` and ``html`` render the same :class:`Report`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from engine.display import pct, tonnes, usd
+from engine.report import plots
+from engine.report.folder import ResultsFolder
+from engine.report.labels import MODES, Names, component
+from engine.report.style import png_bytes
+
+TOP_DUALS = 10
+
+
+@dataclass
+class Table:
+    """A small table already formatted as text; ``align`` is 'l' or 'r' per column."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    align: list[str]
+    title: str = ""
+    note: str = ""
+
+
+@dataclass
+class Plot:
+    """A rendered figure: its file name (without extension), a title, a caption in words, and the PNG."""
+
+    slug: str
+    title: str
+    caption: str
+    png: bytes
+
+
+@dataclass
+class Section:
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    plots: list[Plot] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    description: str
+    headline: list[tuple[str, str]]
+    sections: list[Section]
+    warnings: list[str] = field(default_factory=list)
+    footer: str = ""
+
+    @property
+    def plots(self) -> list[Plot]:
+        return [p for s in self.sections for p in s.plots]
+
+
+# ---------------------------------------------------------------------------------------------- headline
+def _pp(value: float) -> str:
+    return f"{value:+.1f} percentage points".replace("-", "−")
+
+
+def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
+    """The summary figures at the top of the report, as a planner would say them."""
+    sc = summary["scenario"]
+    country = names.country(sc.get("dependence_on", "CHN"))
+    start, end = sc["horizon"]
+    items = [("Scenario", f"{sc['name']}" + (f": {sc['description'].strip()}" if sc.get("description") else ""))]
+    stages = summary.get("stages", [])
+    solver = (summary.get("solver") or {}).get("version") or (summary.get("solver") or {}).get("backend", "")
+    status = summary.get("status", "unknown")
+    word = "Solved to optimality" if status == "optimal" else f"Not solved ({status})"
+    items.append(("Status", f"{word} by {solver} in {len(stages)} stage(s)."
+                  + (f" {summary['message']}" if summary.get("message") and status != "optimal" else "")))
+    if "dependence" not in summary:
+        return items
+    dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    basis = {"location": "refined in", "ownership": "owned by",
+             "combined": "refined in or owned by"}.get(sc.get("basis", ""), "attributed to")
+    agg = "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years"
+    lc, opt = dep.get("least_cost_overall_pct"), dep["overall_pct"]
+    text = (f"{pct(opt)} of demand in the optimised plan" + (f", against {pct(lc)} in the least-cost plan "
+            f"({_pp(opt - lc)})" if lc is not None else "") + f". Share of each year's demand {basis} "
+            f"{country}, {agg}, {start}–{end}.")
+    items.append((f"Dependence on {country}", text))
+    unit = cost.get("unit", "")
+    basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
+    text = f"{usd(cost['total_pv_usd'])} ({basis})"
+    if cost.get("least_cost_pv_usd") is not None:
+        text += f"; the least-cost plan costs {usd(cost['least_cost_pv_usd'])}"
+    items.append(("Cost", text + "."))
+    if cost.get("premium_usd") is not None:
+        premium = f"{usd(cost['premium_usd'])}" + (f" ({cost['premium_pct']:+.1f}%)" if cost.get("premium_pct")
+                                                    is not None else "")
+        cut = (lc - opt) if lc is not None else 0.0
+        per_point = (f", about {usd(cost['premium_usd'] / cut)} per percentage point of dependence removed"
+                     if cut > 0.05 and cost["premium_usd"] > 0 else "")
+        items.append(("Premium", f"{premium} over the least-cost plan{per_point}."))
+    if short["total_t"] > 0:
+        parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items() if v > 0]
+        items.append(("Unmet demand", f"{tonnes(short['total_t'])} t over {start}–{end} ({', '.join(parts)}), worth "
+                                      f"{usd(short['value_usd'])} at reference prices."))
+    else:
+        items.append(("Unmet demand", "None: every year's demand is met."))
+    jv = summary.get("jv") or {}
+    if jv.get("builds"):
+        items.append(("Joint ventures and licences", f"{jv['builds']} capacity starts, {usd(jv['capex_usd'])} of "
+                                                     f"capital."))
+    return items
+
+
+# ---------------------------------------------------------------------------------------------- tables
+def mineral_table(summary: dict, names: Names) -> Table:
+    dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    rows = []
+    for m, v in dep["by_mineral"].items():
+        lc = v.get("least_cost_pct")
+        rows.append([names.Mineral(m), pct(lc), pct(v["optimised_pct"]),
+                     "" if lc is None else f"{v['optimised_pct'] - lc:+.1f} pp",
+                     tonnes(short["by_mineral_t"].get(m, 0.0)), usd(cost["by_mineral_pv_usd"].get(m))])
+    lc = dep.get("least_cost_overall_pct")
+    agg = summary["scenario"].get("aggregate", "mean")
+    rows.append([f"All minerals ({agg})", pct(lc), pct(dep["overall_pct"]),
+                 "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", tonnes(short["total_t"]),
+                 usd(cost["total_pv_usd"])])
+    country = summary["scenario"].get("dependence_on", "CHN")
+    return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost (PV)"], rows,
+                 ["l", "r", "r", "r", "r", "r"], title=f"Share of demand attributed to {names.country(country)} "
+                 f"(mean over years), unmet demand and cost by mineral")
+
+
+def jv_table(summary: dict, names: Names) -> Table | None:
+    jv = summary.get("jv") or {}
+    built = jv.get("capacity_built_tpy") or {}
+    if not built:
+        return None
+    modes = [m for m in MODES if any(b.get(m) for b in built.values())]
+    rows = [[names.Mineral(m), *[tonnes(b.get(mode, 0.0)) for mode in modes],
+             tonnes((jv.get("buyer_hosted_with_partner_tpy") or {}).get(m, 0.0))] for m, b in built.items()]
+    buyer = names.country(summary["scenario"].get("buyer", "USA"))
+    return Table(["Mineral", *[m.capitalize() for m in modes], f"In the {buyer} with a foreign partner"], rows,
+                 ["l"] + ["r"] * (len(modes) + 1), title="Capacity built by deal, t per year",
+                 note=f"Licensing: technology licensed, no foreign equity. Minority, parity and majority: the "
+                      f"foreign partner's equity is below, at or above 50%. Domestic: built without a partner. "
+                      f"Capital: {usd(jv.get('capex_usd'))}.")
+
+
+def cost_table(summary: dict) -> Table:
+    by = summary["cost"]["by_component_pv_usd"]
+    total = sum(v for v in by.values()) or 1.0
+    rows = [[component(c), usd(v), f"{100 * v / total:.1f}%"] for c, v in sorted(by.items(), key=lambda kv: -kv[1])
+            if v]
+    return Table(["Component", "Present value", "Share"], rows, ["l", "r", "r"], title="Cost by component")
+
+
+def duals_table(duals: pd.DataFrame | None, names: Names) -> Table | None:
+    """The ``TOP_DUALS`` binding policies with the largest shadow prices (by absolute value, in each year's money)."""
+    if duals is None or duals.empty or "dual_usd" not in duals.columns:
+        return None
+    top = duals.reindex(duals["dual_usd"].abs().sort_values(ascending=False, kind="stable").index).head(TOP_DUALS)
+    rows = []
+    for r in top.itertuples(index=False):
+        year = "" if pd.isna(r.year) else str(int(r.year))
+        where = "" if pd.isna(r.country) else str(r.country)
+        rows.append([str(r.policy), names.mineral(str(r.mineral)), year, where, usd(float(r.dual_usd)),
+                     str(r.unit).removeprefix("USD "), "" if pd.isna(r.reading) else str(r.reading)])
+    return Table(["Policy", "Mineral", "Year", "Country", "Shadow price", "Per", "What it means"], rows,
+                 ["l", "l", "r", "l", "r", "l", "l"],
+                 title=f"The {len(rows)} most expensive binding policies (of {len(duals)})",
+                 note="Shadow prices of the cost stage: how much the plan's cost would fall if the policy were "
+                      "relaxed by one unit, in money of that year.")
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def _plot(slug: str, title: str, caption: str, fig: object) -> Plot | None:
+    return None if fig is None else Plot(slug, title, caption, png_bytes(fig))  # type: ignore[arg-type]
+
+
+def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
+    s = folder.summary
+    sc = s["scenario"]
+    minerals, country, buyer = sc["minerals"], sc.get("dependence_on", "CHN"), sc.get("buyer", "USA")
+    start, end = sc["horizon"]
+    objective = folder.scenario.get("objective") or {}
+    sections = [Section("Summary", tables=[mineral_table(s, names)])]
+    dep, flows = folder.table("dependence"), folder.table("flows")
+    if dep is not None:
+        fig = plots.dependence_figure(dep, minerals, names, country, sc.get("aggregate", "mean"),
+                                      objective.get("weights") or {}, buyer,
+                                      (s["dependence"].get("least_cost_overall_pct"), s["dependence"]["overall_pct"]))
+        p = _plot("dependence", "Dependence by year",
+                  f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
+                  f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
+                  f"the optimised plan buys.", fig)
+        sections.append(Section("Dependence by year", plots=[p] if p else []))
+        sourcing = Section("Where the supply comes from",
+                           [f"Tonnes per year by country where the material is refined (left) and by the home "
+                            f"country of the refiner's owner (right). {names.country(country)} is always red. "
+                            f"Hatched: demand left unmet."])
+        for m in minerals:
+            p = _plot(f"sourcing_{m}", f"{names.Mineral(m)}: sourcing",
+                      f"{names.Mineral(m)}: where the {names.country(buyer)} buys, {names.unit(m)} per year.",
+                      plots.sourcing_figure(flows if flows is not None else pd.DataFrame(
+                          columns=["scen", "mineral", "year", "location", "owner", "tonnes"]), dep, m, names, buyer,
+                          country))
+            if p:
+                sourcing.plots.append(p)
+        sections.append(sourcing)
+    jv = Section("Joint ventures and licences")
+    table = jv_table(s, names)
+    if table is not None:
+        jv.tables.append(table)
+    p = _plot("builds", "Build schedule",
+              "Each option built: hatched from the year it is started until it comes online, solid while it runs "
+              "(to the end of the horizon). Diamonds mark later expansions of the same option.",
+              plots.builds_figure(folder.table("builds"), minerals, names, (start, end)))
+    if p:
+        jv.plots.append(p)
+    if not jv.tables and not jv.plots:
+        jv.paragraphs.append("No joint venture or licence is built in this plan.")
+    sections.append(jv)
+    cost = s["cost"]
+    money = (f"{usd(cost['total_pv_usd'])} in present value" + (f", {usd(cost['premium_usd'])} "
+             f"({cost['premium_pct']:+.1f}%) over the least-cost plan" if cost.get("premium_pct") is not None else ""))
+    p = _plot("costs", "Cost breakdown",
+              "Present value by mineral and cost component (left) and spending per year, not discounted (right). "
+              "JV capital is paid as annual instalments while the plant runs.",
+              plots.costs_figure(folder.table("costs"), minerals, names, folder.scenario.get("finance", {}).get(
+                  "base_year") or start, money))
+    sections.append(Section("Costs", tables=[cost_table(s)], plots=[p] if p else []))
+    frontier = folder.table("frontier")
+    if frontier is not None:
+        p = _plot("frontier", "Price of independence",
+                  "Each point is the cheapest plan at one cap on dependence. Left: the premium over the least-cost "
+                  "plan. Right: what one more percentage point would cost at that point (the cap's shadow price, and "
+                  "the average between neighbouring points).", plots.frontier_figure(frontier, names, country))
+        where = folder.frontier_path.parent if folder.frontier_path else folder.path
+        sections.append(Section("Price of independence", [f"From {where / 'frontier.csv'}."], plots=[p] if p else []))
+    table = duals_table(folder.table("duals"), names)
+    if table is not None:
+        sections.append(Section("Binding policies", tables=[table]))
+    return sections
+
+
+def make_report(folder: ResultsFolder) -> Report:
+    """Everything the report shows, with the figures rendered."""
+    names = Names(folder.inputs)
+    s = folder.summary
+    sc = s["scenario"]
+    title = f"critmin report: scenario '{sc['name']}'"
+    digest = str((s.get("inputs") or {}).get("hash", ""))[:12]
+    version = (s.get("versions") or {}).get("critmin-engine", "")
+    footer = f"Generated by critmin {version} from {folder.path}; inputs hash {digest}."
+    sections = _sections(folder, names) if "dependence" in s else []
+    warnings = [str(w) for w in s.get("warnings", [])]
+    return Report(title, (sc.get("description") or "").strip(), headline(s, names), sections, warnings, footer)
