@@ -316,3 +316,37 @@ def comparison_json(comparison: Comparison) -> dict:
         "sourcing_changes": {label: [{k: clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
                              for label, frame in comparison.changes.items()},
     }
+
+
+def check_csv_target(path: Path, force: bool = False) -> Path:
+    """Fail early (before solving) if ``path`` is not a .csv file that may be written."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise InputError(f"--out {path}: expected a file ending in .csv")
+    if path.exists() and (path.is_dir() or not force):
+        raise InputError(f"--out {path}: exists already; pass --force to replace it or choose another file")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"--out {path}: folder {folder} does not exist")
+    return path
+
+
+def write_comparison_csv(comparison: Comparison, path: Path, force: bool = False) -> Path:
+    """Write the table as CSV (through a temporary file, so a failed write leaves nothing half-written)."""
+    import os
+    import tempfile
+
+    from engine.output import write_csv
+
+    path = check_csv_target(path, force)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write_csv(comparison.table, Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -146,6 +146,11 @@ def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
         parts["tariff"] = tonnes * (base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy())
         parts["feoc_credit_loss"] = tonnes * frame["credit_loss_usd_per_t"].to_numpy()
         frames += [keys.assign(component=name, usd=values) for name, values in parts.items()]
+    if len(model.stockpile):
+        sp = model.stockpile
+        level = clean(x[model.block_cols("stock_level")])
+        frames.append(sp[["scen", "mineral", "year"]].assign(component="stockpile_holding",
+                                                              usd=level * sp["holding"].to_numpy()))
     capex = _annuity_payments(model, x)
     if len(capex):
         frames += [capex.assign(scen=s, component="jv_capex") for s in model.scenarios["scen"]]
@@ -167,14 +172,31 @@ def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     })
 
 
+def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Stockpile purchases, draws and levels per mineral, year and scenario."""
+    sp = model.stockpile
+    if sp.empty:
+        return pd.DataFrame(columns=["scen", "mineral", "year", "put_t", "draw_t", "stock_t"])
+    put = pd.Series(clean(x[model.block_cols("stock_put")]),
+                    index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
+    return pd.DataFrame({
+        "scen": sp["scen"], "mineral": sp["mineral"], "year": sp["year"],
+        "put_t": put.reindex(pd.MultiIndex.from_frame(sp[["mineral", "year"]])).to_numpy(),
+        "draw_t": clean(x[model.block_cols("stock_draw")]), "stock_t": clean(x[model.block_cols("stock_level")]),
+    })
+
+
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
     """All result tables of a solution."""
+    extra = {"builds": build_table(model, x)}
+    if len(model.stockpile):
+        extra["stockpile"] = stockpile_table(model, x)
     return Tables(
         flows=flow_table(model, x),
         dependence=dependence_table(model, x, least_cost_x),
         costs=cost_components(model, x),
         shortfall=shortfall_table(model, x),
-        extra={"builds": build_table(model, x)},
+        extra=extra,
     )
 
 

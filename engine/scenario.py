@@ -346,6 +346,16 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
                 c.check_list((*base, attr), list(value), countries, "country")
             elif isinstance(value, str):
                 c.check((*base, attr), value, countries, "country")
+    for key in s.stockpile:
+        c.check(("stockpile", key), key, minerals, "mineral")
+    for i, shock in enumerate(s.shocks):
+        c.check(("shocks", i, "country"), shock.country, countries, "country")
+        c.check_list(("shocks", i, "minerals"), shock.minerals, minerals, "mineral")
+    for section, valid, what in (("demand", minerals, "mineral"), ("cost", minerals, "mineral"),
+                                 ("capacity", countries | sources, "country or source id")):
+        for key in getattr(s.uncertainty, section):
+            if key != "all":
+                c.check(("uncertainty", section, key), key, valid, what)
     if c.problems:
         raise InputError(f"Scenario '{s.name}' names things the dataset does not have:\n  "
                          + "\n  ".join(c.problems))

@@ -348,6 +348,89 @@ COUNTRY_FIELDS = ("exporter", "origin", "countries", "qualifying", "country")
 """Policy fields that name countries (checked against the dataset)."""
 
 
+# ------------------------------------------------------------------------------- stockpile, shocks, risk
+class Stockpile(StrictModel):
+    """A strategic stockpile of one mineral: bought ahead (the same in every disruption scenario), drawn in need.
+
+    ``initial_t`` is held before the horizon starts; the level stays within [0, ``capacity_t``]; at most
+    ``max_purchase_t`` is added and ``max_draw_t`` drawn per year; holding costs ``holding_usd_per_t_yr``.
+    """
+
+    initial_t: NonNegative = 0.0
+    capacity_t: NonNegative
+    max_purchase_t: NonNegative | None = None
+    max_draw_t: NonNegative | None = None
+    holding_usd_per_t_yr: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _fits(self) -> Stockpile:
+        if self.initial_t > self.capacity_t:
+            raise ValueError(f"initial_t {self.initial_t:g} exceeds capacity_t {self.capacity_t:g}")
+        return self
+
+
+class Shock(StrictModel):
+    """A named supply shock: output of sources located in (or owned by) ``country`` falls to ``share`` of normal.
+
+    ``probability`` is used by sweeps and robust runs (each sample draws whether the shock happens); ``stress``
+    applies every named shock in turn.
+    """
+
+    name: str
+    country: str
+    by: Literal["location", "owner"] = "location"
+    minerals: NameList = None
+    years: YearSpec = Field(default_factory=Years)
+    share: Share = 0.0
+    probability: Share = 1.0
+    owner_threshold: Share = 0.5
+    description: str = ""
+
+
+class Distribution(StrictModel):
+    """A multiplier drawn per sample: ``normal`` (mean, sd, truncated at 0), ``uniform`` (low, high),
+    ``lognormal`` (mean and sd of the log), or ``triangular`` (low, mode, high)."""
+
+    dist: Literal["normal", "uniform", "lognormal", "triangular"]
+    mean: float | None = None
+    sd: NonNegative | None = None
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Distribution:
+        need = {"normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "uniform": ("low", "high"),
+                "triangular": ("low", "mode", "high")}[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.dist} distribution needs {', '.join(need)} (missing {', '.join(missing)})")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low {self.low:g} is above high {self.high:g}")
+        return self
+
+
+class Uncertainty(StrictModel):
+    """Uncertain parameters for ``sweep`` and ``robust``: multipliers on demand (per mineral), on capacity (per
+    location country or source id) and on delivered costs (per mineral), plus the scenario's shocks with their
+    probabilities. The key ``all`` applies to every mineral or country."""
+
+    demand: dict[str, Distribution] = Field(default_factory=dict)
+    capacity: dict[str, Distribution] = Field(default_factory=dict)
+    cost: dict[str, Distribution] = Field(default_factory=dict)
+
+
+class RobustSettings(StrictModel):
+    """The two-stage stochastic run: ``scenarios`` sampled disruptions to plan against, ``evaluation`` fresh ones
+    to test the plan on; the first objective is expected shortfall or its CVaR at ``alpha``."""
+
+    scenarios: int = Field(20, ge=1, le=10_000)
+    evaluation: int = Field(50, ge=1, le=100_000)
+    risk: Literal["expected", "cvar"] = "expected"
+    alpha: float = Field(0.9, gt=0.0, lt=1.0)
+    seed: int = 1
+
+
 # --------------------------------------------------------------------------------------------- scenario
 class Scenario(StrictModel):
     """A validated scenario: the buyer, the horizon, the objective and the policies in force."""
@@ -364,6 +447,10 @@ class Scenario(StrictModel):
     finance: Finance = Field(default_factory=Finance)
     data: DataSettings = Field(default_factory=DataSettings)
     policies: list[Policy] = Field(default_factory=list)
+    stockpile: dict[str, Stockpile] = Field(default_factory=dict)
+    shocks: list[Shock] = Field(default_factory=list)
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    robust: RobustSettings = Field(default_factory=RobustSettings)
     strict: bool = False
 
     @field_validator("policies")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import tiny_scenario
 from engine.analysis.explain import explain, render
 from engine.scenario import scenario_from_dict
+
+from conftest import tiny_scenario
 
 
 def explained(dataset, **overrides):

@@ -17,6 +17,7 @@ from engine.formulation.checks import run_checks
 from engine.formulation.demand import add_demand_balance, add_shortfall
 from engine.formulation.disruptions import ScenarioSet, apply_availability
 from engine.formulation.model import Model, money_unit_for
+from engine.formulation.stockpile import add_stockpile
 from engine.scenario import LoadedScenario
 from engine.schema import PolicyBase
 
@@ -74,6 +75,7 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) ->
     jv.finalise_jv_bounds(model)
     model.deliveries = _deliveries(model)
     add_demand_balance(model)
+    add_stockpile(model)
     jv.add_jv_constraints(model)
     for policy in s.policies:
         if policy.type in ROW_POLICIES:

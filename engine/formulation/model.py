@@ -43,6 +43,7 @@ class Model:
     builds: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per build column
     jv_output: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per jv_out column
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)  # every column that delivers tonnes
+    stockpile: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per (mineral, year, scen) stock
     warnings: list[str] = field(default_factory=list)
     restrictions: list[pd.DataFrame] = field(default_factory=list)  # policy, block, row, removed_share
     money_unit: float = 1e6  # USD per unit of money in the LP objectives (see money_unit_for)

@@ -69,7 +69,7 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     sc = summary["scenario"]
     country = names.country(sc.get("dependence_on", "CHN"))
     start, end = sc["horizon"]
-    items = [("Scenario", f"{sc['name']}" + (f": {sc['description'].strip()}" if sc.get("description") else ""))]
+    items = [("Scenario", f"{sc['name']}" + (f" — {sc['description'].strip()}" if sc.get("description") else ""))]
     stages = summary.get("stages", [])
     solver = (summary.get("solver") or {}).get("version") or (summary.get("solver") or {}).get("backend", "")
     status = summary.get("status", "unknown")
@@ -89,7 +89,7 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     items.append((f"Dependence on {country}", text))
     unit = cost.get("unit", "")
     basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
-    text = f"{usd(cost['total_pv_usd'])} ({basis})"
+    text = f"{usd(cost['total_pv_usd'])} in {basis}"
     if cost.get("least_cost_pv_usd") is not None:
         text += f"; the least-cost plan costs {usd(cost['least_cost_pv_usd'])}"
     items.append(("Cost", text + "."))
@@ -101,7 +101,7 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
                      if cut > 0.05 and cost["premium_usd"] > 0 else "")
         items.append(("Premium", f"{premium} over the least-cost plan{per_point}."))
     if short["total_t"] > 0:
-        parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items() if v > 0]
+        parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items() if v >= 0.005]
         items.append(("Unmet demand", f"{tonnes(short['total_t'])} t over {start}–{end} ({', '.join(parts)}), worth "
                                       f"{usd(short['value_usd'])} at reference prices."))
     else:

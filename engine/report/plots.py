@@ -374,6 +374,10 @@ def frontier_figure(frontier: pd.DataFrame, names: Names, country: str = "CHN") 
     cost per percentage point (right)."""
     if frontier is None or frontier.empty or "target" not in frontier.columns:
         return None
+    if "status" in frontier.columns:  # points the sweep could not solve have no cost to plot
+        frontier = frontier[frontier["status"].astype(str) == "optimal"]
+        if frontier.empty:
+            return None
     targets = list(dict.fromkeys(str(t) for t in frontier["target"]))
     targets = (["all"] if "all" in targets else []) + [t for t in targets if t != "all"]
     fig = new_figure(11.0, 3.3 * len(targets) + 0.9)

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
 P = ParamSpec("P")
 
@@ -102,12 +102,12 @@ def number(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def tonnes_formatter() -> FuncFormatter:
+def tonnes_formatter() -> Formatter:
     """Tick labels in tonnes with thousands separators; decimals only where the ticks need them (gallium)."""
     return _step_formatter(1.0)
 
 
-def percent_formatter() -> FuncFormatter:
+def percent_formatter() -> Formatter:
     """Tick labels of percentages: 25%, 2.5%."""
     return _step_formatter(1.0, "%")
 
@@ -121,7 +121,7 @@ def usd_scale(top: float) -> tuple[float, str]:
     return 1.0, ""
 
 
-def usd_formatter(divisor: float = 1.0) -> FuncFormatter:
+def usd_formatter(divisor: float = 1.0) -> Formatter:
     """Tick labels of values divided by ``divisor``, with thousands separators and as many decimals as the tick
     spacing needs (0.25, 0.5, 0.75 rather than 0, 0, 1)."""
     return _step_formatter(divisor)
@@ -135,22 +135,21 @@ def decimals_for(step: float) -> int:
     return 4
 
 
-def _step_formatter(divisor: float, suffix: str = "") -> FuncFormatter:
-    holder: dict[str, object] = {}
+class StepFormatter(Formatter):
+    """Tick labels of values divided by ``divisor`` with thousands separators, and as many decimals as the
+    spacing of the ticks being labelled needs (0.25, 0.5, 0.75 rather than 0, 0, 1)."""
 
-    def fmt(value: float, _pos: object) -> str:
-        axis = holder.get("axis")
-        decimals = 0
-        if axis is not None:
-            locs = [v / divisor for v in axis.get_majorticklocs()]  # type: ignore[attr-defined]
-            steps = [abs(b - a) for a, b in itertools.pairwise(locs) if b != a]
-            if steps:
-                decimals = decimals_for(min(steps))
-        return number(value / divisor + 0.0, decimals) + suffix
+    def __init__(self, divisor: float = 1.0, suffix: str = "") -> None:
+        self.divisor, self.suffix, self.decimals = divisor, suffix, 0
 
-    class _Formatter(FuncFormatter):
-        def set_axis(self, axis: object) -> None:
-            holder["axis"] = axis
-            super().set_axis(axis)
+    def format_ticks(self, values: list[float]) -> list[str]:
+        steps = [abs(b - a) / self.divisor for a, b in itertools.pairwise(values) if b != a]
+        self.decimals = decimals_for(min(steps)) if steps else 0
+        return [self(v, i) for i, v in enumerate(values)]
 
-    return _Formatter(fmt)
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return number(x / self.divisor + 0.0, self.decimals) + self.suffix
+
+
+def _step_formatter(divisor: float, suffix: str = "") -> StepFormatter:
+    return StepFormatter(divisor, suffix)
