@@ -241,5 +241,89 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
     click.echo(render(result))
 
 
+@main.command()
+@click.argument("runs", nargs=-1, required=True, metavar="RUN RUN [RUN...]")
+@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Largest sourcing changes shown per run, against the first.")
+@click.option("--solver", default="highs", show_default=True, help="Solver for scenarios solved here (see 'solve').")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of text.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write the table to a CSV file.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+@friendly
+def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None, force: bool) -> None:
+    """Scenarios or results folders side by side: dependence, cost, premium, shortfall, JV mix and the largest
+    changes in sourcing against the first.
+
+    Each RUN is a results folder written by 'solve', or a scenario (a shipped name or a YAML file), which is
+    solved here without writing anything."""
+    from engine.compare import check_csv_target, comparison_json, render_comparison, write_comparison_csv
+    from engine.compare import compare as compare_runs
+
+    if out is not None:
+        check_csv_target(out, force)
+    comparison = compare_runs(list(runs), top=top, solver=solver)
+    if out is not None:
+        write_comparison_csv(comparison, out, force=force)
+    if as_json:
+        click.echo(json.dumps(comparison_json(comparison), indent=2, default=str))
+    else:
+        click.echo(render_comparison(comparison))
+        if out is not None:
+            click.echo(f"\n  Table written to {out}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="md,html", show_default=True,
+              help="Comma-separated: md (Markdown and PNG figures), html (one self-contained page), xlsx (one "
+                   "workbook, a sheet per table), parquet (a file per table).")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Report folder [default: RESULTS_DIR/report].")
+@click.option("--force", is_flag=True, help="Replace the report folder if it exists.")
+@friendly
+def report(results_dir: Path, formats: str, out: Path | None, force: bool) -> None:
+    """A results folder as a report with plots (Markdown, HTML) and exports (XLSX, Parquet)."""
+    from engine.report.build import FILES, build_report, parse_formats
+
+    chosen = parse_formats(formats)
+    folder = build_report(results_dir, chosen, out=out, force=force)
+    click.echo(f"Report written to {folder}/: " + ", ".join(FILES[f] for f in chosen))
+
+
+@main.command()
+@MODEL
+@click.option("--named-only", is_flag=True, help="Only the scenario's named shocks, not the N-1 set.")
+@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Folder [default: results/<scenario>-stress].")
+@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
+@click.option("--no-write", is_flag=True, help="Print only.")
+@friendly
+def stress(model: str | None, named_only: bool, solver: str, out: Path | None, force: bool,
+           no_write: bool) -> None:
+    """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it."""
+    from engine.analysis.stress import stress as stress_scenario
+    from engine.analysis.stress_run import render_stress, write_stress
+    from engine.output import check_writable
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    folder = out if out is not None else Path("results") / f"{loaded.name}-stress"
+    if not no_write:
+        check_writable(folder, force)
+    with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        result = stress_scenario(loaded, solver=solver, include_n_minus_one=not named_only, progress=progress)
+    click.echo(render_stress(result))
+    if result.status != "optimal":
+        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
+    if not no_write:
+        write_stress(result, folder, force=force)
+        click.echo(f"\n  Stress results written to {folder}/ (stress.csv, stress.png, stress.svg, summary.json)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

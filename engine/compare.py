@@ -28,6 +28,7 @@ from engine.report.folder import is_results_folder, load_results_folder
 from engine.report.labels import MODES, Names
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
+NBSP = "\u00a0"
 
 
 @dataclass
@@ -260,9 +261,12 @@ def change_lines(comparison: Comparison) -> list[str]:
         by_mineral: dict[str, list[str]] = {}
         for row in frame.itertuples(index=False):
             by_mineral.setdefault(row.mineral, []).append(f"from {row.country} {_signed_tonnes(row.change_t)}")
-        parts = [f"{names.mineral(m)} " + ", ".join(items) for m, items in by_mineral.items()]
-        lines += textwrap.wrap(f"{label}: " + "; ".join(parts), width=110, initial_indent="    ",
-                               subsequent_indent="      ", break_on_hyphens=False)
+        # wrap only between changes, never inside one ("-21,042 t" stays whole)
+        parts = [f"{names.mineral(m)} " + ", ".join(i.replace(" ", NBSP) for i in items)
+                 for m, items in by_mineral.items()]
+        wrapped = textwrap.wrap(f"{label}: " + "; ".join(parts), width=110, initial_indent="    ",
+                                subsequent_indent="      ", break_on_hyphens=False, break_long_words=False)
+        lines += [line.replace(NBSP, " ") for line in wrapped]
     return lines
 
 

@@ -19,7 +19,7 @@ def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], 
 def country_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], by: str,
                  threshold: float, location_column: str = "location") -> np.ndarray:
     """Rows located in (``by='location'``), owned by (``'owner'``) or either of ``countries``."""
-    located = frame[location_column].isin(countries).to_numpy()
+    located = frame[location_column].isin(countries).to_numpy().copy()
     if by == "location":
         return located
     owned = owner_mask(frame, equity, countries, threshold)

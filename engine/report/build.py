@@ -37,6 +37,9 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
     folder = load_results_folder(results_dir)
     chosen = parse_formats(formats)
     target = Path(out) if out is not None else folder.path / "report"
+    if target.is_dir() and not force:
+        raise InputError(f"{target}: report folder exists already; pass --force to replace it or choose another "
+                         f"--out")
     check_writable(target, force)
     report = None
     if {"md", "html"} & set(chosen):

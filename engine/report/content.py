@@ -101,7 +101,8 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
                      if cut > 0.05 and cost["premium_usd"] > 0 else "")
         items.append(("Premium", f"{premium} over the least-cost plan{per_point}."))
     if short["total_t"] > 0:
-        parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items() if v >= 0.005]
+        parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items()
+                 if v >= 0.005]
         items.append(("Unmet demand", f"{tonnes(short['total_t'])} t over {start}–{end} ({', '.join(parts)}), worth "
                                       f"{usd(short['value_usd'])} at reference prices."))
     else:

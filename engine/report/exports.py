@@ -49,8 +49,8 @@ def write_xlsx(folder: ResultsFolder, path: Path) -> Path:
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes = "A2"
             for i, column in enumerate(frame.columns, start=1):
-                sample = frame[column].head(200).astype(str).str.len()
-                width = max(len(str(column)), int(sample.max()) if len(sample) else 0)
+                sample = [len(str(v)) for v in frame[column].head(200) if not pd.isna(v)]
+                width = max([len(str(column)), *sample])
                 sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = min(width + 2, 60)
     return path
 

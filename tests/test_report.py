@@ -1,0 +1,191 @@
+"""``critmin report``: the files it writes (Markdown with its PNG figures, one self-contained HTML page, an XLSX
+workbook, Parquet tables equal to the CSV files), the frontier and duals when present, and its errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from engine.cli import main
+from engine.report.build import build_report
+from engine.report.folder import load_results_folder
+from engine.report.labels import Names
+from engine.report.plots import sourcing_figure
+from engine.report.style import png_bytes
+
+from conftest import TINY_DEMAND, tiny_scenario, write_dataset
+
+PNG = b"\x89PNG\r\n\x1a\n"
+CHROMIUM = Path("/usr/bin/chromium")
+TABLES = ["dependence", "flows", "builds", "costs", "shortfall", "duals", "frontier"]
+LICENCE = {"option_id": "USA-GA-LIC", "mineral": "ga", "host": "USA", "partner": "CHN", "mode": "licensing",
+           "partner_equity_share": 0.0, "capex_usd_per_tpy": 50.0, "opex_usd_per_t": 110.0,
+           "royalty_usd_per_t": 10.0, "lead_time_years": 1, "max_size_tpy": 30.0, "min_size_tpy": "",
+           "earliest_start": 2025, "description": "test licence"}
+
+
+def invoke(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def synthetic_duals() -> pd.DataFrame:
+    """Twelve binding rows, so the report must pick the ten largest by |dual_usd|."""
+    rows = [{"policy": f"cap_{i}", "type": "country_cap", "family": "country_cap", "mineral": "ga", "year": 2026,
+             "country": "CHN", "dual_pv_usd": 10.0 * i, "dual_usd": (-1) ** i * 10.0 * i,
+             "unit": "USD per t of supply from the country", "reading": f"reading {i}"} for i in range(1, 13)]
+    return pd.DataFrame(rows)
+
+
+def synthetic_frontier() -> pd.DataFrame:
+    rows = []
+    for target, shares in (("all", [50.0, 30.0, 10.0]), ("ga", [100.0, 60.0, 20.0])):
+        for i, share in enumerate(shares):
+            rows.append({"point": i, "target": target, "cap_pct": share, "dependence_pct": share,
+                         "cost_pv_usd": 1000.0 + 100 * i ** 2, "premium_usd": 100.0 * i ** 2,
+                         "premium_pct": 10.0 * i ** 2, "marginal_usd_per_pp": 5.0 * (i + 1),
+                         "finite_difference_usd_per_pp": None if i == 0 else 4.0 * i,
+                         "ga_pct": share, "ge_pct": 0.0, "status": "optimal"})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A solved two-mineral, three-year tiny scenario with a JV licence, plus duals and a sibling frontier."""
+    root = tmp_path_factory.mktemp("report")
+    demand = [{**row, "year": year} for row in TINY_DEMAND for year in (2025, 2026, 2027)]
+    write_dataset(root / "inputs", demand=demand, jv_options=[LICENCE])
+    scen = tiny_scenario(name="tiny", minerals=["ga", "ge"], horizon={"start": 2025, "end": 2027},
+                         objective={"budget": "+20%"}, data={"inputs": "inputs"},
+                         policies=[{"type": "export_ban", "name": "half_ban", "exporter": "CHN",
+                                    "allowed_share": 0.3, "minerals": ["ga"], "years": 2027}])
+    (root / "tiny.yaml").write_text(yaml.safe_dump(scen), encoding="utf-8")
+    folder = root / "tiny"
+    r = invoke("solve", root / "tiny.yaml", "--out", folder)
+    assert r.exit_code == 0, r.output
+    synthetic_duals().to_csv(folder / "duals.csv", index=False)
+    (root / "tiny-frontier").mkdir()
+    synthetic_frontier().to_csv(root / "tiny-frontier" / "frontier.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(results) -> Path:
+    r = invoke("report", results, "--format", "md,html,xlsx,parquet")
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == (f"Report written to {results / 'report'}/: report.md, report.html, results.xlsx, "
+                                f"parquet/")
+    return results / "report"
+
+
+def test_markdown_and_its_figures(report, results):
+    md = (report / "report.md").read_text(encoding="utf-8")
+    linked = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", md)
+    assert {Path(p).stem for p in linked} == {"dependence", "sourcing_ga", "sourcing_ge", "builds", "costs",
+                                             "frontier"}
+    assert sorted(p.name for p in (report / "figures").iterdir()) == sorted(Path(p).name for p in linked)
+    for path in linked:
+        assert (report / path).read_bytes().startswith(PNG)
+    summary = json.loads((results / "summary.json").read_text())
+    dep = summary["dependence"]
+    assert (f"**Dependence on China:** {dep['overall_pct']:.1f}% of demand in the optimised plan, against "
+            f"{dep['least_cost_overall_pct']:.1f}% in the least-cost plan") in md
+    assert "**Scenario:** tiny" in md and "**Status:** Solved to optimality" in md
+    assert "**Premium:**" in md and "**Unmet demand:**" in md
+
+
+def test_duals_table_shows_the_ten_largest(report):
+    md = (report / "report.md").read_text(encoding="utf-8")
+    shown = re.findall(r"^\| (cap_\d+) \|", md, flags=re.MULTILINE)
+    assert shown == [f"cap_{i}" for i in range(12, 2, -1)]  # |dual_usd| = 10 i, largest first
+    assert "The 10 most expensive binding policies (of 12)" in md
+
+
+def test_html_is_self_contained(report):
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:|//)""", html, flags=re.IGNORECASE)
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+    sources = re.findall(r'<img [^>]*src="([^"]+)"', html)
+    assert len(sources) == 6
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+
+
+def test_xlsx_has_a_sheet_per_table_and_a_summary(report, results):
+    sheets = pd.read_excel(report / "results.xlsx", sheet_name=None)
+    assert list(sheets) == ["summary", *TABLES]
+    summary = sheets["summary"].set_index("key")["value"]
+    assert summary["status"] == "optimal"
+    assert float(summary["cost.total_pv_usd"]) == pytest.approx(
+        json.loads((results / "summary.json").read_text())["cost"]["total_pv_usd"])
+    flows = pd.read_csv(results / "flows.csv")
+    pd.testing.assert_frame_equal(sheets["flows"], flows, check_dtype=False)
+
+
+def test_parquet_tables_equal_the_csv_files(report, results):
+    written = sorted(p.stem for p in (report / "parquet").glob("*.parquet"))
+    assert written == sorted(TABLES)
+    for name in TABLES:
+        csv = results / f"{name}.csv" if name != "frontier" else results.parent / "tiny-frontier" / "frontier.csv"
+        pd.testing.assert_frame_equal(pd.read_parquet(report / "parquet" / f"{name}.parquet"), pd.read_csv(csv))
+
+
+def test_refuses_to_overwrite_without_force(report, results):
+    r = invoke("report", results)
+    assert r.exit_code == 2
+    assert r.output.strip() == (f"Error: {results / 'report'}: report folder exists already; pass --force to "
+                                f"replace it or choose another --out")
+    assert (report / "report.md").is_file()
+
+
+def test_formats_and_out(results, tmp_path):
+    out = build_report(results, "parquet", out=tmp_path / "only-parquet")
+    assert sorted(p.name for p in out.iterdir()) == ["parquet"]
+    out = build_report(results, ["xlsx"], out=tmp_path / "only-parquet", force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["results.xlsx"]
+    r = invoke("report", results, "--format", "md,pdf", "--out", tmp_path / "x")
+    assert r.exit_code == 2
+    assert r.output.strip() == ("Error: --format pdf: unknown format; choose from md, html, xlsx, parquet "
+                                "(comma-separated)")
+    assert not (tmp_path / "x").exists()
+
+
+def test_not_a_results_folder(tmp_path):
+    r = invoke("report", tmp_path)
+    assert r.exit_code == 2
+    assert r.output.strip() == (f"Error: {tmp_path}: not a results folder (no summary.json); give a folder "
+                                f"written by 'critmin solve'")
+
+
+def test_figures_are_deterministic(results):
+    folder = load_results_folder(results)
+    draw = [sourcing_figure(folder.table("flows"), folder.table("dependence"), "ga", Names(folder.inputs))
+            for _ in range(2)]
+    assert png_bytes(draw[0]) == png_bytes(draw[1])
+
+
+def test_html_opens_in_headless_chromium(report, tmp_path):
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("chromium not installed (CI installs it: apt-get install chromium)")
+    binary = str(CHROMIUM) if CHROMIUM.exists() else str(shutil.which("chromium"))
+    page = (report / "report.html").resolve()
+    done = subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0", "--dump-dom",
+         page.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line
+               or "net::ERR" in line]
+    assert console == []
+    assert "critmin report: scenario 'tiny'" in done.stdout
+    assert done.stdout.count("<img") == 6

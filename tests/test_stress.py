@@ -1,0 +1,61 @@
+"""Stress tests on the tiny gallium model, by hand.
+
+Gallium 2025, demand 40 t: CHN-GA 50 t at 100 (China), DEU-GA 20 t at 150, JPN-GA 10 t at 200. The base plan
+minimises cost: China 40 t, 4,000 USD, 100% dependence.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from click.testing import CliRunner
+
+from engine.analysis.stress import stress
+from engine.cli import main
+from engine.scenario import scenario_from_dict
+
+from conftest import tiny_scenario
+
+approx = functools.partial(pytest.approx, rel=1e-6, abs=1e-6)
+
+
+def stressed(dataset, **overrides):
+    loaded = scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}, **overrides), dataset, name="case")
+    return stress(loaded).table.set_index("shock")
+
+
+def test_n_minus_one_by_hand(tiny):
+    t = stressed(tiny)
+    assert set(t.index) == {"CHN cuts ga (location)", "DEU cuts ga (location)", "JPN cuts ga (location)"}
+    china = t.loc["CHN cuts ga (location)"]
+    # without China: Germany 20 + Japan 10 = 30 t; 10 t unmet (worth 1,000); cost 5,000 − 4,000 = +1,000
+    assert china["shortfall_t"] == approx(10.0)
+    assert china["shortfall_value_usd"] == approx(1000.0)
+    assert china["cost_jump_usd"] == approx(1000.0)
+    assert china["dependence_change_pp"] == approx(-100.0)
+    assert china["rank"] == 1
+    germany = t.loc["DEU cuts ga (location)"]  # China covers it: nothing changes
+    assert germany["shortfall_t"] == approx(0.0) and germany["cost_jump_usd"] == approx(0.0)
+
+
+def test_named_shock_with_a_stockpile_and_a_deal(tiny):
+    # a named half-cut of China (25 t left) with a 10 t stockpile: 25 + 10 + DEU 5 = 40, no shortfall;
+    # the stockpile is drawn in the only year, so it lasts 1 year.
+    shock = {"name": "china_halves", "country": "CHN", "share": 0.5}
+    loaded = scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}, shocks=[shock],
+                                              stockpile={"ga": {"initial_t": 10, "capacity_t": 10}}),
+                                tiny, name="case")
+    t = stress(loaded, include_n_minus_one=False).table.set_index("shock")
+    row = t.loc["china_halves"]
+    assert row["kind"] == "named"
+    assert row["shortfall_t"] == approx(0.0)
+    assert row["stock_lasts_years"] == 1.0
+
+
+def test_stress_command(tmp_path):
+    out = tmp_path / "st"
+    result = CliRunner().invoke(main, ["stress", "baseline", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json"}
+    assert "CHN cuts all (location)" in result.output
