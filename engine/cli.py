@@ -325,5 +325,43 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
         click.echo(f"\n  Stress results written to {folder}/ (stress.csv, stress.png, stress.svg, summary.json)")
 
 
+@main.command()
+@MODEL
+@click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Monte Carlo samples.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (results depend only on it).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (each loads the model once and re-solves warm).")
+@click.option("--scheduler", default=None,
+              help="Address of a Dask distributed scheduler (needs critmin-engine[distributed]).")
+@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Folder [default: results/<scenario>-sweep].")
+@click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out, keeping its samples.")
+@click.option("--force", is_flag=True, help="Start again, deleting an existing sweep folder.")
+@friendly
+def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
+          out: Path | None, resume: bool, force: bool) -> None:
+    """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
+    from engine.analysis.sweep import run_sweep
+    from engine.analysis.sweep_report import render_sweep
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
+    with click.progressbar(length=samples, label="Sampling", file=sys.stderr, show_eta=True,
+                           show_pos=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.pos)
+
+        run = run_sweep(loaded, folder, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
+                        solver=solver, resume=resume, force=force, progress=progress)
+    if run.interrupted:
+        click.echo(f"Interrupted: {len(run.rows)} of {samples} samples are saved in {folder}/; run the same "
+                   f"command with --resume to finish.", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(render_sweep(run))
+    click.echo(f"\n  Sweep written to {folder}/ (samples.csv, percentiles.csv, summary.json, samples.jsonl)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,7 @@ def _get(summary: dict, *path: str) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _ordered(runs: list[Run], getter) -> list[str]:
+def _ordered(runs: list[Run], getter: Callable[[dict], list[str]]) -> list[str]:
     seen: list[str] = []
     for run in runs:
         for key in getter(run.summary):

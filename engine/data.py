@@ -249,6 +249,11 @@ def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Proble
     jv = tables.get("jv_options")
     if jv is not None and len(jv):
         _check_jv(jv, folder / "jv_options.csv", problems, line_map["jv_options"])
+        clash = jv["option_id"].isin(set(cap["source_id"]))
+        for i in jv.index[clash]:
+            problems.add(f"{folder / 'jv_options.csv'}, line {line_map['jv_options'][i]}, column option_id: "
+                         f"'{jv['option_id'][i]}' is also a source_id in capacity.csv; ids must be unique across "
+                         f"both tables (for example '{jv['option_id'][i]}-EXP' for an expansion)")
 
 
 def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -> None:

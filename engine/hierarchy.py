@@ -53,6 +53,7 @@ class Plan:
     least_cost_usd: float | None = None
     budget_usd: float | None = None
     dependence_level: float | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,27 +74,40 @@ VOLL_MULTIPLE = 10.0
 LEVEL_ROWS = (("fix_shortfall", "shortfall"), ("budget", "cost"), ("fix_dependence", "dependence"))
 
 
+RETRIES = 2  # times a later stage reported infeasible is retried with the fixed levels' slack widened 100-fold
+NUMERICAL = (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
+
+
 class _Runner:
-    def __init__(self, backend: Backend, plan: Plan, time_limit: float | None) -> None:
-        self.backend, self.plan = backend, plan
+    def __init__(self, session: PlanSession, plan: Plan, time_limit: float | None) -> None:
+        self.session, self.backend, self.plan = session, session.backend, plan
         self.deadline = None if time_limit is None else time.perf_counter() + time_limit
 
     def run(self, name: str, objective: np.ndarray) -> Solution | None:
-        if self.deadline is not None:
-            remaining = self.deadline - time.perf_counter()
-            if remaining <= 0:
-                self.plan.status = Status.TIME_LIMIT
-                self.plan.message = f"time limit reached before the {name} stage"
-                return None
-            self.backend.set_time_limit(remaining)
-        self.backend.set_objective(objective)
-        sol = self.backend.solve()
-        self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
-        if not sol.ok:
-            self.plan.status = sol.status
-            self.plan.message = f"{name} stage: {sol.status} ({sol.message})"
-            return None
-        return sol
+        """Solve one stage. The previous stage's solution satisfies every fixed level, so a later stage reported
+        infeasible is a numerical artefact (seen with HiGHS's MIP on knife-edge levels): retry with wider slack."""
+        for attempt in range(RETRIES + 1):
+            if self.deadline is not None:
+                remaining = self.deadline - time.perf_counter()
+                if remaining <= 0:
+                    self.plan.status = Status.TIME_LIMIT
+                    self.plan.message = f"time limit reached before the {name} stage"
+                    return None
+                self.backend.set_time_limit(remaining)
+            self.backend.set_objective(objective)
+            sol = self.backend.solve()
+            self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
+            if sol.ok:
+                return sol
+            if sol.status not in NUMERICAL or not self.session.fixed or attempt == RETRIES:
+                break
+            self.session.widen()
+            self.plan.notes.append(f"the {name} stage was reported {sol.status} although the previous stage's "
+                                   f"plan satisfies it (solver numerics); retried with the fixed levels' slack "
+                                   f"× {self.session.slack_scale:g}")
+        self.plan.status = sol.status
+        self.plan.message = f"{name} stage: {sol.status} ({sol.message})"
+        return None
 
 
 class PlanSession:
@@ -118,6 +132,43 @@ class PlanSession:
             nz = np.flatnonzero(vector)
             self.level_rows[row_name] = backend.add_row(nz, vector[nz], -np.inf, np.inf, row_name)
         self._short_fixed = False
+        self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
+        self.slack_scale = 1.0
+
+    def fix(self, row: str, level: float) -> None:
+        """Fix a level row at ``level`` plus its slack (relative tolerance and ABS_TOL, times ``slack_scale``)."""
+        self.fixed[row] = level
+        tol = self.model.scenario.objective.tolerance
+        self.set_level(row, level + self.slack_scale * (tol * abs(level) + ABS_TOL))
+
+    def widen(self) -> None:
+        """Multiply the slack of every fixed level by 100 and apply it."""
+        self.slack_scale *= 100.0
+        for row, level in list(self.fixed.items()):
+            self.fix(row, level)
+
+    def update(self, model: Model) -> None:
+        """Take the numbers of ``model`` (the same structure, other data: a sweep sample) into the loaded solver:
+        column and row bounds, objectives and the level rows' coefficients. The matrix must be unchanged."""
+        old, new = self.model.lp, model.lp
+        if (old.n_cols, old.n_rows) != (new.n_cols, new.n_rows):
+            raise ValueError("update needs a model of the same structure")
+        a, b = old.matrix(), new.matrix()
+        if a.nnz != b.nnz or not (np.array_equal(a.indices, b.indices) and np.allclose(a.data, b.data)):
+            raise ValueError("update needs the same constraint matrix")
+        cols = np.arange(new.n_cols)
+        self.backend.set_col_bounds(cols, new.col_lower, new.col_upper)
+        self.backend.set_row_bounds(np.arange(new.n_rows), new.row_lower, new.row_upper)
+        objectives = {name: new.objective(name) for name in self.objectives}
+        for row_name, objective in LEVEL_ROWS:
+            before, after = self.objectives[objective], objectives[objective]
+            changed = np.flatnonzero(before != after)
+            if changed.size:
+                self.backend.set_row_coefficients(self.level_rows[row_name], changed, after[changed])
+        self.objectives = objectives
+        self.short_upper = new.variables["short"].upper.copy()
+        self._short_fixed = False
+        self.model = model
 
     def set_level(self, row: str, upper: float) -> None:
         """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
@@ -131,6 +182,8 @@ class PlanSession:
         """Free every level row and the shortfall columns (the state before a run)."""
         for row in self.level_rows:
             self.set_level(row, np.inf)
+        self.fixed.clear()
+        self.slack_scale = 1.0
         if self._short_fixed:
             self._shortfall_allowed(True)
             self._short_fixed = False
@@ -145,7 +198,7 @@ class PlanSession:
         shortfall, cost, dependence = (self.objectives[n] for n in ("shortfall", "cost", "dependence"))
         self.release_levels()
         plan = Plan(status=Status.OPTIMAL)
-        runner = _Runner(self.backend, plan, time_limit)
+        runner = _Runner(self, plan, time_limit)
 
         sol = runner.run("shortfall", shortfall)
         if sol is None:
@@ -156,7 +209,7 @@ class PlanSession:
             self._shortfall_allowed(False)
             self._short_fixed = True
         else:
-            self.set_level("fix_shortfall", level + tol * abs(level) + ABS_TOL)
+            self.fix("fix_shortfall", level)
 
         sol = runner.run("least_cost", cost)
         if sol is None:
@@ -164,7 +217,7 @@ class PlanSession:
         least = float(sol.objective or 0.0)
         plan.least_cost_usd = least * unit
         plan.cost_stage = sol
-        self.set_level("budget", least + tol * abs(least) + ABS_TOL)
+        self.fix("budget", least)
 
         # among least-cost plans, the least dependent one: a unique, backend-independent reference
         sol = runner.run("least_cost_reference", dependence)
@@ -183,6 +236,7 @@ class PlanSession:
             plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
                             f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
             return plan
+        self.fixed.pop("budget", None)
         self.set_level("budget", max(limit, least + tol * abs(least)) + ABS_TOL)
 
         sol = runner.run("dependence", dependence)
@@ -190,7 +244,7 @@ class PlanSession:
             return plan
         level = float(sol.objective or 0.0)
         plan.dependence_level = level
-        self.set_level("fix_dependence", level + tol * abs(level) + ABS_TOL)
+        self.fix("fix_dependence", level)
 
         sol = runner.run("cost", cost)
         if sol is None:

@@ -80,7 +80,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "inputs": {"hash": loaded.digest, "dataset": str(model.dataset.folder),
                    "dataset_hash": model.dataset.digest},
         "versions": versions(),
-        "warnings": list(model.warnings),
+        "warnings": list(model.warnings) + list(plan.notes),
     }
     if tables is None:
         return summary

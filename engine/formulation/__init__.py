@@ -15,7 +15,7 @@ import pandas as pd
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.checks import run_checks
 from engine.formulation.demand import add_demand_balance, add_shortfall
-from engine.formulation.disruptions import ScenarioSet, apply_availability
+from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.scenario import LoadedScenario
@@ -59,6 +59,7 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) ->
     model.years = s.years
     model.minerals = list(s.minerals) if s.minerals else list(loaded.dataset.minerals["mineral"])
     scenario_set = scenarios if scenarios is not None else ScenarioSet()
+    model.scenario_set = scenario_set
     model.scenarios = scenario_set.table
     prices = loaded.dataset.minerals
     model.money_unit = money_unit_for(prices.loc[prices["mineral"].isin(model.minerals),
@@ -68,6 +69,10 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) ->
     add_shortfall(model)
     for _, frame in model.delivery_frames():
         apply_availability(frame, scenario_set.availability)
+        factor = mineral_factor(frame, scenario_set.cost)
+        for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
+            if column in frame:
+                frame[column] = frame[column] * factor
     for policy in s.policies:
         if policy.type in COLUMN_POLICIES:
             COLUMN_POLICIES[policy.type](model, policy)

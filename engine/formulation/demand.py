@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
 
 
@@ -26,7 +27,9 @@ def demand_table(model: Model) -> pd.DataFrame:
     price = ds.minerals.set_index("mineral")["reference_price_usd_per_t"]
     d["price_usd_per_t"] = d["mineral"].map(price).astype(float)
     d = d.merge(model.scenarios[["scen", "probability"]], how="cross")
-    return d.sort_values(["scen", "mineral", "year"], kind="stable").reset_index(drop=True)
+    d = d.sort_values(["scen", "mineral", "year"], kind="stable").reset_index(drop=True)
+    d["demand_t"] = d["demand_t"] * mineral_factor(d, model.scenario_set.demand)
+    return d
 
 
 def add_shortfall(model: Model) -> None:

@@ -1,12 +1,15 @@
 """Disruption scenarios ω for stochastic and stress runs: probabilities and availability factors.
 
 A deterministic run has one scenario (ω = 0, probability 1, everything available). A stochastic run has many;
-each may scale the output of named supply blocks or JV options::
+each may scale the output of named supply blocks or JV options, the demand, and the delivered costs::
 
     flow[s, y, ω] <= … × availability[s, y, ω]        jv_out[j, y, ω] <= … × availability[j, y, ω]
+    demand[m, y, ω] = demand[m, y] × demand_factor[m, ω]
+    delivered cost[d, y, ω] = … × cost_factor[m, ω]
 
 ``availability`` rows are (scen, id, factor) with an optional ``year`` column; ``id`` is a source id or a JV
-option id. Rows without a year apply to every year.
+option id. Rows without a year apply to every year. ``demand`` and ``cost`` rows are (scen, mineral, factor).
+A sample of a Monte Carlo sweep is a one-scenario set carrying its draws.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class ScenarioSet:
     table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"scen": [0], "name": ["base"],
                                                                       "probability": [1.0]}))
     availability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["scen", "id", "factor"]))
+    demand: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["scen", "mineral", "factor"]))
+    cost: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["scen", "mineral", "factor"]))
 
     def __post_init__(self) -> None:
         if "name" not in self.table:
@@ -31,8 +36,10 @@ class ScenarioSet:
         total = float(self.table["probability"].sum())
         if not np.isclose(total, 1.0, atol=1e-9):
             raise ValueError(f"scenario probabilities sum to {total:g}; expected 1")
-        if len(self.availability) and ((self.availability["factor"] < 0) | (self.availability["factor"] > 1)).any():
-            raise ValueError("availability factors must lie in [0, 1]")
+        for name in ("availability", "demand", "cost"):
+            frame = getattr(self, name)
+            if len(frame) and (frame["factor"] < 0).any():
+                raise ValueError(f"{name} factors must be >= 0")
 
     @property
     def stochastic(self) -> bool:
@@ -48,3 +55,12 @@ def apply_availability(frame: pd.DataFrame, availability: pd.DataFrame) -> None:
     index = pd.MultiIndex.from_frame(frame[keys])
     matched = factors.reindex(index).to_numpy()
     frame["availability"] = frame["availability"].to_numpy() * np.where(np.isnan(matched), 1.0, matched)
+
+
+def mineral_factor(frame: pd.DataFrame, factors: pd.DataFrame) -> np.ndarray:
+    """The (scen, mineral) factor of each row of ``frame`` (1 where none is given)."""
+    if factors.empty or frame.empty:
+        return np.ones(len(frame))
+    table = factors.groupby(["scen", "mineral"])["factor"].prod()
+    matched = table.reindex(pd.MultiIndex.from_frame(frame[["scen", "mineral"]])).to_numpy()
+    return np.where(np.isnan(matched), 1.0, matched)

@@ -8,6 +8,7 @@ modules read and extend these tables; ``results.py`` reads them back to turn a s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ class Model:
     warnings: list[str] = field(default_factory=list)
     restrictions: list[pd.DataFrame] = field(default_factory=list)  # policy, block, row, removed_share
     money_unit: float = 1e6  # USD per unit of money in the LP objectives (see money_unit_for)
+    scenario_set: Any = None  # engine.formulation.disruptions.ScenarioSet
 
     @property
     def scenario(self):

@@ -115,6 +115,11 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------------- tables
+def _tonnes(value: float) -> str:
+    """Tonnes for a table: solver noise below 5 kg shows as 0."""
+    return tonnes(0.0 if abs(value) < 0.005 else value)
+
+
 def mineral_table(summary: dict, names: Names) -> Table:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
     rows = []
@@ -122,11 +127,11 @@ def mineral_table(summary: dict, names: Names) -> Table:
         lc = v.get("least_cost_pct")
         rows.append([names.Mineral(m), pct(lc), pct(v["optimised_pct"]),
                      "" if lc is None else f"{v['optimised_pct'] - lc:+.1f} pp",
-                     tonnes(short["by_mineral_t"].get(m, 0.0)), usd(cost["by_mineral_pv_usd"].get(m))])
+                     _tonnes(short["by_mineral_t"].get(m, 0.0)), usd(cost["by_mineral_pv_usd"].get(m))])
     lc = dep.get("least_cost_overall_pct")
     agg = summary["scenario"].get("aggregate", "mean")
     rows.append([f"All minerals ({agg})", pct(lc), pct(dep["overall_pct"]),
-                 "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", tonnes(short["total_t"]),
+                 "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", _tonnes(short["total_t"]),
                  usd(cost["total_pv_usd"])])
     country = summary["scenario"].get("dependence_on", "CHN")
     return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost (PV)"], rows,
@@ -140,8 +145,8 @@ def jv_table(summary: dict, names: Names) -> Table | None:
     if not built:
         return None
     modes = [m for m in MODES if any(b.get(m) for b in built.values())]
-    rows = [[names.Mineral(m), *[tonnes(b.get(mode, 0.0)) for mode in modes],
-             tonnes((jv.get("buyer_hosted_with_partner_tpy") or {}).get(m, 0.0))] for m, b in built.items()]
+    rows = [[names.Mineral(m), *[_tonnes(b.get(mode, 0.0)) for mode in modes],
+             _tonnes((jv.get("buyer_hosted_with_partner_tpy") or {}).get(m, 0.0))] for m, b in built.items()]
     buyer = names.country(summary["scenario"].get("buyer", "USA"))
     return Table(["Mineral", *[m.capitalize() for m in modes], f"In the {buyer} with a foreign partner"], rows,
                  ["l"] + ["r"] * (len(modes) + 1), title="Capacity built by deal, t per year",
@@ -196,7 +201,7 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         p = _plot("dependence", "Dependence by year",
                   f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
                   f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
-                  f"the optimised plan buys.", fig)
+                  f"the optimised plan buys. Each panel has its own scale.", fig)
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "

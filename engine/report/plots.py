@@ -16,7 +16,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
+from engine.display import usd
 from engine.report.labels import MODES, Names, component, mode
 from engine.report.style import (
     COMPONENT_COLOURS,
@@ -109,13 +111,16 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
                     "By home country of the refiner's owner", unit)
     axes[1].set_ylabel("")
     axes[1].tick_params(axis="y", labelleft=True)
-    handles, labels = [], []
+    found: dict[str, object] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 7))
+            found.setdefault(lab, h)
+    # the legend in stacking order (China first), whichever panel the country appears in
+    stacked = [names.country(c) for c in order]
+    labels = sorted(found, key=lambda lab: stacked.index(lab) if lab in stacked
+                    else len(stacked) + (lab == "Unmet demand"))
+    if labels:
+        fig.legend([found[lab] for lab in labels], labels, loc="outside lower center", ncol=min(len(labels), 7))
     fig.suptitle(f"{names.Mineral(mineral)}: where the {names.country(buyer)} buys, by country, {unit} per year")
     return fig
 
@@ -141,8 +146,13 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
         ax.fill_between(years, opt, ref, where=ref >= opt, color=OPTIMISED, alpha=0.08, linewidth=0,
                         interpolate=True, label="Cut in dependence")
     ax.set_title(title, loc="left")
-    ax.set_ylim(0, 104)
-    ax.set_yticks([0, 25, 50, 75, 100])
+    values = np.concatenate([opt, ref])
+    values = values[np.isfinite(values)]
+    peak = float(values.max()) if values.size else 0.0
+    # each panel on its own scale (at least 0-10%, at most 0-100%), so small shares stay readable
+    top = 100.0 if peak > 80 else max(10.0, float(np.ceil(peak * 1.15 / 5.0) * 5.0))
+    ax.set_ylim(0, top * 1.04)
+    ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(percent_formatter())
     step = 1 if len(years) <= 6 else 2
     ax.set_xticks(years[::step], [str(y) for y in years[::step]])
@@ -162,7 +172,7 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
     cols = 3 if n > 4 else n
     rows = -(-n // cols)
     fig = new_figure(11.0, 2.9 * rows + 0.8)
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True)).ravel()
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True)).ravel()
     has_ref = dependence["least_cost_china_share_pct"].notna().any()
     for ax, m in zip(axes, panels, strict=False):
         dep = dependence[dependence["mineral"] == m]
@@ -173,9 +183,9 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
     ax = axes[len(panels)]
     opt = overall_by_year(dependence, "china_share_pct", aggregate, weights)
     ref = overall_by_year(dependence, "least_cost_china_share_pct", aggregate, weights) if has_ref else opt * np.nan
-    word = "worst mineral each year" if aggregate == "max" else "mean of minerals"
+    word = "worst" if aggregate == "max" else "mean"
     if overall is not None and overall[1] is not None:
-        word += f"; {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f"; {overall[1]:.1f}%"
+        word += f" {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f" {overall[1]:.1f}%"
     _dependence_panel(ax, years, opt, ref, f"All minerals ({word})")
     for extra in axes[n:]:
         extra.set_visible(False)
@@ -227,33 +237,42 @@ def builds_figure(builds: pd.DataFrame, minerals: list[str], names: Names, horiz
     rows = _build_rows(builds, minerals)
     fig = new_figure(11.0, 0.27 * len(rows) + 1.6)
     ax = fig.subplots()
-    labels = []
+    labels, notes = [], []
+    expansions = False
     for i, (label, header, part) in enumerate(rows):
         if part is None:
             labels.append(names.Mineral(header or ""))
-            ax.axhline(i - 0.5, color="#999999", linewidth=0.6) if i else None
+            notes.append("")
+            if i:
+                ax.axhline(i - 0.5, color="#999999", linewidth=0.6)
             continue
         labels.append(label)
         first = part.iloc[0]
         colour = MODE_COLOURS.get(str(first["mode"]), "#888888")
-        s0, on0 = int(first["year_started"]), int(first["year_online"])
+        s0, on0 = int(first["year_started"]), min(int(first["year_online"]), end + 1)
         ax.barh(i, on0 - s0, left=s0, height=0.6, color="white", edgecolor=colour, hatch="////", linewidth=0.8)
         if on0 <= end:
             ax.barh(i, end + 1 - on0, left=on0, height=0.6, color=colour, edgecolor="none")
         later = part.iloc[1:]
         if len(later):
+            expansions = True
             ax.plot(later["year_started"].to_numpy() + 0.5, [i] * len(later), linestyle="none", marker="D",
                     markersize=3.5, color="black")
-        total = float(part["capacity_tpy"].sum())
-        text = _capacity_text(total, names.unit(str(first["mineral"])))
+        text = _capacity_text(float(part["capacity_tpy"].sum()), names.unit(str(first["mineral"])))
         extra = f", {len(part)} starts" if len(part) > 1 else ""
-        ax.text(end + 1.15, i, f"{text} ({_deal_text(first)}{extra})", va="center", fontsize=8)
+        notes.append(f"{text} ({_deal_text(first)}{extra})")
     ax.set_yticks(range(len(rows)), labels)
     for tick, (_label, header, _part) in zip(ax.get_yticklabels(), rows, strict=True):
         if header is not None:
             tick.set_fontweight("bold")
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(start - 0.2, end + 6.0)
+    ax.set_xlim(start - 0.1, end + 1.1)
+    right = ax.twinx()  # the capacity and the deal, as labels on the right (the layout makes room for them)
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(range(len(rows)), notes, fontsize=8)
+    right.tick_params(axis="y", length=0)
+    right.grid(False)
+    right.spines["right"].set_visible(False)
     years = list(range(start, end + 1))
     ax.set_xticks([y + 0.5 for y in years], [str(y) for y in years])
     ax.set_xticks(range(start, end + 2), minor=True)
@@ -263,10 +282,12 @@ def builds_figure(builds: pd.DataFrame, minerals: list[str], names: Names, horiz
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"Year (solid bars run to the end of the horizon, {end})")
     used = [m for m in MODES if m in set(builds["mode"])]
-    handles = [Patch(facecolor=MODE_COLOURS[m], label=mode(m)) for m in used]
+    used += sorted(set(builds["mode"].astype(str)) - set(MODES))
+    handles = [Patch(facecolor=MODE_COLOURS.get(m, "#888888"), label=mode(m)) for m in used]
     handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="////", label="Under construction"))
-    handles.append(ax.plot([], [], linestyle="none", marker="D", markersize=4, color="black",
-                           label="Expansion started")[0])
+    if expansions:
+        handles.append(ax.plot([], [], linestyle="none", marker="D", markersize=4, color="black",
+                               label="Expansion started")[0])
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
     fig.suptitle("Joint ventures and licences: when each is started, built and running")
     return fig
@@ -296,8 +317,7 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
         left.barh(y, values, left=base, color=COMPONENT_COLOURS.get(c, "#888888"), label=component(c), height=0.6)
         base += values
     for i, total in enumerate(totals.to_numpy()):
-        left.text(total / div + float(totals.max()) / div * 0.01, i, f"USD {total / div:,.2f} {word}", va="center",
-                  fontsize=8)
+        left.text(total / div + float(totals.max()) / div * 0.01, i, usd(float(total)), va="center", fontsize=8)
     left.set_yticks(y, [names.Mineral(m) for m in order])
     left.set_ylim(len(order) - 0.5, -0.5)
     left.set_xlim(0, float(totals.max()) / div * 1.22)
@@ -320,7 +340,7 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
     right.set_ylabel(f"USD {word2} per year")
     right.yaxis.set_major_formatter(usd_formatter(1))
     right.set_title("Spending per year by component (not discounted)", loc="left")
-    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=min(len(components), 6))
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=max(1, min(len(components), 6)))
     fig.suptitle("What the optimised plan costs" + (f": {headline}" if headline else ""))
     return fig
 

@@ -59,7 +59,7 @@ _SPARE = ["#8c6d31", "#6b6ecf", "#17a589", "#b07aa1", "#76b7b2", "#edc948", "#9c
           "#bab0ac"]
 MODE_COLOURS = {"licensing": "#2a9d8f", "minority": "#8ab17d", "parity": "#e9c46a", "majority": "#f4a261",
                 "domestic": "#1f4e9c"}
-COMPONENT_COLOURS = {"purchase": "#4e79a7", "tariff": CHINA_RED, "feoc_credit_loss": "#b07aa1",
+COMPONENT_COLOURS = {"purchase": "#4e79a7", "tariff": "#9c755f", "feoc_credit_loss": "#b07aa1",
                      "jv_capex": "#f28e2b", "jv_opex": "#edc948", "jv_royalty": "#76b7b2"}
 OPTIMISED = "#1f4e9c"
 LEAST_COST = "#7f7f7f"

@@ -122,6 +122,15 @@ class HighsBackend:
         self.h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
                                 np.asarray(upper, dtype=float))
 
+    def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Set ``A[row, cols] = vals`` (zeros remove entries)."""
+        for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):
+            self.h.changeCoeff(int(row), int(col), float(val))
+
+    def reset_basis(self) -> None:
+        """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
+        self.h.clearSolver()
+
     def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
         """Make ``cols`` integer or continuous (to get LP duals of a MIP with its integers fixed)."""
         cols = np.asarray(cols, dtype=np.int32)

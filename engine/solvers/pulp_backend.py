@@ -164,6 +164,20 @@ class PulpBackend:
         for i, lo, up in zip(rows, lower, upper, strict=True):
             self._apply(self.rows[int(i)], float(lo), float(up))
 
+    def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Set ``A[row, cols] = vals`` in every PuLP constraint of the row (zeros remove entries)."""
+        entry = self.rows[int(row)]
+        for target in [entry.expr, *[c for c in entry.parts.values() if c is not None]]:
+            for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):
+                var = self.vars[int(col)]
+                if val == 0.0:
+                    target.pop(var, None)
+                else:
+                    target[var] = float(val)
+
+    def reset_basis(self) -> None:
+        """PuLP solves from scratch every time."""
+
     def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
         """Make ``cols`` integer or continuous."""
         for j in cols:

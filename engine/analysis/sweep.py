@@ -1,0 +1,293 @@
+"""Monte Carlo sweeps over uncertain parameters and shocks, checkpointed, on local processes or a Dask cluster.
+
+Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. A worker
+loads the model into its solver once and, per sample, pushes only the new bounds, costs and level-row
+coefficients (``PlanSession.update``), clearing the basis so that results never depend on which worker ran which
+sample before. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they arrive; ``resume`` skips
+them. A torn last line (a process killed while writing) is ignored and its sample redone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.analysis.sampling import scenario_set
+from engine.errors import CritminError, InputError
+from engine.formulation import build_model
+from engine.hierarchy import PlanSession
+from engine.results import attributed_by_group, build_table, dependence_metric, per_mineral, total_cost_pv
+from engine.scenario import LoadedScenario
+from engine.solvers import SolverOptions, make_backend
+
+PERCENTILES = (5, 50, 95)
+CHECKPOINT = "samples.jsonl"
+MANIFEST = "sweep.json"
+
+
+class SampleRunner:
+    """Solves samples of one scenario on one warm solver object."""
+
+    def __init__(self, loaded: LoadedScenario, seed: int, solver: str | None = None) -> None:
+        self.loaded, self.seed = loaded, seed
+        first, _ = scenario_set(loaded, [0], seed)
+        self.session = PlanSession(build_model(loaded, first), make_backend(solver, SolverOptions()))
+
+    def run(self, index: int) -> dict:
+        start = time.perf_counter()
+        sample_set, records = scenario_set(self.loaded, [index], self.seed)
+        model = build_model(self.loaded, sample_set)
+        self.session.update(model)
+        self.session.backend.reset_basis()
+        plan = self.session.solve()
+        row: dict = {**records[0], "status": plan.status.value}
+        if plan.ok:
+            x = plan.x
+            dep = attributed_by_group(model, x)
+            cost = total_cost_pv(model, x)
+            row.update({
+                "dependence_pct": dependence_metric(model, dep),
+                "cost_pv_usd": cost,
+                "premium_usd": cost - float(plan.least_cost_usd or 0.0),
+                "shortfall_t": float(dep["shortfall_t"].sum()),
+                "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["price_usd_per_t"]).sum()),
+                **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
+                **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
+                "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
+            })
+        row["seconds"] = time.perf_counter() - start
+        return _rounded(row)
+
+
+def _rounded(row: dict) -> dict:
+    """Floats to 10 significant digits: the same sample gives the same text on every executor."""
+    return {k: (float(f"{v:.10g}") if isinstance(v, float) and np.isfinite(v) else v) for k, v in row.items()
+            if k != "seconds"} | {"seconds": row.get("seconds")}
+
+
+# ----------------------------------------------------------------------------------------------- workers
+_WORKER: SampleRunner | None = None
+_WORKERS: dict[str, SampleRunner] = {}
+
+
+def _init_worker(loaded: LoadedScenario, seed: int, solver: str | None) -> None:
+    global _WORKER
+    _WORKER = SampleRunner(loaded, seed, solver)
+
+
+def _kill_hook(index: int) -> None:
+    """Tests: CRITMIN_TEST_KILL_AT=index:marker kills the worker once, the first time it reaches ``index``."""
+    spec = os.environ.get("CRITMIN_TEST_KILL_AT")
+    if not spec:
+        return
+    at, marker = spec.split(":", 1)
+    if int(at) == index and not os.path.exists(marker):
+        Path(marker).write_text("killed")
+        os._exit(9)
+
+
+def _run_in_worker(index: int) -> dict:
+    _kill_hook(index)
+    assert _WORKER is not None
+    return _WORKER.run(index)
+
+
+def _run_on_dask_worker(index: int, loaded: LoadedScenario, seed: int, solver: str | None) -> dict:
+    key = f"{loaded.digest}:{seed}:{solver}"
+    if key not in _WORKERS:
+        _WORKERS[key] = SampleRunner(loaded, seed, solver)
+    return _WORKERS[key].run(index)
+
+
+# ----------------------------------------------------------------------------------------------- executors
+def _serial(loaded: LoadedScenario, seed: int, solver: str | None, todo: list[int]) -> Iterator[dict]:
+    runner = SampleRunner(loaded, seed, solver)
+    for index in todo:
+        _kill_hook(index)
+        yield runner.run(index)
+
+
+def _processes(loaded: LoadedScenario, seed: int, solver: str | None, todo: list[int], workers: int,
+               retries: int = 3) -> Iterator[dict]:
+    """Local processes; a pool broken by a killed worker is restarted and unfinished samples resubmitted."""
+    pending = list(todo)
+    for _attempt in range(retries + 1):
+        if not pending:
+            return
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                   initargs=(loaded, seed, solver))
+        futures = {pool.submit(_run_in_worker, i): i for i in pending}
+        try:
+            running = set(futures)
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool:
+                        continue
+                    pending.remove(futures[future])
+                    yield row
+        except BrokenProcessPool:
+            pass
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if pending:
+        raise CritminError(f"{len(pending)} samples failed after {retries} restarts of the worker pool")
+
+
+def _dask(loaded: LoadedScenario, seed: int, solver: str | None, todo: list[int], scheduler: str) -> Iterator[dict]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'critmin-engine[distributed]'") from None
+    with Client(scheduler, set_as_default=False) as client:
+        shared = client.scatter(loaded, broadcast=True)
+        futures = client.map(_run_on_dask_worker, todo, loaded=shared, seed=seed, solver=solver, pure=False,
+                             retries=3)
+        for future in as_completed(futures):
+            yield future.result()
+
+
+# ----------------------------------------------------------------------------------------------- checkpoint
+@dataclass
+class SweepRun:
+    loaded: LoadedScenario
+    folder: Path
+    samples: int
+    seed: int
+    rows: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(sorted(self.rows, key=lambda r: r["sample"]))
+
+
+def read_checkpoint(folder: Path) -> list[dict]:
+    """Finished samples; a torn last line is dropped (its sample will be redone)."""
+    path = folder / CHECKPOINT
+    if not path.exists():
+        return []
+    rows = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        rows[row["sample"]] = row
+    return list(rows.values())
+
+
+def _manifest(loaded: LoadedScenario, samples: int, seed: int) -> dict:
+    return {"scenario": loaded.name, "inputs_hash": loaded.digest, "samples": samples, "seed": seed}
+
+
+def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
+                   force: bool) -> list[dict]:
+    """Create the sweep folder (or check it for --resume) and return the samples already done."""
+    manifest = _manifest(loaded, samples, seed)
+    if folder.exists():
+        if resume:
+            path = folder / MANIFEST
+            old = json.loads(path.read_text()) if path.exists() else None
+            if old != manifest:
+                raise InputError(f"{folder}: cannot resume: it holds a different sweep ({old}); expected {manifest}")
+            return read_checkpoint(folder)
+        if not force:
+            raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
+                             f"again, or choose another --out")
+        import shutil
+
+        shutil.rmtree(folder)
+    elif resume:
+        raise InputError(f"{folder}: nothing to resume (no such folder)")
+    folder.mkdir(parents=True)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return []
+
+
+def _append(handle, row: dict) -> None:
+    handle.write(json.dumps(row, sort_keys=True) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def run_sweep(loaded: LoadedScenario, folder: Path, *, samples: int, seed: int, workers: int = 1,
+              scheduler: str | None = None, solver: str | None = None, resume: bool = False, force: bool = False,
+              progress: Callable[[int, int], None] | None = None, stop_after: int | None = None) -> SweepRun:
+    """Run (or finish) a sweep into ``folder``; ``stop_after`` simulates an interruption (tests)."""
+    done = prepare_folder(folder, loaded, samples, seed, resume, force)
+    run = SweepRun(loaded, folder, samples, seed, rows=[r for r in done if r["sample"] < samples])
+    have = {r["sample"] for r in run.rows}
+    todo = [i for i in range(samples) if i not in have]
+    if progress:
+        progress(len(have), samples)
+    started = time.perf_counter()
+    source: Iterable[dict]
+    if scheduler:
+        source = _dask(loaded, seed, solver, todo, scheduler)
+    elif workers > 1:
+        source = _processes(loaded, seed, solver, todo, workers)
+    else:
+        source = _serial(loaded, seed, solver, todo)
+    try:
+        with open(folder / CHECKPOINT, "a", encoding="utf-8") as handle:
+            for row in source:
+                _append(handle, row)
+                run.rows.append(row)
+                if progress:
+                    progress(len(run.rows), samples)
+                if stop_after is not None and len(run.rows) - len(have) >= stop_after:
+                    raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        run.interrupted = True
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    run.seconds = time.perf_counter() - started
+    if not run.interrupted:
+        write_outputs(run)
+    return run
+
+
+def percentiles(table: pd.DataFrame) -> pd.DataFrame:
+    """P5/P50/P95 (and mean) of every numeric result column over the optimal samples."""
+    ok = table[table["status"] == "optimal"]
+    skip = {"sample", "seconds"}
+    columns = [c for c in ok.columns if c not in skip and pd.api.types.is_numeric_dtype(ok[c])]
+    rows = []
+    for column in columns:
+        values = ok[column].to_numpy(dtype=float)
+        rows.append({"metric": column, "mean": float(np.mean(values)),
+                     **{f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES}})
+    return pd.DataFrame(rows)
+
+
+def write_outputs(run: SweepRun) -> None:
+    """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
+    from engine.output import write_csv
+
+    table = run.table.drop(columns=["seconds"], errors="ignore")
+    stats = percentiles(run.table)
+    for name, frame in (("samples.csv", table), ("percentiles.csv", stats)):
+        tmp = run.folder / f".{name}.tmp"
+        write_csv(frame, tmp)
+        os.replace(tmp, run.folder / name)
+    summary = {"scenario": run.loaded.name, "samples": run.samples, "seed": run.seed,
+               "optimal": int((run.table["status"] == "optimal").sum()),
+               "percentiles": stats.set_index("metric").to_dict(orient="index")}
+    tmp = run.folder / ".summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    os.replace(tmp, run.folder / "summary.json")

@@ -1,0 +1,25 @@
+"""Printing a sweep's percentiles."""
+
+from __future__ import annotations
+
+from engine.analysis.sweep import SweepRun, percentiles
+from engine.display import pct, tonnes, usd
+
+
+def render_sweep(run: SweepRun) -> str:
+    table = run.table
+    ok = int((table["status"] == "optimal").sum())
+    rate = len(run.rows) / run.seconds if run.seconds > 0 else float("nan")
+    lines = [f"Sweep of '{run.loaded.name}': {len(table)} samples (seed {run.seed}), {ok} optimal; "
+             f"{rate:.1f} samples/s this run", "",
+             f"  {'':<28}{'P5':>16}{'P50':>16}{'P95':>16}"]
+    stats = percentiles(table).set_index("metric")
+    shown = [("dependence_pct", "dependence on China", pct), ("cost_pv_usd", "cost (PV)", usd),
+             ("premium_usd", "premium over least cost", usd), ("shortfall_t", "unmet demand, t", tonnes)]
+    shown += [(m, m.replace("dependence_", "").replace("_pct", "") + " dependence", pct)
+              for m in stats.index if m.startswith("dependence_") and m != "dependence_pct"]
+    for metric, label, fmt in shown:
+        if metric in stats.index:
+            row = stats.loc[metric]
+            lines.append(f"  {label:<28}{fmt(row['p5']):>16}{fmt(row['p50']):>16}{fmt(row['p95']):>16}")
+    return "\n".join(lines)
