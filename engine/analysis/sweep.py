@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -103,7 +104,7 @@ def _run_in_worker(index: int) -> dict:
 
 
 def _run_on_dask_worker(index: int, loaded: LoadedScenario, seed: int, solver: str | None) -> dict:
-    key = f"{loaded.digest}:{seed}:{solver}"
+    key = f"{loaded.digest}:{seed}:{solver}:{threading.get_ident()}"  # one runner per worker thread
     if key not in _WORKERS:
         _WORKERS[key] = SampleRunner(loaded, seed, solver)
     return _WORKERS[key].run(index)
@@ -151,7 +152,7 @@ def _dask(loaded: LoadedScenario, seed: int, solver: str | None, todo: list[int]
         from dask.distributed import Client, as_completed
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'critmin-engine[distributed]'") from None
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler) as client:
         shared = client.scatter(loaded, broadcast=True)
         futures = client.map(_run_on_dask_worker, todo, loaded=shared, seed=seed, solver=solver, pure=False,
                              retries=3)
@@ -172,7 +173,18 @@ class SweepRun:
 
     @property
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame(sorted(self.rows, key=lambda r: r["sample"]))
+        """One row per sample in sample order; columns: sample, status, then the rest alphabetically."""
+        table = pd.DataFrame(sorted(self.rows, key=lambda r: r["sample"]))
+        rest = sorted(c for c in table.columns if c not in ("sample", "status"))
+        return table[["sample", "status", *rest]]
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line that a killed process left without its newline, so appends start on a fresh line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
 
 
 def read_checkpoint(folder: Path) -> list[dict]:
@@ -180,6 +192,7 @@ def read_checkpoint(folder: Path) -> list[dict]:
     path = folder / CHECKPOINT
     if not path.exists():
         return []
+    _drop_torn_tail(path)
     rows = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
