@@ -363,5 +363,48 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
     click.echo(f"\n  Sweep written to {folder}/ (samples.csv, percentiles.csv, summary.json, samples.jsonl)")
 
 
+@main.command()
+@MODEL
+@click.option("--scenarios", type=click.IntRange(min=1), default=None,
+              help="Sampled disruptions to plan against [default: the scenario's robust.scenarios].")
+@click.option("--evaluation", type=click.IntRange(min=1), default=None,
+              help="Fresh scenarios to test the plans on [default: robust.evaluation].")
+@click.option("--risk", type=click.Choice(["expected", "cvar"]), default=None,
+              help="First objective: expected shortfall or its CVaR [default: robust.risk].")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="CVaR level [default: robust.alpha].")
+@click.option("--seed", type=int, default=None, help="Random seed [default: robust.seed].")
+@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Folder [default: results/<scenario>-robust].")
+@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
+@click.option("--no-write", is_flag=True, help="Print only.")
+@friendly
+def robust(model: str | None, scenarios: int | None, evaluation: int | None, risk: str | None,
+           alpha: float | None, seed: int | None, solver: str, out: Path | None, force: bool,
+           no_write: bool) -> None:
+    """Two-stage stochastic plan (JV builds and stockpile chosen once) and its value over the deterministic plan."""
+    from engine.analysis.robust import robust as robust_plan
+    from engine.analysis.robust_run import render_robust, write_robust
+    from engine.output import check_writable
+    from engine.scenario import load_scenario, with_overrides
+
+    loaded = load_scenario(model)
+    changes = {k: v for k, v in {"scenarios": scenarios, "evaluation": evaluation, "risk": risk, "alpha": alpha,
+                                 "seed": seed}.items() if v is not None}
+    if changes:
+        loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
+    folder = out if out is not None else Path("results") / f"{loaded.name}-robust"
+    if not no_write:
+        check_writable(folder, force)
+    result = robust_plan(loaded, solver=solver)
+    click.echo(render_robust(result))
+    if result.status != "optimal":
+        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
+    if not no_write:
+        write_robust(result, folder, force=force)
+        click.echo(f"\n  Robust results written to {folder}/ (evaluation.csv, builds.csv, summary.json)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -122,6 +122,10 @@ class LinearProgram:
                                     np.asarray(vals, dtype=float)))
         self._matrix = None
 
+    def clear_objective(self, name: str) -> None:
+        """Drop every term of a named objective (before replacing it)."""
+        self._objective_terms.pop(name, None)
+
     def add_objective(self, name: str, cols: np.ndarray, vals: np.ndarray) -> None:
         """Add terms ``vals`` on columns ``cols`` to the named objective (terms on one column add up)."""
         self._objective_terms.setdefault(name, []).append(

@@ -200,9 +200,15 @@ def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = N
     )
 
 
+def expected_total(model: Model, frame: pd.DataFrame, column: str) -> float:
+    """Σ over scenarios of probability × the column's total in that scenario (the plain total for one)."""
+    prob = frame["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+    return float((frame[column].to_numpy(dtype=float) * prob).sum())
+
+
 def total_cost_pv(model: Model, x: np.ndarray) -> float:
-    """Present value of all costs of a solution, USD, recomputed from the tables' arithmetic."""
-    return float(cost_components(model, x)["pv_usd"].sum() * 1.0)
+    """Expected present value of all costs of a solution, USD, recomputed from the cost table."""
+    return expected_total(model, cost_components(model, x), "pv_usd")
 
 
 def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:

@@ -407,3 +407,10 @@ def scenario_from_dict(data: dict, dataset: Dataset, name: str = "inline") -> Lo
     loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=None)
     _check_against_dataset(loaded)
     return loaded
+
+
+def with_overrides(loaded: LoadedScenario, **changes: object) -> LoadedScenario:
+    """The same loaded scenario with top-level fields replaced (already-validated values)."""
+    scenario = loaded.scenario.model_copy(update=changes)
+    return LoadedScenario(scenario=scenario, dataset=loaded.dataset, path=loaded.path, chain=loaded.chain,
+                          origins=loaded.origins)

@@ -85,7 +85,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     if tables is None:
         return summary
     dep = tables.dependence
-    costs = tables.costs
+    prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+    costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
     least = plan.least_cost_usd
     premium = total - least if least is not None else None

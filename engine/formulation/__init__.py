@@ -14,7 +14,7 @@ import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.checks import run_checks
-from engine.formulation.demand import add_demand_balance, add_shortfall
+from engine.formulation.demand import add_demand_balance, add_shortfall, use_cvar_shortfall
 from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
@@ -52,8 +52,12 @@ def _deliveries(model: Model) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) -> Model:
-    """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given)."""
+def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
+                cvar_alpha: float | None = None) -> Model:
+    """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given).
+
+    With ``cvar_alpha`` the first objective is the CVaR of shortfall value at that level instead of its mean.
+    """
     s = loaded.scenario
     model = Model(loaded=loaded)
     model.years = s.years
@@ -88,6 +92,8 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None) ->
     cost.add_purchase_cost(model)
     jv.add_jv_cost(model)
     dependence.add_dependence_objective(model)
+    if cvar_alpha is not None:
+        use_cvar_shortfall(model, cvar_alpha)
     run_checks(model)
     return model
 

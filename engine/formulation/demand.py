@@ -59,3 +59,26 @@ def add_demand_balance(model: Model) -> None:
     rhs = d["demand_t"].to_numpy()
     model.lp.add_constraints("demand", d[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
 
+
+
+def use_cvar_shortfall(model: Model, alpha: float) -> None:
+    """Replace the expected shortfall objective by its conditional value at risk at level ``alpha``::
+
+        minimise η + 1/(1 − α) Σ_ω p_ω z_ω   with   z_ω >= S_ω − η,  z_ω >= 0,  η >= 0
+
+    where S_ω = Σ_{m, y} price_m × short[m, y, ω] (in the LP money unit): the mean shortfall value of the worst
+    (1 − α) share of scenarios (Rockafellar and Uryasev).
+    """
+    lp, d = model.lp, model.demand
+    scen = model.scenarios
+    eta = lp.add_variables("cvar_eta", pd.DataFrame({"alpha": [alpha]}))
+    excess = lp.add_variables("cvar_excess", scen[["scen"]])
+    scen_row = pd.Index(scen["scen"]).get_indexer(d["scen"])
+    n = len(scen)
+    rows = np.concatenate([np.arange(n), np.arange(n), scen_row])
+    cols = np.concatenate([excess.cols, np.full(n, eta.start), model.block_cols("short")])
+    vals = np.concatenate([np.ones(n), np.ones(n), -d["price_usd_per_t"].to_numpy() / model.money_unit])
+    lp.add_constraints("cvar", scen[["scen"]], rows, cols, vals, lower=0.0)
+    lp.clear_objective("shortfall")
+    lp.add_objective("shortfall", np.array([eta.start]), np.array([1.0]))
+    lp.add_objective("shortfall", excess.cols, scen["probability"].to_numpy() / (1.0 - alpha))
