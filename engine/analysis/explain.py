@@ -9,8 +9,8 @@ For each mineral-year with shortfall (or every year asked for):
    at a time (the shortfall stage of models with policies 1…k), so share rules show their bite too.
 3. **Smallest relaxations.** An elastic LP with no shortfall allowed (at a penalty of 1,000 per tonne, so a
    physical shortage is still reported): every restricted delivery may be released and every policy row may be
-   violated, at one unit of penalty per tonne; the released tonnes and violations name the cheapest way back to
-   meeting demand.
+   violated, at a penalty of one discounted unit per tonne; the released tonnes and violations name the
+   smallest way back to meeting demand.
 4. **IIS cross-check.** With shortfall forbidden, HiGHS's irreducible infeasible subset lists the rows and bounds
    that cannot hold together (HiGHS backend only).
 """
@@ -164,7 +164,9 @@ def _elastic(model: Model, solver: str | None) -> tuple[pd.DataFrame, np.ndarray
         entries_cols.append(np.full(len(rows), elastic.start + j))
     lp.add_entries(np.concatenate(entries_rows), np.concatenate(entries_cols), np.concatenate(entries_vals))
     objective = np.zeros(lp.n_cols)
-    objective[elastic.cols] = 1.0
+    # a tonne released later weighs less, so relaxations land in the year they are needed, not a year early
+    # with the difference stockpiled
+    objective[elastic.cols] = model.discount(np.array([k["year"] or model.years[0] for k in keys]))
     objective[model.block_cols("short")] = SHORTAGE_PENALTY
     backend = make_backend(solver, SolverOptions())
     backend.load(lp)

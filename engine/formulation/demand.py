@@ -4,9 +4,13 @@ Demand balance, one row per mineral m, year y and scenario ω::
 
     Σ_s flow[s, y, ω] + Σ_j jv_out[j, y, ω] + short[m, y, ω] = demand[m, y, ω]
 
-Shortfall objective (value-weighted, always the first stage of the hierarchy), in the LP money unit::
+Shortfall objective (value-weighted and discounted like costs, always the first stage of the hierarchy), in the
+LP money unit::
 
-    minimise Σ_{m, y, ω} p_ω × price_m × short[m, y, ω]
+    minimise Σ_{m, y, ω} p_ω × δ_y × price_m × short[m, y, ω]
+
+Discounting makes a tonne unmet now worse than a tonne unmet later, so a stockpile is never used to move a
+shortage forward in time for nothing.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ def add_shortfall(model: Model) -> None:
     model.demand = demand_table(model)
     d = model.demand
     block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
-    model.lp.add_objective("shortfall", block.cols,
-                           (d["probability"] * d["price_usd_per_t"]).to_numpy() / model.money_unit)
+    value = d["probability"].to_numpy() * model.discount(d["year"]) * d["price_usd_per_t"].to_numpy()
+    model.lp.add_objective("shortfall", block.cols, value / model.money_unit)
 
 
 def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
@@ -66,7 +70,7 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
 
         minimise η + 1/(1 − α) Σ_ω p_ω z_ω   with   z_ω >= S_ω − η,  z_ω >= 0,  η >= 0
 
-    where S_ω = Σ_{m, y} price_m × short[m, y, ω] (in the LP money unit): the mean shortfall value of the worst
+    where S_ω = Σ_{m, y} δ_y × price_m × short[m, y, ω] (in the LP money unit): the mean shortfall value of the worst
     (1 − α) share of scenarios (Rockafellar and Uryasev).
     """
     lp, d = model.lp, model.demand
@@ -77,7 +81,8 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
     n = len(scen)
     rows = np.concatenate([np.arange(n), np.arange(n), scen_row])
     cols = np.concatenate([excess.cols, np.full(n, eta.start), model.block_cols("short")])
-    vals = np.concatenate([np.ones(n), np.ones(n), -d["price_usd_per_t"].to_numpy() / model.money_unit])
+    value = model.discount(d["year"]) * d["price_usd_per_t"].to_numpy() / model.money_unit
+    vals = np.concatenate([np.ones(n), np.ones(n), -value])
     lp.add_constraints("cvar", scen[["scen"]], rows, cols, vals, lower=0.0)
     lp.clear_objective("shortfall")
     lp.add_objective("shortfall", np.array([eta.start]), np.array([1.0]))

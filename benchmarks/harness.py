@@ -1,0 +1,429 @@
+"""The timing harness behind ``make bench`` and ``python -m benchmarks``.
+
+For each size: generate the inputs (seeded), build critmin's model once untimed to write the single-stage MPS
+(and each hierarchy stage's MPS), then run every tool ``repeat`` times, each run in a fresh child process, and
+report the median of each phase. Every tool's time is compared with the limit measured in the same run: the same
+LP solved by highspy alone from the MPS file (``run()`` only). Then warm re-solves on the default model and a
+cold ``critmin solve`` from the shell. Prints tables; writes JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pickle
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.config import DEFAULT_SIZES, SIZES, build_inputs
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "results.json"
+REL_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Tool:
+    key: str
+    label: str
+    group: str  # "single" or "hierarchy"
+    limit: bool = False
+
+
+TOOLS = [
+    Tool("raw-highs", "highspy alone on the MPS (limit)", "single", limit=True),
+    Tool("critmin-highs", "critmin, highs backend", "single"),
+    Tool("critmin-pulp", "critmin, pulp backend (CBC)", "single"),
+    Tool("pulp-naive-highs", "PuLP naive + HiGHS", "single"),
+    Tool("pulp-naive-cbc", "PuLP naive + CBC", "single"),
+    Tool("linopy-highs", "linopy + HiGHS", "single"),
+    Tool("raw-highs-hierarchy", "highspy alone, Σ stages cold (limit)", "hierarchy", limit=True),
+    Tool("critmin-highs-hierarchy", "critmin, highs backend, warm", "hierarchy"),
+    Tool("critmin-pulp-hierarchy", "critmin, pulp backend (CBC)", "hierarchy"),
+]
+TOOL_BY_KEY = {t.key: t for t in TOOLS}
+PULP_TOOLS = {"critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc", "critmin-pulp-hierarchy"}
+CBC_TOOLS = {"critmin-pulp", "pulp-naive-cbc"}
+
+
+@dataclass
+class Settings:
+    sizes: list[str] = field(default_factory=lambda: list(DEFAULT_SIZES))
+    repeat: int = 1
+    out: Path | None = DEFAULT_OUT
+    skip_pulp: bool = False
+    skip_linopy: bool = False
+    cbc_max_nnz: int = 400_000
+    peer_max_nnz: int = 1_500_000
+    hierarchy_max_nnz: int = 400_000
+    cbc_hierarchy_max_nnz: int = 100_000
+    warm_n: int = 50
+    cold_n: int = 10
+    cli_n: int = 3
+    isolate: bool = True  # each measurement in its own process (False: in-process, for the smoke test)
+    timeout: float = 1800.0
+    keep: bool = False
+    warm: bool = True
+    cli: bool = True
+    quiet: bool = False
+
+    def as_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
+
+
+# ------------------------------------------------------------------------------------------------ machine
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _git() -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "engine"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip() != ""
+        return {"commit": commit or None, "engine_modified": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "engine_modified": None}
+
+
+def machine_info() -> dict:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": affinity,
+        "memory_gb": _memory_gb(),
+        "python": platform.python_version(),
+        "versions": {name: _version(dist) for name, dist in (
+            ("critmin", "critmin-engine"), ("highspy", "highspy"), ("pulp", "pulp"), ("cbcbox", "cbcbox"),
+            ("numpy", "numpy"), ("pandas", "pandas"), ("scipy", "scipy"), ("linopy", "linopy"),
+            ("xarray", "xarray"))},
+        "git": _git(),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ running
+class Runner:
+    """Runs worker tasks in child processes (or in-process) and collects their JSON results."""
+
+    def __init__(self, work: Path, settings: Settings) -> None:
+        self.work, self.settings = work, settings
+        self.count = 0
+
+    def __call__(self, task: dict) -> dict:
+        self.count += 1
+        task_path = self.work / f"task{self.count}.json"
+        result_path = self.work / f"result{self.count}.json"
+        task = {**task, "result": str(result_path)}
+        if not self.settings.isolate:
+            from benchmarks.worker import run_task
+
+            return run_task(task)
+        task_path.write_text(json.dumps(task))
+        log = self.work / f"task{self.count}.log"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        with open(log, "w") as out:
+            try:
+                proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", str(task_path)], cwd=ROOT, env=env,
+                                      stdout=out, stderr=subprocess.STDOUT, timeout=self.settings.timeout)
+            except subprocess.TimeoutExpired:
+                return {"error": f"timed out after {self.settings.timeout:g} s"}
+        if proc.returncode != 0 or not result_path.exists():
+            tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+            return {"error": f"exit code {proc.returncode}: " + " | ".join(tail)}
+        return json.loads(result_path.read_text())
+
+
+def _say(settings: Settings, text: str) -> None:
+    if not settings.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _agrees(a: float | None, b: float | None, tol: float = REL_TOL) -> bool | None:
+    if a is None or b is None:
+        return None
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def _selected(tool: Tool, nnz: int, s: Settings, linopy: str | None) -> str | None:
+    """None if the tool runs at this size, else why not."""
+    if tool.key in PULP_TOOLS and s.skip_pulp:
+        return "--skip-pulp"
+    if tool.key == "linopy-highs":
+        if s.skip_linopy:
+            return "--skip-linopy"
+        if linopy is None:
+            return "linopy not installed"
+    if tool.key in CBC_TOOLS and nnz > s.cbc_max_nnz:
+        return f"{nnz:,} nnz > --cbc-max-nnz {s.cbc_max_nnz:,}"
+    if tool.key in ("pulp-naive-highs", "linopy-highs") and nnz > s.peer_max_nnz:
+        return f"{nnz:,} nnz > --peer-max-nnz {s.peer_max_nnz:,}"
+    if tool.key == "critmin-pulp-hierarchy" and nnz > s.cbc_hierarchy_max_nnz:
+        return f"{nnz:,} nnz > --cbc-hierarchy-max-nnz {s.cbc_hierarchy_max_nnz:,}"
+    if tool.group == "hierarchy" and nnz > s.hierarchy_max_nnz:
+        return f"{nnz:,} nnz > --hierarchy-max-nnz {s.hierarchy_max_nnz:,}"
+    return None
+
+
+def _summarise(tool: Tool, runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    phases = {}
+    for p in ("build_s", "handoff_s", "solve_s", "extract_s"):
+        phases[p] = _median([r["phases"].get(p) for r in ok])
+    counted = ok[0].get("counted") if ok else None
+    if counted:  # the limit counts the solve only
+        phases = {p: (v if p.removesuffix("_s") in counted else None) for p, v in phases.items()}
+        total = _median([sum(r["phases"][f"{c}_s"] or 0.0 for c in counted) for r in ok])
+    else:
+        total = _median([r["total_s"] for r in ok])
+    return {
+        "tool": tool.key, "label": tool.label, "group": tool.group, "limit": tool.limit,
+        "status": ok[0].get("status") if ok else "error", "error": next((r["error"] for r in runs if "error" in r),
+                                                                        None),
+        "objective": ok[0].get("objective") if ok else None, **phases, "total_s": total,
+        "peak_mb": _median([r["peak_mb"] for r in ok]), "delta_mb": _median([r.get("delta_mb") for r in ok]),
+        "runs": runs,
+    }
+
+
+def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: Path | None,
+             linopy: str | None) -> dict:
+    size = SIZES[name]
+    folder = work / name
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    inputs = build_inputs(size)
+    generate_s = time.perf_counter() - t
+    inputs_path = folder / "inputs.pkl"
+    with open(inputs_path, "wb") as f:
+        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    _say(settings, f"[{name}] generated in {generate_s:.2f} s; preparing the limit's MPS files …")
+    hierarchy_wanted = any(_selected(t, 0, settings, linopy) is None for t in TOOLS if t.group == "hierarchy")
+    prep = runner({"kind": "prep", "inputs": str(inputs_path), "out_dir": str(folder), "hierarchy": False})
+    if "error" in prep:
+        raise RuntimeError(f"{name}: preparing the model failed: {prep['error']}")
+    nnz = prep["nnz"]
+    if hierarchy_wanted and nnz <= settings.hierarchy_max_nnz:
+        prep = runner({"kind": "prep", "inputs": str(inputs_path), "out_dir": str(folder), "hierarchy": True})
+        if "error" in prep:
+            raise RuntimeError(f"{name}: preparing the hierarchy's stages failed: {prep['error']}")
+    _say(settings, f"[{name}] {prep['columns']:,} columns, {prep['rows']:,} rows, {nnz:,} non-zeros")
+    rows = []
+    for tool in TOOLS:
+        reason = _selected(tool, nnz, settings, linopy)
+        if reason is not None:
+            rows.append({"tool": tool.key, "label": tool.label, "group": tool.group, "limit": tool.limit,
+                         "skipped": reason})
+            continue
+        task = {"kind": tool.key, "inputs": str(inputs_path), "mps": prep["single_mps"],
+                "stage_mps": prep.get("stage_mps", []), "warmup": str(warmup) if warmup else None}
+        runs = []
+        for r in range(settings.repeat):
+            result = runner(task)
+            runs.append(result)
+            shown = result.get("error") or f"{result['total_s']:.2f} s, peak {result['peak_mb']:.0f} MB"
+            _say(settings, f"[{name}] {tool.label}: run {r + 1}/{settings.repeat}: {shown}")
+        rows.append(_summarise(tool, runs))
+    # agreement with critmin's optimum, and ratios to the limit measured here
+    reference = {"single": prep["single_objective"],
+                 "hierarchy": prep["hierarchy_stages"][-1]["objective"] if prep.get("hierarchy_stages") else None}
+    limits = {r["group"]: r for r in rows if r.get("limit") and "skipped" not in r}
+    for r in rows:
+        if "skipped" in r:
+            continue
+        r["reference_objective"] = reference[r["group"]]
+        r["agrees"] = _agrees(r["objective"], reference[r["group"]])
+        limit = limits.get(r["group"])
+        if limit and limit["total_s"] and r["total_s"] is not None:
+            r["ratio"] = r["total_s"] / limit["total_s"]
+    return {"size": size.as_dict(), "generate_s": generate_s, "columns": prep["columns"], "rows": prep["rows"],
+            "nnz": nnz, "integer_columns": prep["integer_columns"],
+            "hierarchy_stages": prep.get("hierarchy_stages"), "tools": rows}
+
+
+def time_cli(n: int) -> dict:
+    """Median wall time of ``critmin solve --no-write`` (the shipped baseline) from the shell, n times."""
+    exe = Path(sys.executable).with_name("critmin")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
+    command += ["solve", "--no-write"]
+    times, codes = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        times.append(time.perf_counter() - t)
+        codes.append(proc.returncode)
+    return {"command": " ".join(["critmin", "solve", "--no-write"]), "n": n, "median_s": statistics.median(times),
+            "min_s": min(times), "runs_s": times, "exit_codes": codes}
+
+
+# ------------------------------------------------------------------------------------------------ output
+def _fmt_s(v: float | None) -> str:
+    if v is None:
+        return "—"
+    if v < 0.01:
+        return f"{v * 1000:.1f}ms"
+    return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+
+
+def format_tables(results: dict) -> str:
+    lines = []
+    m = results["machine"]
+    v = m["versions"]
+    lines.append(f"critmin benchmarks — {m['date']} — {m['cpu']}, {m['cpus_usable']} CPUs, {m['memory_gb']} GB; "
+                 f"Python {m['python']}, HiGHS (highspy) {v['highspy']}, PuLP {v['pulp']} (CBC: cbcbox "
+                 f"{v['cbcbox']}), linopy {v['linopy'] or 'not installed'}")
+    lines.append(f"median of {results['settings']['repeat']} run(s), each in a fresh process; times in seconds; "
+                 "peak MB = the process's peak RSS (+ the CBC process's); Δ MB = peak − RSS before the first phase; "
+                 "× limit = total / the limit's total")
+    header = (f"{'size':<7}{'columns':>10}{'rows':>9}{'nnz':>11}  {'tool':<38}{'build':>7}{'handoff':>8}"
+              f"{'solve':>8}{'extract':>8}{'total':>8}{'peak MB':>8}{'Δ MB':>7}{'× limit':>8}")
+    for group, title in (("single", "Single stage: min cost + 10 × value of unmet demand, under the caps"),
+                         ("hierarchy", "Full objective hierarchy (5 stages: shortfall, least cost, reference, "
+                                       "dependence, cost)")):
+        lines += ["", title, header, "-" * len(header)]
+        for s in results["sizes"]:
+            first = True
+            for r in s["tools"]:
+                if r["group"] != group:
+                    continue
+                dims = (f"{s['size']['name']:<7}{s['columns']:>10,}{s['rows']:>9,}{s['nnz']:>11,}" if first
+                        else " " * 37)
+                first = False
+                if "skipped" in r:
+                    lines.append(f"{dims}  {r['label']:<38}skipped: {r['skipped']}")
+                    continue
+                if r.get("error"):
+                    lines.append(f"{dims}  {r['label']:<38}error: {r['error'][:80]}")
+                    continue
+                ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "—"
+                flag = "" if r.get("agrees") in (True, None) else "  OBJECTIVE DIFFERS"
+                status = "" if str(r.get("status", "")).lower() == "optimal" else f"  [{r.get('status')}]"
+                peak = f"{r['peak_mb']:.0f}" if r.get("peak_mb") is not None else "—"
+                delta = f"{r['delta_mb']:.0f}" if r.get("delta_mb") is not None else "—"
+                lines.append(f"{dims}  {r['label']:<38}{_fmt_s(r['build_s']):>7}{_fmt_s(r['handoff_s']):>8}"
+                             f"{_fmt_s(r['solve_s']):>8}{_fmt_s(r['extract_s']):>8}{_fmt_s(r['total_s']):>8}"
+                             f"{peak:>8}{delta:>7}{ratio:>8}{flag}{status}")
+    warm = results.get("warm")
+    if warm and "error" not in warm:
+        lines += ["", "Warm re-solves on the default model (baseline data + a 40% dependence cap; single stage "
+                      "unless marked)"]
+        lines.append(f"{'model':<13}{'what':<52}{'median':>10}{'per s':>9}{'speed-up':>9}")
+        for variant, e in warm.items():
+            label = f"{'MIP' if e['integer_columns'] else 'LP'} {e['columns']:,}×{e['rows']:,}"
+            single_cold = e["highs"]["cold_rebuild_solve"]
+            h_cold = e["highs_hierarchy"]["cold_rebuild_solve"]
+            entries = [("critmin highs: cold build + load + solve", single_cold, single_cold),
+                       ("critmin highs: capacity change + warm re-solve", e["highs"]["warm_capacity"], single_cold),
+                       ("critmin highs: cap change + warm re-solve", e["highs"]["warm_cap"], single_cold),
+                       ("critmin highs: hierarchy, cold build + 5 stages", h_cold, h_cold),
+                       ("critmin highs: hierarchy, capacity change, warm", e["highs_hierarchy"]["warm_capacity"],
+                        h_cold)]
+            if "pulp_cbc" in e:
+                p_cold = e["pulp_cbc"]["cold_rebuild_solve"]
+                entries += [("critmin pulp/CBC: cold build + load + solve", p_cold, single_cold),
+                            ("critmin pulp/CBC: capacity change + re-solve", e["pulp_cbc"]["warm_capacity"],
+                             single_cold)]
+            if "naive_pulp_highs" in e:
+                entries.append(("PuLP naive + HiGHS: cold build + solve", e["naive_pulp_highs"]["cold_rebuild_solve"],
+                                single_cold))
+            if "naive_pulp_cbc" in e:
+                entries.append(("PuLP naive + CBC: cold build + solve", e["naive_pulp_cbc"]["cold_rebuild_solve"],
+                                single_cold))
+            for i, (what, st, ref) in enumerate(entries):
+                left = variant if i == 0 else label if i == 1 else ""
+                lines.append(f"{left:<13}{what:<52}{_fmt_s(st['median_s']):>10}{st['per_second']:>9.1f}"
+                             f"{ref['median_s'] / st['median_s']:>8.1f}×")
+        naive = warm.get("default_lp", {}).get("naive_pulp_highs")
+        if naive and naive.get("agrees") is False:
+            lines.append("  the naive PuLP peer's optimum DIFFERS from critmin's on the default LP")
+    elif warm:
+        lines += ["", f"Warm re-solves: error: {warm['error']}"]
+    cli = results.get("cli")
+    if cli:
+        codes = set(cli["exit_codes"])
+        lines += ["", f"Cold `{cli['command']}` of the default from the shell (imports, load, build, 5 stages, "
+                      f"tables): median {cli['median_s']:.2f} s over {cli['n']} run(s)"
+                  + ("" if codes == {0} else f"; exit codes {sorted(codes)}")]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ entry
+def run(settings: Settings) -> dict:
+    """Run the benchmarks; return the results (also written to ``settings.out`` as JSON, if set)."""
+    from benchmarks.peers import linopy_available
+
+    for name in settings.sizes:
+        if name not in SIZES:
+            raise ValueError(f"unknown size '{name}'; expected one of {', '.join(SIZES)}")
+    linopy = linopy_available()
+    work = Path(tempfile.mkdtemp(prefix="critmin-bench-"))
+    results: dict = {"machine": machine_info(), "settings": settings.as_dict(), "sizes": []}
+    started = time.perf_counter()
+    try:
+        runner = Runner(work, settings)
+        warmup = work / "warmup.pkl"
+        with open(warmup, "wb") as f:
+            pickle.dump(build_inputs(SIZES["tiny"]), f, protocol=pickle.HIGHEST_PROTOCOL)
+        for name in settings.sizes:
+            results["sizes"].append(run_size(name, settings, runner, work, warmup, linopy))
+        if settings.warm:
+            _say(settings, "[default] warm re-solves against cold rebuilds …")
+            results["warm"] = runner({"kind": "warm", "n_warm": settings.warm_n, "n_cold": settings.cold_n,
+                                      "n_pulp": max(2, settings.cold_n // 2), "skip_pulp": settings.skip_pulp})
+        if settings.cli and settings.cli_n > 0:
+            _say(settings, f"[default] cold `critmin solve --no-write` × {settings.cli_n} …")
+            results["cli"] = time_cli(settings.cli_n)
+    finally:
+        if settings.keep:
+            _say(settings, f"work files kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["elapsed_s"] = time.perf_counter() - started
+    results["disagreements"] = [f"{s['size']['name']}: {r['label']} objective {r['objective']} vs critmin "
+                                f"{r['reference_objective']}"
+                                for s in results["sizes"] for r in s["tools"]
+                                if r["group"] == "single" and r.get("agrees") is False]
+    if settings.out is not None:
+        settings.out.parent.mkdir(parents=True, exist_ok=True)
+        settings.out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    return results

@@ -1,0 +1,196 @@
+"""Warm re-solves against cold rebuilds, on the default model (the shipped baseline data).
+
+The model is the baseline scenario plus a ``dependence_cap`` (China-attributed share at most 40% from 2028), so
+there is a cap row to move. Two variants: the data as shipped (11 JV options with a minimum efficient size, so a
+MIP with 11 binaries, and the baseline's Ga/Ge stockpile option) and the same data as an LP (minimum sizes blank,
+no stockpile), which the naive PuLP peer can write too.
+
+- **single stage** (``config.single_stage_objective``): load once, then change one source's capacity (the upper
+  bound of its flow columns, every year) or the cap (the upper bound of its rows) and re-solve, ``n`` times,
+  cycling through four values so that every re-solve moves the optimum; against a cold rebuild: build_model, a
+  new backend, load, solve.
+- **hierarchy** (``PlanSession``): re-run the full hierarchy warm after a capacity change, against a cold
+  build + load + hierarchy.
+- **PuLP backend (CBC)**: the same bound change and re-solve; PuLP writes the model and CBC starts cold each time.
+- **naive PuLP peer** (``peers.py``) on the LP variant: a cold rebuild and solve with HiGHS and with CBC.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+SOURCE = "CHL-LI-SQM"  # SQM's Chilean lithium plants: a large non-Chinese block that the plan uses
+CAPACITY_FACTORS = (0.5, 1.0, 0.25, 0.75)
+CAP_SHARES = (0.4, 0.3, 0.5, 0.35)
+CAP = {"name": "bench_cap", "type": "dependence_cap", "max_share": CAP_SHARES[0], "years": "2028+"}
+
+
+def default_inputs(as_lp: bool):
+    """(loaded scenario, scenario mapping, dataset) of the default model with the bench cap added."""
+    from benchmarks.generator import scaled_dataset
+    from engine.scenario import load_scenario, scenario_from_dict
+
+    base = load_scenario("baseline")
+    dataset = scaled_dataset(base.dataset) if as_lp else base.dataset  # facilities=1, jv_copies=1: min sizes blank
+    mapping = base.scenario.model_dump(mode="json")
+    mapping["policies"] = [*mapping["policies"], CAP]
+    mapping.pop("name", None)
+    if as_lp and mapping.get("stockpile"):
+        mapping["stockpile"] = {}  # the LP variant is the one the peers can write too
+    return scenario_from_dict(mapping, dataset, name="bench_default"), mapping, dataset
+
+
+def _stats(times: list[float]) -> dict:
+    median = statistics.median(times)
+    return {"n": len(times), "median_s": median, "min_s": min(times), "per_second": 1.0 / median if median else None}
+
+
+def _solve_fresh(loaded, backend_name: str):
+    from benchmarks.config import single_stage_objective
+    from engine.formulation import build_model
+    from engine.solvers import make_backend
+
+    model = build_model(loaded)
+    backend = make_backend(backend_name)
+    backend.load(model.lp)
+    backend.set_objective(single_stage_objective(model.lp))
+    return model, backend, backend.solve()
+
+
+def _handles(model):
+    """Columns of the source's flows with their bounds; rows of the cap with their demand."""
+    flow_cols = model.block_cols("flow")[(model.supply["source_id"] == SOURCE).to_numpy()]
+    upper = model.lp.col_upper[flow_cols]
+    block = model.lp.constraints[f"dependence_cap:{CAP['name']}"]
+    demand = block.upper / CAP["max_share"]
+    return flow_cols, upper, block.index, demand
+
+
+def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
+    # cold: rebuild and solve from scratch
+    cold = []
+    for _ in range(n_cold):
+        t = time.perf_counter()
+        _, _, sol = _solve_fresh(loaded, backend_name)
+        cold.append(time.perf_counter() - t)
+        assert sol.ok, sol.status
+    model, backend, sol = _solve_fresh(loaded, backend_name)
+    flow_cols, upper, cap_rows, demand = _handles(model)
+    out = {"cold_rebuild_solve": _stats(cold), "first_objective": sol.objective}
+    for what in ("capacity", "cap"):
+        times, objectives, iterations = [], [], []
+        for i in range(n_warm):
+            t = time.perf_counter()
+            if what == "capacity":
+                f = CAPACITY_FACTORS[(i + 1) % len(CAPACITY_FACTORS)]
+                backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * f)
+            else:
+                share = CAP_SHARES[(i + 1) % len(CAP_SHARES)]
+                backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), demand * share)
+            s = backend.solve()
+            times.append(time.perf_counter() - t)
+            assert s.ok, s.status
+            objectives.append(s.objective)
+            iterations.append(s.iterations)
+        # put it back, for the next loop
+        backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper)
+        backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), demand * CAP["max_share"])
+        out[f"warm_{what}"] = {**_stats(times), "distinct_objectives": len({round(o, 6) for o in objectives}),
+                               "median_iterations": statistics.median([i or 0 for i in iterations])}
+    # the warm answer equals a cold solve of the same change (capacity at the last factor used)
+    last = CAPACITY_FACTORS[n_warm % len(CAPACITY_FACTORS)]
+    backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
+    warm = backend.solve().objective
+    model2, backend2, _ = _solve_fresh(loaded, backend_name)
+    backend2.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
+    fresh = backend2.solve().objective
+    out["warm_equals_cold"] = bool(abs(warm - fresh) <= 1e-6 * max(1.0, abs(fresh)))
+    return out
+
+
+def _hierarchy(loaded, n_warm: int, n_cold: int) -> dict:
+    from engine.formulation import build_model
+    from engine.hierarchy import PlanSession
+    from engine.solvers import make_backend
+
+    cold = []
+    for _ in range(n_cold):
+        t = time.perf_counter()
+        plan = PlanSession(build_model(loaded), make_backend("highs")).solve()
+        cold.append(time.perf_counter() - t)
+        assert plan.ok, plan.message
+    model = build_model(loaded)
+    backend = make_backend("highs")
+    session = PlanSession(model, backend)
+    session.solve()
+    flow_cols, upper, _, _ = _handles(model)
+    times, stages = [], []
+    for i in range(n_warm):
+        t = time.perf_counter()
+        f = CAPACITY_FACTORS[(i + 1) % len(CAPACITY_FACTORS)]
+        backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * f)
+        plan = session.solve()
+        times.append(time.perf_counter() - t)
+        assert plan.ok, plan.message
+        stages.append(len(plan.stages))
+    return {"cold_rebuild_solve": _stats(cold), "warm_capacity": {**_stats(times), "stages": max(stages)}}
+
+
+def _naive(mapping: dict, dataset, solver: str, n_cold: int) -> dict:
+    import pulp
+
+    from benchmarks.config import SHORTFALL_WEIGHT
+    from benchmarks.peers import naive_pulp, peer_data
+    from engine.formulation import ScenarioSet
+    from engine.solvers.pulp_backend import cbc_path
+
+    times, objective = [], None
+    for _ in range(n_cold):
+        t = time.perf_counter()
+        model = naive_pulp(peer_data(dataset, ScenarioSet(), _peer_mapping(mapping), SHORTFALL_WEIGHT))
+        model.prob.solve(pulp.HiGHS(msg=False) if solver == "highs" else pulp.COIN_CMD(msg=False, path=cbc_path()))
+        times.append(time.perf_counter() - t)
+        objective = pulp.value(model.prob.objective)
+    return {"cold_rebuild_solve": _stats(times), "objective": objective}
+
+
+def _peer_mapping(mapping: dict) -> dict:
+    """The scenario mapping in the peers' vocabulary (years as text)."""
+    out = dict(mapping)
+    policies = []
+    for p in mapping["policies"]:
+        p = dict(p)
+        years = p.get("years")
+        if isinstance(years, dict):
+            first, last, listed = years.get("first"), years.get("last"), years.get("listed")
+            p["years"] = (list(listed) if listed else None if first is None and last is None
+                          else f"{first}+" if last is None else f"{first}-{last}")
+        policies.append(p)
+    out["policies"] = policies
+    return out
+
+
+def warm_resolves(task: dict) -> dict:
+    """Everything above, for both variants; ``task`` carries n_warm, n_cold, n_pulp and skip_pulp."""
+    n_warm, n_cold, n_pulp = task.get("n_warm", 50), task.get("n_cold", 10), task.get("n_pulp", 5)
+    out = {}
+    for variant, as_lp in (("default_mip", False), ("default_lp", True)):
+        loaded, mapping, dataset = default_inputs(as_lp)
+        model, _, _ = _solve_fresh(loaded, "highs")
+        lp = model.lp
+        entry = {"columns": lp.n_cols, "rows": lp.n_rows, "nnz": lp.nnz, "integer_columns": len(lp.integer_cols),
+                 "highs": _single_stage(loaded, "highs", n_warm, n_cold),
+                 "highs_hierarchy": _hierarchy(loaded, max(5, n_warm // 5), max(3, n_cold // 2))}
+        if not task.get("skip_pulp"):
+            entry["pulp_cbc"] = _single_stage(loaded, "pulp", n_pulp, n_pulp)
+        if as_lp:
+            entry["naive_pulp_highs"] = naive = _naive(mapping, dataset, "highs", n_cold)
+            critmin = entry["highs"]["first_objective"]
+            naive["agrees"] = bool(abs(naive["objective"] - critmin) <= 1e-6 * max(1.0, abs(critmin)))
+            if not task.get("skip_pulp"):
+                entry["naive_pulp_cbc"] = _naive(mapping, dataset, "cbc", n_pulp)
+        out[variant] = entry
+    return out
