@@ -73,6 +73,29 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 MODEL = click.argument("model", required=False)
+SOLVER = click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+
+
+def analysis_folder(suffix: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--out/--force/--no-write for an analysis that writes ``results/<scenario>-<suffix>``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option("--no-write", is_flag=True, help="Print only.")(func)
+        func = click.option("--force", is_flag=True, help="Replace the folder if it exists.")(func)
+        return click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+                            help=f"Folder [default: results/<scenario>-{suffix}].")(func)
+
+    return decorate
+
+
+def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
+    """The analysis folder, checked before any solving so a refusal costs nothing."""
+    from engine.output import check_writable
+
+    folder = out if out is not None else Path("results") / f"{name}-{suffix}"
+    if not no_write:
+        check_writable(folder, force)
+    return folder
 
 
 @main.command()
@@ -186,24 +209,18 @@ def data(inputs: Path | None) -> None:
               help="Sweep one mineral's mean annual share (repeatable); 'each' for every mineral. "
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
-@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Folder [default: results/<scenario>-frontier].")
-@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
-@click.option("--no-write", is_flag=True, help="Print only.")
+@SOLVER
+@analysis_folder("frontier")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
              out: Path | None, force: bool, no_write: bool, as_json: bool) -> None:
     """The price of independence: cost against a tightening dependence cap, with its marginal cost."""
     from engine.analysis.frontier_run import parse_caps, render_frontier, run_frontier, write_frontier
-    from engine.output import check_writable
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = out if out is not None else Path("results") / f"{loaded.name}-frontier"
-    if not no_write:
-        check_writable(folder, force)
+    folder = target_folder(loaded.name, "frontier", out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     if as_json:
         click.echo(result.table.to_json(orient="records", indent=2))
@@ -221,7 +238,7 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
 @MODEL
 @click.option("--mineral", "minerals", multiple=True, help="Explain this mineral (repeatable) in every year.")
 @click.option("--year", "years", type=int, multiple=True, help="Explain this year (repeatable).")
-@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@SOLVER
 @friendly
 def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...], solver: str) -> None:
     """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it."""
@@ -293,24 +310,18 @@ def report(results_dir: Path, formats: str, out: Path | None, force: bool) -> No
 @main.command()
 @MODEL
 @click.option("--named-only", is_flag=True, help="Only the scenario's named shocks, not the N-1 set.")
-@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Folder [default: results/<scenario>-stress].")
-@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
-@click.option("--no-write", is_flag=True, help="Print only.")
+@SOLVER
+@analysis_folder("stress")
 @friendly
 def stress(model: str | None, named_only: bool, solver: str, out: Path | None, force: bool,
            no_write: bool) -> None:
     """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it."""
     from engine.analysis.stress import stress as stress_scenario
     from engine.analysis.stress_run import render_stress, write_stress
-    from engine.output import check_writable
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = out if out is not None else Path("results") / f"{loaded.name}-stress"
-    if not no_write:
-        check_writable(folder, force)
+    folder = target_folder(loaded.name, "stress", out, force, no_write)
     with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -333,7 +344,7 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
               help="Local worker processes (each loads the model once and re-solves warm).")
 @click.option("--scheduler", default=None,
               help="Address of a Dask distributed scheduler (needs critmin-engine[distributed]).")
-@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
+@SOLVER
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Folder [default: results/<scenario>-sweep].")
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out, keeping its samples.")
@@ -374,11 +385,8 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: robust.seed].")
-@click.option("--solver", default="highs", show_default=True, help="Solver backend (see 'solve').")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Folder [default: results/<scenario>-robust].")
-@click.option("--force", is_flag=True, help="Replace the folder if it exists.")
-@click.option("--no-write", is_flag=True, help="Print only.")
+@SOLVER
+@analysis_folder("robust")
 @friendly
 def robust(model: str | None, scenarios: int | None, evaluation: int | None, risk: str | None,
            alpha: float | None, seed: int | None, solver: str, out: Path | None, force: bool,
@@ -386,7 +394,6 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
     """Two-stage stochastic plan (JV builds and stockpile chosen once) and its value over the deterministic plan."""
     from engine.analysis.robust import robust as robust_plan
     from engine.analysis.robust_run import render_robust, write_robust
-    from engine.output import check_writable
     from engine.scenario import load_scenario, with_overrides
 
     loaded = load_scenario(model)
@@ -394,9 +401,7 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
                                  "seed": seed}.items() if v is not None}
     if changes:
         loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
-    folder = out if out is not None else Path("results") / f"{loaded.name}-robust"
-    if not no_write:
-        check_writable(folder, force)
+    folder = target_folder(loaded.name, "robust", out, force, no_write)
     result = robust_plan(loaded, solver=solver)
     click.echo(render_robust(result))
     if result.status != "optimal":
