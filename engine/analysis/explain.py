@@ -132,13 +132,13 @@ def _elastic(model: Model, solver: str | None) -> tuple[pd.DataFrame, np.ndarray
         room = cap * (1.0 - frame["allowed_share"].to_numpy())
         held = np.flatnonzero(room > 1e-9)
         for i in held:
-            col = a.getcol(int(cols[i]))
+            col_rows, col_vals = a.column(int(cols[i]))
             keys.append({"kind": "release", "policy": frame["restricted_by"].iat[i],
                          "mineral": frame["mineral"].iat[i], "year": int(frame["year"].iat[i]),
                          "where": frame["location"].iat[i], "id": frame["id"].iat[i]})
             upper.append(room[i])
-            entries_rows.append(col.indices)
-            entries_vals.append(col.data)
+            entries_rows.append(col_rows)
+            entries_vals.append(col_vals)
     for block in lp.constraints.values():
         if ":" not in block.name:
             continue

@@ -99,7 +99,7 @@ class HighsBackend:
             lp.n_cols, lp.n_rows, int(a.nnz), int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMinimize), 0.0,
             np.zeros(lp.n_cols), lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
-            a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+            a.indptr.astype(np.int32, copy=False), a.indices, a.data,
             integrality,
         )
         if status == highspy.HighsStatus.kError:

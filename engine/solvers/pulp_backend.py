@@ -107,7 +107,7 @@ class PulpBackend:
                               cat=pulp.LpInteger if integer[j] else pulp.LpContinuous)
             for j in range(lp.n_cols)
         ]
-        csr = lp.matrix().tocsr()
+        csr = lp.matrix().to_scipy().tocsr()
         row_names = _unique_names(lp.row_names(), "r")
         self.prob = prob
         self.rows = []
