@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.formulation.jv import integer_repair
 from engine.formulation.model import Model
 from engine.schema import Budget
 from engine.solvers.base import Backend, Solution, Status
@@ -95,7 +96,7 @@ class _Runner:
                     return None
                 self.backend.set_time_limit(remaining)
             self.backend.set_objective(objective)
-            sol = self.backend.solve()
+            sol = self.session.solve_stage()
             self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
             if sol.ok:
                 return sol
@@ -134,6 +135,26 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
+
+    def solve_stage(self) -> Solution:
+        """Solve the loaded stage. With binaries, try the LP relaxation first: when its builds already respect
+        every minimum efficient size it is optimal for the MIP too (``jv.integer_repair``), else branch."""
+        integer = self.model.lp.integer_cols
+        if not integer.size:
+            return self.backend.solve()
+        self.backend.set_integrality(integer, False)
+        relaxed = self.backend.solve()
+        self.backend.set_integrality(integer, True)
+        if relaxed.ok:
+            repaired = integer_repair(self.model, relaxed.x)
+            if repaired is not None:
+                relaxed.x, relaxed.is_mip = repaired, True
+                return relaxed
+        elif relaxed.status not in NUMERICAL:
+            return relaxed
+        sol = self.backend.solve()
+        sol.seconds += relaxed.seconds
+        return sol
 
     def fix(self, row: str, level: float) -> None:
         """Fix a level row at ``level`` plus its slack (relative tolerance and ABS_TOL, times ``slack_scale``)."""
