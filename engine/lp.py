@@ -176,11 +176,13 @@ class LinearProgram:
 
     # ---------------------------------------------------------------------------------------- reading
     def objective(self, name: str) -> np.ndarray:
-        """The dense coefficient vector of a named objective (zeros if it has no terms)."""
-        out = np.zeros(self.n_cols)
-        for cols, vals in self._objective_terms.get(name, []):
-            np.add.at(out, cols, vals)
-        return out
+        """The dense coefficient vector of a named objective (zeros if it has no terms); a fresh copy."""
+        terms = self._objective_terms.get(name, [])
+        if not terms:
+            return np.zeros(self.n_cols)
+        cols = np.concatenate([c for c, _ in terms])
+        vals = np.concatenate([v for _, v in terms])
+        return np.bincount(cols, weights=vals, minlength=self.n_cols)
 
     @property
     def objective_names(self) -> list[str]:

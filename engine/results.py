@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.finance import capital_recovery_factor
+from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 
@@ -129,33 +130,42 @@ def _annuity_payments(model: Model, x: np.ndarray) -> pd.DataFrame:
 def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV.
 
-    Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty and
-    jv_capex (the annuity of the capacity built, charged in every scenario: builds are first-stage).
+    Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty,
+    stockpile_holding and jv_capex (the annuity of the capacity built, charged in every scenario: builds are
+    first-stage). Each component is summed onto the demand rows (one per scen, mineral, year) with bincount.
     """
-    frames = []
+    groups = len(model.demand)
+    sums: dict[str, np.ndarray] = {}
+    present: dict[str, np.ndarray] = {}
+
+    def add(component: str, rows: np.ndarray, values: np.ndarray) -> None:
+        sums[component] = sums.get(component, np.zeros(groups)) + np.bincount(rows, values, minlength=groups)
+        present[component] = present.get(component, np.zeros(groups, bool)) | (
+            np.bincount(rows, minlength=groups) > 0)
+
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
-        keys = frame[["scen", "mineral", "year"]]
+        rows = demand_row_of(model, frame)
+        base = frame["unit_cost_usd_per_t"].to_numpy()
         if block == "flow":
-            base = frame["unit_cost_usd_per_t"].to_numpy()
-            parts = {"purchase": tonnes * base}
+            add("purchase", rows, tonnes * base)
         else:
-            base = frame["unit_cost_usd_per_t"].to_numpy()
-            parts = {"jv_opex": tonnes * frame["opex_usd_per_t"].to_numpy(),
-                     "jv_royalty": tonnes * frame["royalty_usd_per_t"].to_numpy()}
-        parts["tariff"] = tonnes * (base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy())
-        parts["feoc_credit_loss"] = tonnes * frame["credit_loss_usd_per_t"].to_numpy()
-        frames += [keys.assign(component=name, usd=values) for name, values in parts.items()]
+            add("jv_opex", rows, tonnes * frame["opex_usd_per_t"].to_numpy())
+            add("jv_royalty", rows, tonnes * frame["royalty_usd_per_t"].to_numpy())
+        add("tariff", rows, tonnes * (base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()))
+        add("feoc_credit_loss", rows, tonnes * frame["credit_loss_usd_per_t"].to_numpy())
     if len(model.stockpile):
         sp = model.stockpile
-        level = clean(x[model.block_cols("stock_level")])
-        frames.append(sp[["scen", "mineral", "year"]].assign(component="stockpile_holding",
-                                                              usd=level * sp["holding"].to_numpy()))
+        add("stockpile_holding", demand_row_of(model, sp),
+            clean(x[model.block_cols("stock_level")]) * sp["holding"].to_numpy())
     capex = _annuity_payments(model, x)
     if len(capex):
-        frames += [capex.assign(scen=s, component="jv_capex") for s in model.scenarios["scen"]]
-    long = pd.concat(frames, ignore_index=True)
-    long = long.groupby(["scen", "mineral", "year", "component"], as_index=False, sort=True)["usd"].sum()
+        every = pd.concat([capex.assign(scen=s) for s in model.scenarios["scen"]], ignore_index=True)
+        add("jv_capex", demand_row_of(model, every), every["usd"].to_numpy(dtype=float))
+    keys = model.demand[["scen", "mineral", "year"]]
+    frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
+    long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
+                                                            kind="stable").reset_index(drop=True)
     long["pv_usd"] = long["usd"] * model.discount(long["year"])
     return long
 

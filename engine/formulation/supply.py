@@ -59,10 +59,14 @@ def source_table(model: Model) -> pd.DataFrame:
     return cap.reset_index(drop=True)
 
 
+SUPPLY_COLUMNS = ["source_id", "mineral", "location", "owner", "capacity_t", "exportable_share",
+                  "unit_cost_usd_per_t", "first_year", "last_year", "equity_on", "covered_equity", "attribution"]
+
+
 def add_flows(model: Model) -> None:
     """Create ``flow[s, y, ω]`` for every active supply block, year and scenario (bounds set in finalise)."""
     model.sources = source_table(model)
-    src = model.sources
+    src = model.sources[SUPPLY_COLUMNS]  # only what the formulation reads: one row per source, year and scenario
     years = pd.DataFrame({"year": model.years})
     active = src.merge(years, how="cross")
     last = active["last_year"].astype("Float64").fillna(np.inf).astype(float)
