@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.config import DEFAULT_SIZES, SIZES
-from benchmarks.harness import DEFAULT_OUT, Settings, format_tables, run
+from benchmarks.harness import DEFAULT_OUT, REL_TOL, Settings, format_tables, run
 
 
 def parse(argv: list[str] | None = None) -> Settings:
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if settings.out is not None:
         print(f"\nJSON: {settings.out}   ({results['elapsed_s']:.0f} s in all)")
     if results["disagreements"]:
-        print("\nObjectives that differ from critmin's single stage (relative tolerance 1e-6):", file=sys.stderr)
+        print(f"\nObjectives that differ from critmin's single stage (relative tolerance {REL_TOL:g}):",
+              file=sys.stderr)
         for line in results["disagreements"]:
             print(f"  {line}", file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 Both peers read the same generated tables (capacity, ownership, demand, JV options, disruption scenarios) and
 the same scenario mapping as critmin, and write the model from scratch; nothing here imports critmin's
 formulation. So they are also an independent check of it: the harness asserts that their optimum equals
-critmin's single stage within 1e-6 relative.
+critmin's single stage within 1e-7 relative (``harness.REL_TOL``).
 
 - ``naive_pulp``: one ``LpVariable`` per column (``LpProblem.add_variable``), one ``lpSum`` per row, built in
   Python loops over dictionaries. Solved with HiGHS through PuLP (``pulp.HiGHS``, in-process) or CBC.
@@ -13,7 +13,7 @@ critmin's single stage within 1e-6 relative.
 The LP (money in the same unit as critmin, a power of ten near the median reference price):
 
     minimise Σ p_ω δ_y c_s(1 + tariff) flow + Σ capex·CRF·annuity·build + Σ p_ω δ_y (opex + royalty) jv_out
-             + W Σ p_ω price_m short
+             + W Σ p_ω δ_y price_m short
     demand      Σ flow + Σ jv_out + short = demand                         (m, y, ω)
     JV online   jv_out[j, y, ω] − Σ_{y' + L_j <= y} build[j, y'] <= 0
     max size    Σ_y build[j, y] <= max_size_j
@@ -196,7 +196,7 @@ def peer_data(dataset, scenarios, scenario: dict, shortfall_weight: float) -> Pe
     d = dataset.demand[dataset.demand["mineral"].isin(minerals) & dataset.demand["year"].isin(years)]
     demand = d[["mineral", "year", "demand_t"]].rename(columns={"demand_t": "demand"}).merge(
         pd.DataFrame({"scen": scens}), how="cross")
-    demand["short_cost"] = (shortfall_weight * demand["scen"].map(probability)
+    demand["short_cost"] = (shortfall_weight * demand["scen"].map(probability) * demand["year"].map(delta)
                             * demand["mineral"].map(prices) / money)
 
     country_caps, dependence_caps = [], []

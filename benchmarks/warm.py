@@ -104,7 +104,7 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
     last = CAPACITY_FACTORS[n_warm % len(CAPACITY_FACTORS)]
     backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
     warm = backend.solve().objective
-    model2, backend2, _ = _solve_fresh(loaded, backend_name)
+    _, backend2, _ = _solve_fresh(loaded, backend_name)
     backend2.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
     fresh = backend2.solve().objective
     out["warm_equals_cold"] = bool(abs(warm - fresh) <= 1e-6 * max(1.0, abs(fresh)))
@@ -189,7 +189,7 @@ def warm_resolves(task: dict) -> dict:
         if as_lp:
             entry["naive_pulp_highs"] = naive = _naive(mapping, dataset, "highs", n_cold)
             critmin = entry["highs"]["first_objective"]
-            naive["agrees"] = bool(abs(naive["objective"] - critmin) <= 1e-6 * max(1.0, abs(critmin)))
+            naive["agrees"] = bool(abs(naive["objective"] - critmin) <= 1e-7 * max(1.0, abs(critmin)))
             if not task.get("skip_pulp"):
                 entry["naive_pulp_cbc"] = _naive(mapping, dataset, "cbc", n_pulp)
         out[variant] = entry

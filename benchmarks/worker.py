@@ -55,12 +55,22 @@ def _hwm_mb(pid: int | str = "self") -> float | None:
 
 
 def _children() -> list[int]:
-    """Pids of this process's live children (solver executables such as cbc)."""
+    """Pids of this process's live children that run another program (solver executables such as cbc).
+
+    A child caught between fork and exec still runs this interpreter and shows the parent's pages as its own;
+    it is skipped, or a CBC run would count the Python process twice.
+    """
     pids: list[int] = []
     try:
+        own = os.readlink("/proc/self/exe")
         for task in os.listdir("/proc/self/task"):
             with open(f"/proc/self/task/{task}/children") as f:
-                pids += [int(p) for p in f.read().split()]
+                for pid in f.read().split():
+                    try:
+                        if os.readlink(f"/proc/{pid}/exe") != own:
+                            pids.append(int(pid))
+                    except OSError:
+                        continue
     except OSError:
         pass
     return pids
@@ -77,7 +87,7 @@ def _self_peak_mb() -> float:
 class Meter:
     """Times named phases and samples the resident set size while they run."""
 
-    def __init__(self, interval: float = 0.002) -> None:
+    def __init__(self, interval: float = 0.005) -> None:
         self.seconds: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self.child_peak_mb: dict[str, float] = {}
@@ -91,7 +101,7 @@ class Meter:
     def _sample(self) -> None:
         while not self._stop.is_set():
             self._note()
-            time.sleep(self.interval)
+            self._stop.wait(self.interval)
 
     def _note(self) -> None:
         rss, phase = _rss_bytes(), self.current
@@ -246,10 +256,12 @@ def raw_hierarchy(task: dict, meter: Meter) -> dict:
         t = time.perf_counter()
         h.readModel(path)
         read_total += time.perf_counter() - t
+        t = time.perf_counter()
         with meter.phase("solve"):
             h.run()
+        seconds = time.perf_counter() - t
         info = h.getInfo()
-        stages.append({"mps": Path(path).name, "status": h.modelStatusToString(h.getModelStatus()),
+        stages.append({"mps": Path(path).name, "seconds": seconds, "status": h.modelStatusToString(h.getModelStatus()),
                        "objective": float(info.objective_function_value),
                        "iterations": int(info.simplex_iteration_count)})
         del h
@@ -294,7 +306,7 @@ def pulp_naive(inputs, meter: Meter, solver: str) -> dict:
     return {"status": "optimal" if ok else pulp.LpStatus[prob.status],
             "objective": float(pulp.value(prob.objective)), "rows_out": int((flows["tonnes"] > 1e-6).sum()),
             "variables": len(model.flow) + len(model.jv_out) + len(model.build) + len(model.short),
-            "constraints": len(prob.constraints)}
+            "constraints": prob.numConstraints()}
 
 
 def linopy_peer(inputs, meter: Meter) -> dict:
@@ -343,7 +355,7 @@ def prep(task: dict, inputs) -> dict:
     result = {"columns": lp.n_cols, "rows": lp.n_rows, "nnz": lp.nnz, "integer_columns": len(lp.integer_cols),
               "single_mps": str(single_mps), "single_objective": sol.objective, "single_status": str(sol.status),
               "single_seconds": sol.seconds}
-    if task.get("hierarchy"):
+    if 0 <= lp.nnz <= task.get("hierarchy_max_nnz", -1):
         backend = make_backend("highs")
         solve = backend.solve
         paths: list[str] = []

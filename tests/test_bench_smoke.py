@@ -1,0 +1,126 @@
+"""Smoke test of the benchmark harness (benchmarks/): it runs at a tiny size, in-process, and is not timed.
+
+The benchmarks themselves are not tests (``make bench``); this only checks that the harness runs, that its table
+has every tool, that the peers (naive PuLP, linopy when installed) and the raw MPS solve reach critmin's
+optimum, and that the generator is deterministic and produces data the engine's own loader accepts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmarks.config import SIZES, build_inputs
+from benchmarks.generator import disruption_set, scaled_dataset
+from benchmarks.harness import TOOLS, Settings, format_tables, run
+from engine.data import load_dataset
+from engine.scenario import load_scenario
+from engine.tables import TABLES_BY_NAME
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    settings = Settings(sizes=["tiny"], repeat=1, out=out, isolate=False, warm=False, cli=False, quiet=True)
+    return run(settings)
+
+
+def test_table_has_every_tool(results):
+    size = results["sizes"][0]
+    keys = {r["tool"] for r in size["tools"]}
+    assert keys == {t.key for t in TOOLS}
+    ran = {r["tool"] for r in size["tools"] if "skipped" not in r}
+    assert {"raw-highs", "critmin-highs", "critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc",
+            "raw-highs-hierarchy", "critmin-highs-hierarchy", "critmin-pulp-hierarchy"} <= ran
+    for r in size["tools"]:
+        if "skipped" in r:
+            assert r["tool"] == "linopy-highs" and r["skipped"] == "linopy not installed"
+            continue
+        assert r.get("error") is None, r["error"]
+        assert str(r["status"]).lower() == "optimal"
+        assert r["total_s"] is not None and r["peak_mb"] is not None
+    table = format_tables(results)
+    for tool in TOOLS:
+        assert tool.label in table
+
+
+def test_peers_reach_critmins_optimum(results):
+    size = results["sizes"][0]
+    assert results["disagreements"] == []
+    single = [r for r in size["tools"] if r["group"] == "single" and "skipped" not in r]
+    assert len(single) >= 5
+    for r in single:
+        assert r["agrees"] is True, (r["tool"], r["objective"], r["reference_objective"])
+    hierarchy = [r for r in size["tools"] if r["group"] == "hierarchy" and "skipped" not in r]
+    raw = next(r for r in hierarchy if r["tool"] == "raw-highs-hierarchy")
+    stages = size["hierarchy_stages"]
+    assert [s["objective"] for s in raw["runs"][0]["stages"]] == pytest.approx(
+        [s["objective"] for s in stages], rel=1e-6, abs=1e-6)
+
+
+def test_generator_is_deterministic_and_valid(tmp_path):
+    base = load_scenario("baseline").dataset
+    a = scaled_dataset(base, facilities=3, jv_copies=2, horizon_end=2040, seed=7)
+    b = scaled_dataset(base, facilities=3, jv_copies=2, horizon_end=2040, seed=7)
+    c = scaled_dataset(base, facilities=3, jv_copies=2, horizon_end=2040, seed=8)
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+    assert a.digest == b.digest != c.digest
+    assert not a.capacity["unit_cost_usd_per_t"].equals(c.capacity["unit_cost_usd_per_t"])
+    assert len(a.capacity) == 3 * len(base.capacity)
+    assert len(a.jv_options) == 2 * len(base.jv_options)
+    assert a.jv_options["min_size_tpy"].isna().all()
+    # facility blocks add up to the country blocks
+    parent = a.capacity["source_id"].str.rsplit("-F", n=1).str[0]
+    summed = a.capacity.groupby(parent)["capacity_t"].sum()
+    expected = base.capacity.set_index("source_id")["capacity_t"]
+    pd.testing.assert_series_equal(summed.sort_index(), expected.sort_index(), check_names=False)
+    assert a.demand["year"].max() == 2040
+    # the engine's own loader accepts the generated tables
+    for name, frame in a.tables.items():
+        frame.to_csv(tmp_path / TABLES_BY_NAME[name].filename, index=False)
+    load_dataset(tmp_path)
+
+    s1 = disruption_set(a, 5, seed=3)
+    s2 = disruption_set(a, 5, seed=3)
+    pd.testing.assert_frame_equal(s1.availability, s2.availability)
+    pd.testing.assert_frame_equal(s1.table, s2.table)
+    assert s1.table["probability"].sum() == pytest.approx(1.0)
+    assert set(s1.availability["scen"]) <= set(range(1, 5))
+
+
+def test_peer_matches_critmin_with_shortfall():
+    """Knock out all gallium in one scenario for two years: the shortfall terms must agree too."""
+    import numpy as np
+    import pulp
+
+    from benchmarks.config import SHORTFALL_WEIGHT, single_stage_objective
+    from benchmarks.peers import naive_pulp, peer_data
+    from engine.formulation import ScenarioSet, build_model
+    from engine.scenario import scenario_from_dict
+    from engine.solvers import make_backend
+
+    dataset, _, mapping = build_inputs(SIZES["tiny"])
+    ga = list(dataset.capacity.loc[dataset.capacity["mineral"] == "ga", "source_id"])
+    ga += list(dataset.jv_options.loc[dataset.jv_options["mineral"] == "ga", "option_id"])
+    availability = pd.DataFrame({"scen": 1, "id": np.repeat(ga, 2), "year": np.tile([2027, 2028], len(ga)),
+                                 "factor": 0.0})
+    scenarios = ScenarioSet(table=pd.DataFrame({"scen": [0, 1], "probability": [0.7, 0.3]}),
+                            availability=availability)
+    model = build_model(scenario_from_dict(mapping, dataset, name="shock"), scenarios)
+    backend = make_backend("highs")
+    backend.load(model.lp)
+    backend.set_objective(single_stage_objective(model.lp))
+    sol = backend.solve()
+    assert sol.ok and sol.x[model.block_cols("short")].sum() > 1.0  # demand goes unmet
+    naive = naive_pulp(peer_data(dataset, scenarios, mapping, SHORTFALL_WEIGHT))
+    naive.prob.solve(pulp.HiGHS(msg=False))
+    assert pulp.value(naive.prob.objective) == pytest.approx(sol.objective, rel=1e-9)
+
+
+def test_sizes_grow():
+    assert list(SIZES)[:2] == ["tiny", "small"]
+    dataset, scenarios, scenario = build_inputs(SIZES["tiny"])
+    assert dataset.demand["year"].max() >= SIZES["tiny"].horizon_end
+    assert len(scenarios.table) == SIZES["tiny"].scenarios
+    assert scenario["horizon"]["end"] == SIZES["tiny"].horizon_end
