@@ -47,14 +47,21 @@ class ScenarioSet:
 
 
 def apply_availability(frame: pd.DataFrame, availability: pd.DataFrame) -> None:
-    """Multiply ``frame['availability']`` by the factors that match its (scen, id[, year]) rows."""
+    """Multiply ``frame['availability']`` by the factors that match its (scen, id[, year]) rows; rows with no
+    year (no column, or a blank) apply to every year."""
     if availability.empty or frame.empty:
         return
-    keys = ["scen", "id", "year"] if "year" in availability.columns else ["scen", "id"]
-    factors = availability.groupby(keys, sort=False)["factor"].prod()
-    index = pd.MultiIndex.from_frame(frame[keys])
-    matched = factors.reindex(index).to_numpy()
-    frame["availability"] = frame["availability"].to_numpy() * np.where(np.isnan(matched), 1.0, matched)
+    dated = availability["year"].notna().to_numpy() if "year" in availability.columns else \
+        np.zeros(len(availability), dtype=bool)
+    factor = np.ones(len(frame))
+    for keys, part in ((["scen", "id", "year"], availability[dated]), (["scen", "id"], availability[~dated])):
+        if part.empty:
+            continue
+        part = part.astype({"year": "int64"}) if "year" in keys else part
+        table = part.groupby(keys, sort=False)["factor"].prod()
+        matched = table.reindex(pd.MultiIndex.from_frame(frame[keys])).to_numpy()
+        factor *= np.where(np.isnan(matched), 1.0, matched)
+    frame["availability"] = frame["availability"].to_numpy() * factor
 
 
 def mineral_factor(frame: pd.DataFrame, factors: pd.DataFrame) -> np.ndarray:

@@ -122,6 +122,11 @@ class HighsBackend:
         self.h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
                                 np.asarray(upper, dtype=float))
 
+    def prefer_primal(self, primal: bool) -> None:
+        """Primal simplex when the last basis stays primal feasible and only the objective changes (the later
+        stages of the hierarchy), dual simplex otherwise (HiGHS's default)."""
+        self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
+
     def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
         """Set ``A[row, cols] = vals`` (zeros remove entries)."""
         for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):

@@ -175,6 +175,9 @@ class PulpBackend:
                 else:
                     target[var] = float(val)
 
+    def prefer_primal(self, primal: bool) -> None:
+        """PuLP solvers choose their own algorithm."""
+
     def reset_basis(self) -> None:
         """PuLP solves from scratch every time."""
 
