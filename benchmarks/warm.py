@@ -51,13 +51,14 @@ def _stats(times: list[float]) -> dict:
 def _solve_fresh(loaded, backend_name: str):
     from benchmarks.config import single_stage_objective
     from engine.formulation import build_model
+    from engine.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     model = build_model(loaded)
     backend = make_backend(backend_name)
-    backend.load(model.lp)
+    session = PlanSession(model, backend)  # its stage solve tries the LP relaxation first when there are binaries
     backend.set_objective(single_stage_objective(model.lp))
-    return model, backend, backend.solve()
+    return model, session, session.solve_stage()
 
 
 def _handles(model):
@@ -77,7 +78,8 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
         _, _, sol = _solve_fresh(loaded, backend_name)
         cold.append(time.perf_counter() - t)
         assert sol.ok, sol.status
-    model, backend, sol = _solve_fresh(loaded, backend_name)
+    model, session, sol = _solve_fresh(loaded, backend_name)
+    backend = session.backend
     flow_cols, upper, cap_rows, demand = _handles(model)
     out = {"cold_rebuild_solve": _stats(cold), "first_objective": sol.objective}
     for what in ("capacity", "cap"):
@@ -90,7 +92,7 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
             else:
                 share = CAP_SHARES[(i + 1) % len(CAP_SHARES)]
                 backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), demand * share)
-            s = backend.solve()
+            s = session.solve_stage()
             times.append(time.perf_counter() - t)
             assert s.ok, s.status
             objectives.append(s.objective)
@@ -103,10 +105,10 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
     # the warm answer equals a cold solve of the same change (capacity at the last factor used)
     last = CAPACITY_FACTORS[n_warm % len(CAPACITY_FACTORS)]
     backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
-    warm = backend.solve().objective
-    _, backend2, _ = _solve_fresh(loaded, backend_name)
-    backend2.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
-    fresh = backend2.solve().objective
+    warm = session.solve_stage().objective
+    _, session2, _ = _solve_fresh(loaded, backend_name)
+    session2.backend.set_col_bounds(flow_cols, np.zeros(len(flow_cols)), upper * last)
+    fresh = session2.solve_stage().objective
     out["warm_equals_cold"] = bool(abs(warm - fresh) <= 1e-6 * max(1.0, abs(fresh)))
     return out
 
