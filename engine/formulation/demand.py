@@ -46,9 +46,23 @@ def add_shortfall(model: Model) -> None:
 
 
 def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
-    """Index into ``model.demand`` of each (mineral, year, scen) row of ``frame`` (-1 when absent)."""
-    index = pd.MultiIndex.from_frame(model.demand[["mineral", "year", "scen"]])
-    return index.get_indexer(pd.MultiIndex.from_frame(frame[["mineral", "year", "scen"]]))
+    """Index into ``model.demand`` of each (mineral, year, scen) row of ``frame`` (-1 when absent).
+
+    The demand table is the full grid scen × mineral × year in sorted order (every modelled mineral has demand
+    in every horizon year), so the row is arithmetic: no hashing of millions of keys.
+    """
+    d = model.demand
+    scens = np.sort(d["scen"].unique())
+    minerals = np.sort(d["mineral"].unique())
+    first, n_years = model.years[0], len(model.years)
+    if len(d) != len(scens) * len(minerals) * n_years:  # not a full grid: fall back to a lookup
+        index = pd.MultiIndex.from_frame(d[["mineral", "year", "scen"]])
+        return index.get_indexer(pd.MultiIndex.from_frame(frame[["mineral", "year", "scen"]]))
+    s = pd.Index(scens).get_indexer(frame["scen"])
+    m = pd.Index(minerals).get_indexer(frame["mineral"])
+    y = frame["year"].to_numpy().astype(np.int64) - first
+    ok = (s >= 0) & (m >= 0) & (y >= 0) & (y < n_years)
+    return np.where(ok, (s * len(minerals) + m) * n_years + y, -1).astype(np.int64)
 
 
 def add_demand_balance(model: Model) -> None:
