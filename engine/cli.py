@@ -88,6 +88,18 @@ def analysis_folder(suffix: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
+def finish_analysis(text: str, status: str, write: Callable[[], Path] | None, files: str,
+                    machine_output: bool = False) -> None:
+    """Print an analysis, exit on a failed solve, else write its folder (``write``) and say where (on stderr when
+    stdout carries machine-readable output)."""
+    click.echo(text)
+    if status != "optimal":
+        sys.exit(EXIT_INFEASIBLE if status.startswith("infeasible") else EXIT_ERROR)
+    if write is not None:
+        folder = write()
+        click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
+
+
 def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
     """The analysis folder, checked before any solving so a refusal costs nothing."""
     from engine.output import check_writable
@@ -222,16 +234,9 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     loaded = load_scenario(model)
     folder = target_folder(loaded.name, "frontier", out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
-    if as_json:
-        click.echo(result.table.to_json(orient="records", indent=2))
-    else:
-        click.echo(render_frontier(result))
-    if not no_write and result.ok:
-        write_frontier(result, folder, force=force)
-        if not as_json:
-            click.echo(f"\n  Frontier written to {folder}/ (frontier.csv, frontier.png, frontier.svg, summary.json)")
-    if not result.ok:
-        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
+    text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
+    finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
+                    "frontier.csv, frontier.png, frontier.svg, summary.json", machine_output=as_json)
 
 
 @main.command()
@@ -328,12 +333,9 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
             bar.update(1)
 
         result = stress_scenario(loaded, solver=solver, include_n_minus_one=not named_only, progress=progress)
-    click.echo(render_stress(result))
-    if result.status != "optimal":
-        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
-    if not no_write:
-        write_stress(result, folder, force=force)
-        click.echo(f"\n  Stress results written to {folder}/ (stress.csv, stress.png, stress.svg, summary.json)")
+    finish_analysis(render_stress(result), result.status,
+                    None if no_write else lambda: write_stress(result, folder, force=force),
+                    "stress.csv, stress.png, stress.svg, summary.json")
 
 
 @main.command()
@@ -403,12 +405,9 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
         loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
     folder = target_folder(loaded.name, "robust", out, force, no_write)
     result = robust_plan(loaded, solver=solver)
-    click.echo(render_robust(result))
-    if result.status != "optimal":
-        sys.exit(EXIT_INFEASIBLE if result.status.startswith("infeasible") else EXIT_ERROR)
-    if not no_write:
-        write_robust(result, folder, force=force)
-        click.echo(f"\n  Robust results written to {folder}/ (evaluation.csv, builds.csv, summary.json)")
+    finish_analysis(render_robust(result), result.status,
+                    None if no_write else lambda: write_robust(result, folder, force=force),
+                    "evaluation.csv, builds.csv, deterministic_builds.csv, summary.json")
 
 
 if __name__ == "__main__":  # pragma: no cover
