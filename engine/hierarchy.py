@@ -297,20 +297,25 @@ class PlanSession:
         if priced:  # unmet demand priced at VOLL_MULTIPLE × its value instead of fixed by a row
             self.set_level("fix_shortfall", np.inf)
             objective = objective + VOLL_MULTIPLE * self.objectives["shortfall"]
-        lower = self.model.lp.col_lower[integer]
-        upper = self.model.lp.col_upper[integer]
-        fixed = np.round(plan.cost_stage.x[integer])
-        try:
-            if len(integer):
-                self.backend.set_col_bounds(integer, fixed, fixed)
-                self.backend.set_integrality(integer, False)
-            self.backend.set_objective(objective)
-            sol = self.backend.solve()
-        finally:
-            if len(integer):
-                self.backend.set_integrality(integer, True)
-                self.backend.set_col_bounds(integer, lower, upper)
+        self.backend.set_objective(objective)
+        sol = self.solve_with_integers_fixed(plan.cost_stage.x)
         return sol if sol.ok and sol.row_dual is not None else None
+
+    def solve_with_integers_fixed(self, x: np.ndarray) -> Solution:
+        """Solve the loaded stage as an LP with the integer columns fixed at their (rounded) values in ``x``, so
+        that duals exist; then restore the integers. Without integers it is a plain solve."""
+        integer = self.model.lp.integer_cols
+        if not integer.size:
+            return self.backend.solve()
+        lower, upper = self.model.lp.col_lower[integer], self.model.lp.col_upper[integer]
+        fixed = np.round(x[integer])
+        self.backend.set_col_bounds(integer, fixed, fixed)
+        self.backend.set_integrality(integer, False)
+        try:
+            return self.backend.solve()
+        finally:
+            self.backend.set_integrality(integer, True)
+            self.backend.set_col_bounds(integer, lower, upper)
 
 
 def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:

@@ -53,31 +53,14 @@ class _Sweep:
 
     def minimise(self, objective: np.ndarray) -> Solution:
         self.session.backend.set_objective(objective)
-        return self.session.backend.solve()
+        return self.session.solve_stage()
 
     def marginal(self, sol: Solution) -> float | None:
         """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual."""
-        duals = sol
-        if self.model.lp.integer_cols.size:
-            duals = _fixed_integer_resolve(self.session, sol)
-        if duals is None or duals.row_dual is None:
+        duals = self.session.solve_with_integers_fixed(sol.x) if self.model.lp.integer_cols.size else sol
+        if not duals.ok or duals.row_dual is None:
             return None
         return abs(float(duals.row_dual[self.row])) * self.model.money_unit
-
-
-def _fixed_integer_resolve(session: PlanSession, sol: Solution) -> Solution | None:
-    integer = session.model.lp.integer_cols
-    backend = session.backend
-    lower, upper = session.model.lp.col_lower[integer], session.model.lp.col_upper[integer]
-    fixed = np.round(sol.x[integer])
-    backend.set_col_bounds(integer, fixed, fixed)
-    backend.set_integrality(integer, False)
-    try:
-        out = backend.solve()
-    finally:
-        backend.set_integrality(integer, True)
-        backend.set_col_bounds(integer, lower, upper)
-    return out if out.ok else None
 
 
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float) -> dict:

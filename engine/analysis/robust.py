@@ -21,13 +21,11 @@ import pandas as pd
 
 from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, scenario_set
 from engine.formulation import build_model
-from engine.formulation.model import Model
+from engine.formulation.model import FIRST_STAGE, Model
 from engine.hierarchy import VOLL_MULTIPLE, Plan, PlanSession
 from engine.results import attributed_by_group, build_table, dependence_metric, total_cost_pv
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
-
-FIRST_STAGE = ("build", "jv_built", "stock_put")
 
 
 @dataclass

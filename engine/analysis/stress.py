@@ -19,15 +19,13 @@ import pandas as pd
 
 from engine.display import tonnes
 from engine.formulation import build_model
-from engine.formulation.model import Model
+from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
 from engine.hierarchy import Plan, PlanSession
 from engine.results import attributed_by_group, build_table, dependence_metric, stockpile_table, total_cost_pv
 from engine.scenario import LoadedScenario
 from engine.schema import Years
 from engine.solvers import SolverOptions, make_backend
-
-FIRST_STAGE = ("build", "jv_built", "stock_put")
 
 
 @dataclass(frozen=True)

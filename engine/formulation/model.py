@@ -27,6 +27,10 @@ def money_unit_for(prices: np.ndarray) -> float:
     return float(10.0 ** np.round(np.log10(np.median(positive))))
 
 
+FIRST_STAGE = ("build", "jv_built", "stock_put")
+"""Blocks decided once for every disruption scenario: JV builds, their binaries, stockpile purchases."""
+
+
 @dataclass
 class Model:
     """A built model: LP, attribute tables and the scenario it came from."""
