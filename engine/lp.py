@@ -86,19 +86,23 @@ class CscMatrix:
 def assemble_csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> CscMatrix:
     """Triplets to CSC: explicit zeros dropped, duplicates summed, rows sorted within each column."""
     keep = vals != 0.0
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    if not keep.all():
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
     n_rows, n_cols = shape
     key = cols.astype(np.int64) * max(n_rows, 1) + rows
     order = np.argsort(key, kind="stable")
-    key, vals = key[order], vals[order]
-    if len(key):
-        starts = np.concatenate([[True], key[1:] != key[:-1]])
-        vals = np.add.reduceat(vals, np.flatnonzero(starts))
+    key = key[order]
+    duplicate = key[1:] == key[:-1]
+    if duplicate.any():  # rare (a column entering a row twice): sum them
+        starts = np.flatnonzero(np.concatenate([[True], ~duplicate]))
+        data = np.add.reduceat(vals[order], starts)
         key = key[starts]
-    out_cols = key // max(n_rows, 1)
+        indices, out_cols = key % max(n_rows, 1), key // max(n_rows, 1)
+    else:
+        data, indices, out_cols = vals[order], rows[order], cols
     indptr = np.zeros(n_cols + 1, dtype=np.int64)
     np.cumsum(np.bincount(out_cols, minlength=n_cols), out=indptr[1:])
-    return CscMatrix(indptr, (key % max(n_rows, 1)).astype(np.int32), vals.astype(np.float64), shape)
+    return CscMatrix(indptr, indices.astype(np.int32), data.astype(np.float64, copy=False), shape)
 
 
 @dataclass
@@ -246,15 +250,3 @@ def _names(prefix: str, keys: pd.DataFrame) -> list[str]:
     joined = text.iloc[:, 0].str.cat(text.iloc[:, 1:], sep=",") if keys.shape[1] > 1 else text.iloc[:, 0]
     cleaned = joined.str.replace(r"[^A-Za-z0-9_.,+\-]", "_", regex=True)
     return (prefix + "[" + cleaned + "]").tolist()
-
-
-def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Group the rows of ``keys`` by columns ``by``: (one row per group, the group number of each input row).
-
-    The workhorse of the vectorised formulation: a constraint family is a group-by over a variable table.
-    Groups are numbered in sorted key order.
-    """
-    grouper = keys.groupby(by, sort=True, dropna=False, observed=True)
-    codes = grouper.ngroup().to_numpy(dtype=np.int64)
-    groups = grouper.size().reset_index()[by]
-    return groups, codes

@@ -93,11 +93,12 @@ def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
     d = model.demand
     dl = model.deliveries
     tonnes = clean(x[dl["col"].to_numpy()])
-    grouped = pd.DataFrame({"scen": dl["scen"], "mineral": dl["mineral"], "year": dl["year"],
-                            "supplied_t": tonnes, "china_t": tonnes * dl["attribution"].to_numpy()})
-    sums = grouped.groupby(["scen", "mineral", "year"], as_index=False)[["supplied_t", "china_t"]].sum()
-    out = d[["scen", "mineral", "year", "demand_t"]].merge(sums, how="left", on=["scen", "mineral", "year"])
-    out[["supplied_t", "china_t"]] = out[["supplied_t", "china_t"]].fillna(0.0)
+    rows = dl["demand_row"].to_numpy()
+    inside = rows >= 0
+    out = d[["scen", "mineral", "year", "demand_t"]].copy()
+    out["supplied_t"] = np.bincount(rows[inside], tonnes[inside], minlength=len(d))
+    china = tonnes * dl["attribution"].to_numpy()
+    out["china_t"] = np.bincount(rows[inside], china[inside], minlength=len(d))
     out["shortfall_t"] = clean(x[model.block_cols("short")])
     demand = out["demand_t"].to_numpy()
     out["china_share_pct"] = np.where(demand > 0, 100.0 * out["china_t"] / np.where(demand > 0, demand, 1), 0.0)
@@ -145,7 +146,7 @@ def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
 
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
-        rows = demand_row_of(model, frame)
+        rows = frame["demand_row"].to_numpy()
         base = frame["unit_cost_usd_per_t"].to_numpy()
         if block == "flow":
             add("purchase", rows, tonnes * base)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.checks import run_checks
-from engine.formulation.demand import add_demand_balance, add_shortfall, use_cvar_shortfall
+from engine.formulation.demand import add_demand_balance, add_shortfall, demand_row_of, use_cvar_shortfall
 from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
@@ -37,18 +37,16 @@ ROW_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
 }
 
 
-DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution", "covered_equity"]
+DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution", "covered_equity", "demand_row"]
 
 
 def _deliveries(model: Model) -> pd.DataFrame:
     """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need."""
     parts = []
     for block, frame in model.delivery_frames():
-        part = frame[DELIVERY_COLUMNS].copy()
-        part.insert(0, "id", frame["id"].to_numpy())
-        part.insert(0, "kind", "purchase" if block == "flow" else "jv")
-        part.insert(0, "col", model.block_cols(block))
-        parts.append(part)
+        part = {"col": model.block_cols(block), "kind": "purchase" if block == "flow" else "jv", "id": frame["id"]}
+        part.update({column: frame[column] for column in DELIVERY_COLUMNS})
+        parts.append(pd.DataFrame(part, index=frame.index))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -72,6 +70,7 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     jv.add_jv_variables(model)
     add_shortfall(model)
     for _, frame in model.delivery_frames():
+        frame["demand_row"] = demand_row_of(model, frame)
         apply_availability(frame, scenario_set.availability)
         factor = mineral_factor(frame, scenario_set.cost)
         for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
+from engine.tabular import match_rows, positions
 
 
 def demand_table(model: Model) -> pd.DataFrame:
@@ -49,17 +50,16 @@ def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
     """Index into ``model.demand`` of each (mineral, year, scen) row of ``frame`` (-1 when absent).
 
     The demand table is the full grid scen × mineral × year in sorted order (every modelled mineral has demand
-    in every horizon year), so the row is arithmetic: no hashing of millions of keys.
+    in every horizon year), so the row is arithmetic on the positions of the scenario and the mineral.
     """
     d = model.demand
     scens = np.sort(d["scen"].unique())
     minerals = np.sort(d["mineral"].unique())
     first, n_years = model.years[0], len(model.years)
-    if len(d) != len(scens) * len(minerals) * n_years:  # not a full grid: fall back to a lookup
-        index = pd.MultiIndex.from_frame(d[["mineral", "year", "scen"]])
-        return index.get_indexer(pd.MultiIndex.from_frame(frame[["mineral", "year", "scen"]]))
-    s = pd.Index(scens).get_indexer(frame["scen"])
-    m = pd.Index(minerals).get_indexer(frame["mineral"])
+    if len(d) != len(scens) * len(minerals) * n_years:  # not a full grid: fall back to a join
+        return match_rows(frame, d, ["mineral", "year", "scen"])
+    s = positions(frame["scen"], scens)
+    m = positions(frame["mineral"], minerals)
     y = frame["year"].to_numpy().astype(np.int64) - first
     ok = (s >= 0) & (m >= 0) & (y >= 0) & (y < n_years)
     return np.where(ok, (s * len(minerals) + m) * n_years + y, -1).astype(np.int64)
@@ -68,7 +68,7 @@ def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
 def add_demand_balance(model: Model) -> None:
     """One equality row per (m, y, ω): deliveries + shortfall = demand."""
     d, dl = model.demand, model.deliveries
-    rows_of_delivery = demand_row_of(model, dl)
+    rows_of_delivery = dl["demand_row"].to_numpy()
     keep = rows_of_delivery >= 0
     short_cols = model.block_cols("short")
     rows = np.concatenate([rows_of_delivery[keep], np.arange(len(d))])
@@ -91,7 +91,7 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
     scen = model.scenarios
     eta = lp.add_variables("cvar_eta", pd.DataFrame({"alpha": [alpha]}))
     excess = lp.add_variables("cvar_excess", scen[["scen"]])
-    scen_row = pd.Index(scen["scen"]).get_indexer(d["scen"])
+    scen_row = positions(d["scen"], scen["scen"])
     n = len(scen)
     rows = np.concatenate([np.arange(n), np.arange(n), scen_row])
     cols = np.concatenate([excess.cols, np.full(n, eta.start), model.block_cols("short")])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.select import scope_mask
 from engine.schema import DependenceCap
@@ -31,7 +30,7 @@ def _attributed(model: Model) -> tuple[pd.DataFrame, np.ndarray]:
     """Deliveries with a > 0 and the demand row each belongs to."""
     dl = model.deliveries
     dl = dl[dl["attribution"].to_numpy() > 0]
-    return dl, demand_row_of(model, dl)
+    return dl, dl["demand_row"].to_numpy()
 
 
 def add_dependence_cap(model: Model, policy: DependenceCap) -> None:

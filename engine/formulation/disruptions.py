@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.tabular import match_rows
+
 
 @dataclass
 class ScenarioSet:
@@ -58,9 +60,9 @@ def apply_availability(frame: pd.DataFrame, availability: pd.DataFrame) -> None:
         if part.empty:
             continue
         part = part.astype({"year": "int64"}) if "year" in keys else part
-        table = part.groupby(keys, sort=False)["factor"].prod()
-        matched = table.reindex(pd.MultiIndex.from_frame(frame[keys])).to_numpy()
-        factor *= np.where(np.isnan(matched), 1.0, matched)
+        table = part.groupby(keys, sort=False)["factor"].prod().reset_index()
+        row = match_rows(frame, table, keys)
+        factor *= np.where(row >= 0, table["factor"].to_numpy()[np.maximum(row, 0)], 1.0)
     frame["availability"] = frame["availability"].to_numpy() * factor
 
 
@@ -68,6 +70,6 @@ def mineral_factor(frame: pd.DataFrame, factors: pd.DataFrame) -> np.ndarray:
     """The (scen, mineral) factor of each row of ``frame`` (1 where none is given)."""
     if factors.empty or frame.empty:
         return np.ones(len(frame))
-    table = factors.groupby(["scen", "mineral"])["factor"].prod()
-    matched = table.reindex(pd.MultiIndex.from_frame(frame[["scen", "mineral"]])).to_numpy()
-    return np.where(np.isnan(matched), 1.0, matched)
+    table = factors.groupby(["scen", "mineral"])["factor"].prod().reset_index()
+    row = match_rows(frame, table, ["scen", "mineral"])
+    return np.where(row >= 0, table["factor"].to_numpy()[np.maximum(row, 0)], 1.0)

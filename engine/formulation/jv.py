@@ -35,6 +35,7 @@ import pandas as pd
 from engine.finance import capital_recovery_factor
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
+from engine.tabular import per_scenario, positions
 
 TABLE_COLUMNS = ["id", "mineral", "year", "scen", "location", "owner", "attribution", "covered_equity",
                  "unit_cost_usd_per_t"]
@@ -101,8 +102,8 @@ def add_jv_variables(model: Model) -> None:
     first_online = np.maximum(opts["earliest_start"], start) + opts["lead_time_years"]
     out = opts.assign(first_online=first_online).merge(years, how="cross")
     out = out[out["year"] >= out["first_online"]]
-    out = out.merge(model.scenarios[["scen"]], how="cross")
-    out = out.sort_values(["scen", "mineral", "year", "option_id"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["mineral", "year", "option_id"], kind="stable")
+    out = per_scenario(out, model.scenarios["scen"])  # sorted by scen, mineral, year, option_id
     for column, value in (("allowed_share", 1.0), ("availability", 1.0), ("ad_valorem", 0.0),
                           ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0), ("restricted_by", "")):
         out[column] = value
@@ -125,6 +126,21 @@ def finalise_jv_bounds(model: Model) -> None:
     model.lp.variables["build"].upper[:] = np.where(b["allowed"], b["max_size_tpy"], 0.0)
 
 
+def online_pairs(build_option: np.ndarray, build_online: np.ndarray, out_option: np.ndarray,
+                 out_year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (output row, build row) of the same option with the build online by the output's year, without a
+    join: builds sorted by (option, online year) make each output row's builds one contiguous run."""
+    order = np.lexsort((build_online, build_option))
+    span = int(max(build_online.max(initial=0), out_year.max(initial=0))) + 1
+    key = build_option[order].astype(np.int64) * span + build_online[order]
+    first = np.searchsorted(key, out_option.astype(np.int64) * span)
+    last = np.searchsorted(key, out_option.astype(np.int64) * span + out_year, side="right")
+    count = last - first
+    out_row = np.repeat(np.arange(len(out_option)), count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return out_row, order[np.repeat(first, count) + within]
+
+
 def add_jv_constraints(model: Model) -> None:
     """Capacity online, maximum size and minimum efficient size rows."""
     if model.jv_output.empty:
@@ -133,16 +149,15 @@ def add_jv_constraints(model: Model) -> None:
     build_cols = model.block_cols("build")
     out_cols = model.block_cols("jv_out")
     # capacity: jv_out − Σ online builds <= 0
-    pairs = out[["option_id", "year"]].reset_index(names="row").merge(
-        builds[["option_id", "online"]].reset_index(names="b"), on="option_id")
-    pairs = pairs[pairs["online"] <= pairs["year"]]
-    rows = np.concatenate([np.arange(len(out)), pairs["row"].to_numpy()])
-    cols = np.concatenate([out_cols, build_cols[pairs["b"].to_numpy()]])
-    vals = np.concatenate([np.ones(len(out)), -np.ones(len(pairs))])
+    opts = model.jv_options
+    option_row = positions(builds["option_id"], opts["option_id"])
+    out_row, build_row = online_pairs(option_row, builds["online"].to_numpy(),
+                                      positions(out["option_id"], opts["option_id"]), out["year"].to_numpy())
+    rows = np.concatenate([np.arange(len(out)), out_row])
+    cols = np.concatenate([out_cols, build_cols[build_row]])
+    vals = np.concatenate([np.ones(len(out)), -np.ones(len(out_row))])
     lp.add_constraints("jv_capacity", out[["option_id", "year", "scen"]], rows, cols, vals, upper=0.0)
     # maximum size: Σ_y build − max × jv_built <= 0 (sized options) or Σ_y build <= max
-    opts = model.jv_options
-    option_row = pd.Index(opts["option_id"]).get_indexer(builds["option_id"])
     sized = np.flatnonzero(opts["min_size_tpy"].to_numpy() > 0)
     upper = opts["max_size_tpy"].to_numpy(dtype=float).copy()
     rows, cols, vals = [option_row], [build_cols], [np.ones(len(builds))]
@@ -205,7 +220,7 @@ def integer_repair(model: Model, x: np.ndarray) -> np.ndarray | None:
         return x
     opts = model.jv_options
     sized = opts.index[opts["min_size_tpy"].to_numpy() > 0].to_numpy()
-    option_row = pd.Index(opts["option_id"]).get_indexer(model.builds["option_id"])
+    option_row = positions(model.builds["option_id"], opts["option_id"])
     totals = np.bincount(option_row, weights=x[model.block_cols("build")], minlength=len(opts))[sized]
     minimum = opts["min_size_tpy"].to_numpy()[sized]
     idle = totals <= 1e-7

@@ -24,8 +24,8 @@ import pandas as pd
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.select import scope_mask
-from engine.lp import group_rows
 from engine.schema import ContentRule, CountryCap
+from engine.tabular import group_rows, match_rows
 
 
 def _with_shortfall(model: Model, groups: pd.DataFrame, codes: np.ndarray, cols: np.ndarray,
@@ -87,8 +87,7 @@ def add_content_rule(model: Model, policy: ContentRule) -> None:
     share = required[scope].to_numpy(dtype=float)
     dl = model.deliveries
     qual = dl[qualifying_mask(model, policy, dl)]
-    index = pd.MultiIndex.from_frame(groups)
-    codes = index.get_indexer(pd.MultiIndex.from_frame(qual[["scen", "mineral", "year"]]))
+    codes = match_rows(qual, groups, ["scen", "mineral", "year"])
     inside = codes >= 0
     rows, cols, vals, rhs = _with_shortfall(model, groups, codes[inside], qual["col"].to_numpy()[inside],
                                             np.ones(int(inside.sum())), share)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
+from engine.tabular import per_scenario
 
 
 def equity_table(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
@@ -67,12 +68,13 @@ def add_flows(model: Model) -> None:
     """Create ``flow[s, y, ω]`` for every active supply block, year and scenario (bounds set in finalise)."""
     model.sources = source_table(model)
     src = model.sources[SUPPLY_COLUMNS]  # only what the formulation reads: one row per source, year and scenario
-    years = pd.DataFrame({"year": model.years})
-    active = src.merge(years, how="cross")
+    n_years = len(model.years)
+    active = src.take(np.repeat(np.arange(len(src)), n_years)).reset_index(drop=True)
+    active["year"] = np.tile(np.asarray(model.years, dtype=np.int64), len(src))
     last = active["last_year"].astype("Float64").fillna(np.inf).astype(float)
     active = active[(active["year"] >= active["first_year"]) & (active["year"] <= last)]
-    supply = active.merge(model.scenarios[["scen"]], how="cross")
-    supply = supply.sort_values(["scen", "mineral", "year", "source_id"], kind="stable").reset_index(drop=True)
+    active = active.sort_values(["mineral", "year", "source_id"], kind="stable")
+    supply = per_scenario(active, model.scenarios["scen"])  # sorted by scen, mineral, year, source_id
     supply["id"] = supply["source_id"]
     supply["available_t"] = supply["capacity_t"] * supply["exportable_share"]
     supply["availability"] = 1.0

@@ -1,0 +1,114 @@
+"""Fast joins and group-bys over the model's tables, by integer codes instead of hashed tuples.
+
+The formulation works on tables with one row per LP column (hundreds of thousands of rows at benchmark sizes).
+Hashing their string keys row by row (``MultiIndex.from_frame``, ``Index.get_indexer`` on strings,
+``groupby(...).ngroup()``) dominated the build. Here each key column is factorised once (pandas hashes only
+its distinct values cheaply), the codes are combined into one int64 per row, and everything else is integer
+arithmetic. Results equal the pandas operations they replace; ``tests/test_tabular.py`` checks that on random
+tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_RADIX_LIMIT = 2**62  # combined codes beyond this could overflow int64: fall back to pandas
+
+
+def positions(values: pd.Series | np.ndarray, labels: pd.Index | np.ndarray | list) -> np.ndarray:
+    """The position of each value in ``labels`` (-1 when absent); like ``Index(labels).get_indexer(values)``
+    but hashing only the distinct values."""
+    codes, uniques = pd.factorize(np.asarray(values) if isinstance(values, list) else values)
+    where = pd.Index(labels).get_indexer(uniques)
+    found = np.where(codes >= 0, where[np.maximum(codes, 0)], -1)
+    return found.astype(np.int64, copy=False)
+
+
+class _Codes:
+    """Each row's key tuple as one int64 (mixed radix over the factorised key columns, sorted per column), so
+    codes are equal exactly when the keys are, and ordered like the key tuples."""
+
+    def __init__(self, frames: list[pd.DataFrame], keys: list[str]) -> None:
+        lengths = [len(f) for f in frames]
+        combined = np.zeros(sum(lengths), dtype=np.int64)
+        self.uniques: list[pd.Index] = []
+        self.radix = 1
+        self.ok = True
+        for key in keys:
+            column = pd.concat([f[key] for f in frames], ignore_index=True) if len(frames) > 1 else frames[0][key]
+            codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=False)
+            size = max(len(uniques), 1)
+            self.radix *= size
+            if self.radix > _RADIX_LIMIT:
+                self.ok = False
+                return
+            combined = combined * size + codes
+            self.uniques.append(uniques)
+        self.per_frame = np.split(combined, np.cumsum(lengths)[:-1])
+
+    def decode(self, codes: np.ndarray, keys: list[str]) -> pd.DataFrame:
+        """The key columns of the given combined codes."""
+        columns = {}
+        rest = codes
+        for key, uniques in zip(reversed(keys), reversed(self.uniques), strict=True):
+            columns[key] = uniques.take(rest % len(uniques))
+            rest = rest // len(uniques)
+        return pd.DataFrame({key: columns[key] for key in keys})
+
+
+def match_rows(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """For each row of ``frame``, the position of the row of ``table`` with the same ``keys`` (-1 when none).
+    ``table`` must have unique keys; it is usually small, ``frame`` large: only ``frame``'s key columns are
+    factorised, and ``table``'s values are looked up among their distinct values."""
+    if table.empty or frame.empty:
+        return np.full(len(frame), -1, dtype=np.int64)
+    frame_code = np.zeros(len(frame), dtype=np.int64)
+    table_code = np.zeros(len(table), dtype=np.int64)
+    radix = 1
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key])
+        size = len(uniques) + 1  # code len(uniques) for missing values, which match nothing
+        radix *= size
+        if radix > _RADIX_LIMIT:
+            index = pd.MultiIndex.from_frame(table[keys])
+            return index.get_indexer(pd.MultiIndex.from_frame(frame[keys])).astype(np.int64)
+        in_frame = pd.Index(uniques).get_indexer(table[key])
+        frame_code = frame_code * size + np.where(codes >= 0, codes, size - 1)
+        table_code = table_code * size + np.where(in_frame >= 0, in_frame, -radix)  # never equal to a frame code
+    found = table_code >= 0
+    if radix <= 4 * (len(frame) + len(table)):
+        lookup = np.full(radix, -1, dtype=np.int64)
+        lookup[table_code[found]] = np.flatnonzero(found)
+        return lookup[frame_code]
+    return pd.Index(np.where(found, table_code, -1)).get_indexer(frame_code).astype(np.int64)
+
+
+def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Group the rows of ``keys`` by columns ``by``: (one row per group, the group number of each input row).
+
+    The workhorse of the vectorised formulation: a constraint family is a group-by over a variable table.
+    Groups are numbered in sorted key order (missing values last), as ``groupby(by, sort=True, dropna=False)``.
+    """
+    codes = _Codes([keys], by)
+    if not codes.ok or not len(keys):
+        grouper = keys.groupby(by, sort=True, dropna=False, observed=True)
+        return grouper.size().reset_index()[by], grouper.ngroup().to_numpy(dtype=np.int64)
+    combined = codes.per_frame[0]
+    if codes.radix <= 8 * len(combined):  # dense: count instead of sorting
+        present = np.bincount(combined, minlength=codes.radix) > 0
+        unique = np.flatnonzero(present)
+        group_of = (np.cumsum(present) - 1)[combined]
+    else:
+        unique, group_of = np.unique(combined, return_inverse=True)
+    return codes.decode(unique, by), group_of.astype(np.int64)
+
+
+def per_scenario(base: pd.DataFrame, scens: np.ndarray | pd.Series) -> pd.DataFrame:
+    """``base`` repeated once per scenario, scenario outermost, with a ``scen`` column last: the rows of
+    ``base.merge(scenarios, how="cross")`` sorted stably by scenario, without hashing or sorting them."""
+    scens = np.sort(np.asarray(scens))
+    n = len(base)
+    out = base.take(np.tile(np.arange(n), len(scens))).reset_index(drop=True)
+    out["scen"] = np.repeat(scens, n)
+    return out

@@ -1,0 +1,93 @@
+"""engine.tabular equals the pandas operations it replaces, on random tables (and on hand-made corner cases)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.formulation.jv import online_pairs
+from engine.lp import assemble_csc
+from engine.tabular import group_rows, match_rows, per_scenario, positions
+
+
+def random_table(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "scen": rng.integers(0, 4, n),
+        "mineral": rng.choice(["li", "ni", "co", "ga", "ge"], n),
+        "year": rng.integers(2025, 2031, n),
+        "country": rng.choice(["CHN", "AUS", "IDN", "CHL", "COD", "USA", "ZZZ"], n),
+    })
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_group_rows_equals_pandas_groupby(seed: int) -> None:
+    keys = random_table(seed, 500)
+    by = ["scen", "mineral", "year", "country"][: 2 + seed % 3]
+    groups, codes = group_rows(keys, by)
+    grouper = keys.groupby(by, sort=True, dropna=False)
+    pd.testing.assert_frame_equal(groups, grouper.size().reset_index()[by], check_column_type=False)
+    np.testing.assert_array_equal(codes, grouper.ngroup().to_numpy())
+
+
+def test_group_rows_keeps_missing_values_as_their_own_group_last() -> None:
+    keys = pd.DataFrame({"a": ["x", None, "x", "b"], "b": [1, 1, 1, 2]})
+    groups, codes = group_rows(keys, ["a", "b"])
+    assert groups["a"].tolist()[:2] == ["b", "x"] and pd.isna(groups["a"].iloc[2])
+    assert codes.tolist() == [1, 2, 1, 0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_match_rows_equals_multiindex_lookup(seed: int) -> None:
+    frame = random_table(seed, 400)
+    keys = ["scen", "mineral", "country"]
+    table = random_table(seed + 100, 60)
+    table.loc[table.index[:3], "country"] = "NOWHERE"  # values the frame never has
+    table = table.drop_duplicates(keys)
+    expected = pd.MultiIndex.from_frame(table[keys]).get_indexer(pd.MultiIndex.from_frame(frame[keys]))
+    np.testing.assert_array_equal(match_rows(frame, table, keys), expected)
+    assert (expected >= 0).any() and (expected < 0).any()  # the test covers hits and misses
+
+
+def test_match_rows_hand_made() -> None:
+    frame = pd.DataFrame({"id": ["a", "b", "a", "c"], "year": [2030, 2030, 2031, 2030]})
+    table = pd.DataFrame({"id": ["a", "c", "d"], "year": [2031, 2030, 2030]})
+    assert match_rows(frame, table, ["id", "year"]).tolist() == [-1, -1, 0, 1]
+    assert match_rows(frame, table.iloc[:0], ["id", "year"]).tolist() == [-1, -1, -1, -1]
+
+
+def test_positions() -> None:
+    values = pd.Series(["ni", "li", "xx", "li", None])
+    assert positions(values, ["li", "ni", "co"]).tolist() == [1, 0, -1, 0, -1]
+    assert positions(np.array([3, 1, 3]), [1, 2, 3]).tolist() == [2, 0, 2]
+
+
+def test_per_scenario_equals_sorted_cross_join() -> None:
+    base = random_table(7, 30).drop(columns="scen").sort_values(["mineral", "year", "country"], kind="stable")
+    scens = pd.Series([2, 0, 1])
+    expected = base.merge(scens.to_frame("scen"), how="cross").sort_values("scen", kind="stable")
+    pd.testing.assert_frame_equal(per_scenario(base, scens), expected.reset_index(drop=True))
+
+
+def test_online_pairs_equals_join() -> None:
+    rng = np.random.default_rng(3)
+    build_option = np.sort(rng.integers(0, 6, 40))
+    build_online = rng.integers(2026, 2036, 40)
+    out_option = rng.integers(0, 7, 90)  # option 6 has no builds
+    out_year = rng.integers(2025, 2037, 90)
+    out_row, build_row = online_pairs(build_option, build_online, out_option, out_year)
+    got = sorted(zip(out_row.tolist(), build_row.tolist(), strict=True))
+    expected = sorted((i, j) for i in range(90) for j in range(40)
+                      if build_option[j] == out_option[i] and build_online[j] <= out_year[i])
+    assert got == expected and len(expected) > 50
+
+
+def test_assemble_csc_sums_duplicates_drops_zeros_and_sorts() -> None:
+    rows = np.array([2, 0, 1, 0, 2, 1])
+    cols = np.array([0, 0, 1, 0, 2, 2])
+    vals = np.array([1.0, 2.0, 0.0, 3.0, 4.0, 5.0])
+    m = assemble_csc(rows, cols, vals, (3, 4))
+    assert m.indptr.tolist() == [0, 2, 2, 4, 4]
+    assert m.indices.tolist() == [0, 2, 1, 2]
+    assert m.data.tolist() == [5.0, 1.0, 5.0, 4.0]
