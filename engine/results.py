@@ -46,23 +46,35 @@ def clean(values: np.ndarray) -> np.ndarray:
     return out + 0.0
 
 
+FLOW_ATTRIBUTES = ["scen", "mineral", "year", "id", "location", "owner", "attribution", "restricted_by"]
+
+
 def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Deliveries with tonnes > 0 (purchases and JV output): who, where, how much, at what cost, how much
-    counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``."""
+    counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``.
+
+    Sorted by scenario, mineral, year, kind and id. Each attribute table is already sorted by (scen, mineral,
+    year, id), so the sort is a lexsort on integer codes with the row's position as the last key."""
     frames = []
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
-        unit = delivered_cost(frame).to_numpy()
-        frames.append(pd.DataFrame({
-            "scen": frame["scen"], "mineral": frame["mineral"], "year": frame["year"],
-            "kind": "purchase" if block == "flow" else "jv", "id": frame["id"], "location": frame["location"],
-            "owner": frame["owner"], "china_attribution": frame["attribution"], "tonnes": tonnes,
-            "unit_cost_usd_per_t": unit, "cost_usd": tonnes * unit,
-            "cost_pv_usd": tonnes * unit * model.discount(frame["year"]), "restricted_by": frame["restricted_by"],
-        }))
+        keep = tonnes > 0
+        unit = delivered_cost(frame).to_numpy()[keep]
+        part = frame.loc[keep, FLOW_ATTRIBUTES].rename(columns={"attribution": "china_attribution"})
+        tonnes = tonnes[keep]
+        part.insert(3, "kind", "purchase" if block == "flow" else "jv")
+        part["tonnes"] = tonnes
+        part["unit_cost_usd_per_t"] = unit
+        part["cost_usd"] = tonnes * unit
+        part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
+        part["position"] = np.flatnonzero(keep)
+        frames.append(part)
     out = pd.concat(frames, ignore_index=True)
-    out = out[out["tonnes"] > 0].sort_values(["scen", "mineral", "year", "kind", "id"], kind="stable")
-    return out.reset_index(drop=True)
+    order = np.lexsort([out["position"].to_numpy(), (out["kind"] == "purchase").to_numpy(), out["year"].to_numpy(),
+                        pd.factorize(out["mineral"], sort=True)[0], pd.factorize(out["scen"], sort=True)[0]])
+    columns = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
+               "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
+    return out[columns].take(order).reset_index(drop=True)
 
 
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:

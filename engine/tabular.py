@@ -108,7 +108,9 @@ def per_scenario(base: pd.DataFrame, scens: np.ndarray | pd.Series) -> pd.DataFr
     """``base`` repeated once per scenario, scenario outermost, with a ``scen`` column last: the rows of
     ``base.merge(scenarios, how="cross")`` sorted stably by scenario, without hashing or sorting them."""
     scens = np.sort(np.asarray(scens))
-    n = len(base)
-    out = base.take(np.tile(np.arange(n), len(scens))).reset_index(drop=True)
-    out["scen"] = np.repeat(scens, n)
+    if len(scens) == 0:
+        return base.iloc[:0].assign(scen=np.empty(0, dtype=scens.dtype))
+    # concatenation shares the string buffers (one Arrow chunk per scenario); take would copy them
+    out = pd.concat([base] * len(scens), ignore_index=True)
+    out["scen"] = np.repeat(scens, len(base))
     return out

@@ -29,7 +29,7 @@ from engine.schema import DependenceCap
 def _attributed(model: Model) -> tuple[pd.DataFrame, np.ndarray]:
     """Deliveries with a > 0 and the demand row each belongs to."""
     dl = model.deliveries
-    dl = dl[dl["attribution"].to_numpy() > 0]
+    dl = dl.loc[dl["attribution"].to_numpy() > 0, ["col", "mineral", "attribution", "demand_row"]]
     return dl, dl["demand_row"].to_numpy()
 
 

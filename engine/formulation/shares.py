@@ -51,7 +51,7 @@ def add_country_cap(model: Model, policy: CountryCap) -> None:
         mask &= (dl[column] != model.scenario.buyer).to_numpy()
     if policy.countries is not None:
         mask &= dl[column].isin(policy.countries).to_numpy()
-    chosen = dl[mask].rename(columns={column: "country"})
+    chosen = dl.loc[mask, ["scen", "mineral", "year", column, "col"]].rename(columns={column: "country"})
     if chosen.empty:
         return
     groups, codes = group_rows(chosen, ["scen", "mineral", "year", "country"])

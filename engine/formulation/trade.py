@@ -38,10 +38,13 @@ from engine.tabular import group_rows
 def _restrict(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, factor: float, name: str) -> None:
     """Scale the allowed share of the deliveries in ``mask`` by ``factor``, tag them with the policy, and record
     the share of their volume it removed (``explain`` attributes lost capacity policy by policy)."""
-    before = frame.loc[mask, "allowed_share"].to_numpy()
-    frame.loc[mask, "allowed_share"] = before * factor
-    tag = frame.loc[mask, "restricted_by"]
-    frame.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
+    allowed = frame["allowed_share"].to_numpy(dtype=float, copy=True)
+    before = allowed[mask]
+    allowed[mask] = before * factor
+    frame["allowed_share"] = allowed
+    if mask.any():
+        tag = frame.loc[mask, "restricted_by"]
+        frame.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
     model.restrictions.append(pd.DataFrame({"policy": name, "block": block, "row": np.flatnonzero(mask),
                                             "removed_share": before * (1.0 - factor)}))
 
