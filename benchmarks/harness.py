@@ -206,6 +206,14 @@ def _selected(tool: Tool, nnz: int, s: Settings, linopy: str | None) -> str | No
     return None
 
 
+def _run_total(run: dict) -> float:
+    """One run's total: the sum of the phases it counts (the limit counts its solve only)."""
+    counted = run.get("counted")
+    if counted:
+        return sum(run["phases"][f"{c}_s"] or 0.0 for c in counted)
+    return run["total_s"]
+
+
 def _summarise(tool: Tool, runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
     phases = {}
@@ -214,9 +222,7 @@ def _summarise(tool: Tool, runs: list[dict]) -> dict:
     counted = ok[0].get("counted") if ok else None
     if counted:  # the limit counts the solve only
         phases = {p: (v if p.removesuffix("_s") in counted else None) for p, v in phases.items()}
-        total = _median([sum(r["phases"][f"{c}_s"] or 0.0 for c in counted) for r in ok])
-    else:
-        total = _median([r["total_s"] for r in ok])
+    total = _median([_run_total(r) for r in ok])
     return {
         "tool": tool.key, "label": tool.label, "group": tool.group, "limit": tool.limit,
         "status": ok[0].get("status") if ok else "error", "error": next((r["error"] for r in runs if "error" in r),
@@ -246,23 +252,29 @@ def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: 
         raise RuntimeError(f"{name}: preparing the model failed: {prep['error']}")
     nnz = prep["nnz"]
     _say(settings, f"[{name}] {prep['columns']:,} columns, {prep['rows']:,} rows, {nnz:,} non-zeros")
-    rows = []
+    rows, selected = {}, []
     for tool in TOOLS:
         reason = _selected(tool, nnz, settings, linopy)
-        if reason is not None:
-            rows.append({"tool": tool.key, "label": tool.label, "group": tool.group, "limit": tool.limit,
-                         "skipped": reason})
-            continue
-        task = {"kind": tool.key, "inputs": str(inputs_path), "mps": prep["single_mps"],
-                "stage_mps": prep.get("stage_mps", []), "warmup": str(warmup) if warmup else None}
-        runs = []
-        for r in range(settings.repeat):
+        if reason is None:
+            selected.append(tool)
+        else:
+            rows[tool.key] = {"tool": tool.key, "label": tool.label, "group": tool.group, "limit": tool.limit,
+                              "skipped": reason}
+    # Rounds: every tool once per round, so a slow spell of this shared machine hits all tools alike, and each
+    # run's ratio is taken against the limit measured in its own round.
+    runs: dict[str, list[dict]] = {tool.key: [] for tool in selected}
+    for r in range(settings.repeat):
+        for tool in selected:
+            task = {"kind": tool.key, "inputs": str(inputs_path), "mps": prep["single_mps"],
+                    "stage_mps": prep.get("stage_mps", []), "warmup": str(warmup) if warmup else None}
             result = runner(task)
-            runs.append(result)
+            runs[tool.key].append(result)
             shown = result.get("error") or f"{result['total_s']:.2f} s, peak {result['peak_mb']:.0f} MB"
-            _say(settings, f"[{name}] {tool.label}: run {r + 1}/{settings.repeat}: {shown}")
-        rows.append(_summarise(tool, runs))
-    # agreement with critmin's optimum, and ratios to the limit measured here
+            _say(settings, f"[{name}] round {r + 1}/{settings.repeat}: {tool.label}: {shown}")
+    for tool in selected:
+        rows[tool.key] = _summarise(tool, runs[tool.key])
+    rows = [rows[tool.key] for tool in TOOLS]
+    # agreement with critmin's optimum, and ratios to the limit measured in the same round
     reference = {"single": prep["single_objective"],
                  "hierarchy": prep["hierarchy_stages"][-1]["objective"] if prep.get("hierarchy_stages") else None}
     limits = {r["group"]: r for r in rows if r.get("limit") and "skipped" not in r}
@@ -272,8 +284,12 @@ def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: 
         r["reference_objective"] = reference[r["group"]]
         r["agrees"] = _agrees(r["objective"], reference[r["group"]])
         limit = limits.get(r["group"])
-        if limit and limit["total_s"] and r["total_s"] is not None:
-            r["ratio"] = r["total_s"] / limit["total_s"]
+        if limit:
+            ratios = [_run_total(mine) / _run_total(theirs) for mine, theirs in zip(r["runs"], limit["runs"],
+                                                                                  strict=True)
+                      if "error" not in mine and "error" not in theirs and _run_total(theirs)]
+            r["round_ratios"] = ratios
+            r["ratio"] = _median(ratios)
     return {"size": size.as_dict(), "generate_s": generate_s, "columns": prep["columns"], "rows": prep["rows"],
             "nnz": nnz, "integer_columns": prep["integer_columns"],
             "hierarchy_stages": prep.get("hierarchy_stages"), "tools": rows}
@@ -312,7 +328,7 @@ def format_tables(results: dict) -> str:
                  f"{v['cbcbox']}), linopy {v['linopy'] or 'not installed'}")
     lines.append(f"median of {results['settings']['repeat']} run(s), each in a fresh process; times in seconds; "
                  "peak MB = the process's peak RSS (+ the CBC process's); Δ MB = peak − RSS before the first phase; "
-                 "× limit = total / the limit's total")
+                 "× limit = median over rounds of total / the limit's total in the same round")
     header = (f"{'size':<7}{'columns':>10}{'rows':>9}{'nnz':>11}  {'tool':<38}{'build':>7}{'handoff':>8}"
               f"{'solve':>8}{'extract':>8}{'total':>8}{'peak MB':>8}{'Δ MB':>7}{'× limit':>8}")
     for group, title in (("single", "Single stage: min cost + 10 × value of unmet demand, under the caps"),
