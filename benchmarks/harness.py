@@ -228,6 +228,7 @@ def _summarise(tool: Tool, runs: list[dict]) -> dict:
         "status": ok[0].get("status") if ok else "error", "error": next((r["error"] for r in runs if "error" in r),
                                                                         None),
         "objective": ok[0].get("objective") if ok else None, **phases, "total_s": total,
+        "own_s": None if counted else _median([_run_total(r) - (r["phases"].get("solve_s") or 0.0) for r in ok]),
         "peak_mb": _median([r["peak_mb"] for r in ok]), "delta_mb": _median([r.get("delta_mb") for r in ok]),
         "runs": runs,
     }
@@ -328,9 +329,10 @@ def format_tables(results: dict) -> str:
                  f"{v['cbcbox']}), linopy {v['linopy'] or 'not installed'}")
     lines.append(f"median of {results['settings']['repeat']} run(s), each in a fresh process; times in seconds; "
                  "peak MB = the process's peak RSS (+ the CBC process's); Δ MB = peak − RSS before the first phase; "
+                 "own = total − solve (the tool's own work: build, hand-off, extract); "
                  "× limit = median over rounds of total / the limit's total in the same round")
     header = (f"{'size':<7}{'columns':>10}{'rows':>9}{'nnz':>11}  {'tool':<38}{'build':>7}{'handoff':>8}"
-              f"{'solve':>8}{'extract':>8}{'total':>8}{'peak MB':>8}{'Δ MB':>7}{'× limit':>8}")
+              f"{'solve':>8}{'extract':>8}{'total':>8}{'own':>7}{'peak MB':>8}{'Δ MB':>7}{'× limit':>8}")
     for group, title in (("single", "Single stage: min cost + 10 × value of unmet demand, under the caps"),
                          ("hierarchy", "Full objective hierarchy (5 stages: shortfall, least cost, reference, "
                                        "dependence, cost)")):
@@ -356,6 +358,7 @@ def format_tables(results: dict) -> str:
                 delta = f"{r['delta_mb']:.0f}" if r.get("delta_mb") is not None else "—"
                 lines.append(f"{dims}  {r['label']:<38}{_fmt_s(r['build_s']):>7}{_fmt_s(r['handoff_s']):>8}"
                              f"{_fmt_s(r['solve_s']):>8}{_fmt_s(r['extract_s']):>8}{_fmt_s(r['total_s']):>8}"
+                             f"{_fmt_s(r.get('own_s')):>7}"
                              f"{peak:>8}{delta:>7}{ratio:>8}{flag}{status}")
     warm = results.get("warm")
     if warm and "error" not in warm:

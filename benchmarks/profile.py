@@ -36,7 +36,7 @@ def profile(size_name: str, hierarchy: bool = False, top: int = 25, default: boo
         else:
             backend.load(model.lp)
             backend.set_objective(single_stage_objective(model.lp))
-            sol = backend.solve()
+            sol = backend.solve(duals=False)
             make_tables(model, sol.x)
 
     run(*inputs("tiny"))  # first calls (lazy imports, caches) out of the way, as the harness's warm-up does

@@ -189,7 +189,7 @@ def critmin_single(inputs, meter: Meter, backend_name: str) -> dict:
         backend.load(model.lp)
     with meter.phase("solve"):
         backend.set_objective(single_stage_objective(model.lp))
-        sol = backend.solve()
+        sol = backend.solve(duals=False)  # primal values only, as the peers read
     with meter.phase("extract"):
         tables = make_tables(model, sol.x) if sol.ok else None
     return {"status": str(sol.status), "objective": sol.objective, "iterations": sol.iterations,
@@ -360,11 +360,11 @@ def prep(task: dict, inputs) -> dict:
         solve = backend.solve
         paths: list[str] = []
 
-        def recording_solve():
+        def recording_solve(duals: bool = True):
             path = out_dir / f"stage{len(paths) + 1}.mps"
             backend.h.writeModel(str(path))
             paths.append(str(path))
-            return solve()
+            return solve(duals)
 
         backend.solve = recording_solve  # type: ignore[method-assign]
         plan = PlanSession(model, backend).solve()

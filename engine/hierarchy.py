@@ -84,7 +84,7 @@ class _Runner:
         self.session, self.backend, self.plan = session, session.backend, plan
         self.deadline = None if time_limit is None else time.perf_counter() + time_limit
 
-    def run(self, name: str, objective: np.ndarray, primal: bool = False) -> Solution | None:
+    def run(self, name: str, objective: np.ndarray, primal: bool = False, duals: bool = False) -> Solution | None:
         """Solve one stage. The previous stage's solution satisfies every fixed level, so a later stage reported
         infeasible is a numerical artefact (seen with HiGHS's MIP on knife-edge levels): retry with wider slack."""
         for attempt in range(RETRIES + 1):
@@ -97,7 +97,7 @@ class _Runner:
                 self.backend.set_time_limit(remaining)
             self.backend.set_objective(objective)
             self.backend.prefer_primal(primal)
-            sol = self.session.solve_stage()
+            sol = self.session.solve_stage(duals)
             self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
             if sol.ok:
                 return sol
@@ -137,14 +137,15 @@ class PlanSession:
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
 
-    def solve_stage(self) -> Solution:
+    def solve_stage(self, duals: bool = True) -> Solution:
         """Solve the loaded stage. With binaries, try the LP relaxation first: when its builds already respect
-        every minimum efficient size it is optimal for the MIP too (``jv.integer_repair``), else branch."""
+        every minimum efficient size it is optimal for the MIP too (``jv.integer_repair``), else branch.
+        ``duals=False`` reads primal values only."""
         integer = self.model.lp.integer_cols
         if not integer.size:
-            return self.backend.solve()
+            return self.backend.solve(duals)
         self.backend.set_integrality(integer, False)
-        relaxed = self.backend.solve()
+        relaxed = self.backend.solve(duals=False)
         self.backend.set_integrality(integer, True)
         if relaxed.ok:
             repaired = integer_repair(self.model, relaxed.x)
@@ -153,7 +154,7 @@ class PlanSession:
                 return relaxed
         elif relaxed.status not in NUMERICAL:
             return relaxed
-        sol = self.backend.solve()
+        sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
         return sol
 
@@ -233,7 +234,7 @@ class PlanSession:
         else:
             self.fix("fix_shortfall", level)
 
-        sol = runner.run("least_cost", cost)
+        sol = runner.run("least_cost", cost, duals=True)  # the cost stage of a least-cost plan: duals wanted
         if sol is None:
             return plan
         least = float(sol.objective or 0.0)
@@ -270,7 +271,7 @@ class PlanSession:
         plan.dependence_level = level
         self.fix("fix_dependence", level)
 
-        sol = runner.run("cost", cost, primal=True)
+        sol = runner.run("cost", cost, primal=True, duals=True)
         if sol is None:
             return plan
         plan.solution = plan.cost_stage = sol

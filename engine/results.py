@@ -128,9 +128,8 @@ def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | Non
                 "china_share_pct", "least_cost_china_share_pct"]]
 
 
-def _annuity_payments(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Capex annuities of the builds, one row per (mineral, payment year), probability-weighted per scenario."""
-    builds = build_table(model, x)
+def _annuity_payments(model: Model, builds: pd.DataFrame) -> pd.DataFrame:
+    """Capex annuities of the builds (a ``build_table``), one row per (mineral, payment year)."""
     if builds.empty:
         return pd.DataFrame(columns=["mineral", "year", "usd"])
     life = model.scenario.finance.asset_life_years
@@ -140,12 +139,13 @@ def _annuity_payments(model: Model, x: np.ndarray) -> pd.DataFrame:
     return pay.rename(columns={"capex_annuity_usd_per_yr": "usd"})[["mineral", "year", "usd"]]
 
 
-def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
+def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = None) -> pd.DataFrame:
     """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV.
 
     Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty,
     stockpile_holding and jv_capex (the annuity of the capacity built, charged in every scenario: builds are
     first-stage). Each component is summed onto the demand rows (one per scen, mineral, year) with bincount.
+    ``builds`` is the solution's ``build_table`` when the caller has it already.
     """
     groups = len(model.demand)
     sums: dict[str, np.ndarray] = {}
@@ -171,7 +171,7 @@ def cost_components(model: Model, x: np.ndarray) -> pd.DataFrame:
         sp = model.stockpile
         add("stockpile_holding", demand_row_of(model, sp),
             clean(x[model.block_cols("stock_level")]) * sp["holding"].to_numpy())
-    capex = _annuity_payments(model, x)
+    capex = _annuity_payments(model, build_table(model, x) if builds is None else builds)
     if len(capex):
         every = pd.concat([capex.assign(scen=s) for s in model.scenarios["scen"]], ignore_index=True)
         add("jv_capex", demand_row_of(model, every), every["usd"].to_numpy(dtype=float))
@@ -217,7 +217,7 @@ def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = N
     return Tables(
         flows=flow_table(model, x),
         dependence=dependence_table(model, x, least_cost_x),
-        costs=cost_components(model, x),
+        costs=cost_components(model, x, extra["builds"]),
         shortfall=shortfall_table(model, x),
         extra=extra,
     )

@@ -100,3 +100,15 @@ def test_frontier_command_writes_its_files(tmp_path):
     bad = CliRunner().invoke(main, ["frontier", "baseline", "--mineral", "gallium", "--no-write"])
     assert bad.exit_code == 2
     assert "'gallium' is not modelled in scenario 'baseline'" in bad.output
+
+
+def test_duals_are_read_for_the_cost_stages_only(tiny):
+    """Intermediate stages skip reading duals (a copy of every row and column); the cost stage keeps them, and
+    its row duals are the shadow prices the duals table and the frontier read."""
+    session = session_for(tiny)
+    plan = session.solve()
+    assert plan.ok
+    assert plan.least_cost.row_dual is None  # least-cost reference stage: primal values only
+    assert plan.cost_stage.row_dual is not None and len(plan.cost_stage.row_dual) == session.backend.h.getNumRow()
+    assert session.backend.solve(duals=False).row_dual is None
+    assert session.backend.solve().col_dual is not None

@@ -147,7 +147,7 @@ class HighsBackend:
         self.h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),
                                 np.asarray(upper, dtype=float))
 
-    def solve(self) -> Solution:
+    def solve(self, duals: bool = True) -> Solution:
         start = time.perf_counter()
         run_status = self.h.run()
         seconds = time.perf_counter() - start
@@ -163,7 +163,7 @@ class HighsBackend:
             sol = self.h.getSolution()
             solution.objective = float(info.objective_function_value)
             solution.x = np.asarray(sol.col_value, dtype=float)
-            if sol.dual_valid:
+            if duals and sol.dual_valid:
                 solution.row_dual = np.asarray(sol.row_dual, dtype=float)
                 solution.col_dual = np.asarray(sol.col_dual, dtype=float)
         return solution

@@ -193,7 +193,7 @@ class PulpBackend:
             v.lowBound = None if np.isinf(lo) else float(lo)
             v.upBound = None if np.isinf(up) else float(up)
 
-    def solve(self) -> Solution:
+    def solve(self, duals: bool = True) -> Solution:
         assert self.prob is not None
         start = time.perf_counter()
         try:
@@ -210,7 +210,7 @@ class PulpBackend:
         if status is Status.OPTIMAL:
             solution.objective = float(pulp.value(self.prob.objective) or 0.0)
             solution.x = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
-            if not self.is_mip:
+            if duals and not self.is_mip:
                 solution.row_dual = np.array([self._row_dual(cs) for cs in self.rows])
                 solution.col_dual = np.array([v.dj if v.dj is not None else 0.0 for v in self.vars])
         return solution
