@@ -26,26 +26,24 @@ def positions(values: pd.Series | np.ndarray, labels: pd.Index | np.ndarray | li
 
 
 class _Codes:
-    """Each row's key tuple as one int64 (mixed radix over the factorised key columns, sorted per column), so
-    codes are equal exactly when the keys are, and ordered like the key tuples."""
+    """Each row's key tuple as one int64 (mixed radix over the factorised key columns, each sorted), so codes
+    are equal exactly when the keys are, and ordered like the key tuples. ``ok`` is False when the codes
+    could overflow."""
 
-    def __init__(self, frames: list[pd.DataFrame], keys: list[str]) -> None:
-        lengths = [len(f) for f in frames]
-        combined = np.zeros(sum(lengths), dtype=np.int64)
+    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
+        self.combined = np.zeros(len(frame), dtype=np.int64)
         self.uniques: list[pd.Index] = []
         self.radix = 1
         self.ok = True
         for key in keys:
-            column = pd.concat([f[key] for f in frames], ignore_index=True) if len(frames) > 1 else frames[0][key]
-            codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=False)
+            codes, uniques = pd.factorize(frame[key], sort=True, use_na_sentinel=False)
             size = max(len(uniques), 1)
             self.radix *= size
             if self.radix > _RADIX_LIMIT:
                 self.ok = False
                 return
-            combined = combined * size + codes
+            self.combined = self.combined * size + codes
             self.uniques.append(uniques)
-        self.per_frame = np.split(combined, np.cumsum(lengths)[:-1])
 
     def decode(self, codes: np.ndarray, keys: list[str]) -> pd.DataFrame:
         """The key columns of the given combined codes."""
@@ -90,11 +88,11 @@ def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndar
     The workhorse of the vectorised formulation: a constraint family is a group-by over a variable table.
     Groups are numbered in sorted key order (missing values last), as ``groupby(by, sort=True, dropna=False)``.
     """
-    codes = _Codes([keys], by)
+    codes = _Codes(keys, by)
     if not codes.ok or not len(keys):
         grouper = keys.groupby(by, sort=True, dropna=False, observed=True)
         return grouper.size().reset_index()[by], grouper.ngroup().to_numpy(dtype=np.int64)
-    combined = codes.per_frame[0]
+    combined = codes.combined
     if codes.radix <= 8 * len(combined):  # dense: count instead of sorting
         present = np.bincount(combined, minlength=codes.radix) > 0
         unique = np.flatnonzero(present)
