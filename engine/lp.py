@@ -89,12 +89,13 @@ def assemble_csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tu
     if not keep.all():
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
     n_rows, n_cols = shape
-    key = cols.astype(np.int64) * max(n_rows, 1) + rows
+    key = cols.astype(np.int64)  # a copy: key = column × n_rows + row, built in place
+    key *= max(n_rows, 1)
+    key += rows
     order = np.argsort(key, kind="stable")
     key = key[order]
-    duplicate = key[1:] == key[:-1]
-    if duplicate.any():  # rare (a column entering a row twice): sum them
-        starts = np.flatnonzero(np.concatenate([[True], ~duplicate]))
+    if np.any(key[1:] == key[:-1]):  # rare (a column entering a row twice): sum them
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
         data = np.add.reduceat(vals[order], starts)
         key = key[starts]
         indices, out_cols = key % max(n_rows, 1), key // max(n_rows, 1)
@@ -216,11 +217,19 @@ class LinearProgram:
     def matrix(self) -> CscMatrix:
         """The constraint matrix in compressed sparse column form (duplicates summed)."""
         if self._matrix is None:
-            blocks = list(self.constraints.values())
-            extra = self._extra_entries
-            rows = _concat([b.rows + b.start for b in blocks] + [e[0] for e in extra], np.int64)
-            cols = _concat([b.cols for b in blocks] + [e[1] for e in extra], np.int64)
-            vals = _concat([b.vals for b in blocks] + [e[2] for e in extra])
+            parts = [(b.rows, b.start, b.cols, b.vals) for b in self.constraints.values()]
+            parts += [(r, 0, c, v) for r, c, v in self._extra_entries]
+            total = sum(len(v) for *_, v in parts)
+            rows = np.empty(total, dtype=np.int64)
+            cols = np.empty(total, dtype=np.int64)
+            vals = np.empty(total, dtype=np.float64)
+            at = 0
+            for part_rows, offset, part_cols, part_vals in parts:  # one pass each, no temporaries
+                end = at + len(part_vals)
+                np.add(part_rows, offset, out=rows[at:end])
+                cols[at:end] = part_cols
+                vals[at:end] = part_vals
+                at = end
             self._matrix = assemble_csc(rows, cols, vals, (self.n_rows, self.n_cols))
         return self._matrix
 
