@@ -322,6 +322,11 @@ def linopy_model(data: PeerData):
     years = np.sort(pd.unique(data.demand["year"]))
     scens = np.sort(pd.unique(data.demand["scen"]))
 
+    def along(table: pd.DataFrame, labels: np.ndarray, column: str, dim: str,
+              name: str | None = None) -> xr.DataArray:
+        """One attribute of each label (a source or an option id, the index of ``table``) as an array over dim."""
+        return xr.DataArray(table.loc[labels, column].to_numpy(), dims=dim, coords={dim: labels}, name=name)
+
     def cube(frame: pd.DataFrame, value: str, dims: list[str], fill: float = 0.0) -> xr.DataArray:
         """A dense array over ``dims``, every year and scenario present (missing slots = ``fill``)."""
         array = frame.set_index(dims)[value].to_xarray()
@@ -335,12 +340,9 @@ def linopy_model(data: PeerData):
     flow_cost = cube(sup, "cost", ["id", "year", "scen"]).rename(id="source")
     flow = m.add_variables(lower=0.0, upper=flow_ub, mask=flow_mask, name="flow")
     src = sup.drop_duplicates("id").set_index("id")
-    src_mineral = xr.DataArray(src.loc[flow_ub["source"].values, "mineral"].to_numpy(), dims="source",
-                               coords={"source": flow_ub["source"].values}, name="mineral")
-    src_location = xr.DataArray(src.loc[flow_ub["source"].values, "location"].to_numpy(), dims="source",
-                                coords={"source": flow_ub["source"].values})
-    src_attr = xr.DataArray(src.loc[flow_ub["source"].values, "attr"].to_numpy(), dims="source",
-                            coords={"source": flow_ub["source"].values})
+    sources = flow_ub["source"].values
+    src_mineral = along(src, sources, "mineral", "source", "mineral")
+    src_location, src_attr = along(src, sources, "location", "source"), along(src, sources, "attr", "source")
 
     # JV output: option × year × scen; builds: option × year
     out = data.jv_out
@@ -350,12 +352,9 @@ def linopy_model(data: PeerData):
     jv_out = m.add_variables(lower=0.0, upper=out_ub, mask=out_mask, name="jv_out")
     opt = out.drop_duplicates("id").set_index("id")
     option_coords = {"option": out_ub["option"].values}
-    opt_mineral = xr.DataArray(opt.loc[out_ub["option"].values, "mineral"].to_numpy(), dims="option",
-                               coords=option_coords, name="mineral")
-    opt_location = xr.DataArray(opt.loc[out_ub["option"].values, "location"].to_numpy(), dims="option",
-                                coords=option_coords)
-    opt_attr = xr.DataArray(opt.loc[out_ub["option"].values, "attr"].to_numpy(), dims="option",
-                            coords=option_coords)
+    options = out_ub["option"].values
+    opt_mineral = along(opt, options, "mineral", "option", "mineral")
+    opt_location, opt_attr = along(opt, options, "location", "option"), along(opt, options, "attr", "option")
     b = data.builds[data.builds["id"].isin(out_ub["option"].values)].assign(one=1.0)
 
     def build_cube(value: str, fill: float) -> xr.DataArray:
