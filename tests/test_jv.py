@@ -172,9 +172,10 @@ def test_without_minimum_size_the_budget_buys_a_small_plant(tmp_path):
 # ------------------------------------------------------------------------------------------- market access
 def test_market_access_bans_direct_purchases_but_allows_the_jv(tmp_path):
     # China-owned CHN-GA may not sell directly; a US-hosted 49% JV may; a 51% JV and a 49% JV hosted in Japan may not.
+    # (MAJ at 90 and P49-JPN at 95 per tonne: no tie between the two, so the cheapest is unique.)
     options = [PARITY49,
                option("MAJ", mode="majority", partner_equity_share=0.51, opex_usd_per_t=90.0),
-               option("P49-JPN", host="JPN", mode="parity", partner_equity_share=0.49, opex_usd_per_t=90.0)]
+               option("P49-JPN", host="JPN", mode="parity", partner_equity_share=0.49, opex_usd_per_t=95.0)]
     ds = dataset(tmp_path, options)
     policy = {"type": "market_access", "country": "CHN", "max_equity": 0.49}
     r = solve_dict(ds, objective={"minimise": "cost"}, policies=[policy])
@@ -211,3 +212,11 @@ def test_domestic_target_forces_buyer_hosted_capacity(tmp_path):
     r = solve_dict(ds, objective={"minimise": "cost"}, finance={"discount_rate": 0.0, "asset_life_years": 1},
                    policies=[target])
     assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(20.0)
+
+
+def test_a_mip_keeps_highs_presolve_on(tmp_path):
+    """Presolve "auto" is off only for LPs; a model with minimum sizes (binaries) keeps it, through its
+    fixed-integer LP re-solve too."""
+    ds = dataset(tmp_path, [MIN_SIZE])
+    r = solve_dict(ds, objective={"budget": "+15%"}, finance={"discount_rate": 0.0, "asset_life_years": 1})
+    assert r.ok and r.session.backend.h.getOptionValue("presolve")[1] == "on"

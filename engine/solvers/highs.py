@@ -104,6 +104,15 @@ class HighsBackend:
         )
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
+        self._set_presolve()
+
+    def _set_presolve(self) -> None:
+        """Presolve as the options say; "auto" decides by the model as loaded: off for an LP, on for a MIP (a MIP
+        keeps it on through its later fixed-integer LP re-solves too, so its results do not move)."""
+        choice = self.options.presolve
+        if choice == "auto":
+            choice = "on" if self.is_mip else "off"
+        self.h.setOptionValue("presolve", choice)
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
