@@ -42,11 +42,13 @@ class Tool:
 
 TOOLS = [
     Tool("raw-highs", "highspy alone on the MPS (limit)", "single", limit=True),
+    Tool("raw-highs-defaults", "highspy alone, HiGHS defaults", "single"),
     Tool("critmin-highs", "critmin, highs backend", "single"),
     Tool("critmin-pulp", "critmin, pulp backend (CBC)", "single"),
     Tool("pulp-naive-highs", "PuLP naive + HiGHS", "single"),
     Tool("pulp-naive-cbc", "PuLP naive + CBC", "single"),
     Tool("linopy-highs", "linopy + HiGHS", "single"),
+    Tool("linopy-highs-nopresolve", "linopy + HiGHS, presolve off", "single"),
     Tool("raw-highs-hierarchy", "highspy alone, Σ stages cold (limit)", "hierarchy", limit=True),
     Tool("critmin-highs-hierarchy", "critmin, highs backend, warm", "hierarchy"),
     Tool("critmin-pulp-hierarchy", "critmin, pulp backend (CBC)", "hierarchy"),
@@ -54,6 +56,7 @@ TOOLS = [
 TOOL_BY_KEY = {t.key: t for t in TOOLS}
 PULP_TOOLS = {"critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc", "critmin-pulp-hierarchy"}
 CBC_TOOLS = {"critmin-pulp", "pulp-naive-cbc"}
+LINOPY_TOOLS = {"linopy-highs", "linopy-highs-nopresolve"}
 
 
 @dataclass
@@ -190,14 +193,14 @@ def _selected(tool: Tool, nnz: int, s: Settings, linopy: str | None) -> str | No
     """None if the tool runs at this size, else why not."""
     if tool.key in PULP_TOOLS and s.skip_pulp:
         return "--skip-pulp"
-    if tool.key == "linopy-highs":
+    if tool.key in LINOPY_TOOLS:
         if s.skip_linopy:
             return "--skip-linopy"
         if linopy is None:
             return "linopy not installed"
     if tool.key in CBC_TOOLS and nnz > s.cbc_max_nnz:
         return f"{nnz:,} nnz > --cbc-max-nnz {s.cbc_max_nnz:,}"
-    if tool.key in ("pulp-naive-highs", "linopy-highs") and nnz > s.peer_max_nnz:
+    if tool.key in {"pulp-naive-highs", *LINOPY_TOOLS} and nnz > s.peer_max_nnz:
         return f"{nnz:,} nnz > --peer-max-nnz {s.peer_max_nnz:,}"
     if tool.key == "critmin-pulp-hierarchy" and nnz > s.cbc_hierarchy_max_nnz:
         return f"{nnz:,} nnz > --cbc-hierarchy-max-nnz {s.cbc_hierarchy_max_nnz:,}"

@@ -30,15 +30,20 @@ def test_table_has_every_tool(results):
     keys = {r["tool"] for r in size["tools"]}
     assert keys == {t.key for t in TOOLS}
     ran = {r["tool"] for r in size["tools"] if "skipped" not in r}
-    assert {"raw-highs", "critmin-highs", "critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc",
+    assert {"raw-highs", "raw-highs-defaults", "critmin-highs", "critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc",
             "raw-highs-hierarchy", "critmin-highs-hierarchy", "critmin-pulp-hierarchy"} <= ran
     for r in size["tools"]:
         if "skipped" in r:
-            assert r["tool"] == "linopy-highs" and r["skipped"] == "linopy not installed"
+            assert r["tool"] in {"linopy-highs", "linopy-highs-nopresolve"}
+            assert r["skipped"] == "linopy not installed"
             continue
         assert r.get("error") is None, r["error"]
         assert str(r["status"]).lower() == "optimal"
         assert r["total_s"] is not None and r["peak_mb"] is not None
+    # the limit runs with critmin's options (presolve off for an LP), the reference row with HiGHS's defaults
+    presolve = {r["tool"]: r["runs"][0]["presolve"] for r in size["tools"]
+                if r["group"] == "single" and r["tool"].startswith("raw-highs")}
+    assert presolve == {"raw-highs": "off", "raw-highs-defaults": "choose"}  # HiGHS presolves on "choose"
     table = format_tables(results)
     for tool in TOOLS:
         assert tool.label in table
