@@ -19,6 +19,7 @@ import numpy as np
 from engine.errors import SolverError
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
+from engine.solvers.interrupt import run_interruptibly
 
 _MS = highspy.HighsModelStatus
 STATUS = {
@@ -79,7 +80,6 @@ class HighsBackend:
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
-        self.h.HandleKeyboardInterrupt = True
         self.lp: LinearProgram | None = None
         self.extra_rows: list[str] = []
         self.is_mip = False
@@ -158,7 +158,7 @@ class HighsBackend:
 
     def solve(self, duals: bool = True) -> Solution:
         start = time.perf_counter()
-        run_status = self.h.run()
+        run_status = run_interruptibly(self.h)
         seconds = time.perf_counter() - start
         model_status = self.h.getModelStatus()
         status = STATUS.get(model_status, Status.ERROR)
