@@ -195,8 +195,8 @@ def _iis(model: Model) -> list[str]:
     if not iis.valid_:
         return []
     rows, cols = model.lp.row_names(), model.lp.col_names()
-    out = [rows[i] for i in iis.row_index_ if i < len(rows)]
-    out += [f"bound of {cols[j]}" for j in iis.col_index_ if j < len(cols)]
+    out = [rows[i] for i in backend.order.model_row_index(iis.row_index_) if i < len(rows)]
+    out += [f"bound of {cols[j]}" for j in backend.order.model_col_index(iis.col_index_) if j < len(cols)]
     return out
 
 

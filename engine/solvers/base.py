@@ -65,6 +65,11 @@ class SolverOptions:
     1.1M non-zeros) yet costs about a quarter of the solve; a MIP needs it for its cuts and bounds. Other backends
     ignore it."""
 
+    scenario_innermost: bool = True
+    """HiGHS: hand a stochastic model to the solver with the scenario as the fastest-varying index of every block
+    (``engine/solvers/ordering.py``; about 10% faster per simplex iteration at 150k-1.1M non-zeros). Results are
+    mapped back, so nothing else sees the order."""
+
     def __post_init__(self) -> None:
         if self.presolve not in ("auto", "on", "off"):
             raise ValueError(f"presolve must be 'auto', 'on' or 'off', not {self.presolve!r}")

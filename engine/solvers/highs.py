@@ -20,6 +20,7 @@ from engine.errors import SolverError
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
 from engine.solvers.interrupt import run_interruptibly
+from engine.solvers.ordering import SolverOrder
 
 _MS = highspy.HighsModelStatus
 STATUS = {
@@ -81,6 +82,7 @@ class HighsBackend:
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.lp: LinearProgram | None = None
+        self.order = SolverOrder(None, None, 0)
         self.extra_rows: list[str] = []
         self.is_mip = False
 
@@ -89,16 +91,19 @@ class HighsBackend:
         return f"HiGHS {self.h.version()}"
 
     def load(self, lp: LinearProgram) -> None:
+        """Hand the model to HiGHS, columns and rows in solver order (``ordering.py``: scenario innermost)."""
         self.lp = lp
-        a = lp.matrix()
+        self.order = order = SolverOrder.for_model(lp, self.options.scenario_innermost)
+        a = order.matrix(lp.matrix())
         integrality = np.zeros(lp.n_cols, dtype=np.int32)
         integer = lp.integer_cols
-        integrality[integer] = 1
+        integrality[order.cols(integer)] = 1
         self.is_mip = len(integer) > 0
         status = self.h.passModel(
             lp.n_cols, lp.n_rows, int(a.nnz), int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMinimize), 0.0,
-            np.zeros(lp.n_cols), lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
+            np.zeros(lp.n_cols), order.col_values(lp.col_lower), order.col_values(lp.col_upper),
+            order.row_values(lp.row_lower), order.row_values(lp.row_upper),
             a.indptr.astype(np.int32, copy=False), a.indices, a.data,
             integrality,
         )
@@ -119,17 +124,18 @@ class HighsBackend:
 
     def set_objective(self, cost: np.ndarray) -> None:
         n = len(cost)
-        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(cost, dtype=np.float64))
+        cost = self.order.col_values(np.asarray(cost, dtype=np.float64))
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int:
-        self.h.addRow(float(lower), float(upper), len(cols), np.asarray(cols, dtype=np.int32),
+        self.h.addRow(float(lower), float(upper), len(cols), self.order.cols(cols).astype(np.int32),
                       np.asarray(vals, dtype=np.float64))
         self.extra_rows.append(name)
         return self.h.getNumRow() - 1
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
-                                np.asarray(upper, dtype=float))
+        self.h.changeRowsBounds(len(rows), self.order.rows(rows).astype(np.int32),
+                                np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
     def prefer_primal(self, primal: bool) -> None:
         """Primal simplex when the last basis stays primal feasible and only the objective changes (the later
@@ -138,8 +144,9 @@ class HighsBackend:
 
     def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
         """Set ``A[row, cols] = vals`` (zeros remove entries)."""
-        for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):
-            self.h.changeCoeff(int(row), int(col), float(val))
+        slot = int(self.order.rows(np.array([row]))[0])
+        for col, val in zip(self.order.cols(cols), np.asarray(vals, dtype=float), strict=True):
+            self.h.changeCoeff(slot, int(col), float(val))
 
     def reset_basis(self) -> None:
         """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
@@ -147,14 +154,14 @@ class HighsBackend:
 
     def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
         """Make ``cols`` integer or continuous (to get LP duals of a MIP with its integers fixed)."""
-        cols = np.asarray(cols, dtype=np.int32)
+        cols = self.order.cols(cols).astype(np.int32)
         kinds = np.full(len(cols), 1 if integer else 0, dtype=np.uint8)
         self.h.changeColsIntegrality(len(cols), cols, kinds)
         self.is_mip = bool(integer and len(cols))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),
-                                np.asarray(upper, dtype=float))
+        self.h.changeColsBounds(len(cols), self.order.cols(cols).astype(np.int32),
+                                np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
     def solve(self, duals: bool = True) -> Solution:
         start = time.perf_counter()
@@ -171,19 +178,20 @@ class HighsBackend:
         if status is Status.OPTIMAL:
             sol = self.h.getSolution()
             solution.objective = float(info.objective_function_value)
-            solution.x = np.asarray(sol.col_value, dtype=float)
+            solution.x = self.order.model_cols(np.asarray(sol.col_value, dtype=float))
             if duals and sol.dual_valid:
-                solution.row_dual = np.asarray(sol.row_dual, dtype=float)
-                solution.col_dual = np.asarray(sol.col_dual, dtype=float)
+                solution.row_dual = self.order.model_rows(np.asarray(sol.row_dual, dtype=float))
+                solution.col_dual = self.order.model_cols(np.asarray(sol.col_dual, dtype=float))
         return solution
 
     def write(self, path: Path) -> None:
         """Write the model as it stands (rows added by the hierarchy included), named, as .mps or .lp."""
         if self.lp is None:
             raise SolverError("nothing to write: no model loaded")
-        model = self.h.getLp()
-        model.col_names_ = self.lp.col_names()
-        model.row_names_ = self.lp.row_names() + self.extra_rows
+        model = self.h.getLp()  # in solver order: the names follow it
+        cols, rows = self.lp.col_names(), self.lp.row_names()
+        model.col_names_ = [cols[j] for j in self.order.model_col_index(np.arange(len(cols)))]
+        model.row_names_ = [rows[i] for i in self.order.model_row_index(np.arange(len(rows)))] + self.extra_rows
         writer = new_highs()
         writer.passModel(model)
         status = writer.writeModel(str(path))
