@@ -48,7 +48,7 @@ TOOLS = [
     Tool("pulp-naive-highs", "PuLP naive + HiGHS", "single"),
     Tool("pulp-naive-cbc", "PuLP naive + CBC", "single"),
     Tool("linopy-highs", "linopy + HiGHS", "single"),
-    Tool("linopy-highs-nopresolve", "linopy + HiGHS, presolve off", "single"),
+    Tool("linopy-highs-critmin-options", "linopy + HiGHS, critmin's options", "single"),
     Tool("raw-highs-hierarchy", "highspy alone, Σ stages cold (limit)", "hierarchy", limit=True),
     Tool("critmin-highs-hierarchy", "critmin, highs backend, warm", "hierarchy"),
     Tool("critmin-pulp-hierarchy", "critmin, pulp backend (CBC)", "hierarchy"),
@@ -56,7 +56,7 @@ TOOLS = [
 TOOL_BY_KEY = {t.key: t for t in TOOLS}
 PULP_TOOLS = {"critmin-pulp", "pulp-naive-highs", "pulp-naive-cbc", "critmin-pulp-hierarchy"}
 CBC_TOOLS = {"critmin-pulp", "pulp-naive-cbc"}
-LINOPY_TOOLS = {"linopy-highs", "linopy-highs-nopresolve"}
+LINOPY_TOOLS = {"linopy-highs", "linopy-highs-critmin-options"}
 
 
 @dataclass

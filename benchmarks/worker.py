@@ -220,16 +220,20 @@ def critmin_hierarchy(inputs, meter: Meter, backend_name: str) -> dict:
 def _limit_highs(path: str, presolve: str | None) -> tuple[object, float]:
     """A quiet highspy object with the MPS read, and the read time.
 
-    ``presolve``: None keeps HiGHS's default ("choose", which presolves an LP); "critmin" sets what critmin's
-    highs backend sets for this model (``SolverOptions.presolve="auto"``: off for an LP, on for a MIP), so the
-    limit is the fastest solve of the same problem under the same options."""
+    ``presolve``: None keeps HiGHS's defaults (presolve "choose", which presolves an LP; threads by the machine);
+    "critmin" sets what critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP,
+    one thread), so the limit is the fastest solve of the same problem under the same options."""
     h = _quiet_highs()
     t = time.perf_counter()
     h.readModel(path)
     read = time.perf_counter() - t
     if presolve == "critmin":
+        from engine.solvers import SolverOptions
+        from engine.solvers.highs import highs_settings
+
         integer = any(int(k) for k in h.getLp().integrality_)
-        h.setOptionValue("presolve", "on" if integer else "off")
+        for name, value in highs_settings(SolverOptions(), integer).items():
+            h.setOptionValue(name, value)
     return h, read
 
 
@@ -306,9 +310,9 @@ def pulp_naive(inputs, meter: Meter, solver: str) -> dict:
             "constraints": prob.numConstraints()}
 
 
-def linopy_peer(inputs, meter: Meter, presolve: str | None = None) -> dict:
+def linopy_peer(inputs, meter: Meter, critmin_options: bool = False) -> dict:
     """The peer in linopy: labelled arrays, hand-off through linopy.io.to_highspy, HiGHS run (with HiGHS's
-    default options, as a user would run it, or with ``presolve`` set)."""
+    default options, as a user would run it, or with the options critmin's backend sets)."""
     from benchmarks.config import SHORTFALL_WEIGHT
     from benchmarks.peers import linopy_model, peer_data
 
@@ -320,8 +324,12 @@ def linopy_peer(inputs, meter: Meter, presolve: str | None = None) -> dict:
 
         h = to_highspy(m)
         h.setOptionValue("output_flag", False)
-        if presolve is not None:
-            h.setOptionValue("presolve", presolve)
+        if critmin_options:  # the settings critmin's backend uses for an LP
+            from engine.solvers import SolverOptions
+            from engine.solvers.highs import highs_settings
+
+            for name, value in highs_settings(SolverOptions(), False).items():
+                h.setOptionValue(name, value)
     with meter.phase("solve"):
         h.run()
     with meter.phase("extract"):
@@ -383,7 +391,7 @@ TOOLS = {
     "pulp-naive-highs": lambda task, inputs, meter: pulp_naive(inputs, meter, "highs"),
     "pulp-naive-cbc": lambda task, inputs, meter: pulp_naive(inputs, meter, "cbc"),
     "linopy-highs": lambda task, inputs, meter: linopy_peer(inputs, meter),
-    "linopy-highs-nopresolve": lambda task, inputs, meter: linopy_peer(inputs, meter, "off"),
+    "linopy-highs-critmin-options": lambda task, inputs, meter: linopy_peer(inputs, meter, critmin_options=True),
     "critmin-highs-hierarchy": lambda task, inputs, meter: critmin_hierarchy(inputs, meter, "highs"),
     "critmin-pulp-hierarchy": lambda task, inputs, meter: critmin_hierarchy(inputs, meter, "pulp"),
     "raw-highs-hierarchy": lambda task, inputs, meter: raw_hierarchy(task, meter),

@@ -34,7 +34,7 @@ def test_table_has_every_tool(results):
             "raw-highs-hierarchy", "critmin-highs-hierarchy", "critmin-pulp-hierarchy"} <= ran
     for r in size["tools"]:
         if "skipped" in r:
-            assert r["tool"] in {"linopy-highs", "linopy-highs-nopresolve"}
+            assert r["tool"] in {"linopy-highs", "linopy-highs-critmin-options"}
             assert r["skipped"] == "linopy not installed"
             continue
         assert r.get("error") is None, r["error"]

@@ -65,6 +65,20 @@ def new_highs(log: bool = False) -> highspy.Highs:
     return h
 
 
+def presolve_for(options: SolverOptions, is_mip: bool) -> str:
+    """HiGHS's presolve setting: as given, or for "auto" off for an LP and on for a MIP (a MIP keeps it on through
+    its later fixed-integer LP re-solves too, so its results do not move)."""
+    if options.presolve != "auto":
+        return options.presolve
+    return "on" if is_mip else "off"
+
+
+def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
+    """The HiGHS options this backend runs a model with that change its speed (the benchmark's limit uses them)."""
+    return {"presolve": presolve_for(options, is_mip),
+            "threads": int(options.threads if options.threads is not None else 1)}
+
+
 class HighsBackend:
     """HiGHS through highspy; warm re-solves keep the solver object."""
 
@@ -76,8 +90,7 @@ class HighsBackend:
         self.h.setOptionValue("random_seed", 0)
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
-        if self.options.threads is not None:
-            self.h.setOptionValue("threads", int(self.options.threads))
+        self.h.setOptionValue("threads", int(self.options.threads if self.options.threads is not None else 1))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
@@ -112,12 +125,8 @@ class HighsBackend:
         self._set_presolve()
 
     def _set_presolve(self) -> None:
-        """Presolve as the options say; "auto" decides by the model as loaded: off for an LP, on for a MIP (a MIP
-        keeps it on through its later fixed-integer LP re-solves too, so its results do not move)."""
-        choice = self.options.presolve
-        if choice == "auto":
-            choice = "on" if self.is_mip else "off"
-        self.h.setOptionValue("presolve", choice)
+        """Presolve as the options say; "auto" decides by the model as loaded (see ``presolve_for``)."""
+        self.h.setOptionValue("presolve", presolve_for(self.options, self.is_mip))
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
