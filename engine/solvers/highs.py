@@ -73,10 +73,14 @@ def presolve_for(options: SolverOptions, is_mip: bool) -> str:
     return "on" if is_mip else "off"
 
 
+def threads_for(options: SolverOptions) -> int:
+    """HiGHS threads: as given, else 1 (see ``SolverOptions.threads``)."""
+    return int(options.threads) if options.threads is not None else 1
+
+
 def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
     """The HiGHS options this backend runs a model with that change its speed (the benchmark's limit uses them)."""
-    return {"presolve": presolve_for(options, is_mip),
-            "threads": int(options.threads if options.threads is not None else 1)}
+    return {"presolve": presolve_for(options, is_mip), "threads": threads_for(options)}
 
 
 class HighsBackend:
@@ -90,7 +94,7 @@ class HighsBackend:
         self.h.setOptionValue("random_seed", 0)
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
-        self.h.setOptionValue("threads", int(self.options.threads if self.options.threads is not None else 1))
+        self.h.setOptionValue("threads", threads_for(self.options))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
@@ -122,11 +126,7 @@ class HighsBackend:
         )
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
-        self._set_presolve()
-
-    def _set_presolve(self) -> None:
-        """Presolve as the options say; "auto" decides by the model as loaded (see ``presolve_for``)."""
-        self.h.setOptionValue("presolve", presolve_for(self.options, self.is_mip))
+        self.h.setOptionValue("presolve", presolve_for(self.options, self.is_mip))  # decided by the model as loaded
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
