@@ -43,7 +43,7 @@ def test_ctrl_c_stops_the_solve_and_the_backend_solves_again(lp):
         if not sent:
             sent.append(event.data_out.simplex_iteration_count)
             os.kill(os.getpid(), signal.SIGINT)
-            deadline = time.monotonic() + 10  # until the main thread has switched the interrupt on
+            deadline = time.monotonic() + 10  # until the watcher thread has switched the interrupt on
             while stop_at_next_iteration not in backend.h.cbSimplexInterrupt.callbacks and time.monotonic() < deadline:
                 time.sleep(0.001)
 

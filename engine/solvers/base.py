@@ -58,9 +58,8 @@ class SolverOptions:
     time_limit: float | None = None
     log: bool = False
     threads: int | None = None
-    """HiGHS threads; None means 1. The dual simplex is serial, and HiGHS's extra workers cost 10% of a 1.1M-nnz
-    LP solve on a 2-CPU machine (2.96-3.08 s with 1 thread against 3.20-3.37 s with HiGHS's default). HiGHS
-    fixes the count per calling thread at its first run: later runs there must use the same value."""
+    """HiGHS threads; None keeps HiGHS's default. HiGHS fixes the count per calling thread at its first run:
+    a later run in that thread with another value fails, so set it once per process, or not at all."""
     mip_rel_gap: float = 1e-6
     presolve: str = "auto"
     """HiGHS presolve: "on", "off", or "auto" (off for LPs, on for MIPs). On critmin's LPs HiGHS's presolve

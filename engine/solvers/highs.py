@@ -73,14 +73,12 @@ def presolve_for(options: SolverOptions, is_mip: bool) -> str:
     return "on" if is_mip else "off"
 
 
-def threads_for(options: SolverOptions) -> int:
-    """HiGHS threads: as given, else 1 (see ``SolverOptions.threads``)."""
-    return int(options.threads) if options.threads is not None else 1
-
-
 def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
     """The HiGHS options this backend runs a model with that change its speed (the benchmark's limit uses them)."""
-    return {"presolve": presolve_for(options, is_mip), "threads": threads_for(options)}
+    settings: dict[str, object] = {"presolve": presolve_for(options, is_mip)}
+    if options.threads is not None:
+        settings["threads"] = int(options.threads)
+    return settings
 
 
 class HighsBackend:
@@ -94,7 +92,8 @@ class HighsBackend:
         self.h.setOptionValue("random_seed", 0)
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
-        self.h.setOptionValue("threads", threads_for(self.options))
+        if self.options.threads is not None:
+            self.h.setOptionValue("threads", int(self.options.threads))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
