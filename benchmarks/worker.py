@@ -220,9 +220,9 @@ def critmin_hierarchy(inputs, meter: Meter, backend_name: str) -> dict:
 def _limit_highs(path: str, presolve: str | None) -> tuple[object, float]:
     """A quiet highspy object with the MPS read, and the read time.
 
-    ``presolve``: None keeps HiGHS's defaults (presolve "choose", which presolves an LP; threads by the machine);
-    "critmin" sets what critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP,
-    one thread), so the limit is the fastest solve of the same problem under the same options."""
+    ``presolve``: None keeps HiGHS's defaults (presolve "choose", which presolves an LP); "critmin" sets what
+    critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP), so the limit is the
+    fastest solve of the same problem under the same options."""
     h = _quiet_highs()
     t = time.perf_counter()
     h.readModel(path)
