@@ -129,3 +129,16 @@ def test_sizes_grow():
     assert dataset.demand["year"].max() >= SIZES["tiny"].horizon_end
     assert len(scenarios.table) == SIZES["tiny"].scenarios
     assert scenario["horizon"]["end"] == SIZES["tiny"].horizon_end
+
+
+def test_order_comparison_reaches_one_optimum_in_every_order():
+    from benchmarks.order import compare, keys_scenario_last
+    from engine.lp import LinearProgram
+
+    lp = LinearProgram()
+    lp.add_variables("flow", pd.DataFrame({"source": ["b", "a", "b", "a"], "scen": [0, 0, 1, 1]}))
+    assert keys_scenario_last(lp.variables.values(), lp.n_cols).tolist() == [1, 3, 0, 2]  # a0 a1 b0 b1
+    rows = compare("tiny", rounds=1)
+    assert [r["order"] for r in rows] == ["build", "scenario innermost", "keys, scenario last", "random"]
+    assert all(r["iterations"] > 0 for r in rows)
+    assert [r["objective"] for r in rows] == pytest.approx([rows[0]["objective"]] * 4, rel=1e-9)
