@@ -17,7 +17,6 @@ The optimum must not depend on the order; the script says so if it does.
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
@@ -51,25 +50,14 @@ def orders(lp: LinearProgram, seed: int = 0) -> dict[str, SolverOrder]:
 
 
 def solve_in_order(lp: LinearProgram, cost: np.ndarray, order: SolverOrder) -> tuple[float, int, float]:
-    """(run seconds, simplex iterations, objective) of the LP handed to a fresh HiGHS in ``order``."""
-    import highspy
+    """(run seconds, simplex iterations, objective) of the LP loaded into a fresh highs backend in ``order``."""
+    from engine.solvers.highs import HighsBackend
 
-    from engine.solvers import SolverOptions
-    from engine.solvers.highs import highs_settings, new_highs
-
-    a = order.matrix(lp.matrix())
-    h = new_highs()
-    h.passModel(lp.n_cols, lp.n_rows, int(a.nnz), int(highspy.MatrixFormat.kColwise),
-                int(highspy.ObjSense.kMinimize), 0.0, order.col_values(cost), order.col_values(lp.col_lower),
-                order.col_values(lp.col_upper), order.row_values(lp.row_lower), order.row_values(lp.row_upper),
-                a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, np.zeros(lp.n_cols, dtype=np.int32))
-    for name, value in highs_settings(SolverOptions(), False).items():
-        h.setOptionValue(name, value)
-    start = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - start
-    info = h.getInfo()
-    return seconds, int(info.simplex_iteration_count), float(info.objective_function_value)
+    backend = HighsBackend()
+    backend.load(lp, order)
+    backend.set_objective(cost)
+    sol = backend.solve(duals=False)
+    return sol.seconds, int(sol.iterations or 0), float("nan") if sol.objective is None else sol.objective
 
 
 def compare(size_name: str, rounds: int) -> list[dict]:

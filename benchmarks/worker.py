@@ -228,12 +228,9 @@ def _limit_highs(path: str, presolve: str | None) -> tuple[object, float]:
     h.readModel(path)
     read = time.perf_counter() - t
     if presolve == "critmin":
-        from engine.solvers import SolverOptions
-        from engine.solvers.highs import highs_settings
+        from engine.solvers.highs import apply_highs_settings
 
-        integer = any(int(k) for k in h.getLp().integrality_)
-        for name, value in highs_settings(SolverOptions(), integer).items():
-            h.setOptionValue(name, value)
+        apply_highs_settings(h, is_mip=any(int(k) for k in h.getLp().integrality_))
     return h, read
 
 
@@ -325,11 +322,9 @@ def linopy_peer(inputs, meter: Meter, critmin_options: bool = False) -> dict:
         h = to_highspy(m)
         h.setOptionValue("output_flag", False)
         if critmin_options:  # the settings critmin's backend uses for an LP
-            from engine.solvers import SolverOptions
-            from engine.solvers.highs import highs_settings
+            from engine.solvers.highs import apply_highs_settings
 
-            for name, value in highs_settings(SolverOptions(), False).items():
-                h.setOptionValue(name, value)
+            apply_highs_settings(h, is_mip=False)
     with meter.phase("solve"):
         h.run()
     with meter.phase("extract"):

@@ -81,6 +81,12 @@ def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
     return settings
 
 
+def apply_highs_settings(h: highspy.Highs, is_mip: bool, options: SolverOptions | None = None) -> None:
+    """Set on a bare Highs object the speed-relevant options this backend would use (for the benchmark's limit)."""
+    for name, value in highs_settings(options or SolverOptions(), is_mip).items():
+        h.setOptionValue(name, value)
+
+
 class HighsBackend:
     """HiGHS through highspy; warm re-solves keep the solver object."""
 
@@ -106,10 +112,13 @@ class HighsBackend:
     def version(self) -> str:
         return f"HiGHS {self.h.version()}"
 
-    def load(self, lp: LinearProgram) -> None:
-        """Hand the model to HiGHS, columns and rows in solver order (``ordering.py``: scenario innermost)."""
+    def load(self, lp: LinearProgram, order: SolverOrder | None = None) -> None:
+        """Hand the model to HiGHS, columns and rows in solver order: ``order``, or by default the one the options
+        ask for (``ordering.py``: scenario innermost)."""
         self.lp = lp
-        self.order = order = SolverOrder.for_model(lp, self.options.scenario_innermost)
+        if order is None:
+            order = SolverOrder.for_model(lp, self.options.scenario_innermost)
+        self.order = order
         a = order.matrix(lp.matrix())
         integrality = np.zeros(lp.n_cols, dtype=np.int32)
         integer = lp.integer_cols

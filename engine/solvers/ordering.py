@@ -37,6 +37,18 @@ def _scenario_innermost(blocks: Iterable, n: int) -> np.ndarray | None:
     return order
 
 
+def _through(table: np.ndarray | None, index: np.ndarray, n_loaded: int | None = None) -> np.ndarray:
+    """``table[index]`` (``index`` as is without a table); indices at or past ``n_loaded`` (rows added after
+    loading) pass unchanged."""
+    index = np.asarray(index, dtype=np.int64)
+    if table is None:
+        return index
+    if n_loaded is None:
+        return table[index]
+    loaded = index < n_loaded
+    return np.where(loaded, table[np.where(loaded, index, 0)], index)
+
+
 def _inverse(order: np.ndarray) -> np.ndarray:
     pos = np.empty_like(order)
     pos[order] = np.arange(len(order), dtype=order.dtype)
@@ -65,15 +77,10 @@ class SolverOrder:
 
     # model → solver
     def cols(self, cols: np.ndarray) -> np.ndarray:
-        cols = np.asarray(cols, dtype=np.int64)
-        return cols if self.col_pos is None else self.col_pos[cols]
+        return _through(self.col_pos, cols)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        if self.row_pos is None:
-            return rows
-        loaded = rows < self.n_rows
-        return np.where(loaded, self.row_pos[np.where(loaded, rows, 0)], rows)
+        return _through(self.row_pos, rows, self.n_rows)
 
     def col_values(self, values: np.ndarray) -> np.ndarray:
         """A per-column array in model order, arranged for the solver."""
@@ -111,12 +118,7 @@ class SolverOrder:
 
     def model_row_index(self, slots: np.ndarray) -> np.ndarray:
         """Model row indices of solver row slots (an IIS, say)."""
-        slots = np.asarray(slots, dtype=np.int64)
-        if self.row_order is None:
-            return slots
-        loaded = slots < self.n_rows
-        return np.where(loaded, self.row_order[np.where(loaded, slots, 0)], slots)
+        return _through(self.row_order, slots, self.n_rows)
 
     def model_col_index(self, slots: np.ndarray) -> np.ndarray:
-        slots = np.asarray(slots, dtype=np.int64)
-        return slots if self.col_order is None else self.col_order[slots]
+        return _through(self.col_order, slots)
