@@ -221,8 +221,8 @@ def _limit_highs(path: str, presolve: str | None) -> tuple[object, float]:
     """A quiet highspy object with the MPS read, and the read time.
 
     ``presolve``: None keeps HiGHS's defaults (presolve "choose", which presolves an LP); "critmin" sets what
-    critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP), so the limit is the
-    fastest solve of the same problem under the same options."""
+    critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP, forced scaling), so
+    the limit is the fastest solve of the same problem under the same options."""
     h = _quiet_highs()
     t = time.perf_counter()
     h.readModel(path)
@@ -244,7 +244,8 @@ def raw_single(task: dict, meter: Meter, presolve: str | None) -> dict:
     info = h.getInfo()
     return {"status": h.modelStatusToString(h.getModelStatus()), "objective": float(info.objective_function_value),
             "iterations": int(info.simplex_iteration_count), "read_s": read, "n": int(x.size),
-            "presolve": h.getOptionValue("presolve")[1], "counted": ["solve"]}
+            "presolve": h.getOptionValue("presolve")[1], "scaling": h.getOptionValue("simplex_scale_strategy")[1],
+            "counted": ["solve"]}
 
 
 def raw_hierarchy(task: dict, meter: Meter) -> dict:
@@ -336,7 +337,8 @@ def linopy_peer(inputs, meter: Meter, critmin_options: bool = False) -> dict:
     info = h.getInfo()
     return {"status": h.modelStatusToString(h.getModelStatus()).lower(),
             "objective": float(info.objective_function_value), "n": int(np.isfinite(values).sum()),
-            "variables": int(m.nvars), "constraints": int(m.ncons)}
+            "iterations": int(info.simplex_iteration_count), "variables": int(m.nvars),
+            "constraints": int(m.ncons), "nnz": int(h.getNumNz())}
 
 
 def prep(task: dict, inputs) -> dict:

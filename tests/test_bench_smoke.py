@@ -44,6 +44,9 @@ def test_table_has_every_tool(results):
     presolve = {r["tool"]: r["runs"][0]["presolve"] for r in size["tools"]
                 if r["group"] == "single" and r["tool"].startswith("raw-highs")}
     assert presolve == {"raw-highs": "off", "raw-highs-defaults": "choose"}  # HiGHS presolves on "choose"
+    scaling = {r["tool"]: r["runs"][0]["scaling"] for r in size["tools"]
+               if r["group"] == "single" and r["tool"].startswith("raw-highs")}
+    assert scaling == {"raw-highs": 3, "raw-highs-defaults": 2}  # forced equilibration, HiGHS's "if needed"
     table = format_tables(results)
     for tool in TOOLS:
         assert tool.label in table

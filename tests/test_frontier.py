@@ -126,3 +126,17 @@ def test_presolve_is_off_for_an_lp_and_the_plan_does_not_depend_on_it(tiny):
     assert [s.objective for s in plan.stages] == approx([s.objective for s in other.stages])
     with pytest.raises(ValueError, match="presolve must be 'auto', 'on' or 'off', not 'maybe'"):
         make_backend("highs", SolverOptions(presolve="maybe"))
+
+
+def test_scaling_is_forced_by_default_and_the_plan_does_not_depend_on_it(tiny):
+    """Forced equilibration (HiGHS's simplex_scale_strategy 3) is what the backend sets; with HiGHS's own
+    choice (2) or none (0) the stage objectives are the same, and a wrong name is refused."""
+    forced = session_for(tiny)
+    assert forced.backend.h.getOptionValue("simplex_scale_strategy")[1] == 3
+    plan = forced.solve()
+    for name, strategy in (("highs", 2), ("off", 0)):
+        other = PlanSession(forced.model, make_backend("highs", SolverOptions(scaling=name)))
+        assert other.backend.h.getOptionValue("simplex_scale_strategy")[1] == strategy
+        assert [s.objective for s in other.solve().stages] == approx([s.objective for s in plan.stages])
+    with pytest.raises(ValueError, match="scaling must be 'forced', 'highs' or 'off', not 'force'"):
+        SolverOptions(scaling="force")

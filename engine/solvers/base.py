@@ -51,6 +51,10 @@ class Solution:
         return self.status is Status.OPTIMAL
 
 
+SCALING = {"off": 0, "highs": 2, "forced": 3}
+"""SolverOptions.scaling -> HiGHS's simplex_scale_strategy (0 off, 2 equilibration if needed, 3 forced)."""
+
+
 @dataclass
 class SolverOptions:
     """Options every backend understands."""
@@ -73,9 +77,17 @@ class SolverOptions:
     (``engine/solvers/ordering.py``; about 10% faster per simplex iteration at 150k-1.1M non-zeros). Results are
     mapped back, so nothing else sees the order."""
 
+    scaling: str = "forced"
+    """HiGHS's simplex scaling: "forced" (equilibrate rows and columns always), "highs" (HiGHS's default, which
+    leaves critmin's matrices unscaled) or "off". Forced equilibration cuts the simplex iterations by 2-7% and the
+    time per iteration by up to a third on critmin's LPs: at 1.1M non-zeros 2.5-3.1 s against 2.9-3.5 s (three
+    generated models), at 4.1M 25-26 s against 47-52 s (alternated in one process). Other backends ignore it."""
+
     def __post_init__(self) -> None:
         if self.presolve not in ("auto", "on", "off"):
             raise ValueError(f"presolve must be 'auto', 'on' or 'off', not {self.presolve!r}")
+        if self.scaling not in SCALING:
+            raise ValueError(f"scaling must be 'forced', 'highs' or 'off', not {self.scaling!r}")
 
 
 class Backend(Protocol):

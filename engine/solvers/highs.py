@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.errors import SolverError
 from engine.lp import LinearProgram
-from engine.solvers.base import Solution, SolverOptions, Status
+from engine.solvers.base import SCALING, Solution, SolverOptions, Status
 from engine.solvers.interrupt import run_interruptibly
 from engine.solvers.ordering import SolverOrder
 
@@ -75,7 +75,8 @@ def presolve_for(options: SolverOptions, is_mip: bool) -> str:
 
 def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
     """The HiGHS options this backend runs a model with that change its speed (the benchmark's limit uses them)."""
-    settings: dict[str, object] = {"presolve": presolve_for(options, is_mip)}
+    settings: dict[str, object] = {"presolve": presolve_for(options, is_mip),
+                                   "simplex_scale_strategy": SCALING[options.scaling]}
     if options.threads is not None:
         settings["threads"] = int(options.threads)
     return settings
@@ -101,6 +102,7 @@ class HighsBackend:
         if self.options.threads is not None:
             self.h.setOptionValue("threads", int(self.options.threads))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
+        self.h.setOptionValue("simplex_scale_strategy", SCALING[self.options.scaling])
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.lp: LinearProgram | None = None
