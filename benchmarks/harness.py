@@ -299,19 +299,30 @@ def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: 
             "hierarchy_stages": prep.get("hierarchy_stages"), "tools": rows}
 
 
+IMPORTS_ONLY = "import numpy, pandas, highspy"
+"""The reference for the cold CLI: a fresh interpreter importing the libraries every critmin run needs."""
+
+
 def time_cli(n: int) -> dict:
-    """Median wall time of ``critmin solve --no-write`` (the shipped baseline) from the shell, n times."""
+    """Wall time of ``critmin solve --no-write`` (the shipped baseline) from the shell, n times, alternated with a
+    fresh interpreter that only imports numpy, pandas and highspy (the same-run reference: on this VM importing
+    pandas alone takes 0.5-0.7 s on one day and 0.3 s on another)."""
     exe = Path(sys.executable).with_name("critmin")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
     command += ["solve", "--no-write"]
-    times, codes = [], []
+    times, imports, codes = [], [], []
     for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", IMPORTS_ONLY], cwd=ROOT, capture_output=True, check=True)
+        imports.append(time.perf_counter() - t)
         t = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         times.append(time.perf_counter() - t)
         codes.append(proc.returncode)
     return {"command": " ".join(["critmin", "solve", "--no-write"]), "n": n, "median_s": statistics.median(times),
-            "min_s": min(times), "runs_s": times, "exit_codes": codes}
+            "min_s": min(times), "runs_s": times, "exit_codes": codes,
+            "imports_command": f'python -c "{IMPORTS_ONLY}"', "imports_median_s": statistics.median(imports),
+            "imports_runs_s": imports}
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -404,6 +415,9 @@ def format_tables(results: dict) -> str:
         lines += ["", f"Cold `{cli['command']}` of the default from the shell (imports, load, build, 5 stages, "
                       f"tables): median {cli['median_s']:.2f} s over {cli['n']} run(s)"
                   + ("" if codes == {0} else f"; exit codes {sorted(codes)}")]
+        if cli.get("imports_median_s") is not None:
+            lines.append(f"  reference, alternated: `{cli['imports_command']}` {cli['imports_median_s']:.2f} s, "
+                         f"so critmin's own part is {cli['median_s'] - cli['imports_median_s']:.2f} s")
     return "\n".join(lines)
 
 

@@ -145,3 +145,18 @@ def test_order_comparison_reaches_one_optimum_in_every_order():
     assert [r["order"] for r in rows] == ["build", "scenario innermost", "keys, scenario last", "random"]
     assert all(r["iterations"] > 0 for r in rows)
     assert [r["objective"] for r in rows] == pytest.approx([rows[0]["objective"]] * 4, rel=1e-9)
+
+
+def test_cold_cli_is_timed_against_an_imports_only_reference(results):
+    """One cold `critmin solve --no-write` and one fresh interpreter that only imports numpy, pandas and highspy;
+    the table states critmin's own part as the difference."""
+    from benchmarks.harness import time_cli
+
+    cli = time_cli(1)
+    assert cli["exit_codes"] == [0]
+    assert len(cli["runs_s"]) == len(cli["imports_runs_s"]) == 1
+    assert 0 < cli["imports_median_s"] < cli["median_s"]  # critmin imports these and then solves
+    text = format_tables({**results, "cli": cli})
+    own = cli["median_s"] - cli["imports_median_s"]
+    assert 'reference, alternated: `python -c "import numpy, pandas, highspy"`' in text
+    assert f"so critmin's own part is {own:.2f} s" in text
