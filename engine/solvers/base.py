@@ -79,8 +79,8 @@ class SolverOptions:
 
     scaling: str = "forced"
     """HiGHS's simplex scaling: "forced" (equilibrate rows and columns always), "highs" (HiGHS's default, which
-    leaves critmin's matrices unscaled) or "off". Forced equilibration cuts the simplex iterations by 2-7% and the
-    time per iteration by up to a third on critmin's LPs: at 1.1M non-zeros 2.5-3.1 s against 2.9-3.5 s (three
+    leaves critmin's matrices unscaled) or "off". Forced equilibration cuts the simplex iterations by up to 7% and
+    the time per iteration by up to a third on critmin's LPs: at 1.1M non-zeros 2.5-3.5 s against 2.9-4.7 s (three
     generated models), at 4.1M 25-26 s against 47-52 s (alternated in one process). Other backends ignore it."""
 
     def __post_init__(self) -> None:
