@@ -83,7 +83,8 @@ def highs_settings(options: SolverOptions, is_mip: bool) -> dict[str, object]:
 
 
 def apply_highs_settings(h: highspy.Highs, is_mip: bool, options: SolverOptions | None = None) -> None:
-    """Set on a bare Highs object the speed-relevant options this backend would use (for the benchmark's limit)."""
+    """Set the speed-relevant options this backend uses on a Highs object: the backend's own at load, and a bare
+    one for the benchmark's limit, so both always run with the same options."""
     for name, value in highs_settings(options or SolverOptions(), is_mip).items():
         h.setOptionValue(name, value)
 
@@ -102,7 +103,6 @@ class HighsBackend:
         if self.options.threads is not None:
             self.h.setOptionValue("threads", int(self.options.threads))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
-        self.h.setOptionValue("simplex_scale_strategy", SCALING[self.options.scaling])
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.lp: LinearProgram | None = None
@@ -136,7 +136,7 @@ class HighsBackend:
         )
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
-        self.h.setOptionValue("presolve", presolve_for(self.options, self.is_mip))  # decided by the model as loaded
+        apply_highs_settings(self.h, self.is_mip, self.options)  # presolve is decided by the model as loaded
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
