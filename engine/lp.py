@@ -85,25 +85,31 @@ class CscMatrix:
 
 def assemble_csc(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> CscMatrix:
     """Triplets to CSC: explicit zeros dropped, duplicates summed, rows sorted within each column."""
+    key = np.asarray(cols, dtype=np.int64).copy()  # key = column × n_rows + row, built in place
+    key *= max(shape[0], 1)
+    key += rows
+    return csc_from_keys(key, np.asarray(vals, dtype=np.float64), shape)
+
+
+def csc_from_keys(key: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> CscMatrix:
+    """CSC from each non-zero's ``column × n_rows + row`` (int64) and value: explicit zeros dropped, duplicates
+    summed, rows sorted within each column. Few large temporaries: at a million non-zeros and more, a fresh
+    array's first touch (page faults) costs more than the arithmetic on it."""
     keep = vals != 0.0
     if not keep.all():
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    n_rows, n_cols = shape
-    key = cols.astype(np.int64)  # a copy: key = column × n_rows + row, built in place
-    key *= max(n_rows, 1)
-    key += rows
-    order = np.argsort(key, kind="stable")
+        key, vals = key[keep], vals[keep]
+    radix = max(shape[0], 1)
+    order = np.argsort(key, kind="stable")  # stable: fast on the increasing runs that blocks produce
     key = key[order]
+    data = vals[order]
+    del order
     if np.any(key[1:] == key[:-1]):  # rare (a column entering a row twice): sum them
         starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        data = np.add.reduceat(vals[order], starts)
+        data = np.add.reduceat(data, starts)
         key = key[starts]
-        indices, out_cols = key % max(n_rows, 1), key // max(n_rows, 1)
-    else:
-        data, indices, out_cols = vals[order], rows[order], cols
-    indptr = np.zeros(n_cols + 1, dtype=np.int64)
-    np.cumsum(np.bincount(out_cols, minlength=n_cols), out=indptr[1:])
-    return CscMatrix(indptr, indices.astype(np.int32), data.astype(np.float64, copy=False), shape)
+    indptr = np.searchsorted(key, np.arange(shape[1] + 1, dtype=np.int64) * radix)  # first entry of each column
+    np.remainder(key, radix, out=key)  # now the row of each entry
+    return CscMatrix(indptr.astype(np.int64, copy=False), key.astype(np.int32), data, shape)
 
 
 @dataclass
@@ -220,17 +226,20 @@ class LinearProgram:
             parts = [(b.rows, b.start, b.cols, b.vals) for b in self.constraints.values()]
             parts += [(r, 0, c, v) for r, c, v in self._extra_entries]
             total = sum(len(v) for *_, v in parts)
-            rows = np.empty(total, dtype=np.int64)
-            cols = np.empty(total, dtype=np.int64)
+            key = np.empty(total, dtype=np.int64)  # column × n_rows + row, written block by block
             vals = np.empty(total, dtype=np.float64)
+            radix = max(self.n_rows, 1)
             at = 0
-            for part_rows, offset, part_cols, part_vals in parts:  # one pass each, no temporaries
+            for part_rows, offset, part_cols, part_vals in parts:
                 end = at + len(part_vals)
-                np.add(part_rows, offset, out=rows[at:end])
-                cols[at:end] = part_cols
+                out = key[at:end]
+                np.multiply(part_cols, radix, out=out)
+                out += part_rows
+                if offset:
+                    out += offset
                 vals[at:end] = part_vals
                 at = end
-            self._matrix = assemble_csc(rows, cols, vals, (self.n_rows, self.n_cols))
+            self._matrix = csc_from_keys(key, vals, (self.n_rows, self.n_cols))
         return self._matrix
 
     @property
