@@ -217,26 +217,26 @@ def critmin_hierarchy(inputs, meter: Meter, backend_name: str) -> dict:
             "rows_out": None if tables is None else len(tables.flows)}
 
 
-def _limit_highs(path: str, presolve: str | None) -> tuple[object, float]:
+def _limit_highs(path: str, critmin_options: bool) -> tuple[object, float]:
     """A quiet highspy object with the MPS read, and the read time.
 
-    ``presolve``: None keeps HiGHS's defaults (presolve "choose", which presolves an LP); "critmin" sets what
-    critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP, forced scaling), so
-    the limit is the fastest solve of the same problem under the same options."""
+    Without ``critmin_options`` HiGHS keeps its defaults (presolve "choose", which presolves an LP); with them
+    it gets what critmin's highs backend sets for this model (``highs_settings``: presolve off for an LP, forced
+    scaling), so the limit is the fastest solve of the same problem under the same options."""
     h = _quiet_highs()
     t = time.perf_counter()
     h.readModel(path)
     read = time.perf_counter() - t
-    if presolve == "critmin":
+    if critmin_options:
         from engine.solvers.highs import apply_highs_settings
 
         apply_highs_settings(h, is_mip=any(int(k) for k in h.getLp().integrality_))
     return h, read
 
 
-def raw_single(task: dict, meter: Meter, presolve: str | None) -> dict:
+def raw_single(task: dict, meter: Meter, critmin_options: bool) -> dict:
     """The limit: the single-stage MPS solved by highspy alone; only ``run()`` is timed."""
-    h, read = _limit_highs(task["mps"], presolve)
+    h, read = _limit_highs(task["mps"], critmin_options)
     with meter.phase("solve"):
         h.run()
     with meter.phase("extract"):
@@ -253,7 +253,7 @@ def raw_hierarchy(task: dict, meter: Meter) -> dict:
     Σ of the run times."""
     stages, read_total = [], 0.0
     for path in task["stage_mps"]:
-        h, read = _limit_highs(path, "critmin")
+        h, read = _limit_highs(path, critmin_options=True)
         read_total += read
         t = time.perf_counter()
         with meter.phase("solve"):
@@ -383,8 +383,8 @@ def prep(task: dict, inputs) -> dict:
 TOOLS = {
     "critmin-highs": lambda task, inputs, meter: critmin_single(inputs, meter, "highs"),
     "critmin-pulp": lambda task, inputs, meter: critmin_single(inputs, meter, "pulp"),
-    "raw-highs": lambda task, inputs, meter: raw_single(task, meter, "critmin"),
-    "raw-highs-defaults": lambda task, inputs, meter: raw_single(task, meter, None),
+    "raw-highs": lambda task, inputs, meter: raw_single(task, meter, critmin_options=True),
+    "raw-highs-defaults": lambda task, inputs, meter: raw_single(task, meter, critmin_options=False),
     "pulp-naive-highs": lambda task, inputs, meter: pulp_naive(inputs, meter, "highs"),
     "pulp-naive-cbc": lambda task, inputs, meter: pulp_naive(inputs, meter, "cbc"),
     "linopy-highs": lambda task, inputs, meter: linopy_peer(inputs, meter),

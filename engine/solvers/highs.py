@@ -100,8 +100,6 @@ class HighsBackend:
         self.h.setOptionValue("random_seed", 0)
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
-        if self.options.threads is not None:
-            self.h.setOptionValue("threads", int(self.options.threads))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
         # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
