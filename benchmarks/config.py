@@ -9,7 +9,7 @@ scales with the data is present:
 - ``dependence_cap``: China-attributed tonnes at most 50% of demand from 2028 (rows over attributed deliveries).
 
 **Single stage** (what the peers also solve): minimise present-value cost plus unmet demand valued at
-``SHORTFALL_WEIGHT`` × its reference price, under the caps. One LP, one solve; it is not one of the hierarchy's
+its value, ``SHORTFALL_WEIGHT`` (critmin's ``UNMET_DEMAND_PRICE_MULTIPLE``) × its reference price, under the caps. One LP, one solve; it is not one of the hierarchy's
 stages (cost alone would be minimised by buying nothing), but the hierarchy's first two stages in one objective.
 
 **Hierarchy**: the scenario's full objective hierarchy (``minimise: dependence`` within ``+5%`` of least cost):
@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-SHORTFALL_WEIGHT = 10.0  # unmet demand valued at 10× the mineral's reference price in the single-stage objective
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
+
+SHORTFALL_WEIGHT = UNMET_DEMAND_PRICE_MULTIPLE  # the peers' weight on price × unmet tonnes (critmin's own value)
 BUDGET = "+5%"
 DEPENDENCE_CAP = 0.5
 COUNTRY_CAP = 0.65
@@ -81,8 +83,8 @@ def bench_scenario(horizon_end: int) -> dict:
 
 
 def single_stage_objective(lp) -> np.ndarray:
-    """cost + SHORTFALL_WEIGHT × value-weighted shortfall, over the columns of a critmin LP."""
-    return lp.objective("cost") + SHORTFALL_WEIGHT * lp.objective("shortfall")
+    """cost + the value of unmet demand (critmin's shortfall objective already carries SHORTFALL_WEIGHT)."""
+    return lp.objective("cost") + lp.objective("shortfall")
 
 
 def build_inputs(size: Size):

@@ -69,9 +69,6 @@ class Plan:
         return sum(s.seconds for s in self.stages)
 
 
-VOLL_MULTIPLE = 10.0
-"""Value of lost load in shadow prices: unmet demand costs ten times its reference price."""
-
 LEVEL_ROWS = (("fix_shortfall", "shortfall"), ("budget", "cost"), ("fix_dependence", "dependence"))
 
 
@@ -283,7 +280,7 @@ class PlanSession:
         For ``minimise: cost`` that is the least-cost stage (fix_dependence and budget free); otherwise the final
         stage as it stands. A MIP is re-solved as an LP with its integer columns fixed at the plan's values.
         When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at
-        ``VOLL_MULTIPLE`` times its reference value, so a policy's dual includes the demand it leaves unmet.
+        its value (``unmet_value_usd_per_t``, the shortfall objective), so a policy's dual includes the demand it leaves unmet.
         Run it after ``solve``: it changes the session's objective and level rows.
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
@@ -295,9 +292,9 @@ class PlanSession:
         if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
             self.set_level("budget", np.inf)
         objective = self.objectives["cost"]
-        if priced:  # unmet demand priced at VOLL_MULTIPLE × its value instead of fixed by a row
+        if priced:  # unmet demand priced at its value instead of fixed by a row
             self.set_level("fix_shortfall", np.inf)
-            objective = objective + VOLL_MULTIPLE * self.objectives["shortfall"]
+            objective = objective + self.objectives["shortfall"]
         self.backend.set_objective(objective)
         sol = self.solve_with_integers_fixed(plan.cost_stage.x)
         return sol if sol.ok and sol.row_dual is not None else None

@@ -191,7 +191,7 @@ def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
         "scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "demand_t": demand,
         "shortfall_t": short,
         "shortfall_pct": np.where(demand > 0, 100.0 * short / np.where(demand > 0, demand, 1), 0.0),
-        "value_usd": short * d["price_usd_per_t"].to_numpy(),
+        "value_usd": short * d["unmet_value_usd_per_t"].to_numpy(),
     })
 
 

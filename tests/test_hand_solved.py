@@ -79,7 +79,7 @@ def test_shortfall_comes_before_dependence(tiny):
     ban = {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}
     r = solve_dict(tiny, policies=[ban])
     assert r.summary["shortfall"]["by_mineral_t"]["ga"] == approx(10.0)
-    assert r.summary["shortfall"]["value_usd"] == approx(10.0 * 100)
+    assert r.summary["shortfall"]["value_usd"] == approx(10.0 * 100 * 10)  # 10 t at 10x the USD 100/t price
     # and when China is available, dependence is reduced by buying elsewhere, not by buying less
     r = solve_dict(tiny)
     assert r.summary["shortfall"]["total_t"] == 0.0

@@ -8,7 +8,7 @@ the scenario's hierarchy (expected dependence within the budget, then expected c
 The deterministic plan is the ordinary solve of the scenario (no disruption). Both plans' first-stage decisions
 are then fixed and tested on ``robust.evaluation`` fresh scenarios (``ROBUST_EVALUATION`` stream, never used to
 plan): the value of the stochastic solution (VSS) is how much the robust plan saves there in expected cost plus
-expected unmet demand, the latter valued at ``VOLL_MULTIPLE`` (10) times its reference price, the same value of
+expected unmet demand, the latter valued at ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` = 10 times its reference price), the same value of
 lost load the shadow prices use (the hierarchy itself treats shortfall as worse than any cost).
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
-from engine.hierarchy import VOLL_MULTIPLE, Plan, PlanSession
+from engine.hierarchy import Plan, PlanSession
 from engine.results import attributed_by_group, build_table, dependence_metric, total_cost_pv
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
@@ -43,8 +43,8 @@ class Evaluation:
 
     @property
     def total_usd(self) -> float:
-        """Expected cost plus expected unmet demand valued at VOLL_MULTIPLE times its reference price."""
-        return VOLL_MULTIPLE * self.shortfall_value_usd + self.cost_pv_usd
+        """Expected cost plus expected unmet demand at its value (``unmet_value_usd_per_t``)."""
+        return self.shortfall_value_usd + self.cost_pv_usd
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _evaluate(model: Model, plan: Plan, label: str, alpha: float) -> Evaluation:
         return Evaluation(label, plan.status.value)
     x = plan.x
     dep = attributed_by_group(model, x)
-    value = dep["shortfall_t"].to_numpy() * model.demand["price_usd_per_t"].to_numpy()
+    value = dep["shortfall_t"].to_numpy() * model.demand["unmet_value_usd_per_t"].to_numpy()
     per_scen = pd.Series(value).groupby(dep["scen"].to_numpy()).sum()
     prob = model.scenarios.set_index("scen")["probability"].reindex(per_scen.index).to_numpy()
     return Evaluation(

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine.analysis.robust import RobustResult
 from engine.display import pct, tonnes, usd
-from engine.hierarchy import VOLL_MULTIPLE
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.output import write_csv, write_folder_atomically, write_json
 from engine.summary import versions
 
@@ -35,11 +35,11 @@ def render_robust(result: RobustResult) -> str:
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
         lines.append(f"  {label:<34}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
     lines += ["", f"  Value of the stochastic solution: {usd(result.vss_usd)} (expected cost plus unmet demand valued "
-                  f"at {VOLL_MULTIPLE:g}x its reference price, deterministic minus robust)"]
+                  f"at {UNMET_DEMAND_PRICE_MULTIPLE:g}x its reference price, deterministic minus robust)"]
     saved_t = d.shortfall_t - r.shortfall_t
     lines.append(f"  Against the deterministic plan the robust plan changes expected unmet demand by "
                  f"{tonnes(-saved_t) if abs(saved_t) > 1e-6 else '0'} t "
-                 f"({usd(r.shortfall_value_usd - d.shortfall_value_usd)} at reference prices), expected dependence "
+                 f"({usd(r.shortfall_value_usd - d.shortfall_value_usd)} at its value), expected dependence "
                  f"by {r.dependence_pct - d.dependence_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(

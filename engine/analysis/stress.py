@@ -144,7 +144,7 @@ class _Stresser:
         x = planned.x
         dep = attributed_by_group(model, x)
         short = dep["shortfall_t"].to_numpy()
-        price = model.demand["price_usd_per_t"].to_numpy()
+        price = model.demand["unmet_value_usd_per_t"].to_numpy()
         row.update({
             "shortfall_t": float(short.sum()),
             "shortfall_value_usd": float((short * price).sum()),

@@ -61,7 +61,7 @@ class SampleRunner:
                 "cost_pv_usd": cost,
                 "premium_usd": cost - float(plan.least_cost_usd or 0.0),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
-                "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["price_usd_per_t"]).sum()),
+                "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["unmet_value_usd_per_t"]).sum()),
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
                 **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
                 "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),

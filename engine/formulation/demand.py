@@ -7,7 +7,10 @@ Demand balance, one row per mineral m, year y and scenario ω::
 Shortfall objective (value-weighted and discounted like costs, always the first stage of the hierarchy), in the
 LP money unit::
 
-    minimise Σ_{m, y, ω} p_ω × δ_y × price_m × short[m, y, ω]
+    minimise Σ_{m, y, ω} p_ω × δ_y × v_m × short[m, y, ω],   v_m = UNMET_DEMAND_PRICE_MULTIPLE × price_m
+
+``v_m`` is the one value of unmet demand critmin uses everywhere (tables, summary, duals, stress, sweep, robust):
+the column ``unmet_value_usd_per_t`` of the demand table.
 
 Discounting makes a tonne unmet now worse than a tonne unmet later, so a stockpile is never used to move a
 shortage forward in time for nothing.
@@ -22,6 +25,10 @@ from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
 from engine.tabular import match_rows, positions
 
+UNMET_DEMAND_PRICE_MULTIPLE = 10.0
+"""The value of a tonne of unmet demand, as a multiple of the mineral's reference price (a value of lost load:
+a tonne a buyer cannot get is worth more to it than the market price of a tonne it can)."""
+
 
 def demand_table(model: Model) -> pd.DataFrame:
     """One row per (mineral, year, scenario): demand (scaled by the scenario) and reference price."""
@@ -31,6 +38,7 @@ def demand_table(model: Model) -> pd.DataFrame:
     d["demand_t"] = d["demand_t"] * d["mineral"].map(s.data.demand_scale).fillna(1.0)
     price = ds.minerals.set_index("mineral")["reference_price_usd_per_t"]
     d["price_usd_per_t"] = d["mineral"].map(price).astype(float)
+    d["unmet_value_usd_per_t"] = UNMET_DEMAND_PRICE_MULTIPLE * d["price_usd_per_t"]
     d = d.merge(model.scenarios[["scen", "probability"]], how="cross")
     d = d.sort_values(["scen", "mineral", "year"], kind="stable").reset_index(drop=True)
     d["demand_t"] = d["demand_t"] * mineral_factor(d, model.scenario_set.demand)
@@ -42,7 +50,7 @@ def add_shortfall(model: Model) -> None:
     model.demand = demand_table(model)
     d = model.demand
     block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
-    value = d["probability"].to_numpy() * model.discount(d["year"]) * d["price_usd_per_t"].to_numpy()
+    value = d["probability"].to_numpy() * model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy()
     model.lp.add_objective("shortfall", block.cols, value / model.money_unit)
 
 
@@ -84,7 +92,7 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
 
         minimise η + 1/(1 − α) Σ_ω p_ω z_ω   with   z_ω >= S_ω − η,  z_ω >= 0,  η >= 0
 
-    where S_ω = Σ_{m, y} δ_y × price_m × short[m, y, ω] (in the LP money unit): the mean shortfall value of the worst
+    where S_ω = Σ_{m, y} δ_y × v_m × short[m, y, ω] (in the LP money unit): the mean shortfall value of the worst
     (1 − α) share of scenarios (Rockafellar and Uryasev).
     """
     lp, d = model.lp, model.demand
@@ -95,7 +103,7 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
     n = len(scen)
     rows = np.concatenate([np.arange(n), np.arange(n), scen_row])
     cols = np.concatenate([excess.cols, np.full(n, eta.start), model.block_cols("short")])
-    value = model.discount(d["year"]) * d["price_usd_per_t"].to_numpy() / model.money_unit
+    value = model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy() / model.money_unit
     vals = np.concatenate([np.ones(n), np.ones(n), -value])
     lp.add_constraints("cvar", scen[["scen"]], rows, cols, vals, lower=0.0)
     lp.clear_objective("shortfall")
