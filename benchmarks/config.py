@@ -8,9 +8,10 @@ scales with the data is present:
 - ``crma_65``: at most 65% of any mineral-year from one foreign location country (rows over every delivery);
 - ``dependence_cap``: China-attributed tonnes at most 50% of demand from 2028 (rows over attributed deliveries).
 
-**Single stage** (what the peers also solve): minimise present-value cost plus unmet demand valued at
-its value, ``SHORTFALL_WEIGHT`` (critmin's ``UNMET_DEMAND_PRICE_MULTIPLE``) × its reference price, under the caps. One LP, one solve; it is not one of the hierarchy's
-stages (cost alone would be minimised by buying nothing), but the hierarchy's first two stages in one objective.
+**Single stage** (what the peers also solve): minimise present-value cost plus unmet demand at its
+value, ``SHORTFALL_WEIGHT`` (critmin's ``UNMET_DEMAND_PRICE_MULTIPLE``) × its reference price, under the caps.
+One LP, one solve; it is not one of the hierarchy's stages (cost alone would be minimised by buying nothing),
+but the hierarchy's first two stages in one objective.
 
 **Hierarchy**: the scenario's full objective hierarchy (``minimise: dependence`` within ``+5%`` of least cost):
 shortfall, least cost, least-cost reference, dependence, cost — five solves, warm on one solver object.

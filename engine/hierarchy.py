@@ -279,8 +279,8 @@ class PlanSession:
 
         For ``minimise: cost`` that is the least-cost stage (fix_dependence and budget free); otherwise the final
         stage as it stands. A MIP is re-solved as an LP with its integer columns fixed at the plan's values.
-        When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at
-        its value (``unmet_value_usd_per_t``, the shortfall objective), so a policy's dual includes the demand it leaves unmet.
+        When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at its value
+        (``unmet_value_usd_per_t``, the shortfall objective), so a policy's dual includes the demand it leaves unmet.
         Run it after ``solve``: it changes the session's objective and level rows.
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:

@@ -29,7 +29,7 @@ def test_n_minus_one_by_hand(tiny):
     t = stressed(tiny)
     assert set(t.index) == {"CHN cuts ga (location)", "DEU cuts ga (location)", "JPN cuts ga (location)"}
     china = t.loc["CHN cuts ga (location)"]
-    # without China: Germany 20 + Japan 10 = 30 t; 10 t unmet (worth 10 x 100 x 10 = 10,000); cost 5,000 − 4,000 = +1,000
+    # without China: Germany 20 + Japan 10 = 30 t; 10 t unmet (10 x 100 x 10 = 10,000); cost 5,000 − 4,000 = +1,000
     assert china["shortfall_t"] == approx(10.0)
     assert china["shortfall_value_usd"] == approx(10000.0)
     assert china["cost_jump_usd"] == approx(1000.0)

@@ -8,8 +8,9 @@ the scenario's hierarchy (expected dependence within the budget, then expected c
 The deterministic plan is the ordinary solve of the scenario (no disruption). Both plans' first-stage decisions
 are then fixed and tested on ``robust.evaluation`` fresh scenarios (``ROBUST_EVALUATION`` stream, never used to
 plan): the value of the stochastic solution (VSS) is how much the robust plan saves there in expected cost plus
-expected unmet demand, the latter valued at ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` = 10 times its reference price), the same value of
-lost load the shadow prices use (the hierarchy itself treats shortfall as worse than any cost).
+expected unmet demand, the latter at ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` = 10 times its
+reference price), the same value of lost load the shadow prices use (the hierarchy itself treats shortfall as
+worse than any cost).
 """
 
 from __future__ import annotations
