@@ -55,24 +55,26 @@ class _Sweep:
         self.session.backend.set_objective(objective)
         return self.session.solve_stage()
 
-    def marginal(self, sol: Solution) -> float | None:
-        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual."""
-        duals = self.session.solve_with_integers_fixed(sol.x) if self.model.lp.integer_cols.size else sol
+    def marginal(self, sol: Solution, x: np.ndarray) -> float | None:
+        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual: that of the cost
+        solve ``sol``, or for a MIP of the LP with the integers fixed at their values in the point ``x``."""
+        duals = self.session.solve_with_integers_fixed(x) if self.model.lp.integer_cols.size else sol
         if not duals.ok or duals.row_dual is None:
             return None
         return abs(float(duals.row_dual[self.row])) * self.model.money_unit
 
 
-def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float) -> dict:
-    model = sweep.model
-    dep = attributed_by_group(model, sol.x)
-    cost = total_cost_pv(model, sol.x)
+def _point(sweep: _Sweep, sol: Solution, point: Solution, cap: float, least_usd: float) -> dict:
+    """One frontier row: the settled ``point`` (ties settled, ``engine/ties.py``) of the cost solve ``sol``."""
+    model, x = sweep.model, point.x
+    dep = attributed_by_group(model, x)
+    cost = total_cost_pv(model, x)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": (float(sweep.vector @ sol.x) if sweep.target != "all" else dependence_metric(model, dep)),
+        "dependence_pct": (float(sweep.vector @ x) if sweep.target != "all" else dependence_metric(model, dep)),
         "cost_pv_usd": cost, "premium_usd": cost - least_usd,
         "premium_pct": 100.0 * (cost - least_usd) / least_usd if least_usd else np.nan,
-        "marginal_usd_per_pp": sweep.marginal(sol),
+        "marginal_usd_per_pp": sweep.marginal(sol, x),
     }
     row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
     return row
@@ -105,7 +107,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
         if not sol.ok:
             rows.append({"target": target, "cap_pct": eps, "status": str(sol.status)})
             continue
-        rows.append({**_point(sweep, sol, eps, least_usd), "status": "optimal"})
+        settled = session.settle(sol, cost)  # among plans of this cost, the tie rule's one
+        if not settled.ok:
+            rows.append({"target": target, "cap_pct": eps, "status": str(settled.status)})
+            continue
+        rows.append({**_point(sweep, sol, settled.solution, eps, least_usd), "status": "optimal"})
     sweep.cap(np.inf)
     table = pd.DataFrame(rows)
     table.insert(0, "point", np.arange(len(table)))

@@ -165,6 +165,15 @@ class HighsBackend:
         for col, val in zip(self.order.cols(cols), np.asarray(vals, dtype=float), strict=True):
             self.h.changeCoeff(slot, int(col), float(val))
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Column lower and upper bounds, row lower and upper bounds as they stand now, in model order (rows added
+        with ``add_row`` last)."""
+        lp = self.h.getLp()
+        return (self.order.model_cols(np.asarray(lp.col_lower_, dtype=float)),
+                self.order.model_cols(np.asarray(lp.col_upper_, dtype=float)),
+                self.order.model_rows(np.asarray(lp.row_lower_, dtype=float)),
+                self.order.model_rows(np.asarray(lp.row_upper_, dtype=float)))
+
     def reset_basis(self) -> None:
         """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
         self.h.clearSolver()
