@@ -18,8 +18,9 @@ over the continuous columns with a finite lower bound; integer columns and free 
 ``CHN-LI-1``, ``2030`` and ``0``. So a column's weight depends on its name alone, never on its position, the
 input file order or the solver. With weights in general position no edge of the face is orthogonal to ``w``, so
 the stage's optimum is unique: a warm re-solve from any basis and a cold solve reach the same point, up to the
-solver's tolerances. No level moves: the face is held by bounds, not by a level row with a tolerance, so the tie
-break cannot trade cost or dependence for weight.
+solver's tolerances. No level moves: the face is held by bounds, and the hierarchy's level rows (shortfall, cost,
+dependence) are held at their values in the last point rather than at their fixed level plus its tolerance, so
+the tie break cannot trade cost or dependence for weight.
 
 In words, among equally good plans the one with the least weighted tonnage is reported. The weights favour no
 country or owner: they are hashes. With binaries (minimum efficient sizes), they are held at the last stage's
