@@ -63,6 +63,12 @@ set, which makes column-and-constraint generation and enumeration reach the same
 ENUMERATE_UP_TO = 40
 """``method='auto'`` solves the extensive form when there are at most this many restriction sets."""
 MAX_ITERATIONS = 200
+NOISE_USD = 1.0
+"""Differences in USD below this are solver noise (levels are fixed within a relative 1e-8) and shown as zero."""
+
+
+def _noise_free(value: float) -> float:
+    return 0.0 if abs(value) < NOISE_USD else value
 
 
 @dataclass(frozen=True, order=True)
@@ -505,6 +511,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
         worst = adversary.best_response(deterministic.base_x, sets)
         result.deterministic_worst[k] = worst
         if k == 0:
+            deterministic.worst_set, deterministic.worst_damage_usd, deterministic.worst_shortfall_t = worst
             continue
         found.append(worst[0])
         outcome = solve_k(loaded, moves, sets, adversary, k, method=method, start_sets=found, solver=solver,
@@ -564,7 +571,7 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             value, tonnes = adversary.damage(s)
             rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
                          "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
-                         "best_possible_usd": best[s], "regret_usd": value - best[s]})
+                         "best_possible_usd": best[s], "regret_usd": _noise_free(value - best[s])})
     return pd.DataFrame(rows)
 
 

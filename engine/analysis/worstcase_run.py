@@ -13,18 +13,11 @@ import yaml
 from matplotlib.ticker import FuncFormatter
 
 from engine.analysis.frontier_plot import _usd
-from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, describe_set
+from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, _noise_free, describe_set
 from engine.display import pct, tonnes, usd
 from engine.output import write_csv, write_folder_atomically, write_json
 from engine.results import build_table, make_tables, stockpile_table
 from engine.summary import versions
-
-NOISE_USD = 1.0
-"""Differences in USD below this are solver noise and shown as zero."""
-
-
-def _clean(value: float) -> float:
-    return 0.0 if abs(value) < NOISE_USD else value
 
 
 def headline(result: WorstCaseResult) -> pd.DataFrame:
@@ -42,9 +35,9 @@ def headline(result: WorstCaseResult) -> pd.DataFrame:
             "deterministic_worst_set": describe_set(worst_det, result.country, result.names),
             "deterministic_worst_unmet_value_pv_usd": det_damage,
             "deterministic_worst_unmet_t": det_t,
-            "insurance_value_usd": _clean(det_damage - outcome.worst_damage_usd),
+            "insurance_value_usd": _noise_free(det_damage - outcome.worst_damage_usd),
             "cost_pv_usd": plain["cost_pv_usd"],
-            "premium_usd": _clean(plain["cost_pv_usd"] - base["cost_pv_usd"]),
+            "premium_usd": _noise_free(plain["cost_pv_usd"] - base["cost_pv_usd"]),
             "dependence_pct": plain["dependence_pct"],
             "unrestricted_unmet_t": plain["shortfall_t"],
             "jv_capacity_tpy": float(build_table(outcome.model, outcome.x)["capacity_tpy"].sum()),
@@ -87,6 +80,13 @@ def stockpile_purchases(result: WorstCaseResult) -> pd.DataFrame:
     return out[["k", "mineral", "year", "put_t"]]
 
 
+def _years(result: WorstCaseResult) -> str:
+    starts = sorted({m.start for m in result.moves})
+    if not starts:
+        return "the horizon"
+    return str(starts[0]) if len(starts) == 1 else f"{starts[0]}-{starts[-1]}"
+
+
 def render_worstcase(result: WorstCaseResult) -> str:
     if result.status != "optimal":
         return f"Worst case for '{result.scenario}': {result.status} ({result.message})"
@@ -95,7 +95,7 @@ def render_worstcase(result: WorstCaseResult) -> str:
         {"location": "located in", "owner": "controlled by", "either": "in or controlled by"}[b] for b in s.by)
     table = headline(result)
     lines = [f"Worst case for '{result.scenario}': {result.country} restricts up to k minerals' supply "
-             f"{cut} {result.country} to {s.share:.0%} of normal, from any year of {s.start_years} "
+             f"{cut} {result.country} to {s.share:.0%} of normal, starting in any year of {_years(result)} "
              f"({len(result.moves)} moves, {len(result.adversary_moves)} undominated).",
              "  Damage = value of unmet demand (10x the reference price, present value) with the plan's JV builds "
              "and stockpile fixed and purchases re-planned.", "",
@@ -108,13 +108,22 @@ def render_worstcase(result: WorstCaseResult) -> str:
     lines.append("")
     lines.append("  premium: the robust plan's cost with no restriction, over the deterministic plan (solve's); "
                  "dependence: of the robust plan with no restriction.")
+    if ((table["worst_set"] == "no restriction") & (table["worst_unmet_t"] > 0)).any():
+        lines.append("  'no restriction' with unmet demand: the scenario's own policies leave it; no move adds to it.")
+    worst = table.iloc[-1]
+    if worst["k"] > 0 and len(result.regret):
+        regret = result.regret[(result.regret["restriction"] == worst["worst_set"])]
+        best = float(regret["best_possible_usd"].iloc[0]) if len(regret) else float("nan")
+        lines.append(f"  Under that set, the best plan had it been known in advance leaves {usd(best)} unmet "
+                     f"(regret.csv: every plan against every worst set).")
     for r in table.itertuples(index=False):
         if r.k:
             lines.append(f"  k = {r.k}: {r.method}, {r.iterations} iteration(s), {r.restriction_sets_in_master} "
                          f"restriction set(s) in the master, {r.seconds:.2f} s")
     if len(result.move_damage):
         lines += ["", "  Restrictions that hurt most (one move against the deterministic plan):"]
-        for r in result.move_damage.head(5).itertuples(index=False):
+        hurting = result.move_damage[result.move_damage["deterministic unmet_value_usd"] >= 1.0]
+        for r in hurting.head(5).itertuples(index=False):
             lines.append(f"  - {r.move}: {usd(r[4])} ({tonnes(r[5])} t unmet)")
     return "\n".join(lines)
 
@@ -127,6 +136,10 @@ def worstcase_figure(result: WorstCaseResult) -> plt.Figure:
             label="deterministic plan (solve)")
     ax.plot(table["k"], table["worst_unmet_value_pv_usd"], marker="s", color="#1f77b4",
             label="robust plan for each k")
+    for r in table.itertuples(index=False):
+        if r.k:
+            ax.annotate(f"premium {_usd(r.premium_usd, None)}", (r.k, r.worst_unmet_value_pv_usd),
+                        textcoords="offset points", xytext=(0, -16), ha="center", fontsize=8, color="#1f77b4")
     ax.set_xticks(table["k"])
     ax.set_xlabel(f"restriction moves allowed to {result.country} (k)")
     ax.set_ylabel("worst-case unmet demand\n(value, USD present value)")
