@@ -119,7 +119,8 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
         sweep.cap(max(eps, d_min) + ABS_TOL)
         sol = sweep.minimise(cost)
         marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
-        point = _least_dependent(sweep, sol) if sol.ok else sol
+        # where the cap does not bind, the point is solve's least-cost plan itself
+        point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
         if not point.ok:
             rows.append({"target": target, "cap_pct": eps, "status": str(point.status)})
             continue
