@@ -8,7 +8,7 @@ from importlib import metadata
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
-from engine.results import Tables, dependence_metric, expected_total, per_mineral
+from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
 from engine.solvers.base import Backend
 
 
@@ -93,7 +93,9 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
-    least = plan.least_cost_usd
+    # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
+    # differs by the tolerance its tie-break may spend)
+    least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else plan.least_cost_usd
     premium = total - least if least is not None else None
     short = tables.shortfall
     unmet_pv = expected_total(model, short, "value_pv_usd")

@@ -162,10 +162,11 @@ def test_one_least_cost_reference_in_solve_and_frontier(ban_run):
     overall = run_frontier(loaded, points=2)
     assert each.ok and overall.ok
     for run in (each, overall):
-        assert run.least_cost_usd == pytest.approx(ban_run.summary["cost"]["least_cost_pv_usd"], rel=1e-9)
+        assert run.least_cost_usd == pytest.approx(ban_run.summary["cost"]["least_cost_pv_usd"], abs=0.01)
     first = overall.table.iloc[0]
     assert first["dependence_pct"] == pytest.approx(least["least_cost_overall_pct"], abs=1e-4)
-    assert first["cost_pv_usd"] == pytest.approx(ban_run.summary["cost"]["least_cost_pv_usd"], rel=1e-7)
+    assert first["cost_pv_usd"] == pytest.approx(ban_run.summary["cost"]["least_cost_pv_usd"], abs=0.01)
+    assert first["premium_usd"] == 0.0
     for m, shares in least["by_mineral"].items():
         point = each.table[each.table["target"] == m].iloc[0]
         assert point["dependence_pct"] == pytest.approx(shares["least_cost_pct"], abs=1e-4), m

@@ -100,7 +100,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
     if not plan.ok:
         return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
-    least_usd = float(plan.least_cost_usd or 0.0)
+    least_usd = total_cost_pv(session.model, plan.least_cost.x)  # the least-cost plan's cost, as solve reports it
     sweep = _Sweep(session, target)
     # the least-cost plan is solve's reference (least dependent overall among the least-cost plans), whatever
     # the target: its share of the target is D_ref

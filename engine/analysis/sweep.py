@@ -68,7 +68,7 @@ class SampleRunner:
                 "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
                 "cost_with_unmet_pv_usd": cost + unmet,
-                "premium_usd": cost - float(plan.least_cost_usd or 0.0),
+                "premium_usd": cost - total_cost_pv(model, plan.least_cost.x),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
                 "shortfall_value_pv_usd": unmet,
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
