@@ -74,8 +74,8 @@ def test_stress_base_is_the_plan_itself_and_a_no_op_changes_nothing(tmp_path):
 
 def test_deals_are_listed_with_the_unmet_demand_they_remove(tmp_path):
     # minimise cost: the base plan buys China's 40 t and builds nothing. Cut China: Germany 20 + Japan 10 = 30 t,
-    # 10 t unmet (value 10 x 100 x 10 = 10,000). Built now, the plant removes the 10 t; at 170/t < Japan's 200 it
-    # then replaces Japan too: 20 t/yr.
+    # 10 t unmet (value 10 x 100 x 10 = 10,000). Built now, a 10 t/yr plant removes the 10 t: the deal listed is
+    # the least that removes it (a bigger plant would also replace Japan's dearer tonnes, a saving, not a hedge).
     loaded = plant_scenario(tmp_path, objective={"minimise": "cost"})
     row = stress(loaded).table.set_index("shock").loc["CHN cuts ga (location)"]
     assert row["shortfall_t"] == approx(10.0)
@@ -83,7 +83,23 @@ def test_deals_are_listed_with_the_unmet_demand_they_remove(tmp_path):
     assert row["cost_jump_usd"] == approx(3000.0 + 2000.0 - 4000.0)
     assert row["cost_with_unmet_jump_usd"] == approx(1000.0 + 10_000.0)
     assert row["shortfall_with_new_deals_t"] == approx(0.0)
-    assert row["covering_options"] == "ga -10 t unmet: US-PLANT 20 t/yr"
+    assert row["covering_options"] == "ga -10 t unmet: US-PLANT 10.00 t/yr"
+
+
+def test_a_stockpile_purchase_is_listed_when_it_is_what_removes_unmet_demand(tmp_path):
+    # 2025-2026, 40 t a year; China cut in 2026 leaves 10 t unmet. The plant is two years away; buying 10 t of
+    # China's 2025 tonnes into a stockpile (up to 10 t) and drawing them in 2026 removes the 10 t.
+    demand = [{"mineral": "ga", "year": y, "demand_t": 40} for y in (2025, 2026)]
+    dataset = load_dataset(write_dataset(tmp_path / "inputs", demand=demand,
+                                         jv_options=[{**PLANT, "lead_time_years": 2}]))
+    data = tiny_scenario(objective={"minimise": "cost"}, horizon={"start": 2025, "end": 2026},
+                         stockpile={"ga": {"initial_t": 0, "capacity_t": 10, "max_purchase_t": 10}},
+                         shocks=[{"name": "cut_2026", "country": "CHN", "years": 2026, "share": 0.0}])
+    result = stress(scenario_from_dict(data, dataset, name="pile"), include_n_minus_one=False)
+    row = result.table.set_index("shock").loc["cut_2026"]
+    assert row["shortfall_t"] == approx(10.0)
+    assert row["shortfall_with_new_deals_t"] == approx(0.0)
+    assert row["covering_options"] == "ga -10 t unmet: stockpile +10 t"
 
 
 def test_deals_that_remove_nothing_are_not_listed(tmp_path):

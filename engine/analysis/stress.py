@@ -35,6 +35,7 @@ from engine.results import (
 from engine.scenario import LoadedScenario
 from engine.schema import Years
 from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import Solution
 from engine.summary import UNMET_DEMAND_VALUE
 
 
@@ -179,11 +180,7 @@ class _Stresser:
                 planned = self._planned()
                 x = planned.x
                 if planned.ok and (planned.shortfall_usd or 0.0) > 0:
-                    self._first_stage("at_least")  # the base plan's deals kept, new ones allowed
-                    try:
-                        hedged = self.session.solve(minimise="cost")  # least shortfall, then least cost
-                    finally:
-                        self._first_stage("free")
+                    hedged = self._hedge()
                 status = planned.status.value
             else:  # nothing changes: the shocked re-plan is the base evaluation itself
                 x, status = self.base_x, "optimal"
@@ -207,23 +204,58 @@ class _Stresser:
             row["shortfall_with_new_deals_t"] = float(unmet_value(model, hedged.x)["shortfall_t"].sum())
         return row
 
+    def _hedge(self) -> Solution | None:
+        """The least unmet demand with the base plan's deals and stockpile purchases kept and more allowed, then
+        the least spent on hedges to reach it (capex of the deals and stockpile holding; flows free), so that every
+        deal or purchase added is one that removes unmet demand."""
+        session, model = self.session, self.model
+        hedges = np.zeros(self.lp.n_cols)
+        for block in ("build", "stock_level"):
+            if block in self.lp.variables:
+                cols = model.block_cols(block)
+                hedges[cols] = session.objectives["cost"][cols]
+        self._first_stage("at_least")
+        session.release_levels()
+        try:
+            self.backend.set_objective(session.objectives["shortfall"])
+            least = session.solve_stage(duals=False)
+            if not least.ok:
+                return None
+            session.fix("fix_shortfall", float(least.objective or 0.0))
+            self.backend.set_objective(hedges)
+            cheapest = session.solve_stage(duals=False)
+            return cheapest if cheapest.ok else least
+        finally:
+            session.release_levels()
+            self._first_stage("free")
+
     def _covering(self, dep: pd.DataFrame, hedged_x: np.ndarray) -> str:
-        """Per mineral whose unmet demand new deals reduce: the tonnes removed and the deals added for it."""
+        """Per mineral whose unmet demand the hedges reduce: the tonnes removed and the deals and stockpile
+        purchases added for it."""
         model = self.model
         before = dep.groupby("mineral")["shortfall_t"].sum()
         after = attributed_by_group(model, hedged_x).groupby("mineral")["shortfall_t"].sum()
         removed = before.sub(after, fill_value=0.0)
         extra = build_table(model, hedged_x).groupby(["mineral", "option_id"])["capacity_tpy"].sum().sub(
             build_table(model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum(), fill_value=0.0)
+        stock = pd.Series(dtype=float)
+        if "stock_put" in self.lp.variables:
+            cols = model.block_cols("stock_put")
+            minerals = self.lp.variables["stock_put"].keys["mineral"].to_numpy()
+            stock = pd.Series(hedged_x[cols] - self.base.x[cols]).groupby(minerals).sum()
         parts = []
         for mineral in model.minerals:
-            if removed.get(mineral, 0.0) <= 1e-6 or mineral not in extra.index.get_level_values(0):
+            if removed.get(mineral, 0.0) <= 1e-6:
                 continue
-            deals = extra.loc[mineral]
-            deals = deals[deals > 1e-3].sort_values(ascending=False)
-            if len(deals):
-                parts.append(f"{mineral} -{tonnes(float(removed[mineral]))} t unmet: "
-                             + ", ".join(f"{k} {tonnes(v)} t/yr" for k, v in deals.head(3).items()))
+            items = []
+            if mineral in extra.index.get_level_values(0):
+                deals = extra.loc[mineral]
+                items += [f"{k} {tonnes(v)} t/yr" for k, v in deals[deals > 1e-3].sort_values(ascending=False)
+                          .head(3).items()]
+            if stock.get(mineral, 0.0) > 1e-6:
+                items.append(f"stockpile +{tonnes(float(stock[mineral]))} t")
+            if items:
+                parts.append(f"{mineral} -{tonnes(float(removed[mineral]))} t unmet: " + ", ".join(items))
         return "; ".join(parts)
 
 

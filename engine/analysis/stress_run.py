@@ -28,7 +28,7 @@ def render_stress(result: StressResult, top: int = 15) -> str:
              f"  JV builds and stockpile purchases as planned; costs in present value; unmet demand valued at "
              f"{b['unmet_valued_at']}; 'with unmet' adds that value to the cost jump.",
              "", f"  {'#':>3} {'shock':<34}{'unmet t':>10}{'unmet value':>16}{'cost jump':>16}{'with unmet':>16}"
-             f"{'dep. change':>12}{'unmet with deals':>18}  deals that would have reduced it (built now)"]
+             f"{'dep. change':>12}{'unmet with hedges':>18}  hedges that would have reduced it (deals and stockpile)"]
     for r in t.head(top).itertuples(index=False):
         if r.status != "optimal":
             lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
