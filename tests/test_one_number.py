@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import engine
 from engine.analysis.frontier_run import run_frontier
 from engine.analysis.robust import robust
 from engine.analysis.stress import stress
@@ -286,3 +288,16 @@ def test_combined_basis_is_at_least_location_and_ownership_on_the_same_plan(name
     assert (china["combined"] >= china["location"] - 1e-9).all()
     assert (china["combined"] >= china["ownership"] - 1e-9).all()
     assert total_cost_pv(result.model, result.plan.x) == pytest.approx(result.summary["cost"]["total_pv_usd"])
+
+
+def test_unmet_demand_is_valued_in_one_place():
+    # outside the formulation (which builds the objective from it), only results.unmet_value reads the value of
+    # unmet demand: every table, summary, analysis and printout goes through it
+    root = Path(engine.__path__[0])
+    readers = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("#", '"', "`")))
+        if '"unmet_value_usd_per_t"' in code or "'unmet_value_usd_per_t'" in code:
+            readers.append(path.relative_to(root).as_posix())
+    assert readers == ["formulation/demand.py", "results.py"]
