@@ -305,8 +305,11 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
             progress(i + 1, len(shocks))
     table = pd.DataFrame(rows)
     if len(table) and "shortfall_value_pv_usd" in table:
-        table = table.sort_values(["shortfall_value_pv_usd", "cost_jump_usd", "shock"],
-                                  ascending=[False, False, True], na_position="last").reset_index(drop=True)
+        # rank on values rounded to USD 1,000 (above the solver's tolerance on a plan's cost), then by name, so
+        # that shocks of the same effect never swap places on solver noise
+        keys = table.assign(_value=table["shortfall_value_pv_usd"].round(-3), _jump=table["cost_jump_usd"].round(-3))
+        table = keys.sort_values(["_value", "_jump", "shock"], ascending=[False, False, True],
+                                 na_position="last").drop(columns=["_value", "_jump"]).reset_index(drop=True)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
     m = stresser.base_metrics
     base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
