@@ -71,6 +71,7 @@ class RobustResult:
     robust: Evaluation | None = None
     deterministic: Evaluation | None = None
     nominal: Evaluation | None = None  # the deterministic plan re-planned on the undisrupted scenario
+    solved: Evaluation | None = None  # the deterministic plan as solved (solve's figures)
     budget_usd: float | None = None  # the budget both plans are re-planned under
     plan_scenarios: int = 0
     evaluation_scenarios: int = 0
@@ -218,6 +219,7 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult
     result.builds = build_table(stochastic, robust_plan.x)
     result.deterministic_builds = build_table(deterministic, deterministic_plan.x)
     result.budget_usd = deterministic_plan.budget_usd
+    result.solved = _evaluation("solve", [_outcome(deterministic, deterministic_plan)], settings.alpha)
     nominal = PlanSession(deterministic, make_backend(solver, SolverOptions()))
     result.nominal = _evaluation("nominal", [_test(nominal, deterministic, deterministic_plan, result.budget_usd)],
                                  settings.alpha)

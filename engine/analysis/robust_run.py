@@ -18,7 +18,8 @@ def _record(evaluation: Evaluation | None) -> dict | None:
 
 
 def comparison(result: RobustResult) -> pd.DataFrame:
-    return pd.DataFrame([_record(e) for e in (result.robust, result.deterministic, result.nominal) if e])
+    return pd.DataFrame([_record(e) for e in (result.robust, result.deterministic, result.nominal, result.solved)
+                         if e])
 
 
 def render_robust(result: RobustResult) -> str:
@@ -63,10 +64,15 @@ def render_robust(result: RobustResult) -> str:
                  f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected dependence "
                  f"by {r.dependence_pct - d.dependence_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
-    if n is not None and n.status == "optimal":
-        lines.append(f"  Without disruption the deterministic plan re-planned this way is solve's plan: dependence "
-                     f"{pct(n.dependence_pct)}, cost {usd(n.cost_pv_usd)}"
-                     + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "") + ".")
+    solved = result.solved
+    if n is not None and n.status == "optimal" and solved is not None:
+        same = (abs(n.cost_pv_usd - solved.cost_pv_usd) <= 1e-6 * abs(solved.cost_pv_usd) + 1.0
+                and abs(n.dependence_pct - solved.dependence_pct) <= 1e-4)
+        lines.append(f"  Without disruption the deterministic plan re-planned this way has dependence "
+                     f"{pct(n.dependence_pct)} and cost {usd(n.cost_pv_usd)}"
+                     + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
+                     + (": solve's plan." if same else f"; solve: {pct(solved.dependence_pct)} and "
+                                                         f"{usd(solved.cost_pv_usd)}."))
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)
     extra = extra[extra.abs() > 1e-3].sort_values()
@@ -88,7 +94,7 @@ def write_robust(result: RobustResult, folder: Path, force: bool = False) -> Pat
                     "vss_standard_error_usd": result.vss_standard_error_usd,
                     "vss_significant": result.vss_significant,
                     "robust": _record(result.robust), "deterministic": _record(result.deterministic),
-                    "nominal": _record(result.nominal),
+                    "nominal": _record(result.nominal), "solved": _record(result.solved),
                     "versions": versions()}, tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)
