@@ -24,9 +24,11 @@ from engine.analysis.frontier_run import run_frontier
 from engine.analysis.robust import robust
 from engine.analysis.robust_run import render_robust
 from engine.analysis.stress import stress
+from engine.analysis.stress_run import render_stress
 from engine.analysis.sweep import SampleRunner
 from engine.compare import compare
 from engine.data import load_dataset
+from engine.display import pct, render_summary, usd
 from engine.formulation import build_model
 from engine.hierarchy import PlanSession
 from engine.output import write_csv
@@ -211,7 +213,13 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
         assert list(rows.loc[key].iloc[-2:]) == [pytest.approx(value, rel=1e-9)] * 2, key
     # stress: the base plan, re-planned with its builds fixed and nothing shocked, is the plan
     loaded = with_overrides(ban_run.loaded, shocks=[])
-    base = stress(loaded, include_n_minus_one=False).base
+    stressed = stress(loaded, include_n_minus_one=False)
+    base = stressed.base
+    printed = render_summary(s)  # the printed figures too: solve's cost and share in stress's header
+    assert f"optimised {usd(s['cost']['total_pv_usd'])}" in printed
+    assert f"optimised {usd(s['cost']['total_with_unmet_pv_usd'])}" in printed
+    assert f"({usd(s['cost']['total_pv_usd'])}, dependence {pct(s['dependence']['overall_pct'])} of demand" in \
+        render_stress(stressed)
     assert base["cost_pv_usd"] == pytest.approx(s["cost"]["total_pv_usd"], rel=1e-7)
     assert base["cost_with_unmet_pv_usd"] == pytest.approx(s["cost"]["total_with_unmet_pv_usd"], rel=1e-7)
     assert base["dependence_pct"] == pytest.approx(s["dependence"]["overall_pct"], abs=1e-4)
