@@ -14,8 +14,9 @@ from matplotlib.ticker import FuncFormatter
 from engine.analysis.frontier_plot import _usd
 from engine.analysis.stress import StressResult
 from engine.display import pct, tonnes, usd
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.output import write_csv, write_folder_atomically, write_json
-from engine.summary import UNMET_DEMAND_VALUE, versions
+from engine.summary import versions
 
 
 def render_stress(result: StressResult, top: int = 15) -> str:
@@ -47,7 +48,7 @@ def stress_figure(result: StressResult, top: int = 15) -> plt.Figure:
     t = result.table.head(top).iloc[::-1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.42 * len(t) + 1.8), sharey=True, dpi=110)
     left.barh(t["shock"], t["shortfall_value_pv_usd"], color="#d62728")
-    left.set_title(f"Unmet demand after the shock\n(USD present value at {UNMET_DEMAND_VALUE})", fontsize=9)
+    left.set_title(f"Unmet demand after the shock\n(USD PV, {UNMET_DEMAND_PRICE_MULTIPLE:g}x reference price per t)")
     left.xaxis.set_major_formatter(FuncFormatter(_usd))
     right.barh(t["shock"], t["cost_jump_usd"], color="#1f77b4")
     right.set_title("Extra cost of the re-planned supply\n(USD, present value)")
