@@ -9,7 +9,7 @@ column is the smallest factor of its moves (moves do not compound).
 
 **The decision.** The first stage (JV builds, their binaries, stockpile purchases) x is chosen once; flows, JV
 output, stock draws and shortfall y_R per restriction set (recourse). With V(x, R) the least value of unmet
-demand given x under R (Σ δ_y v_m short, ``unmet_value_usd_per_t``)::
+demand given x under R (Σ δ_y v_m short, ``results.unmet_value``)::
 
     1. worst case   η* = min_x max_{|R| <= k} V(x, R)                          fix  η <= η* (1 + tol)
     2. then the scenario's own hierarchy on the unrestricted plan (R = ∅): its shortfall, least cost,
@@ -47,11 +47,12 @@ from pydantic import ValidationError
 
 from engine.errors import InputError, did_you_mean
 from engine.formulation import build_model
+from engine.formulation.demand import shortfall_value_coefficients
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
 from engine.hierarchy import ABS_TOL, Plan, PlanSession
-from engine.results import attributed_by_group, dependence_metric, total_cost_pv
+from engine.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
 from engine.scenario import LoadedScenario
 from engine.schema import WorstCaseSettings
 from engine.solvers import SolverOptions, make_backend
@@ -329,7 +330,7 @@ def build_master(loaded: LoadedScenario, moves: MoveSet, sets: list[Restriction]
     availability = pd.concat([moves.availability(r, i) for i, r in enumerate(all_sets)], ignore_index=True)
     model = build_model(loaded, ScenarioSet(table, availability=availability))
     d = model.demand
-    value = model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy() / model.money_unit
+    value = shortfall_value_coefficients(model)
     lp = model.lp
     eta = lp.add_variables("worst_case", pd.DataFrame({"level": ["eta"]}))
     scen_row = d["scen"].to_numpy()
@@ -362,11 +363,8 @@ def on_base(master: Model, x: np.ndarray, base: Model) -> np.ndarray:
 
 
 def _set_values(model: Model, x: np.ndarray, sets: list[Restriction]) -> np.ndarray:
-    d = model.demand
-    value = model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy()
-    per = np.bincount(d["scen"].to_numpy(), value * np.clip(x[model.block_cols("short")], 0, None),
-                      minlength=len(sets))
-    return per
+    value = unmet_value(model, x)
+    return np.bincount(value["scen"].to_numpy(), value["value_pv_usd"].to_numpy(), minlength=len(sets))
 
 
 # -------------------------------------------------------------------------------------------------- results
