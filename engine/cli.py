@@ -100,13 +100,13 @@ def finish_analysis(text: str, status: str, write: Callable[[], Path] | None, fi
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
 
 
-def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
+def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
     """The analysis folder, checked before any solving so a refusal costs nothing."""
     from engine.output import check_writable
 
-    folder = out if out is not None else Path("results") / f"{name}-{suffix}"
+    folder = out if out is not None else Path("results") / f"{loaded.name}-{suffix}"
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     return folder
 
 
@@ -140,7 +140,7 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / loaded.name
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     for path in (write_lp, write_mps):
         if path is not None and path.suffix.lower() not in (".lp", ".mps"):
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
@@ -232,7 +232,7 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "frontier", out, force, no_write)
+    folder = target_folder(loaded, "frontier", out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
@@ -282,7 +282,7 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     from engine.compare import compare as compare_runs
 
     if out is not None:
-        check_csv_target(out, force)
+        check_csv_target(out, force, runs)
     comparison = compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison, out, force=force)
@@ -326,7 +326,7 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "stress", out, force, no_write)
+    folder = target_folder(loaded, "stress", out, force, no_write)
     with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -341,7 +341,8 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 @main.command()
 @MODEL
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Monte Carlo samples.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (results depend only on it).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1, show_default=True,
+              help="Random seed (results depend only on it).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once and re-solves warm).")
 @click.option("--scheduler", default=None,
@@ -386,7 +387,8 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
               help="First objective: expected shortfall or its CVaR [default: robust.risk].")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
-@click.option("--seed", type=int, default=None, help="Random seed [default: robust.seed].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+              help="Random seed [default: robust.seed].")
 @SOLVER
 @analysis_folder("robust")
 @friendly
@@ -403,7 +405,7 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
                                  "seed": seed}.items() if v is not None}
     if changes:
         loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
-    folder = target_folder(loaded.name, "robust", out, force, no_write)
+    folder = target_folder(loaded, "robust", out, force, no_write)
     result = robust_plan(loaded, solver=solver)
     finish_analysis(render_robust(result), result.status,
                     None if no_write else lambda: write_robust(result, folder, force=force),
