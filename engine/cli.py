@@ -356,12 +356,14 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
           out: Path | None, resume: bool, force: bool) -> None:
     """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
-    from engine.analysis.sweep import run_sweep
+    from engine.analysis.sweep import check_folder, check_runner, run_sweep
     from engine.analysis.sweep_report import render_sweep
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
+    check_runner(solver, scheduler)  # before the progress bar and before anything is written
+    check_folder(folder, loaded, samples, seed, resume, force)
     with click.progressbar(length=samples, label="Sampling", file=sys.stderr, show_eta=True,
                            show_pos=True) as bar:
         def progress(done: int, total: int) -> None:

@@ -94,6 +94,7 @@ def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems, lines: 
         problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is {what}; expected "
                      f"{_range_text(col)}")
     bad = not_number | infinite
+    numbers = numbers.where(~bad)  # reported once, as not a finite number, not again as out of range
     if col.kind == "int":
         fractional = ~blank & ~bad & (numbers.fillna(0) != numbers.fillna(0).round())
         for i in text.index[fractional]:

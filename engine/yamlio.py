@@ -132,11 +132,45 @@ class _Builder:
 _OPENED = ("flow mapping", "flow sequence", "quoted scalar")
 
 
+def _compose_fast(text: str, origin: str) -> yaml.Node | None:
+    """Compose with libyaml after a first pass over its events that refuses tags and deep nesting (the same
+    rules as :class:`_PlainDataLoader`, several times faster). Raises YAMLError for the slow path to explain."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.ScalarEvent | yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            if event.tag is not None or depth >= MAX_DEPTH:
+                raise yaml.YAMLError("refused")  # the pure-Python pass names the line and the reason
+            if not isinstance(event, yaml.ScalarEvent):
+                depth += 1
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            depth -= 1
+    return yaml.compose(text, Loader=yaml.CSafeLoader)
+
+
 def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text; return (data, line map). ``origin`` names the file in error messages."""
+    node = None
+    if yaml.__with_libyaml__:
+        try:
+            node = _compose_fast(text, origin)
+        except yaml.YAMLError:
+            node = None  # a problem: let the pure-Python composer find and describe it
+        else:
+            if node is None:
+                return None, {}
+    if node is None:
+        node = _compose_checked(text, origin)
+    if node is None:
+        return None, {}
+    _expanded_size(node, origin, {}, set())
+    builder = _Builder(origin)
+    return builder.build(node), builder.lines
+
+
+def _compose_checked(text: str, origin: str) -> yaml.Node | None:
     loader = _PlainDataLoader(text, origin)
     try:
-        node = loader.get_single_node()
+        return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -155,11 +189,6 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
         raise InputError(f"{origin}: nested too deeply to read; a scenario needs at most 5 levels") from None
     finally:
         loader.dispose()
-    if node is None:
-        return None, {}
-    _expanded_size(node, origin, {}, set())
-    builder = _Builder(origin)
-    return builder.build(node), builder.lines
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:

@@ -26,7 +26,7 @@ from engine.scenario import load_scenario
 from engine.schema import POLICY_TYPES, Scenario
 
 SEED = 20261201
-MUTATIONS = 1200
+MUTATIONS = 1000
 BASES = ["baseline", "ga_ge_ban", "crma_caps", "jv_quid_pro_quo"]
 
 ODD_VALUES: list[Any] = [None, True, "", "lots", -1, 0, 1e308, -1e308, math.inf, -math.inf, math.nan, 10**30,
@@ -110,7 +110,7 @@ def mutate(data: dict, rng: random.Random) -> tuple[dict, str | None]:
 
 
 def to_text(data: dict, tag: str | None, rng: random.Random) -> str:
-    text = yaml.safe_dump(data, sort_keys=False)
+    text = yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
     if tag is None:
         return text
     lines = text.splitlines()
@@ -156,23 +156,23 @@ def test_a_thousand_mutations_load_or_fail_as_bad_input(tmp_path: Path, cached_d
             outcomes["refused"] += 1
             assert str(path) in str(exc) or "Scenario '" in str(exc), f"{path}: the error names no file: {exc}"
             assert "Traceback" not in str(exc)
-        except Exception as exc:  # noqa: BLE001: anything else is the bug this test hunts
+        except Exception as exc:  # anything else is the bug this test hunts
             pytest.fail(f"{path}: {type(exc).__name__}: {exc}\n{path.read_text()}")
     assert outcomes["refused"] >= MUTATIONS // 2, outcomes  # the mutations do reach the checks
     assert outcomes["loaded"] >= 20, outcomes  # and some stay valid, so the valid path is fuzzed too
-    assert sum(outcomes.values()) >= 1000
+    assert sum(outcomes.values()) == MUTATIONS >= 1000
 
 
 def test_command_line_on_a_subset_exits_0_2_or_3_and_writes_nothing_on_2(tmp_path: Path,
                                                                           cached_dataset: None) -> None:
     rng = random.Random(SEED + 1)
-    chosen = rng.sample(cases(tmp_path), 40)
+    chosen = rng.sample(cases(tmp_path), 24)
     solved = 0
     for path, _ in chosen:
         r = CliRunner().invoke(main, ["validate", str(path)])
         assert r.exit_code in (0, 2), f"{path}: exit {r.exit_code}\n{r.output}"
         assert "Traceback" not in r.output
-        if r.exit_code == 0 and solved < 3:  # solve a few valid mutants end to end
+        if r.exit_code == 0 and solved < 2:  # solve a few valid mutants end to end
             out = tmp_path / f"res-{path.stem}"
             s = CliRunner().invoke(main, ["solve", str(path), "--out", str(out)])
             assert s.exit_code in (0, 2, 3), f"{path}: exit {s.exit_code}\n{s.output}"

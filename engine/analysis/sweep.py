@@ -210,9 +210,27 @@ def _manifest(loaded: LoadedScenario, samples: int, seed: int) -> dict:
 def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
                    force: bool) -> list[dict]:
     """Create the sweep folder (or check it for --resume) and return the samples already done."""
-    from engine.output import check_writable, mark
+    from engine.output import mark
 
-    manifest = _manifest(loaded, samples, seed)
+    check_folder(folder, loaded, samples, seed, resume, force)
+    if resume:
+        return read_checkpoint(folder)
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    mark(folder)
+    (folder / MANIFEST).write_text(json.dumps(_manifest(loaded, samples, seed), indent=2) + "\n")
+    return []
+
+
+def check_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
+                 force: bool) -> None:
+    """Every check on the sweep folder, before anything is written: not a file, not over an input, not an existing
+    folder without --resume or --force, --force only over critmin's own, --resume only of the same sweep."""
+    from engine.output import check_writable
+
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder; choose another --out")
     if folder.exists() and resume:
@@ -222,23 +240,16 @@ def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int
             old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
         except (OSError, ValueError):
             old = None
+        manifest = _manifest(loaded, samples, seed)
         if old != manifest:
             raise InputError(f"{folder}: cannot resume: it holds a different sweep ({old}); expected {manifest}")
-        return read_checkpoint(folder)
+        return
     if folder.exists() and not force:
         raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
                          f"again, or choose another --out")
     if resume:
         raise InputError(f"{folder}: nothing to resume (no such folder)")
     check_writable(folder, force, loaded.input_paths)
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    mark(folder)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return []
 
 
 def _has_samples(folder: Path) -> bool:
