@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -20,6 +21,16 @@ import click
 from engine.errors import CritminError, InputError
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float option that must be a finite number (click accepts 'nan' and 'inf' otherwise)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class Context:
@@ -118,7 +129,7 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
               help="Results folder [default: results/<scenario name>].")
 @click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
 @click.option("--no-write", is_flag=True, help="Do not write a results folder.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="Seconds for the whole objective hierarchy.")
 @click.option("--write-lp", type=click.Path(path_type=Path), default=None,
               help="Write the final-stage model as solved, LP format.")
@@ -387,7 +398,7 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
               help="Fresh scenarios to test the plans on [default: robust.evaluation].")
 @click.option("--risk", type=click.Choice(["expected", "cvar"]), default=None,
               help="First objective: expected shortfall or its CVaR [default: robust.risk].")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+@click.option("--alpha", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
               help="Random seed [default: robust.seed].")

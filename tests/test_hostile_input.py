@@ -552,3 +552,19 @@ def test_a_killed_write_leaves_a_temporary_folder_that_names_its_process(tmp_pat
     write_folder_atomically(tmp_path / "res", lambda t: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
     assert json.dumps(sorted(p.name for p in (tmp_path / "res").iterdir())) == json.dumps([MARKER])
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["solve", "--time-limit", "inf", "--no-write"], "Invalid value for '--time-limit': 'inf' is not a finite number."),
+    (["solve", "--time-limit", "nan", "--no-write"], "Invalid value for '--time-limit': 'nan' is not a finite number."),
+    (["robust", "--alpha", "nan", "--no-write"], "Invalid value for '--alpha': 'nan' is not a finite number."),
+    (["sweep", "--seed", "-1", "--samples", "1"], "Invalid value for '--seed': -1 is not in the range "
+                                                   "0<=x<=9223372036854775807."),
+    (["frontier", "--caps", "nan,20", "--no-write"], "--caps: nan is outside [0, 100]; caps are percentages of demand"),
+])
+def test_command_line_numbers_must_be_finite_and_in_range(tmp_path, monkeypatch, args, expected):
+    monkeypatch.chdir(tmp_path)
+    r = invoke(*args)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.splitlines()[-1] == f"Error: {expected}"
+    assert list(tmp_path.iterdir()) == []
