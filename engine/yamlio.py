@@ -28,6 +28,17 @@ MAX_VALUES = 200_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+def _tag_message(origin: str, line: int, tag: str) -> str:
+    tag = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+    return (f"{origin}, line {line}: the tag '{tag}' is not allowed; a scenario holds plain data only (mappings, "
+            f"lists, text, numbers, true/false), never tags such as !!python/object or !!str; remove the tag")
+
+
+def _depth_message(origin: str, line: int) -> str:
+    return (f"{origin}, line {line}: nested more than {MAX_DEPTH} levels deep; a scenario needs at most 5 (for "
+            f"example policies[0].share.2030)")
+
+
 class _PlainDataLoader(yaml.SafeLoader):
     """PyYAML's safe composer that refuses explicit tags and bounds nesting while it composes."""
 
@@ -40,17 +51,11 @@ class _PlainDataLoader(yaml.SafeLoader):
         event = self.peek_event()
         tag = getattr(event, "tag", None)
         if tag is not None:
-            line = event.start_mark.line + 1
-            tag = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
-            raise InputError(f"{self.origin}, line {line}: the tag '{tag}' is not allowed; a scenario holds plain "
-                             f"data only (mappings, lists, text, numbers, true/false), never tags such as "
-                             f"!!python/object or !!str; remove the tag")
+            raise InputError(_tag_message(self.origin, event.start_mark.line + 1, tag))
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                line = event.start_mark.line + 1
-                raise InputError(f"{self.origin}, line {line}: nested more than {MAX_DEPTH} levels deep; a scenario "
-                                 f"needs at most 5 (for example policies[0].share.2030)")
+                raise InputError(_depth_message(self.origin, event.start_mark.line + 1))
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -134,12 +139,15 @@ _OPENED = ("flow mapping", "flow sequence", "quoted scalar")
 
 def _compose_fast(text: str, origin: str) -> yaml.Node | None:
     """Compose with libyaml after a first pass over its events that refuses tags and deep nesting (the same
-    rules as :class:`_PlainDataLoader`, several times faster). Raises YAMLError for the slow path to explain."""
+    rules as :class:`_PlainDataLoader`, several times faster, and linear where PyYAML's pure-Python scanner is
+    quadratic in the nesting depth). Raises YAMLError for the slow path to explain a syntax error."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         if isinstance(event, yaml.ScalarEvent | yaml.SequenceStartEvent | yaml.MappingStartEvent):
-            if event.tag is not None or depth >= MAX_DEPTH:
-                raise yaml.YAMLError("refused")  # the pure-Python pass names the line and the reason
+            if event.tag is not None:
+                raise InputError(_tag_message(origin, event.start_mark.line + 1, event.tag))
+            if depth >= MAX_DEPTH:
+                raise InputError(_depth_message(origin, event.start_mark.line + 1))
             if not isinstance(event, yaml.ScalarEvent):
                 depth += 1
         elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
