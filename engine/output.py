@@ -7,7 +7,8 @@ written before the marker existed, when it holds a critmin ``summary.json`` and 
 An output folder is never one of the run's inputs, nor a folder that contains one.
 
 Temporary (``.NAME.*.tmp``) and spare (``.NAME.*.old``) folders record the process id and host that made them;
-one whose process is gone is removed by the next write into the same parent folder.
+one whose process is gone is removed by the next write into the same parent folder (a spare whose results were
+never put back, because the process died between its two renames, is first moved back to ``NAME``).
 """
 
 from __future__ import annotations
@@ -160,9 +161,21 @@ def clean_stale(parent: Path) -> list[Path]:
     for entry in parent.iterdir():
         if (entry.name.startswith(".") and entry.name.endswith((".tmp", ".old")) and entry.is_dir()
                 and not entry.is_symlink() and is_stale(entry)):
+            if entry.name.endswith(".old"):
+                _restore_spare(entry, parent)
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
+
+
+def _restore_spare(spare: Path, parent: Path) -> None:
+    """A spare whose results never came back (the process died between the two renames): put them back."""
+    for inner in spare.iterdir():
+        if inner.is_dir() and not inner.is_symlink() and spare.name.startswith(f".{inner.name}."):
+            target = parent / inner.name
+            if not target.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(inner, target)
 
 
 def _owned_tempdir(folder: Path, suffix: str) -> Path:

@@ -568,3 +568,12 @@ def test_command_line_numbers_must_be_finite_and_in_range(tmp_path, monkeypatch,
     assert r.exit_code == 2, r.output
     assert r.stderr.splitlines()[-1] == f"Error: {expected}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spare_left_between_the_two_renames_is_put_back(tmp_path):
+    spare = leftover(tmp_path, ".res.xyz789.old", dead_pid())
+    (spare / "res").mkdir()
+    (spare / "res" / "summary.json").write_text('{"scenario": {}}', encoding="utf-8")
+    write_folder_atomically(tmp_path / "other", lambda tmp: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "res"]
+    assert (tmp_path / "res" / "summary.json").read_text(encoding="utf-8") == '{"scenario": {}}'
