@@ -460,7 +460,7 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
                              cut_jv_output=cut_jv_output, start_years=start_years,
                              by=None if by is None else [b.strip() for b in by.split(",")])
     loaded = with_overrides(loaded, worstcase=settings)
-    folder = target_folder(loaded.name, "worstcase", out, force, no_write)
+    folder = target_folder(loaded, "worstcase", out, force, no_write)
 
     def progress(line: str) -> None:
         click.echo(f"  {line}", err=True)
