@@ -425,5 +425,53 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
                     "evaluation.csv, builds.csv, deterministic_builds.csv, summary.json")
 
 
+@main.command()
+@MODEL
+@click.option("--k", "k", type=click.IntRange(min=0, max=5), default=None,
+              help="Solve for k = 0, 1, …, K restriction moves [default: worstcase.k, 1].")
+@click.option("--country", default=None, help="The restricting country [default: the dependence country].")
+@click.option("--by", "by", default=None,
+              help="Moves by location, owner or either; several separated by commas [default: either].")
+@click.option("--share", type=click.FloatRange(0, 1), default=None,
+              help="Supply left under a move, as a share of normal (0 = a ban) [default: 0].")
+@click.option("--from", "start_years", default=None,
+              help="Start years a move may choose: 2028, 2027-2030, 2028+ or all [default: every year].")
+@click.option("--owner-threshold", type=click.FloatRange(0, 1), default=None,
+              help="Equity at or above which a plant counts as controlled [default: 0.5].")
+@click.option("--cut-jv-output", is_flag=True, default=None,
+              help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
+@click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
+              help="Extensive form over every restriction set, or column-and-constraint generation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table per k as JSON.")
+@SOLVER
+@analysis_folder("worstcase")
+@friendly
+def worstcase(model: str | None, k: int | None, country: str | None, by: str | None, share: float | None,
+              start_years: str | None, owner_threshold: float | None, cut_jv_output: bool | None, method: str,
+              as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
+    """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
+    from engine.analysis.worstcase import settings_with
+    from engine.analysis.worstcase import worstcase as solve_worstcase
+    from engine.analysis.worstcase_run import headline, render_worstcase, write_worstcase
+    from engine.scenario import load_scenario, with_overrides
+
+    loaded = load_scenario(model)
+    settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
+                             cut_jv_output=cut_jv_output, start_years=start_years,
+                             by=None if by is None else [b.strip() for b in by.split(",")])
+    loaded = with_overrides(loaded, worstcase=settings)
+    folder = target_folder(loaded, "worstcase", out, force, no_write)
+
+    def progress(line: str) -> None:
+        click.echo(f"  {line}", err=True)
+
+    result = solve_worstcase(loaded, solver=solver, method=method, progress=progress)
+    text = (json.dumps(headline(result).to_dict(orient="records"), indent=2, default=str)
+            if as_json and result.status == "optimal" else render_worstcase(result))
+    finish_analysis(text, result.status, None if no_write else lambda: write_worstcase(result, folder, force=force),
+                    "worstcase.csv, regret.csv, moves.csv, bounds.csv, builds.csv, k*/, worstcase.png, "
+                    "summary.json", machine_output=as_json)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
