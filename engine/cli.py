@@ -222,7 +222,7 @@ def data(inputs: Path | None) -> None:
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
 @SOLVER
-@analysis_folder("frontier")
+@analysis_folder("frontier[-each|-MINERAL]")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
@@ -232,7 +232,9 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "frontier", out, force, no_write)
+    # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
+    suffix = "frontier" if not minerals else "frontier-" + "-".join(dict.fromkeys(minerals))
+    folder = target_folder(loaded.name, suffix, out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
