@@ -42,7 +42,7 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
                          f"--out")
     check_writable(target, force)
     report = None
-    if {"md", "html"} & set(chosen):
+    if {"md", "html", "xlsx"} & set(chosen):
         from engine.report.content import make_report
 
         report = make_report(folder)
@@ -62,7 +62,7 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
         if "xlsx" in chosen:
             from engine.report.exports import write_xlsx
 
-            write_xlsx(folder, tmp / FILES["xlsx"])
+            write_xlsx(folder, tmp / FILES["xlsx"], report)
         if "parquet" in chosen:
             from engine.report.exports import write_parquet
 
