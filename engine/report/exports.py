@@ -33,7 +33,8 @@ LABELS = {  # column: header with its unit
     "demand_t": "Demand (t)", "supplied_t": "Supplied (t)", "shortfall_t": "Unmet demand (t)", "china_t":
     "Attributed to China (t)", "china_share_pct": "Share attributed to China (%)",
     "least_cost_china_share_pct": "Least-cost plan: share attributed to China (%)", "tonnes": "Tonnes (t)",
-    "unit_cost_usd_per_t": "Delivered cost (USD/t)", "cost_usd": "Cost (USD)", "cost_pv_usd": "Cost, present value (USD)",
+    "unit_cost_usd_per_t": "Delivered cost (USD/t)", "cost_usd": "Cost (USD)",
+    "cost_pv_usd": "Cost, present value (USD)",
     "restricted_by": "Restricted by", "usd": "Spending (USD)", "pv_usd": "Present value (USD)",
     "shortfall_pct": "Unmet demand (% of demand)", "value_usd": "Unmet demand value (USD, 10x reference price)",
     "put_t": "Bought into stock (t)", "draw_t": "Drawn from stock (t)", "stock_t": "Stock at year end (t)",
