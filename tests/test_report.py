@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -174,6 +175,8 @@ def test_figures_are_deterministic(results):
 
 def test_html_opens_in_headless_chromium(report, tmp_path):
     if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but chromium is not installed; .ci/run installs it (apt-get install chromium)")
         pytest.skip("chromium not installed (CI installs it: apt-get install chromium)")
     binary = str(CHROMIUM) if CHROMIUM.exists() else str(shutil.which("chromium"))
     page = (report / "report.html").resolve()

@@ -4,6 +4,7 @@ comparison: Markdown, HTML and a planner's workbook; every HTML page opened in h
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -129,6 +130,17 @@ def test_a_per_mineral_frontier_is_never_taken_for_the_aggregate(folders, tmp_pa
     assert folder.notes == [f"{tmp_path / 'tiny-frontier'} holds a per-mineral frontier, not the aggregate one; the "
                             f"operating point is not placed on it (run 'critmin frontier' without --mineral to "
                             f"write the aggregate)"]
+
+
+def test_a_frontier_from_other_inputs_is_left_out(folders, tmp_path):
+    shutil.copytree(folders["solve"], tmp_path / "tiny", ignore=shutil.ignore_patterns("report"))
+    shutil.copytree(folders["frontier"], tmp_path / "tiny-frontier", ignore=shutil.ignore_patterns("report"))
+    summary = json.loads((tmp_path / "tiny-frontier" / "summary.json").read_text())
+    (tmp_path / "tiny-frontier" / "summary.json").write_text(json.dumps({**summary, "inputs_hash": "other"}))
+    folder = load_results_folder(tmp_path / "tiny")
+    assert folder.frontier_path is None and "frontier" not in folder.tables
+    assert folder.notes == [f"{tmp_path / 'tiny-frontier'} was computed from other inputs or another version of the "
+                            f"scenario (its inputs hash differs); it is left out of this report"]
 
 
 def test_every_kind_has_a_report_and_a_workbook(reports):

@@ -140,6 +140,11 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     sections = []
     if evaluation is not None:
         by = evaluation.set_index("label")
+        if "shortfall_t" in by:
+            short = {k: float(by["shortfall_t"].get(k, 0.0)) for k in ("robust", "deterministic")}
+            head.append(("Unmet demand", "Both plans meet demand in every fresh scenario." if max(short.values())
+                         <= 0.005 else f"Expected {tonnes(short['robust'])} t with the robust plan against "
+                         f"{tonnes(short['deterministic'])} t with the deterministic plan, on the fresh scenarios."))
         rows = []
         for column, (label, fmt) in {"shortfall_t": ("Expected unmet demand, t", tonnes),
                                      "shortfall_value_usd": ("Expected unmet demand value", usd),

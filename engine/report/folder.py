@@ -96,10 +96,23 @@ def find_frontier(folder: Path, notes: list[str] | None = None) -> Path | None:
     return None
 
 
-def find_mineral_frontiers(folder: Path) -> dict[str, Path]:
+def same_inputs(summary: dict, analysis: Path) -> bool:
+    """Whether an analysis folder was computed from the solve's scenario and inputs (same inputs hash; a folder
+    that records no hash is taken as matching)."""
+    try:
+        theirs = json.loads((analysis / "summary.json").read_text(encoding="utf-8")).get("inputs_hash")
+    except (OSError, ValueError):
+        return True
+    ours = (summary.get("inputs") or {}).get("hash")
+    return theirs is None or ours is None or theirs == ours
+
+
+def find_mineral_frontiers(folder: Path, summary: dict) -> dict[str, Path]:
     """Per-mineral frontiers beside a solve folder: ``<folder name>-frontier-each`` or ``-frontier-<mineral>``."""
     found = {}
     for candidate in sorted(folder.parent.glob(f"{folder.name}-frontier-*/frontier.csv")):
+        if not same_inputs(summary, candidate.parent):
+            continue
         found[candidate.parent.name.removeprefix(f"{folder.name}-frontier-")] = candidate
     return found
 
@@ -134,9 +147,13 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
         tables = {name: read_table(path / f"{name}.csv") for name in TABLE_ORDER
                   if (path / f"{name}.csv").is_file()}
         frontier = find_frontier(path, notes)
+        if frontier is not None and not same_inputs(summary, frontier.parent):
+            notes.append(f"{frontier.parent} was computed from other inputs or another version of the scenario "
+                         f"(its inputs hash differs); it is left out of this report")
+            frontier = None
         if frontier is not None:
             tables["frontier"] = read_table(frontier)
-        extra = {label: read_table(p) for label, p in find_mineral_frontiers(path).items()}
+        extra = {label: read_table(p) for label, p in find_mineral_frontiers(path, summary).items()}
     else:
         tables = {name: read_table(path / f"{name}.csv") for name in KIND_TABLES[kind]
                   if (path / f"{name}.csv").is_file()}

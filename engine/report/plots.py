@@ -144,14 +144,18 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
     ref = least.reindex(years).to_numpy(dtype=float)
     short = (shortfall.reindex(years, fill_value=0.0).to_numpy(dtype=float) if shortfall is not None
              else np.zeros(len(years)))
-    for year, tonnes in zip(years, short, strict=True):  # a year with unmet demand: its share is not the story
-        if tonnes > 0.005:
-            ax.axvspan(year - 0.5, year + 0.5, color="#f4cccc", alpha=0.6, linewidth=0, zorder=0,
-                       label="Demand left unmet")
-    ax.plot(years, opt, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
+    unmet = short > 0.005
+    for year in np.asarray(years)[unmet]:  # a year with unmet demand: a low share there is no independence
+        ax.axvspan(year - 0.5, year + 0.5, color="#f4cccc", alpha=0.6, linewidth=0, zorder=0,
+                   label="Demand left unmet (share not drawn as a cut)")
+    line = np.where(unmet, np.nan, opt)
+    ax.plot(years, line, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
+    if unmet.any():
+        ax.plot(np.asarray(years)[unmet], opt[unmet], linestyle="none", marker="x", markersize=6, color=CHINA_RED,
+                label="Optimised plan, year with unmet demand", zorder=4)
     if not np.all(np.isnan(ref)):
         ax.plot(years, ref, color=LEAST_COST, linestyle="--", marker="o", markersize=3, label="Least-cost plan")
-        ax.fill_between(years, opt, ref, where=ref >= opt, color=OPTIMISED, alpha=0.08, linewidth=0,
+        ax.fill_between(years, line, ref, where=ref >= line, color=OPTIMISED, alpha=0.08, linewidth=0,
                         interpolate=True, label="Cut in dependence")
     ax.set_title(title, loc="left")
     values = np.concatenate([opt, ref])
