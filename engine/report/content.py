@@ -316,7 +316,7 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
               "Present value by mineral and cost component (left) and spending per year, not discounted (right). "
               "JV capital is paid as annual instalments while the plant runs.",
               plots.costs_figure(folder.table("costs"), minerals, names, folder.scenario.get("finance", {}).get(
-                  "base_year") or start, money))
+                  "base_year") or start, money, None if dep is None else dep.groupby("year")["shortfall_t"].sum()))
     sections.append(Section("Costs", tables=[cost_table(s)], plots=[p] if p else []))
     frontier = folder.table("frontier")
     if frontier is not None:

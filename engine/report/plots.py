@@ -313,8 +313,9 @@ def builds_figure(builds: pd.DataFrame, minerals: list[str], names: Names, horiz
 # ---------------------------------------------------------------------------------------------- costs
 @styled
 def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_year: int | None = None,
-                 headline: str = "") -> Figure | None:
-    """Present value by mineral and component (left) and spending per year by component (right)."""
+                 headline: str = "", shortfall: pd.Series | None = None) -> Figure | None:
+    """Each mineral's cost by component, as shares (left), and spending per year by component (right); years
+    with unmet demand (``shortfall``: tonnes by year) are marked, since their spending buys less than demand."""
     if costs is None or costs.empty:
         return None
     pv = _mean_over_scen(costs, ["mineral", "component"], "pv_usd").unstack("component", fill_value=0.0)
@@ -358,7 +359,19 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
     right.set_ylabel(f"USD {word2} per year")
     right.yaxis.set_major_formatter(usd_formatter(1))
     right.set_title("Spending per year by component (not discounted)", loc="left")
-    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=max(1, min(len(components), 6)))
+    if shortfall is not None:
+        short = shortfall.reindex(years, fill_value=0.0).to_numpy(dtype=float)
+        hit = short > 0.005
+        if hit.any():
+            right.plot(np.asarray(years)[hit], bottom[hit] + float(bottom.max()) * 0.04, linestyle="none",
+                       marker="v", markersize=7, color=CHINA_RED)
+            right.set_ylim(top=float(bottom.max()) * 1.12)
+            left.plot([], [], linestyle="none", marker="v", markersize=7, color=CHINA_RED,
+                      label="Year with unmet demand")
+    handles, labels = left.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "Year with unmet demand")  # the marker last
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
+               ncol=max(1, min(len(labels), 6)))
     fig.suptitle("What the optimised plan costs" + (f": {headline}" if headline else ""))
     return fig
 
