@@ -157,7 +157,7 @@ def _reading(r: pd.Series, names: dict[str, str]) -> str:
                 else f"{head}: the plan buys nothing it charges")
     if r["status"] == "binding":
         if isinstance(r["dual_reading"], str) and r["dual_reading"]:
-            return f"{head}: binding; {r['dual_reading']}"
+            return f"binding: {r['dual_reading']}"
         return f"{head}: at its limit, but relaxing it alone would not lower the cost"
     if r["family"] == "bound":
         return (f"{head}: not binding; the plan would not buy more of what it holds back"

@@ -276,7 +276,8 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         p = _plot("dependence", "Dependence by year",
                   f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
                   f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
-                  f"the optimised plan buys. Each panel has its own scale.", fig)
+                  f"the optimised plan buys. Each panel has its own scale. Shaded red: years with demand left unmet, "
+                  f"where the plan's share is a red cross, not a cut.", fig)
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
