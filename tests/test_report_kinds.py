@@ -52,7 +52,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
         uncertainty={"demand": {"all": {"dist": "normal", "mean": 1.0, "sd": 0.1}}},
         shocks=[{"name": "ge_cut", "country": "CHN", "minerals": ["ge"], "probability": 0.5}],
         stockpile={"ga": {"initial_t": 5.0, "capacity_t": 10.0, "holding_usd_per_t_yr": 1.0}},
-        robust={"scenarios": 3, "evaluation": 3})
+        robust={"scenarios": 2, "evaluation": 2})
     (root / "tiny.yaml").write_text(yaml.safe_dump(scen), encoding="utf-8")
     model = root / "tiny.yaml"
     runs = {"solve": ("solve", model, "--out", root / "tiny"),
@@ -60,7 +60,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
             "frontier-each": ("frontier", model, "--points", 3, "--mineral", "each", "--out",
                               root / "tiny-frontier-each"),
             "stress": ("stress", model, "--named-only", "--out", root / "tiny-stress"),
-            "sweep": ("sweep", model, "--samples", 4, "--out", root / "tiny-sweep"),
+            "sweep": ("sweep", model, "--samples", 2, "--out", root / "tiny-sweep"),
             "robust": ("robust", model, "--out", root / "tiny-robust")}
     out = {}
     for kind, args in runs.items():
@@ -204,6 +204,15 @@ def test_compare_refuses_an_analysis_folder_with_a_clear_message(folders):
     assert r.output.strip() == (f"Error: {folders['stress']}: a stress folder (written by 'critmin stress'); compare "
                                 f"takes folders written by 'critmin solve' or scenarios; 'critmin report "
                                 f"{folders['stress']}' writes its report")
+
+
+def test_an_unfinished_sweep_is_named_as_such(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "samples.jsonl").write_text("", encoding="utf-8")
+    r = invoke("report", tmp_path / "s")
+    assert r.exit_code == 2
+    assert r.output.strip() == (f"Error: {tmp_path / 's'}: an unfinished sweep (no summary.json yet); finish it with "
+                                f"'critmin sweep --resume --out {tmp_path / 's'}', then report it")
 
 
 def test_every_page_opens_in_headless_chromium(reports, browser, tmp_path):

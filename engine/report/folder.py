@@ -132,6 +132,9 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: folder not found; give a results folder written by 'critmin solve'")
+    if not is_results_folder(path) and (path / "samples.jsonl").is_file():
+        raise InputError(f"{path}: an unfinished sweep (no summary.json yet); finish it with 'critmin sweep --resume "
+                         f"--out {path}', then report it")
     if not is_results_folder(path):
         raise InputError(f"{path}: not a results folder (no summary.json); give a folder written by "
                          f"'critmin solve'")
