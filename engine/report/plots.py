@@ -161,8 +161,10 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
     values = np.concatenate([opt, ref])
     values = values[np.isfinite(values)]
     peak = float(values.max()) if values.size else 0.0
-    # each panel on its own scale (at least 0-10%, at most 0-100%), so small shares stay readable
-    top = 100.0 if peak > 80 else max(10.0, float(np.ceil(peak * 1.15 / 5.0) * 5.0))
+    # each panel on its own scale (at least 0-10%; 0-100% from 80%, higher only for a plan that buys more than
+    # demand, into a stockpile), so small shares stay readable and no point is cut off
+    top = (max(100.0, float(np.ceil(peak / 10.0) * 10.0)) if peak > 80
+           else max(10.0, float(np.ceil(peak * 1.15 / 5.0) * 5.0)))
     ax.set_ylim(0, top * 1.04)
     ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(percent_formatter())
