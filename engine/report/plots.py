@@ -502,8 +502,10 @@ def stockpile_figure(stockpile: pd.DataFrame | None, dependence: pd.DataFrame | 
         stock = _mean_over_scen(part, ["year"], "stock_t").reindex(years)
         put = _mean_over_scen(part, ["year"], "put_t").reindex(years)
         draw = _mean_over_scen(part, ["year"], "draw_t").reindex(years)
-        ax.bar(years, put.to_numpy(), width=0.35, color="#8ab17d", label="Bought into the stockpile")
-        ax.bar(years, -draw.to_numpy(), width=0.35, color="#f4a261", label="Drawn from the stockpile")
+        if put.abs().sum() > 0.005:
+            ax.bar(years, put.to_numpy(), width=0.35, color="#8ab17d", label="Bought into the stockpile")
+        if draw.abs().sum() > 0.005:
+            ax.bar(years, -draw.to_numpy(), width=0.35, color="#f4a261", label="Drawn from the stockpile")
         ax.plot(years, stock.to_numpy(), color=OPTIMISED, marker="o", markersize=3.5, linewidth=2,
                 label="Stock at the end of the year")
         if dependence is not None:
