@@ -81,20 +81,24 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
               "bar). Right: the extra cost of the re-planned supply.",
               analysis_plots.stress_figure(table, names, folder.name))
     rows = [[str(int(r.rank)), analysis_plots.shock_label(pd.Series(r._asdict()), names), str(r.status),
-             _num(r.shortfall_t, tonnes), _num(r.shortfall_value_usd, usd), _num(r.cost_jump_usd, usd),
+             _num(r.shortfall_t, tonnes), _num(getattr(r, analysis_plots.value_column(table)), usd),
+             _num(r.cost_jump_usd, usd), _num(getattr(r, "cost_with_unmet_jump_usd", None), usd),
              _num(r.dependence_change_pp, lambda v: f"{v:+.1f} pp"),
              _num(r.stock_lasts_years, lambda v: f"{v:.1f}"),
              r.covering_options if isinstance(r.covering_options, str) else ""]
             for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
-    shocks = Table(["#", "Shock", "Status", "Unmet, t", "Unmet value", "Cost jump (PV)", "Dependence change",
-                    "Stockpile lasts, years", "Deals that would have covered it"], rows,
-                   ["r", "l", "l", "r", "r", "r", "r", "r", "l"],
+    shocks = Table(["#", "Shock", "Status", "Unmet, t", "Unmet value (PV)", "Cost jump (PV)",
+                    "Cost jump with unmet value", "Dependence change", "Stockpile lasts, years",
+                    "Hedges that would have reduced it"], rows,
+                   ["r", "l", "l", "r", "r", "r", "r", "r", "r", "l"],
                    title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
     return head, [Section("Shocks", plots=[p] if p else [], tables=[shocks])]
 
 
 METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct), "cost_pv_usd": ("Cost (PV)", usd),
+           "cost_with_unmet_pv_usd": ("Cost with unmet demand valued (PV)", usd),
            "premium_usd": ("Premium over least cost", usd), "shortfall_t": ("Unmet demand, t", tonnes),
+           "shortfall_value_pv_usd": ("Unmet demand value (PV)", usd),
            "shortfall_value_usd": ("Unmet demand value", usd), "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes)}
 
 
@@ -147,11 +151,14 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
                          f"{tonnes(short['deterministic'])} t with the deterministic plan, on the fresh scenarios."))
         rows = []
         for column, (label, fmt) in {"shortfall_t": ("Expected unmet demand, t", tonnes),
+                                     "shortfall_value_pv_usd": ("Expected unmet demand value (PV)", usd),
                                      "shortfall_value_usd": ("Expected unmet demand value", usd),
+                                     "shortfall_cvar_pv_usd": ("CVaR of unmet demand value (PV)", usd),
                                      "shortfall_cvar_usd": ("CVaR of unmet demand value", usd),
                                      "cost_pv_usd": ("Expected cost (PV)", usd),
                                      "dependence_pct": ("Expected dependence", pct),
                                      "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes),
+                                     "cost_with_unmet_pv_usd": ("Expected cost with unmet demand valued (PV)", usd),
                                      "total_usd": ("Cost plus unmet demand value", usd)}.items():
             if column in by:
                 rows.append([label, *[_num(by[column].get(k), fmt) for k in ("robust", "deterministic")]])

@@ -24,6 +24,12 @@ from engine.report.style import (
 TOP_SHOCKS = 15
 
 
+def value_column(frame: pd.DataFrame) -> str:
+    """The value of unmet demand, present value (``shortfall_value_pv_usd``; folders written before it was named
+    so hold ``shortfall_value_usd``)."""
+    return "shortfall_value_pv_usd" if "shortfall_value_pv_usd" in frame else "shortfall_value_usd"
+
+
 def shock_label(row: pd.Series, names: Names) -> str:
     """'China cuts gallium, germanium' for an N-1 shock; the shock's own name for a named one."""
     if str(row.get("kind", "")) == "named":
@@ -45,7 +51,7 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
     fig = new_figure(11.0, 0.36 * len(t) + 1.9)
     left, right = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(t))
-    value = t["shortfall_value_usd"].to_numpy(dtype=float)
+    value = t[value_column(t)].to_numpy(dtype=float)
     div, word = usd_scale(float(value.max()) if value.max() > 0 else 1.0)
     left.barh(y, value / div, color=CHINA_RED, height=0.6)
     for i, (v, tonnes) in enumerate(zip(value, t["shortfall_t"].to_numpy(dtype=float), strict=True)):
@@ -53,7 +59,7 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
         left.text(v / div, i, f"  {text}", va="center", fontsize=8, color="#333333")
     left.set_xlim(0, max(float(value.max()) / div, 1e-9) * 1.45 if value.max() > 0 else 1.0)
     left.set_yticks(y, labels)
-    left.set_xlabel(f"USD {word}".strip() + " (value of unmet demand, 10x reference price)")
+    left.set_xlabel(f"USD {word}".strip() + " PV (value of unmet demand, 10x reference price)")
     left.xaxis.set_major_formatter(usd_formatter())
     left.set_title("Unmet demand after the shock", loc="left")
     jump = t["cost_jump_usd"].to_numpy(dtype=float)
