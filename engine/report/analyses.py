@@ -84,15 +84,19 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
              _num(r.shortfall_t, tonnes), _num(getattr(r, analysis_plots.value_column(table)), usd),
              _num(r.cost_jump_usd, usd), _num(getattr(r, "cost_with_unmet_jump_usd", None), usd),
              _num(r.dependence_change_pp, lambda v: f"{v:+.1f} pp"),
-             _num(r.stock_lasts_years, lambda v: f"{v:.1f}"),
-             r.covering_options if isinstance(r.covering_options, str) else ""]
+             _num(r.stock_lasts_years, lambda v: f"{v:.1f}")]
             for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
     shocks = Table(["#", "Shock", "Status", "Unmet, t", "Unmet value (PV)", "Cost jump (PV)",
-                    "Cost jump with unmet value", "Dependence change", "Stockpile lasts, years",
-                    "Hedges that would have reduced it"], rows,
-                   ["r", "l", "l", "r", "r", "r", "r", "r", "r", "l"],
+                    "Cost jump + unmet value", "Dependence change", "Stock lasts, years"], rows,
+                   ["r", "l", "l", "r", "r", "r", "r", "r", "r"],
                    title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
-    return head, [Section("Shocks", plots=[p] if p else [], tables=[shocks])]
+    hedges = [f"#{int(r.rank)} {analysis_plots.shock_label(pd.Series(r._asdict()), names)}: {r.covering_options}"
+              for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)
+              if isinstance(r.covering_options, str) and r.covering_options]
+    sections = [Section("Shocks", plots=[p] if p else [], tables=[shocks])]
+    if hedges:
+        sections.append(Section("Hedges that would have reduced the unmet demand", hedges))
+    return head, sections
 
 
 METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct), "cost_pv_usd": ("Cost (PV)", usd),
