@@ -61,7 +61,8 @@ def folders(tmp_path_factory) -> dict[str, Path]:
                               root / "tiny-frontier-each"),
             "stress": ("stress", model, "--named-only", "--out", root / "tiny-stress"),
             "sweep": ("sweep", model, "--samples", 2, "--out", root / "tiny-sweep"),
-            "robust": ("robust", model, "--out", root / "tiny-robust")}
+            "robust": ("robust", model, "--out", root / "tiny-robust"),
+            "worstcase": ("worstcase", model, "--k", 1, "--out", root / "tiny-worstcase")}
     out = {}
     for kind, args in runs.items():
         r = invoke(*args)
@@ -151,6 +152,7 @@ def test_every_kind_has_a_report_and_a_workbook(reports):
         "frontier": ["Cover", "Frontier"], "frontier-each": ["Cover", "Frontier"], "stress": ["Cover", "Shocks"],
         "sweep": ["Cover", "Percentiles", "Samples"],
         "robust": ["Cover", "JV builds", "Robust vs deterministic", "Deterministic JV builds"],
+        "worstcase": ["Cover", "JV builds", "Stockpile", "Worst case by k", "Regret", "Moves", "Bounds per iteration"],
         "compare": ["Cover", "Comparison"]}
     for kind, folder in reports.items():
         book = folder / ("comparison.xlsx" if kind == "compare" else "results.xlsx")
@@ -218,7 +220,7 @@ def test_an_unfinished_sweep_is_named_as_such(tmp_path):
 def test_every_page_opens_in_headless_chromium(reports, browser, tmp_path):
     titles = {"solve": "critmin report: scenario 'tiny'", "frontier": "price of independence",
               "frontier-each": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
-              "robust": "two-stage robust plan", "compare": "critmin comparison of 2 runs"}
+              "robust": "two-stage robust plan", "worstcase": "worst case", "compare": "critmin comparison of 2 runs"}
     for kind, folder in reports.items():
         page = (folder / "report.html").resolve()
         done = subprocess.run([browser, *CHROME_FLAGS, f"--user-data-dir={tmp_path / kind}", "--enable-logging=stderr",

@@ -64,12 +64,13 @@ set, which makes column-and-constraint generation and enumeration reach the same
 ENUMERATE_UP_TO = 40
 """``method='auto'`` solves the extensive form when there are at most this many restriction sets."""
 MAX_ITERATIONS = 200
-NOISE_USD = 1.0
-"""Differences in USD below this are solver noise (levels are fixed within a relative 1e-8) and shown as zero."""
+NOISE_USD, NOISE_RTOL = 1.0, 1e-7
+"""Differences below USD 1, or below 1e-7 of the figures compared, are solver noise (levels are fixed within a
+relative 1e-8 and solved to feasibility tolerances) and shown as zero."""
 
 
-def _noise_free(value: float) -> float:
-    return 0.0 if abs(value) < NOISE_USD else value
+def _noise_free(value: float, scale: float = 0.0) -> float:
+    return 0.0 if abs(value) < max(NOISE_USD, NOISE_RTOL * abs(scale)) else value
 
 
 @dataclass(frozen=True, order=True)
@@ -569,7 +570,7 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             value, tonnes = adversary.damage(s)
             rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
                          "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
-                         "best_possible_usd": best[s], "regret_usd": _noise_free(value - best[s])})
+                         "best_possible_usd": best[s], "regret_usd": _noise_free(value - best[s], best[s])})
     return pd.DataFrame(rows)
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
-from matplotlib.ticker import FuncFormatter
 
-from engine.analysis.frontier_plot import _usd
 from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, _noise_free, describe_set
 from engine.display import pct, tonnes, usd
 from engine.output import write_csv, write_folder_atomically, write_json
+from engine.report.analysis_plots import worstcase_figure
+from engine.report.style import RC, png_bytes
 from engine.results import build_table, make_tables, stockpile_table
 from engine.summary import versions
 
@@ -35,9 +32,9 @@ def headline(result: WorstCaseResult) -> pd.DataFrame:
             "deterministic_worst_set": describe_set(worst_det, result.country, result.names),
             "deterministic_worst_unmet_value_pv_usd": det_damage,
             "deterministic_worst_unmet_t": det_t,
-            "insurance_value_usd": _noise_free(det_damage - outcome.worst_damage_usd),
+            "insurance_value_usd": _noise_free(det_damage - outcome.worst_damage_usd, det_damage),
             "cost_pv_usd": plain["cost_pv_usd"],
-            "premium_usd": _noise_free(plain["cost_pv_usd"] - base["cost_pv_usd"]),
+            "premium_usd": _noise_free(plain["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"]),
             "dependence_pct": plain["dependence_pct"],
             "unrestricted_unmet_t": plain["shortfall_t"],
             "jv_capacity_tpy": float(build_table(outcome.model, outcome.x)["capacity_tpy"].sum()),
@@ -128,30 +125,6 @@ def render_worstcase(result: WorstCaseResult) -> str:
     return "\n".join(lines)
 
 
-def worstcase_figure(result: WorstCaseResult) -> plt.Figure:
-    plt.rcParams["svg.hashsalt"] = "critmin"
-    table = headline(result)
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
-    ax.plot(table["k"], table["deterministic_worst_unmet_value_pv_usd"], marker="o", color="#d62728",
-            label="deterministic plan (solve)")
-    ax.plot(table["k"], table["worst_unmet_value_pv_usd"], marker="s", color="#1f77b4",
-            label="robust plan for each k")
-    for r in table.itertuples(index=False):
-        if r.k:
-            ax.annotate(f"premium {_usd(r.premium_usd, None)}", (r.k, r.worst_unmet_value_pv_usd),
-                        textcoords="offset points", xytext=(0, -16), ha="center", fontsize=8, color="#1f77b4")
-    ax.set_xticks(table["k"])
-    ax.set_xlabel(f"restriction moves allowed to {result.country} (k)")
-    ax.set_ylabel("worst-case unmet demand\n(value, USD present value)")
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(f"Worst-case damage against k for scenario '{result.scenario}'")
-    fig.tight_layout()
-    return fig
-
-
 def plan_tables(outcome: PlanOutcome) -> dict[str, pd.DataFrame]:
     """The unrestricted plan's tidy tables (scenario 0 of the master), as ``solve`` writes them."""
     least = outcome.plan.least_cost.x if outcome.plan is not None and outcome.plan.least_cost else None
@@ -184,10 +157,11 @@ def write_worstcase(result: WorstCaseResult, folder: Path, force: bool = False) 
             plan.mkdir()
             for name, frame in plan_tables(outcome).items():
                 write_csv(frame, plan / f"{name}.csv")
-        fig = worstcase_figure(result)
-        fig.savefig(tmp / "worstcase.png", metadata={"Software": None})
-        fig.savefig(tmp / "worstcase.svg", metadata={"Date": None, "Creator": None})
-        plt.close(fig)
+        fig = worstcase_figure(headline(result), result.country, result.scenario)
+        if fig is not None:
+            (tmp / "worstcase.png").write_bytes(png_bytes(fig))
+            with plt.rc_context(RC):
+                fig.savefig(tmp / "worstcase.svg", format="svg", metadata={"Date": None, "Creator": None})
         write_json(summary(result), tmp / "summary.json")
         if result.settings is not None:
             (tmp / "worstcase.yaml").write_text(yaml.safe_dump(result.settings.model_dump(mode="json"),

@@ -14,7 +14,7 @@ from engine.report.folder import ResultsFolder
 from engine.report.labels import Names
 
 TITLES = {"frontier": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
-          "robust": "two-stage robust plan"}
+          "robust": "two-stage robust plan", "worstcase": "worst case"}
 
 
 def _num(value: object, fmt) -> str:
@@ -179,8 +179,64 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     return head, sections
 
 
+def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    settings = s.get("settings") or {}
+    country = str(s.get("country") or "CHN")
+    bases = {"location": "located in", "owner": "controlled by", "either": "located in or controlled by"}
+    cut = " / ".join(bases.get(b, b) for b in settings.get("by") or ["either"])
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Adversary", f"{names.country(country)} cuts up to k minerals' supply {cut} it to "
+                          f"{float(settings.get('share') or 0.0):.0%} of normal, from a start year of its choice "
+                          f"({s.get('moves')} moves, {s.get('undominated_moves')} undominated). Buyer-hosted JV "
+                          f"output and licences are "
+                          f"{'cut by the partner equity' if settings.get('cut_jv_output') else 'spared'}."),
+            ("Damage", "The value of unmet demand (10x the reference price, present value) with the plan's JV builds "
+                       "and stockpile fixed, purchases re-planned from the restriction's start year on.")]
+    table = folder.table("worstcase")
+    if table is None:
+        return head, []
+    top = table.sort_values("k").iloc[-1]
+    head.append(("Insurance", f"Against any {int(top['k'])} moves the robust plan's worst case is "
+                 f"{usd(top['worst_unmet_value_pv_usd'])}, against {usd(top['deterministic_worst_unmet_value_pv_usd'])}"
+                 f" for the deterministic plan, for a premium of {usd(top['premium_usd'])} (present value)."))
+    p = _plot("worstcase", "Worst case against k",
+              "The worst-case value of unmet demand for k = 0, 1, … restriction moves: the deterministic plan "
+              "(solve's) and the plan that minimises the worst case for each k, with its premium over the "
+              "deterministic plan.",
+              analysis_plots.worstcase_figure(table, country, folder.name))
+    rows = [[str(int(r.k)), _num(r.worst_unmet_value_pv_usd, usd),
+             _num(r.deterministic_worst_unmet_value_pv_usd, usd), _num(r.premium_usd, usd),
+             _num(r.dependence_pct, pct), str(r.worst_set),
+             f"{r.method}, {int(r.iterations)} iteration(s)" if r.k else "solve"]
+            for r in table.sort_values("k").itertuples(index=False)]
+    sections = [Section("Worst case against k", plots=[p] if p else [], tables=[Table(
+        ["k", "Worst case, robust plan", "Deterministic plan", "Premium", "Dependence", "Worst restriction set",
+         "Method"], rows, ["r", "r", "r", "r", "r", "l", "l"],
+        note="Premium: the robust plan's cost with no restriction over the deterministic plan's. Dependence: the "
+             "robust plan's with no restriction.")])]
+    regret = folder.table("regret")
+    if regret is not None and len(regret):
+        rows = [[str(r.plan), str(r.restriction), _num(r.unmet_value_usd, usd), _num(r.best_possible_usd, usd),
+                 _num(r.regret_usd, usd)] for r in regret.itertuples(index=False)]
+        sections.append(Section("Regret", tables=[Table(
+            ["Plan", "Restriction set", "Unmet demand value", "Best possible", "Regret"], rows,
+            ["l", "l", "r", "r", "r"], note="Best possible: the least unmet demand any plan could reach had the set "
+            "been known in advance.")]))
+    moves = folder.table("moves")
+    if moves is not None and len(moves):
+        value = "deterministic unmet_value_usd"
+        hurting = moves[moves[value] >= 1.0].head(10)
+        rows = [[str(r["move"]), _num(r[value], usd), _num(r["deterministic unmet_t"], tonnes)]
+                for _, r in hurting.iterrows()]
+        sections.append(Section("Restrictions that hurt most", [] if rows else ["No single move leaves demand unmet."],
+                                tables=[Table(["Move", "Unmet demand value", "Unmet, t"], rows, ["l", "r", "r"])]
+                                if rows else []))
+    return head, sections
+
+
 BUILDERS = {"frontier": frontier_sections, "stress": stress_sections, "sweep": sweep_sections,
-            "robust": robust_sections}
+            "robust": robust_sections, "worstcase": worstcase_sections}
 
 
 def make_analysis_report(folder: ResultsFolder) -> Report:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from engine.display import usd
 from engine.report.labels import Names
 from engine.report.style import (
     CHINA_RED,
@@ -221,4 +222,33 @@ def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Nam
     for extra in axes[len(panels):]:
         extra.set_visible(False)
     fig.suptitle("Dependence on China by mineral (each panel on its own scale) and cost, run by run")
+    return fig
+
+
+@styled
+def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "") -> Figure | None:
+    """Worst-case damage against k: the deterministic plan and the robust plan for each k, premiums written."""
+    if table is None or table.empty:
+        return None
+    t = table.sort_values("k")
+    det = t["deterministic_worst_unmet_value_pv_usd"].to_numpy(dtype=float)
+    rob = t["worst_unmet_value_pv_usd"].to_numpy(dtype=float)
+    div, word = usd_scale(float(max(det.max(), rob.max())) if max(det.max(), rob.max()) > 0 else 1.0)
+    fig = new_figure(7.5, 4.2)
+    ax = fig.subplots()
+    ax.plot(t["k"], det / div, marker="o", color=CHINA_RED, label="deterministic plan (solve's)")
+    ax.plot(t["k"], rob / div, marker="s", color=OPTIMISED, label="robust plan for each k")
+    for k, value, premium in zip(t["k"], rob, t["premium_usd"].to_numpy(dtype=float), strict=True):
+        if k:
+            text = f"premium {usd(premium)}"
+            ax.annotate(text, (k, value / div), textcoords="offset points", xytext=(0, -15), ha="center",
+                        fontsize=8, color=OPTIMISED)
+    ax.set_xticks(t["k"].to_numpy())
+    ax.set_xlabel(f"restriction moves allowed to {country} (k)")
+    ax.set_ylabel(f"worst-case unmet demand, USD {word} PV".replace("  ", " ") + "\n(value at 10x reference price)")
+    ax.yaxis.set_major_formatter(usd_formatter())
+    ax.set_ylim(bottom=0, top=max(float(det.max() / div) * 1.15, 1e-9) if det.max() > 0 else 1.0)
+    ax.legend(loc="upper left")
+    where = f" for scenario '{scenario}'" if scenario else ""
+    ax.set_title(f"Worst-case damage against k{where}", loc="left")
     return fig

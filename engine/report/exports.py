@@ -23,7 +23,8 @@ SHEETS = {  # table: sheet name
     "dependence": "Dependence", "flows": "Flows", "builds": "JV builds", "costs": "Costs", "shortfall": "Shortfall",
     "stockpile": "Stockpile", "policies": "Policy status", "duals": "Shadow prices", "frontier": "Frontier",
     "stress": "Shocks", "percentiles": "Percentiles", "samples": "Samples", "evaluation": "Robust vs deterministic",
-    "deterministic_builds": "Deterministic JV builds",
+    "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
+    "moves": "Moves", "bounds": "Bounds per iteration",
 }
 LABELS = {  # column: header with its unit
     "scen": "Scenario", "mineral": "Mineral", "year": "Year", "kind": "Kind", "id": "Source or option",

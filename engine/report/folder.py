@@ -19,6 +19,7 @@ KIND_TABLES = {
     "stress": ["stress"],
     "sweep": ["percentiles", "samples"],
     "robust": ["evaluation", "builds", "deterministic_builds"],
+    "worstcase": ["worstcase", "regret", "moves", "bounds", "builds", "stockpile"],
 }
 KINDS = ("solve", *KIND_TABLES)
 
@@ -146,6 +147,8 @@ def read_summary(path: Path) -> dict:
     if not isinstance(summary, dict):
         raise InputError(f"{path}: holds a JSON {type(summary).__name__}; expected the object (with status, "
                          f"scenario, dependence, cost, …) written by 'critmin solve'")
+    if isinstance(summary.get("scenario"), str):  # an analysis (frontier, stress, sweep, robust, worstcase)
+        return summary
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
                          f"section); give a folder written by 'critmin solve'")
