@@ -8,7 +8,7 @@ from importlib import metadata
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
 from engine.results import Tables, dependence_metric, per_mineral
-from engine.solvers.base import Backend
+from engine.solvers.base import Backend, beyond_noise
 
 
 def _version(package: str) -> str | None:
@@ -81,6 +81,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
                    "dataset_hash": model.dataset.digest},
         "versions": versions(),
         "warnings": list(model.warnings) + list(plan.notes),
+        "solver_checks": {"points_rejected": plan.rejected_points, "stage_retries": plan.stage_retries,
+                          "duals_belong_to_plan": plan.duals_checked},
     }
     if tables is None:
         return summary
@@ -89,7 +91,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
     least = plan.least_cost_usd
-    premium = total - least if least is not None else None
+    tolerance = s.objective.tolerance
+    premium = beyond_noise(total - least, least, tolerance) if least is not None else None
     short = tables.shortfall
     summary["dependence"] = {
         "unit": "percent of demand attributed to " + s.dependence.country,

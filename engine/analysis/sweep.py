@@ -30,6 +30,7 @@ from engine.hierarchy import PlanSession
 from engine.results import attributed_by_group, build_table, dependence_metric, per_mineral, total_cost_pv
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import beyond_noise
 
 PERCENTILES = (5, 50, 95)
 CHECKPOINT = "samples.jsonl"
@@ -59,7 +60,8 @@ class SampleRunner:
             row.update({
                 "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
-                "premium_usd": cost - float(plan.least_cost_usd or 0.0),
+                "premium_usd": beyond_noise(cost - float(plan.least_cost_usd or 0.0), float(plan.least_cost_usd or 0.0),
+                                            model.scenario.objective.tolerance),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
                 "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["unmet_value_usd_per_t"]).sum()),
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
