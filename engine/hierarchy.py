@@ -28,7 +28,14 @@ import numpy as np
 from engine.formulation.jv import integer_repair
 from engine.formulation.model import Model
 from engine.schema import Budget
-from engine.solvers.base import LEVEL_ABS_TOL, Backend, Solution, Status
+from engine.solvers.base import (
+    FEASIBILITY_ABS_TOL,
+    FEASIBILITY_REL_TOL,
+    LEVEL_ABS_TOL,
+    Backend,
+    Solution,
+    Status,
+)
 
 ABS_TOL = LEVEL_ABS_TOL
 
@@ -165,7 +172,28 @@ class PlanSession:
         sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
         sol.rejected = [*relaxed.rejected, *sol.rejected]
+        if sol.ok and sol.extra.get("fractional"):
+            polished = self.polish(sol.x, duals)
+            if polished.ok:
+                polished.seconds += sol.seconds
+                polished.rejected, polished.is_mip = sol.rejected, True
+                return polished
         return sol
+
+    def polish(self, x: np.ndarray, duals: bool = False) -> Solution:
+        """The loaded stage as an LP with the integer columns fixed at their rounded values in ``x``: an exactly
+        integral point, for a MIP point whose integers are within tolerance of integers but whose rows break when
+        they are rounded (a big-M row: 1e-7 of a binary times a plant size). The integer columns are restored."""
+        solved, integer = self.backend.solved, self.model.lp.integer_cols
+        lower, upper = solved.col_lower[integer].copy(), solved.col_upper[integer].copy()
+        fixed = np.round(x[integer])
+        self.backend.set_col_bounds(integer, fixed, fixed)
+        self.backend.set_integrality(integer, False)
+        try:
+            return self.backend.solve(duals)
+        finally:
+            self.backend.set_integrality(integer, True)
+            self.backend.set_col_bounds(integer, lower, upper)
 
     def level(self, objective: str, sol: Solution) -> float:
         """The level a stage reached: c·x of its (checked) point for the named objective."""
@@ -294,6 +322,11 @@ class PlanSession:
         """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""
         return self.slack_scale * (self.model.scenario.objective.tolerance * abs(level) + ABS_TOL)
 
+    def allowance(self, level: float) -> float:
+        """How far above a level a point that satisfies the level's row may be: its slack, plus the feasibility
+        tolerance a checked point may break the row by (``FEASIBILITY_ABS_TOL``, ``FEASIBILITY_REL_TOL``)."""
+        return self.slack(level) + FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * abs(level)
+
     def cost_duals(self, plan: Plan) -> Solution | None:
         """Duals in cost terms at the reported plan, from an LP whose optimum is that plan (checked).
 
@@ -310,8 +343,8 @@ class PlanSession:
             return None
         priced = (plan.shortfall_usd or 0.0) > 0 and not self._short_fixed
         objective = self.objectives["cost"] + (self.objectives["shortfall"] if priced else 0.0)
-        allowance = self.slack(self.level("cost", plan.solution)) + (
-            self.slack(self.level("shortfall", plan.solution)) if priced else 0.0)
+        allowance = self.allowance(self.level("cost", plan.solution)) + (
+            self.allowance(self.level("shortfall", plan.solution)) if priced else 0.0)
         saved_objective = self.backend.solved.cost.copy()
         budget_row = self.level_rows["budget"]
         saved_budget = float(self.backend.solved.row_upper[budget_row])

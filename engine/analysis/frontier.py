@@ -68,7 +68,7 @@ class _Sweep:
     def marginal(self, sol: Solution) -> float | None:
         """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
         checked to belong to ``sol`` (``PlanSession.duals_at``); else None."""
-        allowance = self.session.slack(self.session.level("cost", sol))
+        allowance = self.session.allowance(self.session.level("cost", sol))
         reuse = None if self.model.lp.integer_cols.size else sol
         duals, _ = self.session.duals_at(sol.x, allowance, reuse)
         if duals is None:

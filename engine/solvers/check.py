@@ -164,15 +164,20 @@ def _excess(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
 
 
 def accept(solution: Solution, solved: SolvedModel) -> Violation | None:
-    """Check an optimal answer's point against the solved model. When it holds, round its integer columns and set
-    its objective to c·x (the solver's own figure is kept in ``extra['solver_objective']``); else return what it
-    breaks and leave the answer as it was."""
+    """Check an optimal answer's point against the solved model. When it holds, round its integer columns (unless
+    that breaks a row: then ``extra['fractional']`` is set and the point kept) and set its objective to c·x (the
+    solver's own figure is kept in ``extra['solver_objective']``); else return what it breaks and leave the answer
+    as it was."""
     if not solution.ok or solution.x is None:
         return None
     violation = solved.violation(solution.x)
     if violation is not None:
         return violation
-    solution.x = solved.clean(solution.x)
+    rounded = solved.clean(solution.x)
+    if rounded is not solution.x and solved.violation(rounded) is not None:
+        solution.extra["fractional"] = True  # rounding its integers breaks a row (a big-M one): the caller polishes
+    else:
+        solution.x = rounded
     if solution.objective is not None:
         solution.extra["solver_objective"] = solution.objective
     solution.objective = solved.objective(solution.x)
