@@ -172,11 +172,14 @@ class PlanSession:
         sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
         sol.rejected = [*relaxed.rejected, *sol.rejected]
-        if sol.ok and sol.extra.get("fractional"):
-            polished = self.polish(sol.x, duals)
+        bad = sol.extra.get("rejected_x")  # a MIP point that broke the model: its integers may still be right
+        if (sol.ok and sol.extra.get("fractional")) or (sol.status is Status.ERROR and bad is not None):
+            polished = self.polish(sol.x if sol.ok else bad, duals)
             if polished.ok:
                 polished.seconds += sol.seconds
                 polished.rejected, polished.is_mip = sol.rejected, True
+                if not sol.ok:
+                    polished.rejected = [*sol.rejected, "its integers kept, the rest solved again as an LP"]
                 return polished
         return sol
 

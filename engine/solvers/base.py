@@ -56,7 +56,7 @@ class Solution:
         return self.status is Status.OPTIMAL
 
 
-FEASIBILITY_ABS_TOL = 1e-6
+FEASIBILITY_ABS_TOL = 1e-5
 FEASIBILITY_REL_TOL = 1e-9
 """A point a solver returns is used only if it breaks no column bound and no row by more than
 ``FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL × scale`` (model units: tonnes, t/yr, LP money), where ``scale`` is the

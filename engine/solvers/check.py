@@ -188,4 +188,4 @@ def rejected(solution: Solution, violation: Violation, solver: str) -> Solution:
     """The answer as an error: the solver called a point optimal that breaks the model."""
     note = f"{solver} returned a point that breaks {violation}"
     return Solution(status=Status.ERROR, seconds=solution.seconds, message=note, iterations=solution.iterations,
-                    is_mip=solution.is_mip, rejected=[*solution.rejected, note])
+                    is_mip=solution.is_mip, rejected=[*solution.rejected, note], extra={"rejected_x": solution.x})
