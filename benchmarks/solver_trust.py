@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import time
 
 import numpy as np
@@ -27,10 +28,15 @@ from engine.scenario import LoadedScenario, load_scenario, scenario_from_dict
 SHIPPED = ("baseline", "crma_caps", "feoc_strict", "ga_ge_ban", "ira_content", "jv_quid_pro_quo")
 
 
+@functools.cache
+def _shipped(name: str) -> LoadedScenario:
+    return load_scenario(name)
+
+
 def variant(seed: int, index: int) -> LoadedScenario:
     """Random variant ``index`` of stream ``seed`` (small: a few minerals and years, so it solves in milliseconds)."""
     rng = np.random.default_rng([seed, index])
-    base = load_scenario(SHIPPED[int(rng.integers(len(SHIPPED)))])
+    base = _shipped(SHIPPED[int(rng.integers(len(SHIPPED)))])
     data = copy.deepcopy(base.scenario.model_dump(exclude_none=True))
     ds = base.dataset
     minerals = list(data["minerals"])
