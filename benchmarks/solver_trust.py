@@ -100,9 +100,9 @@ def compare(loaded: LoadedScenario) -> dict:
     highs, cbc = runs["highs"].plan, runs["cbc"].plan
     return {"name": loaded.name, "status": (str(highs.status), str(cbc.status)),
             "differences": stage_differences(highs.stages, cbc.stages),
-            "rejected": highs.rejected_points + cbc.rejected_points,
-            "retries": highs.stage_retries + cbc.stage_retries,
-            "duals": (highs.duals_checked, cbc.duals_checked),
+            "rejected": getattr(highs, "rejected_points", 0) + getattr(cbc, "rejected_points", 0),
+            "retries": sum(" retried " in n for n in [*highs.notes, *cbc.notes]),
+            "duals": (getattr(highs, "duals_checked", None), getattr(cbc, "duals_checked", None)),
             "notes": [*highs.notes, *cbc.notes]}
 
 
