@@ -178,15 +178,17 @@ class PlanSession:
             if polished.ok:
                 polished.seconds += sol.seconds
                 polished.rejected, polished.is_mip = sol.rejected, True
-                if not sol.ok:
-                    polished.rejected = [*sol.rejected, "its integers kept, the rest solved again as an LP"]
+                if not sol.ok:  # one note per rejected point: say how the last one was recovered
+                    polished.rejected = [*sol.rejected[:-1],
+                                         f"{sol.rejected[-1]}; its integers kept, the rest solved again as an LP"]
                 return polished
         return sol
 
     def polish(self, x: np.ndarray, duals: bool = False) -> Solution:
         """The loaded stage as an LP with the integer columns fixed at their rounded values in ``x``: an exactly
         integral point, for a MIP point whose integers are within tolerance of integers but whose rows break when
-        they are rounded (a big-M row: 1e-7 of a binary times a plant size). The integer columns are restored."""
+        they are rounded (a big-M row: 1e-7 of a binary times a plant size), or a MIP point the backend rejected
+        (CBC's, twice). The integer columns are restored."""
         solved, integer = self.backend.solved, self.model.lp.integer_cols
         lower, upper = solved.col_lower[integer].copy(), solved.col_upper[integer].copy()
         fixed = np.round(x[integer])
