@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.display import pct, tonnes, usd
+from engine.display import MODE_LABELS, pct, tonnes, usd
 from engine.errors import InputError, did_you_mean
 from engine.paths import shipped_scenarios
 from engine.report.folder import is_results_folder, load_results_folder
 from engine.report.labels import MODES, Names
+from engine.summary import UNMET_DEMAND_VALUE
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
 NBSP = "\u00a0"
@@ -178,18 +179,22 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
     for key, metric, unit in (("total_pv_usd", "cost of the plan", "USD PV"),
                               ("least_cost_pv_usd", "least-cost plan", "USD PV"),
                               ("premium_usd", "premium", "USD PV"),
-                              ("premium_pct", "premium, % of least cost", "% of least cost")):
+                              ("premium_pct", "premium, % of least cost", "% of least cost"),
+                              ("total_with_unmet_pv_usd", "cost with unmet demand at its value", "USD PV")):
         add(f"cost.{key}", "cost", metric, unit, [_get(r.summary, "cost", key) for r in runs])
     for m in minerals:
         add(f"shortfall.by_mineral_t.{m}", "shortfall", names.mineral(m), "t",
             [_get(r.summary, "shortfall", "by_mineral_t", m) for r in runs])
     add("shortfall.total_t", "shortfall", "total", "t", [_get(r.summary, "shortfall", "total_t") for r in runs])
     add("shortfall.value_usd", "shortfall", "value", "USD", [_get(r.summary, "shortfall", "value_usd") for r in runs])
+    add("shortfall.value_pv_usd", "shortfall", "value, present value", "USD PV",
+        [_get(r.summary, "shortfall", "value_pv_usd") for r in runs])
     for m in minerals:
         built = [((r.summary.get("jv") or {}).get("capacity_built_tpy") or {}).get(m, {}) for r in runs]
         for mode in [*MODES, *sorted({k for b in built for k in b} - set(MODES))]:
             if any(b.get(mode) for b in built):
-                add(f"jv.capacity_built_tpy.{m}.{mode}", "jv", f"{names.mineral(m)}, {mode}", "t/yr",
+                add(f"jv.capacity_built_tpy.{m}.{mode}", "jv", f"{names.mineral(m)}, {MODE_LABELS.get(mode, mode)}",
+                    "t/yr",
                     [float(b.get(mode, 0.0)) if r.ok else None for r, b in zip(runs, built, strict=True)])
     add("jv.capex_usd", "jv", "capex", "USD", [_get(r.summary, "jv", "capex_usd") for r in runs])
     keys: list[tuple[str, str]] = []
@@ -271,9 +276,10 @@ def change_lines(comparison: Comparison) -> list[str]:
 
 
 SECTION_TITLES = {
-    "dependence": "Share of demand attributed to {country} (mean over years; 'overall' is the objective's aggregate)",
+    "dependence": "Share of demand attributed to {country} (mean over years, of all demand: unmet tonnes count as not "
+                  "attributed; 'overall' is the objective's aggregate)",
     "cost": "Cost, USD present value",
-    "shortfall": "Unmet demand over the horizon",
+    "shortfall": f"Unmet demand over the horizon (valued at {UNMET_DEMAND_VALUE})",
     "jv": "Capacity built by deal, t/yr (capex in USD)",
 }
 

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import CritminError, InputError
@@ -29,9 +30,21 @@ def check_writable(folder: Path, force: bool) -> None:
                          f"another --out")
 
 
+def _floats_in_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats held in object columns (a column built by concatenating an empty frame, or mixed with text) in the
+    same 10-significant-digit format as float columns; pandas' ``float_format`` only reaches float dtypes."""
+    mixed = [c for c in frame.columns if frame[c].dtype == object]
+    if not mixed:
+        return frame
+    out = frame.copy()
+    for c in mixed:
+        out[c] = [FLOAT_FORMAT % v if isinstance(v, float | np.floating) and np.isfinite(v) else v for v in out[c]]
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic CSV: fixed float format, no index, '\\n' line ends."""
-    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends."""
+    _floats_in_objects(frame).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -27,7 +27,14 @@ from engine.analysis.sampling import scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation import build_model
 from engine.hierarchy import PlanSession
-from engine.results import attributed_by_group, build_table, dependence_metric, per_mineral, total_cost_pv
+from engine.results import (
+    attributed_by_group,
+    build_table,
+    dependence_metric,
+    per_mineral,
+    total_cost_pv,
+    unmet_value_pv,
+)
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
@@ -57,13 +64,15 @@ class SampleRunner:
             x = plan.x
             dep = attributed_by_group(model, x)
             cost = total_cost_pv(model, x)
+            unmet = unmet_value_pv(model, x)
+            least = total_cost_pv(model, plan.least_cost.x)
             row.update({
                 "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
-                "premium_usd": beyond_noise(cost - float(plan.least_cost_usd or 0.0), float(plan.least_cost_usd or 0.0),
-                                            model.scenario.objective.tolerance),
+                "cost_with_unmet_pv_usd": cost + unmet,
+                "premium_usd": beyond_noise(cost - least, least, model.scenario.objective.tolerance),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
-                "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["unmet_value_usd_per_t"]).sum()),
+                "shortfall_value_pv_usd": unmet,
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
                 **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
                 "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
