@@ -20,7 +20,7 @@ import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
-from engine.hierarchy import ABS_TOL, PlanSession
+from engine.hierarchy import PlanSession
 from engine.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
 from engine.solvers.base import Solution, Status, beyond_noise
 
@@ -57,8 +57,10 @@ class _Sweep:
         return float(self.vector @ x) * self.unit
 
     def cap(self, upper_pct: float) -> None:
-        """Cap the target's dependence at ``upper_pct`` percent (plus the levels' absolute slack)."""
-        upper = upper_pct / self.unit + ABS_TOL if np.isfinite(upper_pct) else np.inf
+        """Cap the target's dependence at ``upper_pct`` percent, plus the slack a fixed level gets (the least
+        dependent plan's level is c·x of a point that meets its rows within the solver's tolerances)."""
+        upper = upper_pct / self.unit if np.isfinite(upper_pct) else np.inf
+        upper = upper + self.session.slack(upper) if np.isfinite(upper) else np.inf
         self.session.backend.set_row_bounds(np.array([self.row]), np.array([-np.inf]), np.array([upper]))
 
     def minimise(self, objective: np.ndarray) -> Solution:
