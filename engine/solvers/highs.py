@@ -102,7 +102,8 @@ class HighsBackend:
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
-        # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
+        # below the slack the hierarchy leaves on fixed levels (solvers/base.py LEVEL_ABS_TOL) and the integrality
+        # tolerance of the point check (INTEGRALITY_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.lp: LinearProgram | None = None
         self.solved: SolvedModel | None = None
