@@ -328,17 +328,38 @@ def comparison_json(comparison: Comparison) -> dict:
     }
 
 
-def check_csv_target(path: Path, force: bool = False) -> Path:
-    """Fail early (before solving) if ``path`` is not a .csv file that may be written."""
+COMPARISON_HEADER = "key,section,metric,unit,"
+
+
+def check_csv_target(path: Path, force: bool = False, inputs: Sequence[str] = ()) -> Path:
+    """Fail early (before solving) if ``path`` is not a .csv file that may be written: never inside a results
+    folder being compared, and with ``force`` only over a comparison table critmin wrote."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise InputError(f"--out {path}: expected a file ending in .csv")
+    target = path.resolve()
+    for argument in inputs:
+        if is_results_folder(Path(argument)) and Path(argument).resolve() in target.parents:
+            raise InputError(f"--out {path}: lies inside the results folder {argument}, an input of this "
+                             f"comparison; choose a file outside it")
     if path.exists() and (path.is_dir() or not force):
         raise InputError(f"--out {path}: exists already; pass --force to replace it or choose another file")
+    if path.exists() and not _is_comparison_table(path):
+        raise InputError(f"--out {path}: --force replaces only a comparison table critmin wrote (its header starts "
+                         f"'{COMPARISON_HEADER.rstrip(',')}'), and this file is not one; choose another file, or "
+                         f"move or delete it yourself first")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"--out {path}: folder {folder} does not exist")
     return path
+
+
+def _is_comparison_table(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().startswith(COMPARISON_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def write_comparison_csv(comparison: Comparison, path: Path, force: bool = False) -> Path:

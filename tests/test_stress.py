@@ -57,5 +57,6 @@ def test_stress_command(tmp_path):
     out = tmp_path / "st"
     result = CliRunner().invoke(main, ["stress", "baseline", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json",
+                                               ".critmin-output"}
     assert "CHN cuts all (location)" in result.output
