@@ -118,6 +118,7 @@ class _Runner:
                 break
             self.session.widen()
             self.plan.stage_retries += 1
+            self.session.checks["stage_retries"] += 1
             self.plan.notes.append(f"the {name} stage was reported {sol.status} although the previous stage's "
                                    f"plan satisfies it (solver numerics); retried with the fixed levels' slack "
                                    f"× {self.session.slack_scale:g}")
@@ -150,11 +151,20 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
+        self.checks = {"points_rejected": 0, "stage_retries": 0}
+        """Over every solve of this session (analyses re-solve warm many times): points a backend rejected, and
+        stages retried with wider slack. Their summaries report it as ``solver_checks``."""
 
     def solve_stage(self, duals: bool = True) -> Solution:
-        """Solve the loaded stage. With binaries, try the LP relaxation first: when its builds already respect
-        every minimum efficient size it is optimal for the MIP too (``jv.integer_repair``), else branch.
-        ``duals=False`` reads primal values only."""
+        """Solve the loaded stage (counting the points the backend rejected in ``checks``)."""
+        sol = self._solve_stage(duals)
+        self.checks["points_rejected"] += len(sol.rejected)
+        return sol
+
+    def _solve_stage(self, duals: bool) -> Solution:
+        """With binaries, try the LP relaxation first: when its builds already respect every minimum efficient size
+        it is optimal for the MIP too (``jv.integer_repair``), else branch. ``duals=False`` reads primal values
+        only."""
         integer = self.model.lp.integer_cols
         if not integer.size:
             return self.backend.solve(duals)

@@ -201,6 +201,25 @@ def test_a_point_that_stays_bad_is_a_solver_error_not_optimal(tiny, monkeypatch)
     assert "HiGHS returned a point that breaks row demand[ga,2025,0] = 60 outside [40, 40]" in plan.message
 
 
+def test_warm_re_solves_count_rejected_points(tiny, monkeypatch):
+    from engine.analysis.frontier_run import run_frontier
+    from engine.solvers.highs import HighsBackend
+
+    real, calls = HighsBackend._solve, []
+
+    def third_bad(self, duals):
+        sol = real(self, duals)
+        calls.append(1)
+        if len(calls) == 3 and sol.x is not None:
+            sol.x = sol.x + 7.0
+        return sol
+
+    monkeypatch.setattr(HighsBackend, "_solve", third_bad)
+    run = run_frontier(scenario_from_dict(tiny_scenario(minerals=["ga", "ge"]), tiny), points=3)
+    assert run.ok and list(run.table["status"]) == ["optimal"] * 3
+    assert run.solver_checks == {"points_rejected": 1, "stage_retries": 0}
+
+
 def test_levels_are_c_x_of_the_point_not_the_solver_figure(tiny, monkeypatch):
     model = build_model(scenario_from_dict(tiny_scenario(), tiny))
     backend = make_backend("highs")
