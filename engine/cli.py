@@ -231,7 +231,7 @@ def data(inputs: Path | None) -> None:
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
 @SOLVER
-@analysis_folder("frontier")
+@analysis_folder("frontier[-each|-MINERAL]")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
@@ -241,7 +241,9 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded, "frontier", out, force, no_write)
+    # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
+    suffix = "frontier" if not minerals else "frontier-" + "-".join(dict.fromkeys(minerals))
+    folder = target_folder(loaded, suffix, out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
@@ -279,9 +281,13 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
 @click.option("--solver", default="highs", show_default=True, help="Solver for scenarios solved here (see 'solve').")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of text.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write the table to a CSV file.")
-@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write the comparison as a report folder: report.md (with figures/), report.html and "
+                   "comparison.xlsx.")
+@click.option("--force", is_flag=True, help="Replace the --out file or --report folder if it exists.")
 @friendly
-def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None, force: bool) -> None:
+def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None,
+            report_dir: Path | None, force: bool) -> None:
     """Scenarios or results folders side by side: dependence, cost, premium, shortfall, JV mix and the largest
     changes in sourcing against the first.
 
@@ -292,9 +298,19 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 
     if out is not None:
         check_csv_target(out, force, runs)
+    if report_dir is not None:
+        from engine.output import check_writable
+
+        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
     comparison = compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison, out, force=force)
+    if report_dir is not None:
+        from engine.report.comparison import write_comparison_report
+
+        write_comparison_report(comparison, report_dir, force=force)
+        click.echo(f"Comparison report written to {report_dir}/: report.md, report.html, comparison.xlsx",
+                   err=as_json)
     if as_json:
         click.echo(json.dumps(comparison_json(comparison), indent=2, default=str))
     else:
