@@ -157,10 +157,8 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
         if path is not None and not path.parent.is_dir():
             raise InputError(f"{path}: folder {path.parent} does not exist")
-    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log)
-    for path in (write_lp, write_mps):
-        if path is not None:
-            result.backend.write(path)
+    exports = [p for p in (write_lp, write_mps) if p is not None]
+    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=exports)
     if result.ok and not no_write:
         write_results(result, folder, force=force)
         result.summary["results_folder"] = str(folder)

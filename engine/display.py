@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.solvers.base import TONNES_NOISE
+
 MODE_LABELS = {"domestic": "no partner"}
 """How a deal mode reads in printouts: ``domestic`` means no foreign partner (a Canadian firm's plant in Canada is
 ``domestic``), not a plant in the buyer's country."""
@@ -26,7 +28,8 @@ def pct(value: float | None) -> str:
 
 
 def tonnes(value: float) -> str:
-    if value == 0:
+    """Tonnes: 0 below the noise threshold (``TONNES_NOISE``), two decimals below 10 t, whole tonnes above."""
+    if abs(value) < TONNES_NOISE:
         return "0"
     if abs(value) < 10:
         return f"{value:,.2f}"
@@ -88,7 +91,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
         lines.append("")
         lines.append("  Most expensive binding policies (shadow prices of the cost stage, in each year's money):")
         lines.extend(f"  - {b['reading']}" for b in binding)
-    if short["total_t"] > 0:
+    if short["total_t"] >= TONNES_NOISE:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
                      f"{usd(short['value_usd'])} in each year's money at {short['valued_at']} "
                      f"({usd(short['value_pv_usd'])} present value). Run 'critmin explain' to see why.")

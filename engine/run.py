@@ -10,6 +10,7 @@ This is the library entry point the CLI calls; notebooks and sweeps can call it 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +45,9 @@ class RunResult:
 
 
 def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str | None = None,
-                 time_limit: float | None = None, log: bool = False) -> RunResult:
-    """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it."""
+                 time_limit: float | None = None, log: bool = False, export: Sequence[Path] = ()) -> RunResult:
+    """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it. ``export``: .lp or
+    .mps files to write the final stage to, exactly as solved (before the duals are taken)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if isinstance(spec, LoadedScenario):
@@ -63,6 +65,8 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     t = time.perf_counter()
     plan = session.solve(time_limit)
     timings["solve_s"] = time.perf_counter() - t
+    for path in export:
+        backend.write(path)
     t = time.perf_counter()
     tables = None
     if plan.ok:

@@ -9,7 +9,7 @@ from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
 from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
-from engine.solvers.base import Backend
+from engine.solvers.base import Backend, beyond_noise
 
 
 def _version(package: str) -> str | None:
@@ -86,6 +86,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
                    "dataset_hash": model.dataset.digest},
         "versions": versions(),
         "warnings": list(model.warnings) + list(plan.notes),
+        "solver_checks": {"points_rejected": plan.rejected_points, "stage_retries": plan.stage_retries,
+                          "duals_belong_to_plan": plan.duals_checked},
     }
     if tables is None:
         return summary
@@ -96,7 +98,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
     # differs by the tolerance its tie-break may spend)
     least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else plan.least_cost_usd
-    premium = total - least if least is not None else None
+    premium = beyond_noise(total - least, least, s.objective.tolerance) if least is not None else None
     short = tables.shortfall
     unmet_pv = expected_total(model, short, "value_pv_usd")
     summary["dependence"] = {

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
-from engine.hierarchy import ABS_TOL, PlanSession
+from engine.formulation.model import scale_unit
+from engine.hierarchy import PlanSession
 from engine.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
-from engine.solvers.base import Solution, Status
+from engine.solvers.base import Solution, Status, beyond_noise
 
 
 @dataclass
@@ -35,20 +36,31 @@ class FrontierResult:
 
 
 class _Sweep:
-    """One target's sweep on a loaded session."""
+    """One target's sweep on a loaded session. Its dependence ``vector`` is in LP units of ``unit`` percentage
+    points (scaled as the dependence objective is, ``dependence.py``); caps and levels are given in percent."""
 
     def __init__(self, session: PlanSession, target: str) -> None:
         self.session, self.target = session, target
         self.model = session.model
         if target == "all":
             self.row = session.level_rows["fix_dependence"]
-            self.vector = session.objectives["dependence"]
+            self.vector, self.unit = session.objectives["dependence"], self.model.dependence_unit
         else:
-            self.vector = mineral_dependence_vector(self.model, target)
+            percent = mineral_dependence_vector(self.model, target)
+            self.unit = scale_unit(percent)
+            self.vector = percent / self.unit
             nz = np.flatnonzero(self.vector)
             self.row = session.backend.add_row(nz, self.vector[nz], -np.inf, np.inf, f"frontier_{target}")
 
-    def cap(self, upper: float) -> None:
+    def percent(self, x: np.ndarray) -> float:
+        """The target's dependence at ``x``, in percent."""
+        return float(self.vector @ x) * self.unit
+
+    def cap(self, upper_pct: float) -> None:
+        """Cap the target's dependence at ``upper_pct`` percent, plus the slack a fixed level gets (the least
+        dependent plan's level is c·x of a point that meets its rows within the solver's tolerances)."""
+        upper = upper_pct / self.unit if np.isfinite(upper_pct) else np.inf
+        upper = upper + self.session.slack(upper) if np.isfinite(upper) else np.inf
         self.session.backend.set_row_bounds(np.array([self.row]), np.array([-np.inf]), np.array([upper]))
 
     def minimise(self, objective: np.ndarray) -> Solution:
@@ -56,18 +68,21 @@ class _Sweep:
         return self.session.solve_stage()
 
     def marginal(self, sol: Solution) -> float | None:
-        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual."""
-        duals = self.session.solve_with_integers_fixed(sol.x) if self.model.lp.integer_cols.size else sol
-        if not duals.ok or duals.row_dual is None:
+        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
+        checked to belong to ``sol`` (``PlanSession.duals_at``); else None."""
+        allowance = self.session.allowance(self.session.level("cost", sol))
+        reuse = None if self.model.lp.integer_cols.size else sol
+        duals, _ = self.session.duals_at(sol.x, allowance, reuse)
+        if duals is None:
             return None
-        return abs(float(duals.row_dual[self.row])) * self.model.money_unit
+        return abs(float(duals.row_dual[self.row])) / self.unit * self.model.money_unit
 
 
 def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     """Among the plans of least cost under the cap, the least dependent overall: the tie-break ``solve`` uses
     for its least-cost reference, so the frontier's least-cost point is solve's least-cost plan."""
     session = sweep.session
-    session.fix("budget", float(sol.objective or 0.0))
+    session.fix("budget", session.level("cost", sol))
     try:
         session.backend.prefer_primal(True)
         tied = sweep.minimise(session.objectives["dependence"])
@@ -82,11 +97,12 @@ def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal:
     model = sweep.model
     dep = attributed_by_group(model, sol.x)
     cost = total_cost_pv(model, sol.x)
+    premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": (float(sweep.vector @ sol.x) if sweep.target != "all" else dependence_metric(model, dep)),
-        "cost_pv_usd": cost, "premium_usd": cost - least_usd,
-        "premium_pct": 100.0 * (cost - least_usd) / least_usd if least_usd else np.nan,
+        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else dependence_metric(model, dep),
+        "cost_pv_usd": cost, "premium_usd": premium,
+        "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
         "marginal_usd_per_pp": marginal,
     }
     row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
@@ -104,19 +120,19 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     sweep = _Sweep(session, target)
     # the least-cost plan is solve's reference (least dependent overall among the least-cost plans), whatever
     # the target: its share of the target is D_ref
-    d_ref = float(sweep.vector @ plan.least_cost.x)
+    d_ref = sweep.percent(plan.least_cost.x)
     session.set_level("budget", np.inf)
     least_dependent = sweep.minimise(sweep.vector)
     if not least_dependent.ok:
         return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
-    d_min = float(least_dependent.objective)
+    d_min = sweep.percent(least_dependent.x)
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
     rows = []
     for eps in grid:
         if eps < d_min - 1e-9:
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue
-        sweep.cap(max(eps, d_min) + ABS_TOL)
+        sweep.cap(max(eps, d_min))
         sol = sweep.minimise(cost)
         marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
         # where the cap does not bind, the point is solve's least-cost plan itself

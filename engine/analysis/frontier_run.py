@@ -28,6 +28,7 @@ class FrontierRun:
     message: str = ""
     least_cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over the whole sweep
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,7 @@ def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str
         table["point"] = range(len(table))
         run.table = table
     run.timings["total_s"] = time.perf_counter() - t0
+    run.solver_checks = dict(session.checks)
     return run
 
 
@@ -125,7 +127,8 @@ def write_frontier(run: FrontierRun, folder: Path, force: bool = False) -> Path:
                     "inputs": str(run.loaded.dataset.folder),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
-                    "inputs_hash": run.loaded.digest, "timings": run.timings, "versions": versions()},
+                    "inputs_hash": run.loaded.digest, "timings": run.timings, "solver_checks": run.solver_checks,
+                    "versions": versions()},
                    tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)

@@ -61,6 +61,7 @@ class StressResult:
     status: str = "optimal"
     message: str = ""
     names: dict[str, str] = field(default_factory=dict)
+    solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every shock
 
 
 def n_minus_one(model: Model) -> list[ShockSpec]:
@@ -221,7 +222,7 @@ class _Stresser:
             least = session.solve_stage(duals=False)
             if not least.ok:
                 return None
-            session.fix("fix_shortfall", float(least.objective or 0.0))
+            session.fix("fix_shortfall", session.level("shortfall", least))
             self.backend.set_objective(hedges)
             cheapest = session.solve_stage(duals=False)
             return cheapest if cheapest.ok else least
@@ -315,5 +316,5 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
                  "dependence_pct": m["dependence_pct"], "shortfall_t": m["shortfall_t"],
                  "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
-    return StressResult(loaded.name, base_info, table, names=names)
+    return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks))
 

@@ -52,7 +52,8 @@ def write_stress(result: StressResult, folder: Path, force: bool = False) -> Pat
                     fig.savefig(tmp / "stress.svg", format="svg", metadata={"Date": None, "Creator": None})
         top = result.table.head(5)
         write_json({"scenario": result.scenario, "status": result.status, "base": result.base,
-                    "top_shocks": top.to_dict(orient="records") if len(top) else [], "versions": versions()},
+                    "top_shocks": top.to_dict(orient="records") if len(top) else [],
+                    "solver_checks": result.solver_checks, "versions": versions()},
                    tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)

@@ -37,6 +37,7 @@ from engine.results import (
 )
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import beyond_noise
 
 PERCENTILES = (5, 50, 95)
 CHECKPOINT = "samples.jsonl"
@@ -64,11 +65,12 @@ class SampleRunner:
             dep = attributed_by_group(model, x)
             cost = total_cost_pv(model, x)
             unmet = unmet_value_pv(model, x)
+            least = total_cost_pv(model, plan.least_cost.x)
             row.update({
                 "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
                 "cost_with_unmet_pv_usd": cost + unmet,
-                "premium_usd": cost - total_cost_pv(model, plan.least_cost.x),
+                "premium_usd": beyond_noise(cost - least, least, model.scenario.objective.tolerance),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
                 "shortfall_value_pv_usd": unmet,
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},

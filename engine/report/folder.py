@@ -128,8 +128,9 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read the table ({exc})") from None
 
 
-def read_summary(path: Path) -> dict:
-    """A results folder's ``summary.json``: a JSON object written by 'critmin solve', or an InputError."""
+def read_summary(path: Path, kind: str = "solve") -> dict:
+    """A results folder's ``summary.json``: a JSON object written by 'critmin solve' (or, for another ``kind`` of
+    folder, by that command: its summary names the scenario as a string), or an InputError."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -147,7 +148,7 @@ def read_summary(path: Path) -> dict:
     if not isinstance(summary, dict):
         raise InputError(f"{path}: holds a JSON {type(summary).__name__}; expected the object (with status, "
                          f"scenario, dependence, cost, …) written by 'critmin solve'")
-    if isinstance(summary.get("scenario"), str):  # an analysis (frontier, stress, sweep, robust, worstcase)
+    if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
         return summary
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
@@ -166,8 +167,8 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
     if not is_results_folder(path):
         raise InputError(f"{path}: not a results folder (no summary.json); give a folder written by "
                          f"'critmin solve'")
-    summary = read_summary(path / "summary.json")
     kind = folder_kind(path)
+    summary = read_summary(path / "summary.json", kind)
     notes: list[str] = []
     extra: dict[str, pd.DataFrame] = {}
     frontier = None
