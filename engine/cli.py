@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -20,6 +21,16 @@ import click
 from engine.errors import CritminError, InputError
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float option that must be a finite number (click accepts 'nan' and 'inf' otherwise)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class Context:
@@ -100,13 +111,13 @@ def finish_analysis(text: str, status: str, write: Callable[[], Path] | None, fi
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
 
 
-def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
+def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
     """The analysis folder, checked before any solving so a refusal costs nothing."""
     from engine.output import check_writable
 
-    folder = out if out is not None else Path("results") / f"{name}-{suffix}"
+    folder = out if out is not None else Path("results") / f"{loaded.name}-{suffix}"
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     return folder
 
 
@@ -118,7 +129,7 @@ def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_writ
               help="Results folder [default: results/<scenario name>].")
 @click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
 @click.option("--no-write", is_flag=True, help="Do not write a results folder.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="Seconds for the whole objective hierarchy.")
 @click.option("--write-lp", type=click.Path(path_type=Path), default=None,
               help="Write the final-stage model as solved, LP format.")
@@ -140,16 +151,14 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / loaded.name
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     for path in (write_lp, write_mps):
         if path is not None and path.suffix.lower() not in (".lp", ".mps"):
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
         if path is not None and not path.parent.is_dir():
             raise InputError(f"{path}: folder {path.parent} does not exist")
-    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log)
-    for path in (write_lp, write_mps):
-        if path is not None:
-            result.backend.write(path)
+    exports = [p for p in (write_lp, write_mps) if p is not None]
+    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=exports)
     if result.ok and not no_write:
         write_results(result, folder, force=force)
         result.summary["results_folder"] = str(folder)
@@ -222,7 +231,7 @@ def data(inputs: Path | None) -> None:
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
 @SOLVER
-@analysis_folder("frontier")
+@analysis_folder("frontier[-each|-MINERAL]")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
@@ -232,7 +241,9 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "frontier", out, force, no_write)
+    # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
+    suffix = "frontier" if not minerals else "frontier-" + "-".join(dict.fromkeys(minerals))
+    folder = target_folder(loaded, suffix, out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
@@ -270,9 +281,13 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
 @click.option("--solver", default="highs", show_default=True, help="Solver for scenarios solved here (see 'solve').")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of text.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write the table to a CSV file.")
-@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write the comparison as a report folder: report.md (with figures/), report.html and "
+                   "comparison.xlsx.")
+@click.option("--force", is_flag=True, help="Replace the --out file or --report folder if it exists.")
 @friendly
-def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None, force: bool) -> None:
+def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None,
+            report_dir: Path | None, force: bool) -> None:
     """Scenarios or results folders side by side: dependence, cost, premium, shortfall, JV mix and the largest
     changes in sourcing against the first.
 
@@ -282,10 +297,20 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     from engine.compare import compare as compare_runs
 
     if out is not None:
-        check_csv_target(out, force)
+        check_csv_target(out, force, runs)
+    if report_dir is not None:
+        from engine.output import check_writable
+
+        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
     comparison = compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison, out, force=force)
+    if report_dir is not None:
+        from engine.report.comparison import write_comparison_report
+
+        write_comparison_report(comparison, report_dir, force=force)
+        click.echo(f"Comparison report written to {report_dir}/: report.md, report.html, comparison.xlsx",
+                   err=as_json)
     if as_json:
         click.echo(json.dumps(comparison_json(comparison), indent=2, default=str))
     else:
@@ -326,7 +351,7 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "stress", out, force, no_write)
+    folder = target_folder(loaded, "stress", out, force, no_write)
     with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -341,7 +366,8 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 @main.command()
 @MODEL
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Monte Carlo samples.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (results depend only on it).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1, show_default=True,
+              help="Random seed (results depend only on it).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once and re-solves warm).")
 @click.option("--scheduler", default=None,
@@ -355,12 +381,14 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
           out: Path | None, resume: bool, force: bool) -> None:
     """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
-    from engine.analysis.sweep import run_sweep
+    from engine.analysis.sweep import check_folder, check_runner, run_sweep
     from engine.analysis.sweep_report import render_sweep
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
+    check_runner(solver, scheduler)  # before the progress bar and before anything is written
+    check_folder(folder, loaded, samples, seed, resume, force)
     with click.progressbar(length=samples, label="Sampling", file=sys.stderr, show_eta=True,
                            show_pos=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -384,9 +412,10 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
               help="Fresh scenarios to test the plans on [default: robust.evaluation].")
 @click.option("--risk", type=click.Choice(["expected", "cvar"]), default=None,
               help="First objective: expected shortfall or its CVaR [default: robust.risk].")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+@click.option("--alpha", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
-@click.option("--seed", type=int, default=None, help="Random seed [default: robust.seed].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+              help="Random seed [default: robust.seed].")
 @SOLVER
 @analysis_folder("robust")
 @friendly
@@ -403,11 +432,59 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
                                  "seed": seed}.items() if v is not None}
     if changes:
         loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
-    folder = target_folder(loaded.name, "robust", out, force, no_write)
+    folder = target_folder(loaded, "robust", out, force, no_write)
     result = robust_plan(loaded, solver=solver)
     finish_analysis(render_robust(result), result.status,
                     None if no_write else lambda: write_robust(result, folder, force=force),
                     "evaluation.csv, builds.csv, deterministic_builds.csv, summary.json")
+
+
+@main.command()
+@MODEL
+@click.option("--k", "k", type=click.IntRange(min=0, max=5), default=None,
+              help="Solve for k = 0, 1, …, K restriction moves [default: worstcase.k, 1].")
+@click.option("--country", default=None, help="The restricting country [default: the dependence country].")
+@click.option("--by", "by", default=None,
+              help="Moves by location, owner or either; several separated by commas [default: either].")
+@click.option("--share", type=click.FloatRange(0, 1), default=None,
+              help="Supply left under a move, as a share of normal (0 = a ban) [default: 0].")
+@click.option("--from", "start_years", default=None,
+              help="Start years a move may choose: 2028, 2027-2030, 2028+ or all [default: every year].")
+@click.option("--owner-threshold", type=click.FloatRange(0, 1), default=None,
+              help="Equity at or above which a plant counts as controlled [default: 0.5].")
+@click.option("--cut-jv-output", is_flag=True, default=None,
+              help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
+@click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
+              help="Extensive form over every restriction set, or column-and-constraint generation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table per k as JSON.")
+@SOLVER
+@analysis_folder("worstcase")
+@friendly
+def worstcase(model: str | None, k: int | None, country: str | None, by: str | None, share: float | None,
+              start_years: str | None, owner_threshold: float | None, cut_jv_output: bool | None, method: str,
+              as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
+    """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
+    from engine.analysis.worstcase import settings_with
+    from engine.analysis.worstcase import worstcase as solve_worstcase
+    from engine.analysis.worstcase_run import headline, render_worstcase, write_worstcase
+    from engine.scenario import load_scenario, with_overrides
+
+    loaded = load_scenario(model)
+    settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
+                             cut_jv_output=cut_jv_output, start_years=start_years,
+                             by=None if by is None else [b.strip() for b in by.split(",")])
+    loaded = with_overrides(loaded, worstcase=settings)
+    folder = target_folder(loaded, "worstcase", out, force, no_write)
+
+    def progress(line: str) -> None:
+        click.echo(f"  {line}", err=True)
+
+    result = solve_worstcase(loaded, solver=solver, method=method, progress=progress)
+    text = (json.dumps(headline(result).to_dict(orient="records"), indent=2, default=str)
+            if as_json and result.status == "optimal" else render_worstcase(result))
+    finish_analysis(text, result.status, None if no_write else lambda: write_worstcase(result, folder, force=force),
+                    "worstcase.csv, regret.csv, moves.csv, bounds.csv, builds.csv, k*/, worstcase.png, "
+                    "summary.json", machine_output=as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from engine.solvers.base import TONNES_NOISE
+
+MODE_LABELS = {"domestic": "no partner"}
+"""How a deal mode reads in printouts: ``domestic`` means no foreign partner (a Canadian firm's plant in Canada is
+``domestic``), not a plant in the buyer's country."""
+
 
 def usd(value: float | None) -> str:
     """USD with a magnitude suffix: 1.23 bn, 456.7 m, 12,345."""
@@ -22,7 +28,8 @@ def pct(value: float | None) -> str:
 
 
 def tonnes(value: float) -> str:
-    if value == 0:
+    """Tonnes: 0 below the noise threshold (``TONNES_NOISE``), two decimals below 10 t, whole tonnes above."""
+    if abs(value) < TONNES_NOISE:
         return "0"
     if abs(value) < 10:
         return f"{value:,.2f}"
@@ -45,7 +52,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
            else f"minimise cost under the scenario's dependence caps ({sc['basis']} basis)")
     lines.append(f"  Buyer {sc['buyer']}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
     model, stages = summary["model"], summary["stages"]
-    solve_s = sum(st["seconds"] or 0 for st in stages)
+    solve_s = sum(st["seconds"] or 0 for st in [*stages, *summary.get("tie_break", [])])
     lines.append(f"  {summary['solver']['version']}: {summary['status']} after {len(stages)} stage(s), "
                  f"{solve_s:.2f} s; {model['columns']:,} columns, {model['rows']:,} rows, "
                  f"{model['nonzeros']:,} non-zeros.")
@@ -55,6 +62,9 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
     lines.append("")
     lines.append(f"  Share of demand attributed to {sc['dependence_on']} (mean over years)")
+    if short["total_t"] > 0:
+        lines.append("  (shares are of all demand: tonnes left unmet count as not attributed, so a shortfall lowers "
+                     "the share)")
     lines.append(f"  {'mineral':<12}{'least-cost':>12}{'optimised':>12}{'change':>11}{'shortfall t':>14}")
     for m, v in dep["by_mineral"].items():
         change = None if v["least_cost_pct"] is None else v["optimised_pct"] - v["least_cost_pct"]
@@ -70,18 +80,56 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "
                  f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
                  + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
+    if short["total_t"] > 0:
+        lines.append(f"  With unmet demand at its value ({short['valued_at']}): optimised "
+                     f"{usd(cost['total_with_unmet_pv_usd'])} (unmet demand {usd(cost['unmet_value_pv_usd'])}, "
+                     f"present value).")
     lines.extend(render_jv(summary.get("jv"), names))
+    lines.extend(render_policies(summary.get("policies"), names))
     binding = summary.get("binding_policies") or []
     if binding:
         lines.append("")
         lines.append("  Most expensive binding policies (shadow prices of the cost stage, in each year's money):")
         lines.extend(f"  - {b['reading']}" for b in binding)
-    if short["total_t"] > 0:
+    if short["total_t"] >= TONNES_NOISE:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
-                     f"{usd(short['value_usd'])}. Run 'critmin explain' to see why.")
+                     f"{usd(short['value_usd'])} in each year's money at {short['valued_at']} "
+                     f"({usd(short['value_pv_usd'])} present value). Run 'critmin explain' to see why.")
     for warning in summary.get("warnings", []):
         lines.append(f"  Warning: {warning}")
     return "\n".join(lines)
+
+
+def _years_text(years: list[int]) -> str:
+    """[2025, 2026, 2027, 2030] -> '2025-2027, 2030'."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def render_policies(policies: list[dict] | None, names: dict[str, str]) -> list[str]:
+    """Policy status: the policies that bind (or charge), where and when, and the ones that never bind."""
+    if not policies:
+        return []
+    lines = ["", "  Policy status (policies.csv has every mineral-year):"]
+    for p in policies:
+        if p["status"] == "never binds":
+            continue
+        minerals = ", ".join(names.get(m, m) for m in p["minerals"])
+        verb = "charges" if p["status"] == "charged" else "binds"
+        where = f"{p['binding']} of {p['covers']} mineral-years ({minerals}; {_years_text(p['binding_years'])})"
+        price = (f"; largest shadow price USD {p['largest_dual_usd']:,.0f} {p['largest_dual_unit']}"
+                 if p.get("largest_dual_usd") is not None else "")
+        lines.append(f"  - {p['policy']} ({p['type']}) {verb} in {where}{price}")
+    never = [p for p in policies if p["status"] == "never binds"]
+    if never:
+        lines.append("  Your policies that never bind:")
+        lines.extend(f"  - {p['policy']} ({p['type']}): {p['reading']}" for p in never)
+    return lines
 
 
 def render_jv(jv: dict | None, names: dict[str, str]) -> list[str]:
@@ -90,10 +138,11 @@ def render_jv(jv: dict | None, names: dict[str, str]) -> list[str]:
         return ["", "  No joint ventures or licences built."]
     modes = ["licensing", "minority", "parity", "majority", "domestic"]
     lines = ["", f"  Capacity built 2025 onwards, t/yr by deal (capex {usd(jv['capex_usd'])})",
-             f"  {'mineral':<12}" + "".join(f"{m:>11}" for m in modes) + f"{'with partner':>14}"]
+             f"  {'mineral':<12}" + "".join(f"{MODE_LABELS.get(m, m):>11}" for m in modes) + f"{'with partner':>14}"]
     for mineral, by_mode in jv["capacity_built_tpy"].items():
         cells = "".join(f"{tonnes(by_mode.get(m, 0.0)):>11}" for m in modes)
         home = jv["buyer_hosted_with_partner_tpy"].get(mineral, 0.0)
         lines.append(f"  {names.get(mineral, mineral):<12}{cells}{tonnes(home):>14}")
-    lines.append("  ('with partner': capacity hosted in the buyer's country built with a foreign technology partner)")
+    lines.append("  ('no partner': built by a firm of the host country alone, in the buyer's country or abroad;")
+    lines.append("   'with partner': capacity hosted in the buyer's country built with a foreign technology partner)")
     return lines

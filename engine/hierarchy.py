@@ -8,13 +8,18 @@ Stages (DESIGN §4), each fixing the level of the one before within a tolerance:
     4. dependence  minimise D subject to C <= budget (the same row, relaxed); fix  D <= D* (1 + tol)
        (budget = C* × (1 + premium) or an absolute present value)
     5. cost        minimise cost at that dependence: the optimised plan
-    6. tie_break   on the optimal face of the last stage, minimise the tie-break weights: the plan reported
+    then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
 
 Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
-every backend. Stage 6 is the tie rule (``engine/ties.py``): among equally good plans it picks one fixed plan,
-whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the same LP would.
+every backend. The tie rule (``engine/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
+equally good ones, whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the
+same LP would.
 With ``minimise: cost`` stages 4–5 are skipped: the reference, ties settled, is the plan. A stage that is not
 optimal stops the hierarchy; its status is the plan's status.
+
+Every level is c·x of the point the stage returned (the backend checked that point against its bounds and rows,
+``engine/solvers/check.py``), never the objective the solver reports; a level's slack is ``tol × |level| +
+LEVEL_ABS_TOL``, so the point that set it satisfies the next stage with that margin.
 """
 
 from __future__ import annotations
@@ -27,10 +32,17 @@ import numpy as np
 from engine.formulation.jv import integer_repair
 from engine.formulation.model import Model
 from engine.schema import Budget
-from engine.solvers.base import Backend, Solution, Status
+from engine.solvers.base import (
+    FEASIBILITY_ABS_TOL,
+    FEASIBILITY_REL_TOL,
+    LEVEL_ABS_TOL,
+    Backend,
+    Solution,
+    Status,
+)
 from engine.ties import settle, tie_weights
 
-ABS_TOL = 1e-6  # absolute slack on fixed levels (model units), above solver feasibility tolerances
+ABS_TOL = LEVEL_ABS_TOL
 
 
 @dataclass
@@ -51,6 +63,7 @@ class Plan:
     status: Status
     message: str = ""
     stages: list[Stage] = field(default_factory=list)
+    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/ties.py``)
     solution: Solution | None = None
     least_cost: Solution | None = None
     cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
@@ -59,6 +72,9 @@ class Plan:
     budget_usd: float | None = None
     dependence_level: float | None = None
     notes: list[str] = field(default_factory=list)
+    duals_checked: bool | None = None  # the duals were checked to belong to the plan (None: not asked)
+    rejected_points: int = 0  # points a backend rejected (they broke a bound or row) and solved again
+    stage_retries: int = 0  # stages solved again with the fixed levels' slack widened
 
     @property
     def ok(self) -> bool:
@@ -100,11 +116,15 @@ class _Runner:
             self.backend.prefer_primal(primal)
             sol = self.session.solve_stage(duals)
             self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
+            self.plan.rejected_points += len(sol.rejected)
+            self.plan.notes.extend(f"{name} stage: {note}" for note in sol.rejected)
             if sol.ok:
                 return sol
             if sol.status not in NUMERICAL or not self.session.fixed or attempt == RETRIES:
                 break
             self.session.widen()
+            self.plan.stage_retries += 1
+            self.session.checks["stage_retries"] += 1
             self.plan.notes.append(f"the {name} stage was reported {sol.status} although the previous stage's "
                                    f"plan satisfies it (solver numerics); retried with the fixed levels' slack "
                                    f"× {self.session.slack_scale:g}")
@@ -139,11 +159,20 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
+        self.checks = {"points_rejected": 0, "stage_retries": 0}
+        """Over every solve of this session (analyses re-solve warm many times): points a backend rejected, and
+        stages retried with wider slack. Their summaries report it as ``solver_checks``."""
 
     def solve_stage(self, duals: bool = True) -> Solution:
-        """Solve the loaded stage. With binaries, try the LP relaxation first: when its builds already respect
-        every minimum efficient size it is optimal for the MIP too (``jv.integer_repair``), else branch.
-        ``duals=False`` reads primal values only."""
+        """Solve the loaded stage (counting the points the backend rejected in ``checks``)."""
+        sol = self._solve_stage(duals)
+        self.checks["points_rejected"] += len(sol.rejected)
+        return sol
+
+    def _solve_stage(self, duals: bool) -> Solution:
+        """With binaries, try the LP relaxation first: when its builds already respect every minimum efficient size
+        it is optimal for the MIP too (``jv.integer_repair``), else branch. ``duals=False`` reads primal values
+        only."""
         integer = self.model.lp.integer_cols
         if not integer.size:
             return self.backend.solve(duals)
@@ -152,20 +181,51 @@ class PlanSession:
         self.backend.set_integrality(integer, True)
         if relaxed.ok:
             repaired = integer_repair(self.model, relaxed.x)
-            if repaired is not None:
+            if repaired is not None and self.backend.solved.violation(repaired) is None:
                 relaxed.x, relaxed.is_mip = repaired, True
+                relaxed.objective = self.backend.solved.objective(repaired)
                 return relaxed
         elif relaxed.status not in NUMERICAL:
             return relaxed
         sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
+        sol.rejected = [*relaxed.rejected, *sol.rejected]
+        bad = sol.extra.get("rejected_x")  # a MIP point that broke the model: its integers may still be right
+        if (sol.ok and sol.extra.get("fractional")) or (sol.status is Status.ERROR and bad is not None):
+            polished = self.polish(sol.x if sol.ok else bad, duals)
+            if polished.ok:
+                polished.seconds += sol.seconds
+                polished.rejected, polished.is_mip = sol.rejected, True
+                if not sol.ok:  # one note per rejected point: say how the last one was recovered
+                    polished.rejected = [*sol.rejected[:-1],
+                                         f"{sol.rejected[-1]}; its integers kept, the rest solved again as an LP"]
+                return polished
         return sol
 
+    def polish(self, x: np.ndarray, duals: bool = False) -> Solution:
+        """The loaded stage as an LP with the integer columns fixed at their rounded values in ``x``: an exactly
+        integral point, for a MIP point whose integers are within tolerance of integers but whose rows break when
+        they are rounded (a big-M row: 1e-7 of a binary times a plant size), or a MIP point the backend rejected
+        (CBC's, twice). The integer columns are restored."""
+        solved, integer = self.backend.solved, self.model.lp.integer_cols
+        lower, upper = solved.col_lower[integer].copy(), solved.col_upper[integer].copy()
+        fixed = np.round(x[integer])
+        self.backend.set_col_bounds(integer, fixed, fixed)
+        self.backend.set_integrality(integer, False)
+        try:
+            return self.backend.solve(duals)
+        finally:
+            self.backend.set_integrality(integer, True)
+            self.backend.set_col_bounds(integer, lower, upper)
+
+    def level(self, objective: str, sol: Solution) -> float:
+        """The level a stage reached: c·x of its (checked) point for the named objective."""
+        return float(self.objectives[objective] @ sol.x)
+
     def fix(self, row: str, level: float) -> None:
-        """Fix a level row at ``level`` plus its slack (relative tolerance and ABS_TOL, times ``slack_scale``)."""
+        """Fix a level row at ``level`` plus its slack (``slack``)."""
         self.fixed[row] = level
-        tol = self.model.scenario.objective.tolerance
-        self.set_level(row, level + self.slack_scale * (tol * abs(level) + ABS_TOL))
+        self.set_level(row, level + self.slack(level))
 
     def widen(self) -> None:
         """Multiply the slack of every fixed level by 100 and apply it."""
@@ -197,7 +257,7 @@ class PlanSession:
         model, objective = self.model, self.model.scenario.objective
         minimise = minimise or objective.minimise
         budget = budget or objective.budget
-        tol, unit = objective.tolerance, model.money_unit
+        unit = model.money_unit
         shortfall, cost, dependence = (self.objectives[n] for n in ("shortfall", "cost", "dependence"))
         self.release_levels()
         plan = Plan(status=Status.OPTIMAL)
@@ -206,7 +266,7 @@ class PlanSession:
         sol = runner.run("shortfall", shortfall)
         if sol is None:
             return plan
-        level = float(sol.objective or 0.0)
+        level = self.level("shortfall", sol)
         plan.shortfall_usd = level * unit
         if level <= ABS_TOL:  # no shortfall is needed: fix it at zero exactly rather than within a tolerance
             self._shortfall_allowed(False)
@@ -217,8 +277,7 @@ class PlanSession:
         sol = runner.run("least_cost", cost, duals=True)  # the cost stage of a least-cost plan: duals wanted
         if sol is None:
             return plan
-        least = float(sol.objective or 0.0)
-        plan.least_cost_usd = least * unit
+        least = self.level("cost", sol)
         plan.cost_stage = sol
         self.fix("budget", least)
 
@@ -229,6 +288,8 @@ class PlanSession:
         if sol is None:
             return plan
         plan.least_cost = sol
+        least = self.level("cost", sol)  # the cost of the least-cost plan reported (within the slack of the last)
+        plan.least_cost_usd = least * unit
         if minimise == "cost":
             plan.solution = sol
             self.settle_ties(plan, sol, dependence)
@@ -238,18 +299,18 @@ class PlanSession:
         limit = (budget.absolute_usd / unit if budget.absolute_usd is not None
                  else least * (1.0 + (budget.premium or 0.0)))
         plan.budget_usd = limit * unit
-        if limit < least - tol * abs(least):
+        if limit < least - self.slack(least):
             plan.status = Status.INFEASIBLE
             plan.message = (f"the budget (USD {limit * unit:,.0f}) is below the least-cost plan "
                             f"(USD {least * unit:,.0f}); raise it or give it as a premium such as '+15%'")
             return plan
         self.fixed.pop("budget", None)
-        self.set_level("budget", max(limit, least + tol * abs(least)) + ABS_TOL)
+        self.set_level("budget", max(limit + ABS_TOL, least + self.slack(least)))
 
         sol = runner.run("dependence", dependence)
         if sol is None:
             return plan
-        level = float(sol.objective or 0.0)
+        level = self.level("dependence", sol)
         plan.dependence_level = level
         self.fix("fix_dependence", level)
 
@@ -270,10 +331,10 @@ class PlanSession:
     def settle_ties(self, plan: Plan, last: Solution, objective: np.ndarray) -> None:
         """The tie rule (``engine/ties.py``): among the optimal points of the last stage ``last`` (which minimised
         ``objective``), report the one that minimises the tie-break weights. Nothing is left changed."""
-        levels = {self.level_rows[row]: self.objectives[name] for row, name in LEVEL_ROWS}
+        levels = list(self.level_rows.values())
         settled, solves = settle(self.backend, self.model.lp.integer_cols, self.ties, last, objective, levels)
         for name, sol in solves:
-            plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
+            plan.tie_break.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
         if settled is not None:
             plan.solution = settled
         else:
@@ -281,46 +342,80 @@ class PlanSession:
                               f"{solves[-1][1].status if solves else 'no duals'}); the plan is optimal, but "
                               f"another equally good plan may be reported on another run")
 
-    def cost_duals(self, plan: Plan) -> Solution | None:
-        """An LP solution with duals in cost terms for the plan's cost stage.
+    def slack(self, level: float) -> float:
+        """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""
+        return self.slack_scale * (self.model.scenario.objective.tolerance * abs(level) + ABS_TOL)
 
-        For ``minimise: cost`` that is the least-cost stage (fix_dependence and budget free); otherwise the final
-        stage as it stands. A MIP is re-solved as an LP with its integer columns fixed at the plan's values.
-        When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at its value
-        (``unmet_value_usd_per_t``, the shortfall objective), so a policy's dual includes the demand it leaves unmet.
-        Run it after ``solve``: it changes the session's objective and level rows.
+    def allowance(self, level: float) -> float:
+        """How far above a level a point that satisfies the level's row may be: its slack, plus the feasibility
+        tolerance a checked point may break the row by (``FEASIBILITY_ABS_TOL``, ``FEASIBILITY_REL_TOL``)."""
+        return self.slack(level) + FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * abs(level)
+
+    def cost_duals(self, plan: Plan) -> Solution | None:
+        """Duals in cost terms at the reported plan, from an LP whose optimum is that plan (checked).
+
+        The LP is the plan's cost stage as solved (with ``minimise: cost`` the least-cost stage, budget row free;
+        otherwise the final stage), a MIP with its integer columns fixed at the plan's values. When the plan leaves
+        demand unmet, unmet demand is priced at its value (the shortfall objective, ``unmet_value_usd_per_t``, is
+        added to cost) while the shortfall level row stays: no plan leaves less demand unmet, none may leave more,
+        so the optimum is still the plan, and a policy's dual counts the unmet demand relaxing it would let the plan
+        meet. The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and its objective
+        is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says why.
+        The session is left as the last stage was solved (``--write-mps`` writes it).
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
-        integer = self.model.lp.integer_cols
-        priced = (plan.shortfall_usd or 0.0) > 0
-        if len(integer) == 0 and plan.cost_stage.row_dual is not None and not priced:
-            return plan.cost_stage
-        if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
-            self.set_level("budget", np.inf)
-        objective = self.objectives["cost"]
-        if priced:  # unmet demand priced at its value instead of fixed by a row
-            self.set_level("fix_shortfall", np.inf)
-            objective = objective + self.objectives["shortfall"]
-        self.backend.set_objective(objective)
-        sol = self.solve_with_integers_fixed(plan.cost_stage.x)
-        return sol if sol.ok and sol.row_dual is not None else None
-
-    def solve_with_integers_fixed(self, x: np.ndarray) -> Solution:
-        """Solve the loaded stage as an LP with the integer columns fixed at their (rounded) values in ``x``, so
-        that duals exist; then restore the integers. Without integers it is a plain solve."""
-        integer = self.model.lp.integer_cols
-        if not integer.size:
-            return self.backend.solve()
-        lower, upper = self.model.lp.col_lower[integer], self.model.lp.col_upper[integer]
-        fixed = np.round(x[integer])
-        self.backend.set_col_bounds(integer, fixed, fixed)
-        self.backend.set_integrality(integer, False)
+        priced = (plan.shortfall_usd or 0.0) > 0 and not self._short_fixed
+        objective = self.objectives["cost"] + (self.objectives["shortfall"] if priced else 0.0)
+        allowance = self.allowance(self.level("cost", plan.solution)) + (
+            self.allowance(self.level("shortfall", plan.solution)) if priced else 0.0)
+        saved_objective = self.backend.solved.cost.copy()
+        budget_row = self.level_rows["budget"]
+        saved_budget = float(self.backend.solved.row_upper[budget_row])
         try:
-            return self.backend.solve()
+            if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
+                self.set_level("budget", np.inf)
+            self.backend.set_objective(objective)
+            reuse = plan.cost_stage if not self.model.lp.integer_cols.size and not priced else None
+            sol, why = self.duals_at(plan.x, allowance, reuse)
         finally:
-            self.backend.set_integrality(integer, True)
-            self.backend.set_col_bounds(integer, lower, upper)
+            self.set_level("budget", saved_budget)
+            self.backend.set_objective(saved_objective)
+        if sol is None:
+            plan.notes.append(f"no shadow prices reported: {why}")
+        plan.duals_checked = sol is not None
+        return sol
+
+    def duals_at(self, x: np.ndarray, allowance: float,
+                 solution: Solution | None = None) -> tuple[Solution | None, str]:
+        """Duals of the loaded stage that belong to the point ``x``: the stage as an LP with its integer columns
+        fixed at their values in ``x`` (``solution``, when given, is that LP already solved), checked to have ``x``
+        as an optimum: ``x`` satisfies its bounds and rows, and c·x is at most its optimum plus ``allowance``.
+        Returns the LP solution and "", or None and why not. The integer columns are restored."""
+        solved = self.backend.solved
+        integer = self.model.lp.integer_cols
+        lower, upper = solved.col_lower[integer].copy(), solved.col_upper[integer].copy()
+        was_integer = solved.integer[integer].copy()
+        if integer.size:
+            fixed = np.round(x[integer])
+            self.backend.set_col_bounds(integer, fixed, fixed)
+            self.backend.set_integrality(integer, False)
+        try:
+            sol = solution if solution is not None else self.backend.solve()
+            if not sol.ok or sol.row_dual is None:
+                return None, f"the LP they come from was {sol.status} ({sol.message})"
+            violation = solved.violation(x)
+            if violation is not None:
+                return None, f"the plan is not a point of the LP they come from: it breaks {violation}"
+            gap = solved.objective(x) - solved.objective(sol.x)
+            if gap > allowance:
+                return None, (f"the plan is not an optimum of the LP they come from (its objective is {gap:.6g} "
+                              f"above the optimum {solved.objective(sol.x):.10g}, allowance {allowance:.3g})")
+            return sol, ""
+        finally:
+            if integer.size:
+                self.backend.set_integrality(integer[was_integer], True)
+                self.backend.set_col_bounds(integer, lower, upper)
 
 
 def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:

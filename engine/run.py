@@ -10,10 +10,12 @@ This is the library entry point the CLI calls; notebooks and sweeps can call it 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.analysis.duals import shadow_prices
+from engine.analysis.policy_status import policy_status
 from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.hierarchy import Plan, PlanSession
@@ -43,8 +45,9 @@ class RunResult:
 
 
 def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str | None = None,
-                 time_limit: float | None = None, log: bool = False) -> RunResult:
-    """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it."""
+                 time_limit: float | None = None, log: bool = False, export: Sequence[Path] = ()) -> RunResult:
+    """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it. ``export``: .lp or
+    .mps files to write the final stage to, exactly as solved (before the duals are taken)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if isinstance(spec, LoadedScenario):
@@ -62,11 +65,14 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     t = time.perf_counter()
     plan = session.solve(time_limit)
     timings["solve_s"] = time.perf_counter() - t
+    for path in export:
+        backend.write(path)
     t = time.perf_counter()
     tables = None
     if plan.ok:
         tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None)
         tables.extra["duals"] = shadow_prices(model, session.cost_duals(plan))
+        tables.extra["policies"] = policy_status(model, plan.x, tables.extra["duals"])
     timings["results_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     summary = make_summary(model, plan, tables, backend, timings)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
-from engine.results import Tables, dependence_metric, per_mineral
-from engine.solvers.base import Backend
+from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
+from engine.solvers.base import Backend, beyond_noise
 
 
 def _version(package: str) -> str | None:
@@ -21,6 +22,10 @@ def _version(package: str) -> str | None:
 def versions() -> dict[str, str | None]:
     return {"critmin-engine": _version("critmin-engine"), "python": platform.python_version(),
             **{p: _version(p) for p in ("highspy", "pulp", "numpy", "pandas", "scipy", "pydantic")}}
+
+
+UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference price per tonne"
+"""How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -76,11 +81,15 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz},
         "stages": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
                     "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.stages],
+        "tie_break": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
+                       "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.tie_break],
         "timings": {k: _round(v, 4) for k, v in timings.items()},
         "inputs": {"hash": loaded.digest, "dataset": str(model.dataset.folder),
                    "dataset_hash": model.dataset.digest},
         "versions": versions(),
         "warnings": list(model.warnings) + list(plan.notes),
+        "solver_checks": {"points_rejected": plan.rejected_points, "stage_retries": plan.stage_retries,
+                          "duals_belong_to_plan": plan.duals_checked},
     }
     if tables is None:
         return summary
@@ -88,11 +97,15 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
-    least = plan.least_cost_usd
-    premium = total - least if least is not None else None
+    # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
+    # differs by the tolerance its tie-break may spend)
+    least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else plan.least_cost_usd
+    premium = beyond_noise(total - least, least, s.objective.tolerance) if least is not None else None
     short = tables.shortfall
+    unmet_pv = expected_total(model, short, "value_pv_usd")
     summary["dependence"] = {
-        "unit": "percent of demand attributed to " + s.dependence.country,
+        "unit": "percent of demand attributed to " + s.dependence.country
+                + " (of all demand: tonnes left unmet count as not attributed)",
         "overall_pct": _round(dependence_metric(model, dep), 4),
         "least_cost_overall_pct": _round(dependence_metric(model, dep, "least_cost_china_share_pct"), 4),
         "by_mineral": {
@@ -110,6 +123,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "budget_pv_usd": _round(plan.budget_usd, 2),
         "premium_usd": _round(premium, 2),
         "premium_pct": _round(100.0 * premium / least, 4) if least else None,
+        "unmet_value_pv_usd": _round(unmet_pv, 2),
+        "total_with_unmet_pv_usd": _round(total + unmet_pv, 2),
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
     }
@@ -120,9 +135,16 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
          "dual_usd": _round(r.dual_usd, 2), "unit": r.unit, "reading": r.reading}
         for r in duals.head(5).itertuples(index=False)
     ]
+    status = tables.extra.get("policies")
+    if status is not None:
+        from engine.analysis.policy_status import policy_summary
+
+        summary["policies"] = policy_summary(status, list(model.scenario.policies), model.mineral_names())
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
-        "value_usd": _round(float(short["value_usd"].sum()), 2),
+        "valued_at": UNMET_DEMAND_VALUE,
+        "value_usd": _round(expected_total(model, short, "value_usd"), 2),
+        "value_pv_usd": _round(unmet_pv, 2),
         "by_mineral_t": {m: _round(v, 6) for m, v in short.groupby("mineral")["shortfall_t"].sum().items()},
     }
     return summary

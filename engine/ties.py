@@ -38,6 +38,11 @@ import pandas as pd
 from engine.lp import LinearProgram
 from engine.solvers.base import Backend, Solution
 
+LEVEL_MARGINS = (0.0, 1e-12, 1e-9, None)
+"""How far each level row may rise above its value at the last point, as a share of the size of its terms
+Σ|a_ij x_j|: the tie break first tries the tightest; a solver that calls that face infeasible (its scaled rows
+see the last point a hair outside) gets the next; None leaves the levels at their fixed slack."""
+
 DUAL_ZERO = 1e-9
 """A reduced cost or dual below this share of the objective's largest coefficient counts as zero (on the face)."""
 
@@ -79,33 +84,42 @@ def tie_weights(lp: LinearProgram) -> np.ndarray:
     return weights
 
 
-def face(last: Solution, objective: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
-         row_lower: np.ndarray, row_upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Bounds that confine the LP to the optimal face of ``last`` (a solution with duals of ``objective``).
+def _at(values: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """Where ``values`` sit on a finite ``bound`` (within 1e-9 of its size, at least 1e-9)."""
+    return np.isfinite(bound) & (np.abs(values - bound) <= 1e-9 * np.maximum(1.0, np.abs(bound)))
+
+
+def face(last: Solution, objective: np.ndarray, activity: np.ndarray, col_lower: np.ndarray,
+         col_upper: np.ndarray, row_lower: np.ndarray, row_upper: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bounds that confine the LP to the optimal face of ``last`` (a solution with duals of ``objective``, its
+    row activities ``activity``).
 
     For a minimisation, a column with reduced cost d_j > 0 sits at its lower bound in every optimal point, one
-    with d_j < 0 at its upper bound; a row with dual y_i > 0 at its lower bound, y_i < 0 at its upper bound.
+    with d_j < 0 at its upper bound; a row with dual y_i > 0 at its lower bound, y_i < 0 at its upper bound. Only
+    columns and rows that ``last`` has on that bound are fixed: a sign within the solver's dual tolerance on
+    the wrong side is left free rather than made infeasible.
     """
     zero = DUAL_ZERO * max(float(np.abs(objective).max(initial=0.0)), 1e-12)
-    d, y = last.col_dual, last.row_dual
+    d, y, x = last.col_dual, last.row_dual, last.x
     lo, up, rlo, rup = col_lower.copy(), col_upper.copy(), row_lower.copy(), row_upper.copy()
-    at_lower = (d > zero) & np.isfinite(col_lower)
-    at_upper = (d < -zero) & np.isfinite(col_upper)
+    at_lower = (d > zero) & _at(x, col_lower)
+    at_upper = (d < -zero) & _at(x, col_upper)
     up[at_lower] = col_lower[at_lower]
     lo[at_upper] = col_upper[at_upper]
-    row_at_lower = (y > zero) & np.isfinite(row_lower)
-    row_at_upper = (y < -zero) & np.isfinite(row_upper)
+    row_at_lower = (y > zero) & _at(activity, row_lower)
+    row_at_upper = (y < -zero) & _at(activity, row_upper)
     rup[row_at_lower] = row_lower[row_at_lower]
     rlo[row_at_upper] = row_upper[row_at_upper]
     return lo, up, rlo, rup
 
 
 def settle(backend: Backend, integer: np.ndarray, weights: np.ndarray, last: Solution, objective: np.ndarray,
-           levels: dict[int, np.ndarray]) -> tuple[Solution | None, list[tuple[str, Solution]]]:
+           levels: list[int]) -> tuple[Solution | None, list[tuple[str, Solution]]]:
     """The settled point among the optimal points of ``last`` (which minimised ``objective`` on ``backend``), and
-    the solves made (name, solution). ``levels`` maps the hierarchy's level rows to their coefficient vectors:
-    each is held at its value in the last point, so the tie break spends none of the slack the hierarchy leaves
-    on fixed levels. Every bound, the integrality and the objective are restored afterwards; the settled point
+    the solves made (name, solution). ``levels`` are the hierarchy's level rows: each is held at its value in the
+    last point (``LEVEL_MARGINS``), so the tie break spends none of the slack the hierarchy leaves on fixed
+    levels. Every bound, the integrality and the objective are restored afterwards; the settled point
     is None if a solve failed or the backend does not report its bounds."""
     bounds = getattr(backend, "bounds", None)
     if bounds is None or last.x is None:
@@ -127,26 +141,31 @@ def settle(backend: Backend, integer: np.ndarray, weights: np.ndarray, last: Sol
             solves.append(("tie_break_duals", last))
             if not last.ok or last.col_dual is None:
                 return None, solves
-        lo, up, rlo, rup = face(last, objective, lower, upper, row_lower, row_upper)
-        for row, vector in levels.items():
-            rup[row] = min(rup[row], float(vector @ last.x))
+        activity, size = backend.solved.activities(last.x)
+        lo, up, rlo, rup = face(last, objective, activity, lower, upper, row_lower, row_upper)
         cols = np.flatnonzero((lo != col_lower) | (up != col_upper))
-        rows = np.flatnonzero((rlo != row_lower) | (rup != row_upper))
         backend.set_col_bounds(cols, lo[cols], up[cols])
-        backend.set_row_bounds(rows, rlo[rows], rup[rows])
         backend.set_objective(weights)
-        backend.prefer_primal(True)  # the last point lies on the face: start from it
-        sol = backend.solve(duals=False)
-        solves.append(("tie_break", sol))
-        if not sol.ok:  # HiGHS can stop a warm start on a degenerate face with status "unknown": start cold
-            backend.reset_basis()
+        for margin in LEVEL_MARGINS:
+            held_rup = rup.copy()
+            if margin is not None:  # each level row no higher than at the last point, within ``margin``
+                for row in levels:
+                    held_rup[row] = min(rup[row], activity[row] + margin * size[row])
+            rows = np.flatnonzero((rlo != row_lower) | (held_rup != row_upper))
+            backend.set_row_bounds(rows, rlo[rows], held_rup[rows])
+            backend.prefer_primal(True)  # the last point lies on the face: start from it
             sol = backend.solve(duals=False)
             solves.append(("tie_break", sol))
-        if sol.ok:
-            settled = sol
-            if integer.size:
-                settled.x[integer] = held
-                settled.is_mip = True
+            if not sol.ok:  # HiGHS can stop a warm start on a degenerate face with status "unknown": start cold
+                backend.reset_basis()
+                sol = backend.solve(duals=False)
+                solves.append(("tie_break", sol))
+            if sol.ok:
+                settled = sol
+                if integer.size:
+                    settled.x[integer] = held
+                    settled.is_mip = True
+                break
         return settled, solves
     finally:
         backend.set_col_bounds(np.arange(len(col_lower)), col_lower, col_upper)

@@ -60,7 +60,7 @@ def results_folder(name: str, inputs: Path, out: Path) -> dict[str, bytes | dict
     files: dict[str, bytes | dict] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     summary = json.loads(files["summary.json"])
     summary.pop("timings")
-    for stage in summary["stages"]:
+    for stage in summary["stages"] + summary["tie_break"]:
         stage.pop("seconds"), stage.pop("iterations")
     files["summary.json"] = summary
     return files
@@ -146,7 +146,7 @@ def test_ties_go_to_the_source_with_the_smaller_weight(tmp_path):
         assert result.summary["cost"]["total_pv_usd"] == 40 * 150.0  # the level did not move
         picked.append(tonnes)
     assert picked[0] == picked[1]
-    assert [s["name"] for s in result.summary["stages"]][-1] == "tie_break"
+    assert [s["name"] for s in result.summary["tie_break"]] == ["tie_break_duals", "tie_break"]
 
 
 def test_tie_weights_depend_on_names_only():
@@ -174,7 +174,7 @@ def _stresser(model):
 
     def recording(*args, **kwargs):
         plan = solve(*args, **kwargs)
-        points.append(plan.x)
+        points.append(plan.x if plan.ok else plan.status)
         return plan
 
     session.solve = recording
@@ -187,7 +187,8 @@ STRESS_SHOCKS = ("AUS cuts li (location)", "NOR cuts co (location)", "CAN cuts a
 
 def test_stress_shocks_solved_warm_give_the_cold_solves_points():
     """One session runs the shocks in turn, each from the basis the one before left; a fresh session solves
-    each alone. Without the tie rule these points differed by up to 45,000 t (same cost, other sources)."""
+    each alone. Without the tie rule these points differed by up to 45,000 t (same cost, other sources).
+    Differences of two costs of about USD 60 bn (the cost jump) may differ by a cent."""
     loaded = load_scenario("baseline")
     model = build_model(loaded)
     shocks = [s for s in n_minus_one(model) + named_shocks(loaded) if s.name in STRESS_SHOCKS]
@@ -201,10 +202,13 @@ def test_stress_shocks_solved_warm_give_the_cold_solves_points():
         assert again.keys() == row.keys()
         for key, value in row.items():
             exact = value is None or isinstance(value, str)
-            assert again[key] == (value if exact else pytest.approx(value, rel=1e-7, abs=1e-6)), (shock.name, key)
+            assert again[key] == (value if exact else pytest.approx(value, rel=1e-7, abs=0.01)), (shock.name, key)
         assert len(cold_points) == len(warm_points) - done >= 1
         for a, b in zip(warm_points[done:], cold_points, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-4, err_msg=shock.name)
+            if isinstance(a, np.ndarray):
+                np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-4, err_msg=shock.name)
+            else:
+                assert a == b, shock.name
 
 
 def test_frontier_points_solved_warm_give_the_cold_solves_points(monkeypatch):
@@ -213,9 +217,9 @@ def test_frontier_points_solved_warm_give_the_cold_solves_points(monkeypatch):
     points: list[np.ndarray] = []
     point = frontier_module._point
 
-    def recording(sweep, sol, settled, *args):
-        points.append(settled.x)
-        return point(sweep, sol, settled, *args)
+    def recording(sweep, sol, *args):
+        points.append(sol.x)
+        return point(sweep, sol, *args)
 
     monkeypatch.setattr(frontier_module, "_point", recording)
     model = build_model(load_scenario("baseline"))

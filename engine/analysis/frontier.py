@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
-from engine.hierarchy import ABS_TOL, PlanSession
+from engine.formulation.model import scale_unit
+from engine.hierarchy import PlanSession
 from engine.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
-from engine.solvers.base import Solution, Status
+from engine.solvers.base import Solution, Status, beyond_noise
 
 
 @dataclass
@@ -35,46 +36,76 @@ class FrontierResult:
 
 
 class _Sweep:
-    """One target's sweep on a loaded session."""
+    """One target's sweep on a loaded session. Its dependence ``vector`` is in LP units of ``unit`` percentage
+    points (scaled as the dependence objective is, ``dependence.py``); caps and levels are given in percent."""
 
     def __init__(self, session: PlanSession, target: str) -> None:
         self.session, self.target = session, target
         self.model = session.model
         if target == "all":
             self.row = session.level_rows["fix_dependence"]
-            self.vector = session.objectives["dependence"]
+            self.vector, self.unit = session.objectives["dependence"], self.model.dependence_unit
         else:
-            self.vector = mineral_dependence_vector(self.model, target)
+            percent = mineral_dependence_vector(self.model, target)
+            self.unit = scale_unit(percent)
+            self.vector = percent / self.unit
             nz = np.flatnonzero(self.vector)
             self.row = session.backend.add_row(nz, self.vector[nz], -np.inf, np.inf, f"frontier_{target}")
 
-    def cap(self, upper: float) -> None:
+    def percent(self, x: np.ndarray) -> float:
+        """The target's dependence at ``x``, in percent."""
+        return float(self.vector @ x) * self.unit
+
+    def cap(self, upper_pct: float) -> None:
+        """Cap the target's dependence at ``upper_pct`` percent, plus the slack a fixed level gets (the least
+        dependent plan's level is c·x of a point that meets its rows within the solver's tolerances)."""
+        upper = upper_pct / self.unit if np.isfinite(upper_pct) else np.inf
+        upper = upper + self.session.slack(upper) if np.isfinite(upper) else np.inf
         self.session.backend.set_row_bounds(np.array([self.row]), np.array([-np.inf]), np.array([upper]))
 
     def minimise(self, objective: np.ndarray) -> Solution:
         self.session.backend.set_objective(objective)
         return self.session.solve_stage()
 
-    def marginal(self, sol: Solution, x: np.ndarray) -> float | None:
-        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual: that of the cost
-        solve ``sol``, or for a MIP of the LP with the integers fixed at their values in the point ``x``."""
-        duals = self.session.solve_with_integers_fixed(x) if self.model.lp.integer_cols.size else sol
-        if not duals.ok or duals.row_dual is None:
+    def marginal(self, sol: Solution) -> float | None:
+        """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
+        checked to belong to ``sol`` (``PlanSession.duals_at``); else None."""
+        allowance = self.session.allowance(self.session.level("cost", sol))
+        reuse = None if self.model.lp.integer_cols.size else sol
+        duals, _ = self.session.duals_at(sol.x, allowance, reuse)
+        if duals is None:
             return None
-        return abs(float(duals.row_dual[self.row])) * self.model.money_unit
+        return abs(float(duals.row_dual[self.row])) / self.unit * self.model.money_unit
 
 
-def _point(sweep: _Sweep, sol: Solution, point: Solution, cap: float, least_usd: float) -> dict:
-    """One frontier row: the settled ``point`` (ties settled, ``engine/ties.py``) of the cost solve ``sol``."""
-    model, x = sweep.model, point.x
-    dep = attributed_by_group(model, x)
-    cost = total_cost_pv(model, x)
+def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
+    """Among the plans of least cost under the cap, the least dependent overall: the tie-break ``solve`` uses
+    for its least-cost reference, so the frontier's least-cost point is solve's least-cost plan."""
+    session = sweep.session
+    session.fix("budget", session.level("cost", sol))
+    try:
+        session.backend.prefer_primal(True)
+        tied = sweep.minimise(session.objectives["dependence"])
+        if tied.ok:  # and among those, the tie rule's plan (engine/ties.py), whatever the basis it started from
+            tied = session.settle(tied, session.objectives["dependence"]).solution
+    finally:
+        session.backend.prefer_primal(False)
+        session.fixed.pop("budget", None)
+        session.set_level("budget", np.inf)
+    return tied
+
+
+def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
+    model = sweep.model
+    dep = attributed_by_group(model, sol.x)
+    cost = total_cost_pv(model, sol.x)
+    premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": (float(sweep.vector @ x) if sweep.target != "all" else dependence_metric(model, dep)),
-        "cost_pv_usd": cost, "premium_usd": cost - least_usd,
-        "premium_pct": 100.0 * (cost - least_usd) / least_usd if least_usd else np.nan,
-        "marginal_usd_per_pp": sweep.marginal(sol, x),
+        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else dependence_metric(model, dep),
+        "cost_pv_usd": cost, "premium_usd": premium,
+        "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
+        "marginal_usd_per_pp": marginal,
     }
     row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
     return row
@@ -87,31 +118,31 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
     if not plan.ok:
         return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
-    least_usd = float(plan.least_cost_usd or 0.0)
+    least_usd = total_cost_pv(session.model, plan.least_cost.x)  # the least-cost plan's cost, as solve reports it
     sweep = _Sweep(session, target)
-    reference = sweep.minimise(sweep.vector)  # least dependent among the least-cost plans: D_ref
-    d_ref = float(sweep.vector @ reference.x)
+    # the least-cost plan is solve's reference (least dependent overall among the least-cost plans), whatever
+    # the target: its share of the target is D_ref
+    d_ref = sweep.percent(plan.least_cost.x)
     session.set_level("budget", np.inf)
     least_dependent = sweep.minimise(sweep.vector)
     if not least_dependent.ok:
         return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
-    d_min = float(least_dependent.objective)
+    d_min = sweep.percent(least_dependent.x)
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
     rows = []
     for eps in grid:
         if eps < d_min - 1e-9:
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue
-        sweep.cap(max(eps, d_min) + ABS_TOL)
+        sweep.cap(max(eps, d_min))
         sol = sweep.minimise(cost)
-        if not sol.ok:
-            rows.append({"target": target, "cap_pct": eps, "status": str(sol.status)})
+        marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
+        # where the cap does not bind, the point is solve's least-cost plan itself
+        point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
+        if not point.ok:
+            rows.append({"target": target, "cap_pct": eps, "status": str(point.status)})
             continue
-        settled = session.settle(sol, cost)  # among plans of this cost, the tie rule's one
-        if not settled.ok:
-            rows.append({"target": target, "cap_pct": eps, "status": str(settled.status)})
-            continue
-        rows.append({**_point(sweep, sol, settled.solution, eps, least_usd), "status": "optimal"})
+        rows.append({**_point(sweep, point, eps, least_usd, marginal), "status": "optimal"})
     sweep.cap(np.inf)
     table = pd.DataFrame(rows)
     table.insert(0, "point", np.arange(len(table)))
@@ -120,13 +151,14 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
 
 
 def _finite_differences(table: pd.DataFrame) -> np.ndarray:
-    """(C_k − C_{k−1}) / (ε_{k−1} − ε_k): the average cost of each point of independence between caps."""
+    """(C_k − C_{k−1}) / (D_{k−1} − D_k): the average cost of each point of independence actually achieved
+    between neighbouring points (D the share reached, not the cap asked for)."""
     out = np.full(len(table), np.nan)
     if "cost_pv_usd" not in table:
         return out
-    cost, cap = table["cost_pv_usd"].to_numpy(dtype=float), table["cap_pct"].to_numpy(dtype=float)
+    cost, share = table["cost_pv_usd"].to_numpy(dtype=float), table["dependence_pct"].to_numpy(dtype=float)
     for k in range(1, len(table)):
-        step = cap[k - 1] - cap[k]
+        step = share[k - 1] - share[k]
         if step > 1e-12 and np.isfinite(cost[k]) and np.isfinite(cost[k - 1]):
             out[k] = (cost[k] - cost[k - 1]) / step
     return out

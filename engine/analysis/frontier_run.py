@@ -28,6 +28,7 @@ class FrontierRun:
     message: str = ""
     least_cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over the whole sweep
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,7 @@ def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str
         table["point"] = range(len(table))
         run.table = table
     run.timings["total_s"] = time.perf_counter() - t0
+    run.solver_checks = dict(session.checks)
     return run
 
 
@@ -107,7 +109,8 @@ def render_frontier(run: FrontierRun) -> str:
             lines.append(f"  {r.cap_pct:>6.1f}%{r.dependence_pct:>8.1f}%{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
     lines.append("")
     lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
-    lines.append("  'avg since last': finite difference between this cap and the previous one.")
+    lines.append("  'avg since last': cost change from the previous point divided by the share it actually gained;")
+    lines.append("  'share' is of all demand; the first point is the least-cost plan 'solve' reports.")
     return "\n".join(lines)
 
 
@@ -117,11 +120,15 @@ def write_frontier(run: FrontierRun, folder: Path, force: bool = False) -> Path:
 
     def fill(tmp: Path) -> None:
         write_csv(run.table, tmp / "frontier.csv")
-        save_frontier_figure(run.table, run.names, run.loaded.name, tmp)
+        save_frontier_figure(run.table, run.loaded.dataset.folder, run.loaded.name, tmp,
+                             run.loaded.scenario.dependence.country)
         write_json({"scenario": run.loaded.name, "status": run.status, "message": run.message,
+                    "dependence_on": run.loaded.scenario.dependence.country,
+                    "inputs": str(run.loaded.dataset.folder),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
-                    "inputs_hash": run.loaded.digest, "timings": run.timings, "versions": versions()},
+                    "inputs_hash": run.loaded.digest, "timings": run.timings, "solver_checks": run.solver_checks,
+                    "versions": versions()},
                    tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)

@@ -14,6 +14,10 @@ Dependence objective, ``aggregate: mean`` (weights w_m per mineral, default 1; y
     minimise Σ_{m, y, ω} p_ω × w_m × dep[m, y, ω] / Σ_{m, y} w_m
 
 ``aggregate: max`` adds one column ``dep_max`` and rows ``dep[m, y, ω] − dep_max <= 0``; minimise dep_max.
+
+Inside the LP the mean is scaled as money is: its coefficients (percent per tonne, 1e-6 to 0.1 on the default data)
+are divided by ``model.dependence_unit``, a power of ten near their median, so that they sit near 1 and well above
+the solvers' dual tolerances. A level of the LP's dependence objective is ``dependence_unit`` percentage points.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.formulation.model import Model
+from engine.formulation.model import Model, scale_unit
 from engine.formulation.select import scope_mask
 from engine.schema import DependenceCap
 
@@ -61,7 +65,9 @@ def add_dependence_objective(model: Model) -> None:
         first = d["scen"] == d["scen"].iloc[0]
         total = float((weight * positive)[first.to_numpy()].sum()) or 1.0
         scale = (d["probability"].to_numpy() * weight / total)[drow]
-        model.lp.add_objective("dependence", dl["col"].to_numpy(), coef * scale)
+        values = coef * scale
+        model.dependence_unit = scale_unit(values)
+        model.lp.add_objective("dependence", dl["col"].to_numpy(), values / model.dependence_unit)
         return
     dmax = model.lp.add_variables("dep_max", pd.DataFrame({"aggregate": ["max"]}))
     rows_with = np.flatnonzero(positive)

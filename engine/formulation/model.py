@@ -17,14 +17,19 @@ from engine.lp import LinearProgram
 from engine.scenario import LoadedScenario
 
 
-def money_unit_for(prices: np.ndarray) -> float:
-    """The LP's unit of money: a power of ten near the median reference price, so that cost coefficients per
-    tonne sit near 1 whatever the dataset (USD 10^5 for the default data; smaller for toy models)."""
-    positive = np.asarray(prices, dtype=float)
+def scale_unit(values: np.ndarray) -> float:
+    """A power of ten near the median size of the positive ``values``: dividing by it brings them near 1."""
+    positive = np.abs(np.asarray(values, dtype=float))
     positive = positive[positive > 0]
     if positive.size == 0:
         return 1.0
     return float(10.0 ** np.round(np.log10(np.median(positive))))
+
+
+def money_unit_for(prices: np.ndarray) -> float:
+    """The LP's unit of money: a power of ten near the median reference price, so that cost coefficients per
+    tonne sit near 1 whatever the dataset (USD 10^5 for the default data; smaller for toy models)."""
+    return scale_unit(prices)
 
 
 FIRST_STAGE = ("build", "jv_built", "stock_put")
@@ -52,6 +57,7 @@ class Model:
     warnings: list[str] = field(default_factory=list)
     restrictions: list[pd.DataFrame] = field(default_factory=list)  # policy, block, row, removed_share
     money_unit: float = 1e6  # USD per unit of money in the LP objectives (see money_unit_for)
+    dependence_unit: float = 1.0  # percentage points per unit of the LP's dependence objective (see dependence.py)
     scenario_set: Any = None  # engine.formulation.disruptions.ScenarioSet
 
     @property

@@ -40,9 +40,10 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
     if target.is_dir() and not force:
         raise InputError(f"{target}: report folder exists already; pass --force to replace it or choose another "
                          f"--out")
-    check_writable(target, force)
+    inputs = [folder.path] + ([folder.frontier_path.parent] if folder.frontier_path is not None else [])
+    check_writable(target, force, inputs)
     report = None
-    if {"md", "html"} & set(chosen):
+    if {"md", "html", "xlsx"} & set(chosen):
         from engine.report.content import make_report
 
         report = make_report(folder)
@@ -62,7 +63,7 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
         if "xlsx" in chosen:
             from engine.report.exports import write_xlsx
 
-            write_xlsx(folder, tmp / FILES["xlsx"])
+            write_xlsx(folder, tmp / FILES["xlsx"], report)
         if "parquet" in chosen:
             from engine.report.exports import write_parquet
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from engine.lp import LinearProgram
+
+if TYPE_CHECKING:
+    from engine.solvers.check import SolvedModel
 
 
 class Status(str, Enum):
@@ -45,10 +48,43 @@ class Solution:
     iterations: int | None = None
     is_mip: bool = False
     extra: dict = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+    """Points the backend rejected before this answer (each: what it broke); ``objective`` is always c·x of ``x``."""
 
     @property
     def ok(self) -> bool:
         return self.status is Status.OPTIMAL
+
+
+FEASIBILITY_ABS_TOL = 1e-5
+FEASIBILITY_REL_TOL = 1e-9
+"""A point a solver returns is used only if it breaks no column bound and no row by more than
+``FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL × scale`` (model units: tonnes, t/yr, LP money), where ``scale`` is the
+size of the bound, and for a row also the size of its terms Σ|a_ij x_j| (``engine/solvers/check.py``)."""
+
+INTEGRALITY_TOL = 1e-6
+"""An integer column may be at most this far from an integer; it is then rounded to it."""
+
+LEVEL_ABS_TOL = 1e-6
+"""Absolute slack on a fixed level of the hierarchy (LP units), added to the scenario's relative ``tolerance``; above
+the feasibility tolerances, so the point that set a level satisfies the next stage's row with that margin."""
+
+MIP_REL_GAP = 1e-6
+"""The relative gap at which a MIP stage stops: its level is within this of the optimum."""
+
+NOISE_REL = MIP_REL_GAP
+"""Solver noise, relative: two figures of one kind (costs, say) closer than this share of their size, or than the
+levels' relative tolerance when that is larger, differ by noise; the difference is reported as 0."""
+
+TONNES_NOISE = 0.005
+"""Solver noise in tonnes: less than this (what prints as 0.00 t) is printed as 0; the slack of a fixed level leaves
+such traces (a shortfall level fixed within its slack can leave micrograms unmet in another mineral)."""
+
+
+def beyond_noise(difference: float, size: float, tolerance: float = 0.0) -> float:
+    """``difference`` between two figures of about ``size``, or 0.0 when it is within noise:
+    ``max(NOISE_REL, tolerance) × |size|``."""
+    return 0.0 if abs(difference) <= max(NOISE_REL, tolerance) * abs(size) else float(difference)
 
 
 SCALING = {"off": 0, "highs": 2, "forced": 3}
@@ -64,7 +100,7 @@ class SolverOptions:
     threads: int | None = None
     """HiGHS threads; None keeps HiGHS's default. HiGHS fixes the count per calling thread at its first run:
     a later run in that thread with another value fails, so set it once per process, or not at all."""
-    mip_rel_gap: float = 1e-6
+    mip_rel_gap: float = MIP_REL_GAP
     presolve: str = "auto"
     """HiGHS presolve: "on", "off", or "auto" (off for LPs, on for MIPs). On critmin's LPs HiGHS's presolve
     removes almost nothing (at 1.1M non-zeros 0.4% of the columns and 0.6% of the rows: fixed and singleton
@@ -94,6 +130,8 @@ class Backend(Protocol):
     """A loaded model that can be edited and re-solved."""
 
     name: str
+    solved: SolvedModel | None
+    """The model as the backend holds it (every edit applied), against which each returned point is checked."""
 
     def load(self, lp: LinearProgram) -> None: ...
 

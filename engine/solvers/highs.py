@@ -19,6 +19,7 @@ import numpy as np
 from engine.errors import SolverError
 from engine.lp import LinearProgram
 from engine.solvers.base import SCALING, Solution, SolverOptions, Status
+from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.interrupt import run_interruptibly
 from engine.solvers.ordering import SolverOrder
 
@@ -101,9 +102,11 @@ class HighsBackend:
         if self.options.time_limit is not None:
             self.h.setOptionValue("time_limit", float(self.options.time_limit))
         self.h.setOptionValue("mip_rel_gap", float(self.options.mip_rel_gap))
-        # below the slack the hierarchy leaves on fixed levels (see hierarchy.ABS_TOL)
+        # below the slack the hierarchy leaves on fixed levels (solvers/base.py LEVEL_ABS_TOL) and the integrality
+        # tolerance of the point check (INTEGRALITY_TOL)
         self.h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         self.lp: LinearProgram | None = None
+        self.solved: SolvedModel | None = None
         self.order = SolverOrder(None, None, 0)
         self.extra_rows: list[str] = []
         self.is_mip = False
@@ -116,6 +119,7 @@ class HighsBackend:
         """Hand the model to HiGHS, columns and rows in solver order: ``order``, or by default the one the options
         ask for (``ordering.py``: scenario innermost)."""
         self.lp = lp
+        self.solved = SolvedModel(lp)
         if order is None:
             order = SolverOrder.for_model(lp, self.options.scenario_innermost)
         self.order = order
@@ -141,6 +145,7 @@ class HighsBackend:
 
     def set_objective(self, cost: np.ndarray) -> None:
         n = len(cost)
+        self.solved.set_objective(cost)
         cost = self.order.col_values(np.asarray(cost, dtype=np.float64))
         self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
 
@@ -148,9 +153,11 @@ class HighsBackend:
         self.h.addRow(float(lower), float(upper), len(cols), self.order.cols(cols).astype(np.int32),
                       np.asarray(vals, dtype=np.float64))
         self.extra_rows.append(name)
+        self.solved.add_row(cols, vals, lower, upper, name)
         return self.h.getNumRow() - 1
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.solved.set_row_bounds(rows, lower, upper)
         self.h.changeRowsBounds(len(rows), self.order.rows(rows).astype(np.int32),
                                 np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
@@ -161,18 +168,16 @@ class HighsBackend:
 
     def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
         """Set ``A[row, cols] = vals`` (zeros remove entries)."""
+        self.solved.set_row_coefficients(row, cols, vals)
         slot = int(self.order.rows(np.array([row]))[0])
         for col, val in zip(self.order.cols(cols), np.asarray(vals, dtype=float), strict=True):
             self.h.changeCoeff(slot, int(col), float(val))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Column lower and upper bounds, row lower and upper bounds as they stand now, in model order (rows added
-        with ``add_row`` last)."""
-        lp = self.h.getLp()
-        return (self.order.model_cols(np.asarray(lp.col_lower_, dtype=float)),
-                self.order.model_cols(np.asarray(lp.col_upper_, dtype=float)),
-                self.order.model_rows(np.asarray(lp.row_lower_, dtype=float)),
-                self.order.model_rows(np.asarray(lp.row_upper_, dtype=float)))
+        with ``add_row`` last): copies of critmin's record of the model as solved (``check.SolvedModel``)."""
+        m = self.solved
+        return m.col_lower.copy(), m.col_upper.copy(), m.row_lower.copy(), m.row_upper.copy()
 
     def reset_basis(self) -> None:
         """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
@@ -180,16 +185,33 @@ class HighsBackend:
 
     def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
         """Make ``cols`` integer or continuous (to get LP duals of a MIP with its integers fixed)."""
+        self.solved.set_integrality(cols, integer)
         cols = self.order.cols(cols).astype(np.int32)
         kinds = np.full(len(cols), 1 if integer else 0, dtype=np.uint8)
         self.h.changeColsIntegrality(len(cols), cols, kinds)
         self.is_mip = bool(integer and len(cols))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.solved.set_col_bounds(cols, lower, upper)
         self.h.changeColsBounds(len(cols), self.order.cols(cols).astype(np.int32),
                                 np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
     def solve(self, duals: bool = True) -> Solution:
+        """Solve and check the point (``check.py``). A point that breaks the model is rejected and the model solved
+        again from scratch; a second such point is a solver error."""
+        solution = self._solve(duals)
+        violation = accept(solution, self.solved)
+        if violation is None:
+            return solution
+        note = f"HiGHS returned a point that breaks {violation}; solved again from scratch"
+        self.reset_basis()
+        again = self._solve(duals)
+        again.rejected = [*solution.rejected, note]
+        again.seconds += solution.seconds
+        violation = accept(again, self.solved)
+        return again if violation is None else rejected(again, violation, "HiGHS")
+
+    def _solve(self, duals: bool) -> Solution:
         start = time.perf_counter()
         run_status = run_interruptibly(self.h)
         seconds = time.perf_counter() - start

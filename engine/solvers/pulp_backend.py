@@ -7,6 +7,7 @@ files. Status is taken from the solution status, so a time-limited run is never 
 
 from __future__ import annotations
 
+import inspect
 import re
 import shutil
 import sysconfig
@@ -20,6 +21,7 @@ import pulp
 from engine.errors import InputError, SolverError, did_you_mean
 from engine.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
+from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.highs import stdout_silenced
 
 ALIASES = {"cbc": "COIN_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
@@ -31,25 +33,39 @@ def cbc_path() -> str | None:
     return shutil.which("cbc", path=sysconfig.get_path("scripts")) or shutil.which("cbc")
 
 
-def pulp_solver(name: str | None, options: SolverOptions) -> pulp.LpSolver:
-    """A PuLP solver by name (``cbc``, ``glpk``, ``COIN_CMD`` …), checked to be available."""
+def installed_aliases() -> list[str]:
+    """The aliases whose solver PuLP finds on this machine."""
+    available = set(pulp.listSolvers(onlyAvailable=True))
+    if cbc_path() is not None:
+        available.add("COIN_CMD")
+    return ["highs", "pulp", *[alias for alias, key in ALIASES.items() if key in available and alias != "highs"]]
+
+
+def pulp_solver(name: str | None, options: SolverOptions, extra: list[str] | None = None) -> pulp.LpSolver:
+    """A PuLP solver by name (``cbc``, ``glpk``, ``COIN_CMD`` …), checked to be available. Only the options the
+    solver's class takes are passed (GLPK takes no ``gapRel``: its gap goes on its command line); ``extra`` adds
+    command-line options (CBC: ``preprocess off``)."""
     key = ALIASES.get((name or "cbc").lower(), name or "COIN_CMD")
     known = pulp.listSolvers()
     if key not in known:
         raise InputError(f"unknown PuLP solver '{name}'{did_you_mean(name, [*ALIASES, *known])}; "
                          f"PuLP knows: {', '.join(known)}")
-    kwargs: dict = {"msg": bool(options.log)}
-    if key in ("COIN_CMD", "HiGHS", "HiGHS_CMD", "GLPK_CMD", "CPLEX_CMD", "GUROBI_CMD", "SCIP_CMD"):
-        kwargs["gapRel"] = options.mip_rel_gap
-    if options.time_limit is not None:
-        kwargs["timeLimit"] = float(options.time_limit)
+    wanted: dict = {"msg": bool(options.log), "gapRel": options.mip_rel_gap,
+                    "timeLimit": None if options.time_limit is None else float(options.time_limit),
+                    "options": list(extra or [])}
+    if key == "GLPK_CMD":
+        wanted["options"] += ["--mipgap", f"{options.mip_rel_gap:g}"]
     if key == "COIN_CMD" and (path := cbc_path()) is not None:
-        kwargs["path"] = path
-    solver = pulp.getSolver(key, **kwargs)
-    if not solver.available():
-        available = pulp.listSolvers(onlyAvailable=True)
-        raise InputError(f"PuLP solver '{key}' is not installed here; available: {', '.join(available)}")
-    return solver
+        wanted["path"] = path
+    probe = pulp.getSolver(key, msg=False, **({"path": wanted["path"]} if "path" in wanted else {}))
+    if not probe.available():
+        raise InputError(f"solver '{name}' (PuLP's {key}) is not installed here; installed: "
+                         f"{', '.join(installed_aliases())}")
+    parameters = inspect.signature(type(probe).__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    kwargs = {k: v for k, v in wanted.items()
+              if v is not None and (k in parameters or (takes_any and k != "options"))}
+    return pulp.getSolver(key, **kwargs)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -83,7 +99,9 @@ class PulpBackend:
 
     def __init__(self, solver: str | None = None, options: SolverOptions | None = None) -> None:
         self.options = options or SolverOptions()
+        self.solver_name = solver
         self.solver = pulp_solver(solver, self.options)
+        self.solved: SolvedModel | None = None
         self.name = f"pulp:{self.solver.name}"
         self.prob: pulp.LpProblem | None = None
         self.vars: list[pulp.LpVariable] = []
@@ -96,6 +114,7 @@ class PulpBackend:
 
     def load(self, lp: LinearProgram) -> None:
         prob = pulp.LpProblem("critmin", pulp.LpMinimize)
+        self.solved = SolvedModel(lp)
         integer = np.zeros(lp.n_cols, dtype=bool)
         integer[lp.integer_cols] = True
         self.is_mip = bool(integer.any())
@@ -153,19 +172,23 @@ class PulpBackend:
 
     def set_objective(self, cost: np.ndarray) -> None:
         assert self.prob is not None
+        self.solved.set_objective(cost)
         nz = np.flatnonzero(cost)
         self.prob.setObjective(self._expression(nz, np.asarray(cost)[nz]))
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int:
         self.rows.append(self._add(cols, vals, lower, upper, _UNSAFE.sub("_", name)))
+        self.solved.add_row(cols, vals, lower, upper, name)
         return len(self.rows) - 1
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.solved.set_row_bounds(rows, lower, upper)
         for i, lo, up in zip(rows, lower, upper, strict=True):
             self._apply(self.rows[int(i)], float(lo), float(up))
 
     def set_row_coefficients(self, row: int, cols: np.ndarray, vals: np.ndarray) -> None:
         """Set ``A[row, cols] = vals`` in every PuLP constraint of the row (zeros remove entries)."""
+        self.solved.set_row_coefficients(row, cols, vals)
         entry = self.rows[int(row)]
         for target in [entry.expr, *[c for c in entry.parts.values() if c is not None]]:
             for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):
@@ -183,22 +206,42 @@ class PulpBackend:
 
     def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
         """Make ``cols`` integer or continuous."""
+        self.solved.set_integrality(cols, integer)
         for j in cols:
             self.vars[int(j)].cat = pulp.LpInteger if integer else pulp.LpContinuous
         self.is_mip = any(v.cat == pulp.LpInteger for v in self.vars)
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.solved.set_col_bounds(cols, lower, upper)
         for j, lo, up in zip(cols, lower, upper, strict=True):
             v = self.vars[int(j)]
             v.lowBound = None if np.isinf(lo) else float(lo)
             v.upBound = None if np.isinf(up) else float(up)
 
     def solve(self, duals: bool = True) -> Solution:
+        """Solve and check the point (``check.py``). When CBC's MIP returns a point that breaks the model (its
+        preprocessing has), solve again without preprocessing; a point that still breaks it is a solver error."""
+        solution = self._solve(self.solver, duals)
+        violation = accept(solution, self.solved)
+        if violation is None:
+            return solution
+        note = f"{self.solver.name} returned a point that breaks {violation}"
+        if not (self.is_mip and self.solver.name in ("COIN_CMD", "PULP_CBC_CMD")):
+            return rejected(solution, violation, self.solver.name)
+        plain = pulp_solver(self.solver_name, self.options, ["preprocess off"])
+        plain.timeLimit = self.solver.timeLimit
+        again = self._solve(plain, duals)
+        again.rejected = [f"{note}; solved again without preprocessing"]
+        again.seconds += solution.seconds
+        violation = accept(again, self.solved)
+        return again if violation is None else rejected(again, violation, self.solver.name)
+
+    def _solve(self, solver: pulp.LpSolver, duals: bool) -> Solution:
         assert self.prob is not None
         start = time.perf_counter()
         try:
             with stdout_silenced(not self.options.log):  # PuLP's HiGHS wrapper prints a banner from C++
-                self.prob.solve(self.solver)
+                self.prob.solve(solver)
         except pulp.PulpSolverError as exc:
             return Solution(status=Status.ERROR, seconds=time.perf_counter() - start, message=str(exc))
         except KeyboardInterrupt:
