@@ -1,6 +1,6 @@
 """The lexicographic objective hierarchy, solved warm on one backend.
 
-Stages (DESIGN §4), each fixing the level of the one before within a tolerance::
+Stages, each fixing the level of the one before within a tolerance::
 
     1. shortfall   minimise value-weighted shortfall S;                       fix  S <= S* (1 + tol)
     2. least cost  minimise cost C;                                           C* is the least cost
@@ -93,6 +93,7 @@ class _Runner:
                     return None
                 self.backend.set_time_limit(remaining)
             self.backend.set_objective(objective)
+            self.session.stage_objective = objective
             self.backend.prefer_primal(primal)
             sol = self.session.solve_stage(duals)
             self.plan.stages.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
@@ -133,6 +134,7 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
+        self.stage_objective: np.ndarray | None = None  # objective of the stage solved last
 
     def solve_stage(self, duals: bool = True) -> Solution:
         """Solve the loaded stage. With binaries, try the LP relaxation first: when its builds already respect
@@ -281,7 +283,8 @@ class PlanSession:
         stage as it stands. A MIP is re-solved as an LP with its integer columns fixed at the plan's values.
         When the plan leaves demand unmet, the shortfall row is freed and unmet demand is priced at its value
         (``unmet_value_usd_per_t``, the shortfall objective), so a policy's dual includes the demand it leaves unmet.
-        Run it after ``solve``: it changes the session's objective and level rows.
+        Run it after ``solve``; the session's objective and level rows are restored afterwards, so the loaded model
+        (``--write-mps``) is still the plan's final stage.
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
@@ -289,6 +292,7 @@ class PlanSession:
         priced = (plan.shortfall_usd or 0.0) > 0
         if len(integer) == 0 and plan.cost_stage.row_dual is not None and not priced:
             return plan.cost_stage
+        fixed, final = dict(self.fixed), self.stage_objective
         if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
             self.set_level("budget", np.inf)
         objective = self.objectives["cost"]
@@ -296,7 +300,14 @@ class PlanSession:
             self.set_level("fix_shortfall", np.inf)
             objective = objective + self.objectives["shortfall"]
         self.backend.set_objective(objective)
-        sol = self.solve_with_integers_fixed(plan.cost_stage.x)
+        try:
+            sol = self.solve_with_integers_fixed(plan.cost_stage.x)
+        finally:
+            for row in ("budget", "fix_shortfall"):
+                if row in fixed:
+                    self.fix(row, fixed[row])
+            if final is not None:
+                self.backend.set_objective(final)
         return sol if sol.ok and sol.row_dual is not None else None
 
     def solve_with_integers_fixed(self, x: np.ndarray) -> Solution:
