@@ -206,7 +206,10 @@ def test_pulp_matches_highs(baseline):
     assert pulp["status"] == "optimal"
     assert pulp["solver"]["backend"] != "highs"
     assert pulp["cost"]["total_pv_usd"] == pytest.approx(highs["cost"]["total_pv_usd"], rel=1e-5)
-    assert pulp["dependence"]["overall_pct"] == pytest.approx(highs["dependence"]["overall_pct"], abs=1e-3)
+    # The dependence stage is an LP whose optimum both solvers reach within their feasibility tolerances; on the
+    # corrected dataset that leaves 11.9508% (HiGHS) against 11.9522% (CBC), and HiGHS itself gives 11.9515% with
+    # scaling off: about 1e-4 of the value, so the two are compared to 2e-4 of it.
+    assert pulp["dependence"]["overall_pct"] == pytest.approx(highs["dependence"]["overall_pct"], rel=2e-4)
 
 
 def test_written_mps_and_lp_reproduce_the_final_objective(baseline):
