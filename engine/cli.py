@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -20,6 +21,16 @@ import click
 from engine.errors import CritminError, InputError
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float option that must be a finite number (click accepts 'nan' and 'inf' otherwise)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class Context:
@@ -100,13 +111,13 @@ def finish_analysis(text: str, status: str, write: Callable[[], Path] | None, fi
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
 
 
-def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
+def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
     """The analysis folder, checked before any solving so a refusal costs nothing."""
     from engine.output import check_writable
 
-    folder = out if out is not None else Path("results") / f"{name}-{suffix}"
+    folder = out if out is not None else Path("results") / f"{loaded.name}-{suffix}"
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     return folder
 
 
@@ -118,7 +129,7 @@ def target_folder(name: str, suffix: str, out: Path | None, force: bool, no_writ
               help="Results folder [default: results/<scenario name>].")
 @click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
 @click.option("--no-write", is_flag=True, help="Do not write a results folder.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="Seconds for the whole objective hierarchy.")
 @click.option("--write-lp", type=click.Path(path_type=Path), default=None,
               help="Write the final-stage model as solved, LP format.")
@@ -140,7 +151,7 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / loaded.name
     if not no_write:
-        check_writable(folder, force)
+        check_writable(folder, force, loaded.input_paths)
     for path in (write_lp, write_mps):
         if path is not None and path.suffix.lower() not in (".lp", ".mps"):
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
@@ -284,7 +295,7 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "frontier", out, force, no_write)
+    folder = target_folder(loaded, "frontier", out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
@@ -334,7 +345,7 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     from engine.compare import compare as compare_runs
 
     if out is not None:
-        check_csv_target(out, force)
+        check_csv_target(out, force, runs)
     comparison = compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison, out, force=force)
@@ -378,7 +389,7 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded.name, "stress", out, force, no_write)
+    folder = target_folder(loaded, "stress", out, force, no_write)
     with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -393,7 +404,8 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 @main.command()
 @MODEL
 @click.option("--samples", type=click.IntRange(min=1), default=100, show_default=True, help="Monte Carlo samples.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (results depend only on it).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=1, show_default=True,
+              help="Random seed (results depend only on it).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once and re-solves warm).")
 @click.option("--scheduler", default=None,
@@ -407,12 +419,14 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
           out: Path | None, resume: bool, force: bool) -> None:
     """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
-    from engine.analysis.sweep import run_sweep
+    from engine.analysis.sweep import check_folder, check_runner, run_sweep
     from engine.analysis.sweep_report import render_sweep
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
+    check_runner(solver, scheduler)  # before the progress bar and before anything is written
+    check_folder(folder, loaded, samples, seed, resume, force)
     with click.progressbar(length=samples, label="Sampling", file=sys.stderr, show_eta=True,
                            show_pos=True) as bar:
         def progress(done: int, total: int) -> None:
@@ -436,9 +450,10 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
               help="Fresh scenarios to test the plans on [default: robust.evaluation].")
 @click.option("--risk", type=click.Choice(["expected", "cvar"]), default=None,
               help="First objective: expected shortfall or its CVaR [default: robust.risk].")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+@click.option("--alpha", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
-@click.option("--seed", type=int, default=None, help="Random seed [default: robust.seed].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+              help="Random seed [default: robust.seed].")
 @SOLVER
 @analysis_folder("robust")
 @friendly
@@ -455,7 +470,7 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
                                  "seed": seed}.items() if v is not None}
     if changes:
         loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
-    folder = target_folder(loaded.name, "robust", out, force, no_write)
+    folder = target_folder(loaded, "robust", out, force, no_write)
     result = robust_plan(loaded, solver=solver)
     finish_analysis(render_robust(result), result.status,
                     None if no_write else lambda: write_robust(result, folder, force=force),

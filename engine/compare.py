@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.display import pct, tonnes, usd
+from engine.display import MODE_LABELS, pct, tonnes, usd
 from engine.errors import InputError, did_you_mean
 from engine.paths import shipped_scenarios
 from engine.report.folder import is_results_folder, load_results_folder
 from engine.report.labels import MODES, Names
+from engine.summary import UNMET_DEMAND_VALUE
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
 NBSP = "\u00a0"
@@ -178,18 +179,22 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
     for key, metric, unit in (("total_pv_usd", "cost of the plan", "USD PV"),
                               ("least_cost_pv_usd", "least-cost plan", "USD PV"),
                               ("premium_usd", "premium", "USD PV"),
-                              ("premium_pct", "premium, % of least cost", "% of least cost")):
+                              ("premium_pct", "premium, % of least cost", "% of least cost"),
+                              ("total_with_unmet_pv_usd", "cost with unmet demand at its value", "USD PV")):
         add(f"cost.{key}", "cost", metric, unit, [_get(r.summary, "cost", key) for r in runs])
     for m in minerals:
         add(f"shortfall.by_mineral_t.{m}", "shortfall", names.mineral(m), "t",
             [_get(r.summary, "shortfall", "by_mineral_t", m) for r in runs])
     add("shortfall.total_t", "shortfall", "total", "t", [_get(r.summary, "shortfall", "total_t") for r in runs])
     add("shortfall.value_usd", "shortfall", "value", "USD", [_get(r.summary, "shortfall", "value_usd") for r in runs])
+    add("shortfall.value_pv_usd", "shortfall", "value, present value", "USD PV",
+        [_get(r.summary, "shortfall", "value_pv_usd") for r in runs])
     for m in minerals:
         built = [((r.summary.get("jv") or {}).get("capacity_built_tpy") or {}).get(m, {}) for r in runs]
         for mode in [*MODES, *sorted({k for b in built for k in b} - set(MODES))]:
             if any(b.get(mode) for b in built):
-                add(f"jv.capacity_built_tpy.{m}.{mode}", "jv", f"{names.mineral(m)}, {mode}", "t/yr",
+                add(f"jv.capacity_built_tpy.{m}.{mode}", "jv", f"{names.mineral(m)}, {MODE_LABELS.get(mode, mode)}",
+                    "t/yr",
                     [float(b.get(mode, 0.0)) if r.ok else None for r, b in zip(runs, built, strict=True)])
     add("jv.capex_usd", "jv", "capex", "USD", [_get(r.summary, "jv", "capex_usd") for r in runs])
     keys: list[tuple[str, str]] = []
@@ -271,9 +276,10 @@ def change_lines(comparison: Comparison) -> list[str]:
 
 
 SECTION_TITLES = {
-    "dependence": "Share of demand attributed to {country} (mean over years; 'overall' is the objective's aggregate)",
+    "dependence": "Share of demand attributed to {country} (mean over years, of all demand: unmet tonnes count as not "
+                  "attributed; 'overall' is the objective's aggregate)",
     "cost": "Cost, USD present value",
-    "shortfall": "Unmet demand over the horizon",
+    "shortfall": f"Unmet demand over the horizon (valued at {UNMET_DEMAND_VALUE})",
     "jv": "Capacity built by deal, t/yr (capex in USD)",
 }
 
@@ -322,17 +328,38 @@ def comparison_json(comparison: Comparison) -> dict:
     }
 
 
-def check_csv_target(path: Path, force: bool = False) -> Path:
-    """Fail early (before solving) if ``path`` is not a .csv file that may be written."""
+COMPARISON_HEADER = "key,section,metric,unit,"
+
+
+def check_csv_target(path: Path, force: bool = False, inputs: Sequence[str] = ()) -> Path:
+    """Fail early (before solving) if ``path`` is not a .csv file that may be written: never inside a results
+    folder being compared, and with ``force`` only over a comparison table critmin wrote."""
     path = Path(path)
     if path.suffix.lower() != ".csv":
         raise InputError(f"--out {path}: expected a file ending in .csv")
+    target = path.resolve()
+    for argument in inputs:
+        if is_results_folder(Path(argument)) and Path(argument).resolve() in target.parents:
+            raise InputError(f"--out {path}: lies inside the results folder {argument}, an input of this "
+                             f"comparison; choose a file outside it")
     if path.exists() and (path.is_dir() or not force):
         raise InputError(f"--out {path}: exists already; pass --force to replace it or choose another file")
+    if path.exists() and not _is_comparison_table(path):
+        raise InputError(f"--out {path}: --force replaces only a comparison table critmin wrote (its header starts "
+                         f"'{COMPARISON_HEADER.rstrip(',')}'), and this file is not one; choose another file, or "
+                         f"move or delete it yourself first")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"--out {path}: folder {folder} does not exist")
     return path
+
+
+def _is_comparison_table(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().startswith(COMPARISON_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def write_comparison_csv(comparison: Comparison, path: Path, force: bool = False) -> Path:

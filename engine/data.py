@@ -87,9 +87,14 @@ def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems, lines: 
             problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not true/false")
         return lowered.isin(TRUE)
     numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
-    bad = ~blank & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))
-    for i in text.index[bad]:
-        problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not a number")
+    not_number = ~blank & numbers.isna()
+    infinite = ~blank & ~not_number & ~np.isfinite(numbers.fillna(0.0))
+    for i in text.index[not_number | infinite]:
+        what = "not a finite number" if infinite[i] or text[i].lower() in ("nan", "-nan", "+nan") else "not a number"
+        problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is {what}; expected "
+                     f"{_range_text(col)}")
+    bad = not_number | infinite
+    numbers = numbers.where(~bad)  # reported once, as not a finite number, not again as out of range
     if col.kind == "int":
         fractional = ~blank & ~bad & (numbers.fillna(0) != numbers.fillna(0).round())
         for i in text.index[fractional]:
@@ -104,7 +109,8 @@ def _check_range(values: pd.Series, col: Column, where: str, problems: Problems,
     present = values.dropna()
     expected = _range_text(col)
     if col.minimum is not None:
-        for i in present.index[present < col.minimum]:
+        low = present <= col.minimum if col.minimum_excluded else present < col.minimum
+        for i in present.index[low]:
             problems.add(f"{where}, line {lines[i]}, column {col.name}: {values[i]:g} is {_below(col)}; "
                          f"expected {expected}")
     if col.maximum is not None:
@@ -114,15 +120,22 @@ def _check_range(values: pd.Series, col: Column, where: str, problems: Problems,
 
 
 def _below(col: Column) -> str:
+    if col.minimum_excluded:
+        return "not above 0" if col.minimum == 0 else f"not above {col.minimum:g}"
     return "negative" if col.minimum == 0 else f"below {col.minimum:g}"
 
 
 def _range_text(col: Column) -> str:
+    unit = f" {col.unit}" if col.unit else ""
     if col.minimum is not None and col.maximum is not None:
-        return f"a value in [{col.minimum:g}, {col.maximum:g}]"
+        opener = "(" if col.minimum_excluded else "["
+        return f"a value in {opener}{col.minimum:g}, {col.maximum:g}]{unit}"
     if col.minimum is not None:
-        return "a value >= 0" if col.minimum == 0 else f"a value >= {col.minimum:g}"
-    return f"a value <= {col.maximum:g}"
+        sign = ">" if col.minimum_excluded else ">="
+        return f"a value {sign} {col.minimum:g}{unit}"
+    if col.maximum is not None:
+        return f"a value <= {col.maximum:g}{unit}"
+    return f"a number{unit}"
 
 
 def _decode_error(path: Path, exc: UnicodeDecodeError) -> InputError:

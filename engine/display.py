@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+MODE_LABELS = {"domestic": "no partner"}
+"""How a deal mode reads in printouts: ``domestic`` means no foreign partner (a Canadian firm's plant in Canada is
+``domestic``), not a plant in the buyer's country."""
+
 
 def usd(value: float | None) -> str:
     """USD with a magnitude suffix: 1.23 bn, 456.7 m, 12,345."""
@@ -55,6 +59,9 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
     lines.append("")
     lines.append(f"  Share of demand attributed to {sc['dependence_on']} (mean over years)")
+    if short["total_t"] > 0:
+        lines.append("  (shares are of all demand: tonnes left unmet count as not attributed, so a shortfall lowers "
+                     "the share)")
     lines.append(f"  {'mineral':<12}{'least-cost':>12}{'optimised':>12}{'change':>11}{'shortfall t':>14}")
     for m, v in dep["by_mineral"].items():
         change = None if v["least_cost_pct"] is None else v["optimised_pct"] - v["least_cost_pct"]
@@ -70,6 +77,10 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "
                  f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
                  + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
+    if short["total_t"] > 0:
+        lines.append(f"  With unmet demand at its value ({short['valued_at']}): optimised "
+                     f"{usd(cost['total_with_unmet_pv_usd'])} (unmet demand {usd(cost['unmet_value_pv_usd'])}, "
+                     f"present value).")
     lines.extend(render_jv(summary.get("jv"), names))
     binding = summary.get("binding_policies") or []
     if binding:
@@ -78,7 +89,8 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
         lines.extend(f"  - {b['reading']}" for b in binding)
     if short["total_t"] > 0:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
-                     f"{usd(short['value_usd'])}. Run 'critmin explain' to see why.")
+                     f"{usd(short['value_usd'])} in each year's money at {short['valued_at']} "
+                     f"({usd(short['value_pv_usd'])} present value). Run 'critmin explain' to see why.")
     for warning in summary.get("warnings", []):
         lines.append(f"  Warning: {warning}")
     return "\n".join(lines)
@@ -90,10 +102,11 @@ def render_jv(jv: dict | None, names: dict[str, str]) -> list[str]:
         return ["", "  No joint ventures or licences built."]
     modes = ["licensing", "minority", "parity", "majority", "domestic"]
     lines = ["", f"  Capacity built 2025 onwards, t/yr by deal (capex {usd(jv['capex_usd'])})",
-             f"  {'mineral':<12}" + "".join(f"{m:>11}" for m in modes) + f"{'with partner':>14}"]
+             f"  {'mineral':<12}" + "".join(f"{MODE_LABELS.get(m, m):>11}" for m in modes) + f"{'with partner':>14}"]
     for mineral, by_mode in jv["capacity_built_tpy"].items():
         cells = "".join(f"{tonnes(by_mode.get(m, 0.0)):>11}" for m in modes)
         home = jv["buyer_hosted_with_partner_tpy"].get(mineral, 0.0)
         lines.append(f"  {names.get(mineral, mineral):<12}{cells}{tonnes(home):>14}")
-    lines.append("  ('with partner': capacity hosted in the buyer's country built with a foreign technology partner)")
+    lines.append("  ('no partner': built by a firm of the host country alone, in the buyer's country or abroad;")
+    lines.append("   'with partner': capacity hosted in the buyer's country built with a foreign technology partner)")
     return lines

@@ -183,15 +183,40 @@ def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = N
     return long
 
 
-def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Unmet demand and its value per (scen, mineral, year), the one valuation every command uses.
+
+    A tonne unmet is worth ``unmet_value_usd_per_t`` of the demand table (``UNMET_DEMAND_PRICE_MULTIPLE`` times
+    the mineral's reference price): ``value_usd`` in that year's money, ``value_pv_usd`` discounted to the base
+    year like costs (the shortfall objective's terms, before the scenario's probability)."""
     d = model.demand
     short = clean(x[model.block_cols("short")])
+    value = short * d["unmet_value_usd_per_t"].to_numpy()
+    return pd.DataFrame({"scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "shortfall_t": short,
+                         "value_usd": value, "value_pv_usd": value * model.discount(d["year"])})
+
+
+def unmet_value_pv(model: Model, x: np.ndarray) -> float:
+    """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``)."""
+    return expected_total(model, unmet_value(model, x), "value_pv_usd")
+
+
+def cost_with_unmet_pv(model: Model, x: np.ndarray) -> float:
+    """Expected present value of cost plus unmet demand at its value, USD: what a plan costs the buyer when
+    demand it leaves unmet is counted (``total_cost_pv`` + ``unmet_value_pv``)."""
+    return total_cost_pv(model, x) + unmet_value_pv(model, x)
+
+
+def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
+    d = model.demand
+    value = unmet_value(model, x)
+    short = value["shortfall_t"].to_numpy()
     demand = d["demand_t"].to_numpy()
     return pd.DataFrame({
         "scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "demand_t": demand,
         "shortfall_t": short,
         "shortfall_pct": np.where(demand > 0, 100.0 * short / np.where(demand > 0, demand, 1), 0.0),
-        "value_usd": short * d["unmet_value_usd_per_t"].to_numpy(),
+        "value_usd": value["value_usd"].to_numpy(), "value_pv_usd": value["value_pv_usd"].to_numpy(),
     })
 
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from engine.data import Dataset, load_dataset
 from engine.errors import InputError, closest, did_you_mean
 from engine.paths import inputs_dir, models_dir, shipped_scenarios
-from engine.schema import COUNTRY_FIELDS, POLICY_TYPES, Scenario
+from engine.schema import COUNTRY_FIELDS, NUMBER_RANGES, POLICY_TYPES, Scenario
 from engine.yamlio import KeyPath, format_path, load_yaml
 
 Origin = tuple[str, int, KeyPath]  # (file, line, the key path inside that file)
@@ -61,6 +62,12 @@ class LoadedScenario:
         return f"{self.path if self.path else '(scenario)'}, {format_path(path)}"
 
     @property
+    def input_paths(self) -> tuple[Path, ...]:
+        """Every file and folder this run reads: the scenario files of the ``extends`` chain and the dataset
+        folder (an output must never be one of them, nor contain one)."""
+        return (*self.chain, *((self.path,) if self.path is not None else ()), self.dataset.folder)
+
+    @property
     def digest(self) -> str:
         """A hash of the validated scenario and the dataset bytes: equal digests, equal inputs."""
         dumped = self.scenario.model_dump(mode="json")
@@ -86,6 +93,11 @@ def resolve_scenario_path(spec: str | Path, relative_to: Path | None = None) -> 
         if candidate.is_file():
             return candidate
     known = list(shipped_scenarios())
+    if as_path.is_dir():
+        what = ("a results folder (read it with 'critmin report' or 'critmin compare')"
+                if (as_path / "summary.json").is_file() else "a folder")
+        raise InputError(f"{text}: is {what}, not a scenario; give a path to a scenario .yaml file or one of the "
+                         f"shipped scenarios: {', '.join(known)}")
     raise InputError(
         f"{text}: scenario file not found{did_you_mean(as_path.stem, known)}; "
         f"give a path to a .yaml file or one of the shipped scenarios: {', '.join(known)}"
@@ -158,8 +170,10 @@ def _read_chain(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict[Ke
         cycle = " -> ".join(str(p) for p in (*stack, resolved))
         raise InputError(f"{path}: 'extends' forms a cycle: {cycle}")
     data, lines = load_yaml(path)
-    if data is None:
-        data = {}
+    if data is None or data == {}:
+        raise InputError(f"{path}: the scenario is empty ({'{}' if data == {} else 'no keys'}); write at least "
+                         f"'extends: baseline' and the keys you change, or a full scenario (buyer, horizon, "
+                         f"objective, policies, …)")
     if not isinstance(data, dict):
         raise InputError(f"{path}, line 1: a scenario must be a mapping of keys (name, horizon, policies, …), "
                          f"got a {type(data).__name__}")
@@ -204,13 +218,15 @@ def _strip_tags(loc: tuple[Any, ...]) -> KeyPath:
         if (isinstance(part, str) and part in POLICY_TYPES and i >= 2 and loc[i - 2] == "policies"
                 and isinstance(loc[i - 1], int)):
             continue
-        if isinstance(part, str) and part.startswith(("function-", "list[", "dict[")):
+        if isinstance(part, str) and part.startswith(("function-", "list[", "dict[", "constrained-")):
             continue
         out.append(part)
     return tuple(out)
 
 
 def _model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
+    """The schema model of the mapping at ``path`` (through policies, and through ``dict[str, Model]`` and
+    ``list[Model]`` fields such as stockpile, shocks and the uncertainty distributions)."""
     model: type[BaseModel] = Scenario
     node: Any = data
     parts = list(path)
@@ -229,11 +245,21 @@ def _model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
             continue
         info = model.model_fields.get(str(part))
         annotation = getattr(info, "annotation", None)
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        if get_origin(annotation) in (dict, list) and parts:
+            annotation = get_args(annotation)[-1]
+            key = parts.pop(0)
+            node = node[key] if isinstance(node, dict | list) and _has(node, key) else {}
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation
-        node = node.get(part, {}) if isinstance(node, dict) else {}
     return model
+
+
+def _has(node: dict | list, key: Any) -> bool:
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(key, int) and 0 <= key < len(node)
 
 
 def _suggested_keys(exc: ValidationError, data: dict) -> set[tuple[KeyPath, str]]:
@@ -249,11 +275,47 @@ def _suggested_keys(exc: ValidationError, data: dict) -> set[tuple[KeyPath, str]
     return out
 
 
+_NUMBER_ERRORS = {"finite_number", "greater_than_equal", "greater_than", "less_than_equal", "less_than"}
+
+
+def _range_of(path: KeyPath) -> tuple[float, float, str] | None:
+    """The stated range of the number at ``path``: its field's, or that of the mapping holding it."""
+    for part in reversed(path):
+        if isinstance(part, str) and part in NUMBER_RANGES:
+            return NUMBER_RANGES[part]
+    return None
+
+
+def _number(x: float) -> str:
+    if float(x).is_integer() and abs(x) < 1e7:
+        return f"{int(x):d}" if abs(x) < 1e4 else f"{int(x):,d}"
+    if abs(x) >= 1e7:
+        return f"{x:.0e}".replace("e+0", "e").replace("e+", "e")
+    return f"{x:g}"
+
+
+def _range_text(spec: tuple[float, float, str]) -> str:
+    lo, hi, unit = spec
+    return f"a finite number from {_number(lo)} to {_number(hi)} {unit}".rstrip()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)
+
+
 def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario | Any) -> str:
     lines = []
     suggested = _suggested_keys(exc, data)
+    paths = [_strip_tags(err["loc"]) for err in exc.errors()]
     for err in exc.errors():
         path = _strip_tags(err["loc"])
+        if isinstance(err.get("input"), dict | list) and err["type"].endswith(("_type", "_parsing")) and any(
+                len(other) > len(path) and other[:len(path)] == path for other in paths):
+            continue  # a union's other branch (share: a number or a mapping) explains the problem inside
         place = where.locate(path)
         kind = err["type"]
         if kind == "missing" and (path[:-1], path[-1]) in suggested:
@@ -274,6 +336,8 @@ def _validation_message(exc: ValidationError, data: dict, where: LoadedScenario 
             lines.append(f"{place}: a policy needs a 'type' (one of {', '.join(POLICY_TYPES)})")
         elif kind == "missing":
             lines.append(f"{place}: required key '{path[-1]}' is missing")
+        elif kind in _NUMBER_ERRORS and _range_of(path) is not None:
+            lines.append(f"{place}: got {_shown(err.get('input'))}; expected {_range_text(_range_of(path))}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
@@ -359,6 +423,22 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
     if c.problems:
         raise InputError(f"Scenario '{s.name}' names things the dataset does not have:\n  "
                          + "\n  ".join(c.problems))
+    meaning: list[str] = []
+    modelled = s.minerals or sorted(minerals)
+    if s.objective.weights and all(s.objective.weights.get(m, 1.0) == 0 for m in modelled):
+        meaning.append(f"{loaded.locate(('objective', 'weights'))}: every modelled mineral has weight 0, so "
+                       f"dependence would count for nothing; give at least one mineral a weight above 0 (an "
+                       f"unlisted mineral weighs 1)")
+    world = set(ds.countries.loc[ds.countries["region"] == "World", "iso3"])
+    for i, p in enumerate(s.policies):
+        listed = (getattr(p, "countries", None) or []) if p.type == "country_cap" else []
+        for j, country in enumerate(listed):
+            if country in world:
+                meaning.append(f"{loaded.locate(('policies', i, 'countries', j))}: '{country}' has region "
+                               f"'World' in countries.csv (an aggregate of many countries), which country caps "
+                               f"never apply to; list single countries")
+    if meaning:
+        raise InputError(f"Scenario '{s.name}' is not valid:\n  " + "\n  ".join(meaning))
     demand = ds.demand
     for m in s.minerals or sorted(minerals):
         have = set(demand.loc[demand["mineral"] == m, "year"])

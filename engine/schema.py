@@ -7,6 +7,7 @@ the closest valid key. Country and mineral names are checked against the dataset
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,60 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+Tonnes = Annotated[float, Field(ge=0.0, le=1e9)]
+UsdPerTonne = Annotated[float, Field(ge=0.0, le=1e9)]
+Multiplier = Annotated[float, Field(ge=0.0, le=100.0)]
+Weight = Annotated[float, Field(ge=0.0, le=1000.0)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+NUMBER_RANGES: dict[str, tuple[float, float, str]] = {
+    # field name (or the mapping that holds the numbers) -> (lowest, highest, unit): quoted in error messages
+    "start": (1990, 2100, "(a year)"), "end": (1990, 2100, "(a year)"),
+    "base_year": (FIRST_YEAR, LAST_YEAR, "(a year)"), "years": (FIRST_YEAR, LAST_YEAR, "(a year)"),
+    "tolerance": (0, 0.1, "(relative)"), "weights": (0, 1000, "(a weight)"),
+    "licence_technology_factor": (0, 1, "(a share, 0-1)"), "discount_rate": (0, 1, "(a rate per year, below 1)"),
+    "asset_life_years": (1, 100, "years"), "exportable_share": (0, 1, "(a share, 0-1)"),
+    "demand_scale": (0, 100, "(a multiplier)"), "allowed_share": (0, 1, "(a share, 0-1)"),
+    "quota_t": (0, 1e9, "t per year"), "owner_threshold": (0, 1, "(a share of equity, 0-1)"),
+    "ad_valorem": (0, 100, "(a share of the delivered cost, 1 = 100%)"), "per_tonne_usd": (0, 1e9, "USD/t"),
+    "max_share": (0, 1, "(a share, 0-1)"), "share": (0, 1, "(a share, 0-1)"),
+    "feoc_threshold": (0, 1, "(a share of equity, 0-1)"), "threshold": (0, 1, "(a share of equity, 0-1)"),
+    "credit_usd_per_t": (0, 1e9, "USD/t"), "max_equity": (0, 1, "(a share of equity, 0-1)"),
+    "min_capacity_t": (0, 1e9, "t per year"), "min_share": (0, 1, "(a share of demand, 0-1)"),
+    "initial_t": (0, 1e9, "t"), "capacity_t": (0, 1e9, "t"), "max_purchase_t": (0, 1e9, "t per year"),
+    "max_draw_t": (0, 1e9, "t per year"), "holding_usd_per_t_yr": (0, 1e9, "USD per t and year"),
+    "probability": (0, 1, "(a probability, 0-1)"), "mean": (-100, 100, "(a multiplier, or its log for lognormal)"),
+    "sd": (0, 100, "(a multiplier, or its log for lognormal)"), "low": (0, 100, "(a multiplier)"),
+    "high": (0, 100, "(a multiplier)"), "mode": (0, 100, "(a multiplier)"), "scenarios": (1, 10_000, "scenarios"),
+    "evaluation": (1, 100_000, "scenarios"), "alpha": (0, 1, "(a probability level, strictly between 0 and 1)"),
+    "seed": (0, 2**63 - 1, "(a seed)"), "budget": (0, 1e15, "USD (present value), or a premium such as '+2%'"),
+}
+"""The stated range and unit of every number a scenario may hold; errors quote them."""
+
+NAME_PATTERN = re.compile(r"^[^\W_.\-][\w.\- ]{0,99}$")
+NAME_RULE = ("letters, digits, spaces, '-', '_' and '.', starting with a letter or digit, at most 100 characters "
+             "(it names the results folder)")
+
+
+def _safe_name(value: Any) -> Any:
+    """A scenario name is one safe path component: it becomes the results folder's name."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        raise ValueError(f"a scenario name cannot be empty; use {NAME_RULE}")
+    if not NAME_PATTERN.match(value) or value.endswith((" ", ".")):
+        raise ValueError(f"'{value}' is not a safe scenario name; use {NAME_RULE}")
+    return value
+
+
+def _finite_budget(value: float) -> float:
+    if not math.isfinite(value) or not 0 < value <= 1e15:
+        shown = "nan" if math.isnan(value) else "inf" if math.isinf(value) else f"{value:g}"
+        raise ValueError(f"got {shown}; expected a premium such as '+2%', or an absolute present value in USD, a "
+                         f"finite number above 0 and up to 1e15")
+    return value
 
 ALL = "all"
 
@@ -21,7 +76,7 @@ ALL = "all"
 class StrictModel(BaseModel):
     """Base for every scenario section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------------- years
@@ -59,7 +114,27 @@ _RANGE = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
 _OPEN = re.compile(r"^\s*(\d{4})\s*\+\s*$")
 
 
+def _year_in_range(year: int, value: Any) -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}; got {value!r}")
+    return year
+
+
 def _parse_years(value: Any) -> Any:
+    parsed = _parse_years_unchecked(value)
+    if isinstance(parsed, dict):
+        for key in ("first", "last"):
+            if isinstance(parsed.get(key), int):
+                _year_in_range(parsed[key], value)
+        for year in parsed.get("listed") or ():
+            _year_in_range(year, value)
+        if parsed.get("listed") == ():
+            raise ValueError("an empty list of years; write 'all' or leave the key out for every year, or list "
+                             "at least one year")
+    return parsed
+
+
+def _parse_years_unchecked(value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == ALL):
         return {}
     if isinstance(value, Years | dict):
@@ -89,6 +164,8 @@ YearSpec = Annotated[Years, BeforeValidator(_parse_years)]
 def _as_list(value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, list) and not value:
+        raise ValueError("an empty list; write 'all' or leave the key out to mean all, or list at least one name")
     if isinstance(value, str) and value.strip().lower() == ALL:
         return None
     if isinstance(value, str):
@@ -139,11 +216,12 @@ def _parse_budget(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a premium such as '+15%' or an absolute present value in USD")
     if isinstance(value, int | float):
-        if value <= 0:
-            raise ValueError(f"an absolute budget must be positive USD, got {value}")
-        return {"absolute_usd": float(value)}
+        return {"absolute_usd": _finite_budget(float(value))}
     if isinstance(value, str) and (m := _PREMIUM.match(value)):
-        return {"premium": float(m.group(1)) / 100.0}
+        premium = float(m.group(1)) / 100.0
+        if premium > 1000:
+            raise ValueError(f"a premium of {value.strip()} is above +100000%; expected a premium such as '+15%'")
+        return {"premium": premium}
     raise ValueError(f"expected a premium such as '+15%' or an absolute present value in USD, got {value!r}")
 
 
@@ -160,7 +238,7 @@ class Objective(StrictModel):
     minimise: Literal["dependence", "cost"] = "dependence"
     budget: BudgetSpec = Field(default_factory=lambda: Budget(premium=0.15))
     aggregate: Literal["mean", "max"] = "mean"
-    weights: dict[str, NonNegative] = Field(default_factory=dict)
+    weights: dict[str, Weight] = Field(default_factory=dict)
     tolerance: float = Field(1e-8, ge=0.0, le=0.1)
 
 
@@ -181,7 +259,7 @@ class Finance(StrictModel):
 
     discount_rate: float = Field(0.07, ge=0.0, lt=1.0)
     asset_life_years: int = Field(20, ge=1, le=100)
-    base_year: int | None = None
+    base_year: Year | None = None
 
 
 class DataSettings(StrictModel):
@@ -193,7 +271,7 @@ class DataSettings(StrictModel):
 
     inputs: str | None = None
     exportable_share: dict[str, Share] = Field(default_factory=dict)
-    demand_scale: dict[str, NonNegative] = Field(default_factory=dict)
+    demand_scale: dict[str, Multiplier] = Field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- policies
@@ -218,7 +296,7 @@ class ExportBan(PolicyBase):
     exporter: str
     by: Literal["location", "owner", "either"] = "location"
     allowed_share: Share = 0.0
-    quota_t: NonNegative | None = None
+    quota_t: Tonnes | None = None
     owner_threshold: Share = 0.5
 
 
@@ -228,8 +306,8 @@ class Tariff(PolicyBase):
     type: Literal["tariff"]
     origin: NameList
     by: Literal["location", "owner", "either"] = "location"
-    ad_valorem: NonNegative = 0.0
-    per_tonne_usd: NonNegative = 0.0
+    ad_valorem: Multiplier = 0.0
+    per_tonne_usd: UsdPerTonne = 0.0
     owner_threshold: Share = 0.5
 
     @model_validator(mode="after")
@@ -264,7 +342,7 @@ class ContentRule(PolicyBase):
     """
 
     type: Literal["content_rule"]
-    share: Share | dict[int, Share]
+    share: Share | dict[Year, Share]
     qualifying: NameList = None
     feoc_threshold: Share | None = 0.25
 
@@ -287,7 +365,7 @@ class Feoc(PolicyBase):
     type: Literal["feoc"]
     threshold: Share = 0.25
     action: Literal["exclude", "credit_loss"] = "exclude"
-    credit_usd_per_t: NonNegative = 0.0
+    credit_usd_per_t: UsdPerTonne = 0.0
     applies_to: list[Literal["sources", "jv"]] = Field(default_factory=lambda: ["sources", "jv"])
     covers_licences: bool = False
 
@@ -318,7 +396,7 @@ class DomesticTarget(PolicyBase):
     or at least ``min_share`` of that year's demand (existing capacity plus JV builds online by then)."""
 
     type: Literal["domestic_target"]
-    min_capacity_t: NonNegative | None = None
+    min_capacity_t: Tonnes | None = None
     min_share: Share | None = None
 
     @model_validator(mode="after")
@@ -356,11 +434,11 @@ class Stockpile(StrictModel):
     ``max_purchase_t`` is added and ``max_draw_t`` drawn per year; holding costs ``holding_usd_per_t_yr``.
     """
 
-    initial_t: NonNegative = 0.0
-    capacity_t: NonNegative
-    max_purchase_t: NonNegative | None = None
-    max_draw_t: NonNegative | None = None
-    holding_usd_per_t_yr: NonNegative = 0.0
+    initial_t: Tonnes = 0.0
+    capacity_t: Tonnes
+    max_purchase_t: Tonnes | None = None
+    max_draw_t: Tonnes | None = None
+    holding_usd_per_t_yr: UsdPerTonne = 0.0
 
     @model_validator(mode="after")
     def _fits(self) -> Stockpile:
@@ -392,11 +470,11 @@ class Distribution(StrictModel):
     ``lognormal`` (mean and sd of the log), or ``triangular`` (low, mode, high)."""
 
     dist: Literal["normal", "uniform", "lognormal", "triangular"]
-    mean: float | None = None
-    sd: NonNegative | None = None
-    low: float | None = None
-    high: float | None = None
-    mode: float | None = None
+    mean: Annotated[float, Field(ge=-100.0, le=100.0)] | None = None
+    sd: Multiplier | None = None
+    low: Multiplier | None = None
+    high: Multiplier | None = None
+    mode: Multiplier | None = None
 
     @model_validator(mode="after")
     def _parameters(self) -> Distribution:
@@ -428,14 +506,14 @@ class RobustSettings(StrictModel):
     evaluation: int = Field(50, ge=1, le=100_000)
     risk: Literal["expected", "cvar"] = "expected"
     alpha: float = Field(0.9, gt=0.0, lt=1.0)
-    seed: int = 1
+    seed: int = Field(1, ge=0, le=2**63 - 1)
 
 
 # --------------------------------------------------------------------------------------------- scenario
 class Scenario(StrictModel):
     """A validated scenario: the buyer, the horizon, the objective and the policies in force."""
 
-    name: str
+    name: Annotated[str, BeforeValidator(_safe_name)]
     description: str = ""
     extends: str | None = None
     remove_policies: list[str] = Field(default_factory=list)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
-from engine.results import Tables, dependence_metric, per_mineral
+from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
 from engine.solvers.base import Backend
 
 
@@ -21,6 +22,10 @@ def _version(package: str) -> str | None:
 def versions() -> dict[str, str | None]:
     return {"critmin-engine": _version("critmin-engine"), "python": platform.python_version(),
             **{p: _version(p) for p in ("highspy", "pulp", "numpy", "pandas", "scipy", "pydantic")}}
+
+
+UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference price per tonne"
+"""How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -88,11 +93,15 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
-    least = plan.least_cost_usd
+    # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
+    # differs by the tolerance its tie-break may spend)
+    least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else plan.least_cost_usd
     premium = total - least if least is not None else None
     short = tables.shortfall
+    unmet_pv = expected_total(model, short, "value_pv_usd")
     summary["dependence"] = {
-        "unit": "percent of demand attributed to " + s.dependence.country,
+        "unit": "percent of demand attributed to " + s.dependence.country
+                + " (of all demand: tonnes left unmet count as not attributed)",
         "overall_pct": _round(dependence_metric(model, dep), 4),
         "least_cost_overall_pct": _round(dependence_metric(model, dep, "least_cost_china_share_pct"), 4),
         "by_mineral": {
@@ -110,6 +119,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "budget_pv_usd": _round(plan.budget_usd, 2),
         "premium_usd": _round(premium, 2),
         "premium_pct": _round(100.0 * premium / least, 4) if least else None,
+        "unmet_value_pv_usd": _round(unmet_pv, 2),
+        "total_with_unmet_pv_usd": _round(total + unmet_pv, 2),
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
     }
@@ -122,7 +133,9 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     ]
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
-        "value_usd": _round(float(short["value_usd"].sum()), 2),
+        "valued_at": UNMET_DEMAND_VALUE,
+        "value_usd": _round(expected_total(model, short, "value_usd"), 2),
+        "value_pv_usd": _round(unmet_pv, 2),
         "by_mineral_t": {m: _round(v, 6) for m, v in short.groupby("mineral")["shortfall_t"].sum().items()},
     }
     return summary

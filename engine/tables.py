@@ -24,6 +24,7 @@ class Column:
     required: bool = True
     minimum: float | None = None
     maximum: float | None = None
+    minimum_excluded: bool = False  # the value must be strictly above ``minimum``
     choices: tuple[str, ...] | None = None
     references: str | None = None  # "table.column" this column's values must appear in
 
@@ -66,7 +67,8 @@ MINERALS = TableSchema(
         Column("mineral", "str", "short id, e.g. li, ni, co, ga, ge"),
         Column("name", "str", "full name"),
         Column("unit", "str", "unit of quantities (t LCE for lithium, t metal otherwise)"),
-        Column("reference_price_usd_per_t", "float", "reference market price", "USD/t", minimum=0.0),
+        Column("reference_price_usd_per_t", "float", "reference market price (unmet demand is valued at 10x it)",
+               "USD/t", minimum=0.0, maximum=1e9, minimum_excluded=True),
         Column("price_year", "int", "year of the reference price", minimum=1990, maximum=2100),
         *PROVENANCE,
     ),
@@ -97,9 +99,10 @@ CAPACITY = TableSchema(
         Column("mineral", "str", "mineral refined", references="minerals.mineral"),
         Column("location", "str", "country where it is refined", references="countries.iso3"),
         Column("facility", "str", "short description", required=False),
-        Column("capacity_t", "float", "refining capacity per year", "t/yr", minimum=0.0),
+        Column("capacity_t", "float", "refining capacity per year", "t/yr", minimum=0.0, maximum=1e9),
         Column("exportable_share", "float", "share of output available to the buyer", minimum=0.0, maximum=1.0),
-        Column("unit_cost_usd_per_t", "float", "delivered cost to the buyer before tariffs", "USD/t", minimum=0.0),
+        Column("unit_cost_usd_per_t", "float", "delivered cost to the buyer before tariffs", "USD/t", minimum=0.0,
+               maximum=1e9),
         Column("first_year", "int", "first year of output", minimum=1900, maximum=2200),
         Column("last_year", "int", "last year of output (blank: open-ended)", required=False,
                minimum=1900, maximum=2200),
@@ -129,7 +132,7 @@ DEMAND = TableSchema(
     columns=(
         Column("mineral", "str", "mineral", references="minerals.mineral"),
         Column("year", "int", "year", minimum=1900, maximum=2200),
-        Column("demand_t", "float", "demand", "t/yr", minimum=0.0),
+        Column("demand_t", "float", "demand", "t/yr", minimum=0.0, maximum=1e9),
         *PROVENANCE,
     ),
     figures=("demand_t",),
@@ -148,15 +151,17 @@ JV_OPTIONS = TableSchema(
         Column("partner", "str", "technology or equity partner country", references="countries.iso3"),
         Column("mode", "str", "deal structure", choices=JV_MODES),
         Column("partner_equity_share", "float", "partner's equity", minimum=0.0, maximum=1.0),
-        Column("capex_usd_per_tpy", "float", "capital cost per t/yr of capacity", "USD per t/yr", minimum=0.0),
+        Column("capex_usd_per_tpy", "float", "capital cost per t/yr of capacity", "USD per t/yr", minimum=0.0,
+               maximum=1e10),
         Column("opex_usd_per_t", "float", "cash cost per tonne produced, feedstock included", "USD/t",
-               minimum=0.0),
-        Column("royalty_usd_per_t", "float", "licence royalty per tonne produced", "USD/t", minimum=0.0),
+               minimum=0.0, maximum=1e9),
+        Column("royalty_usd_per_t", "float", "licence royalty per tonne produced", "USD/t", minimum=0.0,
+               maximum=1e9),
         Column("lead_time_years", "int", "years from start of build to first output", "yr",
                minimum=0, maximum=30),
-        Column("max_size_tpy", "float", "largest capacity that can be built", "t/yr", minimum=0.0),
+        Column("max_size_tpy", "float", "largest capacity that can be built", "t/yr", minimum=0.0, maximum=1e9),
         Column("min_size_tpy", "float", "minimum efficient size (blank: none)", "t/yr", required=False,
-               minimum=0.0),
+               minimum=0.0, maximum=1e9),
         Column("earliest_start", "int", "first year construction may start", minimum=1900, maximum=2200),
         Column("description", "str", "what the deal is", required=False),
         Column("capex_usd_per_tpy_low", "float", "low end of the reported capex (blank: the central value)",

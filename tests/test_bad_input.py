@@ -245,7 +245,7 @@ def test_share_above_one_in_scenario(tmp_path):
             allowed_share: 1.5
         """)
     message = rejected(tmp_path, path)
-    assert (f"{path}, line 6, policies[0].allowed_share: got 1.5; expected a value less than or equal to 1"
+    assert (f"{path}, line 6, policies[0].allowed_share: got 1.5; expected a finite number from 0 to 1 (a share, 0-1)"
             in message)
 
 
@@ -256,7 +256,7 @@ def test_exportable_share_override_above_one_in_scenario(tmp_path):
           exportable_share: {CHN: 1.4}
         """)
     message = rejected(tmp_path, path)
-    assert (f"{path}, line 3, data.exportable_share.CHN: got 1.4; expected a value less than or equal to 1"
+    assert (f"{path}, line 3, data.exportable_share.CHN: got 1.4; expected a finite number from 0 to 1 (a share, 0-1)"
             in message)
 
 
@@ -281,7 +281,7 @@ def test_negative_capacity_in_data(tmp_path, data):
     line = set_cell(data / "capacity.csv", "CHL-LI-ALB", "capacity_t", "-10")
     message = on_copy(tmp_path)
     assert message == (f"Error: The dataset in {data} has problems:\n  {data / 'capacity.csv'}, line {line}, column "
-                       f"capacity_t: -10 is negative; expected a value >= 0\n")
+                       f"capacity_t: -10 is negative; expected a value in [0, 1e+09] t/yr\n")
 
 
 def test_data_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path, data):
@@ -492,10 +492,18 @@ def test_existing_results_folder_is_kept_without_force(tmp_path):
     assert (out / "sentinel.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
 
-    r = invoke("solve", "--out", out, "--force")
+    r = invoke("solve", "--out", out, "--force")  # not a folder critmin wrote: --force refuses it too
+    assert r.exit_code == 2
+    assert r.stderr == (f"Error: {out}: --force replaces only a folder critmin wrote, and it was not written by "
+                        f"critmin (it holds sentinel.txt); choose another --out, or move or delete that folder "
+                        f"yourself first\n")
+    assert (out / "sentinel.txt").read_text(encoding="utf-8") == "keep me"
+
+    (out / "sentinel.txt").unlink()
+    invoke("solve", "--out", out, "--force")
+    r = invoke("solve", "--out", out, "--force")  # critmin's own folder: replaced
     assert r.exit_code == 0, r.output
-    assert not (out / "sentinel.txt").exists()
-    assert (out / "summary.json").is_file()
+    assert (out / "summary.json").is_file() and (out / ".critmin-output").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"], "no temporary or backup folder left"
 
 
@@ -512,8 +520,8 @@ def test_out_cannot_be_created(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("", encoding="utf-8")
     r = invoke("solve", "--out", blocker / "res")
-    assert r.exit_code == 1
-    assert r.stderr.startswith(f"Error: {blocker / 'res'}: cannot create the results folder: ")
+    assert r.exit_code == 2
+    assert r.stderr == f"Error: {blocker / 'res'}: {blocker} is a file, not a folder; choose another --out\n"
     assert "Traceback" not in r.output
 
 

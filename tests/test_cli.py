@@ -320,6 +320,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
 def test_interrupted_replace_keeps_the_old_folder(tmp_path, monkeypatch):
     out = tmp_path / "res"
     out.mkdir()
+    engine.output.mark(out)  # a folder critmin wrote, so --force may replace it
     (out / "sentinel.txt").write_text("old", encoding="utf-8")
     real = os.replace
 

@@ -95,7 +95,8 @@ def test_frontier_command_writes_its_files(tmp_path):
     out = tmp_path / "fr"
     result = CliRunner().invoke(main, ["frontier", "baseline", "--points", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"frontier.csv", "frontier.png", "frontier.svg", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {"frontier.csv", "frontier.png", "frontier.svg", "summary.json",
+                                               ".critmin-output"}
     assert "Price of independence" in result.output
     bad = CliRunner().invoke(main, ["frontier", "baseline", "--mineral", "gallium", "--no-write"])
     assert bad.exit_code == 2

@@ -149,9 +149,9 @@ def test_refuses_to_overwrite_without_force(report, results):
 
 def test_formats_and_out(results, tmp_path):
     out = build_report(results, "parquet", out=tmp_path / "only-parquet")
-    assert sorted(p.name for p in out.iterdir()) == ["parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [".critmin-output", "parquet"]
     out = build_report(results, ["xlsx"], out=tmp_path / "only-parquet", force=True)
-    assert sorted(p.name for p in out.iterdir()) == ["results.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == [".critmin-output", "results.xlsx"]
     r = invoke("report", results, "--format", "md,pdf", "--out", tmp_path / "x")
     assert r.exit_code == 2
     assert r.output.strip() == ("Error: --format pdf: unknown format; choose from md, html, xlsx, parquet "

@@ -78,3 +78,19 @@ def test_robust_beats_deterministic_on_fresh_scenarios(with_plant):
     assert result.deterministic.shortfall_t > 1.0
     assert result.robust.jv_capacity_tpy >= 10.0 - 1e-6
     assert result.vss_usd > 0
+
+
+def test_vss_standard_error_and_significance_by_hand():
+    from engine.analysis.robust import Evaluation, RobustResult
+
+    # deterministic total 2, robust 0: VSS 2. Paired differences 1, 2, 3: sd 1, standard error 1/√3 ≈ 0.577,
+    # so VSS > 2 standard errors; differences -1, 2, 5: sd 3, standard error √3 ≈ 1.73: not significant
+    result = RobustResult("case", "optimal", robust=Evaluation("robust", "optimal", 0.0, 0.0, 0.0, 0.0),
+                          deterministic=Evaluation("deterministic", "optimal", 0.5, 0.5, 0.1, 1.5))
+    result.vss_by_scenario_usd = pd.Series([1.0, 2.0, 3.0]).to_numpy()
+    assert result.vss_usd == approx(2.0)
+    assert result.vss_standard_error_usd == approx(1.0 / 3 ** 0.5)
+    assert result.vss_significant
+    result.vss_by_scenario_usd = pd.Series([-1.0, 2.0, 5.0]).to_numpy()
+    assert result.vss_standard_error_usd == approx(3 ** 0.5)
+    assert not result.vss_significant

@@ -31,7 +31,7 @@ def test_n_minus_one_by_hand(tiny):
     china = t.loc["CHN cuts ga (location)"]
     # without China: Germany 20 + Japan 10 = 30 t; 10 t unmet (10 x 100 x 10 = 10,000); cost 5,000 − 4,000 = +1,000
     assert china["shortfall_t"] == approx(10.0)
-    assert china["shortfall_value_usd"] == approx(10000.0)
+    assert china["shortfall_value_pv_usd"] == approx(10000.0)  # 2025 is the base year: PV = value
     assert china["cost_jump_usd"] == approx(1000.0)
     assert china["dependence_change_pp"] == approx(-100.0)
     assert china["rank"] == 1
@@ -57,5 +57,6 @@ def test_stress_command(tmp_path):
     out = tmp_path / "st"
     result = CliRunner().invoke(main, ["stress", "baseline", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json",
+                                               ".critmin-output"}
     assert "CHN cuts all (location)" in result.output

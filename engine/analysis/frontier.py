@@ -63,7 +63,22 @@ class _Sweep:
         return abs(float(duals.row_dual[self.row])) * self.model.money_unit
 
 
-def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float) -> dict:
+def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
+    """Among the plans of least cost under the cap, the least dependent overall: the tie-break ``solve`` uses
+    for its least-cost reference, so the frontier's least-cost point is solve's least-cost plan."""
+    session = sweep.session
+    session.fix("budget", float(sol.objective or 0.0))
+    try:
+        session.backend.prefer_primal(True)
+        tied = sweep.minimise(session.objectives["dependence"])
+    finally:
+        session.backend.prefer_primal(False)
+        session.fixed.pop("budget", None)
+        session.set_level("budget", np.inf)
+    return tied
+
+
+def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
     dep = attributed_by_group(model, sol.x)
     cost = total_cost_pv(model, sol.x)
@@ -72,7 +87,7 @@ def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float) -> dict:
         "dependence_pct": (float(sweep.vector @ sol.x) if sweep.target != "all" else dependence_metric(model, dep)),
         "cost_pv_usd": cost, "premium_usd": cost - least_usd,
         "premium_pct": 100.0 * (cost - least_usd) / least_usd if least_usd else np.nan,
-        "marginal_usd_per_pp": sweep.marginal(sol),
+        "marginal_usd_per_pp": marginal,
     }
     row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
     return row
@@ -85,10 +100,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
     if not plan.ok:
         return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
-    least_usd = float(plan.least_cost_usd or 0.0)
+    least_usd = total_cost_pv(session.model, plan.least_cost.x)  # the least-cost plan's cost, as solve reports it
     sweep = _Sweep(session, target)
-    reference = sweep.minimise(sweep.vector)  # least dependent among the least-cost plans: D_ref
-    d_ref = float(sweep.vector @ reference.x)
+    # the least-cost plan is solve's reference (least dependent overall among the least-cost plans), whatever
+    # the target: its share of the target is D_ref
+    d_ref = float(sweep.vector @ plan.least_cost.x)
     session.set_level("budget", np.inf)
     least_dependent = sweep.minimise(sweep.vector)
     if not least_dependent.ok:
@@ -102,10 +118,13 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
             continue
         sweep.cap(max(eps, d_min) + ABS_TOL)
         sol = sweep.minimise(cost)
-        if not sol.ok:
-            rows.append({"target": target, "cap_pct": eps, "status": str(sol.status)})
+        marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
+        # where the cap does not bind, the point is solve's least-cost plan itself
+        point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
+        if not point.ok:
+            rows.append({"target": target, "cap_pct": eps, "status": str(point.status)})
             continue
-        rows.append({**_point(sweep, sol, eps, least_usd), "status": "optimal"})
+        rows.append({**_point(sweep, point, eps, least_usd, marginal), "status": "optimal"})
     sweep.cap(np.inf)
     table = pd.DataFrame(rows)
     table.insert(0, "point", np.arange(len(table)))
@@ -114,13 +133,14 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
 
 
 def _finite_differences(table: pd.DataFrame) -> np.ndarray:
-    """(C_k − C_{k−1}) / (ε_{k−1} − ε_k): the average cost of each point of independence between caps."""
+    """(C_k − C_{k−1}) / (D_{k−1} − D_k): the average cost of each point of independence actually achieved
+    between neighbouring points (D the share reached, not the cap asked for)."""
     out = np.full(len(table), np.nan)
     if "cost_pv_usd" not in table:
         return out
-    cost, cap = table["cost_pv_usd"].to_numpy(dtype=float), table["cap_pct"].to_numpy(dtype=float)
+    cost, share = table["cost_pv_usd"].to_numpy(dtype=float), table["dependence_pct"].to_numpy(dtype=float)
     for k in range(1, len(table)):
-        step = cap[k - 1] - cap[k]
+        step = share[k - 1] - share[k]
         if step > 1e-12 and np.isfinite(cost[k]) and np.isfinite(cost[k - 1]):
             out[k] = (cost[k] - cost[k - 1]) / step
     return out

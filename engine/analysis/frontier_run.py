@@ -107,7 +107,8 @@ def render_frontier(run: FrontierRun) -> str:
             lines.append(f"  {r.cap_pct:>6.1f}%{r.dependence_pct:>8.1f}%{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
     lines.append("")
     lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
-    lines.append("  'avg since last': finite difference between this cap and the previous one.")
+    lines.append("  'avg since last': cost change from the previous point divided by the share it actually gained;")
+    lines.append("  'share' is of all demand; the first point is the least-cost plan 'solve' reports.")
     return "\n".join(lines)
 
 

@@ -6,11 +6,16 @@ scenario (second stage). Its first objective is expected shortfall value, or its
 the scenario's hierarchy (expected dependence within the budget, then expected cost).
 
 The deterministic plan is the ordinary solve of the scenario (no disruption). Both plans' first-stage decisions
-are then fixed and tested on ``robust.evaluation`` fresh scenarios (``ROBUST_EVALUATION`` stream, never used to
-plan): the value of the stochastic solution (VSS) is how much the robust plan saves there in expected cost plus
-expected unmet demand, the latter at ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` = 10 times its
-reference price), the same value of lost load the shadow prices use (the hierarchy itself treats shortfall as
-worse than any cost).
+are then fixed and tested on the same ``robust.evaluation`` fresh scenarios (``ROBUST_EVALUATION`` stream, never
+used to plan), one scenario at a time, their flows re-planned with the same objective (``replan``: the scenario's
+hierarchy at the deterministic plan's budget in absolute USD). Re-planned on the undisrupted scenario, the
+deterministic plan is ``solve``'s plan again (``nominal``). The value of the stochastic solution (VSS) is how
+much the robust plan saves in expected present value of cost plus unmet demand, the latter at
+``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` times the reference price; as in
+``results.cost_with_unmet_pv``), with its standard error over the equiprobable evaluation scenarios (paired
+differences). The hierarchy re-plans for least shortfall first and then for dependence, not for this total, so
+the VSS can be negative: a robust plan that buys independence or hedges can cost more than it saves in unmet
+demand on the scenarios drawn.
 """
 
 from __future__ import annotations
@@ -20,32 +25,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.analysis.replan import replan
 from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.hierarchy import Plan, PlanSession
-from engine.results import attributed_by_group, build_table, dependence_metric, total_cost_pv
+from engine.results import (
+    attributed_by_group,
+    build_table,
+    dependence_metric,
+    total_cost_pv,
+    unmet_value,
+)
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
 
 
 @dataclass
 class Evaluation:
-    """A plan's first stage tested on the evaluation scenarios."""
+    """A plan's first stage tested on a set of scenarios: expected values (present value, USD)."""
 
     label: str
     status: str
-    shortfall_value_usd: float = np.nan  # expected
-    shortfall_cvar_usd: float = np.nan
+    shortfall_value_pv_usd: float = np.nan  # expected, at unmet_value_usd_per_t
+    shortfall_cvar_pv_usd: float = np.nan
     shortfall_t: float = np.nan  # expected
     cost_pv_usd: float = np.nan  # expected, including the first stage
     dependence_pct: float = np.nan
     jv_capacity_tpy: float = np.nan
+    scenarios_at_least_cost: int = 0  # where the least-cost re-plan exceeds the budget
 
     @property
     def total_usd(self) -> float:
-        """Expected cost plus expected unmet demand at its value (``unmet_value_usd_per_t``)."""
-        return self.shortfall_value_usd + self.cost_pv_usd
+        """Expected cost plus expected unmet demand at its value (``results.cost_with_unmet_pv``)."""
+        return self.shortfall_value_pv_usd + self.cost_pv_usd
 
 
 @dataclass
@@ -57,16 +70,34 @@ class RobustResult:
     deterministic_builds: pd.DataFrame = field(default_factory=pd.DataFrame)
     robust: Evaluation | None = None
     deterministic: Evaluation | None = None
+    nominal: Evaluation | None = None  # the deterministic plan re-planned on the undisrupted scenario
+    solved: Evaluation | None = None  # the deterministic plan as solved (solve's figures)
+    budget_usd: float | None = None  # the budget both plans are re-planned under
     plan_scenarios: int = 0
     evaluation_scenarios: int = 0
     risk: str = "expected"
     alpha: float = 0.9
+    vss_by_scenario_usd: np.ndarray = field(default_factory=lambda: np.empty(0))  # deterministic − robust
 
     @property
     def vss_usd(self) -> float:
+        """Value of the stochastic solution: expected (cost + unmet demand value), deterministic minus robust."""
         if self.robust is None or self.deterministic is None:
             return np.nan
         return self.deterministic.total_usd - self.robust.total_usd
+
+    @property
+    def vss_standard_error_usd(self) -> float:
+        """Standard error of the VSS over the equiprobable evaluation scenarios: sd of the paired differences
+        over √n (NaN with fewer than two)."""
+        d = self.vss_by_scenario_usd
+        return float(np.std(d, ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan
+
+    @property
+    def vss_significant(self) -> bool:
+        """Whether the VSS is more than two standard errors from zero."""
+        se = self.vss_standard_error_usd
+        return bool(np.isfinite(se) and abs(self.vss_usd) > 2.0 * se)
 
 
 def _first_stage(model: Model, x: np.ndarray) -> dict[tuple[str, tuple], float]:
@@ -96,23 +127,36 @@ def _fix(session: PlanSession, decisions: dict[tuple[str, tuple], float]) -> Non
         session.backend.set_integrality(model.lp.integer_cols, False)
 
 
-def _evaluate(model: Model, plan: Plan, label: str, alpha: float) -> Evaluation:
+def _outcome(model: Model, plan: Plan) -> dict:
+    """One re-planned scenario: cost (first stage included), unmet tonnes and value, dependence, in PV USD."""
     if not plan.ok:
-        return Evaluation(label, plan.status.value)
+        return {"status": plan.status.value}
     x = plan.x
-    dep = attributed_by_group(model, x)
-    value = dep["shortfall_t"].to_numpy() * model.demand["unmet_value_usd_per_t"].to_numpy()
-    per_scen = pd.Series(value).groupby(dep["scen"].to_numpy()).sum()
-    prob = model.scenarios.set_index("scen")["probability"].reindex(per_scen.index).to_numpy()
+    cost, unmet = total_cost_pv(model, x), unmet_value(model, x)
+    value = float(unmet["value_pv_usd"].sum())
+    return {"status": "optimal", "cost_pv_usd": cost, "shortfall_t": float(unmet["shortfall_t"].sum()),
+            "value_pv_usd": value, "total_pv_usd": cost + value,
+            "dependence_pct": dependence_metric(model, attributed_by_group(model, x)),
+            "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
+            "at_least_cost": any("re-planned at least cost" in n for n in plan.notes)}
+
+
+def _evaluation(label: str, outcomes: list[dict], alpha: float) -> Evaluation:
+    """Expected values over equiprobable scenarios (the first non-optimal status, if any)."""
+    failed = [o["status"] for o in outcomes if o["status"] != "optimal"]
+    if failed or not outcomes:
+        return Evaluation(label, failed[0] if failed else "no scenarios")
+    frame = pd.DataFrame(outcomes)
+    prob = np.full(len(frame), 1.0 / len(frame))
     return Evaluation(
         label, "optimal",
-        shortfall_value_usd=float((per_scen.to_numpy() * prob).sum()),
-        shortfall_cvar_usd=_cvar(per_scen.to_numpy(), prob, alpha),
-        shortfall_t=float((pd.Series(dep["shortfall_t"].to_numpy()).groupby(dep["scen"].to_numpy()).sum()
-                           .to_numpy() * prob).sum()),
-        cost_pv_usd=total_cost_pv(model, x),
-        dependence_pct=dependence_metric(model, dep),
-        jv_capacity_tpy=float(build_table(model, x)["capacity_tpy"].sum()),
+        shortfall_value_pv_usd=float(frame["value_pv_usd"].mean()),
+        shortfall_cvar_pv_usd=_cvar(frame["value_pv_usd"].to_numpy(), prob, alpha),
+        shortfall_t=float(frame["shortfall_t"].mean()),
+        cost_pv_usd=float(frame["cost_pv_usd"].mean()),
+        dependence_pct=float(frame["dependence_pct"].mean()),
+        jv_capacity_tpy=float(frame["jv_capacity_tpy"].iloc[0]),
+        scenarios_at_least_cost=int(frame["at_least_cost"].sum()),
     )
 
 
@@ -130,8 +174,35 @@ def _cvar(losses: np.ndarray, prob: np.ndarray, alpha: float) -> float:
     return float(total / tail)
 
 
+def _test(session: PlanSession, model: Model, plan: Plan, budget_usd: float | None) -> dict:
+    """Fix ``plan``'s first stage on the loaded scenario and re-plan its flows under the scenario's objective."""
+    session.backend.reset_basis()  # each scenario's outcome independent of what was solved before
+    _fix(session, _first_stage(model, plan.x))
+    return _outcome(session.model, replan(session, budget_usd))
+
+
+def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]], budget_usd: float | None,
+                   solver: str | None) -> dict[str, list[dict]]:
+    """Each plan on each evaluation scenario in turn, one scenario at a time (so no scenario's recourse depends
+    on another's), warm on one solver object."""
+    settings = loaded.scenario.robust
+    session: PlanSession | None = None
+    outcomes: dict[str, list[dict]] = {label: [] for label in plans}
+    for index in range(settings.evaluation):
+        one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION)
+        model = build_model(loaded, one)
+        if session is None:
+            session = PlanSession(model, make_backend(solver, SolverOptions()))
+        else:
+            session.update(model)
+        for label, (planned_on, plan) in plans.items():
+            outcomes[label].append(_test(session, planned_on, plan, budget_usd))
+    return outcomes
+
+
 def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult:
-    """Solve the two-stage plan, the deterministic plan, and test both on fresh scenarios."""
+    """Solve the two-stage plan, the deterministic plan, and test both on the same fresh scenarios with the same
+    re-planning objective: the scenario's hierarchy at the deterministic plan's budget (absolute USD)."""
     settings = loaded.scenario.robust
     alpha = settings.alpha if settings.risk == "cvar" else None
     result = RobustResult(loaded.name, "optimal", plan_scenarios=settings.scenarios,
@@ -147,12 +218,17 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult
             return result
     result.builds = build_table(stochastic, robust_plan.x)
     result.deterministic_builds = build_table(deterministic, deterministic_plan.x)
-    evaluation_set, _ = scenario_set(loaded, list(range(settings.evaluation)), settings.seed, ROBUST_EVALUATION)
-    evaluation = build_model(loaded, evaluation_set)
-    for label, model, plan in (("robust", stochastic, robust_plan), ("deterministic", deterministic,
-                                                                      deterministic_plan)):
-        session = PlanSession(evaluation, make_backend(solver, SolverOptions()))
-        _fix(session, _first_stage(model, plan.x))
-        tested = session.solve(minimise="cost")
-        setattr(result, label, _evaluate(evaluation, tested, label, settings.alpha))
+    result.budget_usd = deterministic_plan.budget_usd
+    result.solved = _evaluation("solve", [_outcome(deterministic, deterministic_plan)], settings.alpha)
+    nominal = PlanSession(deterministic, make_backend(solver, SolverOptions()))
+    result.nominal = _evaluation("nominal", [_test(nominal, deterministic, deterministic_plan, result.budget_usd)],
+                                 settings.alpha)
+    outcomes = _test_on_fresh(loaded, {"robust": (stochastic, robust_plan),
+                                       "deterministic": (deterministic, deterministic_plan)},
+                              result.budget_usd, solver)
+    result.robust = _evaluation("robust", outcomes["robust"], settings.alpha)
+    result.deterministic = _evaluation("deterministic", outcomes["deterministic"], settings.alpha)
+    if result.robust.status == "optimal" and result.deterministic.status == "optimal":
+        result.vss_by_scenario_usd = np.array([d["total_pv_usd"] - r["total_pv_usd"] for d, r in
+                                               zip(outcomes["deterministic"], outcomes["robust"], strict=True)])
     return result

@@ -7,41 +7,72 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.analysis.robust import RobustResult
+from engine.analysis.robust import Evaluation, RobustResult
 from engine.display import pct, tonnes, usd
-from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.output import write_csv, write_folder_atomically, write_json
-from engine.summary import versions
+from engine.summary import UNMET_DEMAND_VALUE, versions
+
+
+def _record(evaluation: Evaluation | None) -> dict | None:
+    return None if evaluation is None else asdict(evaluation) | {"cost_with_unmet_pv_usd": evaluation.total_usd}
 
 
 def comparison(result: RobustResult) -> pd.DataFrame:
-    rows = [asdict(e) | {"total_usd": e.total_usd} for e in (result.robust, result.deterministic) if e]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_record(e) for e in (result.robust, result.deterministic, result.nominal, result.solved)
+                         if e])
 
 
 def render_robust(result: RobustResult) -> str:
     if result.status != "optimal":
         return f"Robust plan for '{result.scenario}': {result.status} ({result.message})"
     risk = "expected shortfall" if result.risk == "expected" else f"CVaR{result.alpha:g} of shortfall"
-    r, d = result.robust, result.deterministic
+    r, d, n = result.robust, result.deterministic, result.nominal
+    budget = "least cost" if result.budget_usd is None else f"the deterministic plan's budget, {usd(result.budget_usd)}"
     lines = [f"Robust plan for '{result.scenario}': planned against {result.plan_scenarios} sampled disruptions "
-             f"({risk} first), tested with the deterministic plan on {result.evaluation_scenarios} fresh ones.",
-             "", f"  {'on the fresh scenarios':<34}{'robust plan':>18}{'deterministic plan':>22}"]
+             f"({risk} first), tested with the deterministic plan on the same {result.evaluation_scenarios} fresh "
+             f"ones.",
+             f"  Both plans keep their JV builds and stockpile purchases; their flows are re-planned the same way on "
+             f"each scenario (least unmet demand, then the scenario's objective within {budget}).",
+             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; money in present value; dependence is a share of "
+             f"all demand (unmet tonnes count as not attributed).",
+             "", f"  {'on the fresh scenarios':<40}{'robust plan':>18}{'deterministic plan':>22}"]
     for label, attr, fmt in (("expected unmet demand, t", "shortfall_t", tonnes),
-                             ("expected unmet demand value", "shortfall_value_usd", usd),
-                             (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_usd", usd),
-                             ("expected cost (PV)", "cost_pv_usd", usd),
+                             ("expected unmet demand value", "shortfall_value_pv_usd", usd),
+                             (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_pv_usd", usd),
+                             ("expected cost", "cost_pv_usd", usd),
+                             ("expected cost with unmet demand", "total_usd", usd),
                              ("expected dependence", "dependence_pct", pct),
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
-        lines.append(f"  {label:<34}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
-    lines += ["", f"  Value of the stochastic solution: {usd(result.vss_usd)} (expected cost plus unmet demand valued "
-                  f"at {UNMET_DEMAND_PRICE_MULTIPLE:g}x its reference price, deterministic minus robust)"]
+        lines.append(f"  {label:<40}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
+    for e in (r, d):
+        if e.scenarios_at_least_cost:
+            lines.append(f"  ({e.label} plan: in {e.scenarios_at_least_cost} of {result.evaluation_scenarios} "
+                         f"scenarios even its least-cost re-plan exceeds the budget; there it is re-planned at least "
+                         f"cost)")
+    se = result.vss_standard_error_usd
+    verdict = ("" if not pd.notna(se) else
+               "; significantly different from zero" if result.vss_significant else
+               "; not significantly different from zero (within two standard errors)")
+    lines += ["", f"  Value of the stochastic solution: {usd(result.vss_usd)}"
+                  + (f" ± {usd(se).removeprefix('USD ')} (standard error over the {len(result.vss_by_scenario_usd)} "
+                     f"scenarios)" if pd.notna(se) else "") + verdict + ".",
+              "  (expected cost with unmet demand, deterministic minus robust: positive when planning for the "
+              "disruptions pays)"]
     saved_t = d.shortfall_t - r.shortfall_t
     lines.append(f"  Against the deterministic plan the robust plan changes expected unmet demand by "
                  f"{tonnes(-saved_t) if abs(saved_t) > 1e-6 else '0'} t "
-                 f"({usd(r.shortfall_value_usd - d.shortfall_value_usd)} at its value), expected dependence "
+                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected dependence "
                  f"by {r.dependence_pct - d.dependence_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
+    solved = result.solved
+    if n is not None and n.status == "optimal" and solved is not None:
+        same = (abs(n.cost_pv_usd - solved.cost_pv_usd) <= 1e-6 * abs(solved.cost_pv_usd) + 1.0
+                and abs(n.dependence_pct - solved.dependence_pct) <= 1e-4)
+        lines.append(f"  Without disruption the deterministic plan re-planned this way has dependence "
+                     f"{pct(n.dependence_pct)} and cost {usd(n.cost_pv_usd)}"
+                     + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
+                     + (": solve's plan." if same else f"; solve: {pct(solved.dependence_pct)} and "
+                                                         f"{usd(solved.cost_pv_usd)}."))
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)
     extra = extra[extra.abs() > 1e-3].sort_values()
@@ -58,9 +89,12 @@ def write_robust(result: RobustResult, folder: Path, force: bool = False) -> Pat
         write_csv(result.deterministic_builds, tmp / "deterministic_builds.csv")
         write_json({"scenario": result.scenario, "status": result.status, "risk": result.risk,
                     "alpha": result.alpha, "plan_scenarios": result.plan_scenarios,
-                    "evaluation_scenarios": result.evaluation_scenarios, "vss_usd": result.vss_usd,
-                    "robust": asdict(result.robust) if result.robust else None,
-                    "deterministic": asdict(result.deterministic) if result.deterministic else None,
+                    "evaluation_scenarios": result.evaluation_scenarios, "unmet_valued_at": UNMET_DEMAND_VALUE,
+                    "budget_pv_usd": result.budget_usd, "vss_usd": result.vss_usd,
+                    "vss_standard_error_usd": result.vss_standard_error_usd,
+                    "vss_significant": result.vss_significant,
+                    "robust": _record(result.robust), "deterministic": _record(result.deterministic),
+                    "nominal": _record(result.nominal), "solved": _record(result.solved),
                     "versions": versions()}, tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)

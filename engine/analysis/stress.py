@@ -17,15 +17,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.analysis.replan import replan
 from engine.display import tonnes
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
 from engine.hierarchy import Plan, PlanSession
-from engine.results import attributed_by_group, build_table, dependence_metric, stockpile_table, total_cost_pv
+from engine.results import (
+    attributed_by_group,
+    build_table,
+    dependence_metric,
+    expected_total,
+    stockpile_table,
+    total_cost_pv,
+    unmet_value,
+)
 from engine.scenario import LoadedScenario
 from engine.schema import Years
 from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import Solution
+from engine.summary import UNMET_DEMAND_VALUE
 
 
 @dataclass(frozen=True)
@@ -96,23 +107,28 @@ class _Stresser:
         self.backend = session.backend
         present = [b for b in FIRST_STAGE if b in self.lp.variables]
         self.first = np.concatenate([self.model.block_cols(b) for b in present]) if present else np.empty(0, int)
+        values = base.x[self.first]
+        self.first_values = np.where(np.isin(self.first, self.lp.integer_cols), np.round(values), values)
 
-    def _fix_first_stage(self, fixed: bool) -> None:
+    def _first_stage(self, mode: str) -> None:
+        """'fixed': at the base plan (integers relaxed, they are fixed); 'at_least': the base plan's builds kept,
+        more allowed; 'free': the model's bounds."""
         if not self.first.size:
             return
         integer = self.lp.integer_cols
-        if fixed:
-            values = self.base.x[self.first]
-            values = np.where(np.isin(self.first, integer), np.round(values), values)
-            self.backend.set_col_bounds(self.first, values, values)
-            if integer.size:
-                self.backend.set_integrality(integer, False)
+        upper = self.lp.col_upper[self.first]
+        if mode == "fixed":
+            self.backend.set_col_bounds(self.first, self.first_values, self.first_values)
+        elif mode == "at_least":
+            self.backend.set_col_bounds(self.first, self.first_values, np.maximum(upper, self.first_values))
         else:
-            self.backend.set_col_bounds(self.first, self.lp.col_lower[self.first], self.lp.col_upper[self.first])
-            if integer.size:
-                self.backend.set_integrality(integer, True)
+            self.backend.set_col_bounds(self.first, self.lp.col_lower[self.first], upper)
+        if integer.size:
+            self.backend.set_integrality(integer, mode != "fixed")
 
-    def _shock_bounds(self, shock: ShockSpec | None) -> None:
+    def _shock_bounds(self, shock: ShockSpec | None) -> bool:
+        """Apply the shock's bounds (None: restore); True when it changed any bound."""
+        changed = False
         for block, frame in self.model.delivery_frames():
             cols = self.model.block_cols(block)
             upper = self.lp.variables[block].upper
@@ -120,59 +136,133 @@ class _Stresser:
                 self.backend.set_col_bounds(cols, self.lp.col_lower[cols], upper)
                 continue
             mask = _hit(self.model, block, frame, shock)
+            mask &= upper * shock.share < upper  # a share of 1 (or a source with no capacity) changes nothing
             if mask.any():
+                changed = True
                 self.backend.set_col_bounds(cols[mask], self.lp.col_lower[cols[mask]], upper[mask] * shock.share)
+        return changed
+
+    def _planned(self) -> Plan:
+        """The base plan's builds and stockpile purchases fixed, flows re-planned under its objective and budget."""
+        self._first_stage("fixed")
+        try:
+            return replan(self.session, self.base.budget_usd)
+        finally:
+            self._first_stage("free")
+
+    def _metrics(self, x: np.ndarray) -> dict:
+        model = self.model
+        dep = attributed_by_group(model, x)
+        unmet = unmet_value(model, x)
+        cost = total_cost_pv(model, x)
+        unmet_pv = expected_total(model, unmet, "value_pv_usd")
+        return {"dep": dep, "shortfall_t": float(unmet["shortfall_t"].sum()), "unmet_pv_usd": unmet_pv,
+                "cost_pv_usd": cost, "cost_with_unmet_pv_usd": cost + unmet_pv,
+                "dependence_pct": dependence_metric(model, dep)}
+
+    def prepare(self) -> None:
+        """Evaluate the base plan exactly as each shock is: builds fixed, flows re-planned, nothing shocked."""
+        evaluated = self._planned()
+        if not evaluated.ok:
+            raise _BaseNotReproduced(evaluated)
+        self.base_x = evaluated.x
+        self.base_metrics = self._metrics(evaluated.x)
+        self.base_cost = self.base_metrics["cost_pv_usd"]
+        self.base_dependence = self.base_metrics["dependence_pct"]
 
     def run(self, shock: ShockSpec) -> dict:
         model = self.model
-        self._shock_bounds(shock)
+        row = {"shock": shock.name, "kind": shock.kind, "country": shock.country,
+               "minerals": ",".join(shock.minerals) if shock.minerals else "all", "share": shock.share}
         hedged = None
         try:
-            self._fix_first_stage(True)
-            planned = self.session.solve(minimise="cost" if self.base.dependence_level is None else None)
-            self._fix_first_stage(False)
-            if planned.ok and (planned.shortfall_usd or 0.0) > 0:
-                hedged = self.session.solve(minimise="cost")  # builds free: least shortfall, then least cost
+            if self._shock_bounds(shock):
+                planned = self._planned()
+                x = planned.x
+                if planned.ok and (planned.shortfall_usd or 0.0) > 0:
+                    hedged = self._hedge()
+                status = planned.status.value
+            else:  # nothing changes: the shocked re-plan is the base evaluation itself
+                x, status = self.base_x, "optimal"
         finally:
-            self._fix_first_stage(False)
             self._shock_bounds(None)
-        row = {"shock": shock.name, "kind": shock.kind, "country": shock.country,
-               "minerals": ",".join(shock.minerals) if shock.minerals else "all", "share": shock.share,
-               "status": planned.status.value}
-        if not planned.ok:
+        row["status"] = status
+        if status != "optimal":
             return row
-        x = planned.x
-        dep = attributed_by_group(model, x)
-        short = dep["shortfall_t"].to_numpy()
-        price = model.demand["unmet_value_usd_per_t"].to_numpy()
+        now, base = self._metrics(x), self.base_metrics
         row.update({
-            "shortfall_t": float(short.sum()),
-            "shortfall_value_usd": float((short * price).sum()),
-            "cost_jump_usd": total_cost_pv(model, x) - self.base_cost,
-            "dependence_change_pp": dependence_metric(model, dep) - self.base_dependence,
+            "shortfall_t": now["shortfall_t"],
+            "shortfall_value_pv_usd": now["unmet_pv_usd"],
+            "cost_jump_usd": now["cost_pv_usd"] - base["cost_pv_usd"],
+            "cost_with_unmet_jump_usd": now["cost_with_unmet_pv_usd"] - base["cost_with_unmet_pv_usd"],
+            "dependence_change_pp": now["dependence_pct"] - base["dependence_pct"],
             "stock_lasts_years": _stock_lasts(model, x),
         })
+        row["covering_options"], row["shortfall_with_new_deals_t"] = "", row["shortfall_t"]
         if hedged is not None and hedged.ok:
-            short_minerals = set(dep.loc[dep["shortfall_t"] > 1e-6, "mineral"])
-            new = build_table(model, hedged.x)
-            new = new[new["mineral"].isin(short_minerals)]
-            before = self.base_builds
-            extra = new.groupby("option_id")["capacity_tpy"].sum().sub(before, fill_value=0.0)
-            extra = extra[extra > 1e-3].sort_values(ascending=False)
-            row["covering_options"] = "; ".join(f"{k} {tonnes(v)} t/yr" for k, v in extra.head(4).items())
-            row["shortfall_with_new_deals_t"] = float(np.clip(hedged.x[model.block_cols("short")], 0, None).sum())
-        else:
-            row["covering_options"] = ""
-            row["shortfall_with_new_deals_t"] = row["shortfall_t"]
+            row["covering_options"] = self._covering(now["dep"], hedged.x)
+            row["shortfall_with_new_deals_t"] = float(unmet_value(model, hedged.x)["shortfall_t"].sum())
         return row
 
-    def prepare(self) -> None:
-        model, x = self.model, self.base.x
-        dep = attributed_by_group(model, x)
-        self.base_cost = total_cost_pv(model, x)
-        self.base_dependence = dependence_metric(model, dep)
-        builds = build_table(model, x)
-        self.base_builds = builds.groupby("option_id")["capacity_tpy"].sum()
+    def _hedge(self) -> Solution | None:
+        """The least unmet demand with the base plan's deals and stockpile purchases kept and more allowed, then
+        the least spent on hedges to reach it (capex of the deals and stockpile holding; flows free), so that every
+        deal or purchase added is one that removes unmet demand."""
+        session, model = self.session, self.model
+        hedges = np.zeros(self.lp.n_cols)
+        for block in ("build", "stock_level"):
+            if block in self.lp.variables:
+                cols = model.block_cols(block)
+                hedges[cols] = session.objectives["cost"][cols]
+        self._first_stage("at_least")
+        session.release_levels()
+        try:
+            self.backend.set_objective(session.objectives["shortfall"])
+            least = session.solve_stage(duals=False)
+            if not least.ok:
+                return None
+            session.fix("fix_shortfall", float(least.objective or 0.0))
+            self.backend.set_objective(hedges)
+            cheapest = session.solve_stage(duals=False)
+            return cheapest if cheapest.ok else least
+        finally:
+            session.release_levels()
+            self._first_stage("free")
+
+    def _covering(self, dep: pd.DataFrame, hedged_x: np.ndarray) -> str:
+        """Per mineral whose unmet demand the hedges reduce: the tonnes removed and the deals and stockpile
+        purchases added for it."""
+        model = self.model
+        before = dep.groupby("mineral")["shortfall_t"].sum()
+        after = attributed_by_group(model, hedged_x).groupby("mineral")["shortfall_t"].sum()
+        removed = before.sub(after, fill_value=0.0)
+        extra = build_table(model, hedged_x).groupby(["mineral", "option_id"])["capacity_tpy"].sum().sub(
+            build_table(model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum(), fill_value=0.0)
+        stock = pd.Series(dtype=float)
+        if "stock_put" in self.lp.variables:
+            cols = model.block_cols("stock_put")
+            minerals = self.lp.variables["stock_put"].keys["mineral"].to_numpy()
+            stock = pd.Series(hedged_x[cols] - self.base.x[cols]).groupby(minerals).sum()
+        parts = []
+        for mineral in model.minerals:
+            if removed.get(mineral, 0.0) <= 1e-6:
+                continue
+            items = []
+            if mineral in extra.index.get_level_values(0):
+                deals = extra.loc[mineral]
+                items += [f"{k} {tonnes(v)} t/yr" for k, v in deals[deals > 1e-3].sort_values(ascending=False)
+                          .head(3).items()]
+            if stock.get(mineral, 0.0) > 1e-6:
+                items.append(f"stockpile +{tonnes(float(stock[mineral]))} t")
+            if items:
+                parts.append(f"{mineral} -{tonnes(float(removed[mineral]))} t unmet: " + ", ".join(items))
+        return "; ".join(parts)
+
+
+class _BaseNotReproduced(Exception):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan.message)
+        self.plan = plan
 
 
 def _stock_lasts(model: Model, x: np.ndarray) -> float | None:
@@ -202,7 +292,11 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     if not base.ok:
         return StressResult(loaded.name, {}, pd.DataFrame(), base.status.value, base.message, names)
     stresser = _Stresser(session, base)
-    stresser.prepare()
+    try:
+        stresser.prepare()
+    except _BaseNotReproduced as exc:
+        return StressResult(loaded.name, {}, pd.DataFrame(), exc.plan.status.value,
+                            f"the base plan re-planned with its builds fixed: {exc.plan.message}", names)
     shocks = (n_minus_one(model) if include_n_minus_one else []) + named_shocks(loaded)
     rows = []
     for i, shock in enumerate(shocks):
@@ -210,11 +304,16 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
         if progress is not None:
             progress(i + 1, len(shocks))
     table = pd.DataFrame(rows)
-    if len(table) and "shortfall_value_usd" in table:
-        table = table.sort_values(["shortfall_value_usd", "cost_jump_usd", "shock"],
-                                  ascending=[False, False, True], na_position="last").reset_index(drop=True)
+    if len(table) and "shortfall_value_pv_usd" in table:
+        # rank on values rounded to USD 1,000 (above the solver's tolerance on a plan's cost), then by name, so
+        # that shocks of the same effect never swap places on solver noise
+        keys = table.assign(_value=table["shortfall_value_pv_usd"].round(-3), _jump=table["cost_jump_usd"].round(-3))
+        table = keys.sort_values(["_value", "_jump", "shock"], ascending=[False, False, True],
+                                 na_position="last").drop(columns=["_value", "_jump"]).reset_index(drop=True)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
-    base_info = {"cost_pv_usd": stresser.base_cost, "dependence_pct": stresser.base_dependence,
-                 "shocks": len(shocks)}
+    m = stresser.base_metrics
+    base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
+                 "dependence_pct": m["dependence_pct"], "shortfall_t": m["shortfall_t"],
+                 "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
     return StressResult(loaded.name, base_info, table, names=names)
 

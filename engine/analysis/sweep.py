@@ -27,7 +27,14 @@ from engine.analysis.sampling import scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation import build_model
 from engine.hierarchy import PlanSession
-from engine.results import attributed_by_group, build_table, dependence_metric, per_mineral, total_cost_pv
+from engine.results import (
+    attributed_by_group,
+    build_table,
+    dependence_metric,
+    per_mineral,
+    total_cost_pv,
+    unmet_value_pv,
+)
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
 
@@ -56,12 +63,14 @@ class SampleRunner:
             x = plan.x
             dep = attributed_by_group(model, x)
             cost = total_cost_pv(model, x)
+            unmet = unmet_value_pv(model, x)
             row.update({
                 "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
-                "premium_usd": cost - float(plan.least_cost_usd or 0.0),
+                "cost_with_unmet_pv_usd": cost + unmet,
+                "premium_usd": cost - total_cost_pv(model, plan.least_cost.x),
                 "shortfall_t": float(dep["shortfall_t"].sum()),
-                "shortfall_value_usd": float((dep["shortfall_t"] * model.demand["unmet_value_usd_per_t"]).sum()),
+                "shortfall_value_pv_usd": unmet,
                 **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
                 **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
                 "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
@@ -210,25 +219,65 @@ def _manifest(loaded: LoadedScenario, samples: int, seed: int) -> dict:
 def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
                    force: bool) -> list[dict]:
     """Create the sweep folder (or check it for --resume) and return the samples already done."""
-    manifest = _manifest(loaded, samples, seed)
+    from engine.output import mark
+
+    check_folder(folder, loaded, samples, seed, resume, force)
+    if resume:
+        return read_checkpoint(folder)
     if folder.exists():
-        if resume:
-            path = folder / MANIFEST
-            old = json.loads(path.read_text()) if path.exists() else None
-            if old != manifest:
-                raise InputError(f"{folder}: cannot resume: it holds a different sweep ({old}); expected {manifest}")
-            return read_checkpoint(folder)
-        if not force:
-            raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
-                             f"again, or choose another --out")
         import shutil
 
         shutil.rmtree(folder)
-    elif resume:
-        raise InputError(f"{folder}: nothing to resume (no such folder)")
     folder.mkdir(parents=True)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    mark(folder)
+    (folder / MANIFEST).write_text(json.dumps(_manifest(loaded, samples, seed), indent=2) + "\n")
     return []
+
+
+def check_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
+                 force: bool) -> None:
+    """Every check on the sweep folder, before anything is written: not a file, not over an input, not an existing
+    folder without --resume or --force, --force only over critmin's own, --resume only of the same sweep."""
+    from engine.output import check_writable
+
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder; choose another --out")
+    if folder.exists() and resume:
+        check_writable(folder, True, loaded.input_paths)
+        path = folder / MANIFEST
+        try:
+            old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        except (OSError, ValueError):
+            old = None
+        manifest = _manifest(loaded, samples, seed)
+        if old != manifest:
+            raise InputError(f"{folder}: cannot resume: it holds a different sweep ({old}); expected {manifest}")
+        return
+    if folder.exists() and not force:
+        raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
+                         f"again, or choose another --out")
+    if resume:
+        raise InputError(f"{folder}: nothing to resume (no such folder)")
+    check_writable(folder, force, loaded.input_paths)
+
+
+def _has_samples(folder: Path) -> bool:
+    path = folder / CHECKPOINT
+    return path.exists() and path.stat().st_size > 0
+
+
+def check_runner(solver: str | None, scheduler: str | None) -> None:
+    """The solver and the scheduler, checked before the sweep folder is made."""
+    from engine.solvers import make_backend
+
+    make_backend(solver)
+    if scheduler:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise InputError("--scheduler needs Dask: pip install 'critmin-engine[distributed]'") from None
+        if "://" not in scheduler and ":" not in scheduler:
+            raise InputError(f"--scheduler {scheduler}: expected an address such as tcp://HOST:8786")
 
 
 def _append(handle, row: dict) -> None:
@@ -241,7 +290,22 @@ def run_sweep(loaded: LoadedScenario, folder: Path, *, samples: int, seed: int, 
               scheduler: str | None = None, solver: str | None = None, resume: bool = False, force: bool = False,
               progress: Callable[[int, int], None] | None = None, stop_after: int | None = None) -> SweepRun:
     """Run (or finish) a sweep into ``folder``; ``stop_after`` simulates an interruption (tests)."""
+    check_runner(solver, scheduler)
+    fresh = not folder.exists()
     done = prepare_folder(folder, loaded, samples, seed, resume, force)
+    try:
+        return _sample(loaded, folder, samples, seed, workers, scheduler, solver, done, progress, stop_after)
+    except BaseException:
+        if fresh and not _has_samples(folder):  # failed before the first sample: leave nothing behind
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _sample(loaded: LoadedScenario, folder: Path, samples: int, seed: int, workers: int, scheduler: str | None,
+            solver: str | None, done: list[dict], progress: Callable[[int, int], None] | None,
+            stop_after: int | None) -> SweepRun:
     run = SweepRun(loaded, folder, samples, seed, rows=[r for r in done if r["sample"] < samples])
     have = {r["sample"] for r in run.rows}
     todo = [i for i in range(samples) if i not in have]

@@ -23,6 +23,28 @@ def policy_scope_warnings(model: Model) -> None:
                                   f"({', '.join(model.minerals)}); it has no effect")
         elif policy.minerals == []:
             model.warnings.append(f"policy '{policy.name}' lists no minerals; it has no effect")
+        if policy.type == "country_cap":
+            exempt = _world_aggregates(model)
+            if exempt:
+                model.warnings.append(f"country_cap '{policy.name}' does not cap {', '.join(exempt)} (region "
+                                      f"'World' in countries.csv: an aggregate of many countries, exempt from "
+                                      f"country caps)")
+    for shock in model.scenario.shocks:
+        if not shock.years.select(model.years):
+            model.warnings.append(f"shock '{shock.name}' covers no year of the horizon "
+                                  f"{model.years[0]}-{model.years[-1]} ({shock.years}); it never happens")
+        elif shock.minerals is not None and not set(shock.minerals) & set(model.minerals):
+            model.warnings.append(f"shock '{shock.name}' covers none of the modelled minerals "
+                                  f"({', '.join(model.minerals)}); it never happens")
+
+
+def _world_aggregates(model: Model) -> list[str]:
+    """Countries of region 'World' (aggregates such as ROW) that supply a modelled mineral."""
+    countries = model.dataset.countries
+    aggregates = set(countries.loc[countries["region"] == "World", "iso3"])
+    cap = model.dataset.capacity
+    present = cap.loc[cap["mineral"].isin(model.minerals), "location"]
+    return sorted(aggregates & set(present))
 
 
 def scaling_warnings(model: Model) -> None:

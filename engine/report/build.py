@@ -40,7 +40,8 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
     if target.is_dir() and not force:
         raise InputError(f"{target}: report folder exists already; pass --force to replace it or choose another "
                          f"--out")
-    check_writable(target, force)
+    inputs = [folder.path] + ([folder.frontier_path.parent] if folder.frontier_path is not None else [])
+    check_writable(target, force, inputs)
     report = None
     if {"md", "html"} & set(chosen):
         from engine.report.content import make_report

@@ -62,6 +62,31 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read the table ({exc})") from None
 
 
+def read_summary(path: Path) -> dict:
+    """A results folder's ``summary.json``: a JSON object written by 'critmin solve', or an InputError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; expected the summary.json written by 'critmin solve'") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise InputError(f"{path}: file is empty; expected the summary.json written by 'critmin solve' (solve the "
+                         f"scenario again to rewrite the folder)")
+    try:
+        summary = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc}); expected the summary.json written by 'critmin solve' "
+                         f"(solve the scenario again to rewrite the folder)") from None
+    if not isinstance(summary, dict):
+        raise InputError(f"{path}: holds a JSON {type(summary).__name__}; expected the object (with status, "
+                         f"scenario, dependence, cost, …) written by 'critmin solve'")
+    if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
+        raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
+                         f"section); give a folder written by 'critmin solve'")
+    return summary
+
+
 def load_results_folder(path: Path | str) -> ResultsFolder:
     """Read ``summary.json``, every known CSV table and ``scenario.yaml`` of a results folder."""
     path = Path(path)
@@ -70,10 +95,7 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
     if not is_results_folder(path):
         raise InputError(f"{path}: not a results folder (no summary.json); give a folder written by "
                          f"'critmin solve'")
-    try:
-        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path / 'summary.json'}: cannot read it ({exc})") from None
+    summary = read_summary(path / "summary.json")
     tables = {name: read_table(path / f"{name}.csv") for name in TABLE_ORDER if (path / f"{name}.csv").is_file()}
     frontier = find_frontier(path)
     if frontier is not None:

@@ -1,0 +1,33 @@
+"""Re-planning a fixed first stage under the plan's own objective (stress, robust).
+
+When a plan's JV builds and stockpile purchases are fixed and its flows re-optimised (a shock, a sampled
+disruption, or no change at all), the re-plan keeps the scenario's hierarchy with the plan's budget held at its
+absolute value (USD present value), not re-derived from a least cost that the fixed builds have changed::
+
+    1. minimise shortfall value          2. least cost C'
+    3. minimise dependence s.t. cost <= B (the plan's budget)      4. minimise cost at that dependence
+
+Re-planned with nothing changed, the plan itself is feasible and optimal at every stage, so the re-plan reproduces
+it. When C' > B (a shock makes even the cheapest re-plan dearer than the budget), the re-plan is the least-cost one
+(stages 1–3 with the budget at C'). ``minimise: cost`` scenarios re-plan at least cost.
+"""
+
+from __future__ import annotations
+
+from engine.hierarchy import Plan, PlanSession
+from engine.schema import Budget
+from engine.solvers.base import Status
+
+
+def replan(session: PlanSession, budget_usd: float | None) -> Plan:
+    """Run the hierarchy on the loaded session at an absolute budget (None: minimise cost)."""
+    if budget_usd is None:
+        return session.solve(minimise="cost")
+    plan = session.solve(minimise="dependence", budget=Budget(absolute_usd=budget_usd))
+    over = (plan.status is Status.INFEASIBLE and plan.least_cost is not None and plan.least_cost_usd is not None
+            and plan.least_cost_usd > budget_usd)
+    if over:  # the least-cost re-plan (stages 1-3) is already solved: it is the plan
+        plan.status, plan.message, plan.solution = Status.OPTIMAL, "", plan.least_cost
+        plan.budget_usd, plan.dependence_level = plan.least_cost_usd, None
+        plan.notes.append("the least-cost re-plan exceeds the budget: re-planned at least cost")
+    return plan
