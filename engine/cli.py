@@ -243,15 +243,18 @@ def data(inputs: Path | None, check: bool, build: bool) -> None:
 
 def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 3.0) -> None:
     """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
-    from engine.databuild import provenance_counts, share_checks, stale_tables
+    from engine.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
+    from engine.paths import inputs_dir
 
     failed = False
     click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
-    if (sources / "checks.csv").exists():
-        click.echo(f"\n  China's share of {year} supply (capacity active in {year}) against the sources")
+    reference = sources if (sources / CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
+    if (reference / CHECKS_FILE).exists():
+        shipped = "" if reference == sources else f" of the shipped dataset ({reference})"
+        click.echo(f"\n  China's share of {year} supply (capacity active in {year}) against the sources{shipped}")
         click.echo(f"  {'mineral':<10} {'location':>9} {'ownership':>10}   {'sourced range':<15} {'basis':<9} "
                    f"{'gap':>7}")
-        for c in share_checks(ds, sources, year):
+        for c in share_checks(ds, reference, year):
             ok = c.gap_pp <= tolerance_pp
             failed |= not ok
             span = f"{100 * c.low:.1f}%" if c.low == c.high else f"{100 * c.low:.1f}-{100 * c.high:.1f}%"

@@ -375,7 +375,9 @@ def share_checks(dataset: object, folder: Path, year: int = 2025) -> list[ShareC
         where = f"{path}, line {line}"
         low = evaluate_cell(row["low"], library, f"{where}, column low").value
         high = evaluate_cell(row["high"], library, f"{where}, column high").value
-        location, ownership = shares.get(row["mineral"], (float("nan"), float("nan")))
+        if row["mineral"] not in shares:
+            continue  # a mineral this dataset does not model
+        location, ownership = shares[row["mineral"]]
         checks.append(ShareCheck(row["mineral"], location, ownership, row["basis"], float(min(low, high)),
                                  float(max(low, high)), row["note"]))
     return checks

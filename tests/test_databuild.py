@@ -213,3 +213,15 @@ def test_china_shares_by_hand(tmp_path):
              CAPACITY[1]]
     ds = load_dataset(write_dataset(tmp_path / "b", capacity=ended, ownership=own))
     assert china_shares(ds, 2025)["ga"] == pytest.approx((0.0, 0.3))
+
+
+def test_check_of_a_dataset_without_sources_uses_the_shipped_ranges(tmp_path):
+    # tiny dataset: gallium CHN 100 t, DEU 20 t, JPN 10 t -> 76.9% located in China, against 96.5-98.7%
+    folder = write_dataset(tmp_path / "in")
+    r = CliRunner().invoke(main, ["data", "--inputs", str(folder), "--check"])
+    assert r.exit_code == 1, r.output
+    assert f"against the sources of the shipped dataset ({SOURCES})" in r.output
+    assert re.search(r"^  ga +76\.9% +76\.9% +96\.5-98\.7% +capacity +19\.6 pp  OUTSIDE \+-3 pp$", r.output, re.M)
+    assert re.search(r"^  ge +95\.2% ", r.output, re.M)
+    assert not re.search(r"^  (li|ni|co) ", r.output, re.M)
+    assert "Build:" not in r.output
