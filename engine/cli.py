@@ -288,7 +288,7 @@ def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
 @SOLVER
-@analysis_folder("frontier")
+@analysis_folder("frontier[-each|-MINERAL]")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
@@ -298,7 +298,9 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine.scenario import load_scenario
 
     loaded = load_scenario(model)
-    folder = target_folder(loaded, "frontier", out, force, no_write)
+    # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
+    suffix = "frontier" if not minerals else "frontier-" + "-".join(dict.fromkeys(minerals))
+    folder = target_folder(loaded, suffix, out, force, no_write)
     result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
     text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
     finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
@@ -336,9 +338,13 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
 @click.option("--solver", default="highs", show_default=True, help="Solver for scenarios solved here (see 'solve').")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of text.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write the table to a CSV file.")
-@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write the comparison as a report folder: report.md (with figures/), report.html and "
+                   "comparison.xlsx.")
+@click.option("--force", is_flag=True, help="Replace the --out file or --report folder if it exists.")
 @friendly
-def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None, force: bool) -> None:
+def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None,
+            report_dir: Path | None, force: bool) -> None:
     """Scenarios or results folders side by side: dependence, cost, premium, shortfall, JV mix and the largest
     changes in sourcing against the first.
 
@@ -349,9 +355,19 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 
     if out is not None:
         check_csv_target(out, force, runs)
+    if report_dir is not None:
+        from engine.output import check_writable
+
+        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
     comparison = compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison, out, force=force)
+    if report_dir is not None:
+        from engine.report.comparison import write_comparison_report
+
+        write_comparison_report(comparison, report_dir, force=force)
+        click.echo(f"Comparison report written to {report_dir}/: report.md, report.html, comparison.xlsx",
+                   err=as_json)
     if as_json:
         click.echo(json.dumps(comparison_json(comparison), indent=2, default=str))
     else:
@@ -478,6 +494,54 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
     finish_analysis(render_robust(result), result.status,
                     None if no_write else lambda: write_robust(result, folder, force=force),
                     "evaluation.csv, builds.csv, deterministic_builds.csv, summary.json")
+
+
+@main.command()
+@MODEL
+@click.option("--k", "k", type=click.IntRange(min=0, max=5), default=None,
+              help="Solve for k = 0, 1, …, K restriction moves [default: worstcase.k, 1].")
+@click.option("--country", default=None, help="The restricting country [default: the dependence country].")
+@click.option("--by", "by", default=None,
+              help="Moves by location, owner or either; several separated by commas [default: either].")
+@click.option("--share", type=click.FloatRange(0, 1), default=None,
+              help="Supply left under a move, as a share of normal (0 = a ban) [default: 0].")
+@click.option("--from", "start_years", default=None,
+              help="Start years a move may choose: 2028, 2027-2030, 2028+ or all [default: every year].")
+@click.option("--owner-threshold", type=click.FloatRange(0, 1), default=None,
+              help="Equity at or above which a plant counts as controlled [default: 0.5].")
+@click.option("--cut-jv-output", is_flag=True, default=None,
+              help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
+@click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
+              help="Extensive form over every restriction set, or column-and-constraint generation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table per k as JSON.")
+@SOLVER
+@analysis_folder("worstcase")
+@friendly
+def worstcase(model: str | None, k: int | None, country: str | None, by: str | None, share: float | None,
+              start_years: str | None, owner_threshold: float | None, cut_jv_output: bool | None, method: str,
+              as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
+    """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
+    from engine.analysis.worstcase import settings_with
+    from engine.analysis.worstcase import worstcase as solve_worstcase
+    from engine.analysis.worstcase_run import headline, render_worstcase, write_worstcase
+    from engine.scenario import load_scenario, with_overrides
+
+    loaded = load_scenario(model)
+    settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
+                             cut_jv_output=cut_jv_output, start_years=start_years,
+                             by=None if by is None else [b.strip() for b in by.split(",")])
+    loaded = with_overrides(loaded, worstcase=settings)
+    folder = target_folder(loaded, "worstcase", out, force, no_write)
+
+    def progress(line: str) -> None:
+        click.echo(f"  {line}", err=True)
+
+    result = solve_worstcase(loaded, solver=solver, method=method, progress=progress)
+    text = (json.dumps(headline(result).to_dict(orient="records"), indent=2, default=str)
+            if as_json and result.status == "optimal" else render_worstcase(result))
+    finish_analysis(text, result.status, None if no_write else lambda: write_worstcase(result, folder, force=force),
+                    "worstcase.csv, regret.csv, moves.csv, bounds.csv, builds.csv, k*/, worstcase.png, "
+                    "summary.json", machine_output=as_json)
 
 
 if __name__ == "__main__":  # pragma: no cover

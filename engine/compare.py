@@ -92,6 +92,10 @@ def load_run(argument: str, solver: str | None = None) -> Run:
     """A results folder as it is, or a scenario solved in memory."""
     if check_argument(argument) == "folder":
         folder = load_results_folder(argument)
+        if folder.kind != "solve":
+            raise InputError(f"{argument}: a {folder.kind} folder (written by 'critmin {folder.kind}'); compare "
+                             f"takes folders written by 'critmin solve' or scenarios; 'critmin report {argument}' "
+                             f"writes its report")
         return Run(folder.name, "folder", argument, folder.summary, folder.table("flows"), folder.inputs)
     from engine.run import run_scenario
 

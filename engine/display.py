@@ -82,6 +82,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
                      f"{usd(cost['total_with_unmet_pv_usd'])} (unmet demand {usd(cost['unmet_value_pv_usd'])}, "
                      f"present value).")
     lines.extend(render_jv(summary.get("jv"), names))
+    lines.extend(render_policies(summary.get("policies"), names))
     binding = summary.get("binding_policies") or []
     if binding:
         lines.append("")
@@ -94,6 +95,38 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     for warning in summary.get("warnings", []):
         lines.append(f"  Warning: {warning}")
     return "\n".join(lines)
+
+
+def _years_text(years: list[int]) -> str:
+    """[2025, 2026, 2027, 2030] -> '2025-2027, 2030'."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def render_policies(policies: list[dict] | None, names: dict[str, str]) -> list[str]:
+    """Policy status: the policies that bind (or charge), where and when, and the ones that never bind."""
+    if not policies:
+        return []
+    lines = ["", "  Policy status (policies.csv has every mineral-year):"]
+    for p in policies:
+        if p["status"] == "never binds":
+            continue
+        minerals = ", ".join(names.get(m, m) for m in p["minerals"])
+        verb = "charges" if p["status"] == "charged" else "binds"
+        where = f"{p['binding']} of {p['covers']} mineral-years ({minerals}; {_years_text(p['binding_years'])})"
+        price = (f"; largest shadow price USD {p['largest_dual_usd']:,.0f} {p['largest_dual_unit']}"
+                 if p.get("largest_dual_usd") is not None else "")
+        lines.append(f"  - {p['policy']} ({p['type']}) {verb} in {where}{price}")
+    never = [p for p in policies if p["status"] == "never binds"]
+    if never:
+        lines.append("  Your policies that never bind:")
+        lines.extend(f"  - {p['policy']} ({p['type']}): {p['reading']}" for p in never)
+    return lines
 
 
 def render_jv(jv: dict | None, names: dict[str, str]) -> list[str]:

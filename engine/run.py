@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.analysis.duals import shadow_prices
+from engine.analysis.policy_status import policy_status
 from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.hierarchy import Plan, PlanSession
@@ -67,6 +68,7 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     if plan.ok:
         tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None)
         tables.extra["duals"] = shadow_prices(model, session.cost_duals(plan))
+        tables.extra["policies"] = policy_status(model, plan.x, tables.extra["duals"])
     timings["results_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     summary = make_summary(model, plan, tables, backend, timings)

@@ -415,6 +415,9 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
     for i, shock in enumerate(s.shocks):
         c.check(("shocks", i, "country"), shock.country, countries, "country")
         c.check_list(("shocks", i, "minerals"), shock.minerals, minerals, "mineral")
+    if s.worstcase.country is not None:
+        c.check(("worstcase", "country"), s.worstcase.country, countries, "country")
+    c.check_list(("worstcase", "minerals"), s.worstcase.minerals, minerals, "mineral")
     for section, valid, what in (("demand", minerals, "mineral"), ("cost", minerals, "mineral"),
                                  ("capacity", countries | sources, "country or source id")):
         for key in getattr(s.uncertainty, section):

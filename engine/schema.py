@@ -146,6 +146,8 @@ def _parse_years_unchecked(value: Any) -> Any:
     if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return {"listed": tuple(sorted(set(value)))}
     if isinstance(value, str):
+        if value.strip().isdigit() and len(value.strip()) == 4:  # a quoted year, or one from the command line
+            return {"first": int(value), "last": int(value)}
         if m := _RANGE.match(value):
             first, last = int(m.group(1)), int(m.group(2))
             if first > last:
@@ -509,6 +511,30 @@ class RobustSettings(StrictModel):
     seed: int = Field(1, ge=0, le=2**63 - 1)
 
 
+class WorstCaseSettings(StrictModel):
+    """The adversary of ``worstcase``: at most ``k`` moves, each cutting one mineral's supply located in
+    (``location``), controlled by (``owner``, equity >= ``owner_threshold``) or either way tied to ``country``
+    (default: the dependence country) to ``share`` of normal, from a year of ``start_years`` to the end of the
+    horizon. Buyer-hosted JV output and licences are spared unless ``cut_jv_output`` (then cut in proportion to
+    the country's equity)."""
+
+    k: int = Field(1, ge=0, le=5)
+    country: str | None = None
+    by: list[Literal["location", "owner", "either"]] = Field(default_factory=lambda: ["either"], min_length=1)
+    share: Share = 0.0
+    start_years: YearSpec = Field(default_factory=Years)
+    minerals: NameList = None
+    owner_threshold: Share = 0.5
+    cut_jv_output: bool = False
+
+    @field_validator("by")
+    @classmethod
+    def _distinct(cls, by: list[str]) -> list[str]:
+        if len(set(by)) != len(by):
+            raise ValueError(f"each basis at most once (got {', '.join(by)})")
+        return by
+
+
 # --------------------------------------------------------------------------------------------- scenario
 class Scenario(StrictModel):
     """A validated scenario: the buyer, the horizon, the objective and the policies in force."""
@@ -529,6 +555,7 @@ class Scenario(StrictModel):
     shocks: list[Shock] = Field(default_factory=list)
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     robust: RobustSettings = Field(default_factory=RobustSettings)
+    worstcase: WorstCaseSettings = Field(default_factory=WorstCaseSettings)
     strict: bool = False
 
     @field_validator("policies")

@@ -131,6 +131,11 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
          "dual_usd": _round(r.dual_usd, 2), "unit": r.unit, "reading": r.reading}
         for r in duals.head(5).itertuples(index=False)
     ]
+    status = tables.extra.get("policies")
+    if status is not None:
+        from engine.analysis.policy_status import policy_summary
+
+        summary["policies"] = policy_summary(status, list(model.scenario.policies), model.mineral_names())
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
         "valued_at": UNMET_DEMAND_VALUE,

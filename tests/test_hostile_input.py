@@ -41,8 +41,9 @@ SCENARIO_COMMANDS = {
     "stress": ["stress", "{M}", "--named-only", "--out", "{OUT}"],
     "sweep": ["sweep", "{M}", "--samples", "2", "--out", "{OUT}"],
     "robust": ["robust", "{M}", "--scenarios", "2", "--evaluation", "2", "--out", "{OUT}"],
+    "worstcase": ["worstcase", "{M}", "--k", "1", "--out", "{OUT}"],
 }
-WRITING = ["solve", "frontier", "stress", "sweep", "robust"]
+WRITING = ["solve", "frontier", "stress", "sweep", "robust", "worstcase"]
 
 
 def invoke(*args: object) -> Result:

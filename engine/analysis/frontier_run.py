@@ -118,8 +118,11 @@ def write_frontier(run: FrontierRun, folder: Path, force: bool = False) -> Path:
 
     def fill(tmp: Path) -> None:
         write_csv(run.table, tmp / "frontier.csv")
-        save_frontier_figure(run.table, run.names, run.loaded.name, tmp)
+        save_frontier_figure(run.table, run.loaded.dataset.folder, run.loaded.name, tmp,
+                             run.loaded.scenario.dependence.country)
         write_json({"scenario": run.loaded.name, "status": run.status, "message": run.message,
+                    "dependence_on": run.loaded.scenario.dependence.country,
+                    "inputs": str(run.loaded.dataset.folder),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
                     "inputs_hash": run.loaded.digest, "timings": run.timings, "versions": versions()},

@@ -1,21 +1,19 @@
-"""Printing, plotting and writing a stress run (the ``critmin stress`` command's library side)."""
+"""Printing and writing a stress run (the ``critmin stress`` command's library side); its figure is the
+report's (:func:`engine.report.analysis_plots.stress_figure`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
-from engine.analysis.frontier_plot import _usd
 from engine.analysis.stress import StressResult
 from engine.display import pct, tonnes, usd
-from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.output import write_csv, write_folder_atomically, write_json
+from engine.report.analysis_plots import stress_figure
+from engine.report.labels import Names
+from engine.report.style import RC, png_bytes
 from engine.summary import versions
 
 
@@ -43,31 +41,15 @@ def render_stress(result: StressResult, top: int = 15) -> str:
     return "\n".join(lines)
 
 
-def stress_figure(result: StressResult, top: int = 15) -> plt.Figure:
-    plt.rcParams["svg.hashsalt"] = "critmin"
-    t = result.table.head(top).iloc[::-1]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.42 * len(t) + 1.8), sharey=True, dpi=110)
-    left.barh(t["shock"], t["shortfall_value_pv_usd"], color="#d62728")
-    left.set_title(f"Unmet demand after the shock\n(USD PV, {UNMET_DEMAND_PRICE_MULTIPLE:g}x reference price per t)")
-    left.xaxis.set_major_formatter(FuncFormatter(_usd))
-    right.barh(t["shock"], t["cost_jump_usd"], color="#1f77b4")
-    right.set_title("Extra cost of the re-planned supply\n(USD, present value)")
-    right.xaxis.set_major_formatter(FuncFormatter(_usd))
-    for ax in (left, right):
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"Worst supply shocks for scenario '{result.scenario}' (JV builds and stockpile as planned)")
-    fig.tight_layout()
-    return fig
-
-
 def write_stress(result: StressResult, folder: Path, force: bool = False) -> Path:
     def fill(tmp: Path) -> None:
         write_csv(result.table, tmp / "stress.csv")
         if len(result.table):
-            fig = stress_figure(result)
-            fig.savefig(tmp / "stress.png", metadata={"Software": None})
-            fig.savefig(tmp / "stress.svg", metadata={"Date": None, "Creator": None})
-            plt.close(fig)
+            fig = stress_figure(result.table, Names(), result.scenario)
+            if fig is not None:
+                (tmp / "stress.png").write_bytes(png_bytes(fig))
+                with plt.rc_context(RC):
+                    fig.savefig(tmp / "stress.svg", format="svg", metadata={"Date": None, "Creator": None})
         top = result.table.head(5)
         write_json({"scenario": result.scenario, "status": result.status, "base": result.base,
                     "top_shocks": top.to_dict(orient="records") if len(top) else [], "versions": versions()},

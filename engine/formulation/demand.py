@@ -45,13 +45,19 @@ def demand_table(model: Model) -> pd.DataFrame:
     return d
 
 
+def shortfall_value_coefficients(model: Model) -> np.ndarray:
+    """δ_y × v_m per ``short`` column in the LP money unit: the present value of a tonne unmet in its scenario
+    (before the scenario's probability)."""
+    d = model.demand
+    return model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy() / model.money_unit
+
+
 def add_shortfall(model: Model) -> None:
     """Create ``short[m, y, ω] >= 0`` (at most the demand) and its value-weighted objective."""
     model.demand = demand_table(model)
     d = model.demand
     block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
-    value = d["probability"].to_numpy() * model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy()
-    model.lp.add_objective("shortfall", block.cols, value / model.money_unit)
+    model.lp.add_objective("shortfall", block.cols, d["probability"].to_numpy() * shortfall_value_coefficients(model))
 
 
 def demand_row_of(model: Model, frame: pd.DataFrame) -> np.ndarray:
@@ -103,8 +109,7 @@ def use_cvar_shortfall(model: Model, alpha: float) -> None:
     n = len(scen)
     rows = np.concatenate([np.arange(n), np.arange(n), scen_row])
     cols = np.concatenate([excess.cols, np.full(n, eta.start), model.block_cols("short")])
-    value = model.discount(d["year"]) * d["unmet_value_usd_per_t"].to_numpy() / model.money_unit
-    vals = np.concatenate([np.ones(n), np.ones(n), -value])
+    vals = np.concatenate([np.ones(n), np.ones(n), -shortfall_value_coefficients(model)])
     lp.add_constraints("cvar", scen[["scen"]], rows, cols, vals, lower=0.0)
     lp.clear_objective("shortfall")
     lp.add_objective("shortfall", np.array([eta.start]), np.array([1.0]))

@@ -80,25 +80,34 @@ def apply_export_ban(model: Model, policy: ExportBan) -> None:
                              np.ones(len(codes)), upper=policy.quota_t)
 
 
+def tariff_mask(model: Model, frame: pd.DataFrame, policy: Tariff) -> np.ndarray:
+    """The deliveries of ``frame`` a tariff charges."""
+    return scope_mask(frame, policy, model.years) & country_mask(
+        frame, model.equity, list(policy.origin or []), policy.by, policy.owner_threshold)
+
+
+def feoc_mask(model: Model, block: str, frame: pd.DataFrame, policy: Feoc) -> np.ndarray:
+    """The deliveries of ``frame`` (delivery block ``block``) a FEOC rule covers."""
+    if {"flow": "sources", "jv_out": "jv"}[block] not in policy.applies_to:
+        return np.zeros(len(frame), dtype=bool)
+    covered = frame["covered_equity"].to_numpy() >= policy.threshold - 1e-12
+    if block == "jv_out" and policy.covers_licences:
+        covered = covered | frame["covered_licence"].to_numpy(dtype=bool)
+    return scope_mask(frame, policy, model.years) & covered
+
+
 def apply_tariff(model: Model, policy: Tariff) -> None:
     """Add the tariff to the delivered cost of covered deliveries."""
     for _, frame in model.delivery_frames():
-        mask = scope_mask(frame, policy, model.years) & country_mask(
-            frame, model.equity, list(policy.origin or []), policy.by, policy.owner_threshold)
+        mask = tariff_mask(model, frame, policy)
         frame.loc[mask, "ad_valorem"] += policy.ad_valorem
         frame.loc[mask, "tariff_usd_per_t"] += policy.per_tonne_usd
 
 
 def apply_feoc(model: Model, policy: Feoc) -> None:
     """Exclude covered-nation-owned deliveries, or charge them the lost credit."""
-    wanted = {"flow": "sources", "jv_out": "jv"}
     for block, frame in model.delivery_frames():
-        if wanted[block] not in policy.applies_to:
-            continue
-        covered = frame["covered_equity"].to_numpy() >= policy.threshold - 1e-12
-        if block == "jv_out" and policy.covers_licences:
-            covered = covered | frame["covered_licence"].to_numpy(dtype=bool)
-        mask = scope_mask(frame, policy, model.years) & covered
+        mask = feoc_mask(model, block, frame, policy)
         if policy.action == "exclude":
             _exclude(model, block, frame, mask, policy)
         else:

@@ -43,7 +43,7 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
     inputs = [folder.path] + ([folder.frontier_path.parent] if folder.frontier_path is not None else [])
     check_writable(target, force, inputs)
     report = None
-    if {"md", "html"} & set(chosen):
+    if {"md", "html", "xlsx"} & set(chosen):
         from engine.report.content import make_report
 
         report = make_report(folder)
@@ -63,7 +63,7 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
         if "xlsx" in chosen:
             from engine.report.exports import write_xlsx
 
-            write_xlsx(folder, tmp / FILES["xlsx"])
+            write_xlsx(folder, tmp / FILES["xlsx"], report)
         if "parquet" in chosen:
             from engine.report.exports import write_parquet
 

@@ -181,6 +181,78 @@ def duals_table(duals: pd.DataFrame | None, names: Names) -> Table | None:
                       "relaxed by one unit, in money of that year.")
 
 
+def _years_text(years: list[int]) -> str:
+    from engine.display import _years_text as text
+
+    return text(years)
+
+
+def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
+    """The scenario's assumptions and its policies, as solved (from summary.json and scenario.yaml)."""
+    s, sc, resolved = folder.summary, folder.summary["scenario"], folder.scenario
+    objective = resolved.get("objective") or {}
+    finance = resolved.get("finance") or {}
+    budget = objective.get("budget")
+    if isinstance(budget, dict) and "premium" in budget:
+        budget_text = f"+{100 * float(budget['premium']):g}% over the least-cost plan"
+    elif budget is not None:
+        budget_text = usd(float(budget)) if not isinstance(budget, dict) else str(budget)
+    else:
+        budget_text = "none"
+    start, end = sc["horizon"]
+    rows = [["Buyer", names.country(sc.get("buyer", "USA"))], ["Horizon", f"{start}–{end}"],
+            ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
+            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}"],
+            ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
+                                   f"{sc.get('aggregate', 'mean')} over minerals and years"],
+            ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
+                            f"{finance.get('base_year') or start}; JV assets over "
+                            f"{finance.get('asset_life_years', '')} years"],
+            ["Dataset", str((s.get("inputs") or {}).get("dataset", ""))]]
+    assumptions = Table(["Assumption", "Value"], rows, ["l", "l"], title="Assumptions")
+    status = {p["policy"]: p for p in s.get("policies") or []}
+    policy_rows = []
+    for p in resolved.get("policies") or []:
+        minerals = p.get("minerals")
+        years = p.get("years") or {}
+        span = (f"{years.get('first', start)}–{years.get('last', end)}" if isinstance(years, dict)
+                else str(years))
+        state = status.get(p.get("name"), {}).get("status", "")
+        policy_rows.append([str(p.get("name")), str(p.get("type")),
+                            ", ".join(names.mineral(m) for m in minerals) if minerals else "all", span, state,
+                            " ".join(str(p.get("description") or "").split())])
+    tables = [assumptions]
+    if policy_rows:
+        tables.append(Table(["Policy", "Type", "Minerals", "Years", "Status", "What it is"], policy_rows,
+                            ["l", "l", "l", "l", "l", "l"], title="Policies in the scenario"))
+    return Section("Assumptions and policies", [] if policy_rows else ["The scenario has no policies."],
+                   tables)
+
+
+def policy_status_section(summary: dict, table: pd.DataFrame | None, names: Names) -> Section | None:
+    """Which policies bind, where and when, and which never bind (from summary.json and policies.csv)."""
+    policies = summary.get("policies")
+    if not policies:
+        return None
+    rows = []
+    for p in policies:
+        minerals = ", ".join(names.mineral(m) for m in p["minerals"])
+        where = (f"{p['binding']} of {p['covers']} mineral-years ({minerals}; {_years_text(p['binding_years'])})"
+                 if p["binding"] else f"0 of {p['covers']} mineral-years")
+        price = ("" if p.get("largest_dual_usd") is None else
+                 f"{usd(p['largest_dual_usd'])} {str(p.get('largest_dual_unit') or '').removeprefix('USD ')}")
+        rows.append([p["policy"], p["type"], p["status"], where, price, p["reading"]])
+    paragraphs = ["Binding: the policy is at its limit in the plan. Slack: it is not. A ban or exclusion binds "
+                  "when the plan would buy some of what it holds back. Tariffs have no limit: they are charged or "
+                  "not. Every mineral-year is in policies.csv."]
+    never = [p["policy"] for p in policies if p["status"] == "never binds"]
+    if never:
+        paragraphs.append("Your policies that never bind: " + ", ".join(never) + ".")
+    return Section("Policy status", paragraphs, [Table(
+        ["Policy", "Type", "Status", "Binding in", "Largest shadow price", "Reading"], rows,
+        ["l", "l", "l", "l", "r", "l"], title="Which policies bind")])
+
+
 # ---------------------------------------------------------------------------------------------- figures
 def _plot(slug: str, title: str, caption: str, fig: object) -> Plot | None:
     return None if fig is None else Plot(slug, title, caption, png_bytes(fig))  # type: ignore[arg-type]
@@ -192,7 +264,10 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     minerals, country, buyer = sc["minerals"], sc.get("dependence_on", "CHN"), sc.get("buyer", "USA")
     start, end = sc["horizon"]
     objective = folder.scenario.get("objective") or {}
-    sections = [Section("Summary", tables=[mineral_table(s, names)])]
+    sections = [Section("Summary", tables=[mineral_table(s, names)]), assumptions_section(folder, names)]
+    status = policy_status_section(s, folder.table("policies"), names)
+    if status is not None:
+        sections.append(status)
     dep, flows = folder.table("dependence"), folder.table("flows")
     if dep is not None:
         fig = plots.dependence_figure(dep, minerals, names, country, sc.get("aggregate", "mean"),
@@ -201,7 +276,8 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         p = _plot("dependence", "Dependence by year",
                   f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
                   f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
-                  f"the optimised plan buys. Each panel has its own scale.", fig)
+                  f"the optimised plan buys. Each panel has its own scale. Shaded red: years with demand left unmet, "
+                  f"where the plan's share is a red cross, not a cut.", fig)
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
@@ -229,6 +305,11 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     if not jv.tables and not jv.plots:
         jv.paragraphs.append("No joint venture or licence is built in this plan.")
     sections.append(jv)
+    p = _plot("stockpile", "Stockpile", "Stock at the end of each year (line), tonnes bought in (up) and drawn "
+              "(down); shaded years leave demand unmet. Each mineral on its own scale.",
+              plots.stockpile_figure(folder.table("stockpile"), folder.table("dependence"), minerals, names))
+    if p:
+        sections.append(Section("Strategic stockpile", plots=[p]))
     cost = s["cost"]
     money = (f"{usd(cost['total_pv_usd'])} in present value" + (f", {usd(cost['premium_usd'])} "
              f"({cost['premium_pct']:+.1f}%) over the least-cost plan" if cost.get("premium_pct") is not None else ""))
@@ -236,16 +317,27 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
               "Present value by mineral and cost component (left) and spending per year, not discounted (right). "
               "JV capital is paid as annual instalments while the plant runs.",
               plots.costs_figure(folder.table("costs"), minerals, names, folder.scenario.get("finance", {}).get(
-                  "base_year") or start, money))
+                  "base_year") or start, money, None if dep is None else dep.groupby("year")["shortfall_t"].sum()))
     sections.append(Section("Costs", tables=[cost_table(s)], plots=[p] if p else []))
     frontier = folder.table("frontier")
     if frontier is not None:
         p = _plot("frontier", "Price of independence",
                   "Each point is the cheapest plan at one cap on dependence. Left: the premium over the least-cost "
                   "plan. Right: what one more percentage point would cost at that point (the cap's shadow price, and "
-                  "the average between neighbouring points).", plots.frontier_figure(frontier, names, country))
+                  "the average between neighbouring points). The star is this plan: its dependence and premium.",
+                  plots.frontier_figure(frontier, names, country, (s["dependence"]["overall_pct"],
+                                                                   s["cost"].get("premium_usd") or 0.0)))
         where = folder.frontier_path.parent if folder.frontier_path else folder.path
-        sections.append(Section("Price of independence", [f"From {where / 'frontier.csv'}."], plots=[p] if p else []))
+        sections.append(Section("Price of independence", [
+            f"From {where / 'frontier.csv'}. This plan sits at {pct(s['dependence']['overall_pct'])} dependence for a "
+            f"premium of {usd(s['cost'].get('premium_usd'))}."], plots=[p] if p else []))
+    for label, table in folder.extra_frontiers.items():
+        p = _plot(f"frontier_{label}", "Price of independence by mineral",
+                  "Each mineral's own mean share swept on its own, the other minerals free.",
+                  plots.frontier_figure(table, names, country))
+        if p:
+            sections.append(Section(f"Price of independence by mineral ({folder.path.name}-frontier-{label})",
+                                    plots=[p]))
     table = duals_table(folder.table("duals"), names)
     if table is not None:
         sections.append(Section("Binding policies", tables=[table]))
@@ -253,7 +345,11 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
 
 
 def make_report(folder: ResultsFolder) -> Report:
-    """Everything the report shows, with the figures rendered."""
+    """Everything the report shows, with the figures rendered (any kind of results folder)."""
+    if folder.kind != "solve":
+        from engine.report.analyses import make_analysis_report
+
+        return make_analysis_report(folder)
     names = Names(folder.inputs)
     s = folder.summary
     sc = s["scenario"]
@@ -262,5 +358,5 @@ def make_report(folder: ResultsFolder) -> Report:
     version = (s.get("versions") or {}).get("critmin-engine", "")
     footer = f"Generated by critmin {version} from {folder.path}; inputs hash {digest}."
     sections = _sections(folder, names) if "dependence" in s else []
-    warnings = [str(w) for w in s.get("warnings", [])]
+    warnings = [str(w) for w in s.get("warnings", [])] + [str(n) for n in folder.notes]
     return Report(title, (sc.get("description") or "").strip(), headline(s, names), sections, warnings, footer)

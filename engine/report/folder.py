@@ -12,7 +12,15 @@ import yaml
 from engine.errors import InputError
 
 # The tables a results folder may hold, in the order reports and workbooks show them.
-TABLE_ORDER = ["dependence", "flows", "builds", "costs", "shortfall", "duals", "frontier"]
+TABLE_ORDER = ["dependence", "flows", "builds", "costs", "shortfall", "stockpile", "policies", "duals", "frontier"]
+# The folders the analyses write, told apart by the table only they hold (a solve folder holds dependence.csv).
+KIND_TABLES = {
+    "frontier": ["frontier"],
+    "stress": ["stress"],
+    "sweep": ["percentiles", "samples"],
+    "robust": ["evaluation", "builds", "deterministic_builds"],
+}
+KINDS = ("solve", *KIND_TABLES)
 
 
 @dataclass
@@ -24,10 +32,16 @@ class ResultsFolder:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     scenario: dict = field(default_factory=dict)
     frontier_path: Path | None = None
+    kind: str = "solve"
+    notes: list[str] = field(default_factory=list)
+    extra_frontiers: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
-        return str(self.summary.get("scenario", {}).get("name") or self.path.name)
+        scenario = self.summary.get("scenario")
+        if isinstance(scenario, str):  # analysis folders record the scenario's name only
+            return scenario
+        return str((scenario or {}).get("name") or self.path.name)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A table by name, or None when the folder has none (or it is empty)."""
@@ -44,12 +58,63 @@ def is_results_folder(path: Path) -> bool:
     return path.is_dir() and (path / "summary.json").is_file()
 
 
-def find_frontier(folder: Path) -> Path | None:
-    """``frontier.csv`` inside the folder, or in a sibling folder named ``<folder name>-frontier``."""
-    for candidate in (folder / "frontier.csv", folder.parent / f"{folder.name}-frontier" / "frontier.csv"):
-        if candidate.is_file():
-            return candidate
+def folder_kind(path: Path) -> str:
+    """``solve``, ``frontier``, ``stress``, ``sweep`` or ``robust``: which command wrote the folder."""
+    if (path / "dependence.csv").is_file():
+        return "solve"
+    for kind, names in KIND_TABLES.items():
+        if (path / f"{names[0]}.csv").is_file():
+            return kind
+    return "solve"
+
+
+def frontier_targets(path: Path) -> list[str]:
+    """The targets a frontier folder swept (``all`` for the aggregate), from its summary or its table."""
+    try:
+        targets = json.loads((path / "summary.json").read_text(encoding="utf-8")).get("targets")
+        if isinstance(targets, list):
+            return [str(t) for t in targets]
+    except (OSError, ValueError):
+        pass
+    try:
+        return [str(t) for t in dict.fromkeys(pd.read_csv(path / "frontier.csv")["target"])]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def find_frontier(folder: Path, notes: list[str] | None = None) -> Path | None:
+    """The aggregate frontier beside a solve folder: ``frontier.csv`` of ``<folder name>-frontier`` when it swept
+    all minerals together. A per-mineral frontier found there is not used as the aggregate (a note says so)."""
+    candidate = folder.parent / f"{folder.name}-frontier" / "frontier.csv"
+    if not candidate.is_file():
+        return None
+    if "all" in frontier_targets(candidate.parent):
+        return candidate
+    if notes is not None:
+        notes.append(f"{candidate.parent} holds a per-mineral frontier, not the aggregate one; the operating point "
+                     f"is not placed on it (run 'critmin frontier' without --mineral to write the aggregate)")
     return None
+
+
+def same_inputs(summary: dict, analysis: Path) -> bool:
+    """Whether an analysis folder was computed from the solve's scenario and inputs (same inputs hash; a folder
+    that records no hash is taken as matching)."""
+    try:
+        theirs = json.loads((analysis / "summary.json").read_text(encoding="utf-8")).get("inputs_hash")
+    except (OSError, ValueError):
+        return True
+    ours = (summary.get("inputs") or {}).get("hash")
+    return theirs is None or ours is None or theirs == ours
+
+
+def find_mineral_frontiers(folder: Path, summary: dict) -> dict[str, Path]:
+    """Per-mineral frontiers beside a solve folder: ``<folder name>-frontier-each`` or ``-frontier-<mineral>``."""
+    found = {}
+    for candidate in sorted(folder.parent.glob(f"{folder.name}-frontier-*/frontier.csv")):
+        if not same_inputs(summary, candidate.parent):
+            continue
+        found[candidate.parent.name.removeprefix(f"{folder.name}-frontier-")] = candidate
+    return found
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -92,18 +157,36 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: folder not found; give a results folder written by 'critmin solve'")
+    if not is_results_folder(path) and (path / "samples.jsonl").is_file():
+        raise InputError(f"{path}: an unfinished sweep (no summary.json yet); finish it with 'critmin sweep --resume "
+                         f"--out {path}', then report it")
     if not is_results_folder(path):
         raise InputError(f"{path}: not a results folder (no summary.json); give a folder written by "
                          f"'critmin solve'")
     summary = read_summary(path / "summary.json")
-    tables = {name: read_table(path / f"{name}.csv") for name in TABLE_ORDER if (path / f"{name}.csv").is_file()}
-    frontier = find_frontier(path)
-    if frontier is not None:
-        tables["frontier"] = read_table(frontier)
+    kind = folder_kind(path)
+    notes: list[str] = []
+    extra: dict[str, pd.DataFrame] = {}
+    frontier = None
+    if kind == "solve":
+        tables = {name: read_table(path / f"{name}.csv") for name in TABLE_ORDER
+                  if (path / f"{name}.csv").is_file()}
+        frontier = find_frontier(path, notes)
+        if frontier is not None and not same_inputs(summary, frontier.parent):
+            notes.append(f"{frontier.parent} was computed from other inputs or another version of the scenario "
+                         f"(its inputs hash differs); it is left out of this report")
+            frontier = None
+        if frontier is not None:
+            tables["frontier"] = read_table(frontier)
+        extra = {label: read_table(p) for label, p in find_mineral_frontiers(path, summary).items()}
+    else:
+        tables = {name: read_table(path / f"{name}.csv") for name in KIND_TABLES[kind]
+                  if (path / f"{name}.csv").is_file()}
     scenario: dict = {}
     if (path / "scenario.yaml").is_file():
         try:
             scenario = yaml.safe_load((path / "scenario.yaml").read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             scenario = {}
-    return ResultsFolder(path, summary, tables, scenario if isinstance(scenario, dict) else {}, frontier)
+    return ResultsFolder(path, summary, tables, scenario if isinstance(scenario, dict) else {}, frontier, kind,
+                         notes, extra)

@@ -21,7 +21,10 @@ table { border-collapse: collapse; margin: 0.6em 0 0.4em; font-size: 0.92em; }
 caption { text-align: left; font-weight: bold; padding-bottom: 6px; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
 th { background: #f0f3f8; text-align: left; }
-td.r, th.r { text-align: right; white-space: nowrap; }
+td.r, th.r { text-align: right; }
+td.r { white-space: nowrap; }
+th { vertical-align: bottom; }
+.wide { overflow-x: auto; max-width: 100%; }
 p.note, figcaption { color: #555; font-size: 0.9em; }
 figure { margin: 1.2em 0 1.8em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -37,7 +40,8 @@ def table_html(table: Table) -> str:
                    + "</tr>\n" for row in table.rows)
     caption = f"<caption>{escape(table.title)}</caption>" if table.title else ""
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>{note}\n"
+    return (f'<div class="wide"><table>{caption}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>'
+            f"</div>{note}\n")
 
 
 def render_html(report: Report) -> str:

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from engine.display import usd
 from engine.report.labels import MODES, Names, component, mode
 from engine.report.style import (
+    CHINA_RED,
     COMPONENT_COLOURS,
     LEAST_COST,
     MODE_COLOURS,
@@ -137,20 +138,33 @@ def overall_by_year(dependence: pd.DataFrame, column: str, aggregate: str = "mea
     return (per * w).sum(axis=1) / w.sum()
 
 
-def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: pd.Series, title: str) -> None:
+def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: pd.Series, title: str,
+                      shortfall: pd.Series | None = None) -> None:
     opt = optimised.reindex(years).to_numpy(dtype=float)
     ref = least.reindex(years).to_numpy(dtype=float)
-    ax.plot(years, opt, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
+    short = (shortfall.reindex(years, fill_value=0.0).to_numpy(dtype=float) if shortfall is not None
+             else np.zeros(len(years)))
+    unmet = short > 0.005
+    for year in np.asarray(years)[unmet]:  # a year with unmet demand: a low share there is no independence
+        ax.axvspan(year - 0.5, year + 0.5, color="#f4cccc", alpha=0.6, linewidth=0, zorder=0,
+                   label="Demand left unmet (share not drawn as a cut)")
+    line = np.where(unmet, np.nan, opt)
+    ax.plot(years, line, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
+    if unmet.any():
+        ax.plot(np.asarray(years)[unmet], opt[unmet], linestyle="none", marker="x", markersize=6, color=CHINA_RED,
+                label="Optimised plan, year with unmet demand", zorder=4)
     if not np.all(np.isnan(ref)):
         ax.plot(years, ref, color=LEAST_COST, linestyle="--", marker="o", markersize=3, label="Least-cost plan")
-        ax.fill_between(years, opt, ref, where=ref >= opt, color=OPTIMISED, alpha=0.08, linewidth=0,
+        ax.fill_between(years, line, ref, where=ref >= line, color=OPTIMISED, alpha=0.08, linewidth=0,
                         interpolate=True, label="Cut in dependence")
     ax.set_title(title, loc="left")
     values = np.concatenate([opt, ref])
     values = values[np.isfinite(values)]
     peak = float(values.max()) if values.size else 0.0
-    # each panel on its own scale (at least 0-10%, at most 0-100%), so small shares stay readable
-    top = 100.0 if peak > 80 else max(10.0, float(np.ceil(peak * 1.15 / 5.0) * 5.0))
+    # each panel on its own scale (at least 0-10%; 0-100% from 80%, higher only for a plan that buys more than
+    # demand, into a stockpile), so small shares stay readable and no point is cut off
+    top = (max(100.0, float(np.ceil(peak / 10.0) * 10.0)) if peak > 80
+           else max(10.0, float(np.ceil(peak * 1.15 / 5.0) * 5.0)))
     ax.set_ylim(0, top * 1.04)
     ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(percent_formatter())
@@ -179,22 +193,27 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
         opt = dep.groupby("year")["china_share_pct"].mean()
         ref = dep.groupby("year")["least_cost_china_share_pct"].mean()
         means = f"mean {ref.mean():.1f}% → {opt.mean():.1f}%" if has_ref else f"mean {opt.mean():.1f}%"
-        _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})")
+        _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})",
+                          dep.groupby("year")["shortfall_t"].mean())
     ax = axes[len(panels)]
     opt = overall_by_year(dependence, "china_share_pct", aggregate, weights)
     ref = overall_by_year(dependence, "least_cost_china_share_pct", aggregate, weights) if has_ref else opt * np.nan
     word = "worst" if aggregate == "max" else "mean"
     if overall is not None and overall[1] is not None:
         word += f" {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f" {overall[1]:.1f}%"
-    _dependence_panel(ax, years, opt, ref, f"All minerals ({word})")
+    _dependence_panel(ax, years, opt, ref, f"All minerals ({word})",
+                      dependence.groupby("year")["shortfall_t"].sum())
     for extra in axes[n:]:
         extra.set_visible(False)
     for i, a in enumerate(axes[:n]):
         if i % cols == 0:
             a.set_ylabel("% of demand")
         a.tick_params(axis="x", labelbottom=True)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
+    found: dict[str, object] = {}
+    for a in axes[:n]:
+        for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+            found.setdefault(lab, h)
+    fig.legend(list(found.values()), list(found), loc="outside lower center", ncol=len(found))
     fig.suptitle(f"Share of {names.country(buyer)} demand attributed to {names.country(country)}, by year: "
                  f"optimised plan against the least-cost plan")
     return fig
@@ -296,8 +315,9 @@ def builds_figure(builds: pd.DataFrame, minerals: list[str], names: Names, horiz
 # ---------------------------------------------------------------------------------------------- costs
 @styled
 def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_year: int | None = None,
-                 headline: str = "") -> Figure | None:
-    """Present value by mineral and component (left) and spending per year by component (right)."""
+                 headline: str = "", shortfall: pd.Series | None = None) -> Figure | None:
+    """Each mineral's cost by component, as shares (left), and spending per year by component (right); years
+    with unmet demand (``shortfall``: tonnes by year) are marked, since their spending buys less than demand."""
     if costs is None or costs.empty:
         return None
     pv = _mean_over_scen(costs, ["mineral", "component"], "pv_usd").unstack("component", fill_value=0.0)
@@ -309,24 +329,25 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
     fig = new_figure(11.0, 4.6)
     left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
     totals = pv[components].sum(axis=1)
-    div, word = usd_scale(float(totals.max()))
     y = np.arange(len(order))
     base = np.zeros(len(order))
-    for c in components:
-        values = pv[c].to_numpy() / div
+    safe = totals.where(totals.abs() > 0, 1.0).to_numpy()
+    for c in components:  # each mineral's own mix, in shares: gallium's USD 0.1 bn shows as clearly as lithium's
+        values = 100.0 * pv[c].to_numpy() / safe
         left.barh(y, values, left=base, color=COMPONENT_COLOURS.get(c, "#888888"), label=component(c), height=0.6)
         base += values
     for i, total in enumerate(totals.to_numpy()):
-        left.text(total / div + float(totals.max()) / div * 0.01, i, usd(float(total)), va="center", fontsize=8)
+        left.text(101.5, i, usd(float(total)), va="center", fontsize=8)
     left.set_yticks(y, [names.Mineral(m) for m in order])
     left.set_ylim(len(order) - 0.5, -0.5)
-    left.set_xlim(0, float(totals.max()) / div * 1.22)
-    left.xaxis.set_major_formatter(usd_formatter(1))
+    left.set_xlim(0, 128)
+    left.set_xticks([0, 25, 50, 75, 100])
+    left.xaxis.set_major_formatter(percent_formatter())
     left.grid(axis="x", color="#dddddd")
     left.grid(axis="y", visible=False)
     when = f" at {base_year}" if base_year else ""
-    left.set_xlabel(f"USD {word}, present value{when}")
-    left.set_title("By mineral and component, present value", loc="left")
+    left.set_xlabel(f"Share of the mineral's cost (total: present value{when})")
+    left.set_title("Each mineral's cost by component", loc="left")
     per_year = per_year.reindex(columns=components, fill_value=0.0)
     div2, word2 = usd_scale(float(per_year.sum(axis=1).max()))
     bottom = np.zeros(len(per_year))
@@ -340,7 +361,19 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
     right.set_ylabel(f"USD {word2} per year")
     right.yaxis.set_major_formatter(usd_formatter(1))
     right.set_title("Spending per year by component (not discounted)", loc="left")
-    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=max(1, min(len(components), 6)))
+    if shortfall is not None:
+        short = shortfall.reindex(years, fill_value=0.0).to_numpy(dtype=float)
+        hit = short > 0.005
+        if hit.any():
+            right.plot(np.asarray(years)[hit], bottom[hit] + float(bottom.max()) * 0.04, linestyle="none",
+                       marker="v", markersize=7, color=CHINA_RED)
+            right.set_ylim(top=float(bottom.max()) * 1.12)
+            left.plot([], [], linestyle="none", marker="v", markersize=7, color=CHINA_RED,
+                      label="Year with unmet demand")
+    handles, labels = left.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] == "Year with unmet demand")  # the marker last
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center",
+               ncol=max(1, min(len(labels), 6)))
     fig.suptitle("What the optimised plan costs" + (f": {headline}" if headline else ""))
     return fig
 
@@ -356,42 +389,76 @@ def frontier_x(frontier: pd.DataFrame, target: str) -> pd.Series:
     return frontier["dependence_pct"]
 
 
-def _frontier_row(left: Axes, right: Axes, part: pd.DataFrame, target: str, names: Names, country: str) -> None:
+NOISE_USD = 1.0  # premiums and marginal costs below one dollar are solver noise (1e-8 of a USD 60 bn plan)
+
+
+def _money_axis(ax: Axes, xs: np.ndarray, series: list[tuple[str, np.ndarray, dict]], unit: str) -> float:
+    """Plot USD series on one scale; values below ``NOISE_USD`` count as 0, and an axis whose series all stay
+    below it shows one tick and a note instead of ticks that all read 0.0000. Returns the scale's divisor."""
+    cleaned = [(label, np.where(np.abs(v) < NOISE_USD, 0.0, v), style) for label, v, style in series]
+    finite = np.concatenate([np.abs(v[np.isfinite(v)]) for _, v, _ in cleaned]) if cleaned else np.zeros(0)
+    top = float(finite.max()) if finite.size else 0.0
+    div, word = usd_scale(top if top > 0 else 1.0)
+    for label, values, style in cleaned:
+        ax.plot(xs, values / div, label=label, **style)
+    if top == 0.0:
+        ax.set_ylim(-0.1, 1.0)
+        ax.set_yticks([0.0], ["0"])
+        ax.text(0.5, 0.55, f"below USD {NOISE_USD:g} at every point", transform=ax.transAxes, ha="center",
+                color="#555555", fontsize=8.5)
+    else:
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        ax.yaxis.set_major_formatter(usd_formatter())
+    ax.set_ylabel(f"USD {word} {unit}".replace("  ", " "))
+    return div
+
+
+def frontier_direction(ax: Axes) -> None:
+    """The one frontier axis convention: dependence falls from left to right (more independence to the right),
+    in frontier.png, frontier.svg and every report."""
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+
+
+def _frontier_row(left: Axes, right: Axes, part: pd.DataFrame, target: str, names: Names, country: str,
+                  point: tuple[float, float] | None = None) -> None:
     x = frontier_x(part, target).to_numpy(dtype=float)
     order = np.argsort(x, kind="stable")
     xs = x[order]
     premium = part["premium_usd"].to_numpy(dtype=float)[order]
-    div, word = usd_scale(float(np.nanmax(np.abs(premium))) if len(premium) else 1.0)
-    left.plot(xs, premium / div, marker="o", markersize=4, color=OPTIMISED, linewidth=2)
+    div = _money_axis(left, xs, [("Premium over the least-cost plan", premium,
+                                  {"marker": "o", "markersize": 4, "color": OPTIMISED, "linewidth": 2})],
+                      "(present value)")
+    if point is not None:  # the solved plan: its dependence and premium, on the same scale as the curve
+        left.plot([point[0]], [point[1] / div], marker="*", markersize=15, color=CHINA_RED, linestyle="none",
+                  label="The solved plan (operating point)", zorder=5)
+        left.annotate(f"solved plan: {point[0]:.1f}%, {usd(point[1])}", (point[0], point[1] / div),
+                      textcoords="offset points", xytext=(8, -14), fontsize=8.5, color=CHINA_RED)
     marginal = part["marginal_usd_per_pp"].to_numpy(dtype=float)[order]
     diff = (part["finite_difference_usd_per_pp"].to_numpy(dtype=float)[order]
             if "finite_difference_usd_per_pp" in part else np.full(len(xs), np.nan))
-    both = np.concatenate([np.abs(marginal), np.abs(diff)])
-    both = both[np.isfinite(both)]
-    div_m, word_m = usd_scale(float(both.max()) if both.size else 1.0)
-    right.plot(xs, marginal / div_m, marker="o", markersize=4, color=OPTIMISED, linewidth=2,
-               label="Marginal cost (dual of the cap)")
-    right.plot(xs, diff / div_m, linestyle=":", marker="x", markersize=5, color="#555555",
-               label="Average cost between neighbouring points")
-    whose = "all minerals, mean share" if target == "all" else f"{names.mineral(target)}'s share"
+    _money_axis(right, xs, [("Marginal cost (dual of the cap)", marginal,
+                             {"marker": "o", "markersize": 4, "color": OPTIMISED, "linewidth": 2}),
+                            ("Average cost between neighbouring points", diff,
+                             {"linestyle": ":", "marker": "x", "markersize": 5, "color": "#555555"})],
+                "per percentage point")
+    whose = "all minerals, mean" if target == "all" else names.mineral(target)
     title = "All minerals" if target == "all" else names.Mineral(target)
     for ax in (left, right):
         ax.xaxis.set_major_formatter(percent_formatter())
-        ax.set_xlabel(f"Share of demand attributed to {names.country(country)} ({whose}), %")
+        ax.set_xlabel(f"{names.country(country)}'s share, % ({whose}); falls to the right")
         ax.grid(axis="x", color="#eeeeee")
-        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    left.set_ylabel(f"USD {word} (present value)".replace("USD  ", "USD "))
-    left.yaxis.set_major_formatter(usd_formatter())
+        frontier_direction(ax)
     left.set_title(f"{title}: premium over the least-cost plan", loc="left")
-    right.set_ylabel(f"USD {word_m} per percentage point".replace("USD  ", "USD "))
-    right.yaxis.set_major_formatter(usd_formatter())
     right.set_title(f"{title}: cost of one more percentage point", loc="left")
 
 
 @styled
-def frontier_figure(frontier: pd.DataFrame, names: Names, country: str = "CHN") -> Figure | None:
+def frontier_figure(frontier: pd.DataFrame, names: Names, country: str = "CHN",
+                    point: tuple[float, float] | None = None, scenario: str = "") -> Figure | None:
     """The price of independence, one row per target: the premium against dependence (left) and the marginal
-    cost per percentage point (right)."""
+    cost per percentage point (right); ``point`` (dependence %, premium USD) marks the solved plan on the
+    aggregate row."""
     if frontier is None or frontier.empty or "target" not in frontier.columns:
         return None
     if "status" in frontier.columns:  # points the sweep could not solve have no cost to plot
@@ -403,7 +470,62 @@ def frontier_figure(frontier: pd.DataFrame, names: Names, country: str = "CHN") 
     fig = new_figure(11.0, 3.3 * len(targets) + 0.9)
     axes = np.atleast_2d(fig.subplots(len(targets), 2))
     for (left, right), t in zip(axes, targets, strict=True):
-        _frontier_row(left, right, frontier[frontier["target"].astype(str) == t], t, names, country)
-    fig.legend(*axes[0][1].get_legend_handles_labels(), loc="outside lower center", ncol=2)
-    fig.suptitle(f"Price of independence from {names.country(country)}: what each cut in dependence costs")
+        _frontier_row(left, right, frontier[frontier["target"].astype(str) == t], t, names, country,
+                      point if t == "all" else None)
+    handles, labels = axes[0][1].get_legend_handles_labels()
+    if point is not None and "all" in targets:
+        extra = axes[0][0].get_legend_handles_labels()
+        handles, labels = handles + extra[0][1:], labels + extra[1][1:]
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
+    where = f", scenario '{scenario}'" if scenario else ""
+    fig.suptitle(f"Price of independence from {names.country(country)}{where}: what each cut in dependence costs")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- stockpile
+@styled
+def stockpile_figure(stockpile: pd.DataFrame | None, dependence: pd.DataFrame | None, minerals: list[str],
+                     names: Names) -> Figure | None:
+    """The strategic stockpile per mineral (its own panel and scale): the stock at the end of each year, tonnes
+    bought in (up) and drawn (down), and the years with demand left unmet."""
+    if stockpile is None or stockpile.empty:
+        return None
+    used = stockpile.groupby("mineral")[["put_t", "draw_t", "stock_t"]].sum().abs().sum(axis=1)
+    present = [m for m in minerals if used.get(m, 0.0) > 0.005]
+    if not present:
+        return None
+    fig = new_figure(11.0, 3.0 * -(-len(present) // 2) + 0.8)
+    axes = np.atleast_1d(fig.subplots(-(-len(present) // 2), min(2, len(present)))).ravel()
+    for ax, m in zip(axes, present, strict=False):
+        part = stockpile[stockpile["mineral"] == m]
+        years = sorted(int(y) for y in part["year"].unique())
+        stock = _mean_over_scen(part, ["year"], "stock_t").reindex(years)
+        put = _mean_over_scen(part, ["year"], "put_t").reindex(years)
+        draw = _mean_over_scen(part, ["year"], "draw_t").reindex(years)
+        if put.abs().sum() > 0.005:
+            ax.bar(years, put.to_numpy(), width=0.35, color="#8ab17d", label="Bought into the stockpile")
+        if draw.abs().sum() > 0.005:
+            ax.bar(years, -draw.to_numpy(), width=0.35, color="#f4a261", label="Drawn from the stockpile")
+        ax.plot(years, stock.to_numpy(), color=OPTIMISED, marker="o", markersize=3.5, linewidth=2,
+                label="Stock at the end of the year")
+        if dependence is not None:
+            short = dependence[dependence["mineral"] == m].groupby("year")["shortfall_t"].mean()
+            for year, tonnes in short.items():
+                if tonnes > 0.005:
+                    ax.axvspan(int(year) - 0.5, int(year) + 0.5, color="#f4cccc", alpha=0.6, linewidth=0,
+                               zorder=0, label="Demand left unmet")
+        ax.axhline(0, color="#999999", linewidth=0.6)
+        ax.yaxis.set_major_formatter(tonnes_formatter())
+        ax.set_ylabel(names.unit(m))
+        ax.set_title(names.Mineral(m), loc="left")
+        step = 1 if len(years) <= 6 else 2
+        ax.set_xticks(years[::step], [str(y) for y in years[::step]])
+    for extra in axes[len(present):]:
+        extra.set_visible(False)
+    found: dict[str, object] = {}
+    for a in axes[:len(present)]:
+        for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+            found.setdefault(lab, h)
+    fig.legend(list(found.values()), list(found), loc="outside lower center", ncol=len(found))
+    fig.suptitle("Strategic stockpile: stock, purchases and draws by year")
     return fig

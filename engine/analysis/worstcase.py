@@ -1,0 +1,577 @@
+"""Worst-case planning: the plan that holds up whatever restrictions an adversary picks (a min–max problem).
+
+**Moves.** A move cuts, for one mineral m, the output of every delivery column hit by the dependence country
+(located there, controlled by it at ``owner_threshold`` equity or more, or either) to ``share`` of normal, from a
+start year to the end of the horizon. JV output hosted in the buyer's country and licences are not cut (the plant
+and the know-how sit with the buyer); with ``cut_jv_output`` buyer-hosted JV output falls in proportion to the
+country's equity, to 1 − e (1 − share). A restriction set R holds at most k moves; its availability factor on a
+column is the smallest factor of its moves (moves do not compound).
+
+**The decision.** The first stage (JV builds, their binaries, stockpile purchases) x is chosen once; flows, JV
+output, stock draws and shortfall y_R per restriction set (recourse). With V(x, R) the least value of unmet
+demand given x under R (Σ δ_y v_m short, ``results.unmet_value``)::
+
+    1. worst case   η* = min_x max_{|R| <= k} V(x, R)                          fix  η <= η* (1 + tol)
+    2. then the scenario's own hierarchy on the unrestricted plan (R = ∅): its shortfall, least cost,
+       least-cost reference, dependence within the budget, cost — robustness bought as cheaply as possible.
+
+**No foresight.** A restriction starting in year s is not known before s: in every year before s a set's
+recourse (purchases, JV output, stock draws and levels, shortfall) equals the unrestricted plan's
+(non-anticipativity rows ``y_R[t] = y_∅[t]`` for t < s). Without them the unrestricted plan could buy stock and
+draw it the same year, while the restricted copies keep it: a hedge that costs nothing and holds nothing.
+
+Stage 2 keeps the unrestricted plan whole: bounding the worst case alone would let an optimiser leave demand
+unmet there, up to η*, to save money. The budget premium applies over the least cost of plans that hold η*.
+
+**Exact solution.** With few restriction sets the extensive form holds one recourse copy per set (enumeration).
+With many, column-and-constraint generation (Zeng and Zhao, Oper. Res. Letters 41(5), 2013): the master holds
+the sets found so far and gives a lower bound; the adversary's best response to the master's first stage (a warm
+LP re-solve per candidate set, first stage fixed) gives an upper bound; its worst set joins the master until
+the bounds meet. The final plan (after stage 2) is checked against every set again, so its worst case is η*.
+
+**Dominated moves.** V is monotone: a smaller availability never lowers unmet demand. A move whose factors are
+all at or above another's (a later start, a narrower basis) never adds damage beyond its dominator, so the
+adversary's best response only needs undominated moves (``prune``, on by default; exact, not a heuristic).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from engine.errors import InputError, did_you_mean
+from engine.formulation import build_model
+from engine.formulation.demand import shortfall_value_coefficients
+from engine.formulation.disruptions import ScenarioSet
+from engine.formulation.model import FIRST_STAGE, Model
+from engine.formulation.select import country_mask
+from engine.hierarchy import ABS_TOL, Plan, PlanSession
+from engine.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
+from engine.scenario import LoadedScenario
+from engine.schema import WorstCaseSettings
+from engine.solvers import SolverOptions, make_backend
+
+CONVERGENCE_RTOL = 1e-9
+"""The bounds have met when the adversary's best damage is at most the master's fixed level (η* plus the
+hierarchy's slack) within this relative gap: the final plan is then feasible for the extensive form over every
+set, which makes column-and-constraint generation and enumeration reach the same plan levels."""
+ENUMERATE_UP_TO = 40
+"""``method='auto'`` solves the extensive form when there are at most this many restriction sets."""
+MAX_ITERATIONS = 200
+NOISE_USD = 1.0
+"""Differences in USD below this are solver noise (levels are fixed within a relative 1e-8) and shown as zero."""
+
+
+def _noise_free(value: float) -> float:
+    return 0.0 if abs(value) < NOISE_USD else value
+
+
+@dataclass(frozen=True, order=True)
+class Move:
+    """Cut ``mineral`` by ``by`` (location, owner or either) from ``start`` to the end of the horizon."""
+
+    mineral: str
+    start: int
+    by: str
+
+    def describe(self, country: str, names: dict[str, str]) -> str:
+        basis = {"location": "located in", "owner": "controlled by", "either": "in or controlled by"}[self.by]
+        return f"{names.get(self.mineral, self.mineral)} {basis} {country} from {self.start}"
+
+
+Restriction = tuple[Move, ...]
+
+
+def describe_set(moves: Restriction, country: str, names: dict[str, str]) -> str:
+    return "; ".join(m.describe(country, names) for m in moves) if moves else "no restriction"
+
+
+# ------------------------------------------------------------------------------------------------ the moves
+@dataclass
+class MoveSet:
+    """Every allowed move and its availability factor on each delivery column of the deterministic model."""
+
+    moves: list[Move]
+    factors: np.ndarray  # moves × delivery columns
+    ids: np.ndarray  # id of each delivery column (source or option)
+    years: np.ndarray
+    cols: np.ndarray  # the delivery columns in the deterministic model
+
+    def start(self, restriction: Restriction) -> int:
+        """The first year a set cuts anything (after the horizon for the empty set)."""
+        return min((m.start for m in restriction), default=10**6)
+
+    def factor(self, restriction: Restriction) -> np.ndarray:
+        """The availability factor of a restriction set on every delivery column (1 for the empty set)."""
+        if not restriction:
+            return np.ones(len(self.cols))
+        rows = [self.moves.index(m) for m in restriction]
+        return self.factors[rows].min(axis=0)
+
+    def availability(self, restriction: Restriction, scen: int) -> pd.DataFrame:
+        """Rows (scen, id, year, factor) for a ``ScenarioSet``, where the set cuts something."""
+        f = self.factor(restriction)
+        cut = f < 1.0
+        return pd.DataFrame({"scen": scen, "id": self.ids[cut], "year": self.years[cut], "factor": f[cut]})
+
+
+def allowed_moves(model: Model, settings: WorstCaseSettings) -> MoveSet:
+    """The moves of ``settings`` on ``model`` (deterministic), dropping moves that cut nothing."""
+    country = settings.country or model.scenario.dependence.country
+    buyer = model.scenario.buyer
+    minerals = [m for m in model.minerals if settings.minerals is None or m in settings.minerals]
+    starts = settings.start_years.select(model.years)
+    blocks = model.delivery_frames()
+    ids = np.concatenate([f["id"].to_numpy(dtype=object) for _, f in blocks])
+    years = np.concatenate([f["year"].to_numpy() for _, f in blocks])
+    mineral = np.concatenate([f["mineral"].to_numpy(dtype=object) for _, f in blocks])
+    cols = np.concatenate([model.block_cols(b) for b, _ in blocks])
+    hit_by: dict[str, np.ndarray] = {}
+    for basis in settings.by:
+        parts = []
+        for block, frame in blocks:
+            cut = np.where(country_mask(frame, model.equity, [country], basis if basis != "either" else "either",
+                                        settings.owner_threshold), settings.share, 1.0)
+            if block == "jv_out":  # buyer-hosted JV output and licences: kept, or cut by the partner's equity
+                spared = (frame["host"] == buyer).to_numpy() | (frame["mode"] == "licensing").to_numpy()
+                equity = np.where(frame["partner"] == country, frame["partner_equity_share"].astype(float), 0.0)
+                partial = 1.0 - equity * (1.0 - settings.share) if settings.cut_jv_output else np.ones(len(frame))
+                cut = np.where(spared, partial, cut)
+            parts.append(cut)
+        hit_by[basis] = np.concatenate(parts) if parts else np.empty(0)
+    moves, rows = [], []
+    for m in minerals:
+        for start in starts:
+            for basis in settings.by:
+                f = np.where((mineral == m) & (years >= start), hit_by[basis], 1.0)
+                if (f < 1.0).any():
+                    moves.append(Move(m, start, basis))
+                    rows.append(f)
+    factors = np.vstack(rows) if rows else np.empty((0, len(cols)))
+    return MoveSet(moves, factors, ids, years, cols)
+
+
+def undominated(moves: MoveSet) -> list[Move]:
+    """Moves that no other move dominates (factors everywhere at or below); of equal moves, the first."""
+    f = moves.factors
+    keep = []
+    for i, move in enumerate(moves.moves):
+        below = np.all(f <= f[i], axis=1)
+        below[i] = False
+        equal = np.all(f == f[i], axis=1)
+        strictly = below & ~equal
+        earlier_equal = equal & (np.arange(len(f)) < i)
+        if not strictly.any() and not earlier_equal.any():
+            keep.append(move)
+    return keep
+
+
+def restriction_sets(moves: list[Move], k: int) -> list[Restriction]:
+    """Every set of at most k moves, the empty set first, in a canonical order."""
+    ordered = sorted(moves)
+    out: list[Restriction] = []
+    for size in range(min(k, len(ordered)) + 1):
+        out += list(itertools.combinations(ordered, size))
+    return out
+
+
+OPTION_NAMES = {"k": "--k", "country": "--country", "by": "--by", "share": "--share", "start_years": "--from",
+                "owner_threshold": "--owner-threshold", "cut_jv_output": "--cut-jv-output", "minerals": "minerals"}
+
+
+def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSettings:
+    """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file."""
+    data = {**loaded.scenario.worstcase.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
+    try:
+        settings = WorstCaseSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            value = changes.get(key, data.get(key))
+            problems.append(f"{OPTION_NAMES.get(key, key)} {value!r}: {error['msg']}")
+        raise InputError("Worst-case settings are not valid:\n  " + "\n  ".join(problems)) from None
+    ds = loaded.dataset
+    countries, minerals = set(ds.countries["iso3"]), set(ds.minerals["mineral"])
+    if settings.country is not None and settings.country not in countries:
+        raise InputError(f"--country {settings.country!r}: unknown country{did_you_mean(settings.country, countries)};"
+                         f" expected an ISO 3166 alpha-3 code of the dataset")
+    unknown = [m for m in settings.minerals or [] if m not in minerals]
+    if unknown:
+        raise InputError(f"worstcase.minerals: unknown mineral '{unknown[0]}'; expected one of "
+                         f"{', '.join(sorted(minerals))}")
+    if not settings.start_years.select(loaded.scenario.years):
+        raise InputError(f"--from {settings.start_years}: no year of the horizon "
+                         f"{loaded.scenario.horizon.start}-{loaded.scenario.horizon.end}")
+    return settings
+
+
+def recourse_columns(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """Every column decided per scenario and year (purchases, JV output, shortfall, stock draws and levels),
+    with its year."""
+    cols, years = [], []
+    for name, block in model.lp.variables.items():
+        if name not in FIRST_STAGE and {"scen", "year"} <= set(block.keys.columns):
+            cols.append(block.cols)
+            years.append(block.keys["year"].to_numpy())
+    return np.concatenate(cols), np.concatenate(years)
+
+
+def _non_anticipativity(model: Model, starts: list[int]) -> None:
+    """Rows y[k, t, ω] − y[k, t, 0] = 0 for every recourse column of scenario ω in a year t before its start."""
+    rows, cols, vals, n = [], [], [], 0
+    start_of = np.asarray(starts)
+    for name, block in list(model.lp.variables.items()):
+        if name in FIRST_STAGE or not {"scen", "year"} <= set(block.keys.columns):
+            continue
+        keys = block.keys.assign(col=block.cols)
+        other = [c for c in keys.columns if c not in ("scen", "col")]
+        base = keys[keys["scen"] == 0]
+        early = keys[(keys["scen"] > 0) & (keys["year"].to_numpy() < start_of[keys["scen"].to_numpy()])]
+        pairs = early.merge(base, on=other, suffixes=("", "_0"))
+        m = len(pairs)
+        rows += [np.arange(n, n + m), np.arange(n, n + m)]
+        cols += [pairs["col"].to_numpy(), pairs["col_0"].to_numpy()]
+        vals += [np.ones(m), -np.ones(m)]
+        n += m
+    if n:
+        model.lp.add_constraints("non_anticipativity", pd.DataFrame({"row": range(n)}), np.concatenate(rows),
+                                 np.concatenate(cols), np.concatenate(vals), lower=0.0, upper=0.0)
+
+
+# --------------------------------------------------------------------------------------------- the adversary
+class Adversary:
+    """V(x, R) by warm re-solves of the deterministic model with the first stage fixed at x."""
+
+    def __init__(self, model: Model, moves: MoveSet, solver: str | None) -> None:
+        self.model, self.moves = model, moves
+        self.backend = make_backend(solver, SolverOptions())
+        self.backend.load(model.lp)
+        lp = model.lp
+        present = [b for b in FIRST_STAGE if b in lp.variables]
+        self.first = np.concatenate([model.block_cols(b) for b in present]) if present else np.empty(0, int)
+        self.recourse, self.recourse_year = recourse_columns(model)
+        self.integer = lp.integer_cols
+        self.upper = lp.col_upper[moves.cols]
+        self.value = lp.objective("shortfall")
+        self.short = model.block_cols("short")
+        self.backend.set_objective(self.value)
+        self._plan: np.ndarray | None = None
+
+
+    def fix(self, plan_x: np.ndarray | None) -> None:
+        """Fix the plan: its first stage, and its unrestricted recourse before each set's start (``damage``).
+        ``plan_x`` is in this model's columns. None frees both: the best plan had the set been known."""
+        lp = self.model.lp
+        first_stage = None if plan_x is None else plan_x[self.first]
+        if first_stage is None:
+            self.backend.set_col_bounds(self.first, lp.col_lower[self.first], lp.col_upper[self.first])
+            if self.integer.size:
+                self.backend.set_integrality(self.integer, True)
+        else:
+            values = np.where(np.isin(self.first, self.integer), np.round(first_stage), first_stage)
+            self.backend.set_col_bounds(self.first, values, values)
+            if self.integer.size:
+                self.backend.set_integrality(self.integer, False)
+        self._plan = plan_x
+
+    def damage(self, restriction: Restriction) -> tuple[float, float]:
+        """(value of unmet demand in USD, unmet tonnes) under ``restriction`` for the fixed plan."""
+        lp = self.model.lp
+        upper = lp.col_upper.copy()
+        upper[self.moves.cols] = self.upper * self.moves.factor(restriction)
+        lower = lp.col_lower.copy()
+        if self._plan is not None:  # no foresight: before the set starts, the plan's own recourse
+            before = self.recourse[self.recourse_year < self.moves.start(restriction)]
+            lower[before] = upper[before] = self._plan[before]
+        cols = self.recourse
+        self.backend.set_col_bounds(cols, lower[cols], upper[cols])
+        sol = self.backend.solve(duals=False)
+        if not sol.ok:
+            raise RuntimeError(f"the adversary's re-solve under {restriction} ended {sol.status} ({sol.message})")
+        value = float(self.value @ sol.x) * self.model.money_unit
+        return value, float(np.clip(sol.x[self.short], 0.0, None).sum())
+
+    def best_response(self, plan_x: np.ndarray, sets: list[Restriction]) -> tuple[Restriction, float, float]:
+        """The set of ``sets`` that does most damage to the plan (ties: the first in canonical order)."""
+        self.fix(plan_x)
+        best: tuple[Restriction, float, float] = ((), -1.0, 0.0)
+        for restriction in sets:
+            value, tonnes = self.damage(restriction)
+            if value > best[1]:
+                best = (restriction, value, tonnes)
+        return best
+
+
+# ------------------------------------------------------------------------------------------------ the master
+@dataclass
+class Master:
+    """The extensive form over a list of restriction sets (scenario 0 = no restriction)."""
+
+    model: Model
+    session: PlanSession
+    sets: list[Restriction]
+    eta_col: int
+
+
+def build_master(loaded: LoadedScenario, moves: MoveSet, sets: list[Restriction], solver: str | None) -> Master:
+    """One recourse copy per set; the unrestricted copy carries every objective (probability 1, the others 0);
+    ``η >= V_R`` rows bound each set's value of unmet demand."""
+    all_sets = [(), *[s for s in sets if s]]
+    n = len(all_sets)
+    table = pd.DataFrame({"scen": range(n), "name": [f"set {i}" for i in range(n)],
+                          "probability": [1.0] + [0.0] * (n - 1)})
+    availability = pd.concat([moves.availability(r, i) for i, r in enumerate(all_sets)], ignore_index=True)
+    model = build_model(loaded, ScenarioSet(table, availability=availability))
+    d = model.demand
+    value = shortfall_value_coefficients(model)
+    lp = model.lp
+    eta = lp.add_variables("worst_case", pd.DataFrame({"level": ["eta"]}))
+    scen_row = d["scen"].to_numpy()
+    rows = np.concatenate([np.arange(n), scen_row])
+    cols = np.concatenate([np.full(n, eta.start), model.block_cols("short")])
+    vals = np.concatenate([np.ones(n), -value])
+    lp.add_constraints("worst_case_value", pd.DataFrame({"scen": range(n)}), rows, cols, vals, lower=0.0)
+    _non_anticipativity(model, [moves.start(r) for r in all_sets])
+    session = PlanSession(model, make_backend(solver, SolverOptions()))
+    # the hierarchy's "no shortfall needed" fix applies to the unrestricted plan only: the restricted copies
+    # may leave demand unmet, up to η
+    unrestricted = (d["scen"] == 0).to_numpy()
+    session.short_cols = model.block_cols("short")[unrestricted]
+    session.short_upper = model.lp.variables["short"].upper[unrestricted].copy()
+    return Master(model, session, all_sets, int(eta.start))
+
+
+def on_base(master: Model, x: np.ndarray, base: Model) -> np.ndarray:
+    """The master's plan (first stage and unrestricted recourse, scenario 0) in the base model's columns."""
+    out = np.zeros(base.lp.n_cols)
+    for name, block in base.lp.variables.items():
+        theirs = master.lp.variables[name]
+        keys = theirs.keys.assign(col=theirs.cols)
+        if "scen" in keys.columns:
+            keys = keys[keys["scen"] == 0]
+        on = list(block.keys.columns)
+        matched = block.keys.merge(keys, on=on, how="left", validate="one_to_one")
+        out[block.cols] = x[matched["col"].to_numpy(dtype=np.int64)]
+    return out
+
+
+def _set_values(model: Model, x: np.ndarray, sets: list[Restriction]) -> np.ndarray:
+    value = unmet_value(model, x)
+    return np.bincount(value["scen"].to_numpy(), value["value_pv_usd"].to_numpy(), minlength=len(sets))
+
+
+# -------------------------------------------------------------------------------------------------- results
+@dataclass
+class PlanOutcome:
+    """One plan (its first stage) and how it fares."""
+
+    label: str
+    k: int
+    model: Model
+    x: np.ndarray
+    plan: Plan | None
+    base_x: np.ndarray = field(default_factory=lambda: np.empty(0))  # the plan in the base model's columns
+    worst_set: Restriction = ()
+    worst_damage_usd: float = 0.0
+    worst_shortfall_t: float = 0.0
+    iterations: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    method: str = ""
+    sets_in_master: int = 1
+
+    def unrestricted(self) -> dict:
+        """Cost, dependence and unmet demand of the plan with no restriction (scenario 0)."""
+        dep = attributed_by_group(self.model, self.x)
+        dep0 = dep[dep["scen"] == 0]
+        return {"cost_pv_usd": total_cost_pv(self.model, self.x),
+                "dependence_pct": dependence_metric(self.model, dep0),
+                "shortfall_t": float(dep0["shortfall_t"].sum()),
+                "unmet_value_pv_usd": float(_set_values(self.model, self.x, [()])[0])}
+
+
+@dataclass
+class WorstCaseResult:
+    scenario: str
+    country: str
+    status: str
+    message: str = ""
+    settings: WorstCaseSettings | None = None
+    moves: list[Move] = field(default_factory=list)
+    adversary_moves: list[Move] = field(default_factory=list)
+    deterministic: PlanOutcome | None = None
+    robust: dict[int, PlanOutcome] = field(default_factory=dict)
+    deterministic_worst: dict[int, tuple[Restriction, float, float]] = field(default_factory=dict)
+    move_damage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    regret: pd.DataFrame = field(default_factory=pd.DataFrame)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+# -------------------------------------------------------------------------------------------------- solving
+Progress = Callable[[str], None]
+
+
+def _solve_master(master: Master, tol: float) -> tuple[float, np.ndarray] | str:
+    """Stage 1: minimise η. Returns (η* in USD from the point's own values, x) or the failure message."""
+    session, model = master.session, master.model
+    session.release_levels()
+    objective = np.zeros(model.lp.n_cols)
+    objective[master.eta_col] = 1.0
+    session.backend.set_objective(objective)
+    session.backend.set_col_bounds(np.array([master.eta_col]), np.array([0.0]), np.array([np.inf]))
+    sol = session.solve_stage(duals=False)
+    if not sol.ok:
+        return f"worst-case stage: {sol.status} ({sol.message})"
+    level = float(_set_values(model, sol.x, master.sets).max())  # c·x of the returned point, USD
+    return level, sol.x
+
+
+def _fix_eta(master: Master, level_usd: float, tol: float) -> float:
+    """Bound η at the worst-case level plus the hierarchy's slack; returns that bound in USD."""
+    unit = master.model.money_unit
+    level = level_usd / unit
+    bound = level + tol * abs(level) + ABS_TOL
+    master.session.backend.set_col_bounds(np.array([master.eta_col]), np.array([0.0]), np.array([bound]))
+    return bound * unit
+
+
+def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restriction], adversary: Adversary,
+            k: int, *, method: str, start_sets: list[Restriction], solver: str | None,
+            progress: Progress | None = None) -> PlanOutcome | str:
+    """The min–max plan for at most k moves, by enumeration or column-and-constraint generation."""
+    t0 = time.perf_counter()
+    tol = loaded.scenario.objective.tolerance
+    enumerate_all = method == "enumerate" or (method == "auto" and len(candidate_sets) <= ENUMERATE_UP_TO)
+    sets = [s for s in candidate_sets if s] if enumerate_all else sorted({s for s in start_sets if s})
+    iterations: list[dict] = []
+    upper = np.inf
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        master = build_master(loaded, moves, sets, solver)
+        solved = _solve_master(master, tol)
+        if isinstance(solved, str):
+            return solved
+        lower, x = solved
+        bound = _fix_eta(master, lower, tol)
+        plan = master.session.solve()  # the scenario's hierarchy on the unrestricted plan, η fixed
+        if not plan.ok:
+            return f"k = {k}: {plan.message}"
+        x = plan.x
+        base_x = on_base(master.model, x, adversary.model)
+        worst, damage, tonnes = adversary.best_response(base_x, candidate_sets)
+        upper = min(upper, damage)
+        iterations.append({"k": k, "iteration": iteration, "lower_usd": lower, "upper_usd": damage,
+                           "sets": len(master.sets) - 1, "worst_set": worst})
+        if progress is not None:
+            progress(f"k = {k}, iteration {iteration}: lower bound USD {lower:,.0f}, upper bound USD "
+                     f"{damage:,.0f}, {len(master.sets) - 1} restriction sets in the master")
+        if damage <= bound * (1 + CONVERGENCE_RTOL) or worst in master.sets:
+            outcome = PlanOutcome("robust", k, master.model, x, plan, base_x, worst, damage, tonnes, iterations,
+                                  time.perf_counter() - t0, "enumeration" if enumerate_all else "CCG",
+                                  len(master.sets))
+            return outcome
+        sets = sorted({*sets, worst})
+    return f"k = {k}: column-and-constraint generation did not converge in {MAX_ITERATIONS} iterations"
+
+
+def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None, *, solver: str | None = None,
+              method: str = "auto", prune: bool = True, progress: Progress | None = None) -> WorstCaseResult:
+    """Solve k = 0, 1, …, ``settings.k``: the deterministic plan, each min–max plan, their worst restriction
+    sets, the damage of each single move and the regret table."""
+    settings = settings or loaded.scenario.worstcase
+    if method not in ("auto", "enumerate", "ccg"):
+        raise InputError(f"method '{method}': expected auto, enumerate or ccg")
+    base = build_model(loaded)
+    country = settings.country or loaded.scenario.dependence.country
+    result = WorstCaseResult(loaded.name, country, "optimal", settings=settings, names=base.mineral_names())
+    moves = allowed_moves(base, settings)
+    result.moves = moves.moves
+    result.adversary_moves = undominated(moves) if prune else list(moves.moves)
+    session = PlanSession(base, make_backend(solver, SolverOptions()))
+    t0 = time.perf_counter()
+    plan = session.solve()
+    if not plan.ok:
+        result.status, result.message = plan.status.value, plan.message
+        return result
+    adversary = Adversary(base, moves, solver)
+    deterministic = PlanOutcome("deterministic", 0, base, plan.x, plan, plan.x,
+                                seconds=time.perf_counter() - t0, method="solve")
+    result.deterministic = deterministic
+    result.robust[0] = deterministic
+    found: list[Restriction] = []
+    for k in range(0, settings.k + 1):
+        sets = restriction_sets(result.adversary_moves, k)
+        worst = adversary.best_response(deterministic.base_x, sets)
+        result.deterministic_worst[k] = worst
+        if k == 0:
+            deterministic.worst_set, deterministic.worst_damage_usd, deterministic.worst_shortfall_t = worst
+            continue
+        found.append(worst[0])
+        outcome = solve_k(loaded, moves, sets, adversary, k, method=method, start_sets=found, solver=solver,
+                          progress=progress)
+        if isinstance(outcome, str):
+            result.status, result.message = "error", outcome
+            return result
+        result.robust[k] = outcome
+        found += [it["worst_set"] for it in outcome.iterations]
+        if progress is not None:
+            progress(f"k = {k}: worst case USD {outcome.worst_damage_usd:,.0f} "
+                     f"({outcome.method}, {len(outcome.iterations)} iteration(s), {outcome.seconds:.2f} s)")
+    result.move_damage = _move_damage(result, adversary)
+    result.regret = _regret(result, adversary)
+    return result
+
+
+def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
+    """Each allowed move alone against the deterministic plan and the k = 1 plan: which restrictions hurt most."""
+    plans = [("deterministic", result.deterministic)]
+    if 1 in result.robust and result.robust[1] is not result.deterministic:
+        plans.append(("robust k=1", result.robust[1]))
+    rows = {m: {"mineral": m.mineral, "start_year": m.start, "by": m.by,
+                "move": m.describe(result.country, result.names)} for m in result.moves}
+    for label, outcome in plans:
+        adversary.fix(outcome.base_x)
+        for m in result.moves:
+            value, tonnes = adversary.damage((m,))
+            rows[m][f"{label} unmet_value_usd"] = value
+            rows[m][f"{label} unmet_t"] = tonnes
+    table = pd.DataFrame(list(rows.values()))
+    if table.empty:
+        return table
+    first = "deterministic unmet_value_usd"
+    return table.sort_values([first, "mineral", "start_year", "by"], ascending=[False, True, True, True],
+                             kind="stable").reset_index(drop=True)
+
+
+def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
+    """Each plan against each worst restriction set found: damage, and regret against the best plan for that
+    set had it been known (first stage free, least unmet demand)."""
+    sets: list[Restriction] = []
+    for k, (worst, _, _) in sorted(result.deterministic_worst.items()):
+        if k and worst not in sets:
+            sets.append(worst)
+    for k, outcome in sorted(result.robust.items()):
+        if k and outcome.worst_set not in sets:
+            sets.append(outcome.worst_set)
+    adversary.fix(None)
+    best = {s: adversary.damage(s)[0] for s in sets}
+    rows = []
+    plans = [("deterministic", result.deterministic)] + [
+        (f"robust k={k}", o) for k, o in sorted(result.robust.items()) if k]
+    for label, outcome in plans:
+        adversary.fix(outcome.base_x)
+        for s in sets:
+            value, tonnes = adversary.damage(s)
+            rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
+                         "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
+                         "best_possible_usd": best[s], "regret_usd": _noise_free(value - best[s])})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["Move", "MoveSet", "WorstCaseResult", "allowed_moves", "restriction_sets", "undominated",
+           "worstcase"]

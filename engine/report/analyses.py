@@ -1,0 +1,193 @@
+"""What the report of an analysis folder says (frontier, stress, sweep, robust), in the same
+:class:`~engine.report.content.Report` shape as a solve's report, so Markdown and HTML render it unchanged."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from engine.display import pct, tonnes, usd
+from engine.report import analysis_plots, plots
+from engine.report.content import Report, Section, Table, _plot
+from engine.report.folder import ResultsFolder
+from engine.report.labels import Names
+
+TITLES = {"frontier": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
+          "robust": "two-stage robust plan"}
+
+
+def _num(value: object, fmt) -> str:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(v) else fmt(v)
+
+
+def _status_line(summary: dict) -> tuple[str, str]:
+    status = str(summary.get("status", "optimal"))
+    return ("Status", "Solved to optimality." if status == "optimal" else f"Not solved ({status}). "
+            f"{summary.get('message') or ''}".strip())
+
+
+def frontier_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    table = folder.table("frontier")
+    s = folder.summary
+    country = str(s.get("dependence_on") or "CHN")
+    targets = [str(t) for t in s.get("targets") or (list(dict.fromkeys(table["target"])) if table is not None
+                                                    else [])]
+    what = ("all minerals together (the scenario's aggregate)" if targets == ["all"] else
+            "each mineral's own mean share: " + ", ".join(names.mineral(t) for t in targets if t != "all"))
+    head = [("Scenario", folder.name), _status_line(s), ("Swept", what),
+            ("Least-cost plan", f"{usd(s.get('least_cost_pv_usd'))} in present value.")]
+    if table is None:
+        return head, []
+    p = _plot("frontier", "Price of independence",
+              "Each point is the cheapest plan at one cap on dependence; dependence falls from left to right. Left: "
+              "the premium over the least-cost plan. Right: what one more percentage point costs at that point "
+              "(the cap's shadow price, and the average between neighbouring points).",
+              plots.frontier_figure(table, names, country, scenario=folder.name))
+    rows = []
+    for r in table.itertuples(index=False):
+        share = getattr(r, f"{r.target}_pct", r.dependence_pct) if r.target != "all" else r.dependence_pct
+        rows.append(["all minerals" if r.target == "all" else names.mineral(str(r.target)),
+                     _num(r.cap_pct, lambda v: f"{v:.1f}%"), _num(share, lambda v: f"{v:.1f}%"),
+                     str(r.status), _num(r.premium_usd, usd), _num(r.marginal_usd_per_pp, usd),
+                     _num(getattr(r, "finite_difference_usd_per_pp", None), usd)])
+    points = Table(["Target", "Cap", "Share reached", "Status", "Premium (PV)", "Next point costs",
+                    "Average since the last point"], rows, ["l", "r", "r", "l", "r", "r", "r"],
+                   title="The points of the frontier", note="'Next point costs': the dual of the cap, USD present "
+                   "value per percentage point tightened. Premiums below USD 1 are solver noise.")
+    return head, [Section("Price of independence", plots=[p] if p else [], tables=[points])]
+
+
+def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    base = s.get("base") or {}
+    table = folder.table("stress")
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Base plan", f"{usd(base.get('cost_pv_usd'))} in present value, dependence "
+                          f"{pct(base.get('dependence_pct'))}; {base.get('shocks', 0)} shocks tested, each re-solved "
+                          f"with the plan's JV builds and stockpile fixed.")]
+    if table is None:
+        return head, [Section("Shocks", ["No shock was tested."])]
+    hit = table[table["shortfall_t"].fillna(0) > 0.005]
+    head.append(("Unmet demand", f"{len(hit)} of {len(table)} shocks leave demand unmet; the worst, "
+                 f"{analysis_plots.shock_label(table.iloc[0], names)}, leaves {tonnes(table['shortfall_t'].iloc[0])}"
+                 f" t unmet." if len(hit) else f"None of the {len(table)} shocks leaves demand unmet."))
+    p = _plot("stress", "Worst shocks",
+              "The worst shocks, ranked by the value of unmet demand. Left: unmet demand (tonnes written beside each "
+              "bar). Right: the extra cost of the re-planned supply.",
+              analysis_plots.stress_figure(table, names, folder.name))
+    rows = [[str(int(r.rank)), analysis_plots.shock_label(pd.Series(r._asdict()), names), str(r.status),
+             _num(r.shortfall_t, tonnes), _num(getattr(r, analysis_plots.value_column(table)), usd),
+             _num(r.cost_jump_usd, usd), _num(getattr(r, "cost_with_unmet_jump_usd", None), usd),
+             _num(r.dependence_change_pp, lambda v: f"{v:+.1f} pp"),
+             _num(r.stock_lasts_years, lambda v: f"{v:.1f}")]
+            for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
+    shocks = Table(["#", "Shock", "Status", "Unmet, t", "Unmet value (PV)", "Cost jump (PV)",
+                    "Cost jump + unmet value", "Dependence change", "Stock lasts, years"], rows,
+                   ["r", "l", "l", "r", "r", "r", "r", "r", "r"],
+                   title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
+    hedges = [f"#{int(r.rank)} {analysis_plots.shock_label(pd.Series(r._asdict()), names)}: {r.covering_options}"
+              for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)
+              if isinstance(r.covering_options, str) and r.covering_options]
+    sections = [Section("Shocks", plots=[p] if p else [], tables=[shocks])]
+    if hedges:
+        sections.append(Section("Hedges that would have reduced the unmet demand", hedges))
+    return head, sections
+
+
+METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct), "cost_pv_usd": ("Cost (PV)", usd),
+           "cost_with_unmet_pv_usd": ("Cost with unmet demand valued (PV)", usd),
+           "premium_usd": ("Premium over least cost", usd), "shortfall_t": ("Unmet demand, t", tonnes),
+           "shortfall_value_pv_usd": ("Unmet demand value (PV)", usd),
+           "shortfall_value_usd": ("Unmet demand value", usd), "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes)}
+
+
+def sweep_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    samples = folder.table("samples")
+    minerals = sorted({c.split("_")[1] for c in (samples.columns if samples is not None else [])
+                       if c.startswith("dependence_") and c.endswith("_pct") and c != "dependence_pct"},
+                      key=lambda m: list(names.minerals).index(m) if m in names.minerals else 99)
+    head = [("Scenario", folder.name),
+            ("Samples", f"{s.get('samples')} samples (seed {s.get('seed')}), {s.get('optimal')} solved to "
+                        f"optimality.")]
+    if samples is not None and "shortfall_t" in samples:
+        n = int((samples["shortfall_t"].fillna(0) > 0.005).sum())
+        head.append(("Unmet demand", f"{n} of {len(samples)} samples leave demand unmet." if n else
+                     "Every sample meets demand."))
+    rows = []
+    stats = folder.table("percentiles")
+    if stats is not None:
+        stats = stats.set_index("metric")
+        for metric, (label, fmt) in [*METRICS.items(), *[(f"dependence_{m}_pct", (
+                f"Dependence on China, {names.mineral(m)}", pct)) for m in minerals]]:
+            if metric in stats.index:
+                r = stats.loc[metric]
+                rows.append([label, fmt(r["p5"]), fmt(r["p50"]), fmt(r["p95"]), fmt(r["mean"])])
+    table = Table(["Metric", "P5", "P50", "P95", "Mean"], rows, ["l", "r", "r", "r", "r"],
+                  title="Percentiles over the samples")
+    p = _plot("sweep", "Samples", "Each dot is one sample (red: demand left unmet); the lines are P5, P50 and P95. "
+              "Below: dependence by mineral, each on the same percentage axis.",
+              analysis_plots.sweep_figure(samples, minerals, names))
+    return head, [Section("Results over the samples", plots=[p] if p else [], tables=[table])]
+
+
+def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    risk = "expected shortfall" if s.get("risk") == "expected" else f"CVaR{s.get('alpha')} of shortfall"
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Method", f"Planned against {s.get('plan_scenarios')} sampled disruptions ({risk} first), tested "
+                       f"with the deterministic plan on {s.get('evaluation_scenarios')} fresh ones."),
+            ("Value of the stochastic solution", f"{usd(s.get('vss_usd'))} (expected cost plus unmet demand at "
+                                                 f"ten times its reference price, deterministic minus robust).")]
+    evaluation = folder.table("evaluation")
+    sections = []
+    if evaluation is not None:
+        by = evaluation.set_index("label")
+        if "shortfall_t" in by:
+            short = {k: float(by["shortfall_t"].get(k, 0.0)) for k in ("robust", "deterministic")}
+            head.append(("Unmet demand", "Both plans meet demand in every fresh scenario." if max(short.values())
+                         <= 0.005 else f"Expected {tonnes(short['robust'])} t with the robust plan against "
+                         f"{tonnes(short['deterministic'])} t with the deterministic plan, on the fresh scenarios."))
+        rows = []
+        for column, (label, fmt) in {"shortfall_t": ("Expected unmet demand, t", tonnes),
+                                     "shortfall_value_pv_usd": ("Expected unmet demand value (PV)", usd),
+                                     "shortfall_value_usd": ("Expected unmet demand value", usd),
+                                     "shortfall_cvar_pv_usd": ("CVaR of unmet demand value (PV)", usd),
+                                     "shortfall_cvar_usd": ("CVaR of unmet demand value", usd),
+                                     "cost_pv_usd": ("Expected cost (PV)", usd),
+                                     "dependence_pct": ("Expected dependence", pct),
+                                     "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes),
+                                     "cost_with_unmet_pv_usd": ("Expected cost with unmet demand valued (PV)", usd),
+                                     "total_usd": ("Cost plus unmet demand value", usd)}.items():
+            if column in by:
+                rows.append([label, *[_num(by[column].get(k), fmt) for k in ("robust", "deterministic")]])
+        sections.append(Section("The two plans on fresh scenarios", tables=[Table(
+            ["On the fresh scenarios", "Robust plan", "Deterministic plan"], rows, ["l", "r", "r"])]))
+    builds, det = folder.table("builds"), folder.table("deterministic_builds")
+    minerals = list(dict.fromkeys([*(builds["mineral"] if builds is not None else []),
+                                   *(det["mineral"] if det is not None else [])]))
+    p = _plot("robust_builds", "Capacity built", "Capacity built per JV or licence option by the robust plan and by "
+              "the deterministic plan; each mineral on its own scale.",
+              analysis_plots.robust_figure(builds, det, minerals, names))
+    if p:
+        sections.append(Section("First-stage decisions", plots=[p]))
+    return head, sections
+
+
+BUILDERS = {"frontier": frontier_sections, "stress": stress_sections, "sweep": sweep_sections,
+            "robust": robust_sections}
+
+
+def make_analysis_report(folder: ResultsFolder) -> Report:
+    """The report of a frontier, stress, sweep or robust folder."""
+    names = Names(folder.summary.get("inputs") if isinstance(folder.summary.get("inputs"), str) else None)
+    head, sections = BUILDERS[folder.kind](folder, names)
+    version = (folder.summary.get("versions") or {}).get("critmin-engine", "")
+    footer = f"Generated by critmin {version} from {folder.path}."
+    title = f"critmin report: {TITLES[folder.kind]}, scenario '{folder.name}'"
+    return Report(title, "", head, sections, [str(n) for n in folder.notes], footer)

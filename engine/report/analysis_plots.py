@@ -1,0 +1,224 @@
+"""Figures of the analysis folders (stress, sweep, robust) and of a comparison. Each returns a matplotlib Figure
+or None when there is nothing to draw. Small minerals stay readable: every per-mineral quantity gets its own
+panel and scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from engine.report.labels import Names
+from engine.report.style import (
+    CHINA_RED,
+    LEAST_COST,
+    OPTIMISED,
+    new_figure,
+    percent_formatter,
+    styled,
+    tonnes_formatter,
+    usd_formatter,
+    usd_scale,
+)
+
+TOP_SHOCKS = 15
+
+
+def value_column(frame: pd.DataFrame) -> str:
+    """The value of unmet demand, present value (``shortfall_value_pv_usd``; folders written before it was named
+    so hold ``shortfall_value_usd``)."""
+    return "shortfall_value_pv_usd" if "shortfall_value_pv_usd" in frame else "shortfall_value_usd"
+
+
+def shock_label(row: pd.Series, names: Names) -> str:
+    """'China cuts gallium, germanium' for an N-1 shock; the shock's own name for a named one."""
+    if str(row.get("kind", "")) == "named":
+        return str(row["shock"])
+    minerals = str(row.get("minerals", "") or "")
+    what = "all" if minerals in ("", "all", "nan") else ", ".join(names.mineral(m) for m in minerals.split(","))
+    return f"{names.country(str(row.get('country', '')))} cuts {what} ({row.get('kind', '')})"
+
+
+@styled
+def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: int = TOP_SHOCKS) -> Figure | None:
+    """The worst shocks: value of unmet demand (left, unmet tonnes written beside each bar) and the cost jump."""
+    if table is None or table.empty:
+        return None
+    t = table[table["status"].astype(str) == "optimal"].head(top).iloc[::-1]
+    if t.empty:
+        return None
+    labels = [shock_label(r, names) for _, r in t.iterrows()]
+    fig = new_figure(11.0, 0.36 * len(t) + 1.9)
+    left, right = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(t))
+    value = t[value_column(t)].to_numpy(dtype=float)
+    div, word = usd_scale(float(value.max()) if value.max() > 0 else 1.0)
+    left.barh(y, value / div, color=CHINA_RED, height=0.6)
+    for i, (v, tonnes) in enumerate(zip(value, t["shortfall_t"].to_numpy(dtype=float), strict=True)):
+        text = f"{tonnes:,.1f} t unmet" if tonnes >= 0.05 else "demand met"
+        left.text(v / div, i, f"  {text}", va="center", fontsize=8, color="#333333")
+    left.set_xlim(0, max(float(value.max()) / div, 1e-9) * 1.45 if value.max() > 0 else 1.0)
+    left.set_yticks(y, labels)
+    left.set_xlabel(f"USD {word}".strip() + " PV (value of unmet demand, 10x reference price)")
+    left.xaxis.set_major_formatter(usd_formatter())
+    left.set_title("Unmet demand after the shock", loc="left")
+    jump = t["cost_jump_usd"].to_numpy(dtype=float)
+    div2, word2 = usd_scale(float(np.abs(jump).max()) if len(jump) else 1.0)
+    right.barh(y, jump / div2, color=OPTIMISED, height=0.6)
+    right.set_xlabel(f"USD {word2} (present value)".replace("  ", " "))
+    right.xaxis.set_major_formatter(usd_formatter())
+    right.set_title("Extra cost of the re-planned supply", loc="left")
+    for ax in (left, right):
+        ax.grid(axis="x", color="#dddddd")
+        ax.grid(axis="y", visible=False)
+    where = f" for scenario '{scenario}'" if scenario else ""
+    fig.suptitle(f"Worst supply shocks{where} (JV builds and stockpile as planned)")
+    return fig
+
+
+SWEEP_PANELS = [("dependence_pct", "Dependence, all minerals", "%"), ("cost_pv_usd", "Cost (PV)", "usd"),
+                ("premium_usd", "Premium over least cost", "usd"), ("shortfall_t", "Unmet demand", "t")]
+
+
+@styled
+def sweep_figure(samples: pd.DataFrame, minerals: list[str], names: Names) -> Figure | None:
+    """Each sample as a dot with P5, P50 and P95 marked, for the headline metrics; then dependence per mineral,
+    each mineral on its own row so small shares stay visible."""
+    if samples is None or samples.empty:
+        return None
+    ok = samples[samples["status"].astype(str) == "optimal"]
+    if ok.empty:
+        return None
+    fig = new_figure(11.0, 6.6)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1])
+    axes = top.subplots(1, len(SWEEP_PANELS))
+    rng = np.random.default_rng(0)  # fixed jitter: the figure is the same on every run
+    for ax, (column, title, unit) in zip(axes, SWEEP_PANELS, strict=True):
+        if column not in ok:
+            ax.set_visible(False)
+            continue
+        values = ok[column].to_numpy(dtype=float)
+        div = 1.0
+        if unit == "usd":
+            div, word = usd_scale(float(np.abs(values).max()) or 1.0)
+            ax.set_ylabel(f"USD {word}".strip())
+            ax.yaxis.set_major_formatter(usd_formatter())
+        elif unit == "%":
+            ax.yaxis.set_major_formatter(percent_formatter())
+        else:
+            ax.set_ylabel("t")
+            ax.yaxis.set_major_formatter(tonnes_formatter())
+        jitter = rng.uniform(-0.18, 0.18, len(values))
+        colours = np.where(ok["shortfall_t"].to_numpy(dtype=float) > 0.005, CHINA_RED, OPTIMISED)
+        ax.scatter(jitter, values / div, s=14, c=colours, alpha=0.7, linewidths=0)
+        for q, style in ((5, ":"), (50, "-"), (95, ":")):
+            ax.axhline(np.percentile(values, q) / div, color=LEAST_COST, linestyle=style, linewidth=1)
+        ax.set_xticks([])
+        ax.set_xlim(-0.5, 0.5)
+        ax.set_title(title, loc="left", fontsize=9)
+        if column == "shortfall_t":
+            n = int((values > 0.005).sum())
+            ax.set_xlabel(f"{n} of {len(values)} samples\nleave demand unmet", color=CHINA_RED if n else "#555555")
+            if values.max() <= 0.005:
+                ax.set_ylim(-0.1, 1.0)
+    present = [m for m in minerals if f"dependence_{m}_pct" in ok]
+    if present:
+        ax = bottom.subplots(1, 1)
+        data = [ok[f"dependence_{m}_pct"].to_numpy(dtype=float) for m in present]
+        parts = ax.boxplot(data, orientation="horizontal", whis=(5, 95), widths=0.55, patch_artist=True,
+                           showfliers=True)
+        for box in parts["boxes"]:
+            box.set_facecolor("#dbe4f3")
+        ax.set_yticks(range(1, len(present) + 1), [names.Mineral(m) for m in present])
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(percent_formatter())
+        ax.set_xlabel("Share of demand attributed to China, mean over years (box: P25-P75, whiskers P5-P95)")
+        ax.grid(axis="x", color="#dddddd")
+        ax.grid(axis="y", visible=False)
+        ax.set_title("Dependence by mineral across the samples", loc="left")
+    fig.suptitle(f"Monte Carlo sweep: {len(ok)} samples (lines: P5, P50, P95; red dots: samples with unmet demand)")
+    return fig
+
+
+@styled
+def robust_figure(builds: pd.DataFrame | None, deterministic: pd.DataFrame | None, minerals: list[str],
+                  names: Names) -> Figure | None:
+    """Capacity built by option, robust plan against deterministic plan; a panel per mineral on its own scale."""
+    frames = {"Robust plan": builds, "Deterministic plan": deterministic}
+    totals = {k: v.groupby(["mineral", "option_id"])["capacity_tpy"].sum() for k, v in frames.items()
+              if v is not None and not v.empty}
+    if not totals:
+        return None
+    both = pd.concat(totals, axis=1).fillna(0.0)
+    present = [m for m in minerals if m in both.index.get_level_values(0)]
+    present += [m for m in dict.fromkeys(both.index.get_level_values(0)) if m not in present]
+    heights = [max(1, len(both.loc[m])) for m in present]
+    fig = new_figure(11.0, 0.3 * sum(heights) + 0.9 * len(present) + 1.2)
+    axes = np.atleast_1d(fig.subplots(len(present), 1, height_ratios=heights))
+    for ax, m in zip(axes, present, strict=True):
+        part = both.loc[m]
+        y = np.arange(len(part))
+        for i, (label, colour) in enumerate((("Robust plan", OPTIMISED), ("Deterministic plan", LEAST_COST))):
+            if label in part:
+                ax.barh(y + (i - 0.5) * 0.38, part[label].to_numpy(), height=0.38, color=colour,
+                        label=label)
+        ax.set_yticks(y, list(part.index), fontsize=8)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(tonnes_formatter())
+        ax.set_xlabel(f"{names.unit(m)}/yr built")
+        ax.set_title(names.Mineral(m), loc="left")
+        ax.grid(axis="x", color="#dddddd")
+        ax.grid(axis="y", visible=False)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
+    fig.suptitle("Capacity built by option: the robust plan against the deterministic plan")
+    return fig
+
+
+@styled
+def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Names) -> Figure | None:
+    """Dependence per mineral for each run (a panel per mineral, each on its own scale), with the runs' unmet
+    demand marked, then cost."""
+    ok = [(label, s) for label, s in runs if "dependence" in s]
+    if not ok:
+        return None
+    panels = [*minerals, "all", "cost"]
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig = new_figure(11.0, 2.6 * rows + 1.0)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    x = np.arange(len(ok))
+    labels = [label for label, _ in ok]
+    colours = [OPTIMISED if i == 0 else "#6baed6" for i in range(len(ok))]
+    for ax, panel in zip(axes, panels, strict=False):
+        if panel == "cost":
+            values = np.array([s["cost"]["total_pv_usd"] for _, s in ok], dtype=float)
+            div, word = usd_scale(float(values.max()))
+            ax.bar(x, values / div, color=colours)
+            ax.set_ylabel(f"USD {word}, PV")
+            ax.yaxis.set_major_formatter(usd_formatter())
+            ax.set_title("Cost (present value)", loc="left")
+        else:
+            if panel == "all":
+                values = np.array([s["dependence"]["overall_pct"] for _, s in ok], dtype=float)
+                short = np.array([s["shortfall"]["total_t"] for _, s in ok], dtype=float)
+                title = "All minerals"
+            else:
+                values = np.array([(s["dependence"]["by_mineral"].get(panel) or {}).get("optimised_pct", np.nan)
+                                   for _, s in ok], dtype=float)
+                short = np.array([s["shortfall"]["by_mineral_t"].get(panel, 0.0) for _, s in ok], dtype=float)
+                title = names.Mineral(panel)
+            ax.bar(x, np.nan_to_num(values), color=colours)
+            top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+            ax.set_ylim(0, max(top * 1.3, 1.0))
+            for i, (v, s) in enumerate(zip(values, short, strict=True)):
+                if s > 0.005:  # unmet demand: the share is of demand, and part of demand is not met at all
+                    ax.text(i, np.nan_to_num(v), f"{s:,.0f} t\nunmet" if s >= 10 else f"{s:,.1f} t\nunmet",
+                            ha="center", va="bottom", fontsize=7.5, color=CHINA_RED)
+            ax.yaxis.set_major_formatter(percent_formatter())
+            ax.set_title(title, loc="left")
+        ax.set_xticks(x, labels, rotation=30 if len(ok) > 2 else 0, ha="right" if len(ok) > 2 else "center",
+                      fontsize=8)
+    for extra in axes[len(panels):]:
+        extra.set_visible(False)
+    fig.suptitle("Dependence on China by mineral (each panel on its own scale) and cost, run by run")
+    return fig
