@@ -12,12 +12,23 @@ import pandas as pd
 import yaml
 from matplotlib.ticker import FuncFormatter
 
-from engine.analysis.frontier_plot import _usd
 from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, _noise_free, describe_set
 from engine.display import pct, tonnes, usd
 from engine.output import write_csv, write_folder_atomically, write_json
 from engine.results import build_table, make_tables, stockpile_table
 from engine.summary import versions
+
+
+def _usd(value: float, _pos: object = None) -> str:
+    """Axis label for USD (the formatter frontier_plot used to share, removed there in the issue 17 merge)."""
+    a = abs(value)
+    if a >= 1e9:
+        return f"{value / 1e9:,.1f} bn"
+    if a >= 1e6:
+        return f"{value / 1e6:,.0f} m"
+    if a >= 1e3:
+        return f"{value / 1e3:,.0f} k"
+    return f"{value:,.0f}"
 
 
 def headline(result: WorstCaseResult) -> pd.DataFrame:
