@@ -1,6 +1,6 @@
 """The lexicographic objective hierarchy, solved warm on one backend.
 
-Stages (DESIGN §4), each fixing the level of the one before within a tolerance::
+Stages, each fixing the level of the one before within a tolerance::
 
     1. shortfall   minimise value-weighted shortfall S;                       fix  S <= S* (1 + tol)
     2. least cost  minimise cost C;                                           C* is the least cost

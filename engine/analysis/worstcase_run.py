@@ -17,6 +17,18 @@ from engine.results import build_table, make_tables, stockpile_table
 from engine.summary import versions
 
 
+def _usd(value: float, _pos: object = None) -> str:
+    """Axis label for USD (the formatter frontier_plot used to share, removed there in the issue 17 merge)."""
+    a = abs(value)
+    if a >= 1e9:
+        return f"{value / 1e9:,.1f} bn"
+    if a >= 1e6:
+        return f"{value / 1e6:,.0f} m"
+    if a >= 1e3:
+        return f"{value / 1e3:,.0f} k"
+    return f"{value:,.0f}"
+
+
 def headline(result: WorstCaseResult) -> pd.DataFrame:
     """One row per k: the robust plan's worst case and cost, the deterministic plan's worst case."""
     base = result.deterministic.unrestricted() if result.deterministic else {}
