@@ -117,7 +117,11 @@ def _replicate_jv(jv: pd.DataFrame, copies: int, keep_min_size: bool, rng: np.ra
     for k in range(1, copies):
         c = out.copy()
         c["option_id"] = c["option_id"] + f"-C{k:02d}"
-        c["capex_usd_per_tpy"] = np.round(c["capex_usd_per_tpy"] * np.exp(rng.normal(0.0, 0.10, n)), 2)
+        capex = np.exp(rng.normal(0.0, 0.10, n))
+        c["capex_usd_per_tpy"] = np.round(c["capex_usd_per_tpy"] * capex, 2)
+        for bound in ("capex_usd_per_tpy_low", "capex_usd_per_tpy_high"):  # the range moves with the central value
+            if bound in c.columns:
+                c[bound] = np.round(c[bound] * capex, 2)
         opex = np.exp(rng.normal(0.0, 0.05, n))
         c["opex_usd_per_t"] = np.round(c["opex_usd_per_t"] * opex, 2)
         c["royalty_usd_per_t"] = np.round(c["royalty_usd_per_t"] * opex, 2)
@@ -131,6 +135,24 @@ def _replicate_jv(jv: pd.DataFrame, copies: int, keep_min_size: bool, rng: np.ra
         c["estimate"] = True
         parts.append(c)
     return pd.concat(parts, ignore_index=True)
+
+
+def _flag_generated(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Generated rows carry 'assumed' provenance for every figure they have (their values are synthetic)."""
+    if "provenance" not in frame.columns or not len(frame):
+        return frame
+    from engine.tables import TABLES_BY_NAME
+
+    generated = frame["source"].astype(str).str.startswith(PROVENANCE_SOURCE)
+    if not generated.any():
+        return frame
+    figures = [c for c in TABLES_BY_NAME[table].figures if c in frame.columns]
+    present = frame.loc[generated, figures].notna()
+    flags = present.apply(lambda row: " ".join(f"{c}=assumed" for c in figures if row[c]), axis=1)
+    out = frame.copy()
+    out["provenance"] = out["provenance"].astype(object)
+    out.loc[generated, "provenance"] = flags
+    return out
 
 
 def scaled_dataset(base: Dataset, *, facilities: int = 1, jv_copies: int = 1, horizon_end: int | None = None,
@@ -147,6 +169,8 @@ def scaled_dataset(base: Dataset, *, facilities: int = 1, jv_copies: int = 1, ho
         tables["demand"] = _extend_demand(base.demand, horizon_end)
     if len(base.jv_options):
         tables["jv_options"] = _replicate_jv(base.jv_options, jv_copies, keep_min_size, _rng(seed, "jv"))
+    for name, frame in tables.items():
+        tables[name] = _flag_generated(frame, name)
     params = {"facilities": facilities, "jv_copies": jv_copies, "horizon_end": horizon_end, "seed": seed,
               "keep_owner": keep_owner, "keep_min_size": keep_min_size}
     digest = hashlib.sha256((base.digest + json.dumps(params, sort_keys=True)).encode()).hexdigest()

@@ -200,26 +200,81 @@ def validate(model: str | None) -> None:
 @main.command()
 @click.option("--inputs", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Inputs folder [default: the shipped dataset].")
+@click.option("--check", is_flag=True,
+              help="Check China's 2025 shares against the sources, count figures by provenance and check that "
+                   "the tables are what inputs/sources builds; exit 1 if a check fails.")
+@click.option("--build", is_flag=True,
+              help="Rebuild the tables of the inputs folder from its sources/ folder (sources.csv, "
+                   "assumptions.csv, rows/).")
 @friendly
-def data(inputs: Path | None) -> None:
-    """List the dataset tables with their rows, estimates and sources."""
+def data(inputs: Path | None, check: bool, build: bool) -> None:
+    """List the dataset tables with their rows, provenance and sources; check or rebuild them."""
     from engine.data import load_dataset
+    from engine.databuild import SOURCES_FOLDER, write_inputs
     from engine.paths import inputs_dir
     from engine.tables import TABLES
 
-    ds = load_dataset(inputs or inputs_dir())
+    folder = inputs or inputs_dir()
+    sources = folder / SOURCES_FOLDER
+    if build:
+        if not sources.is_dir():
+            raise InputError(f"{sources}: no sources folder to build from (expected sources.csv, assumptions.csv "
+                             f"and rows/)")
+        written = write_inputs(sources, folder)
+        click.echo(f"Built {len(written)} tables in {folder} from {sources}.")
+    ds = load_dataset(folder)
+    if check:
+        _data_check(ds, sources)
+        return
     click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
+    from engine.databuild import provenance_counts
+
+    counts = provenance_counts(ds)
     for schema in TABLES:
         frame = ds.tables[schema.name]
-        estimates = int(frame["estimate"].fillna(False).astype(bool).sum()) if len(frame) else 0
-        click.echo(f"\n  {schema.filename}: {len(frame)} rows, {estimates} estimates. {schema.description}")
-        if len(frame):
-            tags = frame["source"].fillna("").map(lambda s: s.split(":")[0].split(";")[0].strip())
-            counts = tags.value_counts()
-            shown = ", ".join(f"{tag} ({n})" for tag, n in counts.head(8).items())
-            more = f", and {len(counts) - 8} more" if len(counts) > 8 else ""
-            click.echo(f"    sources: {shown}{more}")
-    click.echo(f"\n  Units, assumptions and sources: {ds.folder / 'README.md'}")
+        tally = counts[schema.name]
+        figures = ", ".join(f"{n} {flag}" for flag, n in tally.items())
+        click.echo(f"\n  {schema.filename}: {len(frame)} rows; figures: {figures}. {schema.description}")
+    click.echo(f"\n  Sources: {sources / 'sources.csv'}; assumptions: {sources / 'assumptions.csv'}; "
+               f"units and method: {ds.folder / 'README.md'}")
+
+
+def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 3.0) -> None:
+    """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
+    from engine.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
+    from engine.paths import inputs_dir
+
+    failed = False
+    click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
+    reference = sources if (sources / CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
+    if (reference / CHECKS_FILE).exists():
+        shipped = "" if reference == sources else f" of the shipped dataset ({reference})"
+        click.echo(f"\n  China's share of {year} supply (capacity active in {year}) against the sources{shipped}")
+        click.echo(f"  {'mineral':<10} {'location':>9} {'ownership':>10}   {'sourced range':<15} {'basis':<9} "
+                   f"{'gap':>7}")
+        for c in share_checks(ds, reference, year):
+            ok = c.gap_pp <= tolerance_pp
+            failed |= not ok
+            span = f"{100 * c.low:.1f}%" if c.low == c.high else f"{100 * c.low:.1f}-{100 * c.high:.1f}%"
+            click.echo(f"  {c.mineral:<10} {100 * c.location:>8.1f}% {100 * c.ownership:>9.1f}%   {span:<15} "
+                       f"{c.basis:<9} {c.gap_pp:>4.1f} pp{'' if ok else '  OUTSIDE +-3 pp'}")
+        click.echo("  (gap: location share to the nearer end of the sourced range; ownership counts Chinese "
+                   "equity wherever the plant is)")
+    counts = provenance_counts(ds)
+    click.echo("\n  Figures by provenance")
+    click.echo(f"  {'table':<12} {'sourced':>8} {'derived':>8} {'assumed':>8}")
+    for name, tally in counts.items():
+        click.echo(f"  {name:<12} {tally['sourced']:>8} {tally['derived']:>8} {tally['assumed']:>8}")
+    totals = {flag: sum(t[flag] for t in counts.values()) for flag in ("sourced", "derived", "assumed")}
+    click.echo(f"  {'all':<12} {totals['sourced']:>8} {totals['derived']:>8} {totals['assumed']:>8}")
+    if sources.is_dir():
+        stale = stale_tables(sources, ds.folder)
+        failed |= bool(stale)
+        status = (f"stale tables {', '.join(stale)} (run critmin data --build)" if stale
+                  else f"every table is byte-identical to what {sources} builds")
+        click.echo(f"\n  Build: {status}")
+    if failed:
+        raise SystemExit(1)
 
 
 @main.command()
@@ -452,6 +507,8 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
               help="Start years a move may choose: 2028, 2027-2030, 2028+ or all [default: every year].")
 @click.option("--owner-threshold", type=click.FloatRange(0, 1), default=None,
               help="Equity at or above which a plant counts as controlled [default: 0.5].")
+@click.option("--mineral", "minerals", multiple=True,
+              help="Minerals the country may restrict (repeatable; code or name) [default: every modelled one].")
 @click.option("--cut-jv-output", is_flag=True, default=None,
               help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
 @click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
@@ -461,7 +518,8 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
 @analysis_folder("worstcase")
 @friendly
 def worstcase(model: str | None, k: int | None, country: str | None, by: str | None, share: float | None,
-              start_years: str | None, owner_threshold: float | None, cut_jv_output: bool | None, method: str,
+              start_years: str | None, owner_threshold: float | None, minerals: tuple[str, ...],
+              cut_jv_output: bool | None, method: str,
               as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
     """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
     from engine.analysis.worstcase import settings_with
@@ -472,6 +530,7 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
     loaded = load_scenario(model)
     settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
+                             minerals=list(minerals) if minerals else None,
                              by=None if by is None else [b.strip() for b in by.split(",")])
     loaded = with_overrides(loaded, worstcase=settings)
     folder = target_folder(loaded, "worstcase", out, force, no_write)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError, did_you_mean
-from engine.tables import JV_MODES, ORDER, TABLES_BY_NAME, Column, Problems, TableSchema
+from engine.tables import JV_MODES, ORDER, PROVENANCE_FLAGS, RANGES, TABLES_BY_NAME, Column, Problems, TableSchema
 
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
@@ -226,11 +226,64 @@ def _read_table(schema: TableSchema, path: Path, problems: Problems) -> tuple[pd
             for i in out.index[bad]:
                 problems.add(f"{path}, line {lines[i]}, column {col.name}: '{out[col.name][i]}' is not one of "
                              f"{', '.join(col.choices)}{did_you_mean(out[col.name][i], col.choices)}")
+    if "provenance" in header and schema.figures:
+        _check_provenance(out, schema, str(path), problems, lines)
     dupes = out.duplicated(list(schema.key), keep="first")
     for i in out.index[dupes]:
         key = ", ".join(str(out[k][i]) for k in schema.key)
         problems.add(f"{path}, line {lines[i]}: duplicate key ({key}) in columns {', '.join(schema.key)}")
     return out, lines
+
+
+def _check_provenance(frame: pd.DataFrame, schema: TableSchema, where: str, problems: Problems,
+                      lines: Lines) -> None:
+    """Each row flags every figure it has, once: ``column=sourced|derived|assumed``; ``estimate`` agrees."""
+    flags = " | ".join(PROVENANCE_FLAGS)
+    given = frame["provenance"].map(lambda v: isinstance(v, str) and bool(v.strip()))
+    if not given.any():
+        return  # a table without provenance flags (allowed: the column is optional)
+    for i, text in frame["provenance"].items():
+        text = text if given[i] else ""
+        present = [c for c in schema.figures if c in frame.columns and pd.notna(frame[c][i])]
+        seen: dict[str, str] = {}
+        for token in text.split():
+            name, _, flag = token.partition("=")
+            if name not in schema.figures:
+                problems.add(f"{where}, line {lines[i]}, column provenance: '{name}' is not a figure column of "
+                             f"{schema.filename}{did_you_mean(name, schema.figures)}; expected one of "
+                             f"{', '.join(schema.figures)}")
+            elif flag not in PROVENANCE_FLAGS:
+                problems.add(f"{where}, line {lines[i]}, column provenance: '{token}' has flag '{flag}'; "
+                             f"expected {name}={flags}")
+            elif name in seen:
+                problems.add(f"{where}, line {lines[i]}, column provenance: '{name}' is flagged twice")
+            else:
+                seen[name] = flag
+        missing = [c for c in present if c not in seen]
+        if missing:
+            problems.add(f"{where}, line {lines[i]}, column provenance: no flag for {', '.join(missing)}; expected "
+                         f"'column={flags}' for every figure the row has")
+        if seen and "estimate" in frame.columns and bool(frame["estimate"][i]) != any(
+                f != "sourced" for f in seen.values()):
+            problems.add(f"{where}, line {lines[i]}, column estimate: '{str(bool(frame['estimate'][i])).lower()}' "
+                         f"disagrees with the provenance flags; expected true exactly when a figure is derived or "
+                         f"assumed")
+
+
+def _check_ranges(frame: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -> None:
+    """Where a low or high value is given beside a central one: low <= central <= high."""
+    for central, (low, high) in RANGES.items():
+        if central not in frame.columns:
+            continue
+        for i in frame.index:
+            c, lo, hi = frame[central][i], frame[low][i] if low in frame else None, frame[high][i] if high in frame \
+                else None
+            if lo is not None and pd.notna(lo) and pd.notna(c) and lo > c:
+                problems.add(f"{where}, line {lines[i]}, column {low}: {lo:g} is above {central} {c:g}; expected "
+                             f"low <= central")
+            if hi is not None and pd.notna(hi) and pd.notna(c) and hi < c:
+                problems.add(f"{where}, line {lines[i]}, column {high}: {hi:g} is below {central} {c:g}; expected "
+                             f"central <= high")
 
 
 def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems,
@@ -273,6 +326,7 @@ def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Proble
     jv = tables.get("jv_options")
     if jv is not None and len(jv):
         _check_jv(jv, folder / "jv_options.csv", problems, line_map["jv_options"])
+        _check_ranges(jv, folder / "jv_options.csv", problems, line_map["jv_options"])
         clash = jv["option_id"].isin(set(cap["source_id"]))
         for i in jv.index[clash]:
             problems.add(f"{folder / 'jv_options.csv'}, line {line_map['jv_options'][i]}, column option_id: "

@@ -1,6 +1,6 @@
 """The lexicographic objective hierarchy, solved warm on one backend.
 
-Stages (DESIGN §4), each fixing the level of the one before within a tolerance::
+Stages, each fixing the level of the one before within a tolerance::
 
     1. shortfall   minimise value-weighted shortfall S;                       fix  S <= S* (1 + tol)
     2. least cost  minimise cost C;                                           C* is the least cost
@@ -402,6 +402,9 @@ class PlanSession:
             self.backend.set_integrality(integer, False)
         try:
             sol = solution if solution is not None else self.backend.solve()
+            if sol.status is Status.ERROR:  # HiGHS can stop a warm start with status "unknown": start cold
+                self.backend.reset_basis()
+                sol = self.backend.solve()
             if not sol.ok or sol.row_dual is None:
                 return None, f"the LP they come from was {sol.status} ({sol.message})"
             violation = solved.violation(x)

@@ -39,6 +39,8 @@ class TableSchema:
     columns: tuple[Column, ...]
     optional: bool = False
     extra_columns_allowed: bool = True
+    figures: tuple[str, ...] = ()  # columns whose every value carries a provenance flag
+
 
     @property
     def filename(self) -> str:
@@ -48,9 +50,13 @@ class TableSchema:
         return next(c for c in self.columns if c.name == name)
 
 
+PROVENANCE_FLAGS = ("sourced", "derived", "assumed")
+
 PROVENANCE = (
-    Column("source", "str", "citation: a source tag from FACTS.md or 'estimate: basis'"),
-    Column("estimate", "bool", "true when the figure is an estimate, computed or unsourced"),
+    Column("source", "str", "the documents the row's figures come from (publisher, title, year, table or page) "
+                            "and the ids of the assumptions it uses (inputs/sources/assumptions.csv)"),
+    Column("estimate", "bool", "true when any figure of the row is derived or assumed rather than sourced"),
+    Column("provenance", "str", "one 'column=sourced|derived|assumed' per figure of the row", required=False),
 )
 
 MINERALS = TableSchema(
@@ -66,6 +72,7 @@ MINERALS = TableSchema(
         Column("price_year", "int", "year of the reference price", minimum=1990, maximum=2100),
         *PROVENANCE,
     ),
+    figures=("reference_price_usd_per_t", "price_year"),
 )
 
 COUNTRIES = TableSchema(
@@ -80,6 +87,7 @@ COUNTRIES = TableSchema(
         Column("covered_nation", "bool", "covered nation under FEOC rules (CHN, RUS, IRN, PRK)"),
         *PROVENANCE,
     ),
+    figures=("us_fta", "covered_nation"),
 )
 
 CAPACITY = TableSchema(
@@ -100,6 +108,7 @@ CAPACITY = TableSchema(
                minimum=1900, maximum=2200),
         *PROVENANCE,
     ),
+    figures=("capacity_t", "exportable_share", "unit_cost_usd_per_t", "first_year", "last_year"),
 )
 
 OWNERSHIP = TableSchema(
@@ -113,6 +122,7 @@ OWNERSHIP = TableSchema(
         *PROVENANCE,
     ),
     optional=True,
+    figures=("equity_share",),
 )
 
 DEMAND = TableSchema(
@@ -125,6 +135,7 @@ DEMAND = TableSchema(
         Column("demand_t", "float", "demand", "t/yr", minimum=0.0, maximum=1e9),
         *PROVENANCE,
     ),
+    figures=("demand_t",),
 )
 
 JV_MODES = ("licensing", "minority", "parity", "majority", "domestic")
@@ -153,10 +164,28 @@ JV_OPTIONS = TableSchema(
                minimum=0.0, maximum=1e9),
         Column("earliest_start", "int", "first year construction may start", minimum=1900, maximum=2200),
         Column("description", "str", "what the deal is", required=False),
+        Column("capex_usd_per_tpy_low", "float", "low end of the reported capex (blank: the central value)",
+               "USD per t/yr", required=False, minimum=0.0),
+        Column("capex_usd_per_tpy_high", "float", "high end of the reported capex (blank: the central value)",
+               "USD per t/yr", required=False, minimum=0.0),
+        Column("lead_time_years_low", "int", "shortest lead time reported (blank: the central value)", "yr",
+               required=False, minimum=0, maximum=30),
+        Column("lead_time_years_high", "int", "longest lead time reported or observed (blank: the central value)",
+               "yr", required=False, minimum=0, maximum=30),
         *PROVENANCE,
     ),
     optional=True,
+    figures=("partner_equity_share", "capex_usd_per_tpy", "opex_usd_per_t", "royalty_usd_per_t", "lead_time_years",
+             "max_size_tpy", "min_size_tpy", "earliest_start", "capex_usd_per_tpy_low", "capex_usd_per_tpy_high",
+             "lead_time_years_low", "lead_time_years_high"),
 )
+
+RANGES: dict[str, tuple[str, str]] = {
+    "capex_usd_per_tpy": ("capex_usd_per_tpy_low", "capex_usd_per_tpy_high"),
+    "lead_time_years": ("lead_time_years_low", "lead_time_years_high"),
+}
+"""Central column -> its (low, high) columns: ``solve`` uses the central value; the range records what sources
+report (low <= central <= high is checked at load)."""
 
 TABLES: tuple[TableSchema, ...] = (MINERALS, COUNTRIES, CAPACITY, OWNERSHIP, DEMAND, JV_OPTIONS)
 TABLES_BY_NAME: dict[str, TableSchema] = {t.name: t for t in TABLES}

@@ -320,7 +320,7 @@ def test_row_with_too_many_cells(tmp_path, data):
     lines[3] = lines[3].replace("2027,", "2027,126,141,", 1)  # an unquoted thousands separator
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     message = on_copy(tmp_path)
-    assert (f"{path}, line 4: 7 cells but the header has 5 columns; quote any cell that contains a comma"
+    assert (f"{path}, line 4: 8 cells but the header has 6 columns; quote any cell that contains a comma"
             in message)
 
 
@@ -422,7 +422,7 @@ def test_remove_policies_not_inherited(tmp_path):
     message = rejected(tmp_path, path)
     assert message == (f"Error: {path}, line 2, remove_policies[1]: no inherited policy named "
                        f"'china_ga_ge_licencing' (did you mean 'china_ga_ge_licensing'?); inherited: section_301, "
-                       f"china_ga_ge_licensing\n")
+                       f"china_ga_ge_ban_2025, china_ga_ge_licensing\n")
 
 
 def test_two_policies_with_one_name_in_a_child(tmp_path):

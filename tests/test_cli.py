@@ -206,7 +206,10 @@ def test_pulp_matches_highs(baseline):
     assert pulp["status"] == "optimal"
     assert pulp["solver"]["backend"] != "highs"
     assert pulp["cost"]["total_pv_usd"] == pytest.approx(highs["cost"]["total_pv_usd"], rel=1e-5)
-    assert pulp["dependence"]["overall_pct"] == pytest.approx(highs["dependence"]["overall_pct"], abs=1e-3)
+    # The dependence stage is an LP whose optimum both solvers reach within their feasibility tolerances; on the
+    # corrected dataset that leaves 11.9508% (HiGHS) against 11.9522% (CBC), and HiGHS itself gives 11.9515% with
+    # scaling off: about 1e-4 of the value, so the two are compared to 2e-4 of it.
+    assert pulp["dependence"]["overall_pct"] == pytest.approx(highs["dependence"]["overall_pct"], rel=2e-4)
 
 
 def test_written_mps_and_lp_reproduce_the_final_objective(baseline):
@@ -266,11 +269,15 @@ def test_strict_exits_3_on_shortfall(tmp_path, short_of_gallium):
     assert (tmp_path / "b" / "summary.json").is_file(), "the plan is still written; the exit code flags it"
 
 
-def test_strict_exits_0_without_shortfall(baseline, tmp_path):
-    _, summary, _ = baseline
-    if summary["shortfall"]["total_t"] > 0:
-        pytest.skip("baseline has a shortfall in this dataset")
-    solve("baseline", "--no-write", "--strict")
+def test_strict_exits_0_without_shortfall(tmp_path):
+    # The baseline leaves 2025-26 gallium, germanium and cobalt demand unmet; without China's gallium and germanium
+    # controls and with a fifth of Chinese output open to the buyer, every tonne is met.
+    path = tmp_path / "ample.yaml"
+    path.write_text(f"extends: {ROOT / 'models' / 'baseline.yaml'}\nname: ample\n"
+                    "remove_policies: [china_ga_ge_ban_2025, china_ga_ge_licensing]\n"
+                    "data: {exportable_share: {CHN: 0.2}}\n", encoding="utf-8")
+    r = solve(path, "--no-write", "--json", "--strict")
+    assert json.loads(r.stdout)["shortfall"]["total_t"] == 0
 
 
 def test_strict_in_scenario_file(tmp_path, short_of_gallium):
@@ -287,7 +294,7 @@ def test_validate_and_data_commands():
     assert r.exit_code == 0, r.output
     for name in ("minerals", "countries", "capacity", "ownership", "demand", "jv_options"):
         assert f"\n  {name}.csv: " in r.stdout
-    assert r.stdout.count(" rows, ") == 6
+    assert r.stdout.count(" rows; figures: ") == 6
 
 
 # ------------------------------------------------------------------------------------------- atomic writes
