@@ -138,6 +138,12 @@ def test_sensitivity_by_hand(tmp_path):
     assert "    1  exportable share, CHN" in text and "-20.00 pp" in text
     folder = write_sensitivity(result, tmp_path / "out")
     assert {p.name for p in folder.iterdir()} >= {"sensitivity.csv", "sensitivity.png", "summary.json"}
+    r = CliRunner().invoke(main, ["report", str(folder), "--format", "md", "--out", str(tmp_path / "report")])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "# critmin report: sensitivity, scenario 'inline'" in md
+    assert "| 1 | exportable share, CHN | x0.80 | x1.20 | -20.00 pp | +0.00 pp | +USD 400 |" in md
+    assert "![Tornado](figures/sensitivity.png)" in md
 
 
 def test_exportable_share_moves_cap_at_one_and_move_overrides(tmp_path):

@@ -147,10 +147,10 @@ def variants(loaded: LoadedScenario, step: float = DEFAULT_STEP,
     if "demand" in families:
         out += [Variant("demand", m, e, _factor_text(f), _demand(loaded, m, f)) for m in minerals for e, f in ends]
     if "JV capex" in families:
-        out += [Variant("JV capex", mode, e, f"capex_usd_per_tpy_{e}", _capex(loaded, mode, e, step))
+        out += [Variant("JV capex", mode, e, f"capex {e}", _capex(loaded, mode, e, step))
                 for mode in JV_MODES if (jv["mode"] == mode).any() for e, _ in ends]
     if "lead times" in families and len(jv):
-        out += [Variant("lead times", "all", e, f"lead_time_years_{e}", _lead_times(loaded, e)) for e, _ in ends]
+        out += [Variant("lead times", "all", e, f"lead time {e}", _lead_times(loaded, e)) for e, _ in ends]
     return out
 
 

@@ -14,7 +14,7 @@ from engine.report.folder import ResultsFolder
 from engine.report.labels import Names
 
 TITLES = {"frontier": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
-          "robust": "two-stage robust plan", "worstcase": "worst case"}
+          "robust": "two-stage robust plan", "worstcase": "worst case", "sensitivity": "sensitivity"}
 
 
 def _num(value: object, fmt) -> str:
@@ -235,8 +235,35 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
     return head, sections
 
 
+def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Base plan", f"Dependence {_num(s.get('base_dependence_pct'), lambda v: f'{v:.2f}%')}; cost with unmet "
+                          f"demand at its value {usd(s.get('base_cost_with_unmet_pv_usd'))} (present value)."),
+            ("Method", "One assumption at a time at its low and its high value (the dataset's low/high columns for "
+                       "JV capex and lead times; the central value times the step either side otherwise), "
+                       "everything else at its central value, re-solved through the scenario's hierarchy.")]
+    table = folder.table("sensitivity")
+    if table is None:
+        return head, []
+    p = _plot("sensitivity", "Tornado",
+              "The change against the base plan in dependence (left) and in cost with unmet demand at its value "
+              "(right, present value) with each assumption at its low value (upper bar) and its high value (lower "
+              "bar); the largest swings in dependence on top.",
+              analysis_plots.sensitivity_figure(table, folder.name))
+    signed = lambda v: f"{v:+.2f} pp"  # noqa: E731
+    money = lambda v: ("+" if v > 0 else "-" if v < 0 else "") + usd(abs(v))  # noqa: E731
+    rows = [[str(int(r.rank)), f"{r.family}, {r.parameter}", str(r.setting_low), str(r.setting_high),
+             _num(r.dependence_low_pp, signed), _num(r.dependence_high_pp, signed), _num(r.cost_low_pv_usd, money),
+             _num(r.cost_high_pv_usd, money), str(r.status)] for r in table.itertuples(index=False)]
+    return head, [Section("Assumptions ranked", plots=[p] if p else [], tables=[Table(
+        ["#", "Assumption", "Low", "High", "Dependence, low", "Dependence, high", "Cost, low", "Cost, high",
+         "Status"], rows, ["r", "l", "l", "l", "r", "r", "r", "r", "l"],
+        note="Changes against the base plan. Cost: present value, unmet demand at 10x the reference price.")])]
+
+
 BUILDERS = {"frontier": frontier_sections, "stress": stress_sections, "sweep": sweep_sections,
-            "robust": robust_sections, "worstcase": worstcase_sections}
+            "robust": robust_sections, "worstcase": worstcase_sections, "sensitivity": sensitivity_sections}
 
 
 def make_analysis_report(folder: ResultsFolder) -> Report:

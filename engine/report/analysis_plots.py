@@ -282,8 +282,8 @@ def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int 
             div, word = usd_scale(float(np.nanmax(np.abs(np.r_[lo, hi, 1.0]))))
             lo, hi = lo / div, hi / div
             title = f"change in cost with unmet demand, USD {word} PV".replace("  ", " ")
-        ax.barh(y, np.nan_to_num(lo), color=LEAST_COST, label="low value")
-        ax.barh(y, np.nan_to_num(hi), color=OPTIMISED, alpha=0.8, label="high value")
+        ax.barh(y + 0.2, np.nan_to_num(lo), height=0.4, color=LEAST_COST, label="low value")
+        ax.barh(y - 0.2, np.nan_to_num(hi), height=0.4, color=OPTIMISED, label="high value")
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel(title)
     left.set_yticks(y)

@@ -20,6 +20,7 @@ KIND_TABLES = {
     "sweep": ["percentiles", "samples"],
     "robust": ["evaluation", "builds", "deterministic_builds"],
     "worstcase": ["worstcase", "regret", "moves", "bounds", "builds", "stockpile"],
+    "sensitivity": ["sensitivity"],
 }
 KINDS = ("solve", *KIND_TABLES)
 
