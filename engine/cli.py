@@ -600,5 +600,32 @@ def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path
                     "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
 
 
+@main.command()
+@MODEL
+@click.option("--tolerance", type=FiniteFloatRange(0, 100), default=5.0, show_default=True,
+              help="Backcast distance (points) to reach per mineral.")
+@click.option("--rounds", type=click.IntRange(min=1, max=50), default=6, show_default=True,
+              help="Most re-solves of the whole scenario.")
+@SOLVER
+@analysis_folder("calibrate")
+@friendly
+def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out: Path | None, force: bool,
+              no_write: bool) -> None:
+    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
+    from engine.analysis.calibrate import calibrate as run_calibration
+    from engine.analysis.calibrate_run import render_calibration, write_calibration
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    if loaded.dataset.tables["observed_trade"].empty:
+        raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
+                         f"to (expected rows of mineral, period, origin, share, measure, form)")
+    folder = target_folder(loaded, "calibrate", out, force, no_write)
+    result = run_calibration(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
+    finish_analysis(render_calibration(result), result.status,
+                    None if no_write else lambda: write_calibration(result, folder, force=force),
+                    "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

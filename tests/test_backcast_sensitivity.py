@@ -157,3 +157,66 @@ def test_exportable_share_moves_cap_at_one_and_move_overrides(tmp_path):
     assert moved[("exportable share", "DEU", "high")].dataset.capacity.set_index("source_id").loc[
         "DEU-GA", "exportable_share"] == 1.0
     assert loaded.dataset.capacity.set_index("source_id").loc["CHN-GA", "exportable_share"] == 0.4  # untouched
+
+
+# ------------------------------------------------------------------------------------------- calibrate
+# Tiny gallium (China 50 t available at 100, Germany 20 t at 150, Japan 10 t at 200; demand 40): the least-cost plan
+# buys 40 t from China. Observed: China 50%, Germany 25%, Japan 25% -> targets 20, 10, 10 t.
+EVEN = [{"mineral": "ga", "period": "2024", "origin": o, "share": s, "measure": "quantity", "form": "metal"}
+        for o, s in (("CHN", 0.5), ("DEU", 0.25), ("JPN", 0.25))]
+
+
+def test_calibration_by_hand(tmp_path):
+    from engine.analysis.calibrate import calibrate, overlay_scenario
+
+    loaded = scenario_from_dict(tiny_scenario(objective=COST), _observed_dataset(tmp_path, EVEN))
+    result = calibrate(loaded, tolerance_pp=0.0)
+    # round 1: China bought 40 > 20 t -> its share 0.5 x 20/50 = 0.2; Germany (20 t at 150) then takes 20 t:
+    # distance 50 x (0 + 0.25 + 0.25) = 25. Round 2: Germany 20 > 10 t -> 1.0 x 10/20 = 0.5; Japan takes 10: 0.
+    assert result.before[0].distance_pp == pytest.approx(50.0) and not result.before[0].lower_bound
+    assert result.after[0].distance_pp == pytest.approx(0.0, abs=1e-6) and result.within
+    assert result.rounds == 2 and result.overlay == {"CHN-GA": 0.2, "DEU-GA": 0.5}
+    assert list(result.moves["move"]) == ["CHN gallium exportable share 50.0% -> 20.0%",
+                                          "DEU gallium exportable share 100.0% -> 50.0%"]
+    assert overlay_scenario(result)["data"] == {"exportable_share": {"CHN-GA": 0.2, "DEU-GA": 0.5}}
+    # a looser tolerance stops after the first round
+    loose = calibrate(loaded, tolerance_pp=30.0)
+    assert loose.rounds == 1 and loose.overlay == {"CHN-GA": 0.2}
+    assert loose.after[0].distance_pp == pytest.approx(25.0)
+
+
+def test_calibration_leaves_a_target_a_policy_holds_back(tmp_path):
+    from engine.analysis.calibrate import calibrate
+
+    # China banned: the plan buys Germany 20 t and Japan 10 t; observed China 50%, Germany 50%. Holding Germany at
+    # 15 t and Japan at 0 leaves 15 t from Germany alone: distance 50 either way, so nothing moves.
+    rows = [dict(EVEN[0]), dict(EVEN[1], share=0.5)]
+    ban = {"name": "ban", "type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}
+    loaded = scenario_from_dict(tiny_scenario(objective=COST, policies=[ban]), _observed_dataset(tmp_path, rows))
+    result = calibrate(loaded)
+    assert result.overlay == {} and result.moves.empty and not result.within
+    assert result.after[0].distance_pp == pytest.approx(50.0) == result.before[0].distance_pp
+
+
+def test_calibrate_command_writes_an_overlay_that_solves(tmp_path):
+    folder = tmp_path / "inputs"
+    write_dataset(folder)
+    write_table(folder, "observed_trade", EVEN)
+    model = tmp_path / "tiny.yaml"
+    model.write_text(yaml.safe_dump(tiny_scenario(name="tiny", objective=COST, data={"inputs": "inputs"})),
+                     encoding="utf-8")
+    out = tmp_path / "cal"
+    r = CliRunner().invoke(main, ["calibrate", str(model), "--tolerance", "0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "  - CHN gallium exportable share 50.0% -> 20.0% (available in 2025: 50 -> 20 t, 1 block(s))" in r.output
+    overlay = yaml.safe_load((out / "calibrated.yaml").read_text(encoding="utf-8"))
+    assert overlay["extends"] == str(model.resolve()) and overlay["name"] == "tiny-calibrated"
+    solved = CliRunner().invoke(main, ["solve", str(out / "calibrated.yaml"), "--no-write", "--json"])
+    assert solved.exit_code == 0, solved.output
+    write_dataset(tmp_path / "bare")
+    (tmp_path / "bare.yaml").write_text(yaml.safe_dump(tiny_scenario(name="bare", data={"inputs": "bare"})),
+                                        encoding="utf-8")
+    r = CliRunner().invoke(main, ["calibrate", str(tmp_path / "bare.yaml"), "--no-write"])
+    assert r.exit_code == 2
+    assert r.output == (f"Error: {tmp_path / 'bare' / 'observed_trade.csv'}: no observed import shares to calibrate "
+                        f"to (expected rows of mineral, period, origin, share, measure, form)\n")
