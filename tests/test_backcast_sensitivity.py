@@ -220,3 +220,31 @@ def test_calibrate_command_writes_an_overlay_that_solves(tmp_path):
     assert r.exit_code == 2
     assert r.output == (f"Error: {tmp_path / 'bare' / 'observed_trade.csv'}: no observed import shares to calibrate "
                         f"to (expected rows of mineral, period, origin, share, measure, form)\n")
+
+
+def test_lead_times_and_capex_by_hand(tmp_path):
+    # China 50 t at 100 USD/t; a domestic option at 50 USD/t, no capex, lead time 1 year (0 to 2); demand 40 t/yr
+    # in 2025-2027, no discounting. Central: China in 2025, the option in 2026-27: cost 4,000 + 4,000 = 8,000,
+    # dependence (100 + 0 + 0) / 3. Lead time 0: the option all three years (6,000; 0%); 2: China in 2025-26
+    # (10,000; 66.7%). The capex range is blank, so both ends are the central value: no change.
+    option = {"option_id": "DOM", "mineral": "ga", "host": "USA", "partner": "USA", "mode": "domestic",
+              "partner_equity_share": 0.0, "capex_usd_per_tpy": 0.0, "opex_usd_per_t": 50.0, "royalty_usd_per_t": 0.0,
+              "lead_time_years": 1, "lead_time_years_low": 0, "lead_time_years_high": 2, "max_size_tpy": 40.0,
+              "min_size_tpy": "", "earliest_start": 2025, "description": "test option"}
+    demand = [{"mineral": "ga", "year": y, "demand_t": 40} for y in (2025, 2026, 2027)]
+    china = [row for row in TINY_CAPACITY if row["source_id"] == "CHN-GA"]
+    ds = load_dataset(write_dataset(tmp_path / "inputs", capacity=china, demand=demand, jv_options=[option]))
+    loaded = scenario_from_dict(tiny_scenario(objective=COST, horizon={"start": 2025, "end": 2027}), ds)
+    result = sensitivity(loaded, families=("JV capex", "lead times"))
+    assert result.base_cost_with_unmet_pv_usd == pytest.approx(8000.0, rel=1e-6)
+    assert result.base_dependence_pct == pytest.approx(100 / 3, rel=1e-6)
+    got = [(r.family, r.parameter, r.setting_low, r.setting_high) for r in result.table.itertuples()]
+    assert got == [("lead times", "all", "lead time low", "lead time high"),
+                   ("JV capex", "domestic", "capex low", "capex high")]
+    lead = result.table.iloc[0]
+    assert [lead.dependence_low_pp, lead.dependence_high_pp] == pytest.approx([-100 / 3, 100 / 3], abs=1e-4)
+    assert [lead.cost_low_pv_usd, lead.cost_high_pv_usd] == pytest.approx([-2000.0, 2000.0], abs=1e-3)
+    capex = result.table.iloc[1]
+    assert [capex.dependence_low_pp, capex.dependence_high_pp, capex.cost_low_pv_usd, capex.cost_high_pv_usd] == \
+        pytest.approx([0.0, 0.0, 0.0, 0.0], abs=1e-3)
+    assert result.rebuilt == 2  # a lead time moves the first year a build delivers: the matrix changes
