@@ -213,6 +213,11 @@ def test_calibrate_command_writes_an_overlay_that_solves(tmp_path):
     assert overlay["extends"] == str(model.resolve()) and overlay["name"] == "tiny-calibrated"
     solved = CliRunner().invoke(main, ["solve", str(out / "calibrated.yaml"), "--no-write", "--json"])
     assert solved.exit_code == 0, solved.output
+    r = CliRunner().invoke(main, ["report", str(out), "--format", "md", "--out", str(tmp_path / "report")])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| gallium | 2024, quantity | 50.0 | 0.0 | CHN 50%, DEU 25%, JPN 25% | CHN 50%, DEU 25%, JPN 25% |" in md
+    assert "| CHN gallium exportable share 50.0% -> 20.0% | 50 | 20 | 1 |" in md
     write_dataset(tmp_path / "bare")
     (tmp_path / "bare.yaml").write_text(yaml.safe_dump(tiny_scenario(name="bare", data={"inputs": "bare"})),
                                         encoding="utf-8")

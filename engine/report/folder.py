@@ -21,6 +21,7 @@ KIND_TABLES = {
     "robust": ["evaluation", "builds", "deterministic_builds"],
     "worstcase": ["worstcase", "regret", "moves", "bounds", "builds", "stockpile"],
     "sensitivity": ["sensitivity"],
+    "calibrate": ["calibration", "backcast"],
 }
 KINDS = ("solve", *KIND_TABLES)
 
