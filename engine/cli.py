@@ -262,11 +262,12 @@ def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 
                    "equity wherever the plant is)")
     counts = provenance_counts(ds)
     click.echo("\n  Figures by provenance")
-    click.echo(f"  {'table':<12} {'sourced':>8} {'derived':>8} {'assumed':>8}")
+    click.echo(f"  {'table':<14} {'sourced':>8} {'derived':>8} {'assumed':>8}")
     for name, tally in counts.items():
-        click.echo(f"  {name:<12} {tally['sourced']:>8} {tally['derived']:>8} {tally['assumed']:>8}")
+        click.echo(f"  {name:<14} {tally['sourced']:>8} {tally['derived']:>8} {tally['assumed']:>8}")
     totals = {flag: sum(t[flag] for t in counts.values()) for flag in ("sourced", "derived", "assumed")}
-    click.echo(f"  {'all':<12} {totals['sourced']:>8} {totals['derived']:>8} {totals['assumed']:>8}")
+    click.echo(f"  {'all':<14} {totals['sourced']:>8} {totals['derived']:>8} {totals['assumed']:>8}")
+    _backcast_lines(ds)
     if sources.is_dir():
         stale = stale_tables(sources, ds.folder)
         failed |= bool(stale)
@@ -275,6 +276,34 @@ def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 
         click.echo(f"\n  Build: {status}")
     if failed:
         raise SystemExit(1)
+
+
+def _backcast_lines(ds: Any) -> None:
+    """Print the backcast: the shipped baseline's least-cost plan in its first year against observed import shares."""
+    from engine.analysis.backcast import least_cost_backcast, top_shares
+    from engine.scenario import load_scenario
+
+    if ds.tables["observed_trade"].empty:
+        click.echo("\n  Backcast: no observed_trade.csv in this dataset")
+        return
+    try:
+        loaded = load_scenario(None, inputs=ds.folder)
+    except InputError as exc:
+        click.echo(f"\n  Backcast: the baseline scenario does not load on this dataset ({str(exc).splitlines()[0]})")
+        return
+    rows, unobserved = least_cost_backcast(loaded)
+    start = loaded.scenario.horizon.start
+    click.echo(f"\n  Backcast: the baseline's least-cost plan in {start} (imports by location) against observed US "
+               f"imports by origin")
+    click.echo(f"  {'mineral':<10} {'distance':>9}   {'observed':<32} {'planned':<32} period, measure, form")
+    for b in rows:
+        o = b.observation
+        click.echo(f"  {o.mineral:<10} {b.text:>9}   {top_shares(o.shares):<32} {top_shares(b.planned):<32} "
+                   f"{o.period}, {o.measure}, {o.form}")
+    if unobserved:
+        click.echo(f"  {', '.join(unobserved)}: no verified observed shares in observed_trade.csv")
+    click.echo("  (distance: half the L1 distance between the share vectors, 0 = identical, 100 = disjoint; '>=' where "
+               "the source groups origins as 'other', so the distance is the least the unknown split allows)")
 
 
 @main.command()
@@ -544,6 +573,62 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
     finish_analysis(text, result.status, None if no_write else lambda: write_worstcase(result, folder, force=force),
                     "worstcase.csv, regret.csv, moves.csv, bounds.csv, builds.csv, k*/, worstcase.png, "
                     "summary.json", machine_output=as_json)
+
+
+@main.command()
+@MODEL
+@click.option("--step", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
+              help="Relative move where an assumption has no low/high range (exportable shares, delivered costs, "
+                   "demand).")
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Assumptions printed.")
+@SOLVER
+@analysis_folder("sensitivity")
+@friendly
+def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path | None, force: bool,
+                no_write: bool) -> None:
+    """One assumption at a time at its low and high value, re-solved: a tornado of dependence and cost."""
+    from engine.analysis.sensitivity import sensitivity as run_sensitivity
+    from engine.analysis.sensitivity_run import render_sensitivity, write_sensitivity
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    folder = target_folder(loaded, "sensitivity", out, force, no_write)
+    with click.progressbar(length=1, label="Re-solving", file=sys.stderr, show_eta=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        result = run_sensitivity(loaded, solver=solver, step=step, progress=progress)
+    finish_analysis(render_sensitivity(result, top), result.status,
+                    None if no_write else lambda: write_sensitivity(result, folder, force=force),
+                    "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
+
+
+@main.command()
+@MODEL
+@click.option("--tolerance", type=FiniteFloatRange(0, 100), default=5.0, show_default=True,
+              help="Backcast distance (points) to reach per mineral.")
+@click.option("--rounds", type=click.IntRange(min=1, max=50), default=6, show_default=True,
+              help="Most re-solves of the whole scenario.")
+@SOLVER
+@analysis_folder("calibrate")
+@friendly
+def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out: Path | None, force: bool,
+              no_write: bool) -> None:
+    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
+    from engine.analysis.calibrate import calibrate as run_calibration
+    from engine.analysis.calibrate_run import render_calibration, write_calibration
+    from engine.scenario import load_scenario
+
+    loaded = load_scenario(model)
+    if loaded.dataset.tables["observed_trade"].empty:
+        raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
+                         f"to (expected rows of mineral, period, origin, share, measure, form)")
+    folder = target_folder(loaded, "calibrate", out, force, no_write)
+    result = run_calibration(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
+    finish_analysis(render_calibration(result), result.status,
+                    None if no_write else lambda: write_calibration(result, folder, force=force),
+                    "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
 
 
 if __name__ == "__main__":  # pragma: no cover

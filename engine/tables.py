@@ -180,6 +180,25 @@ JV_OPTIONS = TableSchema(
              "lead_time_years_low", "lead_time_years_high"),
 )
 
+OBSERVED_TRADE = TableSchema(
+    "observed_trade",
+    "Observed US imports by origin: each origin's share of one mineral's imports over a period (the backcast).",
+    key=("mineral", "period", "origin"),
+    columns=(
+        Column("mineral", "str", "mineral", references="minerals.mineral"),
+        Column("period", "str", "years the shares cover, e.g. 2024 or 2020-2023"),
+        Column("origin", "str", "country of origin; ROW is every origin the source does not name",
+               references="countries.iso3"),
+        Column("share", "float", "share of the period's imports from the origin", "share", minimum=0.0,
+               maximum=1.0),
+        Column("measure", "str", "what the share is of", choices=("quantity", "value")),
+        Column("form", "str", "the form counted (the refined commodity, its chemicals, metal and oxide)"),
+        *PROVENANCE,
+    ),
+    optional=True,
+    figures=("share",),
+)
+
 RANGES: dict[str, tuple[str, str]] = {
     "capex_usd_per_tpy": ("capex_usd_per_tpy_low", "capex_usd_per_tpy_high"),
     "lead_time_years": ("lead_time_years_low", "lead_time_years_high"),
@@ -187,7 +206,8 @@ RANGES: dict[str, tuple[str, str]] = {
 """Central column -> its (low, high) columns: ``solve`` uses the central value; the range records what sources
 report (low <= central <= high is checked at load)."""
 
-TABLES: tuple[TableSchema, ...] = (MINERALS, COUNTRIES, CAPACITY, OWNERSHIP, DEMAND, JV_OPTIONS)
+TABLES: tuple[TableSchema, ...] = (MINERALS, COUNTRIES, CAPACITY, OWNERSHIP, DEMAND, JV_OPTIONS,
+                                   OBSERVED_TRADE)
 TABLES_BY_NAME: dict[str, TableSchema] = {t.name: t for t in TABLES}
 ORDER: list[str] = [t.name for t in TABLES]  # referenced tables come first
 

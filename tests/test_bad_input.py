@@ -422,7 +422,7 @@ def test_remove_policies_not_inherited(tmp_path):
     message = rejected(tmp_path, path)
     assert message == (f"Error: {path}, line 2, remove_policies[1]: no inherited policy named "
                        f"'china_ga_ge_licencing' (did you mean 'china_ga_ge_licensing'?); inherited: section_301, "
-                       f"china_ga_ge_ban_2025, china_ga_ge_licensing\n")
+                       f"russia_nickel_import_ban, china_ga_ge_ban_2025, china_ga_ge_licensing\n")
 
 
 def test_two_policies_with_one_name_in_a_child(tmp_path):

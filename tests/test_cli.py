@@ -294,7 +294,7 @@ def test_validate_and_data_commands():
     assert r.exit_code == 0, r.output
     for name in ("minerals", "countries", "capacity", "ownership", "demand", "jv_options"):
         assert f"\n  {name}.csv: " in r.stdout
-    assert r.stdout.count(" rows; figures: ") == 6
+    assert r.stdout.count(" rows; figures: ") == 7
 
 
 # ------------------------------------------------------------------------------------------- atomic writes

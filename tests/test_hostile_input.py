@@ -42,8 +42,10 @@ SCENARIO_COMMANDS = {
     "sweep": ["sweep", "{M}", "--samples", "2", "--out", "{OUT}"],
     "robust": ["robust", "{M}", "--scenarios", "2", "--evaluation", "2", "--out", "{OUT}"],
     "worstcase": ["worstcase", "{M}", "--k", "1", "--out", "{OUT}"],
+    "sensitivity": ["sensitivity", "{M}", "--out", "{OUT}"],
+    "calibrate": ["calibrate", "{M}", "--out", "{OUT}"],
 }
-WRITING = ["solve", "frontier", "stress", "sweep", "robust", "worstcase"]
+WRITING = ["solve", "frontier", "stress", "sweep", "robust", "worstcase", "sensitivity", "calibrate"]
 
 
 def invoke(*args: object) -> Result:

@@ -14,7 +14,8 @@ from engine.report.folder import ResultsFolder
 from engine.report.labels import Names
 
 TITLES = {"frontier": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
-          "robust": "two-stage robust plan", "worstcase": "worst case"}
+          "robust": "two-stage robust plan", "worstcase": "worst case", "sensitivity": "sensitivity",
+          "calibrate": "calibration to observed trade"}
 
 
 def _num(value: object, fmt) -> str:
@@ -236,8 +237,71 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
     return head, sections
 
 
+def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Base plan", f"Dependence {_num(s.get('base_dependence_pct'), lambda v: f'{v:.2f}%')}; cost with unmet "
+                          f"demand at its value {usd(s.get('base_cost_with_unmet_pv_usd'))} (present value)."),
+            ("Method", "One assumption at a time at its low and its high value (the dataset's low/high columns for "
+                       "JV capex and lead times; the central value times the step either side otherwise), "
+                       "everything else at its central value, re-solved through the scenario's hierarchy.")]
+    table = folder.table("sensitivity")
+    if table is None:
+        return head, []
+    p = _plot("sensitivity", "Tornado",
+              "The change against the base plan in dependence (left) and in cost with unmet demand at its value "
+              "(right, present value) with each assumption at its low value (upper bar) and its high value (lower "
+              "bar); the largest swings in dependence on top.",
+              analysis_plots.sensitivity_figure(table, folder.name))
+    signed = lambda v: f"{v:+.2f} pp"  # noqa: E731
+    money = lambda v: ("+" if v > 0 else "-" if v < 0 else "") + usd(abs(v))  # noqa: E731
+    rows = [[str(int(r.rank)), f"{r.family}, {r.parameter}", str(r.setting_low), str(r.setting_high),
+             _num(r.dependence_low_pp, signed), _num(r.dependence_high_pp, signed), _num(r.cost_low_pv_usd, money),
+             _num(r.cost_high_pv_usd, money), str(r.status)] for r in table.itertuples(index=False)]
+    return head, [Section("Assumptions ranked", plots=[p] if p else [], tables=[Table(
+        ["#", "Assumption", "Low", "High", "Dependence, low", "Dependence, high", "Cost, low", "Cost, high",
+         "Status"], rows, ["r", "l", "l", "l", "r", "r", "r", "r", "l"],
+        note="Changes against the base plan. Cost: present value, unmet demand at 10x the reference price.")])]
+
+
+def calibrate_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
+    s = folder.summary
+    tolerance = float(s.get("tolerance_pp") or 0.0)
+    head = [("Scenario", folder.name), _status_line(s),
+            ("Method", "Exportable-share moves, smallest in tonnes made available, that make the least-cost plan's "
+                       "first-year imports reproduce the observed shares (observed_trade.csv): an origin bought above "
+                       "its target is held back to it, one that cannot supply its target is raised to it; checked "
+                       f"by re-solving the whole scenario ({s.get('rounds')} round(s)). Delivered costs are not "
+                       "moved."),
+            ("Result", f"Every observed mineral within {tolerance:g} points." if s.get("within_tolerance") else
+             f"Not every observed mineral within {tolerance:g} points: a policy in force or the cost order holds "
+             f"an observed origin back.")]
+    sections = []
+    backcast = folder.table("backcast")
+    if backcast is not None:
+        def shown(value: object, bound: object) -> str:
+            return _num(value, lambda v: f"{'>= ' if str(bound) == 'True' else ''}{v:.1f}") or "n/a"
+
+        rows = [[names.mineral(str(r.mineral)), f"{r.period}, {r.measure}", shown(r.distance_before_pp, r.lower_bound),
+                 shown(r.distance_after_pp, r.lower_bound), str(r.observed), str(r.planned_after)]
+                for r in backcast.itertuples(index=False)]
+        sections.append(Section("Backcast before and after", tables=[Table(
+            ["Mineral", "Observed", "Distance before", "Distance after", "Observed shares", "Planned after"], rows,
+            ["l", "l", "r", "r", "l", "l"], note="Half the L1 distance between observed and planned import shares, in "
+            "points (0 identical, 100 disjoint); '>=' where the source groups origins as 'other'.")]))
+    moves = folder.table("calibration")
+    rows = [] if moves is None else [
+        [str(r.move), _num(r.available_before_t, tonnes), _num(r.available_after_t, tonnes), str(int(r.blocks))]
+        for r in moves.itertuples(index=False)]
+    sections.append(Section("Moves", [] if rows else ["No move was needed or none helped."], tables=[Table(
+        ["Move", "Available before, t", "Available after, t", "Blocks"], rows, ["l", "r", "r", "r"],
+        note="calibrated.yaml in the folder is the scenario with these shares (by source id).")] if rows else []))
+    return head, sections
+
+
 BUILDERS = {"frontier": frontier_sections, "stress": stress_sections, "sweep": sweep_sections,
-            "robust": robust_sections, "worstcase": worstcase_sections}
+            "robust": robust_sections, "worstcase": worstcase_sections, "sensitivity": sensitivity_sections,
+            "calibrate": calibrate_sections}
 
 
 def make_analysis_report(folder: ResultsFolder) -> Report:

@@ -252,3 +252,43 @@ def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "
     where = f" for scenario '{scenario}'" if scenario else ""
     ax.set_title(f"Worst-case damage against k{where}", loc="left")
     return fig
+
+
+TOP_ASSUMPTIONS = 15
+
+
+def assumption_label(row: pd.Series) -> str:
+    """'delivered cost, CHN' (the family and the country, mineral or deal mode it moves)."""
+    return f"{row['family']}, {row['parameter']}"
+
+
+@styled
+def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int = TOP_ASSUMPTIONS) -> Figure | None:
+    """Tornado: the change in dependence (pp) and in cost with unmet demand at its value (USD PV) with each
+    assumption at its low and at its high value, the largest dependence swings on top."""
+    if table is None or table.empty:
+        return None
+    t = table.head(top).iloc[::-1]
+    labels = [assumption_label(r) for _, r in t.iterrows()]
+    y = np.arange(len(t))
+    fig = new_figure(10.0, 0.32 * len(t) + 1.6)
+    left, right = fig.subplots(1, 2, sharey=True)
+    for ax, low, high, title in (
+            (left, "dependence_low_pp", "dependence_high_pp", "change in dependence, pp"),
+            (right, "cost_low_pv_usd", "cost_high_pv_usd", "change in cost with unmet demand, USD PV")):
+        lo = t[low].to_numpy(dtype=float)
+        hi = t[high].to_numpy(dtype=float)
+        if ax is right:
+            div, word = usd_scale(float(np.nanmax(np.abs(np.r_[lo, hi, 1.0]))))
+            lo, hi = lo / div, hi / div
+            title = f"change in cost with unmet demand, USD {word} PV".replace("  ", " ")
+        ax.barh(y + 0.2, np.nan_to_num(lo), height=0.4, color=LEAST_COST, label="low value")
+        ax.barh(y - 0.2, np.nan_to_num(hi), height=0.4, color=OPTIMISED, label="high value")
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(title)
+    left.set_yticks(y)
+    left.set_yticklabels(labels)
+    left.legend(loc="lower left", fontsize=8)
+    where = f" for scenario '{scenario}'" if scenario else ""
+    fig.suptitle(f"Sensitivity: one assumption at a time at its low and high value{where}", x=0.01, ha="left")
+    return fig

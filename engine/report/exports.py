@@ -24,7 +24,8 @@ SHEETS = {  # table: sheet name
     "stockpile": "Stockpile", "policies": "Policy status", "duals": "Shadow prices", "frontier": "Frontier",
     "stress": "Shocks", "percentiles": "Percentiles", "samples": "Samples", "evaluation": "Robust vs deterministic",
     "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
-    "moves": "Moves", "bounds": "Bounds per iteration",
+    "moves": "Moves", "bounds": "Bounds per iteration", "sensitivity": "Sensitivity",
+    "calibration": "Calibration moves", "backcast": "Backcast",
 }
 LABELS = {  # column: header with its unit
     "scen": "Scenario", "mineral": "Mineral", "year": "Year", "kind": "Kind", "id": "Source or option",

@@ -20,6 +20,8 @@ KIND_TABLES = {
     "sweep": ["percentiles", "samples"],
     "robust": ["evaluation", "builds", "deterministic_builds"],
     "worstcase": ["worstcase", "regret", "moves", "bounds", "builds", "stockpile"],
+    "sensitivity": ["sensitivity"],
+    "calibrate": ["calibration", "backcast"],
 }
 KINDS = ("solve", *KIND_TABLES)
 

@@ -1,0 +1,77 @@
+"""Printing and writing a calibration (the ``critmin calibrate`` command's library side)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from engine.analysis.backcast import top_shares
+from engine.analysis.calibrate import CalibrationResult, overlay_scenario
+from engine.display import tonnes
+from engine.output import write_csv, write_folder_atomically, write_json
+from engine.summary import versions
+
+
+def backcast_table(result: CalibrationResult) -> pd.DataFrame:
+    """Per observed mineral: the distance before and after the moves, and the shares compared."""
+    after = {b.observation.mineral: b for b in result.after}
+    rows = []
+    for b in result.before:
+        a = after.get(b.observation.mineral, b)
+        o = b.observation
+        rows.append({"mineral": o.mineral, "period": o.period, "measure": o.measure, "form": o.form,
+                     "distance_before_pp": b.distance_pp, "distance_after_pp": a.distance_pp,
+                     "lower_bound": b.lower_bound, "observed": top_shares(o.shares, 6),
+                     "planned_before": top_shares(b.planned, 6), "planned_after": top_shares(a.planned, 6)})
+    return pd.DataFrame(rows)
+
+
+def render_calibration(result: CalibrationResult) -> str:
+    loaded = result.loaded
+    lines = [f"Calibration of scenario '{loaded.name}' to observed US imports (observed_trade.csv): exportable-share "
+             f"moves that make the least-cost plan's {loaded.scenario.horizon.start} imports reproduce them"]
+    if result.status != "optimal":
+        lines.append(f"  Not solved ({result.status}): {result.message}")
+        return "\n".join(lines)
+    lines += ["", f"  {'mineral':<10} {'before':>9} {'after':>9}   observed / planned after"]
+    def shown(distance: float | None, bound: bool) -> str:
+        return "n/a" if distance is None else f"{'>= ' if bound else ''}{distance:.1f}"
+
+    for r in backcast_table(result).itertuples(index=False):
+        before, after = shown(r.distance_before_pp, r.lower_bound), shown(r.distance_after_pp, r.lower_bound)
+        flag = "" if r.distance_after_pp is not None and r.distance_after_pp <= result.tolerance_pp + 1e-9 else \
+            "  (out of reach by exportable shares: a policy in force or the cost order holds an origin back)"
+        lines.append(f"  {r.mineral:<10} {before:>9} {after:>9}   {r.observed} / {r.planned_after}{flag}")
+    lines.append(f"  (backcast distance in points, tolerance {result.tolerance_pp:g}; {result.rounds} re-solve "
+                 f"round(s) of the whole scenario)")
+    lines += ["", f"  Moves ({len(result.moves)}; the overlay sets {len(result.overlay)} blocks' shares by source id):"]
+    for r in result.moves.itertuples(index=False):
+        lines.append(f"  - {r.move} (available in {loaded.scenario.horizon.start}: {tonnes(r.available_before_t)} "
+                     f"-> {tonnes(r.available_after_t)} t, {r.blocks} block(s))")
+    if not len(result.moves):
+        lines.append("  - none")
+    return "\n".join(lines)
+
+
+def summary(result: CalibrationResult) -> dict:
+    return {"scenario": result.loaded.name, "status": result.status, "message": result.message,
+            "tolerance_pp": result.tolerance_pp, "rounds": result.rounds, "within_tolerance": result.within,
+            "backcast": backcast_table(result).to_dict(orient="records"),
+            "moves": result.moves.to_dict(orient="records"), "overlay": result.overlay, "versions": versions()}
+
+
+def write_calibration(result: CalibrationResult, folder: Path, force: bool = False) -> Path:
+    def fill(tmp: Path) -> None:
+        write_csv(result.moves, tmp / "calibration.csv")
+        write_csv(backcast_table(result), tmp / "backcast.csv")
+        (tmp / "calibrated.yaml").write_text(
+            "# Written by critmin calibrate: the scenario with its exportable shares moved to reproduce observed "
+            "imports.\n" + yaml.safe_dump(overlay_scenario(result), sort_keys=False), encoding="utf-8")
+        write_json(summary(result), tmp / "summary.json")
+
+    return write_folder_atomically(folder, fill, force=force)
+
+
+__all__ = ["backcast_table", "render_calibration", "summary", "write_calibration"]
