@@ -243,7 +243,8 @@ def test_mineral_names_are_codes_in_a_scenario(tmp_path):
         stockpile: {lithium: {capacity_t: 10}, li: {capacity_t: 5}}
         """, name="twice.yaml")
     message = rejected(tmp_path, twice)
-    assert f"{twice}, line 2, stockpile.li: 'lithium' and 'li' name the same mineral (li); give each mineral once" in message
+    assert (f"{twice}, line 2, stockpile.li: 'lithium' and 'li' name the same mineral (li); give each mineral "
+            f"once") in message
 
 
 def test_unknown_mineral_in_inherited_policy_override(tmp_path):
