@@ -69,6 +69,11 @@ class LoadedScenario:
         return f"{self.path if self.path else '(scenario)'}, {format_path(path)}"
 
     @property
+    def parents(self) -> tuple[Path, ...]:
+        """The scenario files this one extends, root first (``chain`` without the scenario's own file)."""
+        return self.chain[:-1] if self.path is not None and self.chain and self.chain[-1] == self.path else self.chain
+
+    @property
     def input_paths(self) -> tuple[Path, ...]:
         """Every file and folder this run reads: the scenario files of the ``extends`` chain and the dataset
         folder (an output must never be one of them, nor contain one)."""
@@ -476,7 +481,7 @@ def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None)
     """Load, merge, validate and check a scenario (default: the shipped baseline)."""
     path = resolve_scenario_path(spec if spec is not None else "baseline")
     data, origins, chain = _read_chain(path)
-    return _validated(data, origins, chain[:-1], path, f"Scenario {path}", inputs=inputs)
+    return _validated(data, origins, chain, path, f"Scenario {path}", inputs=inputs)
 
 
 def scenario_from_dict(data: dict, dataset: Dataset | None = None, name: str = "inline", *,
