@@ -48,7 +48,7 @@ def load(scenario: ScenarioLike = None, *, inputs: Path | str | None = None, nam
 
     >>> cheap = load({"extends": "baseline", "objective": {"budget": "+5%"}}, name="plus5")
     >>> cheap.name, str(cheap.scenario.objective.budget)
-    ('plus5', '+5%')
+    ('plus5', '+5% over least cost')
     >>> load("baseline", objective={"minimise": "cheapest"})
     Traceback (most recent call last):
     engine.errors.InputError: Scenario 'baseline' is not valid:
@@ -252,7 +252,7 @@ def frontier(scenario: ScenarioLike = None, *, points: int = 11, minerals: Seque
     """The price of independence (``critmin frontier``); ``minerals``: codes, names or ``each``.
 
     >>> f = frontier("baseline", points=3)
-    >>> len(f.table), f.table["premium_usd"].iloc[0]
+    >>> len(f.table), float(f.table["premium_usd"].iloc[0])
     (3, 0.0)
     """
     from engine.analysis.frontier_run import parse_caps, run_frontier
@@ -616,21 +616,19 @@ class Session:
     change is validated as a scenario file is, and a re-solve gives the plan a cold ``solve`` of the changed
     scenario gives (``scenario`` holds it). Several plans can tie on every objective, and which one a solver ends
     on depends on where it starts: so the solver forgets its basis between solves, and a change of objective
-    coefficients (a tariff, a cost) loads the model afresh. ``keep_basis=True`` re-uses the loaded model and
-    starts from the last basis whatever changed: faster, with the same dependence, cost and shortfall, but among
-    tied plans perhaps another one than a cold solve finds.
+    coefficients (a demand, a tariff, a cost) loads the model afresh.
 
     >>> s = Session("baseline")
     >>> base = s.solve()
     >>> s.set_budget("+5%").solve().summary["dependence"]["overall_pct"] <= base.summary["dependence"]["overall_pct"]
     True
     >>> s.set_demand("lithium", 1.2).set_exportable("CHN", 0.5).set_policy("section_301", ad_valorem=0.5)
-    Session('baseline', 3 changes)
+    Session('baseline', 4 changes)
     """
 
-    def __init__(self, scenario: ScenarioLike = None, *, solver: str = "highs", keep_basis: bool = False) -> None:
+    def __init__(self, scenario: ScenarioLike = None, *, solver: str = "highs") -> None:
         self.scenario: LoadedScenario = load(scenario)  # the scenario as changed so far
-        self.solver, self.keep_basis = solver, keep_basis
+        self.solver = solver
         self.warm = False  # whether the last solve re-used the loaded model (else it was loaded afresh)
         self._changes = 0
         self._plan_session: Any = None
@@ -675,8 +673,8 @@ class Session:
         return self.change(policies=policies)
 
     def solve(self, time_limit: float | None = None) -> Solution:
-        """Solve the scenario as changed: on the loaded model when only bounds changed (a budget, a demand, an
-        exportable share), else from a fresh load (``warm`` says which)."""
+        """Solve the scenario as changed: on the loaded model when only bounds changed (a budget, an exportable
+        share, a quota), else from a fresh load (``warm`` says which)."""
         import numpy as np
 
         from engine.formulation import build_model
@@ -687,7 +685,7 @@ class Session:
         started = time.perf_counter()
         model = build_model(self.scenario)
         self.warm = False
-        if self._plan_session is not None and not self.keep_basis and any(
+        if self._plan_session is not None and any(
                 not np.array_equal(model.lp.objective(name), vector)
                 for name, vector in self._plan_session.objectives.items()):
             self._plan_session = None  # new objective coefficients (a cost, a tariff): load afresh, as solve does
@@ -695,8 +693,7 @@ class Session:
             try:
                 self._plan_session.update(model)
                 self.warm = True
-                if not self.keep_basis:
-                    self._plan_session.backend.reset_basis()
+                self._plan_session.backend.reset_basis()  # a cold start: the plan a cold solve finds
             except ValueError:  # another structure or matrix: load it afresh
                 self._plan_session = None
         if self._plan_session is None:
