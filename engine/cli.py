@@ -575,6 +575,8 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
               help="Start years a move may choose: 2028, 2027-2030, 2028+ or all [default: every year].")
 @click.option("--owner-threshold", type=click.FloatRange(0, 1), default=None,
               help="Equity at or above which a plant counts as controlled [default: 0.5].")
+@click.option("--mineral", "minerals", multiple=True,
+              help="Minerals the country may restrict (repeatable; code or name) [default: every modelled one].")
 @click.option("--cut-jv-output", is_flag=True, default=None,
               help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
 @click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
@@ -584,7 +586,8 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
 @analysis_folder("worstcase")
 @friendly
 def worstcase(model: str | None, k: int | None, country: str | None, by: str | None, share: float | None,
-              start_years: str | None, owner_threshold: float | None, cut_jv_output: bool | None, method: str,
+              start_years: str | None, owner_threshold: float | None, minerals: tuple[str, ...],
+              cut_jv_output: bool | None, method: str,
               as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
     """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
     from engine import api
@@ -593,6 +596,7 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
     loaded = api.load(model)
     settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
+                             minerals=list(minerals) if minerals else None,
                              by=None if by is None else [b.strip() for b in by.split(",")])
     loaded = api.override(loaded, worstcase=settings)
     folder = target_folder(loaded, "worstcase", out, force, no_write)

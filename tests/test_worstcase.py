@@ -141,7 +141,8 @@ def test_k0_tables_are_solves(tmp_path):
 
 def test_worstcase_command_on_the_baseline(tmp_path):
     out = tmp_path / "wc"
-    result = CliRunner().invoke(main, ["worstcase", "baseline", "--k", "1", "--from", "2026+", "--out", str(out)])
+    result = CliRunner().invoke(main, ["worstcase", "baseline", "--k", "1", "--from", "2026+", "--mineral", "gallium",
+                                       "--mineral", "ge", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "germanium in or controlled by CHN from 2026" in result.output
     assert {"worstcase.csv", "regret.csv", "moves.csv", "bounds.csv", "builds.csv", "stockpile.csv", "k0", "k1",
@@ -152,6 +153,8 @@ def test_worstcase_command_on_the_baseline(tmp_path):
     (["--by", "border"], "--by ['border']: Input should be 'location', 'owner' or 'either'"),
     (["--from", "2040+"], "--from 2040+: no year of the horizon 2025-2035"),
     (["--country", "CHX"], "--country 'CHX': unknown country (did you mean 'CHN'?)"),
+    (["--mineral", "galium"], "--mineral 'galium': unknown mineral (did you mean 'gallium'?); expected one of co, ga, "
+                              "ge, li, ni or their names"),
 ])
 def test_bad_worstcase_options(tmp_path, args, message):
     out = tmp_path / "never"

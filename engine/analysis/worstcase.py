@@ -188,6 +188,11 @@ OPTION_NAMES = {"k": "--k", "country": "--country", "by": "--by", "share": "--sh
 
 def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSettings:
     """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file."""
+    ds = loaded.dataset
+    names = {str(n).split("(")[0].strip().lower(): m for m, n in zip(ds.minerals["mineral"], ds.minerals["name"],
+                                                                       strict=True)}
+    if isinstance(changes.get("minerals"), list):  # names as well as codes: 'gallium' -> ga
+        changes = {**changes, "minerals": [names.get(str(m).strip().lower(), m) for m in changes["minerals"]]}
     data = {**loaded.scenario.worstcase.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
     try:
         settings = WorstCaseSettings.model_validate(data)
@@ -198,15 +203,15 @@ def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSetting
             value = changes.get(key, data.get(key))
             problems.append(f"{OPTION_NAMES.get(key, key)} {value!r}: {error['msg']}")
         raise InputError("Worst-case settings are not valid:\n  " + "\n  ".join(problems)) from None
-    ds = loaded.dataset
     countries, minerals = set(ds.countries["iso3"]), set(ds.minerals["mineral"])
     if settings.country is not None and settings.country not in countries:
         raise InputError(f"--country {settings.country!r}: unknown country{did_you_mean(settings.country, countries)};"
                          f" expected an ISO 3166 alpha-3 code of the dataset")
     unknown = [m for m in settings.minerals or [] if m not in minerals]
     if unknown:
-        raise InputError(f"worstcase.minerals: unknown mineral '{unknown[0]}'; expected one of "
-                         f"{', '.join(sorted(minerals))}")
+        raise InputError(f"--mineral {unknown[0]!r}: unknown mineral{did_you_mean(unknown[0], [*minerals, *names])}; "
+                         f"expected "
+                         f"one of {', '.join(sorted(minerals))} or their names")
     if not settings.start_years.select(loaded.scenario.years):
         raise InputError(f"--from {settings.start_years}: no year of the horizon "
                          f"{loaded.scenario.horizon.start}-{loaded.scenario.horizon.end}")
@@ -537,14 +542,17 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
                 "move": m.describe(result.country, result.names)} for m in result.moves}
     for label, outcome in plans:
         adversary.fix(outcome.base_x)
+        base_value, base_tonnes = adversary.damage(())
         for m in result.moves:
             value, tonnes = adversary.damage((m,))
             rows[m][f"{label} unmet_value_usd"] = value
             rows[m][f"{label} unmet_t"] = tonnes
+            rows[m][f"{label} added_unmet_value_usd"] = _noise_free(value - base_value, value)
+            rows[m][f"{label} added_unmet_t"] = max(tonnes - base_tonnes, 0.0)
     table = pd.DataFrame(list(rows.values()))
     if table.empty:
         return table
-    first = "deterministic unmet_value_usd"
+    first = "deterministic added_unmet_value_usd"
     return table.sort_values([first, "mineral", "start_year", "by"], ascending=[False, True, True, True],
                              kind="stable").reset_index(drop=True)
 

@@ -130,10 +130,14 @@ def render_worstcase(result: WorstCaseResult) -> str:
             lines.append(f"  k = {r.k}: {r.method}, {r.iterations} iteration(s), {r.restriction_sets_in_master} "
                          f"restriction set(s) in the master, {r.seconds:.2f} s")
     if len(result.move_damage):
-        lines += ["", "  Restrictions that hurt most (one move against the deterministic plan):"]
-        hurting = result.move_damage[result.move_damage["deterministic unmet_value_usd"] >= 1.0]
-        for r in hurting.head(5).itertuples(index=False):
-            lines.append(f"  - {r.move}: {usd(r[4])} ({tonnes(r[5])} t unmet)")
+        lines += ["", "  Restrictions that hurt most (one move against the deterministic plan, unmet demand it adds):"]
+        moves = result.move_damage
+        hurting = moves[moves["deterministic added_unmet_value_usd"] >= 1.0]
+        for _, r in hurting.head(5).iterrows():
+            lines.append(f"  - {r['move']}: +{usd(r['deterministic added_unmet_value_usd'])} "
+                         f"(+{tonnes(r['deterministic added_unmet_t'])} t unmet)")
+        if hurting.empty:
+            lines.append("  - none: no single move adds unmet demand")
     return "\n".join(lines)
 
 

@@ -225,13 +225,14 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
             "been known in advance.")]))
     moves = folder.table("moves")
     if moves is not None and len(moves):
-        value = "deterministic unmet_value_usd"
+        value = "deterministic added_unmet_value_usd" if "deterministic added_unmet_value_usd" in moves else \
+            "deterministic unmet_value_usd"
+        tonnes_column = value.replace("value_usd", "t")
         hurting = moves[moves[value] >= 1.0].head(10)
-        rows = [[str(r["move"]), _num(r[value], usd), _num(r["deterministic unmet_t"], tonnes)]
-                for _, r in hurting.iterrows()]
-        sections.append(Section("Restrictions that hurt most", [] if rows else ["No single move leaves demand unmet."],
-                                tables=[Table(["Move", "Unmet demand value", "Unmet, t"], rows, ["l", "r", "r"])]
-                                if rows else []))
+        rows = [[str(r["move"]), _num(r[value], usd), _num(r[tonnes_column], tonnes)] for _, r in hurting.iterrows()]
+        sections.append(Section("Restrictions that hurt most", [] if rows else ["No single move adds unmet demand."],
+                                tables=[Table(["Move (against the deterministic plan)", "Unmet demand value added",
+                                               "Unmet added, t"], rows, ["l", "r", "r"])] if rows else []))
     return head, sections
 
 
