@@ -536,9 +536,11 @@ class WorstCase:
 
 def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: str | None = None,
               by: Sequence[str] | str | None = None, share: float | None = None, start_years: str | None = None,
-              owner_threshold: float | None = None, cut_jv_output: bool | None = None, method: str = "auto",
-              solver: str = "highs", progress: Callable[[str], None] | None = None) -> WorstCase:
-    """The plan that minimises the worst case over k restriction moves (``critmin worstcase``)."""
+              owner_threshold: float | None = None, cut_jv_output: bool | None = None,
+              minerals: Sequence[str] = (), method: str = "auto", solver: str = "highs",
+              progress: Callable[[str], None] | None = None) -> WorstCase:
+    """The plan that minimises the worst case over k restriction moves (``critmin worstcase``); ``minerals``
+    (codes or names) the country may restrict, default every modelled one."""
     from engine.analysis.worstcase import settings_with
     from engine.analysis.worstcase import worstcase as solve_worstcase
     from engine.scenario import with_overrides
@@ -548,6 +550,7 @@ def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: s
         by = [b.strip() for b in by.split(",")]
     settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
+                             minerals=list(minerals) if minerals else None,
                              by=None if by is None else list(by))
     loaded = with_overrides(loaded, worstcase=settings)
     return WorstCase(solve_worstcase(loaded, solver=solver, method=method, progress=progress))
