@@ -320,6 +320,16 @@ def test_report_and_compare_read_version_one_and_refuse_a_newer_version(tiny_fil
                             f"upgrade critmin, or run the command again with this one)\n")
 
 
+def test_compare_the_same_run_twice_keeps_both_columns(tiny_file):
+    printed = _cli_json("compare", tiny_file, tiny_file, "--json")
+    assert [r["label"] for r in printed["runs"]] == [str(tiny_file), f"{tiny_file} (2)"]
+    assert all(len(r["values"]) == 2 for r in printed["rows"])
+    overall = next(r for r in printed["rows"] if r["key"] == "dependence.overall_pct")["values"]
+    # budget 1.5 x 40 t x USD 100 = 6,000: Germany 20 t (3,000) and Japan 10 t (2,000) leave 1,000 for 10 t of
+    # China's, 10 of 40 t
+    assert overall[str(tiny_file)] == overall[f"{tiny_file} (2)"] == approx(25.0)
+
+
 def test_mineral_names_on_the_command_line(tiny_file, tmp_path):
     by_name = _cli_json("frontier", tiny_file, "--mineral", "Gallium", "--points", "2", "--no-write", "--json")
     by_code = _cli_json("frontier", tiny_file, "--mineral", "ga", "--points", "2", "--no-write", "--json")
