@@ -35,7 +35,7 @@ from engine.results import (
 from engine.scenario import LoadedScenario
 from engine.schema import Years
 from engine.solvers import SolverOptions, make_backend
-from engine.solvers.base import Solution
+from engine.solvers.base import Solution, beyond_noise
 from engine.summary import UNMET_DEMAND_VALUE
 
 
@@ -191,11 +191,13 @@ class _Stresser:
         if status != "optimal":
             return row
         now, base = self._metrics(x), self.base_metrics
+        tolerance = model.scenario.objective.tolerance
         row.update({
             "shortfall_t": now["shortfall_t"],
             "shortfall_value_pv_usd": now["unmet_pv_usd"],
-            "cost_jump_usd": now["cost_pv_usd"] - base["cost_pv_usd"],
-            "cost_with_unmet_jump_usd": now["cost_with_unmet_pv_usd"] - base["cost_with_unmet_pv_usd"],
+            "cost_jump_usd": beyond_noise(now["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"], tolerance),
+            "cost_with_unmet_jump_usd": beyond_noise(now["cost_with_unmet_pv_usd"] - base["cost_with_unmet_pv_usd"],
+                                                     base["cost_with_unmet_pv_usd"], tolerance),
             "dependence_change_pp": now["dependence_pct"] - base["dependence_pct"],
             "stock_lasts_years": _stock_lasts(model, x),
         })

@@ -56,6 +56,7 @@ from engine.results import attributed_by_group, dependence_metric, total_cost_pv
 from engine.scenario import LoadedScenario
 from engine.schema import WorstCaseSettings
 from engine.solvers import SolverOptions, make_backend
+from engine.solvers.base import beyond_noise
 
 CONVERGENCE_RTOL = 1e-9
 """The bounds have met when the adversary's best damage is at most the master's fixed level (η* plus the
@@ -64,13 +65,6 @@ set, which makes column-and-constraint generation and enumeration reach the same
 ENUMERATE_UP_TO = 40
 """``method='auto'`` solves the extensive form when there are at most this many restriction sets."""
 MAX_ITERATIONS = 200
-NOISE_USD, NOISE_RTOL = 1.0, 1e-7
-"""Differences below USD 1, or below 1e-7 of the figures compared, are solver noise (levels are fixed within a
-relative 1e-8 and solved to feasibility tolerances) and shown as zero."""
-
-
-def _noise_free(value: float, scale: float = 0.0) -> float:
-    return 0.0 if abs(value) < max(NOISE_USD, NOISE_RTOL * abs(scale)) else value
 
 
 @dataclass(frozen=True, order=True)
@@ -547,7 +541,7 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             value, tonnes = adversary.damage((m,))
             rows[m][f"{label} unmet_value_usd"] = value
             rows[m][f"{label} unmet_t"] = tonnes
-            rows[m][f"{label} added_unmet_value_usd"] = _noise_free(value - base_value, value)
+            rows[m][f"{label} added_unmet_value_usd"] = beyond_noise(value - base_value, value)
             rows[m][f"{label} added_unmet_t"] = max(tonnes - base_tonnes, 0.0)
     table = pd.DataFrame(list(rows.values()))
     if table.empty:
@@ -578,7 +572,7 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             value, tonnes = adversary.damage(s)
             rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
                          "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
-                         "best_possible_usd": best[s], "regret_usd": _noise_free(value - best[s], best[s])})
+                         "best_possible_usd": best[s], "regret_usd": beyond_noise(value - best[s], best[s])})
     return pd.DataFrame(rows)
 
 

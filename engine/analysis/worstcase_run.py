@@ -8,12 +8,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 
-from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, _noise_free, describe_set
+from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, describe_set
 from engine.display import pct, tonnes, usd
 from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.report.analysis_plots import worstcase_figure
 from engine.report.style import RC, png_bytes
 from engine.results import build_table, make_tables, stockpile_table
+from engine.solvers.base import beyond_noise
 from engine.summary import versions
 
 
@@ -44,9 +45,9 @@ def headline(result: WorstCaseResult) -> pd.DataFrame:
             "deterministic_worst_set": describe_set(worst_det, result.country, result.names),
             "deterministic_worst_unmet_value_pv_usd": det_damage,
             "deterministic_worst_unmet_t": det_t,
-            "insurance_value_usd": _noise_free(det_damage - outcome.worst_damage_usd, det_damage),
+            "insurance_value_usd": beyond_noise(det_damage - outcome.worst_damage_usd, det_damage),
             "cost_pv_usd": plain["cost_pv_usd"],
-            "premium_usd": _noise_free(plain["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"]),
+            "premium_usd": beyond_noise(plain["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"]),
             "dependence_pct": plain["dependence_pct"],
             "unrestricted_unmet_t": plain["shortfall_t"],
             "jv_capacity_tpy": float(build_table(outcome.model, outcome.x)["capacity_tpy"].sum()),
