@@ -376,7 +376,7 @@ def prep(task: dict, inputs) -> dict:
         result["stage_mps"] = paths
         result["hierarchy_status"] = str(plan.status)
         result["hierarchy_stages"] = [{"name": s.name, "objective": s.objective, "seconds": s.seconds}
-                                      for s in plan.stages]
+                                      for s in [*plan.stages, *plan.tie_break]]  # every solve, as recorded
     return result
 
 

@@ -34,11 +34,22 @@ MODE_EQUITY: dict[str, tuple[float, bool, float, bool]] = {
 
 @dataclass(frozen=True)
 class Dataset:
-    """The validated input tables of one inputs folder."""
+    """The validated input tables of one inputs folder, each in canonical order (sorted by its key).
+
+    The order of the rows in the files never reaches the model: every table is sorted by its key columns when the
+    dataset is made (``canonical_order``), so the same facts in any row order give the same LP and the same
+    results. ``digest`` is a hash of these canonical tables (``table_digest``) unless the maker gives its own.
+    """
 
     folder: Path
     tables: dict[str, pd.DataFrame]
-    digest: str
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        ordered = {name: canonical_order(name, frame) for name, frame in self.tables.items()}
+        object.__setattr__(self, "tables", ordered)
+        if not self.digest:
+            object.__setattr__(self, "digest", table_digest(ordered))
 
     @property
     def minerals(self) -> pd.DataFrame:
@@ -344,13 +355,32 @@ def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -
                          f"{row['max_size_tpy']:g}")
 
 
-def _digest(folder: Path) -> str:
+def canonical_order(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Table ``name`` sorted by its key columns (codepoint order of the text, numbers by value), index 0..n-1.
+
+    Keys are unique (``load_dataset`` checks them), so the order is total. Tables without a schema are left as
+    they are.
+    """
+    schema = TABLES_BY_NAME.get(name)
+    if schema is None or frame.empty:
+        return frame.reset_index(drop=True)
+    return frame.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
+
+
+def table_digest(tables: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 of the canonical tables: each table's name and its schema columns as CSV, in ``ORDER``.
+
+    It depends on the facts, not on the files' bytes: row order, quoting, spacing, blank lines, extra
+    columns and number spelling (``1e3`` or ``1000``) leave it unchanged.
+    """
     h = hashlib.sha256()
     for name in ORDER:
-        path = folder / TABLES_BY_NAME[name].filename
-        if path.exists():
-            h.update(name.encode())
-            h.update(path.read_bytes())
+        frame = tables.get(name)
+        if frame is None:
+            continue
+        columns = [c.name for c in TABLES_BY_NAME[name].columns if c.name in frame.columns]
+        h.update(name.encode())
+        h.update(canonical_order(name, frame)[columns].to_csv(index=False, lineterminator="\n").encode())
     return h.hexdigest()
 
 
@@ -379,7 +409,7 @@ def load_dataset(folder: Path) -> Dataset:
     _check_references(tables, folder, problems, line_map)
     _check_rules(tables, folder, problems, line_map)
     problems.raise_if_any(f"The dataset in {folder} has problems:")
-    return Dataset(folder=folder, tables=tables, digest=_digest(folder))
+    return Dataset(folder=folder, tables=tables)  # sorted by key and hashed here (Dataset.__post_init__)
 
 
 __all__ = ["JV_MODES", "Dataset", "load_dataset"]

@@ -52,7 +52,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
            else f"minimise cost under the scenario's dependence caps ({sc['basis']} basis)")
     lines.append(f"  Buyer {sc['buyer']}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
     model, stages = summary["model"], summary["stages"]
-    solve_s = sum(st["seconds"] or 0 for st in stages)
+    solve_s = sum(st["seconds"] or 0 for st in [*stages, *summary.get("tie_break", [])])
     lines.append(f"  {summary['solver']['version']}: {summary['status']} after {len(stages)} stage(s), "
                  f"{solve_s:.2f} s; {model['columns']:,} columns, {model['rows']:,} rows, "
                  f"{model['nonzeros']:,} non-zeros.")

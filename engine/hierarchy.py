@@ -8,9 +8,13 @@ Stages, each fixing the level of the one before within a tolerance::
     4. dependence  minimise D subject to C <= budget (the same row, relaxed); fix  D <= D* (1 + tol)
        (budget = C* × (1 + premium) or an absolute present value)
     5. cost        minimise cost at that dependence: the optimised plan
+    then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
 
 Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
-every backend. With ``minimise: cost`` stages 4–5 are skipped: the reference is the plan. A stage that is not
+every backend. The tie rule (``engine/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
+equally good ones, whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the
+same LP would.
+With ``minimise: cost`` stages 4–5 are skipped: the reference, ties settled, is the plan. A stage that is not
 optimal stops the hierarchy; its status is the plan's status.
 
 Every level is c·x of the point the stage returned (the backend checked that point against its bounds and rows,
@@ -36,6 +40,7 @@ from engine.solvers.base import (
     Solution,
     Status,
 )
+from engine.ties import settle, tie_weights
 
 ABS_TOL = LEVEL_ABS_TOL
 
@@ -58,6 +63,7 @@ class Plan:
     status: Status
     message: str = ""
     stages: list[Stage] = field(default_factory=list)
+    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/ties.py``)
     solution: Solution | None = None
     least_cost: Solution | None = None
     cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
@@ -132,7 +138,8 @@ class PlanSession:
 
     The rows that fix each stage's level (``fix_shortfall``, ``budget``, ``fix_dependence``) are added once,
     free; each run sets their bounds. Between runs, callers may change column or row bounds on ``backend``
-    (a capacity, a cap, a ban) and solve again from the last basis.
+    (a capacity, a cap, a ban) and solve again from the last basis: the tie rule makes the plan the same as a
+    cold solve's.
     """
 
     def __init__(self, model: Model, backend: Backend, *, load: bool = True) -> None:
@@ -144,6 +151,7 @@ class PlanSession:
         self.short_cols = model.block_cols("short")
         self.short_upper = model.lp.variables["short"].upper.copy()
         self.level_rows: dict[str, int] = {}
+        self.ties = tie_weights(lp)
         for row_name, objective in LEVEL_ROWS:
             vector = self.objectives[objective]
             nz = np.flatnonzero(vector)
@@ -225,29 +233,6 @@ class PlanSession:
         for row, level in list(self.fixed.items()):
             self.fix(row, level)
 
-    def update(self, model: Model) -> None:
-        """Take the numbers of ``model`` (the same structure, other data: a sweep sample) into the loaded solver:
-        column and row bounds, objectives and the level rows' coefficients. The matrix must be unchanged."""
-        old, new = self.model.lp, model.lp
-        if (old.n_cols, old.n_rows) != (new.n_cols, new.n_rows):
-            raise ValueError("update needs a model of the same structure")
-        a, b = old.matrix(), new.matrix()
-        if a.nnz != b.nnz or not (np.array_equal(a.indices, b.indices) and np.allclose(a.data, b.data)):
-            raise ValueError("update needs the same constraint matrix")
-        cols = np.arange(new.n_cols)
-        self.backend.set_col_bounds(cols, new.col_lower, new.col_upper)
-        self.backend.set_row_bounds(np.arange(new.n_rows), new.row_lower, new.row_upper)
-        objectives = {name: new.objective(name) for name in self.objectives}
-        for row_name, objective in LEVEL_ROWS:
-            before, after = self.objectives[objective], objectives[objective]
-            changed = np.flatnonzero(before != after)
-            if changed.size:
-                self.backend.set_row_coefficients(self.level_rows[row_name], changed, after[changed])
-        self.objectives = objectives
-        self.short_upper = new.variables["short"].upper.copy()
-        self._short_fixed = False
-        self.model = model
-
     def set_level(self, row: str, upper: float) -> None:
         """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
         self.backend.set_row_bounds(np.array([self.level_rows[row]]), np.array([-np.inf]), np.array([upper]))
@@ -307,6 +292,8 @@ class PlanSession:
         plan.least_cost_usd = least * unit
         if minimise == "cost":
             plan.solution = sol
+            self.settle_ties(plan, sol, dependence)
+            plan.least_cost = plan.solution
             return plan
 
         limit = (budget.absolute_usd / unit if budget.absolute_usd is not None
@@ -331,7 +318,29 @@ class PlanSession:
         if sol is None:
             return plan
         plan.solution = plan.cost_stage = sol
+        self.settle_ties(plan, sol, cost)
         return plan
+
+    def settle(self, sol: Solution, objective: np.ndarray) -> Plan:
+        """The tie rule for a point found outside ``solve`` (a frontier point): ``sol`` minimised ``objective``.
+        Returns a plan whose solution is the settled point."""
+        plan = Plan(status=Status.OPTIMAL, solution=sol)
+        self.settle_ties(plan, sol, objective)
+        return plan
+
+    def settle_ties(self, plan: Plan, last: Solution, objective: np.ndarray) -> None:
+        """The tie rule (``engine/ties.py``): among the optimal points of the last stage ``last`` (which minimised
+        ``objective``), report the one that minimises the tie-break weights. Nothing is left changed."""
+        levels = list(self.level_rows.values())
+        settled, solves = settle(self.backend, self.model.lp.integer_cols, self.ties, last, objective, levels)
+        for name, sol in solves:
+            plan.tie_break.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
+        if settled is not None:
+            plan.solution = settled
+        else:
+            plan.notes.append("ties among equally good plans were not settled (the tie-break stage failed: "
+                              f"{solves[-1][1].status if solves else 'no duals'}); the plan is optimal, but "
+                              f"another equally good plan may be reported on another run")
 
     def slack(self, level: float) -> float:
         """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""

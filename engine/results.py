@@ -53,8 +53,8 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Deliveries with tonnes > 0 (purchases and JV output): who, where, how much, at what cost, how much
     counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``.
 
-    Sorted by scenario, mineral, year, kind and id. Each attribute table is already sorted by (scen, mineral,
-    year, id), so the sort is a lexsort on integer codes with the row's position as the last key."""
+    Sorted by its keys: scenario, mineral, year, kind (jv before purchase) and id, a lexsort on integer codes
+    (ids in codepoint order), so the order never depends on the order of the model's rows."""
     frames = []
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
@@ -67,18 +67,19 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
         part["unit_cost_usd_per_t"] = unit
         part["cost_usd"] = tonnes * unit
         part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
-        part["position"] = np.flatnonzero(keep)
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)
-    order = np.lexsort([out["position"].to_numpy(), (out["kind"] == "purchase").to_numpy(), out["year"].to_numpy(),
-                        pd.factorize(out["mineral"], sort=True)[0], pd.factorize(out["scen"], sort=True)[0]])
+    order = np.lexsort([pd.factorize(out["id"], sort=True)[0], (out["kind"] == "purchase").to_numpy(),
+                        out["year"].to_numpy(), pd.factorize(out["mineral"], sort=True)[0],
+                        pd.factorize(out["scen"], sort=True)[0]])
     columns = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
                "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
     return out[columns].take(order).reset_index(drop=True)
 
 
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs."""
+    """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
+    its keys (option_id, year_started)."""
     columns = ["option_id", "mineral", "mode", "partner", "host", "partner_equity_share", "year_started",
                "capacity_tpy", "year_online", "capex_usd", "capex_annuity_usd_per_yr"]
     if model.builds.empty:
@@ -97,7 +98,8 @@ def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
         "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"],
         "capex_usd": capex, "capex_annuity_usd_per_yr": capex * crf,
     })
-    return out[out["capacity_tpy"] > 0].reset_index(drop=True)[columns]
+    out = out[out["capacity_tpy"] > 0].sort_values(["option_id", "year_started"], kind="stable")
+    return out.reset_index(drop=True)[columns]
 
 
 def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:

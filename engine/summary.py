@@ -81,6 +81,8 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz},
         "stages": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
                     "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.stages],
+        "tie_break": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
+                       "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.tie_break],
         "timings": {k: _round(v, 4) for k, v in timings.items()},
         "inputs": {"hash": loaded.digest, "dataset": str(model.dataset.folder),
                    "dataset_hash": model.dataset.digest},

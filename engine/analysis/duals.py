@@ -88,8 +88,10 @@ def bound_duals(model: Model, solution: Solution) -> pd.DataFrame:
     held = pd.concat(frames, ignore_index=True)
     if held.empty:
         return pd.DataFrame(columns=COLUMNS)
-    best = held.sort_values("gain", ascending=False).drop_duplicates(["policy", "scen", "mineral", "year"])
-    best = best.sort_values(["policy", "mineral", "year"]).reset_index(drop=True)
+    # the best restricted source per policy and mineral-year; equal gains go to the first location in code order
+    best = held.sort_values(["gain", "location"], ascending=[False, True], kind="stable").drop_duplicates(
+        ["policy", "scen", "mineral", "year"])
+    best = best.sort_values(["policy", "mineral", "year", "location"], kind="stable").reset_index(drop=True)
     pv, current = _money(model, best["gain"].to_numpy(), best["year"])
     out = pd.DataFrame({
         "policy": best["policy"], "type": best["policy"].map(types), "family": "bound",
@@ -121,5 +123,6 @@ def shadow_prices(model: Model, solution: Solution | None) -> pd.DataFrame:
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    table = table.sort_values(["dual_usd", "policy", "mineral", "year"], ascending=[False, True, True, True])
+    keys = ["policy", "family", "mineral", "year", "country"]  # unique per row: equal duals in key order
+    table = table.sort_values(["dual_usd", *keys], ascending=[False] + [True] * len(keys), kind="stable")
     return table.reset_index(drop=True)[COLUMNS]

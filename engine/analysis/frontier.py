@@ -86,6 +86,8 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     try:
         session.backend.prefer_primal(True)
         tied = sweep.minimise(session.objectives["dependence"])
+        if tied.ok:  # and among those, the tie rule's plan (engine/ties.py), whatever the basis it started from
+            tied = session.settle(tied, session.objectives["dependence"]).solution
     finally:
         session.backend.prefer_primal(False)
         session.fixed.pop("budget", None)

@@ -184,18 +184,15 @@ def _test(session: PlanSession, model: Model, plan: Plan, budget_usd: float | No
 def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]], budget_usd: float | None,
                    solver: str | None) -> dict[str, list[dict]]:
     """Each plan on each evaluation scenario in turn, one scenario at a time (so no scenario's recourse depends
-    on another's), warm on one solver object."""
+    on another's), each on a solver object loaded afresh: a reused one keeps state that a cleared basis does not
+    reset, and an outcome would depend on what that object solved before."""
     settings = loaded.scenario.robust
-    session: PlanSession | None = None
     outcomes: dict[str, list[dict]] = {label: [] for label in plans}
     for index in range(settings.evaluation):
         one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION)
         model = build_model(loaded, one)
-        if session is None:
-            session = PlanSession(model, make_backend(solver, SolverOptions()))
-        else:
-            session.update(model)
         for label, (planned_on, plan) in plans.items():
+            session = PlanSession(model, make_backend(solver, SolverOptions()))
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
     return outcomes
 

@@ -1,10 +1,11 @@
 """Monte Carlo sweeps over uncertain parameters and shocks, checkpointed, on local processes or a Dask cluster.
 
-Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. A worker
-loads the model into its solver once and, per sample, pushes only the new bounds, costs and level-row
-coefficients (``PlanSession.update``), clearing the basis so that results never depend on which worker ran which
-sample before. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they arrive; ``resume`` skips
-them. A torn last line (a process killed while writing) is ignored and its sample redone.
+Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. Every
+sample's LP is handed to a fresh solver object: its result is that of a cold solve of its LP, whichever worker
+runs it and whatever that worker solved before (a warm solver object keeps state that a cleared basis does not
+reset, and that state moved the last digits of the plan). The hierarchy's tie rule (``engine/ties.py``) picks
+one plan among equally good ones. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they
+arrive; ``resume`` skips them. A torn last line (a process killed while writing) is ignored and its sample redone.
 """
 
 from __future__ import annotations
@@ -45,20 +46,16 @@ MANIFEST = "sweep.json"
 
 
 class SampleRunner:
-    """Solves samples of one scenario on one warm solver object."""
+    """Solves samples of one scenario, each on a solver object loaded afresh with the sample's LP."""
 
     def __init__(self, loaded: LoadedScenario, seed: int, solver: str | None = None) -> None:
-        self.loaded, self.seed = loaded, seed
-        first, _ = scenario_set(loaded, [0], seed)
-        self.session = PlanSession(build_model(loaded, first), make_backend(solver, SolverOptions()))
+        self.loaded, self.seed, self.solver = loaded, seed, solver
 
     def run(self, index: int) -> dict:
         start = time.perf_counter()
         sample_set, records = scenario_set(self.loaded, [index], self.seed)
         model = build_model(self.loaded, sample_set)
-        self.session.update(model)
-        self.session.backend.reset_basis()
-        plan = self.session.solve()
+        plan = PlanSession(model, make_backend(self.solver, SolverOptions())).solve()
         row: dict = {**records[0], "status": plan.status.value}
         if plan.ok:
             x = plan.x

@@ -173,6 +173,12 @@ class HighsBackend:
         for col, val in zip(self.order.cols(cols), np.asarray(vals, dtype=float), strict=True):
             self.h.changeCoeff(slot, int(col), float(val))
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Column lower and upper bounds, row lower and upper bounds as they stand now, in model order (rows added
+        with ``add_row`` last): copies of critmin's record of the model as solved (``check.SolvedModel``)."""
+        m = self.solved
+        return m.col_lower.copy(), m.col_upper.copy(), m.row_lower.copy(), m.row_upper.copy()
+
     def reset_basis(self) -> None:
         """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
         self.h.clearSolver()
