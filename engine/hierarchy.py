@@ -402,6 +402,9 @@ class PlanSession:
             self.backend.set_integrality(integer, False)
         try:
             sol = solution if solution is not None else self.backend.solve()
+            if sol.status is Status.ERROR:  # HiGHS can stop a warm start with status "unknown": start cold
+                self.backend.reset_basis()
+                sol = self.backend.solve()
             if not sol.ok or sol.row_dual is None:
                 return None, f"the LP they come from was {sol.status} ({sol.message})"
             violation = solved.violation(x)
