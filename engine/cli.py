@@ -99,16 +99,39 @@ def analysis_folder(suffix: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
-def finish_analysis(text: str, status: str, write: Callable[[], Path] | None, files: str,
-                    machine_output: bool = False) -> None:
-    """Print an analysis, exit on a failed solve, else write its folder (``write``) and say where (on stderr when
-    stdout carries machine-readable output)."""
-    click.echo(text)
+def finish_analysis(result: Any, as_json: bool, write: Callable[[], Path] | None, files: str) -> None:
+    """Print an analysis (its text, or its JSON), exit on a failed solve, else write its folder (``write``) and say
+    where (on stderr when stdout carries JSON)."""
+    if as_json:
+        echo_json(result.json())
+    else:
+        click.echo(result.text)
+    status, machine_output = result.status, as_json
     if status != "optimal":
         sys.exit(EXIT_INFEASIBLE if status.startswith("infeasible") else EXIT_ERROR)
     if write is not None:
         folder = write()
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
+
+
+JSON = click.option("--json", "as_json", is_flag=True,
+                    help="Print the command's summary (and its table) as JSON on stdout; progress and notes go to "
+                         "stderr.")
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, length: int = 1, **options: Any):
+    """A progress bar on stderr (stdout stays for the result); yields ``progress(done, total)``."""
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_eta=True, **options) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        yield progress
 
 
 def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
@@ -143,12 +166,10 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
           time_limit: float | None, write_lp: Path | None, write_mps: Path | None, as_json: bool, log: bool,
           strict: bool) -> None:
     """Solve a scenario (default: the shipped baseline) and write its results folder."""
+    from engine import api
     from engine.output import check_writable
-    from engine.run import run_scenario
-    from engine.scenario import load_scenario
-    from engine.writer import write_results
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     folder = out if out is not None else Path("results") / loaded.name
     if not no_write:
         check_writable(folder, force, loaded.input_paths)
@@ -158,36 +179,42 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
         if path is not None and not path.parent.is_dir():
             raise InputError(f"{path}: folder {path.parent} does not exist")
     exports = [p for p in (write_lp, write_mps) if p is not None]
-    result = run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=exports)
-    if result.ok and not no_write:
-        write_results(result, folder, force=force)
-        result.summary["results_folder"] = str(folder)
+    plan = api.solve(loaded, solver=solver, time_limit=time_limit, log=log, export=exports)
+    if plan.ok and not no_write:
+        plan.write(folder, force=force)
     if as_json:
-        click.echo(json.dumps(result.summary, indent=2, default=str))
+        echo_json(plan.summary)
     else:
-        from engine.display import render_summary
-
-        names = dict(zip(loaded.dataset.minerals["mineral"], loaded.dataset.minerals["name"], strict=True))
-        click.echo(render_summary(result.summary, {k: v.split("(")[0].strip().lower() for k, v in names.items()}))
-        if result.ok and not no_write:
+        click.echo(plan.text)
+        if plan.ok and not no_write:
             click.echo(f"\n  Results written to {folder}/")
-    if not result.ok:
-        sys.exit(EXIT_INFEASIBLE if result.plan.status.value.startswith("infeasible") else EXIT_ERROR)
-    if (strict or loaded.scenario.strict) and result.summary["shortfall"]["total_t"] > 0:
+    if not plan.ok:
+        sys.exit(EXIT_INFEASIBLE if plan.status.startswith("infeasible") else EXIT_ERROR)
+    if (strict or loaded.scenario.strict) and plan.summary["shortfall"]["total_t"] > 0:
         sys.exit(EXIT_INFEASIBLE)
 
 
 @main.command()
 @MODEL
+@JSON
 @friendly
-def validate(model: str | None) -> None:
+def validate(model: str | None, as_json: bool) -> None:
     """Check a scenario and its dataset without solving."""
+    from engine import api
     from engine.formulation import build_model
-    from engine.scenario import load_scenario
+    from engine.output import stamped
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     built = build_model(loaded)
     s = loaded.scenario
+    if as_json:
+        echo_json(stamped({"file": str(loaded.path), "valid": True, "scenario": s.name,
+                           "extends": [str(p) for p in loaded.parents],
+                           "policies": [{"name": p.name, "type": p.type} for p in s.policies],
+                           "dataset": str(loaded.dataset.folder),
+                           "model": {"columns": built.lp.n_cols, "rows": built.lp.n_rows, "nonzeros": built.lp.nnz},
+                           "warnings": list(built.warnings)}))
+        return
     chain = " <- ".join(p.name for p in reversed(loaded.chain))
     click.echo(f"{loaded.path}: valid.")
     click.echo(f"  scenario '{s.name}' ({chain}); {len(s.policies)} policies: "
@@ -206,11 +233,15 @@ def validate(model: str | None) -> None:
 @click.option("--build", is_flag=True,
               help="Rebuild the tables of the inputs folder from its sources/ folder (sources.csv, "
                    "assumptions.csv, rows/).")
+@click.option("--sources", "show_sources", is_flag=True,
+              help="Print every source of the dataset whole (publisher, document, year, locator, URL, value, note).")
+@JSON
 @friendly
-def data(inputs: Path | None, check: bool, build: bool) -> None:
+def data(inputs: Path | None, check: bool, build: bool, show_sources: bool, as_json: bool) -> None:
     """List the dataset tables with their rows, provenance and sources; check or rebuild them."""
     from engine.data import load_dataset
-    from engine.databuild import SOURCES_FOLDER, write_inputs
+    from engine.databuild import SOURCES_FOLDER, provenance_counts, write_inputs
+    from engine.output import stamped
     from engine.paths import inputs_dir
     from engine.tables import TABLES
 
@@ -221,29 +252,66 @@ def data(inputs: Path | None, check: bool, build: bool) -> None:
             raise InputError(f"{sources}: no sources folder to build from (expected sources.csv, assumptions.csv "
                              f"and rows/)")
         written = write_inputs(sources, folder)
-        click.echo(f"Built {len(written)} tables in {folder} from {sources}.")
+        click.echo(f"Built {len(written)} tables in {folder} from {sources}.", err=as_json)
     ds = load_dataset(folder)
     if check:
-        _data_check(ds, sources)
+        _data_check(ds, sources, as_json)
+        return
+    counts = provenance_counts(ds)
+    cited = _source_rows(sources) if show_sources or as_json else []
+    if as_json:
+        echo_json(stamped({"dataset": str(ds.folder), "hash": ds.digest,
+                           "tables": [{"file": t.filename, "rows": len(ds.tables[t.name]),
+                                       "figures": counts[t.name], "description": t.description} for t in TABLES],
+                           "sources": cited}))
         return
     click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
-    from engine.databuild import provenance_counts
-
-    counts = provenance_counts(ds)
     for schema in TABLES:
         frame = ds.tables[schema.name]
         tally = counts[schema.name]
         figures = ", ".join(f"{n} {flag}" for flag, n in tally.items())
         click.echo(f"\n  {schema.filename}: {len(frame)} rows; figures: {figures}. {schema.description}")
+    if show_sources:
+        click.echo(f"\n  Sources ({len(cited)}, from {sources / 'sources.csv'})")
+        for row in cited:
+            where = "; ".join(v for v in (row.get("locator"), row.get("url")) if v)
+            value = " ".join(v for v in (row.get("value"), row.get("unit")) if v)
+            note = f" Note: {row['note'].rstrip('.')}." if row.get("note") else ""
+            click.echo(f"  - {row.get('source_id')}: {row.get('publisher')}, {row.get('document')} "
+                       f"({row.get('year')}); {where}: {value}.{note}")
     click.echo(f"\n  Sources: {sources / 'sources.csv'}; assumptions: {sources / 'assumptions.csv'}; "
                f"units and method: {ds.folder / 'README.md'}")
 
 
-def _data_check(ds: Any, sources: Path, year: int = 2025, tolerance_pp: float = 3.0) -> None:
+def _source_rows(sources: Path) -> list[dict[str, str]]:
+    """The rows of ``sources.csv`` whole (quoted commas kept), or none without a sources folder."""
+    import csv
+
+    path = sources / "sources.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025, tolerance_pp: float = 3.0) -> None:
     """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
     from engine.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
+    from engine.output import stamped
     from engine.paths import inputs_dir
 
+    if as_json:
+        reference = sources if (sources / CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
+        shares = [{"mineral": c.mineral, "location_share": c.location, "ownership_share": c.ownership,
+                   "sourced_low": c.low, "sourced_high": c.high, "basis": c.basis, "gap_pp": c.gap_pp,
+                   "ok": c.gap_pp <= tolerance_pp}
+                  for c in (share_checks(ds, reference, year) if (reference / CHECKS_FILE).exists() else [])]
+        stale = stale_tables(sources, ds.folder) if sources.is_dir() else None
+        echo_json(stamped({"dataset": str(ds.folder), "hash": ds.digest, "year": year, "shares": shares,
+                           "figures_by_provenance": provenance_counts(ds), "stale_tables": stale}))
+        if not all(c["ok"] for c in shares) or stale:
+            raise SystemExit(1)
+        return
     failed = False
     click.echo(f"Dataset {ds.folder} (hash {ds.digest[:12]})")
     reference = sources if (sources / CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
@@ -311,51 +379,52 @@ def _backcast_lines(ds: Any) -> None:
 @click.option("--points", type=click.IntRange(min=2, max=500), default=11, show_default=True,
               help="Caps, evenly spaced from the least-cost plan's dependence to the least reachable.")
 @click.option("--mineral", "minerals", multiple=True,
-              help="Sweep one mineral's mean annual share (repeatable); 'each' for every mineral. "
+              help="Sweep one mineral's mean annual share (code or name; repeatable); 'each' for every mineral. "
                    "Default: all minerals together, the scenario's aggregate.")
 @click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
 @SOLVER
 @analysis_folder("frontier[-each|-MINERAL]")
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@JSON
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
              out: Path | None, force: bool, no_write: bool, as_json: bool) -> None:
     """The price of independence: cost against a tightening dependence cap, with its marginal cost."""
-    from engine.analysis.frontier_run import parse_caps, render_frontier, run_frontier, write_frontier
-    from engine.scenario import load_scenario
+    from engine import api
+    from engine.analysis.frontier_run import parse_caps
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
+    chosen = [m if m == "each" else api.mineral_codes(loaded, [m])[0] for m in minerals]
     # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
-    suffix = "frontier" if not minerals else "frontier-" + "-".join(dict.fromkeys(minerals))
+    suffix = "frontier" if not chosen else "frontier-" + "-".join(dict.fromkeys(chosen))
     folder = target_folder(loaded, suffix, out, force, no_write)
-    result = run_frontier(loaded, points=points, minerals=list(minerals), caps=parse_caps(caps), solver=solver)
-    text = result.table.to_json(orient="records", indent=2) if as_json else render_frontier(result)
-    finish_analysis(text, result.status, None if no_write else lambda: write_frontier(result, folder, force=force),
-                    "frontier.csv, frontier.png, frontier.svg, summary.json", machine_output=as_json)
+    parsed = parse_caps(caps)
+    with progress_bar("Tracing the frontier", show_pos=True) as progress:
+        result = api.frontier(loaded, points=points, minerals=chosen, caps=parsed, solver=solver, progress=progress)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
+                    "frontier.csv, frontier.png, frontier.svg, summary.json")
 
 
 @main.command()
 @MODEL
-@click.option("--mineral", "minerals", multiple=True, help="Explain this mineral (repeatable) in every year.")
+@click.option("--mineral", "minerals", multiple=True,
+              help="Explain this mineral (code or name; repeatable) in every year.")
 @click.option("--year", "years", type=int, multiple=True, help="Explain this year (repeatable).")
 @SOLVER
+@JSON
 @friendly
-def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...], solver: str) -> None:
+def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...], solver: str,
+            as_json: bool) -> None:
     """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it."""
-    from engine.analysis.explain import explain as explain_scenario
-    from engine.analysis.explain import render
-    from engine.scenario import load_scenario
+    from engine import api
 
-    loaded = load_scenario(model)
-    known = set(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
-    for m in minerals:
-        if m not in known:
-            from engine.errors import did_you_mean
-
-            raise InputError(f"--mineral: '{m}' is not modelled in scenario '{loaded.name}'"
-                             f"{did_you_mean(m, sorted(known))}; expected one of {', '.join(sorted(known))}")
-    result = explain_scenario(loaded, solver=solver, minerals=list(minerals), years=list(years))
-    click.echo(render(result))
+    loaded = api.load(model)
+    chosen = api.mineral_codes(loaded, minerals)
+    with progress_bar("Explaining", show_pos=True) as progress:
+        result = api.explain(loaded, minerals=chosen, years=years, solver=solver, progress=progress)
+    if as_json:
+        echo_json(result.json())
+    else:
+        click.echo(result.text)
 
 
 @main.command()
@@ -377,8 +446,8 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 
     Each RUN is a results folder written by 'solve', or a scenario (a shipped name or a YAML file), which is
     solved here without writing anything."""
-    from engine.compare import check_csv_target, comparison_json, render_comparison, write_comparison_csv
-    from engine.compare import compare as compare_runs
+    from engine import api
+    from engine.compare import check_csv_target, write_comparison_csv
 
     if out is not None:
         check_csv_target(out, force, runs)
@@ -386,19 +455,19 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
         from engine.output import check_writable
 
         check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
-    comparison = compare_runs(list(runs), top=top, solver=solver)
+    comparison = api.compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
-        write_comparison_csv(comparison, out, force=force)
+        write_comparison_csv(comparison.result, out, force=force)
     if report_dir is not None:
         from engine.report.comparison import write_comparison_report
 
-        write_comparison_report(comparison, report_dir, force=force)
+        write_comparison_report(comparison.result, report_dir, force=force)
         click.echo(f"Comparison report written to {report_dir}/: report.md, report.html, comparison.xlsx",
                    err=as_json)
     if as_json:
-        click.echo(json.dumps(comparison_json(comparison), indent=2, default=str))
+        echo_json(comparison.json())
     else:
-        click.echo(render_comparison(comparison))
+        click.echo(comparison.text)
         if out is not None:
             click.echo(f"\n  Table written to {out}")
 
@@ -411,14 +480,20 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Report folder [default: RESULTS_DIR/report].")
 @click.option("--force", is_flag=True, help="Replace the report folder if it exists.")
+@JSON
 @friendly
-def report(results_dir: Path, formats: str, out: Path | None, force: bool) -> None:
+def report(results_dir: Path, formats: str, out: Path | None, force: bool, as_json: bool) -> None:
     """A results folder as a report with plots (Markdown, HTML) and exports (XLSX, Parquet)."""
-    from engine.report.build import FILES, build_report, parse_formats
+    from engine import api
+    from engine.output import stamped
+    from engine.report.build import FILES, parse_formats
 
     chosen = parse_formats(formats)
-    folder = build_report(results_dir, chosen, out=out, force=force)
-    click.echo(f"Report written to {folder}/: " + ", ".join(FILES[f] for f in chosen))
+    folder = api.make_report(results_dir, chosen, out=out, force=force)
+    if as_json:
+        echo_json(stamped({"results": str(results_dir), "report": str(folder), "files": [FILES[f] for f in chosen]}))
+    else:
+        click.echo(f"Report written to {folder}/: " + ", ".join(FILES[f] for f in chosen))
 
 
 @main.command()
@@ -426,24 +501,18 @@ def report(results_dir: Path, formats: str, out: Path | None, force: bool) -> No
 @click.option("--named-only", is_flag=True, help="Only the scenario's named shocks, not the N-1 set.")
 @SOLVER
 @analysis_folder("stress")
+@JSON
 @friendly
 def stress(model: str | None, named_only: bool, solver: str, out: Path | None, force: bool,
-           no_write: bool) -> None:
+           no_write: bool, as_json: bool) -> None:
     """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it."""
-    from engine.analysis.stress import stress as stress_scenario
-    from engine.analysis.stress_run import render_stress, write_stress
-    from engine.scenario import load_scenario
+    from engine import api
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     folder = target_folder(loaded, "stress", out, force, no_write)
-    with click.progressbar(length=1, label="Stress-testing", file=sys.stderr, show_eta=True) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(1)
-
-        result = stress_scenario(loaded, solver=solver, include_n_minus_one=not named_only, progress=progress)
-    finish_analysis(render_stress(result), result.status,
-                    None if no_write else lambda: write_stress(result, folder, force=force),
+    with progress_bar("Stress-testing") as progress:
+        result = api.stress(loaded, named_only=named_only, solver=solver, progress=progress)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "stress.csv, stress.png, stress.svg, summary.json")
 
 
@@ -461,31 +530,31 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
               help="Folder [default: results/<scenario>-sweep].")
 @click.option("--resume", is_flag=True, help="Finish an interrupted sweep in --out, keeping its samples.")
 @click.option("--force", is_flag=True, help="Start again, deleting an existing sweep folder.")
+@JSON
 @friendly
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
-          out: Path | None, resume: bool, force: bool) -> None:
+          out: Path | None, resume: bool, force: bool, as_json: bool) -> None:
     """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
-    from engine.analysis.sweep import check_folder, check_runner, run_sweep
-    from engine.analysis.sweep_report import render_sweep
-    from engine.scenario import load_scenario
+    from engine import api
+    from engine.analysis.sweep import check_folder, check_runner
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
     check_runner(solver, scheduler)  # before the progress bar and before anything is written
     check_folder(folder, loaded, samples, seed, resume, force)
-    with click.progressbar(length=samples, label="Sampling", file=sys.stderr, show_eta=True,
-                           show_pos=True) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.update(done - bar.pos)
-
-        run = run_sweep(loaded, folder, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
+    with progress_bar("Sampling", samples, show_pos=True) as progress:
+        run = api.sweep(loaded, folder, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
                         solver=solver, resume=resume, force=force, progress=progress)
     if run.interrupted:
-        click.echo(f"Interrupted: {len(run.rows)} of {samples} samples are saved in {folder}/; run the same "
+        click.echo(f"Interrupted: {len(run.run.rows)} of {samples} samples are saved in {folder}/; run the same "
                    f"command with --resume to finish.", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(render_sweep(run))
-    click.echo(f"\n  Sweep written to {folder}/ (samples.csv, percentiles.csv, summary.json, samples.jsonl)")
+    if as_json:
+        echo_json(run.json())
+    else:
+        click.echo(run.text)
+    click.echo(f"\n  Sweep written to {folder}/ (samples.csv, percentiles.csv, summary.json, samples.jsonl)",
+               err=as_json)
 
 
 @main.command()
@@ -502,24 +571,23 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
               help="Random seed [default: robust.seed].")
 @SOLVER
 @analysis_folder("robust")
+@JSON
 @friendly
 def robust(model: str | None, scenarios: int | None, evaluation: int | None, risk: str | None,
            alpha: float | None, seed: int | None, solver: str, out: Path | None, force: bool,
-           no_write: bool) -> None:
+           no_write: bool, as_json: bool) -> None:
     """Two-stage stochastic plan (JV builds and stockpile chosen once) and its value over the deterministic plan."""
-    from engine.analysis.robust import robust as robust_plan
-    from engine.analysis.robust_run import render_robust, write_robust
-    from engine.scenario import load_scenario, with_overrides
+    from engine import api
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     changes = {k: v for k, v in {"scenarios": scenarios, "evaluation": evaluation, "risk": risk, "alpha": alpha,
                                  "seed": seed}.items() if v is not None}
     if changes:
-        loaded = with_overrides(loaded, robust=loaded.scenario.robust.model_copy(update=changes))
+        loaded = api.override(loaded, robust={**loaded.scenario.robust.model_dump(mode="json"), **changes})
     folder = target_folder(loaded, "robust", out, force, no_write)
-    result = robust_plan(loaded, solver=solver)
-    finish_analysis(render_robust(result), result.status,
-                    None if no_write else lambda: write_robust(result, folder, force=force),
+    with progress_bar("Planning and testing", show_pos=True) as progress:
+        result = api.robust(loaded, solver=solver, progress=progress)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "evaluation.csv, builds.csv, deterministic_builds.csv, summary.json")
 
 
@@ -542,7 +610,7 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
               help="Also cut buyer-hosted JV output, in proportion to the country's equity.")
 @click.option("--method", type=click.Choice(["auto", "enumerate", "ccg"]), default="auto", show_default=True,
               help="Extensive form over every restriction set, or column-and-constraint generation.")
-@click.option("--json", "as_json", is_flag=True, help="Print the table per k as JSON.")
+@JSON
 @SOLVER
 @analysis_folder("worstcase")
 @friendly
@@ -551,28 +619,24 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
               cut_jv_output: bool | None, method: str,
               as_json: bool, solver: str, out: Path | None, force: bool, no_write: bool) -> None:
     """The plan that minimises the worst case whatever k restrictions the dependence country picks."""
+    from engine import api
     from engine.analysis.worstcase import settings_with
-    from engine.analysis.worstcase import worstcase as solve_worstcase
-    from engine.analysis.worstcase_run import headline, render_worstcase, write_worstcase
-    from engine.scenario import load_scenario, with_overrides
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
                              minerals=list(minerals) if minerals else None,
                              by=None if by is None else [b.strip() for b in by.split(",")])
-    loaded = with_overrides(loaded, worstcase=settings)
+    loaded = api.override(loaded, worstcase=settings)
     folder = target_folder(loaded, "worstcase", out, force, no_write)
 
     def progress(line: str) -> None:
         click.echo(f"  {line}", err=True)
 
-    result = solve_worstcase(loaded, solver=solver, method=method, progress=progress)
-    text = (json.dumps(headline(result).to_dict(orient="records"), indent=2, default=str)
-            if as_json and result.status == "optimal" else render_worstcase(result))
-    finish_analysis(text, result.status, None if no_write else lambda: write_worstcase(result, folder, force=force),
+    result = api.worstcase(loaded, method=method, solver=solver, progress=progress)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "worstcase.csv, regret.csv, moves.csv, bounds.csv, builds.csv, k*/, worstcase.png, "
-                    "summary.json", machine_output=as_json)
+                    "summary.json")
 
 
 @main.command()

@@ -117,6 +117,11 @@ def load_runs(arguments: Sequence[str], solver: str | None = None) -> list[Run]:
     for run in runs:
         if counts[run.label] > 1:
             run.label = run.argument
+    seen: dict[str, int] = {}
+    for run in runs:  # the same argument twice: number the repeats, so no column of the table hides another
+        seen[run.label] = seen.get(run.label, 0) + 1
+        if seen[run.label] > 1:
+            run.label = f"{run.label} ({seen[run.label]})"
     return runs
 
 

@@ -28,6 +28,10 @@ import pandas as pd
 from engine.errors import CritminError, InputError
 
 FLOAT_FORMAT = "%.10g"
+SCHEMA_VERSION = 2
+"""The version of what critmin writes: every ``summary.json`` carries it as ``schema_version`` (a folder without
+it was written by version 1). Raise it when a written file changes meaning or loses a key; README, "Results schema
+version", lists the changes."""
 MARKER = ".critmin-output"
 MARKER_TEXT = "This folder was written by critmin; 'critmin ... --force' may replace it.\n"
 OWNER = ".critmin-owner"  # inside a temporary or spare folder: "<pid> <host>"
@@ -206,6 +210,11 @@ def _floats_in_objects(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends."""
     _floats_in_objects(frame).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def stamped(summary: dict) -> dict:
+    """A command's summary with ``schema_version`` first, as every ``summary.json`` and ``--json`` carries it."""
+    return {"schema_version": SCHEMA_VERSION, **{k: v for k, v in summary.items() if k != "schema_version"}}
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -67,6 +67,13 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     timings["solve_s"] = time.perf_counter() - t
     for path in export:
         backend.write(path)
+    return finish_run(loaded, model, session, plan, timings, t0)
+
+
+def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],
+               started: float) -> RunResult:
+    """The tables (with duals and policy status) and the summary of a solved plan: every run, cold or a warm
+    re-solve of a session, is reported here."""
     t = time.perf_counter()
     tables = None
     if plan.ok:
@@ -74,6 +81,6 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
         tables.extra["duals"] = shadow_prices(model, session.cost_duals(plan))
         tables.extra["policies"] = policy_status(model, plan.x, tables.extra["duals"])
     timings["results_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
-    summary = make_summary(model, plan, tables, backend, timings)
-    return RunResult(loaded, model, plan, backend, session, tables, summary, timings)
+    timings["total_s"] = time.perf_counter() - started
+    summary = make_summary(model, plan, tables, session.backend, timings)
+    return RunResult(loaded, model, plan, session.backend, session, tables, summary, timings)

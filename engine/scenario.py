@@ -15,6 +15,7 @@ import copy
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -28,6 +29,8 @@ from engine.schema import COUNTRY_FIELDS, NUMBER_RANGES, POLICY_TYPES, Scenario
 from engine.yamlio import KeyPath, format_path, load_yaml
 
 Origin = tuple[str, int, KeyPath]  # (file, line, the key path inside that file)
+INLINE = "(scenario)"  # the "file" of keys given as a Python mapping or an override
+Place = Callable[[KeyPath], str]  # where a key of the scenario being read is: "file, line N, key.path"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class LoadedScenario:
         for end in range(len(path), -1, -1):
             if path[:end] in self.origins:
                 file, line, _ = self.origins[path[:end]]
+                if file == INLINE:
+                    return INLINE
                 return f"{file}, line {line}"
         return str(self.path) if self.path else "(scenario)"
 
@@ -58,8 +63,15 @@ class LoadedScenario:
         for end in range(len(path), -1, -1):
             if path[:end] in self.origins:
                 file, line, local = self.origins[path[:end]]
+                if file == INLINE:
+                    return f"{INLINE}, {format_path(path)}"
                 return f"{file}, line {line}, {format_path((*local, *path[end:]))}"
         return f"{self.path if self.path else '(scenario)'}, {format_path(path)}"
+
+    @property
+    def parents(self) -> tuple[Path, ...]:
+        """The scenario files this one extends, root first (``chain`` without the scenario's own file)."""
+        return self.chain[:-1] if self.path is not None and self.chain and self.chain[-1] == self.path else self.chain
 
     @property
     def input_paths(self) -> tuple[Path, ...]:
@@ -114,8 +126,8 @@ def _shift(origins: dict[KeyPath, Origin], prefix: KeyPath, new_prefix: KeyPath)
     return {(*new_prefix, *p[n:]): o for p, o in origins.items() if p[:n] == prefix}
 
 
-def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_orig: dict, c_orig: dict,
-                    child_file: Path) -> tuple[list[Any], dict[KeyPath, Origin]]:
+def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_orig: dict,
+                    c_orig: dict, place: Place) -> tuple[list[Any], dict[KeyPath, Origin]]:
     def name_of(policy: Any, i: int) -> str:
         if isinstance(policy, dict) and policy.get("name"):
             return str(policy["name"])
@@ -128,17 +140,15 @@ def _merge_policies(parent: list[Any], child: list[Any], removed: list[str], p_o
     names = [n for n, _, _ in merged]
     for j, name in enumerate(removed):
         if name not in names:
-            line = c_orig.get(("remove_policies", j), (str(child_file), 0, ()))[1]
-            raise InputError(f"{child_file}, line {line}, remove_policies[{j}]: no inherited policy named "
+            raise InputError(f"{place(('remove_policies', j))}: no inherited policy named "
                              f"'{name}'{did_you_mean(name, names)}; inherited: {', '.join(names) or 'none'}")
     merged = [m for m in merged if m[0] not in set(removed)]
     offset = len(parent)
     seen: dict[str, int] = {}
     for j, policy in enumerate(child):
         name = name_of(policy, offset + j)
-        line = c_orig.get(("policies", j), (str(child_file), 0, ()))[1]
         if name in seen:
-            raise InputError(f"{child_file}, line {line}, policies[{j}]: a second policy named '{name}' (the first "
+            raise InputError(f"{place(('policies', j))}: a second policy named '{name}' (the first "
                              f"is policies[{seen[name]}]); names must be unique, and a policy with an inherited "
                              f"name replaces the inherited one")
         seen[name] = j
@@ -177,38 +187,49 @@ def _read_chain(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict[Ke
     if not isinstance(data, dict):
         raise InputError(f"{path}, line 1: a scenario must be a mapping of keys (name, horizon, policies, …), "
                          f"got a {type(data).__name__}")
-    origins = _origins_of(lines, path)
     data.setdefault("name", path.stem)
+
+    def place(key: KeyPath) -> str:
+        return f"{path}, line {lines.get(key, 0)}, {format_path(key)}"
+
+    merged, origins, chain = _inherit(data, _origins_of(lines, path), place, path.parent, (*stack, resolved))
+    return merged, origins, (*chain, path)
+
+
+def _inherit(data: dict, origins: dict[KeyPath, Origin], place: Place, relative_to: Path | None,
+             stack: tuple[Path, ...]) -> tuple[dict, dict[KeyPath, Origin], tuple[Path, ...]]:
+    """Merge ``data`` over the scenario its ``extends`` names (read relative to ``relative_to``, else the working
+    folder, then the shipped scenarios); returns the merged mapping, its origins and the parents' files."""
     parent_spec = data.get("extends")
     if parent_spec is None:
-        return data, origins, (path,)
+        return data, origins, ()
     if not isinstance(parent_spec, str):
-        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: expected a scenario name or path, "
-                         f"got {parent_spec!r}")
+        raise InputError(f"{place(('extends',))}: expected a scenario name or path, got {parent_spec!r}")
     try:
-        parent_path = resolve_scenario_path(parent_spec, relative_to=path.parent)
+        parent_path = resolve_scenario_path(parent_spec, relative_to=relative_to)
     except InputError as exc:
-        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: {exc}") from None
-    if parent_path.resolve() in (*stack, resolved):
-        cycle = " -> ".join(p.name for p in (*stack, resolved, parent_path.resolve()))
-        raise InputError(f"{path}, line {lines.get(('extends',), 0)}, extends: '{parent_spec}' forms a cycle "
-                         f"({cycle}); a scenario cannot extend itself, directly or through others")
-    parent, p_origins, chain = _read_chain(parent_path, (*stack, resolved))
+        raise InputError(f"{place(('extends',))}: {exc}") from None
+    if parent_path.resolve() in stack:
+        cycle = " -> ".join(p.name for p in (*stack, parent_path.resolve()))
+        raise InputError(f"{place(('extends',))}: '{parent_spec}' forms a cycle ({cycle}); a scenario cannot "
+                         f"extend itself, directly or through others")
+    parent, p_origins, chain = _read_chain(parent_path, stack)
     parent = {k: v for k, v in parent.items() if k not in ("name", "description", "extends", "remove_policies")}
     p_origins = {p: o for p, o in p_origins.items() if p[:1] not in (("name",), ("description",), ("extends",))}
+    data = dict(data)
     child_policies = data.pop("policies", []) or []
     removed = data.pop("remove_policies", []) or []
     if not isinstance(child_policies, list) or not isinstance(removed, list):
         key = "policies" if not isinstance(child_policies, list) else "remove_policies"
-        raise InputError(f"{path}, line {lines.get((key,), 0)}, {key}: expected a list")
+        raise InputError(f"{place((key,))}: expected a list")
     policies, pol_origins = _merge_policies(parent.pop("policies", []) or [], child_policies, removed,
-                                            p_origins, origins, path)
+                                            p_origins, origins, place)
     merged = _deep_merge(parent, data)
     merged["policies"] = policies
     merged_origins = {p: o for p, o in p_origins.items() if p[:1] != ("policies",)}
     merged_origins.update({p: o for p, o in origins.items() if p[:1] != ("policies",)})
     merged_origins.update(pol_origins)
-    return merged, merged_origins, (*chain, path)
+    return merged, merged_origins, chain
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -364,6 +385,9 @@ class _NameChecker:
             return
         hint = did_you_mean(value, sorted(valid))
         alias = self.aliases.get(str(value).strip().lower())
+        near = closest(str(value).strip().lower(), [a for a, code in self.aliases.items() if code in valid])
+        if what == "mineral" and alias not in valid and near is not None and len(str(value)) > 3:  # galium: ga
+            alias = self.aliases[near]
         if alias in valid:
             hint = f" (did you mean '{alias}'?)"
         self.problems.append(
@@ -457,43 +481,142 @@ def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None)
     """Load, merge, validate and check a scenario (default: the shipped baseline)."""
     path = resolve_scenario_path(spec if spec is not None else "baseline")
     data, origins, chain = _read_chain(path)
-    holder = LoadedScenario(scenario=None, dataset=None, path=path, chain=chain, origins=origins)  # type: ignore[arg-type]
+    return _validated(data, origins, chain, path, f"Scenario {path}", inputs=inputs)
+
+
+def scenario_from_dict(data: dict, dataset: Dataset | None = None, name: str = "inline", *,
+                       inputs: Path | None = None) -> LoadedScenario:
+    """Validate a scenario given as a Python mapping exactly as a scenario file is validated: ``extends`` names a
+    shipped scenario or a path (read from the working folder), ``remove_policies`` and every check apply, with the
+    same messages. ``dataset``: run on this dataset instead of the scenario's own (``data.inputs``, else shipped).
+
+    >>> loaded = scenario_from_dict({"extends": "baseline", "objective": {"budget": "+5%"}}, name="budget")
+    >>> [p.name for p in loaded.scenario.policies][:1]
+    ['section_301']
+    """
+    if not isinstance(data, dict):
+        raise InputError(f"Scenario '{name}': a scenario must be a mapping of keys (name, horizon, policies, …), "
+                         f"got a {type(data).__name__}")
+    data = {"name": name, **copy.deepcopy(data)}
+
+    def place(key: KeyPath) -> str:
+        return f"{INLINE}, {format_path(key)}"
+
+    merged, origins, chain = _inherit(data, _inline_origins(data), place, None, ())
+    return _validated(merged, origins, chain, None, f"Scenario '{data['name']}'", inputs=inputs, dataset=dataset)
+
+
+def _validated(data: dict, origins: dict[KeyPath, Origin], chain: tuple[Path, ...], path: Path | None, label: str,
+               *, inputs: Path | None = None, dataset: Dataset | None = None) -> LoadedScenario:
+    """Validate a merged scenario mapping, load its dataset, and check the one against the other."""
+    holder = LoadedScenario(scenario=None, dataset=dataset, path=path, chain=chain, origins=origins)  # type: ignore[arg-type]
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"Scenario {path} is not valid:\n  {_validation_message(exc, data, holder)}") from None
-    folder = inputs
-    if folder is None and scenario.data.inputs is not None:
-        declared_in = Path(origins.get(("data", "inputs"), (str(path), 0, ()))[0]).parent
-        folder = (declared_in / scenario.data.inputs).resolve()
-        if not folder.is_dir():
-            raise InputError(f"{holder.locate(('data', 'inputs'))}: inputs folder '{scenario.data.inputs}' not "
-                             f"found (looked for {folder}); a relative path is read from the folder of the "
-                             f"file that sets it")
-    dataset = load_dataset(folder if folder is not None else inputs_dir())
-    if folder is not None:  # record the folder actually used, so the resolved scenario runs from anywhere
-        absolute = str(Path(folder).resolve())
-        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"inputs": absolute})})
-    loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=path, chain=chain, origins=origins)
-    _check_against_dataset(loaded)
-    return loaded
-
-
-def scenario_from_dict(data: dict, dataset: Dataset, name: str = "inline") -> LoadedScenario:
-    """Validate a scenario given as a Python mapping (tests, notebooks, sweeps)."""
-    data = {"name": name, **data}
-    holder = LoadedScenario(scenario=None, dataset=dataset, path=None)  # type: ignore[arg-type]
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(f"Scenario '{name}' is not valid:\n  {_validation_message(exc, data, holder)}") from None
-    loaded = LoadedScenario(scenario=scenario, dataset=dataset, path=None)
+        raise InputError(f"{label} is not valid:\n  {_validation_message(exc, data, holder)}") from None
+    if dataset is None:
+        folder = inputs
+        if folder is None and scenario.data.inputs is not None:
+            declared_in = Path(origins.get(("data", "inputs"), (str(path or "."), 0, ()))[0]).parent
+            folder = (declared_in / scenario.data.inputs).resolve()
+            if not folder.is_dir():
+                raise InputError(f"{holder.locate(('data', 'inputs'))}: inputs folder '{scenario.data.inputs}' "
+                                 f"not found (looked for {folder}); a relative path is read from the folder of the "
+                                 f"file that sets it")
+        dataset = load_dataset(folder if folder is not None else inputs_dir())
+        if folder is not None:  # record the folder actually used, so the resolved scenario runs from anywhere
+            absolute = str(Path(folder).resolve())
+            scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"inputs": absolute})})
+    holder = LoadedScenario(scenario=scenario, dataset=dataset, path=path, chain=chain, origins=origins)
+    loaded = LoadedScenario(scenario=_with_mineral_codes(scenario, holder), dataset=dataset, path=path,
+                            chain=chain, origins=origins)
     _check_against_dataset(loaded)
     return loaded
 
 
 def with_overrides(loaded: LoadedScenario, **changes: object) -> LoadedScenario:
-    """The same loaded scenario with top-level fields replaced (already-validated values)."""
-    scenario = loaded.scenario.model_copy(update=changes)
-    return LoadedScenario(scenario=scenario, dataset=loaded.dataset, path=loaded.path, chain=loaded.chain,
-                          origins=loaded.origins)
+    """The loaded scenario with top-level keys replaced, validated as a scenario file is (same checks, same
+    messages). A value may be a plain mapping or list (as in YAML) or a schema object.
+
+    >>> with_overrides(load_scenario("baseline"), objective={"minimise": "cheapest"})
+    Traceback (most recent call last):
+    engine.errors.InputError: Scenario 'baseline' is not valid:
+      (scenario), objective.minimise: got 'cheapest'; expected 'dependence' or 'cost'
+    """
+    data = loaded.scenario.model_dump(mode="json", exclude_none=True)
+    data.update({key: _plain(value) for key, value in changes.items()})
+    origins = {p: o for p, o in loaded.origins.items() if p[:1] and p[0] not in changes}
+    origins.update(_inline_origins({key: data[key] for key in changes}))
+    return _validated(data, origins, loaded.chain, loaded.path, f"Scenario '{data.get('name', loaded.name)}'",
+                      dataset=loaded.dataset)
+
+
+def _inline_origins(data: Any, path: KeyPath = ()) -> dict[KeyPath, Origin]:
+    """Every key path of a Python mapping, marked as given inline (not read from a file)."""
+    out: dict[KeyPath, Origin] = {path: (INLINE, 0, path)} if path else {}
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        out.update(_inline_origins(value, (*path, key)))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A schema object (or lists and mappings of them) as the plain values a scenario file holds."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def mineral_code(dataset: Dataset, name: str) -> str | None:
+    """The dataset's code for a mineral written as a code or a name, any case ('lithium', 'Li', 'li' -> 'li');
+    None when it names no mineral."""
+    codes = list(dataset.minerals["mineral"])
+    if name in codes:
+        return name
+    text = str(name).strip().lower()
+    by_code = {c.lower(): c for c in codes}
+    names = {str(n).split("(")[0].strip().lower(): c for c, n in zip(codes, dataset.minerals["name"], strict=True)}
+    return by_code.get(text) or names.get(text)
+
+
+def _with_mineral_codes(scenario: Scenario, loaded: LoadedScenario) -> Scenario:
+    """The scenario with every mineral written as a name ('lithium') or in another case replaced by its code, so a
+    scenario may name minerals either way; unknown names are left for the dataset check to report."""
+    ds = loaded.dataset
+
+    def code(value: str) -> str:
+        return mineral_code(ds, value) or value
+
+    def codes(values: list[str] | None) -> list[str] | None:
+        return None if values is None else [code(v) for v in values]
+
+    def keys(mapping: dict, path: KeyPath) -> dict:
+        out: dict = {}
+        given: dict[str, str] = {}
+        for key, value in mapping.items():
+            new = key if key == "all" else code(key)
+            if new in out:
+                raise InputError(f"{loaded.locate((*path, key))}: '{given[new]}' and '{key}' name the same mineral "
+                                 f"({new}); give each mineral once")
+            out[new], given[new] = value, key
+        return out
+
+    s = scenario
+    update = {
+        "minerals": codes(s.minerals),
+        "objective": s.objective.model_copy(update={"weights": keys(s.objective.weights, ("objective", "weights"))}),
+        "data": s.data.model_copy(update={"demand_scale": keys(s.data.demand_scale, ("data", "demand_scale"))}),
+        "policies": [p.model_copy(update={"minerals": codes(p.minerals)}) for p in s.policies],
+        "stockpile": keys(s.stockpile, ("stockpile",)),
+        "shocks": [k.model_copy(update={"minerals": codes(k.minerals)}) for k in s.shocks],
+        "worstcase": s.worstcase.model_copy(update={"minerals": codes(s.worstcase.minerals)}),
+        "uncertainty": s.uncertainty.model_copy(update={
+            "demand": keys(s.uncertainty.demand, ("uncertainty", "demand")),
+            "cost": keys(s.uncertainty.cost, ("uncertainty", "cost"))}),
+    }
+    changed = {k: v for k, v in update.items() if v != getattr(s, k)}
+    return s.model_copy(update=changed) if changed else s

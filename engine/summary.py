@@ -8,6 +8,7 @@ from importlib import metadata
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.hierarchy import Plan
+from engine.output import SCHEMA_VERSION
 from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
 from engine.solvers.base import Backend, beyond_noise
 
@@ -65,12 +66,13 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     """A JSON-ready summary of one run (see the README for every key)."""
     s, loaded = model.scenario, model.loaded
     summary: dict = {
+        "schema_version": SCHEMA_VERSION,
         "status": str(plan.status),
         "message": plan.message,
         "scenario": {
             "name": s.name, "description": s.description,
             "file": str(loaded.path) if loaded.path else None,
-            "extends": [str(p) for p in loaded.chain[:-1]],
+            "extends": [str(p) for p in loaded.parents],
             "buyer": s.buyer, "horizon": [s.horizon.start, s.horizon.end], "minerals": model.minerals,
             "objective": s.objective.minimise, "aggregate": s.objective.aggregate,
             "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,

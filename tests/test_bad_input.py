@@ -208,7 +208,7 @@ def test_unknown_country_in_market_access_is_caught(tmp_path):
     assert f"{path}, line 5, policies[0].country: unknown country 'CNH' (did you mean 'CHN'?)" in message
 
 
-@pytest.mark.parametrize("bad", ["gaa", "gallium", "Gallium"])
+@pytest.mark.parametrize("bad", ["gaa", "galium"])
 def test_unknown_mineral_suggests_ga(tmp_path, bad):
     path = scenario(tmp_path, f"""
         extends: baseline
@@ -219,6 +219,32 @@ def test_unknown_mineral_suggests_ga(tmp_path, bad):
     message = rejected(tmp_path, path)
     assert (f"{path}, line 4, minerals[1]: unknown mineral '{bad}' (did you mean 'ga'?); expected one of the "
             f"mineral codes in the dataset (co, ga, ge, li, ni)") in message
+
+
+def test_mineral_names_are_codes_in_a_scenario(tmp_path):
+    """A scenario may name a mineral by its name, in any case, wherever it names minerals (issue 16)."""
+    from engine.scenario import load_scenario
+
+    path = scenario(tmp_path, """
+        extends: baseline
+        minerals: [Lithium, gallium]
+        objective: {weights: {GALLIUM: 2}}
+        stockpile: {lithium: {capacity_t: 10}}
+        policies:
+          - {name: cap, type: country_cap, minerals: [lithium], max_share: 0.5}
+        """)
+    s = load_scenario(path).scenario
+    assert s.minerals == ["li", "ga"]
+    assert s.objective.weights == {"ga": 2}
+    assert "li" in s.stockpile and "lithium" not in s.stockpile
+    assert s.policies[-1].minerals == ["li"]
+    twice = scenario(tmp_path, """
+        extends: baseline
+        stockpile: {lithium: {capacity_t: 10}, li: {capacity_t: 5}}
+        """, name="twice.yaml")
+    message = rejected(tmp_path, twice)
+    assert (f"{twice}, line 2, stockpile.li: 'lithium' and 'li' name the same mineral (li); give each mineral "
+            f"once") in message
 
 
 def test_unknown_mineral_in_inherited_policy_override(tmp_path):

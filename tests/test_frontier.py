@@ -98,9 +98,9 @@ def test_frontier_command_writes_its_files(tmp_path):
     assert {p.name for p in out.iterdir()} == {"frontier.csv", "frontier.png", "frontier.svg", "summary.json",
                                                ".critmin-output"}
     assert "Price of independence" in result.output
-    bad = CliRunner().invoke(main, ["frontier", "baseline", "--mineral", "gallium", "--no-write"])
+    bad = CliRunner().invoke(main, ["frontier", "baseline", "--mineral", "zinc", "--no-write"])
     assert bad.exit_code == 2
-    assert "'gallium' is not modelled in scenario 'baseline'" in bad.output
+    assert "'zinc' is not modelled in scenario 'baseline'" in bad.output
 
 
 def test_duals_are_read_for_the_cost_stages_only(tiny):

@@ -17,6 +17,7 @@ For each mineral-year with shortfall (or every year asked for):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,8 +202,9 @@ def _iis(model: Model) -> list[str]:
 
 
 def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list[str] | None = None,
-            years: list[int] | None = None) -> Explanation:
-    """Solve the scenario and explain every mineral-year with shortfall (or those asked for)."""
+            years: list[int] | None = None, progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """Solve the scenario and explain every mineral-year with shortfall (or those asked for); ``progress(done,
+    total)`` after each policy's supply is solved."""
     model = build_model(loaded)
     plan = PlanSession(model, make_backend(solver, SolverOptions())).solve()
     names = model.mineral_names()
@@ -223,8 +225,14 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
         return explanation
     steps = [("no policies", _with_policies(loaded, 0))]
     steps += [(f"+ {p.name}", _with_policies(loaded, k + 1)) for k, p in enumerate(loaded.scenario.policies)]
-    supplies = [(label, _max_supply(sc, solver)) for label, sc in steps]
+    supplies = []
+    for i, (label, sc) in enumerate(steps):
+        supplies.append((label, _max_supply(sc, solver)))
+        if progress is not None:
+            progress(i + 1, len(steps) + 1)
     elastic = _elastic(build_model(loaded), solver)
+    if progress is not None:
+        progress(len(steps) + 1, len(steps) + 1)
     for row in wanted.itertuples(index=False):
         story = YearStory(row.mineral, int(row.year), float(row.demand_t),
                           float(row.short) if pd.notna(row.short) else float("nan"),

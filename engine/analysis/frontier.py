@@ -13,6 +13,7 @@ points. C(ε) never falls as ε tightens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,8 +113,9 @@ def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal:
 
 
 def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "all",
-                     caps: list[float] | None = None) -> FrontierResult:
-    """Sweep the dependence cap for ``target`` ('all' or a mineral id) over ``points`` caps (or given ``caps``)."""
+                     caps: list[float] | None = None, progress: Callable[[], None] | None = None) -> FrontierResult:
+    """Sweep the dependence cap for ``target`` ('all' or a mineral id) over ``points`` caps (or given ``caps``);
+    ``progress()`` after each cap."""
     cost = session.objectives["cost"]
     plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
     if not plan.ok:
@@ -131,6 +133,8 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
     rows = []
     for eps in grid:
+        if progress is not None:
+            progress()
         if eps < d_min - 1e-9:
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from engine.display import usd
 from engine.errors import InputError, did_you_mean
 from engine.formulation import build_model
 from engine.hierarchy import PlanSession
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.scenario import LoadedScenario
 from engine.solvers import SolverOptions, make_backend
 from engine.summary import versions
@@ -65,16 +66,26 @@ def _targets(loaded: LoadedScenario, minerals: list[str]) -> list[str]:
 
 
 def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str] | None = None,
-                 caps: list[float] | None = None, solver: str | None = None) -> FrontierRun:
-    """Build the model once and sweep each target warm on one solver object."""
+                 caps: list[float] | None = None, solver: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> FrontierRun:
+    """Build the model once and sweep each target warm on one solver object; ``progress(done, total)`` as each
+    cap starts solving."""
     targets = _targets(loaded, minerals or [])
     t0 = time.perf_counter()
     model = build_model(loaded)
     session = PlanSession(model, make_backend(solver, SolverOptions()))
     tables = []
     run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names())
+    total = len(targets) * (len(caps) if caps else max(points, 2))
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
     for target in targets:
-        result = compute_frontier(session, points=points, target=target, caps=caps)
+        result = compute_frontier(session, points=points, target=target, caps=caps, progress=tick)
         if result.status.value != "optimal":
             run.status, run.message = result.status.value, result.message
             break
@@ -122,13 +133,17 @@ def write_frontier(run: FrontierRun, folder: Path, force: bool = False) -> Path:
         write_csv(run.table, tmp / "frontier.csv")
         save_frontier_figure(run.table, run.loaded.dataset.folder, run.loaded.name, tmp,
                              run.loaded.scenario.dependence.country)
-        write_json({"scenario": run.loaded.name, "status": run.status, "message": run.message,
+        write_json(frontier_summary(run), tmp / "summary.json")
+
+    return write_folder_atomically(folder, fill, force=force)
+
+
+def frontier_summary(run: FrontierRun) -> dict:
+    """The frontier folder's ``summary.json``."""
+    return stamped({"scenario": run.loaded.name, "status": run.status, "message": run.message,
                     "dependence_on": run.loaded.scenario.dependence.country,
                     "inputs": str(run.loaded.dataset.folder),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
                     "inputs_hash": run.loaded.digest, "timings": run.timings, "solver_checks": run.solver_checks,
-                    "versions": versions()},
-                   tmp / "summary.json")
-
-    return write_folder_atomically(folder, fill, force=force)
+                    "versions": versions()})

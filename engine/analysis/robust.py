@@ -20,6 +20,7 @@ demand on the scenarios drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -182,7 +183,7 @@ def _test(session: PlanSession, model: Model, plan: Plan, budget_usd: float | No
 
 
 def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]], budget_usd: float | None,
-                   solver: str | None) -> dict[str, list[dict]]:
+                   solver: str | None, progress: Callable[[int, int], None] | None = None) -> dict[str, list[dict]]:
     """Each plan on each evaluation scenario in turn, one scenario at a time (so no scenario's recourse depends
     on another's), each on a solver object loaded afresh: a reused one keeps state that a cleared basis does not
     reset, and an outcome would depend on what that object solved before."""
@@ -194,12 +195,16 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
         for label, (planned_on, plan) in plans.items():
             session = PlanSession(model, make_backend(solver, SolverOptions()))
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
+        if progress is not None:
+            progress(2 + index + 1, 2 + settings.evaluation)
     return outcomes
 
 
-def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult:
+def robust(loaded: LoadedScenario, *, solver: str | None = None,
+           progress: Callable[[int, int], None] | None = None) -> RobustResult:
     """Solve the two-stage plan, the deterministic plan, and test both on the same fresh scenarios with the same
-    re-planning objective: the scenario's hierarchy at the deterministic plan's budget (absolute USD)."""
+    re-planning objective: the scenario's hierarchy at the deterministic plan's budget (absolute USD).
+    ``progress(done, total)``: after the two plans, then after each evaluation scenario."""
     settings = loaded.scenario.robust
     alpha = settings.alpha if settings.risk == "cvar" else None
     result = RobustResult(loaded.name, "optimal", plan_scenarios=settings.scenarios,
@@ -207,8 +212,12 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult
     plan_set, _ = scenario_set(loaded, list(range(settings.scenarios)), settings.seed, ROBUST_PLAN)
     stochastic = build_model(loaded, plan_set, cvar_alpha=alpha)
     robust_plan = PlanSession(stochastic, make_backend(solver, SolverOptions())).solve()
+    if progress is not None:
+        progress(1, 2 + settings.evaluation)
     deterministic = build_model(loaded)
     deterministic_plan = PlanSession(deterministic, make_backend(solver, SolverOptions())).solve()
+    if progress is not None:
+        progress(2, 2 + settings.evaluation)
     for plan in (robust_plan, deterministic_plan):
         if not plan.ok:
             result.status, result.message = plan.status.value, plan.message
@@ -222,7 +231,7 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None) -> RobustResult
                                  settings.alpha)
     outcomes = _test_on_fresh(loaded, {"robust": (stochastic, robust_plan),
                                        "deterministic": (deterministic, deterministic_plan)},
-                              result.budget_usd, solver)
+                              result.budget_usd, solver, progress)
     result.robust = _evaluation("robust", outcomes["robust"], settings.alpha)
     result.deterministic = _evaluation("deterministic", outcomes["deterministic"], settings.alpha)
     if result.robust.status == "optimal" and result.deterministic.status == "optimal":

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engine.analysis.robust import Evaluation, RobustResult
 from engine.display import pct, tonnes, usd
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.summary import UNMET_DEMAND_VALUE, versions
 
 
@@ -87,14 +87,19 @@ def write_robust(result: RobustResult, folder: Path, force: bool = False) -> Pat
         write_csv(comparison(result), tmp / "evaluation.csv")
         write_csv(result.builds, tmp / "builds.csv")
         write_csv(result.deterministic_builds, tmp / "deterministic_builds.csv")
-        write_json({"scenario": result.scenario, "status": result.status, "risk": result.risk,
-                    "alpha": result.alpha, "plan_scenarios": result.plan_scenarios,
+        write_json(robust_summary(result), tmp / "summary.json")
+
+    return write_folder_atomically(folder, fill, force=force)
+
+
+def robust_summary(result: RobustResult) -> dict:
+    """The robust folder's ``summary.json`` (and ``critmin robust --json``)."""
+    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+                    "risk": result.risk, "alpha": result.alpha, "plan_scenarios": result.plan_scenarios,
                     "evaluation_scenarios": result.evaluation_scenarios, "unmet_valued_at": UNMET_DEMAND_VALUE,
                     "budget_pv_usd": result.budget_usd, "vss_usd": result.vss_usd,
                     "vss_standard_error_usd": result.vss_standard_error_usd,
                     "vss_significant": result.vss_significant,
                     "robust": _record(result.robust), "deterministic": _record(result.deterministic),
                     "nominal": _record(result.nominal), "solved": _record(result.solved),
-                    "versions": versions()}, tmp / "summary.json")
-
-    return write_folder_atomically(folder, fill, force=force)
+                    "versions": versions()})

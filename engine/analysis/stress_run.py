@@ -10,7 +10,7 @@ import pandas as pd
 
 from engine.analysis.stress import StressResult
 from engine.display import pct, tonnes, usd
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.report.analysis_plots import stress_figure
 from engine.report.labels import Names
 from engine.report.style import RC, png_bytes
@@ -50,13 +50,17 @@ def write_stress(result: StressResult, folder: Path, force: bool = False) -> Pat
                 (tmp / "stress.png").write_bytes(png_bytes(fig))
                 with plt.rc_context(RC):
                     fig.savefig(tmp / "stress.svg", format="svg", metadata={"Date": None, "Creator": None})
-        top = result.table.head(5)
-        write_json({"scenario": result.scenario, "status": result.status, "base": result.base,
-                    "top_shocks": top.to_dict(orient="records") if len(top) else [],
-                    "solver_checks": result.solver_checks, "versions": versions()},
-                   tmp / "summary.json")
+        write_json(stress_summary(result), tmp / "summary.json")
 
     return write_folder_atomically(folder, fill, force=force)
+
+
+def stress_summary(result: StressResult) -> dict:
+    """The stress folder's ``summary.json`` (and ``critmin stress --json``)."""
+    top = result.table.head(5)
+    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+                    "base": result.base, "top_shocks": top.to_dict(orient="records") if len(top) else [],
+                    "solver_checks": result.solver_checks, "versions": versions()})
 
 
 __all__ = ["pd", "render_stress", "write_stress"]

@@ -354,7 +354,7 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
-    from engine.output import write_csv
+    from engine.output import SCHEMA_VERSION, write_csv
 
     table = run.table.drop(columns=["seconds"], errors="ignore")
     stats = percentiles(run.table)
@@ -362,7 +362,7 @@ def write_outputs(run: SweepRun) -> None:
         tmp = run.folder / f".{name}.tmp"
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
-    summary = {"scenario": run.loaded.name, "samples": run.samples, "seed": run.seed,
+    summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, "samples": run.samples, "seed": run.seed,
                "optimal": int((run.table["status"] == "optimal").sum()),
                "percentiles": stats.set_index("metric").to_dict(orient="index")}
     tmp = run.folder / ".summary.json.tmp"

@@ -10,7 +10,7 @@ import yaml
 
 from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, _noise_free, describe_set
 from engine.display import pct, tonnes, usd
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.report.analysis_plots import worstcase_figure
 from engine.report.style import RC, png_bytes
 from engine.results import build_table, make_tables, stockpile_table
@@ -153,11 +153,11 @@ def plan_tables(outcome: PlanOutcome) -> dict[str, pd.DataFrame]:
 
 def summary(result: WorstCaseResult) -> dict:
     table = headline(result)
-    return {"scenario": result.scenario, "status": result.status, "message": result.message,
-            "country": result.country,
-            "settings": result.settings.model_dump(mode="json") if result.settings else None,
-            "moves": len(result.moves), "undominated_moves": len(result.adversary_moves),
-            "by_k": table.to_dict(orient="records"), "versions": versions()}
+    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+                    "country": result.country,
+                    "settings": result.settings.model_dump(mode="json") if result.settings else None,
+                    "moves": len(result.moves), "undominated_moves": len(result.adversary_moves),
+                    "by_k": table.to_dict(orient="records"), "versions": versions()})
 
 
 def write_worstcase(result: WorstCaseResult, folder: Path, force: bool = False) -> Path:

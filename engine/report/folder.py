@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from engine.errors import InputError
+from engine.output import SCHEMA_VERSION
 
 # The tables a results folder may hold, in the order reports and workbooks show them.
 TABLE_ORDER = ["dependence", "flows", "builds", "costs", "shortfall", "stockpile", "policies", "duals", "frontier"]
@@ -150,6 +151,11 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
     if not isinstance(summary, dict):
         raise InputError(f"{path}: holds a JSON {type(summary).__name__}; expected the object (with status, "
                          f"scenario, dependence, cost, …) written by 'critmin solve'")
+    version = summary.get("schema_version", 1)  # folders written before the version was recorded are version 1
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise InputError(f"{path}: results schema version {version!r}; this critmin reads versions 1 to "
+                         f"{SCHEMA_VERSION} (a newer critmin wrote the folder: upgrade critmin, or run the command "
+                         f"again with this one)")
     if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
         return summary
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
