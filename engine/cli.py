@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,14 @@ def finish_analysis(result: Any, as_json: bool, write: Callable[[], Path] | None
     if write is not None:
         folder = write()
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
+
+
+@dataclass
+class _Printed:
+    """A printout and its status, for ``finish_analysis`` from commands without --json (sensitivity, calibrate)."""
+
+    text: str
+    status: str
 
 
 JSON = click.option("--json", "as_json", is_flag=True,
@@ -663,7 +672,7 @@ def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path
             bar.update(1)
 
         result = run_sensitivity(loaded, solver=solver, step=step, progress=progress)
-    finish_analysis(render_sensitivity(result, top), result.status,
+    finish_analysis(_Printed(render_sensitivity(result, top), result.status), False,
                     None if no_write else lambda: write_sensitivity(result, folder, force=force),
                     "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
 
@@ -690,7 +699,7 @@ def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out
                          f"to (expected rows of mineral, period, origin, share, measure, form)")
     folder = target_folder(loaded, "calibrate", out, force, no_write)
     result = run_calibration(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
-    finish_analysis(render_calibration(result), result.status,
+    finish_analysis(_Printed(render_calibration(result), result.status), False,
                     None if no_write else lambda: write_calibration(result, folder, force=force),
                     "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
 

@@ -233,6 +233,25 @@ class PlanSession:
         for row, level in list(self.fixed.items()):
             self.fix(row, level)
 
+    def update(self, model: Model) -> None:
+        """Take ``model`` (the same structure, other numbers: a what-if, a sensitivity variant) on a fresh solver
+        object of the same kind loaded with its LP, so that its plan is a cold solve's whatever this session solved
+        before (a warm solver object keeps state that a cleared basis does not reset). Raises ValueError when the
+        structure or the constraint matrix differs; the session's ``checks`` carry on."""
+        from engine.solvers import make_backend
+
+        old, new = self.model.lp, model.lp
+        if (old.n_cols, old.n_rows) != (new.n_cols, new.n_rows):
+            raise ValueError("update needs a model of the same structure")
+        a, b = old.matrix(), new.matrix()
+        if a.nnz != b.nnz or not (np.array_equal(a.indices, b.indices) and np.allclose(a.data, b.data)):
+            raise ValueError("update needs the same constraint matrix")
+        pulp_solver = getattr(self.backend, "solver_name", None)
+        backend = make_backend(f"pulp:{pulp_solver}" if pulp_solver else self.backend.name, self.backend.options)
+        checks = self.checks
+        self.__init__(model, backend)
+        self.checks = checks
+
     def set_level(self, row: str, upper: float) -> None:
         """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
         self.backend.set_row_bounds(np.array([self.level_rows[row]]), np.array([-np.inf]), np.array([upper]))
