@@ -710,3 +710,108 @@ class Session:
 __all__ = ["Comparison", "Explained", "Frontier", "Robust", "Session", "Solution", "Stress", "Sweep", "WorstCase",
            "compare_runs", "explain", "frontier", "load", "make_report", "mineral_codes", "override", "robust",
            "solve", "stress", "sweep", "worstcase"]
+
+
+@dataclass
+class Sensitivity:
+    """``critmin sensitivity``: one assumption at a time at its low and high value, ranked (a tornado)."""
+
+    result: Any  # engine.analysis.sensitivity.SensitivityResult
+    top: int = 15  # assumptions printed by ``text``
+
+    status = property(lambda self: self.result.status)
+    table = property(lambda self: self.result.table, doc="sensitivity.csv: one row per assumption, ranked.")
+
+    @property
+    def summary(self) -> dict:
+        from engine.analysis.sensitivity_run import summary
+
+        return summary(self.result)
+
+    def json(self) -> dict:
+        """``critmin sensitivity --json``: the summary, every assumption ranked."""
+        return self.summary
+
+    @property
+    def text(self) -> str:
+        from engine.analysis.sensitivity_run import render_sensitivity
+
+        return render_sensitivity(self.result, self.top)
+
+    def plot(self) -> Figure | None:
+        from engine.report.analysis_plots import sensitivity_figure
+
+        return sensitivity_figure(self.table, self.result.loaded.name)
+
+    def write(self, folder: Path | str, force: bool = False) -> Path:
+        from engine.analysis.sensitivity_run import write_sensitivity
+
+        return write_sensitivity(self.result, Path(folder), force=force)
+
+
+def sensitivity(scenario: ScenarioLike = None, *, step: float = 0.2, top: int = 15, solver: str = "highs",
+                progress: ProgressCallback | None = None) -> Sensitivity:
+    """Each assumption family at its low and high value, re-solved (``critmin sensitivity``)::
+
+        tornado = cm.sensitivity("baseline")
+        tornado.table.head()
+    """
+    from engine.analysis.sensitivity import sensitivity as run_sensitivity
+
+    return Sensitivity(run_sensitivity(load(scenario), solver=solver, step=step, progress=progress), top)
+
+
+@dataclass
+class Calibration:
+    """``critmin calibrate``: exportable-share moves that reproduce observed imports, and the overlay."""
+
+    result: Any  # engine.analysis.calibrate.CalibrationResult
+
+    status = property(lambda self: self.result.status)
+    moves = property(lambda self: self.result.moves, doc="calibration.csv: each exportable-share move.")
+
+    @property
+    def backcast(self) -> pd.DataFrame:
+        """backcast.csv: the distance to observed imports per mineral, before and after."""
+        from engine.analysis.calibrate_run import backcast_table
+
+        return backcast_table(self.result)
+
+    @property
+    def summary(self) -> dict:
+        from engine.analysis.calibrate_run import summary
+
+        return summary(self.result)
+
+    def json(self) -> dict:
+        """``critmin calibrate --json``: the summary with the backcast and the moves."""
+        return self.summary
+
+    @property
+    def text(self) -> str:
+        from engine.analysis.calibrate_run import render_calibration
+
+        return render_calibration(self.result)
+
+    def write(self, folder: Path | str, force: bool = False) -> Path:
+        from engine.analysis.calibrate_run import write_calibration
+
+        return write_calibration(self.result, Path(folder), force=force)
+
+
+def calibrate(scenario: ScenarioLike = None, *, tolerance_pp: float = 5.0, rounds: int = 6,
+              solver: str = "highs") -> Calibration:
+    """The smallest exportable-share moves that make the least-cost plan reproduce observed imports
+    (``critmin calibrate``)::
+
+        fit = cm.calibrate("baseline")
+        fit.moves
+    """
+    from engine.analysis.calibrate import calibrate as run_calibration
+    from engine.errors import InputError
+
+    loaded = load(scenario)
+    if loaded.dataset.tables["observed_trade"].empty:
+        raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
+                         f"to (expected rows of mineral, period, origin, share, measure, form)")
+    return Calibration(run_calibration(loaded, solver=solver, tolerance_pp=tolerance_pp, rounds=rounds))

@@ -13,7 +13,6 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,14 +112,6 @@ def finish_analysis(result: Any, as_json: bool, write: Callable[[], Path] | None
     if write is not None:
         folder = write()
         click.echo(f"\n  Written to {folder}/ ({files})", err=machine_output)
-
-
-@dataclass
-class _Printed:
-    """A printout and its status, for ``finish_analysis`` from commands without --json (sensitivity, calibrate)."""
-
-    text: str
-    status: str
 
 
 JSON = click.option("--json", "as_json", is_flag=True,
@@ -656,24 +647,18 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Assumptions printed.")
 @SOLVER
 @analysis_folder("sensitivity")
+@JSON
 @friendly
 def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path | None, force: bool,
-                no_write: bool) -> None:
+                no_write: bool, as_json: bool) -> None:
     """One assumption at a time at its low and high value, re-solved: a tornado of dependence and cost."""
-    from engine.analysis.sensitivity import sensitivity as run_sensitivity
-    from engine.analysis.sensitivity_run import render_sensitivity, write_sensitivity
-    from engine.scenario import load_scenario
+    from engine import api
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     folder = target_folder(loaded, "sensitivity", out, force, no_write)
-    with click.progressbar(length=1, label="Re-solving", file=sys.stderr, show_eta=True) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(1)
-
-        result = run_sensitivity(loaded, solver=solver, step=step, progress=progress)
-    finish_analysis(_Printed(render_sensitivity(result, top), result.status), False,
-                    None if no_write else lambda: write_sensitivity(result, folder, force=force),
+    with progress_bar("Re-solving") as progress:
+        result = api.sensitivity(loaded, step=step, top=top, solver=solver, progress=progress)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
 
 
@@ -685,22 +670,20 @@ def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path
               help="Most re-solves of the whole scenario.")
 @SOLVER
 @analysis_folder("calibrate")
+@JSON
 @friendly
 def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out: Path | None, force: bool,
-              no_write: bool) -> None:
+              no_write: bool, as_json: bool) -> None:
     """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
-    from engine.analysis.calibrate import calibrate as run_calibration
-    from engine.analysis.calibrate_run import render_calibration, write_calibration
-    from engine.scenario import load_scenario
+    from engine import api
 
-    loaded = load_scenario(model)
+    loaded = api.load(model)
     if loaded.dataset.tables["observed_trade"].empty:
         raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
                          f"to (expected rows of mineral, period, origin, share, measure, form)")
     folder = target_folder(loaded, "calibrate", out, force, no_write)
-    result = run_calibration(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
-    finish_analysis(_Printed(render_calibration(result), result.status), False,
-                    None if no_write else lambda: write_calibration(result, folder, force=force),
+    result = api.calibrate(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
+    finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
 
 

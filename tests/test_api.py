@@ -273,6 +273,8 @@ COMMANDS = {
     "worstcase": ["worstcase", "{tiny}", "--k", "1", "--out", "{out}"],
     "compare": ["compare", "{solved}", "{tiny}"],
     "report": ["report", "{solved}", "--format", "md", "--out", "{out}"],
+    "sensitivity": ["sensitivity", "{tiny}", "--out", "{out}"],
+    "calibrate": ["calibrate", "baseline", "--rounds", "1", "--out", "{out}"],
 }
 
 

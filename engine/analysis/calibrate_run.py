@@ -10,7 +10,7 @@ import yaml
 from engine.analysis.backcast import top_shares
 from engine.analysis.calibrate import CalibrationResult, overlay_scenario
 from engine.display import tonnes
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.summary import versions
 
 
@@ -56,10 +56,10 @@ def render_calibration(result: CalibrationResult) -> str:
 
 
 def summary(result: CalibrationResult) -> dict:
-    return {"scenario": result.loaded.name, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.loaded.name, "status": result.status, "message": result.message,
             "tolerance_pp": result.tolerance_pp, "rounds": result.rounds, "within_tolerance": result.within,
             "backcast": backcast_table(result).to_dict(orient="records"),
-            "moves": result.moves.to_dict(orient="records"), "overlay": result.overlay, "versions": versions()}
+            "moves": result.moves.to_dict(orient="records"), "overlay": result.overlay, "versions": versions()})
 
 
 def write_calibration(result: CalibrationResult, folder: Path, force: bool = False) -> Path:

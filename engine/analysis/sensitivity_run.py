@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 
 from engine.analysis.sensitivity import SensitivityResult
 from engine.display import usd
-from engine.output import write_csv, write_folder_atomically, write_json
+from engine.output import stamped, write_csv, write_folder_atomically, write_json
 from engine.report.analysis_plots import sensitivity_figure
 from engine.report.style import RC, png_bytes
 from engine.summary import versions
@@ -50,11 +50,11 @@ def render_sensitivity(result: SensitivityResult, top: int = 15) -> str:
 
 
 def summary(result: SensitivityResult) -> dict:
-    return {"scenario": result.loaded.name, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.loaded.name, "status": result.status, "message": result.message,
             "base_dependence_pct": result.base_dependence_pct,
             "base_cost_with_unmet_pv_usd": result.base_cost_with_unmet_pv_usd,
             "assumptions": len(result.table), "rebuilt": result.rebuilt,
-            "ranked": result.table.to_dict(orient="records"), "versions": versions()}
+            "ranked": result.table.to_dict(orient="records"), "versions": versions()})
 
 
 def write_sensitivity(result: SensitivityResult, folder: Path, force: bool = False) -> Path:
