@@ -234,23 +234,29 @@ class PlanSession:
             self.fix(row, level)
 
     def update(self, model: Model) -> None:
-        """Take ``model`` (the same structure, other numbers: a what-if, a sensitivity variant) on a fresh solver
-        object of the same kind loaded with its LP, so that its plan is a cold solve's whatever this session solved
-        before (a warm solver object keeps state that a cleared basis does not reset). Raises ValueError when the
-        structure or the constraint matrix differs; the session's ``checks`` carry on."""
-        from engine.solvers import make_backend
-
+        """Take the numbers of ``model`` (the same structure, other data: a sensitivity variant) into the loaded
+        solver: column and row bounds, objectives and the level rows' coefficients. The matrix must be unchanged.
+        The tie rule makes the plan that of a cold solve up to the solver's tolerances; a solver object keeps state
+        a cleared basis does not reset, so last digits may differ: the sweep loads each sample afresh instead."""
         old, new = self.model.lp, model.lp
         if (old.n_cols, old.n_rows) != (new.n_cols, new.n_rows):
             raise ValueError("update needs a model of the same structure")
         a, b = old.matrix(), new.matrix()
         if a.nnz != b.nnz or not (np.array_equal(a.indices, b.indices) and np.allclose(a.data, b.data)):
             raise ValueError("update needs the same constraint matrix")
-        pulp_solver = getattr(self.backend, "solver_name", None)
-        backend = make_backend(f"pulp:{pulp_solver}" if pulp_solver else self.backend.name, self.backend.options)
-        checks = self.checks
-        self.__init__(model, backend)
-        self.checks = checks
+        cols = np.arange(new.n_cols)
+        self.backend.set_col_bounds(cols, new.col_lower, new.col_upper)
+        self.backend.set_row_bounds(np.arange(new.n_rows), new.row_lower, new.row_upper)
+        objectives = {name: new.objective(name) for name in self.objectives}
+        for row_name, objective in LEVEL_ROWS:
+            before, after = self.objectives[objective], objectives[objective]
+            changed = np.flatnonzero(before != after)
+            if changed.size:
+                self.backend.set_row_coefficients(self.level_rows[row_name], changed, after[changed])
+        self.objectives = objectives
+        self.short_upper = new.variables["short"].upper.copy()
+        self._short_fixed = False
+        self.model = model
 
     def set_level(self, row: str, upper: float) -> None:
         """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
