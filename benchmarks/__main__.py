@@ -33,6 +33,9 @@ def parse(argv: list[str] | None = None) -> Settings:
     p.add_argument("--warm-n", type=int, default=Settings.warm_n, help="warm re-solves per measurement")
     p.add_argument("--cli-n", type=int, default=Settings.cli_n, help="cold CLI runs (0 skips them)")
     p.add_argument("--no-warm", action="store_true", help="skip the warm re-solves on the default model")
+    p.add_argument("--no-analyses", action="store_true", help="skip the sweep and frontier timings")
+    p.add_argument("--analysis-samples", type=int, default=Settings.analysis_samples,
+                   help="sweep samples per round (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=Settings.timeout, help="seconds per child process")
     p.add_argument("--keep", action="store_true", help="keep the work folder (MPS files, logs)")
     a = p.parse_args(argv)
@@ -43,11 +46,13 @@ def parse(argv: list[str] | None = None) -> Settings:
     settings = Settings(sizes=sizes, repeat=max(1, a.repeat), out=a.out, skip_pulp=a.skip_pulp,
                         skip_linopy=a.skip_linopy, cbc_max_nnz=a.cbc_max_nnz, peer_max_nnz=a.peer_max_nnz,
                         hierarchy_max_nnz=a.hierarchy_max_nnz, cbc_hierarchy_max_nnz=a.cbc_hierarchy_max_nnz,
-                        warm_n=a.warm_n, cli_n=a.cli_n, warm=not a.no_warm, timeout=a.timeout, keep=a.keep)
+                        warm_n=a.warm_n, cli_n=a.cli_n, warm=not a.no_warm, timeout=a.timeout, keep=a.keep,
+                        analyses=not a.no_analyses, analysis_samples=a.analysis_samples)
     if a.quick:
         if a.sizes == ",".join(DEFAULT_SIZES):
             settings.sizes = ["small"]
         settings.warm_n, settings.cold_n, settings.cli_n = 10, 3, min(settings.cli_n, 1)
+        settings.analysis_samples = min(settings.analysis_samples, 8)
     if a.all_tools:
         big = 10**12
         settings.cbc_max_nnz = settings.peer_max_nnz = settings.hierarchy_max_nnz = big

@@ -77,6 +77,8 @@ class Settings:
     timeout: float = 1800.0
     keep: bool = False
     warm: bool = True
+    analyses: bool = True
+    analysis_samples: int = 40
     cli: bool = True
     quiet: bool = False
 
@@ -378,17 +380,25 @@ def format_tables(results: dict) -> str:
     if warm and "error" not in warm:
         lines += ["", "Warm re-solves on the default model (baseline data + a 40% dependence cap; single stage "
                       "unless marked)"]
-        lines.append(f"{'model':<16}{'what':<52}{'median':>10}{'per s':>9}{'speed-up':>9}")
+        lines.append(f"{'model':<16}{'what':<64}{'median':>10}{'per s':>9}{'speed-up':>9}")
         for variant, e in warm.items():
             label = f"{'MIP' if e['integer_columns'] else 'LP'} {e['columns']:,}×{e['rows']:,}"
             single_cold = e["highs"]["cold_rebuild_solve"]
+            kind = ", never branches" if e["integer_columns"] else ""  # the relaxation meets every min size
             h_cold = e["highs_hierarchy"]["cold_rebuild_solve"]
             entries = [("critmin highs: cold build + load + solve", single_cold, single_cold),
-                       ("critmin highs: capacity change + warm re-solve", e["highs"]["warm_capacity"], single_cold),
-                       ("critmin highs: cap change + warm re-solve", e["highs"]["warm_cap"], single_cold),
+                       (f"critmin highs: capacity change + warm re-solve{kind}", e["highs"]["warm_capacity"],
+                        single_cold),
+                       (f"critmin highs: cap change + warm re-solve{kind}", e["highs"]["warm_cap"], single_cold),
                        ("critmin highs: hierarchy, cold build + 5 stages", h_cold, h_cold),
                        ("critmin highs: hierarchy, capacity change, warm", e["highs_hierarchy"]["warm_capacity"],
                         h_cold)]
+            if "highs_branching" in e:
+                far = e["highs_branching"]
+                entries += [("critmin highs: cold build + solve, far caps", far["cold_rebuild_solve"],
+                             far["cold_rebuild_solve"]),
+                            (f"critmin highs: cap moves far, warm MIP ({far['warm_cap_far']['branched']}/"
+                             f"{far['warm_cap_far']['n']} branch)", far["warm_cap_far"], far["cold_rebuild_solve"])]
             if "pulp_cbc" in e:
                 p_cold = e["pulp_cbc"]["cold_rebuild_solve"]
                 entries += [("critmin pulp/CBC: cold build + load + solve", p_cold, single_cold),
@@ -402,13 +412,19 @@ def format_tables(results: dict) -> str:
                                 single_cold))
             for i, (what, st, ref) in enumerate(entries):
                 left = variant if i == 0 else label if i == 1 else ""
-                lines.append(f"{left:<16}{what:<52}{_fmt_s(st['median_s']):>10}{st['per_second']:>9.1f}"
+                lines.append(f"{left:<16}{what:<64}{_fmt_s(st['median_s']):>10}{st['per_second']:>9.1f}"
                              f"{ref['median_s'] / st['median_s']:>8.1f}×")
         naive = warm.get("default_lp", {}).get("naive_pulp_highs")
         if naive and naive.get("agrees") is False:
             lines.append("  the naive PuLP peer's optimum DIFFERS from critmin's on the default LP")
     elif warm:
         lines += ["", f"Warm re-solves: error: {warm['error']}"]
+    analyses = results.get("analyses")
+    if analyses:
+        from benchmarks.analyses import format_result
+
+        lines += ["", "Analyses on the default model, one core (reference: the time the same run spent inside "
+                      "HiGHS; × HiGHS = total / inside HiGHS)", format_result(analyses)]
     cli = results.get("cli")
     if cli:
         codes = set(cli["exit_codes"])
@@ -444,6 +460,11 @@ def run(settings: Settings) -> dict:
             _say(settings, "[default] warm re-solves against cold rebuilds …")
             results["warm"] = runner({"kind": "warm", "n_warm": settings.warm_n, "n_cold": settings.cold_n,
                                       "n_pulp": max(2, settings.cold_n // 2), "skip_pulp": settings.skip_pulp})
+        if settings.analyses:
+            from benchmarks.analyses import measure
+
+            _say(settings, "[default] sweep and frontier, alternated …")
+            results["analyses"] = measure(settings.analysis_samples, max(1, settings.repeat) * 3)
         if settings.cli and settings.cli_n > 0:
             _say(settings, f"[default] cold `critmin solve --no-write` × {settings.cli_n} …")
             results["cli"] = time_cli(settings.cli_n)

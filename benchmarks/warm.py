@@ -8,7 +8,11 @@ no stockpile), which the naive PuLP peer can write too.
 - **single stage** (``config.single_stage_objective``): load once, then change one source's capacity (the upper
   bound of its flow columns, every year) or the cap (the upper bound of its rows) and re-solve, ``n`` times,
   cycling through four values so that every re-solve moves the optimum; against a cold rebuild: build_model, a
-  new backend, load, solve.
+  new backend, load, solve. On the MIP variant these re-solves never branch: each stage's LP relaxation already
+  meets every minimum efficient size (``PlanSession.solve_stage``), so they are warm LP re-solves, a few simplex
+  iterations each, among three distinct optima.
+- **branching** (MIP variant): the cap moves far (40% to 5%) so that the relaxation builds less than a minimum
+  size and the stage solves the MIP; the count of re-solves that branched is reported with the time.
 - **hierarchy** (``PlanSession``): re-run the full hierarchy warm after a capacity change, against a cold
   build + load + hierarchy.
 - **PuLP backend (CBC)**: the same bound change and re-solve; PuLP writes the model and CBC starts cold each time.
@@ -25,6 +29,7 @@ import numpy as np
 SOURCE = "CHL-LI-SQM"  # SQM's Chilean lithium plants: a large non-Chinese block that the plan uses
 CAPACITY_FACTORS = (0.5, 1.0, 0.25, 0.75)
 CAP_SHARES = (0.4, 0.3, 0.5, 0.35)
+BRANCH_SHARES = (0.4, 0.2, 0.3, 0.1, 0.25, 0.05)  # caps whose LP relaxations mostly break a minimum size
 CAP = {"name": "bench_cap", "type": "dependence_cap", "max_share": CAP_SHARES[0], "years": "2028+"}
 
 
@@ -113,6 +118,48 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
     return out
 
 
+def _counting(backend) -> list[int]:
+    """Count the backend's solve calls: a MIP stage that branches makes two (relaxation, then the MIP)."""
+    calls, solve = [0], backend.solve
+
+    def counted(duals: bool = True):
+        calls[0] += 1
+        return solve(duals)
+
+    backend.solve = counted
+    return calls
+
+
+def _branching(loaded, n_warm: int, n_cold: int) -> dict:
+    """Warm re-solves where the binaries branch and the optimum moves far: the cap cycles through
+    ``BRANCH_SHARES`` (40% to 5%), whose LP relaxations mostly build less than a minimum efficient size, so the
+    stage solves the MIP; against a cold build + load + solve at the same caps, alternated."""
+    model, session, _ = _solve_fresh(loaded, "highs")
+    calls = _counting(session.backend)
+    _, _, cap_rows, demand = _handles(model)
+    warm, cold, branched, objectives = [], [], 0, []
+    for i in range(n_warm):
+        share = BRANCH_SHARES[(i + 1) % len(BRANCH_SHARES)]
+        calls[0] = 0
+        t = time.perf_counter()
+        session.backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), demand * share)
+        s = session.solve_stage()
+        warm.append(time.perf_counter() - t)
+        assert s.ok, s.status
+        branched += calls[0] > 1
+        objectives.append(s.objective)
+        if i < n_cold:
+            t = time.perf_counter()
+            fresh_model, fresh, _ = _solve_fresh(loaded, "highs")
+            rows = _handles(fresh_model)[2]
+            fresh.backend.set_row_bounds(rows, np.full(len(rows), -np.inf), demand * share)
+            c = fresh.solve_stage()
+            cold.append(time.perf_counter() - t)
+            assert c.ok and abs(c.objective - s.objective) <= 1e-6 * max(1.0, abs(s.objective))
+    return {"cold_rebuild_solve": _stats(cold), "warm_cap_far": {**_stats(warm), "branched": branched,
+                                                                  "distinct_objectives": len(set(objectives))}}
+
+
 def _hierarchy(loaded, n_warm: int, n_cold: int) -> dict:
     from engine.formulation import build_model
     from engine.hierarchy import PlanSession
@@ -186,6 +233,8 @@ def warm_resolves(task: dict) -> dict:
         entry = {"columns": lp.n_cols, "rows": lp.n_rows, "nnz": lp.nnz, "integer_columns": len(lp.integer_cols),
                  "highs": _single_stage(loaded, "highs", n_warm, n_cold),
                  "highs_hierarchy": _hierarchy(loaded, max(5, n_warm // 5), max(3, n_cold // 2))}
+        if lp.integer_cols.size:
+            entry["highs_branching"] = _branching(loaded, max(6, n_warm // 4), max(3, n_cold // 2))
         if not task.get("skip_pulp"):
             entry["pulp_cbc"] = _single_stage(loaded, "pulp", n_pulp, n_pulp)
         if as_lp:

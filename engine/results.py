@@ -130,25 +130,73 @@ def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | Non
                 "china_share_pct", "least_cost_china_share_pct"]]
 
 
-def _annuity_payments(model: Model, builds: pd.DataFrame) -> pd.DataFrame:
-    """Capex annuities of the builds (a ``build_table``), one row per (mineral, payment year)."""
-    if builds.empty:
-        return pd.DataFrame(columns=["mineral", "year", "usd"])
-    life = model.scenario.finance.asset_life_years
-    years = pd.DataFrame({"year": model.years})
-    pay = builds[["mineral", "year_online", "capex_annuity_usd_per_yr"]].merge(years, how="cross")
-    pay = pay[(pay["year"] >= pay["year_online"]) & (pay["year"] < pay["year_online"] + life)]
-    return pay.rename(columns={"capex_annuity_usd_per_yr": "usd"})[["mineral", "year", "usd"]]
+@dataclass
+class _CostTerms:
+    """What ``cost_components`` needs of a model that does not depend on the solution: per delivery block its
+    columns, demand rows and USD per tonne of each component; the stockpile's rows and holding cost; the capex
+    annuity's payment rows of every build; the sort order of the demand rows. Built once per model."""
+
+    blocks: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]]
+    stock_rows: np.ndarray | None
+    stock_holding: np.ndarray | None
+    capex_per_tpy: np.ndarray  # per build, in model.builds order
+    build_order: np.ndarray  # build_table's order (option_id, year_started)
+    pay_rows: np.ndarray  # demand row of each annuity payment, in the order cost_components has always summed them
+    pay_build: np.ndarray  # the build (model.builds position) each payment belongs to
+    group_order: np.ndarray  # demand rows sorted by (scen, mineral, year)
+    group_prob: np.ndarray  # the scenario probability of each demand row
+    key: tuple
 
 
-def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV.
+def _cost_terms(model: Model) -> _CostTerms:
+    """The model's ``_CostTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
+    key = tuple(id(t) for t in (model.supply, model.jv_output, model.stockpile, model.demand, model.builds,
+                                model.jv_options))
+    terms = getattr(model, "_cost_terms_cache", None)
+    if terms is not None and terms.key == key:
+        return terms
+    blocks = []
+    for block, frame in model.delivery_frames():
+        base = frame["unit_cost_usd_per_t"].to_numpy()
+        units = {"purchase": base} if block == "flow" else {
+            "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
+        units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
+        units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
+        blocks.append((block, model.block_cols(block), frame["demand_row"].to_numpy(), units))
+    sp = model.stockpile
+    stock_rows = demand_row_of(model, sp) if len(sp) else None
+    stock_holding = sp["holding"].to_numpy() if len(sp) else None
+    b = model.builds
+    if b.empty:
+        capex_per_tpy = build_order = pay_rows = pay_build = np.zeros(0, dtype=np.int64)
+    else:
+        opts = model.jv_options.set_index("option_id")
+        capex_per_tpy = b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
+        build_order = np.asarray(b.reset_index(drop=True).sort_values(["option_id", "year"], kind="stable").index)
+        life = model.scenario.finance.asset_life_years
+        online = b["online"].to_numpy()[build_order]
+        years = np.asarray(model.years)
+        # one payment per scenario, build (in build_table's order) and year it is online within the asset's life
+        paid = [(i, y) for i, start in zip(build_order, online, strict=True) for y in years
+                if start <= y < start + life]
+        minerals = b["mineral"].to_numpy()
+        every = pd.DataFrame([(s, minerals[i], y) for s in model.scenarios["scen"] for i, y in paid],
+                             columns=["scen", "mineral", "year"])
+        pay_rows = demand_row_of(model, every) if len(every) else np.zeros(0, dtype=np.int64)
+        pay_build = np.array([i for _ in model.scenarios["scen"] for i, _y in paid], dtype=np.int64)
+    d = model.demand
+    group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
+    group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+    terms = _CostTerms(blocks, stock_rows, stock_holding, capex_per_tpy, build_order, pay_rows, pay_build,
+                       group_order, group_prob, key)
+    model._cost_terms_cache = terms
+    return terms
 
-    Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty,
-    stockpile_holding and jv_capex (the annuity of the capacity built, charged in every scenario: builds are
-    first-stage). Each component is summed onto the demand rows (one per scen, mineral, year) with bincount.
-    ``builds`` is the solution's ``build_table`` when the caller has it already.
-    """
+
+def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """USD per demand row of each cost component, and where each component has terms: the one computation behind
+    ``cost_components`` and ``total_cost_pv``."""
+    terms = _cost_terms(model)
     groups = len(model.demand)
     sums: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
@@ -158,25 +206,36 @@ def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = N
         present[component] = present.get(component, np.zeros(groups, bool)) | (
             np.bincount(rows, minlength=groups) > 0)
 
-    for block, frame in model.delivery_frames():
-        tonnes = clean(x[model.block_cols(block)])
-        rows = frame["demand_row"].to_numpy()
-        base = frame["unit_cost_usd_per_t"].to_numpy()
-        if block == "flow":
-            add("purchase", rows, tonnes * base)
-        else:
-            add("jv_opex", rows, tonnes * frame["opex_usd_per_t"].to_numpy())
-            add("jv_royalty", rows, tonnes * frame["royalty_usd_per_t"].to_numpy())
-        add("tariff", rows, tonnes * (base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()))
-        add("feoc_credit_loss", rows, tonnes * frame["credit_loss_usd_per_t"].to_numpy())
-    if len(model.stockpile):
-        sp = model.stockpile
-        add("stockpile_holding", demand_row_of(model, sp),
-            clean(x[model.block_cols("stock_level")]) * sp["holding"].to_numpy())
-    capex = _annuity_payments(model, build_table(model, x) if builds is None else builds)
-    if len(capex):
-        every = pd.concat([capex.assign(scen=s) for s in model.scenarios["scen"]], ignore_index=True)
-        add("jv_capex", demand_row_of(model, every), every["usd"].to_numpy(dtype=float))
+    for _block, cols, rows, units in terms.blocks:
+        tonnes = clean(x[cols])
+        for component, unit in units.items():
+            add(component, rows, tonnes * unit)
+    if terms.stock_rows is not None:
+        add("stockpile_holding", terms.stock_rows, clean(x[model.block_cols("stock_level")]) * terms.stock_holding)
+    if len(terms.build_order):
+        size = clean(x[model.block_cols("build")])
+        annuity = size * terms.capex_per_tpy * _crf(model)
+        paying = size[terms.pay_build] > 0
+        if paying.any():
+            add("jv_capex", terms.pay_rows[paying], annuity[terms.pay_build[paying]])
+    return sums, present
+
+
+def _crf(model: Model) -> float:
+    fin = model.scenario.finance
+    return capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
+
+
+def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Long table of cost by (scen, mineral, year, component) in USD, undiscounted and PV.
+
+    Components: purchase, tariff, feoc_credit_loss (purchases and JV output alike), jv_opex, jv_royalty,
+    stockpile_holding and jv_capex (the annuity of the capacity built, charged in every scenario: builds are
+    first-stage). Each component is summed onto the demand rows (one per scen, mineral, year) with bincount
+    (``_component_sums``, which ``total_cost_pv`` sums too). ``builds`` is accepted for callers that have the
+    solution's ``build_table`` already; the annuities come from ``x`` either way.
+    """
+    sums, present = _component_sums(model, x)
     keys = model.demand[["scen", "mineral", "year"]]
     frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
     long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
@@ -257,8 +316,18 @@ def expected_total(model: Model, frame: pd.DataFrame, column: str) -> float:
 
 
 def total_cost_pv(model: Model, x: np.ndarray) -> float:
-    """Expected present value of all costs of a solution, USD, recomputed from the cost table."""
-    return expected_total(model, cost_components(model, x), "pv_usd")
+    """Expected present value of all costs of a solution, USD: Σ probability × discount × USD over the rows of the
+    cost table (``cost_components``) in its order, from the same component sums without building the table."""
+    sums, present = _component_sums(model, x)
+    terms = _cost_terms(model)
+    names = sorted(sums)
+    order = terms.group_order
+    usd = np.column_stack([sums[c][order] for c in names])
+    mask = np.column_stack([present[c][order] for c in names])
+    rows = np.broadcast_to(order[:, None], mask.shape)[mask]
+    years = model.demand["year"].to_numpy()[rows]
+    pv = usd[mask] * model.discount(years)
+    return float((pv * terms.group_prob[rows]).sum())
 
 
 def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:

@@ -21,7 +21,8 @@ from engine.tables import TABLES_BY_NAME
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results.json"
-    settings = Settings(sizes=["tiny"], repeat=1, out=out, isolate=False, warm=False, cli=False, quiet=True)
+    settings = Settings(sizes=["tiny"], repeat=1, out=out, isolate=False, warm=False, cli=False, quiet=True,
+                        analyses=False)
     return run(settings)
 
 
@@ -160,3 +161,12 @@ def test_cold_cli_is_timed_against_an_imports_only_reference(results):
     own = cli["median_s"] - cli["imports_median_s"]
     assert 'reference, alternated: `python -c "import numpy, pandas, highspy"`' in text
     assert f"so critmin's own part is {own:.2f} s" in text
+
+
+def test_analyses_timing_runs_and_reports_the_share_inside_highs():
+    from benchmarks.analyses import format_result, measure
+
+    result = measure(samples=1, rounds=1)
+    for part in ("sweep", "frontier"):
+        assert 0 < result[part]["highs_share"] < 1
+    assert "samples/s" in format_result(result) and "inside HiGHS" in format_result(result)

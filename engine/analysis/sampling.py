@@ -103,10 +103,11 @@ def _one(loaded: LoadedScenario, universe: _Universe, rng: np.random.Generator, 
     return availability, demand, cost, record
 
 
-def scenario_set(loaded: LoadedScenario, indices: list[int], seed: int, stream: int = SWEEP
-                 ) -> tuple[ScenarioSet, list[dict]]:
-    """A set of equiprobable scenarios, one per sample index, and the draws of each."""
-    universe = _universe(loaded)
+def scenario_set(loaded: LoadedScenario, indices: list[int], seed: int, stream: int = SWEEP,
+                 universe: _Universe | None = None) -> tuple[ScenarioSet, list[dict]]:
+    """A set of equiprobable scenarios, one per sample index, and the draws of each; ``universe`` is
+    ``_universe(loaded)`` when the caller keeps it across calls."""
+    universe = universe or _universe(loaded)
     availability, demand, cost, records = [], [], [], []
     for scen, index in enumerate(indices):
         rng = np.random.default_rng([seed, stream, index])

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.analysis.sampling import scenario_set
+from engine.analysis.sampling import _universe, scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation import build_model
 from engine.hierarchy import PlanSession
@@ -50,10 +50,11 @@ class SampleRunner:
 
     def __init__(self, loaded: LoadedScenario, seed: int, solver: str | None = None) -> None:
         self.loaded, self.seed, self.solver = loaded, seed, solver
+        self.universe = _universe(loaded)  # what the draws act on, the same for every sample
 
     def run(self, index: int) -> dict:
         start = time.perf_counter()
-        sample_set, records = scenario_set(self.loaded, [index], self.seed)
+        sample_set, records = scenario_set(self.loaded, [index], self.seed, universe=self.universe)
         model = build_model(self.loaded, sample_set)
         plan = PlanSession(model, make_backend(self.solver, SolverOptions())).solve()
         row: dict = {**records[0], "status": plan.status.value}
