@@ -211,9 +211,10 @@ def critmin_hierarchy(inputs, meter: Meter, backend_name: str) -> dict:
         plan = session.solve()
     with meter.phase("extract"):
         tables = make_tables(model, plan.x, plan.least_cost.x) if plan.ok else None
-    return {"status": str(plan.status), "objective": plan.stages[-1].objective if plan.stages else None,
+    solves = [*plan.stages, *plan.tie_break]  # the last solve is the tie rule's, as the limit's last MPS is
+    return {"status": str(plan.status), "objective": solves[-1].objective if solves else None,
             "stages": [{"name": s.name, "status": str(s.status), "objective": s.objective, "seconds": s.seconds,
-                        "iterations": s.iterations} for s in plan.stages],
+                        "iterations": s.iterations} for s in solves],
             "rows_out": None if tables is None else len(tables.flows)}
 
 
