@@ -131,8 +131,8 @@ def allowed_moves(model: Model, settings: WorstCaseSettings) -> MoveSet:
     for basis in settings.by:
         parts = []
         for block, frame in blocks:
-            cut = np.where(country_mask(frame, model.equity, [country], basis if basis != "either" else "either",
-                                        settings.owner_threshold), settings.share, 1.0)
+            cut = np.where(country_mask(frame, model.equity, [country], basis, settings.owner_threshold),
+                           settings.share, 1.0)
             if block == "jv_out":  # buyer-hosted JV output and licences: kept, or cut by the partner's equity
                 spared = (frame["host"] == buyer).to_numpy() | (frame["mode"] == "licensing").to_numpy()
                 equity = np.where(frame["partner"] == country, frame["partner_equity_share"].astype(float), 0.0)
@@ -264,7 +264,6 @@ class Adversary:
         self.backend.set_objective(self.value)
         self._plan: np.ndarray | None = None
 
-
     def fix(self, plan_x: np.ndarray | None) -> None:
         """Fix the plan: its first stage, and its unrestricted recourse before each set's start (``damage``).
         ``plan_x`` is in this model's columns. None frees both: the best plan had the set been known."""
@@ -299,12 +298,13 @@ class Adversary:
         return value, float(np.clip(sol.x[self.short], 0.0, None).sum())
 
     def best_response(self, plan_x: np.ndarray, sets: list[Restriction]) -> tuple[Restriction, float, float]:
-        """The set of ``sets`` that does most damage to the plan (ties: the first in canonical order)."""
+        """The set of ``sets`` that does most damage to the plan. Ties, within the solver's noise
+        (``beyond_noise``), go to the first set in canonical order, so noise never picks the worst set."""
         self.fix(plan_x)
         best: tuple[Restriction, float, float] = ((), -1.0, 0.0)
         for restriction in sets:
             value, tonnes = self.damage(restriction)
-            if value > best[1]:
+            if best[1] < 0 or beyond_noise(value - best[1], best[1]) > 0:
                 best = (restriction, value, tonnes)
         return best
 
