@@ -678,9 +678,6 @@ def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out
     from engine import api
 
     loaded = api.load(model)
-    if loaded.dataset.tables["observed_trade"].empty:
-        raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
-                         f"to (expected rows of mineral, period, origin, share, measure, form)")
     folder = target_folder(loaded, "calibrate", out, force, no_write)
     result = api.calibrate(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),

@@ -53,7 +53,7 @@ from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
 from engine.hierarchy import ABS_TOL, Plan, PlanSession
 from engine.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
-from engine.scenario import LoadedScenario
+from engine.scenario import LoadedScenario, mineral_code
 from engine.schema import WorstCaseSettings
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
@@ -183,10 +183,8 @@ OPTION_NAMES = {"k": "--k", "country": "--country", "by": "--by", "share": "--sh
 def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSettings:
     """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file."""
     ds = loaded.dataset
-    names = {str(n).split("(")[0].strip().lower(): m for m, n in zip(ds.minerals["mineral"], ds.minerals["name"],
-                                                                       strict=True)}
     if isinstance(changes.get("minerals"), list):  # names as well as codes: 'gallium' -> ga
-        changes = {**changes, "minerals": [names.get(str(m).strip().lower(), m) for m in changes["minerals"]]}
+        changes = {**changes, "minerals": [mineral_code(ds, m) or m for m in changes["minerals"]]}
     data = {**loaded.scenario.worstcase.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
     try:
         settings = WorstCaseSettings.model_validate(data)
@@ -203,9 +201,9 @@ def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSetting
                          f" expected an ISO 3166 alpha-3 code of the dataset")
     unknown = [m for m in settings.minerals or [] if m not in minerals]
     if unknown:
+        names = [str(n).split("(")[0].strip().lower() for n in ds.minerals["name"]]
         raise InputError(f"--mineral {unknown[0]!r}: unknown mineral{did_you_mean(unknown[0], [*minerals, *names])}; "
-                         f"expected "
-                         f"one of {', '.join(sorted(minerals))} or their names")
+                         f"expected one of {', '.join(sorted(minerals))} or their names")
     if not settings.start_years.select(loaded.scenario.years):
         raise InputError(f"--from {settings.start_years}: no year of the horizon "
                          f"{loaded.scenario.horizon.start}-{loaded.scenario.horizon.end}")
