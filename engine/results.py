@@ -176,14 +176,16 @@ def _cost_terms(model: Model) -> _CostTerms:
         life = model.scenario.finance.asset_life_years
         online = b["online"].to_numpy()[build_order]
         years = np.asarray(model.years)
-        # one payment per scenario, build (in build_table's order) and year it is online within the asset's life
-        paid = [(i, y) for i, start in zip(build_order, online, strict=True) for y in years
-                if start <= y < start + life]
-        minerals = b["mineral"].to_numpy()
-        every = pd.DataFrame([(s, minerals[i], y) for s in model.scenarios["scen"] for i, y in paid],
-                             columns=["scen", "mineral", "year"])
+        # one payment per scenario, build (in build_table's order) and year it is online within the asset's life:
+        # the (build, year) pairs in that order are the row-major non-zeros of the online mask
+        online_in = (online[:, None] <= years[None, :]) & (years[None, :] < online[:, None] + life)
+        pair_build, pair_year = np.nonzero(online_in)
+        n_scen = len(model.scenarios)
+        pay_build = np.tile(build_order[pair_build], n_scen).astype(np.int64)
+        every = pd.DataFrame({"scen": np.repeat(model.scenarios["scen"].to_numpy(), len(pair_build)),
+                              "mineral": b["mineral"].to_numpy()[pay_build],
+                              "year": np.tile(years[pair_year], n_scen)})
         pay_rows = demand_row_of(model, every) if len(every) else np.zeros(0, dtype=np.int64)
-        pay_build = np.array([i for _ in model.scenarios["scen"] for i, _y in paid], dtype=np.int64)
     d = model.demand
     group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)

@@ -42,7 +42,9 @@ class SolvedModel:
         self.col_upper = lp.col_upper.astype(float).copy()
         self.row_lower = lp.row_lower.astype(float).copy()
         self.row_upper = lp.row_upper.astype(float).copy()
-        self.matrix = lp.matrix().to_scipy().tocsr()
+        # the model's own CSC arrays, shared rather than copied (a CSR copy held 12 bytes per non-zero more for
+        # the whole run); A x sums each row's terms in the same column order either way, to the same bits
+        self.matrix = lp.matrix().to_scipy()
         self.n_model_rows = lp.n_rows
         self.extra: list[tuple[np.ndarray, np.ndarray, str]] = []  # rows added after loading: cols, vals, name
         self.cost = np.zeros(lp.n_cols)
@@ -84,7 +86,7 @@ class SolvedModel:
             return
         lil = self.matrix.tolil()
         lil[row, cols] = vals
-        self.matrix = lil.tocsr()
+        self.matrix = lil.tocsc()
         self.matrix.eliminate_zeros()
 
     # ---------------------------------------------------------------- reading a point
@@ -140,7 +142,7 @@ class SolvedModel:
     def to_scipy(self) -> scipy.sparse.csr_matrix:
         """The full matrix as loaded and edited (model rows, then added rows)."""
         if not self.extra:
-            return self.matrix
+            return self.matrix.tocsr()
         rows = [scipy.sparse.csr_matrix((v, (np.zeros(len(c), dtype=np.int64), c)), shape=(1, self.matrix.shape[1]))
                 for c, v, _ in self.extra]
         return scipy.sparse.vstack([self.matrix, *rows], format="csr")
