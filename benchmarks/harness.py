@@ -472,8 +472,8 @@ def format_targets(results: dict) -> list[str]:
         return []
     lines = ["", f"critmin (highs backend) against the limit in the same round; targets: end to end <= "
                  f"{TARGET_TIME_RATIO}x, peak memory <= {TARGET_MEMORY_RATIO}x (median, then each round)",
-             f"{'size':<7}{'nnz':>11}  {'end to end (wall)':<28}{'end to end (CPU)':<28}{'own CPU s':>10}  "
-             f"{'peak memory':<28}"]
+             f"{'size':<7}{'nnz':>11}  {'end to end (wall)':<36}{'end to end (CPU)':<36}{'own CPU s':>9}  "
+             f"{'peak memory':<36}"]
     for s, r in rows:
         def cell(median: float | None, ratios: list[float] | None, target: float) -> str:
             if median is None:
@@ -483,9 +483,9 @@ def format_targets(results: dict) -> list[str]:
 
         own = f"{r['own_cpu_s']:.2f}" if r.get("own_cpu_s") is not None else "—"
         lines.append(f"{s['size']['name']:<7}{s['nnz']:>11,}  "
-                     f"{cell(r['ratio'], r.get('round_ratios'), TARGET_TIME_RATIO):<28}"
-                     f"{cell(r.get('cpu_ratio'), r.get('cpu_round_ratios'), TARGET_TIME_RATIO):<28}{own:>10}  "
-                     f"{cell(r.get('memory_ratio'), r.get('memory_round_ratios'), TARGET_MEMORY_RATIO):<28}")
+                     f"{cell(r['ratio'], r.get('round_ratios'), TARGET_TIME_RATIO):<36}"
+                     f"{cell(r.get('cpu_ratio'), r.get('cpu_round_ratios'), TARGET_TIME_RATIO):<36}{own:>9}  "
+                     f"{cell(r.get('memory_ratio'), r.get('memory_round_ratios'), TARGET_MEMORY_RATIO)}")
     return lines
 
 
