@@ -13,8 +13,8 @@ import pytest
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
 from engine.formulation.demand import demand_row_of
-from engine.results import _cost_terms
-from engine.scenario import load_scenario
+from engine.inputs.scenario import load_scenario
+from engine.outputs.results import _cost_terms
 from engine.solvers.check import SolvedModel
 
 

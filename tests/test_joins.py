@@ -1,4 +1,4 @@
-"""engine.tabular equals the pandas operations it replaces, on random tables (and on hand-made corner cases)."""
+"""engine.model.joins equals the pandas operations it replaces, on random tables (and on hand-made corner cases)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine.formulation.jv import online_pairs
-from engine.lp import assemble_csc
-from engine.tabular import group_rows, match_rows, per_scenario, positions, sort_order
+from engine.model.joins import group_rows, match_rows, per_scenario, positions, sort_order
+from engine.model.lp import assemble_csc
 
 
 def random_table(seed: int, n: int) -> pd.DataFrame:
@@ -114,7 +114,7 @@ def test_sort_order_keeps_ties_in_row_order_and_falls_back_beyond_int64() -> Non
 def test_row_block_int32_indices_give_the_int64_matrix_beyond_int32_keys() -> None:
     """Row blocks keep their non-zero indices as int32; column × rows then exceeds 2^31 and the matrix must still
     be the one assembled from the int64 triplets."""
-    from engine.lp import LinearProgram
+    from engine.model.lp import LinearProgram
 
     rng = np.random.default_rng(5)
     n_cols, n_rows, nnz = 60_000, 50_000, 4_000
