@@ -74,8 +74,7 @@ def cold_sample(loaded, universe, index: int) -> dict:
     from the tidy tables (the sweep's reference)."""
     from engine.analysis.sampling import scenario_set
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
-    from engine.results import (
+    from engine.outputs.results import (
         attributed_by_group,
         build_table,
         dependence_metric,
@@ -83,6 +82,7 @@ def cold_sample(loaded, universe, index: int) -> dict:
         total_cost_pv,
         unmet_value_pv,
     )
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import SolverOptions, make_backend
 
     sample_set, records = scenario_set(loaded, [index], SEED, universe=universe)
@@ -124,7 +124,7 @@ def frontier_round(loaded, points: int = 21) -> dict:
 
 def measure(samples: int = 40, rounds: int = 3) -> dict:
     """Median over ``rounds`` alternating rounds of the sweep and the frontier on the baseline scenario."""
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     loaded = load_scenario("baseline")
@@ -146,7 +146,7 @@ def measure(samples: int = 40, rounds: int = 3) -> dict:
 
 
 def profile(samples: int, top: int = 25) -> str:
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     loaded = load_scenario("baseline")
     out = io.StringIO()

@@ -36,7 +36,7 @@ CAP = {"name": "bench_cap", "type": "dependence_cap", "max_share": CAP_SHARES[0]
 def default_inputs(as_lp: bool):
     """(loaded scenario, scenario mapping, dataset) of the default model with the bench cap added."""
     from benchmarks.generator import scaled_dataset
-    from engine.scenario import load_scenario, scenario_from_dict
+    from engine.inputs.scenario import load_scenario, scenario_from_dict
 
     base = load_scenario("baseline")
     dataset = scaled_dataset(base.dataset) if as_lp else base.dataset  # facilities=1, jv_copies=1: min sizes blank
@@ -56,7 +56,7 @@ def _stats(times: list[float]) -> dict:
 def _solve_fresh(loaded, backend_name: str):
     from benchmarks.config import single_stage_objective
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     model = build_model(loaded)
@@ -162,7 +162,7 @@ def _branching(loaded, n_warm: int, n_cold: int) -> dict:
 
 def _hierarchy(loaded, n_warm: int, n_cold: int) -> dict:
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     cold = []

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from engine.analysis.frontier import compute_frontier
 from engine.cli import main
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
 from conftest import solve_dict, tiny_scenario

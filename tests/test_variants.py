@@ -22,8 +22,8 @@ from engine.analysis.sweep import SampleRunner
 from engine.formulation import build_model
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.variants import SampleModels, model_differences
-from engine.hierarchy import PlanSession
-from engine.results import (
+from engine.inputs.scenario import load_scenario, with_overrides
+from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
@@ -34,7 +34,7 @@ from engine.results import (
     unmet_value,
     unmet_value_pv,
 )
-from engine.scenario import load_scenario, with_overrides
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
 

@@ -3,7 +3,7 @@
 A sweep sample's row (dependence overall and per mineral, shortfall overall and per mineral, JV capacity built)
 is computed here from index arrays found once per model shape (which demand row each delivery fills, each
 column's attribution, the builds' table order) instead of from the tidy tables. Each number is the same
-arithmetic, in the same order, as its definition on the tables (``engine/results.py``: ``attributed_by_group``,
+arithmetic, in the same order, as its definition on the tables (``engine/outputs/results.py``: ``attributed_by_group``,
 ``dependence_metric``, ``per_mineral``, ``build_table``), so it is the same number to the last bit
 (``tests/test_metrics.py`` compares them on seeded samples of the shipped scenarios). Cost and unmet demand come
 from ``results.total_cost_pv`` and ``results.unmet_value_pv`` themselves: there is one definition of each.
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.results import clean
+from engine.outputs.results import clean
 
 
 class PlanMetrics:

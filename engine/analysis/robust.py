@@ -31,8 +31,8 @@ from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, _universe, 
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.variants import SampleModels
-from engine.hierarchy import Plan, PlanSession
-from engine.results import (
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
@@ -40,9 +40,9 @@ from engine.results import (
     total_cost_pv,
     unmet_value,
 )
-from engine.scenario import LoadedScenario
+from engine.plan.hierarchy import Plan, PlanSession
+from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
-from engine.ties import tie_weights
 
 
 @dataclass

@@ -6,7 +6,7 @@ as a fresh build of the sample, bit for bit) and its row read from vectors kept 
 sample's LP is handed to a fresh solver object and solved cold: its result is that of a cold solve of its LP,
 whichever worker runs it and whatever that worker solved before (a warm solver object keeps state that a cleared
 basis does not reset, and that state moved the last digits of the plan; starting every sample from the undisrupted
-plan's bases moved them too, by up to 1e-9 of a value). The hierarchy's tie rule (``engine/ties.py``) picks
+plan's bases moved them too, by up to 1e-9 of a value). The hierarchy's tie rule (``engine/plan/ties.py``) picks
 one plan among equally good ones. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they
 arrive; ``resume`` skips them. A torn last line (a process killed while writing) is ignored and its sample redone.
 """
@@ -31,12 +31,12 @@ from engine.analysis.metrics import PlanMetrics
 from engine.analysis.sampling import _universe, scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
-from engine.hierarchy import PlanSession
-from engine.results import share_cost_terms, total_cost_pv, unmet_value_pv
-from engine.scenario import LoadedScenario
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.results import share_cost_terms, total_cost_pv, unmet_value_pv
+from engine.plan.hierarchy import PlanSession
+from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
-from engine.ties import tie_weights
 
 PERCENTILES = (5, 50, 95)
 CHECKPOINT = "samples.jsonl"
@@ -217,7 +217,7 @@ def _manifest(loaded: LoadedScenario, samples: int, seed: int) -> dict:
 def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
                    force: bool) -> list[dict]:
     """Create the sweep folder (or check it for --resume) and return the samples already done."""
-    from engine.output import mark
+    from engine.outputs.files import mark
 
     check_folder(folder, loaded, samples, seed, resume, force)
     if resume:
@@ -236,7 +236,7 @@ def check_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, 
                  force: bool) -> None:
     """Every check on the sweep folder, before anything is written: not a file, not over an input, not an existing
     folder without --resume or --force, --force only over critmin's own, --resume only of the same sweep."""
-    from engine.output import check_writable
+    from engine.outputs.files import check_writable
 
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder; choose another --out")
@@ -352,7 +352,7 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
-    from engine.output import SCHEMA_VERSION, write_csv
+    from engine.outputs.files import SCHEMA_VERSION, write_csv
 
     table = run.table.drop(columns=["seconds"], errors="ignore")
     stats = percentiles(run.table)

@@ -37,8 +37,8 @@ from engine.formulation.dependence import _attributed
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.domestic import existing_domestic_capacity
 from engine.formulation.model import Model, scale_unit
-from engine.lp import LinearProgram
-from engine.scenario import LoadedScenario
+from engine.inputs.scenario import LoadedScenario
+from engine.model.lp import LinearProgram
 
 KNOWN_ROWS = ("demand", "stock_balance", "jv_capacity", "jv_max_size", "jv_min_size", "export_quota:",
               "country_cap:", "content_rule:", "dependence_cap:", "domestic_target:")

@@ -11,7 +11,7 @@ Stages, each fixing the level of the one before within a tolerance::
     then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
 
 Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
-every backend. The tie rule (``engine/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
+every backend. The tie rule (``engine/plan/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
 equally good ones, whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the
 same LP would.
 With ``minimise: cost`` stages 4–5 are skipped: the reference, ties settled, is the plan. A stage that is not
@@ -31,7 +31,8 @@ import numpy as np
 
 from engine.formulation.jv import integer_repair
 from engine.formulation.model import Model
-from engine.schema import Budget
+from engine.inputs.schema import Budget
+from engine.plan.ties import settle, tie_weights
 from engine.solvers.base import (
     FEASIBILITY_ABS_TOL,
     FEASIBILITY_REL_TOL,
@@ -40,7 +41,6 @@ from engine.solvers.base import (
     Solution,
     Status,
 )
-from engine.ties import settle, tie_weights
 
 ABS_TOL = LEVEL_ABS_TOL
 
@@ -63,7 +63,7 @@ class Plan:
     status: Status
     message: str = ""
     stages: list[Stage] = field(default_factory=list)
-    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/ties.py``)
+    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/plan/ties.py``)
     solution: Solution | None = None
     least_cost: Solution | None = None
     cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
@@ -357,7 +357,7 @@ class PlanSession:
         return plan
 
     def settle_ties(self, plan: Plan, last: Solution, objective: np.ndarray) -> None:
-        """The tie rule (``engine/ties.py``): among the optimal points of the last stage ``last`` (which minimised
+        """The tie rule (``engine/plan/ties.py``): among the optimal points of the last stage ``last`` (which minimised
         ``objective``), report the one that minimises the tie-break weights. Nothing is left changed."""
         levels = list(self.level_rows.values())
         settled, solves = settle(self.backend, self.model.lp.integer_cols, self.ties, last, objective, levels)
