@@ -385,11 +385,13 @@ class PlanSession:
         The LP is the plan's cost stage as solved (with ``minimise: cost`` the least-cost stage, budget row free;
         otherwise the final stage), a MIP with its integer columns fixed at the plan's values. When the plan leaves
         demand unmet, unmet demand is priced at its value (the shortfall objective, ``unmet_value_usd_per_t``, is
-        added to cost) while the shortfall level row stays: no plan leaves less demand unmet, none may leave more,
-        so the optimum is still the plan, and a policy's dual counts the unmet demand relaxing it would let the plan
-        meet. The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and its objective
-        is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says why.
-        The session is left as the last stage was solved (``--write-mps`` writes it).
+        added to cost) and each mineral-year's unmet demand is capped at the plan's, ``short[m, y, ω] <= short*``:
+        the plan is still an optimum (no plan leaves less demand unmet in total), and a policy's dual counts the
+        unmet demand relaxing it would let the plan meet, without trading unmet demand between minerals and years
+        (under the one shortfall level alone, a tonne of germanium let through would free its value for leaving
+        other demand unmet). The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and
+        its objective is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says
+        why. The session is left as the last stage was solved (``--write-mps`` writes it).
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
@@ -400,13 +402,20 @@ class PlanSession:
         saved_objective = self.backend.solved.cost.copy()
         budget_row = self.level_rows["budget"]
         saved_budget = float(self.backend.solved.row_upper[budget_row])
+        short = self.model.block_cols("short")
+        solved = self.backend.solved
+        short_lower, short_upper = solved.col_lower[short].copy(), solved.col_upper[short].copy()
         try:
             if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
                 self.set_level("budget", np.inf)
+            if priced:
+                self.backend.set_col_bounds(short, short_lower, np.minimum(short_upper, plan.x[short]))
             self.backend.set_objective(objective)
             reuse = plan.cost_stage if not self.model.lp.integer_cols.size and not priced else None
             sol, why = self.duals_at(plan.x, allowance, reuse)
         finally:
+            if priced:
+                self.backend.set_col_bounds(short, short_lower, short_upper)
             self.set_level("budget", saved_budget)
             self.backend.set_objective(saved_objective)
         if sol is None:
