@@ -20,10 +20,10 @@ cut, and the tree is exact, unlike a MIP solver's gap, which may stop at a plan 
 optimum. Among leaves within noise of each other, the one with the fewer plants built is kept, then the one whose
 binaries come first in option-id order: a fixed rule, whatever order the leaves were found in.
 
-When the tree needs more than ``NODE_LIMIT`` LP solves, a node's solve fails (time limit, an error), or no leaf is
-found (the MIP may then be infeasible), the stage falls back to the backend's MIP, as before. Every node's point is
-checked by the backend (``engine/solvers/check.py``) and the plan returned is checked against the model with its
-binaries integer again.
+A node whose warm start HiGHS stops with status "unknown" is solved again from scratch. When the tree needs more
+than ``NODE_LIMIT`` LP solves, a node's solve fails (time limit, an error), or no leaf is found (the MIP may then be
+infeasible), the stage falls back to the backend's MIP, as before. Every node's point is checked by the backend
+(``engine/solvers/check.py``) and the plan returned is checked against the model with its binaries integer again.
 """
 
 from __future__ import annotations
@@ -146,6 +146,14 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solut
     def cut(bound: float) -> bool:
         return best is not None and bound - best.objective > NOISE_REL * abs(best.objective)
 
+    def solve() -> Solution:
+        sol = backend.solve(duals=False)
+        tree.solves += 1
+        tree.seconds += sol.seconds
+        tree.iterations += sol.iterations or 0
+        tree.rejected.extend(sol.rejected)
+        return sol
+
     children({}, root.x, root.objective)
     backend.prefer_primal(False)  # bounds change between nodes: the last basis stays dual feasible
     try:
@@ -160,11 +168,10 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solut
             for j, value in node.fixed.items():
                 lo[j] = up[j] = value
             backend.set_col_bounds(cols, lo, up)
-            sol = backend.solve(duals=False)
-            tree.solves += 1
-            tree.seconds += sol.seconds
-            tree.iterations += sol.iterations or 0
-            tree.rejected.extend(sol.rejected)
+            sol = solve()
+            if sol.status is Status.ERROR:  # HiGHS can stop a warm start with status "unknown": start cold
+                backend.reset_basis()
+                sol = solve()
             if sol.status is Status.INFEASIBLE:
                 continue
             if not sol.ok:
