@@ -22,7 +22,7 @@ import pandas as pd
 from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
 from engine.hierarchy import PlanSession
-from engine.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
+from engine.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
 from engine.solvers.base import Solution, Status, beyond_noise
 
 
@@ -98,17 +98,17 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
 
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
-    dep = attributed_by_group(model, sol.x)
+    share = china_share_pct(model, sol.x)
     cost = total_cost_pv(model, sol.x)
     premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else dependence_metric(model, dep),
+        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else aggregate_dependence(model, share),
         "cost_pv_usd": cost, "premium_usd": premium,
         "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
         "marginal_usd_per_pp": marginal,
     }
-    row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
+    row.update({f"{m}_pct": v for m, v in mineral_shares(model, share).items()})
     return row
 
 
