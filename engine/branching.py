@@ -134,6 +134,11 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solut
     best_key: tuple = ()
     heap: list[_Node] = []
     seq = 0
+    best_basis = None
+    getter = getattr(backend, "basis", None)
+
+    def basis() -> object | None:
+        return getter() if getter is not None else None
 
     def children(node_fixed: dict[int, float], x: np.ndarray, bound: float) -> None:
         nonlocal seq
@@ -188,9 +193,11 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solut
             key = _key(repaired, sizes)
             if best is None or sol.objective < best.objective - NOISE_REL * abs(best.objective) or (
                     sol.objective <= best.objective + NOISE_REL * abs(best.objective) and key < best_key):
-                best, best_key = sol, key
+                best, best_key, best_basis = sol, key, basis()
         if best is None:
             tree.fallback = "no node met every minimum size"
         return best, tree
     finally:
         backend.set_col_bounds(cols, lower, upper)
+        if best_basis is not None:  # the next solve (duals, the tie rule) starts from the kept leaf's optimum
+            backend.set_basis(best_basis)

@@ -79,6 +79,12 @@ class _Sweep:
         return abs(float(duals.row_dual[self.row])) / self.unit * self.model.money_unit
 
 
+def basis_of(backend) -> object | None:
+    """The backend's current basis, on backends that keep one (``set_basis`` starts a later solve from it)."""
+    basis = getattr(backend, "basis", None)
+    return basis() if basis is not None else None
+
+
 def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     """Among the plans of least cost under the cap, the least dependent overall: the tie-break ``solve`` uses
     for its least-cost reference, so the frontier's least-cost point is solve's least-cost plan."""
@@ -131,7 +137,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
         return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
     d_min = sweep.percent(least_dependent.x)
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
-    rows = []
+    rows, cost_basis = [], None
     for eps in grid:
         if progress is not None:
             progress()
@@ -139,8 +145,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue
         sweep.cap(max(eps, d_min))
+        if cost_basis is not None:  # the last cap's cost optimum: a few dual simplex iterations from this cap's
+            session.backend.set_basis(cost_basis)
         sol = sweep.minimise(cost)
         marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
+        cost_basis = basis_of(session.backend)
         # where the cap does not bind, the point is solve's least-cost plan itself
         point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
         if not point.ok:
