@@ -163,7 +163,7 @@ class PlanSession:
         self.branching = getattr(backend, "bounds", None) is not None
         """Settle minimum sizes by branching on warm LP re-solves (``engine/branching.py``): on backends that keep
         their solver between solves; the others solve each MIP from scratch anyway."""
-        self.tree_stats = {"trees": 0, "node_solves": 0, "fallbacks": 0}  # over every stage of this session
+        self.tree_stats = {"trees": 0, "node_solves": 0, "fallbacks": 0, "mip_solves": 0}  # over this session's stages
         self.checks = {"points_rejected": 0, "stage_retries": 0}
         """Over every solve of this session (analyses re-solve warm many times): points a backend rejected, and
         stages retried with wider slack. Their summaries report it as ``solver_checks``."""
@@ -197,6 +197,7 @@ class PlanSession:
             return relaxed
         if not relaxed.ok and relaxed.status not in NUMERICAL:
             return relaxed
+        self.tree_stats["mip_solves"] += 1
         sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
         sol.rejected = [*relaxed.rejected, *sol.rejected]
