@@ -122,11 +122,11 @@ def _key(x: np.ndarray, sizes: MinimumSizes) -> tuple:
     return (int(binaries.sum()), tuple(binaries.tolist()))
 
 
-def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solution | None, Tree]:
+def branch(backend: Backend, sizes: MinimumSizes, root: Solution, duals: bool = False) -> tuple[Solution | None, Tree]:
     """The MIP's optimum by branch and bound from ``root``, the loaded stage's relaxation solved (optimal, with
     some option undersized). The binaries must be continuous on ``backend`` and stay so; their bounds are restored.
-    Returns the best leaf (its point repaired, not yet checked with the binaries integer) and the tree, or None and
-    the tree with ``fallback`` saying why the MIP is needed."""
+    Returns the best leaf (its point repaired, not yet checked with the binaries integer; with its node LP's duals
+    when ``duals``) and the tree, or None and the tree with ``fallback`` saying why the MIP is needed."""
     tree = Tree(solves=1)
     cols = sizes.built_cols
     lower, upper = backend.solved.col_lower[cols].copy(), backend.solved.col_upper[cols].copy()
@@ -152,7 +152,7 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution) -> tuple[Solut
         return best is not None and bound - best.objective > NOISE_REL * abs(best.objective)
 
     def solve() -> Solution:
-        sol = backend.solve(duals=False)
+        sol = backend.solve(duals=duals)
         tree.solves += 1
         tree.seconds += sol.seconds
         tree.iterations += sol.iterations or 0

@@ -40,7 +40,7 @@ from engine.solvers.base import (
     Solution,
     Status,
 )
-from engine.ties import settle, tie_weights
+from engine.ties import duals_hold, settle, tie_weights
 
 ABS_TOL = LEVEL_ABS_TOL
 
@@ -178,20 +178,26 @@ class PlanSession:
         """With binaries, try the LP relaxation first: when its builds already respect every minimum efficient size
         it is optimal for the MIP too (``MinimumSizes.repair``); else settle the undersized builds by branching on
         warm LP re-solves (``engine/branching.py``), and fall back to the backend's MIP when the tree grows beyond
-        its limit. ``duals=False`` reads primal values only (a MIP's plan has no duals: ``duals_at`` gives them)."""
+        its limit. With ``duals``, the plan carries the duals of the LP that found it when they are optimal duals of
+        the LP with the binaries held at the plan's values (``ties.duals_hold``; ``extra['held_duals']``), else none
+        (``duals_at`` gives them); ``duals=False`` reads primal values only."""
         integer = self.model.lp.integer_cols
         if not integer.size:
             return self.backend.solve(duals)
         self.backend.set_integrality(integer, False)
-        relaxed, repaired = self.backend.solve(duals=False), None
+        relaxed, repaired = self.backend.solve(duals), None
         try:
             if relaxed.ok:
                 repaired = self.sizes.repair(relaxed.x)
                 if repaired is None and self.branching:
-                    relaxed, repaired = self._branch(relaxed)
+                    relaxed, repaired = self._branch(relaxed, duals)
         finally:
             self.backend.set_integrality(integer, True)
         if relaxed.ok and repaired is not None and self.backend.solved.violation(repaired) is None:
+            if duals and duals_hold(self.backend.solved, relaxed, repaired):
+                relaxed.extra["held_duals"] = True  # optimal duals of the LP with the binaries held at the plan's
+            else:
+                relaxed.row_dual = relaxed.col_dual = None
             relaxed.x, relaxed.is_mip = repaired, True
             relaxed.objective = self.backend.solved.objective(repaired)
             return relaxed
@@ -213,10 +219,10 @@ class PlanSession:
                 return polished
         return sol
 
-    def _branch(self, relaxed: Solution) -> tuple[Solution, np.ndarray | None]:
+    def _branch(self, relaxed: Solution, duals: bool) -> tuple[Solution, np.ndarray | None]:
         """Branch from the stage's relaxation ``relaxed`` (``engine/branching.py``): the best leaf and its repaired
         point, or ``relaxed`` and None when the stage must fall back to the MIP (time and notes carried over)."""
-        leaf, tree = branch(self.backend, self.sizes, relaxed)
+        leaf, tree = branch(self.backend, self.sizes, relaxed, duals)
         self.tree_stats["trees"] += 1
         self.tree_stats["node_solves"] += tree.solves - 1
         carried = leaf if leaf is not None else relaxed

@@ -110,3 +110,27 @@ def test_a_tree_beyond_its_limit_falls_back_to_the_mip_with_bounds_restored(monk
     session, mine = plan(model, tree=True)
     assert session.tree_stats["fallbacks"] >= 1
     assert_same_plan(model, mine, plan(model, tree=False)[1])
+
+
+def test_a_stages_own_duals_serve_the_lp_with_its_binaries_held(monkeypatch):
+    """The frontier's marginal costs come from the cost stage's own duals when they are optimal for the LP with the
+    binaries held (``ties.duals_hold``), else from that LP solved again: the same figures either way."""
+    import engine.hierarchy as hierarchy
+    from engine.analysis.frontier import compute_frontier
+
+    model = build_model(load_scenario("baseline"))
+    calls = []
+    holds = hierarchy.duals_hold
+
+    def counted(*args):
+        calls.append(holds(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(hierarchy, "duals_hold", counted)
+    own = compute_frontier(PlanSession(model, make_backend("highs", SolverOptions())), points=6).table
+    assert sum(calls) >= 5
+    monkeypatch.setattr(hierarchy, "duals_hold", lambda *args: False)
+    solved = compute_frontier(PlanSession(model, make_backend("highs", SolverOptions())), points=6).table
+    assert own["marginal_usd_per_pp"].notna().all()
+    np.testing.assert_allclose(own["marginal_usd_per_pp"].to_numpy(dtype=float),
+                               solved["marginal_usd_per_pp"].to_numpy(dtype=float), rtol=1e-6)

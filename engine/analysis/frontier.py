@@ -72,7 +72,7 @@ class _Sweep:
         """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
         checked to belong to ``sol`` (``PlanSession.duals_at``); else None."""
         allowance = self.session.allowance(self.session.level("cost", sol))
-        reuse = None if self.model.lp.integer_cols.size else sol
+        reuse = sol if not self.model.lp.integer_cols.size or sol.extra.get("held_duals") else None
         duals, _ = self.session.duals_at(sol.x, allowance, reuse)
         if duals is None:
             return None
