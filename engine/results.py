@@ -114,7 +114,7 @@ class _ShareTerms:
     demand: np.ndarray
     kept: np.ndarray  # demand rows with demand > 0
     weighted: np.ndarray  # probability × mineral weight of each kept row
-    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none)
+    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``_aggregate_weights``
     mineral: np.ndarray  # each kept row's mineral, as a position in ``model.minerals`` (-1 if not listed)
     key: tuple
 
@@ -131,12 +131,10 @@ def _share_terms(model: Model) -> _ShareTerms:
     demand = d["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
     t = d[kept]
-    prob = t["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
-    weight = t["mineral"].map(model.scenario.objective.weights).fillna(1.0).to_numpy()
-    first = (t["scen"] == t["scen"].iloc[0]).to_numpy() if len(t) else np.zeros(0, dtype=bool)
+    weighted, total = _aggregate_weights(model, t)
     minerals = list(model.minerals)
     terms = _ShareTerms(dl["col"].to_numpy()[inside], rows[inside], dl["attribution"].to_numpy()[inside], demand,
-                        kept, prob * weight, float(weight[first].sum()) or 1.0,
+                        kept, weighted, total,
                         np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64),
                         key)
     model._share_terms_cache = terms
@@ -384,21 +382,37 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
 
 
 def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:
-    """The objective's aggregate (mean with mineral weights, or max) of a dependence column of a table with one
-    row per demand row of ``model`` (``attributed_by_group``, ``dependence_table``)."""
-    return aggregate_dependence(model, table[column].to_numpy(dtype=float))
+    """The objective's aggregate (mean with mineral weights, or max) of a dependence column of a table of demand
+    rows (``attributed_by_group``, ``dependence_table``, or some of their rows)."""
+    t = table[table["demand_t"] > 0]
+    return _aggregate(model, t[column].to_numpy(dtype=float), *_aggregate_weights(model, t))
 
 
 def aggregate_dependence(model: Model, share: np.ndarray) -> float:
-    """The objective's aggregate of a share per demand row (``china_share_pct``): over the rows with demand, the
-    probability- and mineral-weighted mean (weights summing over one scenario's rows), or the max."""
+    """``dependence_metric`` of a share per demand row of ``model`` (``china_share_pct``), with the model's weights
+    computed once."""
     terms = _share_terms(model)
-    kept = share[terms.kept]
-    if not kept.size:
+    return _aggregate(model, share[terms.kept], terms.weighted, terms.total)
+
+
+def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """For demand rows with demand: each one's scenario probability × mineral weight, and the sum of the mineral
+    weights over the first scenario's rows (1 if none)."""
+    if rows.empty:
+        return np.zeros(0), 1.0
+    prob = rows["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    weight = rows["mineral"].map(model.scenario.objective.weights).fillna(1.0).to_numpy()
+    first = (rows["scen"] == rows["scen"].iloc[0]).to_numpy()
+    return prob * weight, float(weight[first].sum()) or 1.0
+
+
+def _aggregate(model: Model, share: np.ndarray, weighted: np.ndarray, total: float) -> float:
+    """The objective's aggregate of the shares of demand rows with demand: Σ weighted × share / total, or the max."""
+    if not share.size:
         return 0.0
     if model.scenario.objective.aggregate == "max":
-        return float(kept.max())
-    return float((terms.weighted * kept).sum() / terms.total)
+        return float(share.max())
+    return float((weighted * share).sum() / total)
 
 
 def per_mineral(table: pd.DataFrame, column: str, order: list[str]) -> dict[str, float]:
