@@ -246,7 +246,7 @@ def warm_resolves(task: dict) -> dict:
                  "highs": _single_stage(loaded, "highs", n_warm, n_cold),
                  "highs_hierarchy": _hierarchy(loaded, max(5, n_warm // 5), max(3, n_cold // 2))}
         if lp.integer_cols.size:
-            entry["highs_branching"] = _branching(loaded, max(6, n_warm // 4), max(3, n_cold // 2))
+            entry["highs_branching"] = _branching(loaded, max(12, n_warm // 2), max(3, n_cold // 2))
         if not task.get("skip_pulp"):
             entry["pulp_cbc"] = _single_stage(loaded, "pulp", n_pulp, n_pulp)
         if as_lp:
