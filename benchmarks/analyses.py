@@ -75,7 +75,7 @@ def frontier_round(loaded, points: int = 21) -> dict:
 
 def measure(samples: int = 40, rounds: int = 3) -> dict:
     """Median over ``rounds`` alternating rounds of the sweep and the frontier on the baseline scenario."""
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     loaded = load_scenario("baseline")
@@ -93,7 +93,7 @@ def measure(samples: int = 40, rounds: int = 3) -> dict:
 
 
 def profile(samples: int, top: int = 25) -> str:
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     loaded = load_scenario("baseline")
     out = io.StringIO()

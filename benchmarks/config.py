@@ -70,7 +70,7 @@ def bench_policies(horizon_start: int = HORIZON_START) -> list[dict]:
 
 
 def bench_scenario(horizon_end: int) -> dict:
-    """The benchmark scenario as a mapping (``engine.scenario.scenario_from_dict``)."""
+    """The benchmark scenario as a mapping (``engine.inputs.scenario.scenario_from_dict``)."""
     return {
         "description": "critmin benchmark: baseline policies + CRMA 65% country cap + 50% dependence cap",
         "buyer": "USA",
@@ -91,7 +91,7 @@ def single_stage_objective(lp) -> np.ndarray:
 def build_inputs(size: Size):
     """(dataset, scenario set, scenario mapping) for a size: the generated data every tool reads."""
     from benchmarks.generator import disruption_set, scaled_dataset
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     base = load_scenario("baseline").dataset
     dataset = scaled_dataset(base, facilities=size.facilities, jv_copies=size.jv_copies,

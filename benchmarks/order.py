@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 from engine.solvers.ordering import SolverOrder
 
 
@@ -63,7 +63,7 @@ def solve_in_order(lp: LinearProgram, cost: np.ndarray, order: SolverOrder) -> t
 def compare(size_name: str, rounds: int) -> list[dict]:
     from benchmarks.config import SIZES, build_inputs, single_stage_objective
     from engine.formulation import build_model
-    from engine.scenario import scenario_from_dict
+    from engine.inputs.scenario import scenario_from_dict
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     dataset, scenarios, mapping = build_inputs(SIZES[size_name])

@@ -17,9 +17,9 @@ import warnings
 def profile(size_name: str, hierarchy: bool = False, top: int = 25, default: bool = False) -> str:
     from benchmarks.config import SIZES, build_inputs, single_stage_objective
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
-    from engine.results import make_tables
-    from engine.scenario import load_scenario, scenario_from_dict
+    from engine.inputs.scenario import load_scenario, scenario_from_dict
+    from engine.outputs.results import make_tables
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     warnings.filterwarnings("ignore", category=FutureWarning)

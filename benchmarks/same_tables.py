@@ -20,10 +20,10 @@ def write_all(out: Path, samples: int) -> None:
     from engine.analysis.frontier_run import run_frontier
     from engine.analysis.sweep import SampleRunner, SweepRun, percentiles
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
-    from engine.output import write_csv
-    from engine.results import cost_with_unmet_pv, make_tables, total_cost_pv
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
+    from engine.outputs.files import write_csv
+    from engine.outputs.results import cost_with_unmet_pv, make_tables, total_cost_pv
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import SolverOptions, make_backend
 
     warnings.filterwarnings("ignore", category=FutureWarning)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from engine.scenario import LoadedScenario, load_scenario, scenario_from_dict
+from engine.inputs.scenario import LoadedScenario, load_scenario, scenario_from_dict
 
 SHIPPED = ("baseline", "crma_caps", "feoc_strict", "ga_ge_ban", "ira_content", "jv_quid_pro_quo")
 

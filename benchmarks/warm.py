@@ -39,7 +39,7 @@ CAP = {"name": "bench_cap", "type": "dependence_cap", "max_share": CAP_SHARES[0]
 def default_inputs(as_lp: bool):
     """(loaded scenario, scenario mapping, dataset) of the default model with the bench cap added."""
     from benchmarks.generator import scaled_dataset
-    from engine.scenario import load_scenario, scenario_from_dict
+    from engine.inputs.scenario import load_scenario, scenario_from_dict
 
     base = load_scenario("baseline")
     dataset = scaled_dataset(base.dataset) if as_lp else base.dataset  # facilities=1, jv_copies=1: min sizes blank
@@ -59,7 +59,7 @@ def _stats(times: list[float]) -> dict:
 def _solve_fresh(loaded, backend_name: str, branching: bool = True):
     from benchmarks.config import single_stage_objective
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     model = build_model(loaded)
@@ -126,7 +126,7 @@ def _branching(loaded, n_warm: int, n_cold: int) -> dict:
     """Warm re-solves where the binaries branch and the optimum moves far: the cap cycles through ``BRANCH_SHARES``
     (40% to 5%), whose LP relaxations mostly build less than a minimum efficient size. Three ways, alternated per
     cap, in CPU seconds (``time.process_time``, so other work on a shared machine does not count): the stage as
-    critmin solves it (relaxation, then branching on warm LP re-solves, ``engine/branching.py``); the MIP path it
+    critmin solves it (relaxation, then branching on warm LP re-solves, ``engine/plan/branching.py``); the MIP path it
     replaced (relaxation, then HiGHS's MIP, ``PlanSession.branching = False``) on its own loaded session; and a
     cold build + load + solve on the MIP path, the reference. Every warm answer is checked against that cold MIP
     solve: the same objective within the MIP gap and the same binaries."""
@@ -174,7 +174,7 @@ def _branching(loaded, n_warm: int, n_cold: int) -> dict:
 
 def _hierarchy(loaded, n_warm: int, n_cold: int) -> dict:
     from engine.formulation import build_model
-    from engine.hierarchy import PlanSession
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     cold = []

@@ -169,7 +169,7 @@ def _quiet_highs():
 
 def _critmin_model(inputs):
     from engine.formulation import build_model
-    from engine.scenario import scenario_from_dict
+    from engine.inputs.scenario import scenario_from_dict
 
     dataset, scenarios, scenario = inputs
     return build_model(scenario_from_dict(scenario, dataset, name="bench"), scenarios)
@@ -179,7 +179,7 @@ def _critmin_model(inputs):
 def critmin_single(inputs, meter: Meter, backend_name: str) -> dict:
     """build_model → backend.load → one solve of the single-stage objective → result tables."""
     from benchmarks.config import single_stage_objective
-    from engine.results import make_tables
+    from engine.outputs.results import make_tables
     from engine.solvers import SolverOptions, make_backend
 
     with meter.phase("build"):
@@ -198,8 +198,8 @@ def critmin_single(inputs, meter: Meter, backend_name: str) -> dict:
 
 def critmin_hierarchy(inputs, meter: Meter, backend_name: str) -> dict:
     """build_model → PlanSession (load) → the full hierarchy, warm → result tables (optimised + least cost)."""
-    from engine.hierarchy import PlanSession
-    from engine.results import make_tables
+    from engine.outputs.results import make_tables
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import SolverOptions, make_backend
 
     with meter.phase("build"):
@@ -346,7 +346,7 @@ def prep(task: dict, inputs) -> dict:
     """Not timed: the model's size, the single-stage MPS, critmin's reference optimum, and (if asked) each
     hierarchy stage's MPS exactly as the stage saw the model."""
     from benchmarks.config import single_stage_objective
-    from engine.hierarchy import PlanSession
+    from engine.plan.hierarchy import PlanSession
     from engine.solvers import make_backend
 
     out_dir = Path(task["out_dir"])

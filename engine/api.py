@@ -25,15 +25,15 @@ if TYPE_CHECKING:  # the heavy modules load on first use, so ``import engine`` s
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from engine.analysis.compare import Comparison as _Comparison
     from engine.analysis.explain import Explanation
     from engine.analysis.frontier_run import FrontierRun
     from engine.analysis.robust import RobustResult
     from engine.analysis.stress import StressResult
     from engine.analysis.sweep import SweepRun
     from engine.analysis.worstcase import WorstCaseResult
-    from engine.compare import Comparison as _Comparison
+    from engine.inputs.scenario import LoadedScenario
     from engine.run import RunResult
-    from engine.scenario import LoadedScenario
 
 ScenarioLike = Any  # str | Path | dict | LoadedScenario | None
 ProgressCallback = Callable[[int, int], None]
@@ -54,7 +54,7 @@ def load(scenario: ScenarioLike = None, *, inputs: Path | str | None = None, nam
     engine.errors.InputError: Scenario 'baseline' is not valid:
       (scenario), objective.minimise: got 'cheapest'; expected 'dependence' or 'cost'
     """
-    from engine.scenario import LoadedScenario, load_scenario, scenario_from_dict, with_overrides
+    from engine.inputs.scenario import LoadedScenario, load_scenario, scenario_from_dict, with_overrides
 
     folder = Path(inputs) if inputs is not None else None
     if isinstance(scenario, LoadedScenario):
@@ -72,7 +72,7 @@ def override(scenario: ScenarioLike, **changes: Any) -> LoadedScenario:
     >>> override("baseline", objective={"budget": "+10%"}).scenario.objective.budget.premium
     0.1
     """
-    from engine.scenario import with_overrides
+    from engine.inputs.scenario import with_overrides
 
     return with_overrides(load(scenario), **changes)
 
@@ -85,7 +85,7 @@ def mineral_codes(scenario: ScenarioLike, minerals: Iterable[str], option: str =
     ['li', 'ga']
     """
     from engine.errors import InputError, did_you_mean
-    from engine.scenario import mineral_code
+    from engine.inputs.scenario import mineral_code
 
     loaded = load(scenario)
     known = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
@@ -104,7 +104,7 @@ def mineral_codes(scenario: ScenarioLike, minerals: Iterable[str], option: str =
 
 
 def _names(loaded: LoadedScenario) -> Any:
-    from engine.report.labels import Names
+    from engine.figures.labels import Names
 
     return Names(loaded.dataset.folder)
 
@@ -158,7 +158,7 @@ class Solution:
     @property
     def text(self) -> str:
         """The printout of ``critmin solve``."""
-        from engine.display import render_summary
+        from engine.outputs.display import render_summary
 
         ds = self.run.loaded.dataset
         names = {k: v.split("(")[0].strip().lower() for k, v in zip(ds.minerals["mineral"], ds.minerals["name"],
@@ -168,7 +168,7 @@ class Solution:
     def plot(self, kind: str = "dependence", mineral: str | None = None) -> Figure | None:
         """A figure of the report: ``dependence`` (by year, per mineral), ``sourcing`` (of ``mineral``),
         ``costs``, ``builds`` or ``stockpile``; None when the plan has nothing to show."""
-        from engine.report import plots
+        from engine.figures import plots
 
         s, names = self.scenario.scenario, _names(self.scenario)
         minerals = self.summary["scenario"]["minerals"]
@@ -189,8 +189,8 @@ class Solution:
 
     def write(self, folder: Path | str, force: bool = False) -> Path:
         """The results folder ``critmin solve --out FOLDER`` writes (atomically)."""
-        from engine.output import check_writable
-        from engine.writer import write_results
+        from engine.outputs.files import check_writable
+        from engine.outputs.run_folder import write_results
 
         folder = Path(folder)
         check_writable(folder, force, self.scenario.input_paths)
@@ -235,7 +235,7 @@ class Frontier:
         return {**self.summary, "frontier": self.table.to_dict(orient="records")}
 
     def plot(self) -> Figure | None:
-        from engine.report.plots import frontier_figure
+        from engine.figures.plots import frontier_figure
 
         loaded = self.run.loaded
         return frontier_figure(self.table, _names(loaded), loaded.scenario.dependence.country, scenario=loaded.name)
@@ -298,7 +298,7 @@ class Explained:
     @property
     def summary(self) -> dict:
         """``critmin explain --json``."""
-        from engine.output import stamped
+        from engine.outputs.files import stamped
 
         r = self.result
         stories = []
@@ -357,8 +357,8 @@ class Stress:
         return render_stress(self.result)
 
     def plot(self) -> Figure | None:
-        from engine.report.analysis_plots import stress_figure
-        from engine.report.labels import Names
+        from engine.figures.analysis_plots import stress_figure
+        from engine.figures.labels import Names
 
         return stress_figure(self.table, Names(), self.result.scenario)
 
@@ -409,7 +409,7 @@ class Sweep:
         return render_sweep(self.run)
 
     def plot(self) -> Figure | None:
-        from engine.report.analysis_plots import sweep_figure
+        from engine.figures.analysis_plots import sweep_figure
 
         loaded = self.run.loaded
         minerals = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
@@ -465,8 +465,8 @@ class Robust:
         return render_robust(self.result)
 
     def plot(self, minerals: Sequence[str] | None = None) -> Figure | None:
-        from engine.report.analysis_plots import robust_figure
-        from engine.report.labels import Names
+        from engine.figures.analysis_plots import robust_figure
+        from engine.figures.labels import Names
 
         both = [f for f in (self.builds, self.deterministic_builds) if len(f) and "mineral" in f]
         chosen = list(minerals) if minerals else sorted({m for f in both for m in f["mineral"]})
@@ -524,7 +524,7 @@ class WorstCase:
         return render_worstcase(self.result)
 
     def plot(self) -> Figure | None:
-        from engine.report.analysis_plots import worstcase_figure
+        from engine.figures.analysis_plots import worstcase_figure
 
         return worstcase_figure(self.table, self.result.country, self.result.scenario)
 
@@ -543,7 +543,7 @@ def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: s
     (codes or names) the country may restrict, default every modelled one."""
     from engine.analysis.worstcase import settings_with
     from engine.analysis.worstcase import worstcase as solve_worstcase
-    from engine.scenario import with_overrides
+    from engine.inputs.scenario import with_overrides
 
     loaded = load(scenario)
     if isinstance(by, str):
@@ -567,8 +567,8 @@ class Comparison:
     @property
     def summary(self) -> dict:
         """``critmin compare --json``."""
-        from engine.compare import comparison_json
-        from engine.output import stamped
+        from engine.analysis.compare import comparison_json
+        from engine.outputs.files import stamped
 
         return stamped(comparison_json(self.result))
 
@@ -576,20 +576,20 @@ class Comparison:
 
     @property
     def text(self) -> str:
-        from engine.compare import render_comparison
+        from engine.analysis.compare import render_comparison
 
         return render_comparison(self.result)
 
     def plot(self) -> Figure | None:
-        from engine.report.analysis_plots import compare_figure
-        from engine.report.labels import Names
+        from engine.figures.analysis_plots import compare_figure
+        from engine.figures.labels import Names
 
         runs = self.result.runs
         minerals = list(dict.fromkeys(m for r in runs if r.ok for m in r.summary["scenario"]["minerals"]))
         return compare_figure([(r.label, r.summary) for r in runs], minerals, Names())
 
     def write_csv(self, path: Path | str, force: bool = False) -> Path:
-        from engine.compare import check_csv_target, write_comparison_csv
+        from engine.analysis.compare import check_csv_target, write_comparison_csv
 
         check_csv_target(Path(path), force)
         return write_comparison_csv(self.result, Path(path), force=force)
@@ -597,8 +597,8 @@ class Comparison:
 
 def compare_runs(runs: Sequence[str | Path], *, top: int = 5, solver: str = "highs") -> Comparison:
     """Results folders or scenarios side by side (``critmin compare``); scenarios are solved, nothing written.
-    (Not ``compare``: ``engine.compare`` is the module that does the work.)"""
-    from engine.compare import compare as compare_runs
+    (Not ``compare``: ``engine.analysis.compare`` is the module that does the work.)"""
+    from engine.analysis.compare import compare as compare_runs
 
     return Comparison(compare_runs([str(r) for r in runs], top=top, solver=solver))
 
@@ -681,7 +681,7 @@ class Session:
         import numpy as np
 
         from engine.formulation import build_model
-        from engine.hierarchy import PlanSession
+        from engine.plan.hierarchy import PlanSession
         from engine.run import finish_run
         from engine.solvers import SolverOptions, make_backend
 
@@ -739,7 +739,7 @@ class Sensitivity:
         return render_sensitivity(self.result, self.top)
 
     def plot(self) -> Figure | None:
-        from engine.report.analysis_plots import sensitivity_figure
+        from engine.figures.analysis_plots import sensitivity_figure
 
         return sensitivity_figure(self.table, self.result.loaded.name)
 

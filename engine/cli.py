@@ -136,7 +136,7 @@ def progress_bar(label: str, length: int = 1, **options: Any):
 
 def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_write: bool) -> Path:
     """The analysis folder, checked before any solving so a refusal costs nothing."""
-    from engine.output import check_writable
+    from engine.outputs.files import check_writable
 
     folder = out if out is not None else Path("results") / f"{loaded.name}-{suffix}"
     if not no_write:
@@ -167,7 +167,7 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
           strict: bool) -> None:
     """Solve a scenario (default: the shipped baseline) and write its results folder."""
     from engine import api
-    from engine.output import check_writable
+    from engine.outputs.files import check_writable
 
     loaded = api.load(model)
     folder = out if out is not None else Path("results") / loaded.name
@@ -202,7 +202,7 @@ def validate(model: str | None, as_json: bool) -> None:
     """Check a scenario and its dataset without solving."""
     from engine import api
     from engine.formulation import build_model
-    from engine.output import stamped
+    from engine.outputs.files import stamped
 
     loaded = api.load(model)
     built = build_model(loaded)
@@ -239,11 +239,11 @@ def validate(model: str | None, as_json: bool) -> None:
 @friendly
 def data(inputs: Path | None, check: bool, build: bool, show_sources: bool, as_json: bool) -> None:
     """List the dataset tables with their rows, provenance and sources; check or rebuild them."""
-    from engine.data import load_dataset
-    from engine.databuild import SOURCES_FOLDER, provenance_counts, write_inputs
-    from engine.output import stamped
+    from engine.inputs.databuild import SOURCES_FOLDER, provenance_counts, write_inputs
+    from engine.inputs.dataset import load_dataset
+    from engine.inputs.tables import TABLES
+    from engine.outputs.files import stamped
     from engine.paths import inputs_dir
-    from engine.tables import TABLES
 
     folder = inputs or inputs_dir()
     sources = folder / SOURCES_FOLDER
@@ -296,8 +296,8 @@ def _source_rows(sources: Path) -> list[dict[str, str]]:
 
 def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025, tolerance_pp: float = 3.0) -> None:
     """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
-    from engine.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
-    from engine.output import stamped
+    from engine.inputs.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
+    from engine.outputs.files import stamped
     from engine.paths import inputs_dir
 
     if as_json:
@@ -349,7 +349,7 @@ def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025,
 def _backcast_lines(ds: Any) -> None:
     """Print the backcast: the shipped baseline's least-cost plan in its first year against observed import shares."""
     from engine.analysis.backcast import least_cost_backcast, top_shares
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     if ds.tables["observed_trade"].empty:
         click.echo("\n  Backcast: no observed_trade.csv in this dataset")
@@ -447,12 +447,12 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     Each RUN is a results folder written by 'solve', or a scenario (a shipped name or a YAML file), which is
     solved here without writing anything."""
     from engine import api
-    from engine.compare import check_csv_target, write_comparison_csv
+    from engine.analysis.compare import check_csv_target, write_comparison_csv
 
     if out is not None:
         check_csv_target(out, force, runs)
     if report_dir is not None:
-        from engine.output import check_writable
+        from engine.outputs.files import check_writable
 
         check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
     comparison = api.compare_runs(list(runs), top=top, solver=solver)
@@ -485,7 +485,7 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 def report(results_dir: Path, formats: str, out: Path | None, force: bool, as_json: bool) -> None:
     """A results folder as a report with plots (Markdown, HTML) and exports (XLSX, Parquet)."""
     from engine import api
-    from engine.output import stamped
+    from engine.outputs.files import stamped
     from engine.report.build import FILES, parse_formats
 
     chosen = parse_formats(formats)

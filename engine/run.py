@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.analysis.duals import shadow_prices
-from engine.analysis.policy_status import policy_status
 from engine.formulation import build_model
 from engine.formulation.model import Model
-from engine.hierarchy import Plan, PlanSession
-from engine.results import Tables, make_tables
-from engine.scenario import LoadedScenario, load_scenario
+from engine.inputs.scenario import LoadedScenario, load_scenario
+from engine.outputs.duals import shadow_prices
+from engine.outputs.policy_status import policy_status
+from engine.outputs.results import Tables, make_tables
+from engine.outputs.summary import make_summary
+from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import Backend
-from engine.summary import make_summary
 
 
 @dataclass

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.data import Dataset, load_dataset
+from engine.inputs.dataset import Dataset, load_dataset
+from engine.inputs.scenario import scenario_from_dict
+from engine.inputs.tables import TABLES_BY_NAME
 from engine.run import RunResult, run_scenario
-from engine.scenario import scenario_from_dict
-from engine.tables import TABLES_BY_NAME
 
 PROVENANCE = {"source": "test", "estimate": "false"}
 

@@ -16,8 +16,8 @@ from pytest import approx
 import engine as cm
 from engine.cli import main
 from engine.errors import InputError
-from engine.output import SCHEMA_VERSION
-from engine.scenario import load_scenario, with_overrides
+from engine.inputs.scenario import load_scenario, with_overrides
+from engine.outputs.files import SCHEMA_VERSION
 
 from conftest import write_dataset
 
@@ -71,7 +71,7 @@ def test_import_is_light_and_lists_the_api():
     assert out.strip() == "[]"
     assert {"load", "solve", "frontier", "explain", "stress", "sweep", "robust", "worstcase", "compare_runs",
             "make_report", "Session"} <= set(dir(cm))
-    import engine.compare
+    import engine.analysis.compare
     import engine.report  # noqa: F401  the modules of the same job do not shadow the API's names
 
     assert callable(cm.compare_runs) and callable(cm.make_report)

@@ -12,10 +12,10 @@ from engine.analysis.backcast import backcast, distance, observations, planned_s
 from engine.analysis.sensitivity import sensitivity, variants
 from engine.analysis.sensitivity_run import render_sensitivity, write_sensitivity
 from engine.cli import main
-from engine.data import load_dataset
 from engine.formulation import build_model
-from engine.hierarchy import solve_plan
-from engine.scenario import scenario_from_dict
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import scenario_from_dict
+from engine.plan.hierarchy import solve_plan
 from engine.solvers import make_backend
 from tests.conftest import TINY_CAPACITY, tiny_scenario, write_dataset, write_table
 
@@ -72,7 +72,7 @@ def test_data_check_prints_the_backcast_per_mineral():
 
 
 def test_baseline_holds_the_us_ban_on_russian_nickel():
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     policies = {p.name: p for p in load_scenario("baseline").scenario.policies}
     ban = policies["russia_nickel_import_ban"]
@@ -81,8 +81,8 @@ def test_baseline_holds_the_us_ban_on_russian_nickel():
 
 
 def test_every_shipped_scenario_says_which_policies_it_keeps_adds_and_removes():
+    from engine.inputs.scenario import load_scenario
     from engine.paths import models_dir
-    from engine.scenario import load_scenario
 
     base = [p.name for p in load_scenario("baseline").scenario.policies]
     for path in sorted(models_dir().glob("*.yaml")):

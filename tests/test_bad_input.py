@@ -223,7 +223,7 @@ def test_unknown_mineral_suggests_ga(tmp_path, bad):
 
 def test_mineral_names_are_codes_in_a_scenario(tmp_path):
     """A scenario may name a mineral by its name, in any case, wherever it names minerals (issue 16)."""
-    from engine.scenario import load_scenario
+    from engine.inputs.scenario import load_scenario
 
     path = scenario(tmp_path, """
         extends: baseline

@@ -13,9 +13,9 @@ import pytest
 from benchmarks.config import SIZES, build_inputs
 from benchmarks.generator import disruption_set, scaled_dataset
 from benchmarks.harness import TOOLS, Settings, format_tables, run
-from engine.data import load_dataset
-from engine.scenario import load_scenario
-from engine.tables import TABLES_BY_NAME
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import load_scenario
+from engine.inputs.tables import TABLES_BY_NAME
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_peer_matches_critmin_with_shortfall():
     from benchmarks.config import SHORTFALL_WEIGHT, single_stage_objective
     from benchmarks.peers import naive_pulp, peer_data
     from engine.formulation import ScenarioSet, build_model
-    from engine.scenario import scenario_from_dict
+    from engine.inputs.scenario import scenario_from_dict
     from engine.solvers import make_backend
 
     dataset, _, mapping = build_inputs(SIZES["tiny"])
@@ -137,7 +137,7 @@ def test_sizes_grow():
 
 def test_order_comparison_reaches_one_optimum_in_every_order():
     from benchmarks.order import compare, keys_scenario_last
-    from engine.lp import LinearProgram
+    from engine.model.lp import LinearProgram
 
     lp = LinearProgram()
     lp.add_variables("flow", pd.DataFrame({"source": ["b", "a", "b", "a"], "scen": [0, 0, 1, 1]}))

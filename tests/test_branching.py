@@ -1,4 +1,4 @@
-"""Minimum efficient sizes settled by branching on warm LP re-solves give the MIP's plan (``engine/branching.py``).
+"""Minimum efficient sizes settled by branching on warm LP re-solves give the MIP's plan (``engine/plan/branching.py``).
 
 The MIP path (``PlanSession.branching = False``: the relaxation, then HiGHS's MIP when a build is undersized) is kept
 callable; both paths solve the same seeded variants of the baseline scenario whose binaries branch.
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from test_jv import MIN_SIZE, dataset
 
-import engine.branching as branching
-from engine.branching import MinimumSizes
+import engine.plan.branching as branching
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.scenario import load_scenario, scenario_from_dict, with_overrides
+from engine.inputs.scenario import load_scenario, scenario_from_dict, with_overrides
+from engine.plan.branching import MinimumSizes
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import MIP_REL_GAP
 
@@ -115,7 +115,7 @@ def test_a_tree_beyond_its_limit_falls_back_to_the_mip_with_bounds_restored(monk
 def test_a_stages_own_duals_serve_the_lp_with_its_binaries_held(monkeypatch):
     """The frontier's marginal costs come from the cost stage's own duals when they are optimal for the LP with the
     binaries held (``ties.duals_hold``), else from that LP solved again: the same figures either way."""
-    import engine.hierarchy as hierarchy
+    import engine.plan.hierarchy as hierarchy
     from engine.analysis.frontier import compute_frontier
 
     model = build_model(load_scenario("baseline"))

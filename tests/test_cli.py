@@ -14,8 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import engine.output
-import engine.writer
+import engine.outputs.files
+import engine.outputs.run_folder
 from engine.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -300,7 +300,7 @@ def test_validate_and_data_commands():
 # ------------------------------------------------------------------------------------------- atomic writes
 def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     written: list[str] = []
-    real = engine.output.write_csv
+    real = engine.outputs.files.write_csv
 
     def write_then_interrupt(frame, path):
         if len(written) == 2:
@@ -308,8 +308,8 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
         real(frame, path)
         written.append(Path(path).name)
 
-    monkeypatch.setattr(engine.writer, "write_csv", write_then_interrupt)
-    monkeypatch.setattr(engine.output, "write_csv", write_then_interrupt)
+    monkeypatch.setattr(engine.outputs.run_folder, "write_csv", write_then_interrupt)
+    monkeypatch.setattr(engine.outputs.files, "write_csv", write_then_interrupt)
     out = tmp_path / "res"
     r = solve("baseline", "--out", out, code=1)
     assert len(written) == 2, "interrupted midway, after two tables"
@@ -321,7 +321,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
 def test_interrupted_replace_keeps_the_old_folder(tmp_path, monkeypatch):
     out = tmp_path / "res"
     out.mkdir()
-    engine.output.mark(out)  # a folder critmin wrote, so --force may replace it
+    engine.outputs.files.mark(out)  # a folder critmin wrote, so --force may replace it
     (out / "sentinel.txt").write_text("old", encoding="utf-8")
     real = os.replace
 
@@ -330,7 +330,7 @@ def test_interrupted_replace_keeps_the_old_folder(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         real(src, dst)
 
-    monkeypatch.setattr(engine.output.os, "replace", replace_then_interrupt)
+    monkeypatch.setattr(engine.outputs.files.os, "replace", replace_then_interrupt)
     solve("baseline", "--out", out, "--force", code=1)
     assert (out / "sentinel.txt").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"], "no temporary or backup folder left"
@@ -344,5 +344,5 @@ def test_write_folder_atomically_directly(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        engine.output.write_folder_atomically(target, fill)
+        engine.outputs.files.write_folder_atomically(target, fill)
     assert list(tmp_path.iterdir()) == []

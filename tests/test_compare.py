@@ -12,8 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from engine.analysis.compare import TABLE_KEYS, compare, render_comparison
 from engine.cli import main
-from engine.compare import TABLE_KEYS, compare, render_comparison
 from engine.errors import InputError
 from engine.paths import shipped_scenarios
 
@@ -142,7 +142,7 @@ def test_a_failed_run_shows_as_n_a(runs):
     comparison = compare([str(runs["folder"]), str(runs["ban"])])
     comparison.runs[1].summary = {k: v for k, v in comparison.runs[1].summary.items()
                                   if k not in ("dependence", "cost", "shortfall", "jv")}
-    from engine.compare import compare_runs
+    from engine.analysis.compare import compare_runs
 
     redone = compare_runs(comparison.runs)
     column = redone.table.set_index("key")["ban"]

@@ -11,8 +11,8 @@ import pytest
 
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
-from engine.results import cost_components, expected_total, total_cost_pv
-from engine.scenario import load_scenario
+from engine.inputs.scenario import load_scenario
+from engine.outputs.results import cost_components, expected_total, total_cost_pv
 
 
 @functools.cache

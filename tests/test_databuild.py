@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.data import load_dataset
-from engine.databuild import build_tables, china_shares, evaluate_cell, load_library, stale_tables
 from engine.errors import InputError
-from engine.tables import TABLES_BY_NAME
+from engine.inputs.databuild import build_tables, china_shares, evaluate_cell, load_library, stale_tables
+from engine.inputs.dataset import load_dataset
+from engine.inputs.tables import TABLES_BY_NAME
 
 from conftest import write_dataset
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.analysis.explain import explain, render
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
 
 from conftest import tiny_scenario
 

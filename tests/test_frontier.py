@@ -16,11 +16,12 @@ from click.testing import CliRunner
 from engine.analysis.frontier import compute_frontier
 from engine.cli import main
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.scenario import scenario_from_dict
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import scenario_from_dict
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
-from conftest import solve_dict, tiny_scenario
+from conftest import TINY_CAPACITY, solve_dict, tiny_scenario, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-3)
 
@@ -89,6 +90,22 @@ def test_ban_is_priced_by_the_source_it_holds_back(tiny):
     duals = r.tables.extra["duals"]
     assert duals["dual_usd"].tolist() == approx([900.0])
     assert duals["family"].tolist() == ["bound"]
+
+
+def test_a_ban_dual_does_not_trade_unmet_demand_between_minerals(tmp_path):
+    # Both minerals banned from China, both short: gallium 10 t (Japan's 10 t cost 2,000 USD/t, above gallium's
+    # value of unmet demand, 10 x 100), germanium 5 t (value 10 x 1,000). A tonne of Chinese germanium let
+    # through meets a tonne of unmet germanium: it saves 10,000 - 1,000 = 9,000 USD. Under the one shortfall level
+    # alone it also freed 10,000 USD of that level for leaving 10 t of Japan's gallium unmet (each saving
+    # 2,000 - 1,000), and was priced 19,000. Gallium's ban: a Chinese tonne replaces a Japanese one (2,000 - 100).
+    capacity = [dict(row) for row in TINY_CAPACITY]
+    next(row for row in capacity if row["source_id"] == "JPN-GA")["unit_cost_usd_per_t"] = 2000
+    dataset = load_dataset(write_dataset(tmp_path / "inputs", capacity=capacity))
+    r = solve_dict(dataset, minerals=["ga", "ge"], objective={"minimise": "cost"},
+                   policies=[{"type": "export_ban", "name": "ban", "exporter": "CHN"}])
+    assert r.summary["shortfall"]["total_t"] == approx(15.0)
+    duals = r.tables.extra["duals"].set_index("mineral")["dual_usd"]
+    assert duals.to_dict() == {"ga": approx(1900.0), "ge": approx(9000.0)}
 
 
 def test_frontier_command_writes_its_files(tmp_path):

@@ -15,7 +15,7 @@ import functools
 
 import pytest
 
-from engine.data import load_dataset
+from engine.inputs.dataset import load_dataset
 from engine.solvers import Status
 
 from conftest import solve_dict, tonnes_by_source, write_dataset

@@ -24,8 +24,8 @@ from click.testing import CliRunner, Result
 
 from engine.cli import main
 from engine.errors import InputError
-from engine.output import MARKER, OWNER, clean_stale, write_folder_atomically, written_by_critmin
-from engine.scenario import load_scenario
+from engine.inputs.scenario import load_scenario
+from engine.outputs.files import MARKER, OWNER, clean_stale, write_folder_atomically, written_by_critmin
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ROOT / "inputs"
@@ -546,7 +546,7 @@ def test_stale_temporary_folders_are_cleaned_and_live_or_foreign_ones_kept(tmp_p
 
 
 def test_a_killed_write_leaves_a_temporary_folder_that_names_its_process(tmp_path):
-    code = ("import os, sys\nfrom pathlib import Path\nfrom engine.output import write_folder_atomically\n"
+    code = ("import os, sys\nfrom pathlib import Path\nfrom engine.outputs.files import write_folder_atomically\n"
             "write_folder_atomically(Path(sys.argv[1]), lambda tmp: os._exit(9))\n")
     child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "res")])
     assert child.wait(timeout=60) == 9

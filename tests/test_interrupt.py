@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.config import SIZES, build_inputs, single_stage_objective
 from engine.formulation import build_model
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
 from engine.solvers import make_backend
 from engine.solvers.interrupt import run_interruptibly, stop_at_next_iteration
 

@@ -10,8 +10,8 @@ import functools
 
 import pytest
 
-from engine.data import load_dataset
-from engine.finance import capital_recovery_factor
+from engine.inputs.dataset import load_dataset
+from engine.model.finance import capital_recovery_factor
 
 from conftest import TINY_CAPACITY, solve_dict, write_dataset
 

@@ -20,24 +20,24 @@ import pandas as pd
 import pytest
 
 import engine
+from engine.analysis.compare import compare
 from engine.analysis.frontier_run import run_frontier
 from engine.analysis.robust import robust
 from engine.analysis.robust_run import render_robust
 from engine.analysis.stress import stress
 from engine.analysis.stress_run import render_stress
 from engine.analysis.sweep import SampleRunner
-from engine.compare import compare
-from engine.data import load_dataset
-from engine.display import pct, render_summary, usd
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.output import write_csv
-from engine.results import attributed_by_group, cost_with_unmet_pv, total_cost_pv, unmet_value_pv
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import load_scenario, scenario_from_dict, with_overrides
+from engine.inputs.schema import Budget, ExportBan
+from engine.outputs.display import pct, render_summary, usd
+from engine.outputs.files import write_csv
+from engine.outputs.results import attributed_by_group, cost_with_unmet_pv, total_cost_pv, unmet_value_pv
+from engine.outputs.run_folder import write_results
+from engine.plan.hierarchy import PlanSession
 from engine.run import run_scenario
-from engine.scenario import load_scenario, scenario_from_dict, with_overrides
-from engine.schema import Budget, ExportBan
 from engine.solvers import make_backend
-from engine.writer import write_results
 
 from conftest import tiny_scenario, write_dataset
 
@@ -312,4 +312,4 @@ def test_unmet_demand_is_valued_in_one_place():
         code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("#", '"', "`")))
         if '"unmet_value_usd_per_t"' in code or "'unmet_value_usd_per_t'" in code:
             readers.append(path.relative_to(root).as_posix())
-    assert readers == ["formulation/demand.py", "results.py"]
+    assert readers == ["formulation/demand.py", "outputs/results.py"]

@@ -14,9 +14,9 @@ import pytest
 
 from benchmarks.config import SIZES, build_inputs, single_stage_objective
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.lp import LinearProgram
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
+from engine.model.lp import LinearProgram
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.ordering import SolverOrder
 

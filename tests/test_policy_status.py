@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.analysis.policy_status import policy_status
 from engine.cli import main
+from engine.outputs.policy_status import policy_status
 
 from conftest import solve_dict, tiny_scenario, write_dataset
 
@@ -34,7 +34,7 @@ POLICIES = [
 
 @pytest.fixture(scope="module")
 def status(tmp_path_factory) -> tuple[pd.DataFrame, dict]:
-    from engine.data import load_dataset
+    from engine.inputs.dataset import load_dataset
 
     folder = tmp_path_factory.mktemp("status")
     dataset = load_dataset(write_dataset(folder / "inputs"))
@@ -99,7 +99,7 @@ def test_cli_prints_and_writes_policy_status(tmp_path):
 def test_row_order_does_not_change_the_status(tmp_path):
     """The table is sorted by the scenario's policy order, mineral, year and country: a reversed capacity table
     gives the same rows."""
-    from engine.data import load_dataset
+    from engine.inputs.dataset import load_dataset
 
     from conftest import TINY_CAPACITY
 

@@ -17,11 +17,11 @@ import yaml
 from click.testing import CliRunner, Result
 
 from engine.cli import main
+from engine.figures.labels import Names
+from engine.figures.plots import sourcing_figure
+from engine.figures.style import png_bytes
+from engine.outputs.read_folder import load_results_folder
 from engine.report.build import build_report
-from engine.report.folder import load_results_folder
-from engine.report.labels import Names
-from engine.report.plots import sourcing_figure
-from engine.report.style import png_bytes
 
 from conftest import TINY_DEMAND, tiny_scenario, write_dataset
 

@@ -18,10 +18,10 @@ import yaml
 from click.testing import CliRunner, Result
 
 from engine.cli import main
-from engine.report.folder import load_results_folder
-from engine.report.labels import Names
-from engine.report.plots import frontier_figure
-from engine.report.style import png_bytes
+from engine.figures.labels import Names
+from engine.figures.plots import frontier_figure
+from engine.figures.style import png_bytes
+from engine.outputs.read_folder import load_results_folder
 
 from conftest import TINY_DEMAND, tiny_scenario, write_dataset
 

@@ -1,5 +1,5 @@
 """Reproducible results: the same inputs give the same bytes whatever the row order of the input tables, and a
-warm re-solve reports the point a cold solve of the same LP reports (the tie rule, ``engine/ties.py``).
+warm re-solve reports the point a cold solve of the same LP reports (the tie rule, ``engine/plan/ties.py``).
 
 The sweep's executors (serial, processes, Dask, a SIGKILL and a resume) are in ``test_sweep_executors.py``.
 """
@@ -21,17 +21,17 @@ from engine.analysis.frontier import compute_frontier
 from engine.analysis.robust import robust
 from engine.analysis.sampling import ROBUST_PLAN, scenario_set
 from engine.analysis.stress import _Stresser, n_minus_one, named_shocks
-from engine.data import load_dataset
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import load_scenario, scenario_from_dict, with_overrides
+from engine.inputs.tables import TABLES_BY_NAME
+from engine.outputs.results import build_table
+from engine.outputs.run_folder import write_results
 from engine.paths import inputs_dir, models_dir
-from engine.results import build_table
+from engine.plan.hierarchy import PlanSession
+from engine.plan.ties import key_hashes, tie_weights
 from engine.run import run_scenario
-from engine.scenario import load_scenario, scenario_from_dict, with_overrides
 from engine.solvers import SolverOptions, make_backend
-from engine.tables import TABLES_BY_NAME
-from engine.ties import key_hashes, tie_weights
-from engine.writer import write_results
 
 from conftest import TINY_CAPACITY, tiny_scenario, write_dataset
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from engine.analysis.robust import robust
-from engine.data import load_dataset
 from engine.formulation import ScenarioSet, build_model
-from engine.hierarchy import PlanSession
-from engine.results import build_table, total_cost_pv
-from engine.scenario import scenario_from_dict
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import scenario_from_dict
+from engine.outputs.results import build_table, total_cost_pv
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import make_backend
 
 from conftest import solve_dict, tiny_scenario, write_dataset

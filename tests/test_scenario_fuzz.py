@@ -19,11 +19,11 @@ import yaml
 from click.testing import CliRunner
 from pydantic import BaseModel
 
-import engine.scenario as scenario_module
+import engine.inputs.scenario as scenario_module
 from engine.cli import main
 from engine.errors import InputError
-from engine.scenario import load_scenario
-from engine.schema import POLICY_TYPES, Scenario
+from engine.inputs.scenario import load_scenario
+from engine.inputs.schema import POLICY_TYPES, Scenario
 
 SEED = 20261201
 MUTATIONS = 1000

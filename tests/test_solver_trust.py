@@ -22,12 +22,12 @@ from click.testing import CliRunner
 
 from benchmarks.solver_trust import SHIPPED, stage_differences, variant
 from engine.cli import main
-from engine.display import tonnes
 from engine.errors import InputError
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
+from engine.inputs.scenario import load_scenario, scenario_from_dict
+from engine.outputs.display import tonnes
+from engine.plan.hierarchy import PlanSession
 from engine.run import run_scenario
-from engine.scenario import load_scenario, scenario_from_dict
 from engine.solvers import SolverOptions, Status, make_backend
 from engine.solvers.base import (
     FEASIBILITY_ABS_TOL,

@@ -10,7 +10,7 @@ import functools
 
 import pytest
 
-from engine.data import load_dataset
+from engine.inputs.dataset import load_dataset
 
 from conftest import solve_dict, write_dataset
 

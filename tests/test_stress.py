@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from engine.analysis.stress import stress
 from engine.cli import main
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
 
 from conftest import tiny_scenario
 

@@ -10,7 +10,7 @@ import pytest
 
 from engine.analysis.sweep import read_checkpoint, run_sweep
 from engine.errors import InputError
-from engine.scenario import scenario_from_dict
+from engine.inputs.scenario import scenario_from_dict
 
 from conftest import tiny_scenario
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from engine.analysis.sweep import read_checkpoint, run_sweep
+from engine.inputs.scenario import load_scenario
 from engine.paths import models_dir
-from engine.scenario import load_scenario
 
 SAMPLES, SEED, KILL_AFTER = 50, 2, 28
 OUTPUTS = ("samples.csv", "percentiles.csv", "summary.json")

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from engine.analysis.worstcase import allowed_moves, restriction_sets, undominated, worstcase
 from engine.analysis.worstcase_run import headline, stockpile_purchases
 from engine.cli import main
-from engine.data import load_dataset
 from engine.formulation import build_model
-from engine.scenario import scenario_from_dict
+from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import scenario_from_dict
 
 from conftest import TINY_CAPACITY, write_dataset
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.results import flow_table
+from engine.outputs.results import flow_table
 
 REST = "ROW"
 
@@ -116,10 +116,10 @@ def backcast(model: Model, x: np.ndarray, dataset: object | None = None) -> list
 
 
 def least_cost_backcast(loaded: object, solver: str | None = None) -> tuple[list[Backcast], list[str]]:
-    """Solve the scenario ``loaded`` (an ``engine.scenario.LoadedScenario``) and backcast its least-cost plan; also
-    the minerals it models that the table does not observe."""
+    """Solve the scenario ``loaded`` (an ``engine.inputs.scenario.LoadedScenario``) and backcast its least-cost
+    plan; also the minerals it models that the table does not observe."""
     from engine.formulation import build_model
-    from engine.hierarchy import solve_plan
+    from engine.plan.hierarchy import solve_plan
     from engine.solvers import SolverOptions, make_backend
 
     model = build_model(loaded)  # type: ignore[arg-type]

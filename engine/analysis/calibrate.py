@@ -35,9 +35,9 @@ import pandas as pd
 from engine.analysis.backcast import REST, Backcast, Observation, backcast, observations
 from engine.formulation import build_model
 from engine.formulation.model import Model
-from engine.hierarchy import solve_plan
-from engine.results import flow_table
-from engine.scenario import LoadedScenario, with_overrides
+from engine.inputs.scenario import LoadedScenario, with_overrides
+from engine.outputs.results import flow_table
+from engine.plan.hierarchy import solve_plan
 from engine.solvers import SolverOptions, make_backend
 
 DEFAULT_TOLERANCE_PP = 5.0

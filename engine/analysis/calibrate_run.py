@@ -9,9 +9,9 @@ import yaml
 
 from engine.analysis.backcast import top_shares
 from engine.analysis.calibrate import CalibrationResult, overlay_scenario
-from engine.display import tonnes
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.summary import versions
+from engine.outputs.display import tonnes
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
 
 
 def backcast_table(result: CalibrationResult) -> pd.DataFrame:

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.display import tonnes
 from engine.formulation import build_model
 from engine.formulation.model import Model
-from engine.hierarchy import PlanSession
-from engine.scenario import LoadedScenario
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.display import tonnes
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.highs import HighsBackend
 

@@ -21,8 +21,8 @@ import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
-from engine.hierarchy import PlanSession
-from engine.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
+from engine.outputs.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
+from engine.plan.hierarchy import PlanSession
 from engine.solvers.base import Solution, Status, beyond_noise
 
 
@@ -93,7 +93,7 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     try:
         session.backend.prefer_primal(True)
         tied = sweep.minimise(session.objectives["dependence"])
-        if tied.ok:  # and among those, the tie rule's plan (engine/ties.py), whatever the basis it started from
+        if tied.ok:  # and among those, the tie rule's plan (engine/plan/ties.py), whatever the basis it started from
             tied = session.settle(tied, session.objectives["dependence"]).solution
     finally:
         session.backend.prefer_primal(False)

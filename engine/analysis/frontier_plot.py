@@ -1,5 +1,5 @@
 """frontier.png and frontier.svg of a frontier folder: the same figure as the report's (one axis convention,
-drawn in one place: :func:`engine.report.plots.frontier_figure`)."""
+drawn in one place: :func:`engine.figures.plots.frontier_figure`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.report.labels import Names
-from engine.report.style import RC, png_bytes
+from engine.figures.labels import Names
+from engine.figures.style import RC, png_bytes
 
 
 def save_frontier_figure(table: pd.DataFrame, inputs: str | Path | None, scenario: str, folder: Path,
@@ -16,7 +16,7 @@ def save_frontier_figure(table: pd.DataFrame, inputs: str | Path | None, scenari
     """Write frontier.png and frontier.svg (deterministic: no dates, a fixed SVG hash salt)."""
     import matplotlib.pyplot as plt
 
-    from engine.report.plots import frontier_figure
+    from engine.figures.plots import frontier_figure
 
     fig = frontier_figure(table, Names(inputs), country, scenario=scenario)
     paths = [folder / "frontier.png", folder / "frontier.svg"]

@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from engine.analysis.frontier import compute_frontier
-from engine.display import usd
 from engine.errors import InputError, did_you_mean
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.scenario import LoadedScenario
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.display import usd
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
-from engine.summary import versions
 
 
 @dataclass

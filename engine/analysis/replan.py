@@ -14,8 +14,8 @@ it. When C' > B (a shock makes even the cheapest re-plan dearer than the budget)
 
 from __future__ import annotations
 
-from engine.hierarchy import Plan, PlanSession
-from engine.schema import Budget
+from engine.inputs.schema import Budget
+from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers.base import Status
 
 

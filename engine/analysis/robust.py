@@ -30,15 +30,15 @@ from engine.analysis.replan import replan
 from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
-from engine.hierarchy import Plan, PlanSession
-from engine.results import (
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
     total_cost_pv,
     unmet_value,
 )
-from engine.scenario import LoadedScenario
+from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 
 

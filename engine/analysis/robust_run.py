@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from engine.analysis.robust import Evaluation, RobustResult
-from engine.display import pct, tonnes, usd
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.summary import UNMET_DEMAND_VALUE, versions
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import UNMET_DEMAND_VALUE, versions
 
 
 def _record(evaluation: Evaluation | None) -> dict | None:

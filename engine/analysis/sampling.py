@@ -13,9 +13,9 @@ import pandas as pd
 
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.jv import jv_equity
-from engine.formulation.supply import equity_table
-from engine.scenario import LoadedScenario
-from engine.schema import Distribution
+from engine.inputs.ownership import equity_table
+from engine.inputs.scenario import LoadedScenario
+from engine.inputs.schema import Distribution
 
 SWEEP, ROBUST_PLAN, ROBUST_EVALUATION = 0, 1, 2  # independent random streams
 

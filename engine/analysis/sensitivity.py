@@ -16,8 +16,8 @@ matrix equals the base model's (bounds, costs and right-hand sides change) are p
 matrix (lead times move the first year a build can deliver) are rebuilt and solved on a new solver object.
 
 Each variant reports the change against the base plan of the scenario's dependence metric (percentage points) and
-of its cost with unmet demand at its value (USD, present value: ``engine.results.cost_with_unmet_pv``). The table is
-ranked by the swing of dependence (|high - low|), then by the swing of cost.
+of its cost with unmet demand at its value (USD, present value: ``engine.outputs.results.cost_with_unmet_pv``).
+The table is ranked by the swing of dependence (|high - low|), then by the swing of cost.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.data import Dataset
 from engine.formulation import build_model
 from engine.formulation.model import Model
-from engine.hierarchy import PlanSession
-from engine.results import attributed_by_group, cost_with_unmet_pv, dependence_metric
-from engine.scenario import LoadedScenario, with_overrides
+from engine.inputs.dataset import Dataset
+from engine.inputs.scenario import LoadedScenario, with_overrides
+from engine.inputs.tables import JV_MODES
+from engine.outputs.results import attributed_by_group, cost_with_unmet_pv, dependence_metric
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
-from engine.tables import JV_MODES
 
 DEFAULT_STEP = 0.2
 FAMILIES = ("exportable share", "delivered cost", "demand", "JV capex", "lead times")

@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from engine.analysis.sensitivity import SensitivityResult
-from engine.display import usd
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.report.analysis_plots import sensitivity_figure
-from engine.report.style import RC, png_bytes
-from engine.summary import versions
+from engine.figures.analysis_plots import sensitivity_figure
+from engine.figures.style import RC, png_bytes
+from engine.outputs.display import usd
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
 
 
 def _pp(value: float) -> str:

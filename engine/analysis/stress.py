@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.replan import replan
-from engine.display import tonnes
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
-from engine.hierarchy import Plan, PlanSession
-from engine.results import (
+from engine.inputs.scenario import LoadedScenario
+from engine.inputs.schema import Years
+from engine.outputs.display import tonnes
+from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
@@ -32,11 +33,10 @@ from engine.results import (
     total_cost_pv,
     unmet_value,
 )
-from engine.scenario import LoadedScenario
-from engine.schema import Years
+from engine.outputs.summary import UNMET_DEMAND_VALUE
+from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import Solution, beyond_noise
-from engine.summary import UNMET_DEMAND_VALUE
 
 
 @dataclass(frozen=True)

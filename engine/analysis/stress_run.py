@@ -1,5 +1,5 @@
 """Printing and writing a stress run (the ``critmin stress`` command's library side); its figure is the
-report's (:func:`engine.report.analysis_plots.stress_figure`)."""
+report's (:func:`engine.figures.analysis_plots.stress_figure`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from engine.analysis.stress import StressResult
-from engine.display import pct, tonnes, usd
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.report.analysis_plots import stress_figure
-from engine.report.labels import Names
-from engine.report.style import RC, png_bytes
-from engine.summary import versions
+from engine.figures.analysis_plots import stress_figure
+from engine.figures.labels import Names
+from engine.figures.style import RC, png_bytes
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
 
 
 def render_stress(result: StressResult, top: int = 15) -> str:

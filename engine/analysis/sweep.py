@@ -3,7 +3,7 @@
 Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. Every
 sample's LP is handed to a fresh solver object: its result is that of a cold solve of its LP, whichever worker
 runs it and whatever that worker solved before (a warm solver object keeps state that a cleared basis does not
-reset, and that state moved the last digits of the plan). The hierarchy's tie rule (``engine/ties.py``) picks
+reset, and that state moved the last digits of the plan). The hierarchy's tie rule (``engine/plan/ties.py``) picks
 one plan among equally good ones. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they
 arrive; ``resume`` skips them. A torn last line (a process killed while writing) is ignored and its sample redone.
 """
@@ -27,8 +27,8 @@ import pandas as pd
 from engine.analysis.sampling import _universe, scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation import build_model
-from engine.hierarchy import PlanSession
-from engine.results import (
+from engine.inputs.scenario import LoadedScenario
+from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
@@ -36,7 +36,7 @@ from engine.results import (
     total_cost_pv,
     unmet_value_pv,
 )
-from engine.scenario import LoadedScenario
+from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
@@ -219,7 +219,7 @@ def _manifest(loaded: LoadedScenario, samples: int, seed: int) -> dict:
 def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
                    force: bool) -> list[dict]:
     """Create the sweep folder (or check it for --resume) and return the samples already done."""
-    from engine.output import mark
+    from engine.outputs.files import mark
 
     check_folder(folder, loaded, samples, seed, resume, force)
     if resume:
@@ -238,7 +238,7 @@ def check_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, 
                  force: bool) -> None:
     """Every check on the sweep folder, before anything is written: not a file, not over an input, not an existing
     folder without --resume or --force, --force only over critmin's own, --resume only of the same sweep."""
-    from engine.output import check_writable
+    from engine.outputs.files import check_writable
 
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder; choose another --out")
@@ -354,7 +354,7 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
-    from engine.output import SCHEMA_VERSION, write_csv
+    from engine.outputs.files import SCHEMA_VERSION, write_csv
 
     table = run.table.drop(columns=["seconds"], errors="ignore")
     stats = percentiles(run.table)

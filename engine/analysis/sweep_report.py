@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.analysis.sweep import SweepRun, percentiles
-from engine.display import pct, tonnes, usd
-from engine.summary import UNMET_DEMAND_VALUE
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.summary import UNMET_DEMAND_VALUE
 
 
 def render_sweep(run: SweepRun) -> str:

@@ -51,10 +51,10 @@ from engine.formulation.demand import shortfall_value_coefficients
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
-from engine.hierarchy import ABS_TOL, Plan, PlanSession
-from engine.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
-from engine.scenario import LoadedScenario, mineral_code
-from engine.schema import WorstCaseSettings
+from engine.inputs.scenario import LoadedScenario, mineral_code
+from engine.inputs.schema import WorstCaseSettings
+from engine.outputs.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
+from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 

@@ -9,13 +9,13 @@ import pandas as pd
 import yaml
 
 from engine.analysis.worstcase import PlanOutcome, WorstCaseResult, describe_set
-from engine.display import pct, tonnes, usd
-from engine.output import stamped, write_csv, write_folder_atomically, write_json
-from engine.report.analysis_plots import worstcase_figure
-from engine.report.style import RC, png_bytes
-from engine.results import build_table, make_tables, stockpile_table
+from engine.figures.analysis_plots import worstcase_figure
+from engine.figures.style import RC, png_bytes
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.results import build_table, make_tables, stockpile_table
+from engine.outputs.summary import versions
 from engine.solvers.base import beyond_noise
-from engine.summary import versions
 
 
 def _usd(value: float, _pos: object = None) -> str:

@@ -3,7 +3,7 @@
 ``build_model(loaded)`` returns a :class:`~engine.formulation.model.Model`: variables first (flows, JV builds
 and output, shortfall),
 then the policies that act on bounds and costs, then the rows (demand balance and the share policies), then
-the objectives (shortfall, cost, dependence). The objective hierarchy is solved in ``engine.solve``.
+the objectives (shortfall, cost, dependence). The objective hierarchy is solved in ``engine.plan.hierarchy``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from engine.formulation.demand import add_demand_balance, add_shortfall, demand_
 from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
-from engine.scenario import LoadedScenario
-from engine.schema import PolicyBase
+from engine.inputs.scenario import LoadedScenario
+from engine.inputs.schema import PolicyBase
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {

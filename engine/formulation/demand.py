@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
-from engine.tabular import match_rows, positions
+from engine.model.joins import match_rows, positions
 
 UNMET_DEMAND_PRICE_MULTIPLE = 10.0
 """The value of a tonne of unmet demand, as a multiple of the mineral's reference price (a value of lost load:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from engine.formulation.model import Model, scale_unit
 from engine.formulation.select import scope_mask
-from engine.schema import DependenceCap
+from engine.inputs.schema import DependenceCap
 
 
 def _attributed(model: Model) -> tuple[pd.DataFrame, np.ndarray]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.tabular import match_rows
+from engine.model.joins import match_rows
 
 
 @dataclass

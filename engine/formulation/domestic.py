@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.formulation.model import Model
 from engine.formulation.select import scope_mask
-from engine.schema import DomesticTarget
+from engine.inputs.schema import DomesticTarget
 
 
 def existing_domestic_capacity(model: Model, frame: pd.DataFrame) -> np.ndarray:

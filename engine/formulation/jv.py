@@ -32,10 +32,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.finance import capital_recovery_factor
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
-from engine.tabular import per_scenario, positions
+from engine.model.finance import capital_recovery_factor
+from engine.model.joins import per_scenario, positions
 
 TABLE_COLUMNS = ["id", "mineral", "year", "scen", "location", "owner", "attribution", "covered_equity",
                  "unit_cost_usd_per_t"]

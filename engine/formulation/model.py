@@ -2,7 +2,7 @@
 
 A :class:`Model` carries the linear program and, for every block of columns, a table of attributes in the same
 row order (which source, year, scenario, location, owner, China attribution, cost per tonne …). Formulation
-modules read and extend these tables; ``results.py`` reads them back to turn a solution into tidy tables.
+modules read and extend these tables; ``engine.outputs.results`` reads them back to turn a solution into tidy tables.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.lp import LinearProgram
-from engine.scenario import LoadedScenario
+from engine.inputs.scenario import LoadedScenario
+from engine.model.lp import LinearProgram
 
 
 def scale_unit(values: np.ndarray) -> float:

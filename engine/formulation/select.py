@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.schema import PolicyBase
+from engine.inputs.schema import PolicyBase
 
 
 def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], threshold: float,

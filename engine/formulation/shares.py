@@ -24,8 +24,8 @@ import pandas as pd
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.select import scope_mask
-from engine.schema import ContentRule, CountryCap
-from engine.tabular import group_rows, match_rows
+from engine.inputs.schema import ContentRule, CountryCap
+from engine.model.joins import group_rows, match_rows
 
 
 def _with_shortfall(model: Model, groups: pd.DataFrame, codes: np.ndarray, cols: np.ndarray,

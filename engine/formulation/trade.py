@@ -31,8 +31,8 @@ import pandas as pd
 
 from engine.formulation.model import Model
 from engine.formulation.select import country_mask, owner_mask, scope_mask
-from engine.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
-from engine.tabular import group_rows
+from engine.inputs.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
+from engine.model.joins import group_rows
 
 
 def _restrict(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, factor: float, name: str) -> None:

@@ -7,11 +7,11 @@ import math
 
 import pandas as pd
 
-from engine.display import pct, tonnes, usd
-from engine.report import analysis_plots, plots
+from engine.figures import analysis_plots, plots
+from engine.figures.labels import Names
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.read_folder import ResultsFolder
 from engine.report.content import Report, Section, Table, _plot
-from engine.report.folder import ResultsFolder
-from engine.report.labels import Names
 
 TITLES = {"frontier": "price of independence", "stress": "supply shocks", "sweep": "Monte Carlo sweep",
           "robust": "two-stage robust plan", "worstcase": "worst case", "sensitivity": "sensitivity",

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.errors import InputError, did_you_mean
-from engine.output import check_writable, write_folder_atomically
+from engine.outputs.files import check_writable, write_folder_atomically
+from engine.outputs.read_folder import load_results_folder
 from engine.report import FORMATS
-from engine.report.folder import load_results_folder
 
 FILES = {"md": "report.md", "html": "report.html", "xlsx": "results.xlsx", "parquet": "parquet/"}
 

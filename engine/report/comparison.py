@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.report import analysis_plots
+from engine.figures import analysis_plots
 from engine.report.content import Report, Section, Table, _plot
 
 if TYPE_CHECKING:
-    from engine.compare import Comparison
+    from engine.analysis.compare import Comparison
 
 COMPARE_FORMATS = ("md", "html", "xlsx")
 
@@ -19,7 +19,7 @@ COMPARE_FORMATS = ("md", "html", "xlsx")
 def make_comparison_report(comparison: Comparison) -> Report:
     """Headline per run, the side-by-side table by section, the dependence and cost figure and the largest
     sourcing changes against the first run."""
-    from engine.compare import SECTION_TITLES, _cell, change_lines
+    from engine.analysis.compare import SECTION_TITLES, _cell, change_lines
 
     names = comparison.names
     runs = comparison.runs
@@ -58,7 +58,7 @@ def write_comparison_report(comparison: Comparison, target: Path, formats: Itera
     """report.md (with figures/), report.html and comparison.xlsx in ``target``, written atomically."""
     import pandas as pd
 
-    from engine.output import write_folder_atomically
+    from engine.outputs.files import write_folder_atomically
     from engine.report.exports import _cover, _style
     from engine.report.html import render_html
     from engine.report.markdown import FIGURES, render_markdown

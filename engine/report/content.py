@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine.display import pct, tonnes, usd
-from engine.report import plots
-from engine.report.folder import ResultsFolder
-from engine.report.labels import MODES, Names, component
-from engine.report.style import png_bytes
+from engine.figures import plots
+from engine.figures.labels import MODES, Names, component
+from engine.figures.style import png_bytes
+from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.read_folder import ResultsFolder
 
 TOP_DUALS = 10
 
@@ -182,7 +182,7 @@ def duals_table(duals: pd.DataFrame | None, names: Names) -> Table | None:
 
 
 def _years_text(years: list[int]) -> str:
-    from engine.display import _years_text as text
+    from engine.outputs.display import _years_text as text
 
     return text(years)
 

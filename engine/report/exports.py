@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from engine.report.folder import TABLE_ORDER, ResultsFolder
-from engine.report.labels import Names, component, mode
+from engine.figures.labels import Names, component, mode
+from engine.outputs.read_folder import TABLE_ORDER, ResultsFolder
 
 if TYPE_CHECKING:
     from engine.report.content import Report

@@ -1,6 +1,6 @@
 """What every solver backend offers, and the explicit result status.
 
-A backend loads a :class:`~engine.lp.LinearProgram` once, then supports the edits that warm re-solves need:
+A backend loads a :class:`~engine.model.lp.LinearProgram` once, then supports the edits that warm re-solves need:
 a new objective, extra rows (to fix an objective level in the hierarchy), changed row or column bounds.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 
 if TYPE_CHECKING:
     from engine.solvers.check import SolvedModel

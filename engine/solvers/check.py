@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL, INTEGRALITY_TOL, Solution, Status
 
 

@@ -17,7 +17,7 @@ import highspy
 import numpy as np
 
 from engine.errors import SolverError
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 from engine.solvers.base import SCALING, Solution, SolverOptions, Status
 from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.interrupt import run_interruptibly

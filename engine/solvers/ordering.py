@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.lp import CscMatrix, LinearProgram
+from engine.model.lp import CscMatrix, LinearProgram
 
 
 def _scenario_innermost(blocks: Iterable, n: int) -> np.ndarray | None:

@@ -19,7 +19,7 @@ import numpy as np
 import pulp
 
 from engine.errors import InputError, SolverError, did_you_mean
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 from engine.solvers.base import Solution, SolverOptions, Status
 from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.highs import stdout_silenced

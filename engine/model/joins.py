@@ -4,7 +4,7 @@ The formulation works on tables with one row per LP column (hundreds of thousand
 Hashing their string keys row by row (``MultiIndex.from_frame``, ``Index.get_indexer`` on strings,
 ``groupby(...).ngroup()``) dominated the build. Here each key column is factorised once (pandas hashes only
 its distinct values cheaply), the codes are combined into one int64 per row, and everything else is integer
-arithmetic. Results equal the pandas operations they replace; ``tests/test_tabular.py`` checks that on random
+arithmetic. Results equal the pandas operations they replace; ``tests/test_joins.py`` checks that on random
 tables.
 """
 

@@ -35,7 +35,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from engine.lp import LinearProgram
+from engine.model.lp import LinearProgram
 from engine.solvers.base import Backend, Solution
 
 LEVEL_MARGINS = (0.0, 1e-12, 1e-9, None)

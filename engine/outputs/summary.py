@@ -7,9 +7,9 @@ from importlib import metadata
 
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
-from engine.hierarchy import Plan
-from engine.output import SCHEMA_VERSION
-from engine.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
+from engine.outputs.files import SCHEMA_VERSION
+from engine.outputs.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
+from engine.plan.hierarchy import Plan
 from engine.solvers.base import Backend, beyond_noise
 
 
@@ -139,7 +139,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     ]
     status = tables.extra.get("policies")
     if status is not None:
-        from engine.analysis.policy_status import policy_summary
+        from engine.outputs.policy_status import policy_summary
 
         summary["policies"] = policy_summary(status, list(model.scenario.policies), model.mineral_names())
     summary["shortfall"] = {

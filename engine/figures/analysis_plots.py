@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from engine.display import usd
-from engine.report.labels import Names
-from engine.report.style import (
+from engine.figures.labels import Names
+from engine.figures.style import (
     CHINA_RED,
     LEAST_COST,
     OPTIMISED,
@@ -21,6 +20,7 @@ from engine.report.style import (
     usd_formatter,
     usd_scale,
 )
+from engine.outputs.display import usd
 
 TOP_SHOCKS = 15
 

@@ -18,9 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from engine.display import usd
-from engine.report.labels import MODES, Names, component, mode
-from engine.report.style import (
+from engine.figures.labels import MODES, Names, component, mode
+from engine.figures.style import (
     CHINA_RED,
     COMPONENT_COLOURS,
     LEAST_COST,
@@ -36,6 +35,7 @@ from engine.report.style import (
     usd_formatter,
     usd_scale,
 )
+from engine.outputs.display import usd
 
 SMALL_SHARE = 0.015  # countries below this share of a mineral's supply over the horizon go into "Others"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.finance import capital_recovery_factor
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
+from engine.model.finance import capital_recovery_factor
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
 

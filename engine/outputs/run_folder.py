@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import yaml
 
-from engine.output import write_csv, write_folder_atomically, write_json
-
-if TYPE_CHECKING:
-    from engine.run import RunResult
+from engine.outputs.files import write_csv, write_folder_atomically, write_json
+from engine.outputs.results import Tables
 
 
-def write_results(result: RunResult, folder: Path, force: bool = False) -> Path:
+class SolvedRun(Protocol):
+    """What a run's folder is written from (``engine.run.RunResult`` is one)."""
+
+    summary: dict
+    tables: Tables | None
+    loaded: Any  # a LoadedScenario: its ``scenario`` is written back as solved
+
+
+def write_results(result: SolvedRun, folder: Path, force: bool = False) -> Path:
     """Write every table and the summary into ``folder`` atomically."""
 
     def fill(tmp: Path) -> None:

@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError, did_you_mean
-from engine.tables import JV_MODES, ORDER, PROVENANCE_FLAGS, RANGES, TABLES_BY_NAME, Column, Problems, TableSchema
+from engine.inputs.tables import (
+    JV_MODES,
+    ORDER,
+    PROVENANCE_FLAGS,
+    RANGES,
+    TABLES_BY_NAME,
+    Column,
+    Problems,
+    TableSchema,
+)
 
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}

@@ -19,7 +19,7 @@ One row per policy, mineral and year (and country, for country caps and export q
     Such a policy binds when the plan would buy some of what it holds back: the best reduced cost among the
     deliveries it restricts is positive (its shadow price in ``duals.csv``);
 
-- ``dual_usd``: the policy's shadow price (``engine.analysis.duals``), in that year's money, per ``dual_unit``;
+- ``dual_usd``: the policy's shadow price (``engine.outputs.duals``), in that year's money, per ``dual_unit``;
   empty when relaxing the policy would not lower the cost;
 - ``reading``: one line in planner words.
 
@@ -171,7 +171,7 @@ def _reading(r: pd.Series, names: dict[str, str]) -> str:
 def policy_status(model: Model, x: np.ndarray, duals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every policy of the scenario at the plan ``x``: one row per mineral-year (and country) it covers, sorted
     by the scenario's policy order, mineral, year and country; the duals come from ``duals`` (the table of
-    :func:`engine.analysis.duals.shadow_prices`)."""
+    :func:`engine.outputs.duals.shadow_prices`)."""
     x = np.asarray(x, dtype=float)
     frames = [f for f in (_row_status(model, x), _bound_status(model, x), _charge_status(model, x)) if len(f)]
     if not frames:

@@ -11,7 +11,7 @@ Stages, each fixing the level of the one before within a tolerance::
     then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
 
 Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
-every backend. The tie rule (``engine/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
+every backend. The tie rule (``engine/plan/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
 equally good ones, whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the
 same LP would.
 With ``minimise: cost`` stages 4–5 are skipped: the reference, ties settled, is the plan. A stage that is not
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.branching import MinimumSizes, branch
 from engine.formulation.model import Model
-from engine.schema import Budget
+from engine.inputs.schema import Budget
+from engine.plan.branching import MinimumSizes, branch
+from engine.plan.ties import duals_hold, settle, tie_weights
 from engine.solvers.base import (
     FEASIBILITY_ABS_TOL,
     FEASIBILITY_REL_TOL,
@@ -40,7 +41,6 @@ from engine.solvers.base import (
     Solution,
     Status,
 )
-from engine.ties import duals_hold, settle, tie_weights
 
 ABS_TOL = LEVEL_ABS_TOL
 
@@ -63,7 +63,7 @@ class Plan:
     status: Status
     message: str = ""
     stages: list[Stage] = field(default_factory=list)
-    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/ties.py``)
+    tie_break: list[Stage] = field(default_factory=list)  # the tie rule's solves (``engine/plan/ties.py``)
     solution: Solution | None = None
     least_cost: Solution | None = None
     cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
@@ -161,7 +161,7 @@ class PlanSession:
         self.slack_scale = 1.0
         self.sizes = MinimumSizes(model)
         self.branching = getattr(backend, "bounds", None) is not None
-        """Settle minimum sizes by branching on warm LP re-solves (``engine/branching.py``): on backends that keep
+        """Settle minimum sizes by branching on warm LP re-solves (``engine/plan/branching.py``): on backends that keep
         their solver between solves; the others solve each MIP from scratch anyway."""
         self.tree_stats = {"trees": 0, "node_solves": 0, "fallbacks": 0, "mip_solves": 0}  # over this session's stages
         self.checks = {"points_rejected": 0, "stage_retries": 0}
@@ -177,7 +177,7 @@ class PlanSession:
     def _solve_stage(self, duals: bool) -> Solution:
         """With binaries, try the LP relaxation first: when its builds already respect every minimum efficient size
         it is optimal for the MIP too (``MinimumSizes.repair``); else settle the undersized builds by branching on
-        warm LP re-solves (``engine/branching.py``), and fall back to the backend's MIP when the tree grows beyond
+        warm LP re-solves (``engine/plan/branching.py``), and fall back to the backend's MIP when the tree grows beyond
         its limit. With ``duals``, the plan carries the duals of the LP that found it when they are optimal duals of
         the LP with the binaries held at the plan's values (``ties.duals_hold``; ``extra['held_duals']``), else none
         (``duals_at`` gives them); ``duals=False`` reads primal values only."""
@@ -220,7 +220,7 @@ class PlanSession:
         return sol
 
     def _branch(self, relaxed: Solution, duals: bool) -> tuple[Solution, np.ndarray | None]:
-        """Branch from the stage's relaxation ``relaxed`` (``engine/branching.py``): the best leaf and its repaired
+        """Branch from the stage's relaxation ``relaxed`` (``engine/plan/branching.py``): the best leaf and its repaired
         point, or ``relaxed`` and None when the stage must fall back to the MIP (time and notes carried over)."""
         leaf, tree = branch(self.backend, self.sizes, relaxed, duals)
         self.tree_stats["trees"] += 1
@@ -386,7 +386,7 @@ class PlanSession:
         return plan
 
     def settle_ties(self, plan: Plan, last: Solution, objective: np.ndarray) -> None:
-        """The tie rule (``engine/ties.py``): among the optimal points of the last stage ``last`` (which minimised
+        """The tie rule (``engine/plan/ties.py``): among the optimal points of the last stage ``last`` (which minimised
         ``objective``), report the one that minimises the tie-break weights. Nothing is left changed."""
         levels = list(self.level_rows.values())
         settled, solves = settle(self.backend, self.model.lp.integer_cols, self.ties, last, objective, levels)
@@ -414,11 +414,13 @@ class PlanSession:
         The LP is the plan's cost stage as solved (with ``minimise: cost`` the least-cost stage, budget row free;
         otherwise the final stage), a MIP with its integer columns fixed at the plan's values. When the plan leaves
         demand unmet, unmet demand is priced at its value (the shortfall objective, ``unmet_value_usd_per_t``, is
-        added to cost) while the shortfall level row stays: no plan leaves less demand unmet, none may leave more,
-        so the optimum is still the plan, and a policy's dual counts the unmet demand relaxing it would let the plan
-        meet. The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and its objective
-        is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says why.
-        The session is left as the last stage was solved (``--write-mps`` writes it).
+        added to cost) and each mineral-year's unmet demand is capped at the plan's, ``short[m, y, ω] <= short*``:
+        the plan is still an optimum (no plan leaves less demand unmet in total), and a policy's dual counts the
+        unmet demand relaxing it would let the plan meet, without trading unmet demand between minerals and years
+        (under the one shortfall level alone, a tonne of germanium let through would free its value for leaving
+        other demand unmet). The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and
+        its objective is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says
+        why. The session is left as the last stage was solved (``--write-mps`` writes it).
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
@@ -429,13 +431,20 @@ class PlanSession:
         saved_objective = self.backend.solved.cost.copy()
         budget_row = self.level_rows["budget"]
         saved_budget = float(self.backend.solved.row_upper[budget_row])
+        short = self.model.block_cols("short")
+        solved = self.backend.solved
+        short_lower, short_upper = solved.col_lower[short].copy(), solved.col_upper[short].copy()
         try:
             if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
                 self.set_level("budget", np.inf)
+            if priced:
+                self.backend.set_col_bounds(short, short_lower, np.minimum(short_upper, plan.x[short]))
             self.backend.set_objective(objective)
             reuse = plan.cost_stage if not self.model.lp.integer_cols.size and not priced else None
             sol, why = self.duals_at(plan.x, allowance, reuse)
         finally:
+            if priced:
+                self.backend.set_col_bounds(short, short_lower, short_upper)
             self.set_level("budget", saved_budget)
             self.backend.set_objective(saved_objective)
         if sol is None:

@@ -1,7 +1,7 @@
 """Schemas of the input tables, as data (PyPSA style).
 
 Each table is a CSV in the inputs folder with one fact per row, a ``source`` citation and an ``estimate`` flag.
-``data.py`` checks every table against these schemas before anything is built: column presence, types, ranges,
+``dataset.py`` checks every table against these schemas before anything is built: column presence, types, ranges,
 allowed values, unique keys and references to other tables.
 """
 

@@ -1,4 +1,4 @@
-"""engine.tabular equals the pandas operations it replaces, on random tables (and on hand-made corner cases)."""
+"""engine.model.joins equals the pandas operations it replaces, on random tables (and on hand-made corner cases)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine.formulation.jv import online_pairs
-from engine.lp import assemble_csc
-from engine.tabular import group_rows, match_rows, per_scenario, positions
+from engine.model.joins import group_rows, match_rows, per_scenario, positions
+from engine.model.lp import assemble_csc
 
 
 def random_table(seed: int, n: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from engine.errors import InputError
-from engine.output import SCHEMA_VERSION
+from engine.outputs.files import SCHEMA_VERSION
 
 # The tables a results folder may hold, in the order reports and workbooks show them.
 TABLE_ORDER = ["dependence", "flows", "builds", "costs", "shortfall", "stockpile", "policies", "duals", "frontier"]

@@ -123,7 +123,7 @@ def shadow_prices(model: Model, solution: Solution | None) -> pd.DataFrame:
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    # duals equal as written (10 significant digits, engine/output.py) in key order: noise never orders rows
+    # duals equal as written (10 significant digits, engine/outputs/files.py) in key order: noise never orders rows
     keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
     table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
     table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")

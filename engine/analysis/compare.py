@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.display import MODE_LABELS, pct, tonnes, usd
 from engine.errors import InputError, did_you_mean
+from engine.figures.labels import MODES, Names
+from engine.outputs.display import MODE_LABELS, pct, tonnes, usd
+from engine.outputs.read_folder import is_results_folder, load_results_folder
+from engine.outputs.summary import UNMET_DEMAND_VALUE
 from engine.paths import shipped_scenarios
-from engine.report.folder import is_results_folder, load_results_folder
-from engine.report.labels import MODES, Names
-from engine.summary import UNMET_DEMAND_VALUE
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
 NBSP = "\u00a0"
@@ -74,7 +74,7 @@ def not_found_message(argument: str) -> str:
 
 def check_argument(argument: str) -> str:
     """``'folder'`` for a results folder, ``'scenario'`` for a scenario file or shipped name; else InputError."""
-    from engine.scenario import resolve_scenario_path
+    from engine.inputs.scenario import resolve_scenario_path
 
     path = Path(argument)
     if is_results_folder(path):
@@ -376,7 +376,7 @@ def write_comparison_csv(comparison: Comparison, path: Path, force: bool = False
     import os
     import tempfile
 
-    from engine.output import write_csv
+    from engine.outputs.files import write_csv
 
     path = check_csv_target(path, force)
     folder = path.parent if str(path.parent) else Path(".")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.tables import ORDER, PROVENANCE_FLAGS, TABLES_BY_NAME, TableSchema
+from engine.inputs.tables import ORDER, PROVENANCE_FLAGS, TABLES_BY_NAME, TableSchema
 
 SOURCES_FOLDER = "sources"
 CHECKS_FILE = "checks.csv"
@@ -349,7 +349,7 @@ class ShareCheck:
 
 def china_shares(dataset: object, year: int, country: str = "CHN") -> dict[str, tuple[float, float]]:
     """Per mineral: ``country``'s share of capacity active in ``year`` by location and by equity."""
-    from engine.formulation.supply import equity_table
+    from engine.inputs.ownership import equity_table  # pandas only when asked
 
     cap = dataset.capacity  # type: ignore[attr-defined]
     last = cap["last_year"].astype("Float64").fillna(10_000)

@@ -1,8 +1,8 @@
 """Reading scenario files: YAML, ``extends:`` inheritance, validation, and consistency with the dataset.
 
-``load_scenario(path_or_name)`` returns a :class:`LoadedScenario`: the validated :class:`~engine.schema.Scenario`,
-the dataset it runs on, and the chain of files it came from. Every problem is an ``InputError`` naming the
-file, the line and the YAML path, the bad value, and the closest valid name.
+``load_scenario(path_or_name)`` returns a :class:`LoadedScenario`: the validated
+:class:`~engine.inputs.schema.Scenario`, the dataset it runs on, and the chain of files it came from. Every problem
+is an ``InputError`` naming the file, the line and the YAML path, the bad value, and the closest valid name.
 
 Inheritance: the child's mappings are merged key by key over the parent's; lists replace the parent's, except
 ``policies``, where a child policy with the same ``name`` replaces the parent's and new ones are appended;
@@ -22,11 +22,11 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from engine.data import Dataset, load_dataset
 from engine.errors import InputError, closest, did_you_mean
+from engine.inputs.dataset import Dataset, load_dataset
+from engine.inputs.schema import COUNTRY_FIELDS, NUMBER_RANGES, POLICY_TYPES, Scenario
+from engine.inputs.yamlio import KeyPath, format_path, load_yaml
 from engine.paths import inputs_dir, models_dir, shipped_scenarios
-from engine.schema import COUNTRY_FIELDS, NUMBER_RANGES, POLICY_TYPES, Scenario
-from engine.yamlio import KeyPath, format_path, load_yaml
 
 Origin = tuple[str, int, KeyPath]  # (file, line, the key path inside that file)
 INLINE = "(scenario)"  # the "file" of keys given as a Python mapping or an override
