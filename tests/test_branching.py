@@ -16,7 +16,7 @@ from engine.inputs.scenario import load_scenario, scenario_from_dict, with_overr
 from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
-from engine.solvers.base import MIP_REL_GAP
+from engine.solvers.base import MIP_REL_GAP, Solution, Status
 
 from conftest import tiny_scenario
 
@@ -134,3 +134,21 @@ def test_a_stages_own_duals_serve_the_lp_with_its_binaries_held(monkeypatch):
     assert own["marginal_usd_per_pp"].notna().all()
     np.testing.assert_allclose(own["marginal_usd_per_pp"].to_numpy(dtype=float),
                                solved["marginal_usd_per_pp"].to_numpy(dtype=float), rtol=1e-6)
+
+
+def test_a_node_that_reaches_the_time_limit_ends_the_stage_with_that_status():
+    model = build_model(variant(1))
+    session = PlanSession(model, make_backend("highs", SolverOptions()))
+    backend, sizes = session.backend, MinimumSizes(model)
+    solve = backend.solve
+
+    def limited(duals: bool = True) -> Solution:
+        if np.any(backend.solved.col_lower[sizes.built_cols] == backend.solved.col_upper[sizes.built_cols]):
+            return Solution(Status.TIME_LIMIT, message="time limit reached")  # a node: some binary fixed
+        return solve(duals)
+
+    backend.solve = limited
+    plan = session.solve()
+    assert plan.status is Status.TIME_LIMIT and session.tree_stats["fallbacks"] == 0
+    assert np.array_equal(backend.solved.col_lower[sizes.built_cols], np.zeros(len(sizes)))
+    assert np.array_equal(backend.solved.col_upper[sizes.built_cols], np.ones(len(sizes)))

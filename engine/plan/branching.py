@@ -20,9 +20,10 @@ cut, and the tree is exact, unlike a MIP solver's gap, which may stop at a plan 
 optimum. Among leaves within noise of each other, the one with the fewer plants built is kept, then the one whose
 binaries come first in option-id order: a fixed rule, whatever order the leaves were found in.
 
-A node whose warm start HiGHS stops with status "unknown" is solved again from scratch. When the tree needs more
-than ``NODE_LIMIT`` LP solves, a node's solve fails (time limit, an error), or no leaf is found (the MIP may then be
-infeasible), the stage falls back to the backend's MIP, as before. Every node's point is checked by the backend
+A node whose warm start HiGHS stops with status "unknown" is solved again from scratch; a node that reaches the time
+limit or is interrupted ends the stage with that status. When the tree needs more than ``NODE_LIMIT`` LP solves, a
+node's solve fails otherwise, or no leaf is found (the MIP may then be infeasible), the stage falls back to the
+backend's MIP, as before. Every node's point is checked by the backend
 (``engine/solvers/check.py``) and the plan returned is checked against the model with its binaries integer again.
 """
 
@@ -113,6 +114,7 @@ class Tree:
     seconds: float = 0.0
     iterations: int = 0
     fallback: str = ""  # why the stage fell back to the MIP ("" when it did not)
+    stopped: Solution | None = None  # a node's solve that hit the time limit or was interrupted: the stage's answer
     rejected: list[str] = field(default_factory=list)
 
 
@@ -179,6 +181,9 @@ def branch(backend: Backend, sizes: MinimumSizes, root: Solution, duals: bool = 
                 sol = solve()
             if sol.status is Status.INFEASIBLE:
                 continue
+            if sol.status in (Status.TIME_LIMIT, Status.INTERRUPTED):  # the stage stops here, as a MIP would
+                tree.stopped = sol
+                return None, tree
             if not sol.ok:
                 tree.fallback = f"a node's LP was {sol.status} ({sol.message})"
                 return None, tree

@@ -220,8 +220,9 @@ class PlanSession:
         return sol
 
     def _branch(self, relaxed: Solution, duals: bool) -> tuple[Solution, np.ndarray | None]:
-        """Branch from the stage's relaxation ``relaxed`` (``engine/plan/branching.py``): the best leaf and its repaired
-        point, or ``relaxed`` and None when the stage must fall back to the MIP (time and notes carried over)."""
+        """Branch from the stage's relaxation ``relaxed`` (``engine/plan/branching.py``): the best leaf and its
+        repaired point; a node's solve that hit the time limit or was interrupted, and None; or ``relaxed`` and None
+        when the stage must fall back to the MIP (time and notes carried over)."""
         leaf, tree = branch(self.backend, self.sizes, relaxed, duals)
         self.tree_stats["trees"] += 1
         self.tree_stats["node_solves"] += tree.solves - 1
@@ -229,6 +230,9 @@ class PlanSession:
         carried.seconds = relaxed.seconds + tree.seconds
         carried.iterations = (relaxed.iterations or 0) + tree.iterations
         carried.rejected = [*relaxed.rejected, *tree.rejected]
+        if tree.stopped is not None:  # the time limit or an interrupt: the stage's answer
+            tree.stopped.seconds, tree.stopped.rejected = carried.seconds, carried.rejected
+            return tree.stopped, None
         if leaf is None:
             self.tree_stats["fallbacks"] += 1
             return relaxed, None
