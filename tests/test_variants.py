@@ -29,7 +29,7 @@ from engine.outputs.results import (
     dependence_metric,
     expected_total,
     per_mineral,
-    share_cost_terms,
+    share_terms,
     total_cost_pv,
     unmet_value,
     unmet_value_pv,
@@ -133,7 +133,7 @@ def test_metric_vectors_are_the_tables_numbers(uncertain_scenarios, name):
         sample, _ = scenario_set(loaded, [index], 5)
         model = models.model(sample)
         fresh = build_model(loaded, sample)
-        share_cost_terms(model, models.base)
+        share_terms(model, models.base)
         plan = PlanSession(fresh, make_backend(None, SolverOptions())).solve()
         x = plan.x
         assert total_cost_pv(model, x) == total_cost_pv(fresh, x)

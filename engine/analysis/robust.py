@@ -36,7 +36,7 @@ from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
-    share_cost_terms,
+    share_terms,
     total_cost_pv,
     unmet_value,
 )
@@ -200,7 +200,7 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
         one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION, universe=universe)
         model = models.model(one)
         if models.supports(one) is None:
-            share_cost_terms(model, models.base)
+            share_terms(model, models.base)
         for label, (planned_on, plan) in plans.items():
             session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))

@@ -32,7 +32,7 @@ from engine.analysis.sampling import _universe, scenario_set
 from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
-from engine.outputs.results import share_cost_terms, total_cost_pv, unmet_value_pv
+from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
 from engine.plan.hierarchy import PlanSession
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
@@ -56,9 +56,10 @@ class SampleRunner:
     def run(self, index: int) -> dict:
         start = time.perf_counter()
         sample_set, records = scenario_set(self.loaded, [index], self.seed, universe=self.universe)
+        changed = self.models.supports(sample_set) is None
         model = self.models.model(sample_set)
-        if self.models.supports(sample_set) is None:
-            share_cost_terms(model, self.models.base)
+        if changed:
+            share_terms(model, self.models.base)
         plan = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties).solve()
         row: dict = {**records[0], "status": plan.status.value}
         if plan.ok:

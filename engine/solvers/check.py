@@ -43,6 +43,7 @@ class SolvedModel:
         self.row_lower = lp.row_lower.astype(float).copy()
         self.row_upper = lp.row_upper.astype(float).copy()
         self.matrix = lp.matrix().to_scipy().tocsr()
+        self._abs_matrix: scipy.sparse.csr_matrix | None = None  # |A|, made on first use (every check needs it)
         self.n_model_rows = lp.n_rows
         self.extra: list[tuple[np.ndarray, np.ndarray, str]] = []  # rows added after loading: cols, vals, name
         self.cost = np.zeros(lp.n_cols)
@@ -86,6 +87,7 @@ class SolvedModel:
         lil[row, cols] = vals
         self.matrix = lil.tocsr()
         self.matrix.eliminate_zeros()
+        self._abs_matrix = None
 
     # ---------------------------------------------------------------- reading a point
     def objective(self, x: np.ndarray) -> float:
@@ -94,7 +96,9 @@ class SolvedModel:
 
     def activities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row activities A x and the size of each row's terms Σ|a_ij x_j| (model rows, then added rows)."""
-        act, size = self.matrix @ x, abs(self.matrix) @ np.abs(x)
+        if self._abs_matrix is None:
+            self._abs_matrix = abs(self.matrix)
+        act, size = self.matrix @ x, self._abs_matrix @ np.abs(x)
         if self.extra:
             act = np.concatenate([act, [float(v @ x[c]) for c, v, _ in self.extra]])
             size = np.concatenate([size, [float(np.abs(v) @ np.abs(x[c])) for c, v, _ in self.extra]])
