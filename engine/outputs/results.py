@@ -11,6 +11,7 @@ Tables (stable column names, documented in the README):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,14 +207,8 @@ def _cost_terms(model: Model) -> _CostTerms:
     terms = getattr(model, "_cost_terms_cache", None)
     if terms is not None and terms.key == key:
         return terms
-    blocks = []
-    for block, frame in model.delivery_frames():
-        base = frame["unit_cost_usd_per_t"].to_numpy()
-        units = {"purchase": base} if block == "flow" else {
-            "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
-        units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
-        units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
-        blocks.append((block, model.block_cols(block), frame["demand_row"].to_numpy(), units))
+    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, frame))
+              for block, frame in model.delivery_frames()]
     sp = model.stockpile
     stock_rows = demand_row_of(model, sp) if len(sp) else None
     stock_holding = sp["holding"].to_numpy() if len(sp) else None
@@ -242,6 +237,36 @@ def _cost_terms(model: Model) -> _CostTerms:
                        group_order, group_prob, key)
     model._cost_terms_cache = terms
     return terms
+
+
+def _unit_costs(block: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """USD per tonne of each cost component of a delivery block's columns."""
+    base = frame["unit_cost_usd_per_t"].to_numpy()
+    units = {"purchase": base} if block == "flow" else {
+        "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
+    units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
+    units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
+    return units
+
+
+def share_terms(model: Model, like: Model) -> None:
+    """Give ``model`` the cost and share terms of ``like`` with its own costs per tonne and demand, without
+    rebuilding the rest: for a sample changed from ``like`` (``formulation/variants.py``: the same columns, rows,
+    builds, stockpile and demand keys, one scenario of probability 1; only numbers differ), exactly what
+    ``_cost_terms`` and ``_share_terms`` would build."""
+    terms = _cost_terms(like)
+    frames = dict(model.delivery_frames())
+    blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
+    key = tuple(id(t) for t in (model.supply, model.jv_output, model.stockpile, model.demand, model.builds,
+                                model.jv_options))
+    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, key=key)
+    shares = _share_terms(like)
+    demand = model.demand["demand_t"].to_numpy(dtype=float)
+    kept = demand > 0
+    if not np.array_equal(kept, shares.kept):  # another set of rows with demand: their weights afresh
+        return
+    key = (id(model.deliveries), id(model.demand), id(model.scenarios), id(model.scenario))
+    model._share_terms_cache = dataclasses.replace(shares, demand=demand, kept=kept, key=key)
 
 
 def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -302,15 +327,24 @@ def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
     the mineral's reference price): ``value_usd`` in that year's money, ``value_pv_usd`` discounted to the base
     year like costs (the shortfall objective's terms, before the scenario's probability)."""
     d = model.demand
+    short, value, value_pv = _unmet(model, x)
+    return pd.DataFrame({"scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "shortfall_t": short,
+                         "value_usd": value, "value_pv_usd": value_pv})
+
+
+def _unmet(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per demand row: tonnes unmet, their value and its present value (``unmet_value``'s columns)."""
+    d = model.demand
     short = clean(x[model.block_cols("short")])
     value = short * d["unmet_value_usd_per_t"].to_numpy()
-    return pd.DataFrame({"scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "shortfall_t": short,
-                         "value_usd": value, "value_pv_usd": value * model.discount(d["year"])})
+    return short, value, value * model.discount(d["year"])
 
 
 def unmet_value_pv(model: Model, x: np.ndarray) -> float:
-    """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``)."""
-    return expected_total(model, unmet_value(model, x), "value_pv_usd")
+    """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``): its
+    ``value_pv_usd`` column totalled as ``expected_total`` does, without building the table."""
+    prob = model.demand["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+    return float((_unmet(model, x)[2] * prob).sum())
 
 
 def cost_with_unmet_pv(model: Model, x: np.ndarray) -> float:

@@ -142,7 +142,10 @@ class PlanSession:
     cold solve's.
     """
 
-    def __init__(self, model: Model, backend: Backend, *, load: bool = True) -> None:
+    def __init__(self, model: Model, backend: Backend, *, load: bool = True,
+                 ties: np.ndarray | None = None) -> None:
+        """``ties``: the tie-break weights of the model's columns when the caller has them (``tie_weights(lp)``
+        depends on the column keys alone: the same for every sample of a sweep)."""
         self.model, self.backend = model, backend
         if load:
             backend.load(model.lp)
@@ -151,7 +154,7 @@ class PlanSession:
         self.short_cols = model.block_cols("short")
         self.short_upper = model.lp.variables["short"].upper.copy()
         self.level_rows: dict[str, int] = {}
-        self.ties = tie_weights(lp)
+        self.ties = tie_weights(lp) if ties is None else ties
         for row_name, objective in LEVEL_ROWS:
             vector = self.objectives[objective]
             nz = np.flatnonzero(vector)
