@@ -12,7 +12,10 @@ no stockpile), which the naive PuLP peer can write too.
   meets every minimum efficient size (``PlanSession.solve_stage``), so they are warm LP re-solves, a few simplex
   iterations each, among three distinct optima.
 - **branching** (MIP variant): the cap moves far (40% to 5%) so that the relaxation builds less than a minimum
-  size and the stage solves the MIP; the count of re-solves that branched is reported with the time.
+  size; the stage settles it by branching on warm LP re-solves, against the MIP path it replaced (HiGHS's MIP)
+  and a cold build + solve on that path at the same caps, alternated, in CPU seconds; every warm answer checked
+  against the cold MIP's (objective within the MIP gap, same binaries); the count of re-solves that branched is
+  reported with the time.
 - **hierarchy** (``PlanSession``): re-run the full hierarchy warm after a capacity change, against a cold
   build + load + hierarchy.
 - **PuLP backend (CBC)**: the same bound change and re-solve; PuLP writes the model and CBC starts cold each time.
@@ -53,7 +56,7 @@ def _stats(times: list[float]) -> dict:
     return {"n": len(times), "median_s": median, "min_s": min(times), "per_second": 1.0 / median if median else None}
 
 
-def _solve_fresh(loaded, backend_name: str):
+def _solve_fresh(loaded, backend_name: str, branching: bool = True):
     from benchmarks.config import single_stage_objective
     from engine.formulation import build_model
     from engine.plan.hierarchy import PlanSession
@@ -62,6 +65,7 @@ def _solve_fresh(loaded, backend_name: str):
     model = build_model(loaded)
     backend = make_backend(backend_name)
     session = PlanSession(model, backend)  # its stage solve tries the LP relaxation first when there are binaries
+    session.branching = session.branching and branching
     backend.set_objective(single_stage_objective(model.lp))
     return model, session, session.solve_stage()
 
@@ -118,46 +122,54 @@ def _single_stage(loaded, backend_name: str, n_warm: int, n_cold: int) -> dict:
     return out
 
 
-def _counting(backend) -> list[int]:
-    """Count the backend's solve calls: a MIP stage that branches makes two (relaxation, then the MIP)."""
-    calls, solve = [0], backend.solve
-
-    def counted(duals: bool = True):
-        calls[0] += 1
-        return solve(duals)
-
-    backend.solve = counted
-    return calls
-
-
 def _branching(loaded, n_warm: int, n_cold: int) -> dict:
-    """Warm re-solves where the binaries branch and the optimum moves far: the cap cycles through
-    ``BRANCH_SHARES`` (40% to 5%), whose LP relaxations mostly build less than a minimum efficient size, so the
-    stage solves the MIP; against a cold build + load + solve at the same caps, alternated."""
+    """Warm re-solves where the binaries branch and the optimum moves far: the cap cycles through ``BRANCH_SHARES``
+    (40% to 5%), whose LP relaxations mostly build less than a minimum efficient size. Three ways, alternated per
+    cap, in CPU seconds (``time.process_time``, so other work on a shared machine does not count): the stage as
+    critmin solves it (relaxation, then branching on warm LP re-solves, ``engine/plan/branching.py``); the MIP path it
+    replaced (relaxation, then HiGHS's MIP, ``PlanSession.branching = False``) on its own loaded session; and a
+    cold build + load + solve on the MIP path, the reference. Every warm answer is checked against that cold MIP
+    solve: the same objective within the MIP gap and the same binaries."""
+    from engine.solvers.base import MIP_REL_GAP
+
+    clock = time.process_time
     model, session, _ = _solve_fresh(loaded, "highs")
-    calls = _counting(session.backend)
+    _, mip_session, _ = _solve_fresh(loaded, "highs")
+    mip_session.branching = False
     _, _, cap_rows, demand = _handles(model)
-    warm, cold, branched, objectives = [], [], 0, []
+    integer = model.lp.integer_cols
+    tree, mip, cold, objectives, agrees = [], [], [], [], True
+    before, mip_before = dict(session.tree_stats), dict(mip_session.tree_stats)
     for i in range(n_warm):
         share = BRANCH_SHARES[(i + 1) % len(BRANCH_SHARES)]
-        calls[0] = 0
-        t = time.perf_counter()
-        session.backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), demand * share)
+        upper = demand * share
+        t = clock()
+        session.backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), upper)
         s = session.solve_stage()
-        warm.append(time.perf_counter() - t)
-        assert s.ok, s.status
-        branched += calls[0] > 1
-        objectives.append(s.objective)
+        tree.append(clock() - t)
+        t = clock()
+        mip_session.backend.set_row_bounds(cap_rows, np.full(len(cap_rows), -np.inf), upper)
+        m = mip_session.solve_stage()
+        mip.append(clock() - t)
+        assert s.ok and m.ok, (s.status, m.status)
+        objectives.append(round(s.objective, 6))
         if i < n_cold:
-            t = time.perf_counter()
-            fresh_model, fresh, _ = _solve_fresh(loaded, "highs")
+            t = clock()
+            fresh_model, fresh, _ = _solve_fresh(loaded, "highs", branching=False)
             rows = _handles(fresh_model)[2]
-            fresh.backend.set_row_bounds(rows, np.full(len(rows), -np.inf), demand * share)
+            fresh.backend.set_row_bounds(rows, np.full(len(rows), -np.inf), upper)
             c = fresh.solve_stage()
-            cold.append(time.perf_counter() - t)
-            assert c.ok and abs(c.objective - s.objective) <= 1e-6 * max(1.0, abs(s.objective))
-    return {"cold_rebuild_solve": _stats(cold), "warm_cap_far": {**_stats(warm), "branched": branched,
-                                                                  "distinct_objectives": len(set(objectives))}}
+            cold.append(clock() - t)
+            assert c.ok, c.status
+            for warm in (s, m):
+                agrees &= bool(abs(warm.objective - c.objective) <= MIP_REL_GAP * max(1.0, abs(c.objective))
+                               and np.array_equal(warm.x[integer], c.x[integer]))
+    stats = {k: v - before[k] for k, v in session.tree_stats.items()}
+    mip_solves = mip_session.tree_stats["mip_solves"] - mip_before["mip_solves"]
+    return {"clock": "process_time", "cold_rebuild_solve": _stats(cold), "agrees_with_cold_mip": agrees,
+            "warm_cap_far": {**_stats(tree), "branched": stats["trees"], "node_solves": stats["node_solves"],
+                             "fallbacks": stats["fallbacks"], "distinct_objectives": len(set(objectives))},
+            "warm_cap_far_mip": {**_stats(mip), "branched": mip_solves}}
 
 
 def _hierarchy(loaded, n_warm: int, n_cold: int) -> dict:
@@ -234,7 +246,7 @@ def warm_resolves(task: dict) -> dict:
                  "highs": _single_stage(loaded, "highs", n_warm, n_cold),
                  "highs_hierarchy": _hierarchy(loaded, max(5, n_warm // 5), max(3, n_cold // 2))}
         if lp.integer_cols.size:
-            entry["highs_branching"] = _branching(loaded, max(6, n_warm // 4), max(3, n_cold // 2))
+            entry["highs_branching"] = _branching(loaded, max(12, n_warm // 2), max(3, n_cold // 2))
         if not task.get("skip_pulp"):
             entry["pulp_cbc"] = _single_stage(loaded, "pulp", n_pulp, n_pulp)
         if as_lp:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
-from engine.outputs.results import attributed_by_group, dependence_metric, per_mineral, total_cost_pv
+from engine.outputs.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
 from engine.plan.hierarchy import PlanSession
 from engine.solvers.base import Solution, Status, beyond_noise
 
@@ -72,11 +72,17 @@ class _Sweep:
         """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
         checked to belong to ``sol`` (``PlanSession.duals_at``); else None."""
         allowance = self.session.allowance(self.session.level("cost", sol))
-        reuse = None if self.model.lp.integer_cols.size else sol
+        reuse = sol if not self.model.lp.integer_cols.size or sol.extra.get("held_duals") else None
         duals, _ = self.session.duals_at(sol.x, allowance, reuse)
         if duals is None:
             return None
         return abs(float(duals.row_dual[self.row])) / self.unit * self.model.money_unit
+
+
+def basis_of(backend) -> object | None:
+    """The backend's current basis, on backends that keep one (``set_basis`` starts a later solve from it)."""
+    basis = getattr(backend, "basis", None)
+    return basis() if basis is not None else None
 
 
 def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
@@ -98,17 +104,17 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
 
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
-    dep = attributed_by_group(model, sol.x)
+    share = china_share_pct(model, sol.x)
     cost = total_cost_pv(model, sol.x)
     premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else dependence_metric(model, dep),
+        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else aggregate_dependence(model, share),
         "cost_pv_usd": cost, "premium_usd": premium,
         "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
         "marginal_usd_per_pp": marginal,
     }
-    row.update({f"{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()})
+    row.update({f"{m}_pct": v for m, v in mineral_shares(model, share).items()})
     return row
 
 
@@ -131,7 +137,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
         return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
     d_min = sweep.percent(least_dependent.x)
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
-    rows = []
+    rows, cost_basis = [], None
     for eps in grid:
         if progress is not None:
             progress()
@@ -139,8 +145,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue
         sweep.cap(max(eps, d_min))
+        if cost_basis is not None:  # the last cap's cost optimum: a few dual simplex iterations from this cap's
+            session.backend.set_basis(cost_basis)
         sol = sweep.minimise(cost)
         marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
+        cost_basis = basis_of(session.backend)
         # where the cap does not bind, the point is solve's least-cost plan itself
         point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
         if not point.ok:

@@ -27,18 +27,21 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.replan import replan
-from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, scenario_set
+from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, _universe, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
+from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.results import (
     attributed_by_group,
     build_table,
     dependence_metric,
+    share_terms,
     total_cost_pv,
     unmet_value,
 )
 from engine.plan.hierarchy import Plan, PlanSession
+from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 
 
@@ -186,14 +189,20 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
                    solver: str | None, progress: Callable[[int, int], None] | None = None) -> dict[str, list[dict]]:
     """Each plan on each evaluation scenario in turn, one scenario at a time (so no scenario's recourse depends
     on another's), each on a solver object loaded afresh: a reused one keeps state that a cleared basis does not
-    reset, and an outcome would depend on what that object solved before."""
+    reset, and an outcome would depend on what that object solved before. Each scenario's model is changed from the
+    model built once (``formulation/variants.py``: the LP a fresh build of it would give, bit for bit)."""
     settings = loaded.scenario.robust
     outcomes: dict[str, list[dict]] = {label: [] for label in plans}
+    models = SampleModels(loaded)  # built once; each evaluation scenario's numbers changed from it
+    universe = _universe(loaded)
+    ties = tie_weights(models.base.lp)
     for index in range(settings.evaluation):
-        one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION)
-        model = build_model(loaded, one)
+        one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION, universe=universe)
+        model = models.model(one)
+        if models.supports(one) is None:
+            share_terms(model, models.base)
         for label, (planned_on, plan) in plans.items():
-            session = PlanSession(model, make_backend(solver, SolverOptions()))
+            session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
         if progress is not None:
             progress(2 + index + 1, 2 + settings.evaluation)

@@ -27,9 +27,9 @@ from engine.outputs.display import tonnes
 from engine.outputs.results import (
     attributed_by_group,
     build_table,
+    clean,
     dependence_metric,
     expected_total,
-    stockpile_table,
     total_cost_pv,
     unmet_value,
 )
@@ -168,6 +168,8 @@ class _Stresser:
             raise _BaseNotReproduced(evaluated)
         self.base_x = evaluated.x
         self.base_metrics = self._metrics(evaluated.x)
+        self.base_builds = build_table(self.model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum()
+        self.stock = _StockDraws(self.model)
         self.base_cost = self.base_metrics["cost_pv_usd"]
         self.base_dependence = self.base_metrics["dependence_pct"]
 
@@ -199,7 +201,7 @@ class _Stresser:
             "cost_with_unmet_jump_usd": beyond_noise(now["cost_with_unmet_pv_usd"] - base["cost_with_unmet_pv_usd"],
                                                      base["cost_with_unmet_pv_usd"], tolerance),
             "dependence_change_pp": now["dependence_pct"] - base["dependence_pct"],
-            "stock_lasts_years": _stock_lasts(model, x),
+            "stock_lasts_years": self.stock.lasts(x),
         })
         row["covering_options"], row["shortfall_with_new_deals_t"] = "", row["shortfall_t"]
         if hedged is not None and hedged.ok:
@@ -240,7 +242,7 @@ class _Stresser:
         after = attributed_by_group(model, hedged_x).groupby("mineral")["shortfall_t"].sum()
         removed = before.sub(after, fill_value=0.0)
         extra = build_table(model, hedged_x).groupby(["mineral", "option_id"])["capacity_tpy"].sum().sub(
-            build_table(model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum(), fill_value=0.0)
+            self.base_builds, fill_value=0.0)
         stock = pd.Series(dtype=float)
         if "stock_put" in self.lp.variables:
             cols = model.block_cols("stock_put")
@@ -268,21 +270,37 @@ class _BaseNotReproduced(Exception):
         self.plan = plan
 
 
-def _stock_lasts(model: Model, x: np.ndarray) -> float | None:
-    """Years of draws before the stockpile runs dry (None without a stockpile)."""
-    if model.stockpile.empty:
-        return None
-    sp = stockpile_table(model, x)
-    sp = sp[sp["scen"] == sp["scen"].iloc[0]]
-    lasted = []
-    for _, part in sp.groupby("mineral"):
-        drawing = part[part["draw_t"] > 1e-6]
-        if drawing.empty:
-            continue
-        empty = drawing[drawing["stock_t"] <= 1e-6]
-        last = int(empty["year"].iloc[0]) if len(empty) else int(part["year"].max())
-        lasted.append(last - int(drawing["year"].iloc[0]) + 1)
-    return float(min(lasted)) if lasted else None
+class _StockDraws:
+    """How long the stockpile lasts under a plan, from its columns; what does not depend on the plan is found once:
+    the first scenario's draw and level columns per mineral (sorted), in year order."""
+
+    def __init__(self, model: Model) -> None:
+        sp = model.stockpile
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        if sp.empty:
+            return
+        first = np.flatnonzero((sp["scen"] == sp["scen"].iloc[0]).to_numpy())
+        minerals = sp["mineral"].to_numpy()[first]
+        draw, level = model.block_cols("stock_draw")[first], model.block_cols("stock_level")[first]
+        years = sp["year"].to_numpy()[first]
+        for mineral in sorted(set(minerals)):
+            mine = np.flatnonzero(minerals == mineral)
+            self.parts.append((draw[mine], level[mine], years[mine]))
+
+    def lasts(self, x: np.ndarray) -> float | None:
+        """Years of draws before the stockpile runs dry (None without a stockpile): per mineral, from its first year
+        of draws to the first of those years that ends empty (or its last year); the shortest."""
+        if not self.parts:
+            return None
+        lasted = []
+        for draw_cols, level_cols, years in self.parts:
+            drawing = clean(x[draw_cols]) > 1e-6
+            if not drawing.any():
+                continue
+            empty = drawing & (clean(x[level_cols]) <= 1e-6)
+            last = int(years[empty][0]) if empty.any() else int(years.max())
+            lasted.append(last - int(years[drawing][0]) + 1)
+        return float(min(lasted)) if lasted else None
 
 
 def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus_one: bool = True,

@@ -1,9 +1,12 @@
 """Monte Carlo sweeps over uncertain parameters and shocks, checkpointed, on local processes or a Dask cluster.
 
-Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. Every
-sample's LP is handed to a fresh solver object: its result is that of a cold solve of its LP, whichever worker
-runs it and whatever that worker solved before (a warm solver object keeps state that a cleared basis does not
-reset, and that state moved the last digits of the plan). The hierarchy's tie rule (``engine/plan/ties.py``) picks
+Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. A runner
+builds the scenario's model once; each sample's model is changed from it (``formulation/variants.py``: the same LP
+as a fresh build of the sample, bit for bit) and its row read from vectors kept per runner (``metrics.py``). Every
+sample's LP is handed to a fresh solver object and solved cold: its result is that of a cold solve of its LP,
+whichever worker runs it and whatever that worker solved before (a warm solver object keeps state that a cleared
+basis does not reset, and that state moved the last digits of the plan; starting every sample from the undisrupted
+plan's bases moved them too, by up to 1e-9 of a value). The hierarchy's tie rule (``engine/plan/ties.py``) picks
 one plan among equally good ones. Finished samples are appended to ``samples.jsonl`` and fsync'ed as they
 arrive; ``resume`` skips them. A torn last line (a process killed while writing) is ignored and its sample redone.
 """
@@ -24,19 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.analysis.metrics import PlanMetrics
 from engine.analysis.sampling import _universe, scenario_set
 from engine.errors import CritminError, InputError
-from engine.formulation import build_model
+from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
-from engine.outputs.results import (
-    attributed_by_group,
-    build_table,
-    dependence_metric,
-    per_mineral,
-    total_cost_pv,
-    unmet_value_pv,
-)
+from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
 from engine.plan.hierarchy import PlanSession
+from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
@@ -51,29 +49,30 @@ class SampleRunner:
     def __init__(self, loaded: LoadedScenario, seed: int, solver: str | None = None) -> None:
         self.loaded, self.seed, self.solver = loaded, seed, solver
         self.universe = _universe(loaded)  # what the draws act on, the same for every sample
+        self.models = SampleModels(loaded)  # the model built once; each sample's numbers changed from it
+        self.ties = tie_weights(self.models.base.lp)  # the column keys are the same for every sample
+        self.metrics = PlanMetrics(self.models.base)  # where each number's terms sit: the same for every sample
 
     def run(self, index: int) -> dict:
         start = time.perf_counter()
         sample_set, records = scenario_set(self.loaded, [index], self.seed, universe=self.universe)
-        model = build_model(self.loaded, sample_set)
-        plan = PlanSession(model, make_backend(self.solver, SolverOptions())).solve()
+        changed = self.models.supports(sample_set) is None
+        model = self.models.model(sample_set)
+        if changed:
+            share_terms(model, self.models.base)
+        plan = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties).solve()
         row: dict = {**records[0], "status": plan.status.value}
         if plan.ok:
             x = plan.x
-            dep = attributed_by_group(model, x)
             cost = total_cost_pv(model, x)
             unmet = unmet_value_pv(model, x)
             least = total_cost_pv(model, plan.least_cost.x)
             row.update({
-                "dependence_pct": dependence_metric(model, dep),
                 "cost_pv_usd": cost,
                 "cost_with_unmet_pv_usd": cost + unmet,
                 "premium_usd": beyond_noise(cost - least, least, model.scenario.objective.tolerance),
-                "shortfall_t": float(dep["shortfall_t"].sum()),
                 "shortfall_value_pv_usd": unmet,
-                **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()},
-                **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
-                "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
+                **self.metrics.row(model, x),
             })
         row["seconds"] = time.perf_counter() - start
         return _rounded(row)

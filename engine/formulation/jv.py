@@ -209,23 +209,3 @@ def add_jv_cost(model: Model) -> None:
     prob = out["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
     coef = prob * model.discount(out["year"]) * delivered_cost(out).to_numpy() / model.money_unit
     model.lp.add_objective("cost", model.block_cols("jv_out"), coef)
-
-
-def integer_repair(model: Model, x: np.ndarray) -> np.ndarray | None:
-    """Turn a solution of the LP relaxation into one of the MIP, when its builds already respect the minimum
-    efficient sizes: each sized option built 0 or at least its minimum in total. Then ``jv_built`` is set to 0
-    or 1 and the solution is optimal for the MIP too (the relaxation bounds it, and ``jv_built`` costs
-    nothing). Returns None when some option is built below its minimum: the MIP must branch."""
-    if "jv_built" not in model.lp.variables:
-        return x
-    opts = model.jv_options
-    sized = opts.index[opts["min_size_tpy"].to_numpy() > 0].to_numpy()
-    option_row = positions(model.builds["option_id"], opts["option_id"])
-    totals = np.bincount(option_row, weights=x[model.block_cols("build")], minlength=len(opts))[sized]
-    minimum = opts["min_size_tpy"].to_numpy()[sized]
-    idle = totals <= 1e-7
-    if not np.all(idle | (totals >= minimum * (1 - 1e-9) - 1e-7)):
-        return None
-    repaired = x.copy()
-    repaired[model.block_cols("jv_built")] = np.where(idle, 0.0, 1.0)
-    return repaired

@@ -11,6 +11,7 @@ Tables (stable column names, documented in the README):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,20 +105,71 @@ def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     return out.reset_index(drop=True)[columns]
 
 
-def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Per (scen, mineral, year): demand, delivered tonnes, shortfall and attributed tonnes."""
-    d = model.demand
-    dl = model.deliveries
-    tonnes = clean(x[dl["col"].to_numpy()])
+@dataclass
+class _ShareTerms:
+    """What the dependence shares need of a model that does not depend on the solution: the delivery columns that
+    meet a demand row, their rows and attribution, each demand row's demand, and for the aggregate the rows with
+    demand, their probability × mineral weight, the total weight and their mineral. Built once per model."""
+
+    cols: np.ndarray
+    rows: np.ndarray
+    attribution: np.ndarray
+    demand: np.ndarray
+    kept: np.ndarray  # demand rows with demand > 0
+    weighted: np.ndarray  # probability × mineral weight of each kept row
+    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``_aggregate_weights``
+    mineral: np.ndarray  # each kept row's mineral, as a position in ``model.minerals`` (-1 if not listed)
+    key: tuple
+
+
+def _share_terms(model: Model) -> _ShareTerms:
+    """The model's ``_ShareTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
+    key = (id(model.deliveries), id(model.demand), id(model.scenarios), id(model.scenario))
+    terms = getattr(model, "_share_terms_cache", None)
+    if terms is not None and terms.key == key:
+        return terms
+    d, dl = model.demand, model.deliveries
     rows = dl["demand_row"].to_numpy()
     inside = rows >= 0
-    out = d[["scen", "mineral", "year", "demand_t"]].copy()
-    out["supplied_t"] = np.bincount(rows[inside], tonnes[inside], minlength=len(d))
-    china = tonnes * dl["attribution"].to_numpy()
-    out["china_t"] = np.bincount(rows[inside], china[inside], minlength=len(d))
+    demand = d["demand_t"].to_numpy(dtype=float)
+    kept = demand > 0
+    t = d[kept]
+    weighted, total = _aggregate_weights(model, t)
+    minerals = list(model.minerals)
+    terms = _ShareTerms(dl["col"].to_numpy()[inside], rows[inside], dl["attribution"].to_numpy()[inside], demand,
+                        kept, weighted, total,
+                        np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64),
+                        key)
+    model._share_terms_cache = terms
+    return terms
+
+
+def _attributed(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per demand row: delivered tonnes, tonnes attributed to the dependence country, and its share of demand (%)."""
+    terms = _share_terms(model)
+    tonnes = clean(x[terms.cols])
+    n = len(terms.demand)
+    supplied = np.bincount(terms.rows, tonnes, minlength=n)
+    china = np.bincount(terms.rows, tonnes * terms.attribution, minlength=n)
+    demand = terms.demand
+    share = np.where(demand > 0, 100.0 * china / np.where(demand > 0, demand, 1), 0.0)
+    return supplied, china, share
+
+
+def china_share_pct(model: Model, x: np.ndarray) -> np.ndarray:
+    """The share of each demand row (scen, mineral, year) attributed to the dependence country, in percent: the
+    ``china_share_pct`` column of ``attributed_by_group``."""
+    return _attributed(model, x)[2]
+
+
+def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Per (scen, mineral, year): demand, delivered tonnes, shortfall and attributed tonnes."""
+    supplied, china, share = _attributed(model, x)
+    out = model.demand[["scen", "mineral", "year", "demand_t"]].copy()
+    out["supplied_t"] = supplied
+    out["china_t"] = china
     out["shortfall_t"] = clean(x[model.block_cols("short")])
-    demand = out["demand_t"].to_numpy()
-    out["china_share_pct"] = np.where(demand > 0, 100.0 * out["china_t"] / np.where(demand > 0, demand, 1), 0.0)
+    out["china_share_pct"] = share
     return out
 
 
@@ -157,14 +209,8 @@ def _cost_terms(model: Model) -> _CostTerms:
     terms = getattr(model, "_cost_terms_cache", None)
     if terms is not None and terms.key == key:
         return terms
-    blocks = []
-    for block, frame in model.delivery_frames():
-        base = frame["unit_cost_usd_per_t"].to_numpy()
-        units = {"purchase": base} if block == "flow" else {
-            "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
-        units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
-        units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
-        blocks.append((block, model.block_cols(block), frame["demand_row"].to_numpy(), units))
+    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, frame))
+              for block, frame in model.delivery_frames()]
     sp = model.stockpile
     stock_rows = demand_row_of(model, sp) if len(sp) else None
     stock_holding = sp["holding"].to_numpy() if len(sp) else None
@@ -196,6 +242,36 @@ def _cost_terms(model: Model) -> _CostTerms:
                        group_order, group_prob, key)
     model._cost_terms_cache = terms
     return terms
+
+
+def _unit_costs(block: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """USD per tonne of each cost component of a delivery block's columns."""
+    base = frame["unit_cost_usd_per_t"].to_numpy()
+    units = {"purchase": base} if block == "flow" else {
+        "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
+    units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
+    units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
+    return units
+
+
+def share_terms(model: Model, like: Model) -> None:
+    """Give ``model`` the cost and share terms of ``like`` with its own costs per tonne and demand, without
+    rebuilding the rest: for a sample changed from ``like`` (``formulation/variants.py``: the same columns, rows,
+    builds, stockpile and demand keys, one scenario of probability 1; only numbers differ), exactly what
+    ``_cost_terms`` and ``_share_terms`` would build."""
+    terms = _cost_terms(like)
+    frames = dict(model.delivery_frames())
+    blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
+    key = tuple(id(t) for t in (model.supply, model.jv_output, model.stockpile, model.demand, model.builds,
+                                model.jv_options))
+    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, key=key)
+    shares = _share_terms(like)
+    demand = model.demand["demand_t"].to_numpy(dtype=float)
+    kept = demand > 0
+    if not np.array_equal(kept, shares.kept):  # another set of rows with demand: their weights afresh
+        return
+    key = (id(model.deliveries), id(model.demand), id(model.scenarios), id(model.scenario))
+    model._share_terms_cache = dataclasses.replace(shares, demand=demand, kept=kept, key=key)
 
 
 def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -256,15 +332,24 @@ def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
     the mineral's reference price): ``value_usd`` in that year's money, ``value_pv_usd`` discounted to the base
     year like costs (the shortfall objective's terms, before the scenario's probability)."""
     d = model.demand
+    short, value, value_pv = _unmet(model, x)
+    return pd.DataFrame({"scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "shortfall_t": short,
+                         "value_usd": value, "value_pv_usd": value_pv})
+
+
+def _unmet(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per demand row: tonnes unmet, their value and its present value (``unmet_value``'s columns)."""
+    d = model.demand
     short = clean(x[model.block_cols("short")])
     value = short * d["unmet_value_usd_per_t"].to_numpy()
-    return pd.DataFrame({"scen": d["scen"], "mineral": d["mineral"], "year": d["year"], "shortfall_t": short,
-                         "value_usd": value, "value_pv_usd": value * model.discount(d["year"])})
+    return short, value, value * model.discount(d["year"])
 
 
 def unmet_value_pv(model: Model, x: np.ndarray) -> float:
-    """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``)."""
-    return expected_total(model, unmet_value(model, x), "value_pv_usd")
+    """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``): its
+    ``value_pv_usd`` column totalled as ``expected_total`` does, without building the table."""
+    prob = model.demand["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+    return float((_unmet(model, x)[2] * prob).sum())
 
 
 def cost_with_unmet_pv(model: Model, x: np.ndarray) -> float:
@@ -336,22 +421,56 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
 
 
 def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:
-    """The objective's aggregate (mean with mineral weights, or max) of a dependence column."""
-    objective = model.scenario.objective
+    """The objective's aggregate (mean with mineral weights, or max) of a dependence column of a table of demand
+    rows (``attributed_by_group``, ``dependence_table``, or some of their rows)."""
     t = table[table["demand_t"] > 0]
-    if t.empty:
+    return _aggregate(model, t[column].to_numpy(dtype=float), *_aggregate_weights(model, t))
+
+
+def aggregate_dependence(model: Model, share: np.ndarray) -> float:
+    """``dependence_metric`` of a share per demand row of ``model`` (``china_share_pct``), with the model's weights
+    computed once."""
+    terms = _share_terms(model)
+    return _aggregate(model, share[terms.kept], terms.weighted, terms.total)
+
+
+def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """For demand rows with demand: each one's scenario probability × mineral weight, and the sum of the mineral
+    weights over the first scenario's rows (1 if none)."""
+    if rows.empty:
+        return np.zeros(0), 1.0
+    prob = rows["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    weight = rows["mineral"].map(model.scenario.objective.weights).fillna(1.0).to_numpy()
+    first = (rows["scen"] == rows["scen"].iloc[0]).to_numpy()
+    return prob * weight, float(weight[first].sum()) or 1.0
+
+
+def _aggregate(model: Model, share: np.ndarray, weighted: np.ndarray, total: float) -> float:
+    """The objective's aggregate of the shares of demand rows with demand: Σ weighted × share / total, or the max."""
+    if not share.size:
         return 0.0
-    if objective.aggregate == "max":
-        return float(t[column].max())
-    prob = t["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
-    weight = t["mineral"].map(objective.weights).fillna(1.0).to_numpy()
-    first = (t["scen"] == t["scen"].iloc[0]).to_numpy()
-    total = float(weight[first].sum()) or 1.0
-    return float((prob * weight * t[column].to_numpy()).sum() / total)
+    if model.scenario.objective.aggregate == "max":
+        return float(share.max())
+    return float((weighted * share).sum() / total)
 
 
 def per_mineral(table: pd.DataFrame, column: str, order: list[str]) -> dict[str, float]:
     """Mean over years (and scenarios) of a per-year share, per mineral, in ``order``."""
     t = table[table["demand_t"] > 0]
-    means = t.groupby("mineral")[column].mean()
-    return {m: float(means[m]) for m in order if m in means.index}
+    where = {m: k for k, m in enumerate(order)}
+    codes = np.array([where.get(m, -1) for m in t["mineral"]], dtype=np.int64)
+    return _mineral_means(codes, t[column].to_numpy(dtype=float), order)
+
+
+def mineral_shares(model: Model, share: np.ndarray) -> dict[str, float]:
+    """``per_mineral`` of a share per demand row of ``model`` (``china_share_pct``), in ``model.minerals`` order."""
+    terms = _share_terms(model)
+    return _mineral_means(terms.mineral, share[terms.kept], list(model.minerals))
+
+
+def _mineral_means(codes: np.ndarray, values: np.ndarray, order: list[str]) -> dict[str, float]:
+    """Mean of ``values`` per mineral (``codes``: positions in ``order``, -1 for others), for minerals with values."""
+    listed = codes >= 0
+    sums = np.bincount(codes[listed], values[listed], minlength=len(order))
+    counts = np.bincount(codes[listed], minlength=len(order))
+    return {m: float(sums[k] / counts[k]) for k, m in enumerate(order) if counts[k]}

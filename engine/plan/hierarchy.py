@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.formulation.jv import integer_repair
 from engine.formulation.model import Model
 from engine.inputs.schema import Budget
-from engine.plan.ties import settle, tie_weights
+from engine.plan.branching import MinimumSizes, branch
+from engine.plan.ties import duals_hold, settle, tie_weights
 from engine.solvers.base import (
     FEASIBILITY_ABS_TOL,
     FEASIBILITY_REL_TOL,
@@ -142,7 +142,10 @@ class PlanSession:
     cold solve's.
     """
 
-    def __init__(self, model: Model, backend: Backend, *, load: bool = True) -> None:
+    def __init__(self, model: Model, backend: Backend, *, load: bool = True,
+                 ties: np.ndarray | None = None) -> None:
+        """``ties``: the tie-break weights of the model's columns when the caller has them (``tie_weights(lp)``
+        depends on the column keys alone: the same for every sample of a sweep)."""
         self.model, self.backend = model, backend
         if load:
             backend.load(model.lp)
@@ -151,7 +154,7 @@ class PlanSession:
         self.short_cols = model.block_cols("short")
         self.short_upper = model.lp.variables["short"].upper.copy()
         self.level_rows: dict[str, int] = {}
-        self.ties = tie_weights(lp)
+        self.ties = tie_weights(lp) if ties is None else ties
         for row_name, objective in LEVEL_ROWS:
             vector = self.objectives[objective]
             nz = np.flatnonzero(vector)
@@ -159,6 +162,11 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
+        self.sizes = MinimumSizes(model)
+        self.branching = getattr(backend, "bounds", None) is not None
+        """Settle minimum sizes by branching on warm LP re-solves (``engine/plan/branching.py``): on backends that keep
+        their solver between solves; the others solve each MIP from scratch anyway."""
+        self.tree_stats = {"trees": 0, "node_solves": 0, "fallbacks": 0, "mip_solves": 0}  # over this session's stages
         self.checks = {"points_rejected": 0, "stage_retries": 0}
         """Over every solve of this session (analyses re-solve warm many times): points a backend rejected, and
         stages retried with wider slack. Their summaries report it as ``solver_checks``."""
@@ -171,22 +179,34 @@ class PlanSession:
 
     def _solve_stage(self, duals: bool) -> Solution:
         """With binaries, try the LP relaxation first: when its builds already respect every minimum efficient size
-        it is optimal for the MIP too (``jv.integer_repair``), else branch. ``duals=False`` reads primal values
-        only."""
+        it is optimal for the MIP too (``MinimumSizes.repair``); else settle the undersized builds by branching on
+        warm LP re-solves (``engine/plan/branching.py``), and fall back to the backend's MIP when the tree grows beyond
+        its limit. With ``duals``, the plan carries the duals of the LP that found it when they are optimal duals of
+        the LP with the binaries held at the plan's values (``ties.duals_hold``; ``extra['held_duals']``), else none
+        (``duals_at`` gives them); ``duals=False`` reads primal values only."""
         integer = self.model.lp.integer_cols
         if not integer.size:
             return self.backend.solve(duals)
         self.backend.set_integrality(integer, False)
-        relaxed = self.backend.solve(duals=False)
-        self.backend.set_integrality(integer, True)
-        if relaxed.ok:
-            repaired = integer_repair(self.model, relaxed.x)
-            if repaired is not None and self.backend.solved.violation(repaired) is None:
-                relaxed.x, relaxed.is_mip = repaired, True
-                relaxed.objective = self.backend.solved.objective(repaired)
-                return relaxed
-        elif relaxed.status not in NUMERICAL:
+        relaxed, repaired = self.backend.solve(duals), None
+        try:
+            if relaxed.ok:
+                repaired = self.sizes.repair(relaxed.x)
+                if repaired is None and self.branching:
+                    relaxed, repaired = self._branch(relaxed, duals)
+        finally:
+            self.backend.set_integrality(integer, True)
+        if relaxed.ok and repaired is not None and self.backend.solved.violation(repaired) is None:
+            if duals and duals_hold(self.backend.solved, relaxed, repaired):
+                relaxed.extra["held_duals"] = True  # optimal duals of the LP with the binaries held at the plan's
+            else:
+                relaxed.row_dual = relaxed.col_dual = None
+            relaxed.x, relaxed.is_mip = repaired, True
+            relaxed.objective = self.backend.solved.objective(repaired)
             return relaxed
+        if not relaxed.ok and relaxed.status not in NUMERICAL:
+            return relaxed
+        self.tree_stats["mip_solves"] += 1
         sol = self.backend.solve(duals)
         sol.seconds += relaxed.seconds
         sol.rejected = [*relaxed.rejected, *sol.rejected]
@@ -201,6 +221,25 @@ class PlanSession:
                                          f"{sol.rejected[-1]}; its integers kept, the rest solved again as an LP"]
                 return polished
         return sol
+
+    def _branch(self, relaxed: Solution, duals: bool) -> tuple[Solution, np.ndarray | None]:
+        """Branch from the stage's relaxation ``relaxed`` (``engine/plan/branching.py``): the best leaf and its
+        repaired point; a node's solve that hit the time limit or was interrupted, and None; or ``relaxed`` and None
+        when the stage must fall back to the MIP (time and notes carried over)."""
+        leaf, tree = branch(self.backend, self.sizes, relaxed, duals)
+        self.tree_stats["trees"] += 1
+        self.tree_stats["node_solves"] += tree.solves - 1
+        carried = leaf if leaf is not None else relaxed
+        carried.seconds = relaxed.seconds + tree.seconds
+        carried.iterations = (relaxed.iterations or 0) + tree.iterations
+        carried.rejected = [*relaxed.rejected, *tree.rejected]
+        if tree.stopped is not None:  # the time limit or an interrupt: the stage's answer
+            tree.stopped.seconds, tree.stopped.rejected = carried.seconds, carried.rejected
+            return tree.stopped, None
+        if leaf is None:
+            self.tree_stats["fallbacks"] += 1
+            return relaxed, None
+        return leaf, leaf.x
 
     def polish(self, x: np.ndarray, duals: bool = False) -> Solution:
         """The loaded stage as an LP with the integer columns fixed at their rounded values in ``x``: an exactly

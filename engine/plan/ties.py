@@ -114,6 +114,26 @@ def face(last: Solution, objective: np.ndarray, activity: np.ndarray, col_lower:
     return lo, up, rlo, rup
 
 
+def duals_hold(solved, last: Solution, point: np.ndarray) -> bool:
+    """Whether the duals of ``last``, a solve of a relaxation (the binaries continuous, some bounds wider), are
+    optimal duals of the LP with the binaries held at their values in ``point``, an optimum of that LP which differs
+    from ``last.x`` only in the binaries (``MinimumSizes.repair``). They are dual feasible for it (the held columns'
+    reduced costs may take either sign, the others are unchanged); they are optimal if complementary slackness holds
+    at ``point``: every row whose activity the binaries moved is on the bound its dual's sign says (``face``), or
+    has a dual of zero. ``solved``: the backend's model as solved (``check.SolvedModel``)."""
+    if last.row_dual is None or last.col_dual is None:
+        return False
+    before, _ = solved.activities(last.x)
+    after, _ = solved.activities(point)
+    moved = np.flatnonzero(before != after)
+    if not moved.size:
+        return True
+    zero = DUAL_ZERO * max(float(np.abs(solved.cost).max(initial=0.0)), 1e-12)
+    y, act = last.row_dual[moved], after[moved]
+    lower, upper = solved.row_lower[moved], solved.row_upper[moved]
+    return bool(np.all((np.abs(y) <= zero) | ((y > zero) & _at(act, lower)) | ((y < -zero) & _at(act, upper))))
+
+
 def settle(backend: Backend, integer: np.ndarray, weights: np.ndarray, last: Solution, objective: np.ndarray,
            levels: list[int]) -> tuple[Solution | None, list[tuple[str, Solution]]]:
     """The settled point among the optimal points of ``last`` (which minimised ``objective`` on ``backend``), and

@@ -45,6 +45,7 @@ class SolvedModel:
         # the model's own CSC arrays, shared rather than copied (a CSR copy held 12 bytes per non-zero more for
         # the whole run); A x sums each row's terms in the same column order either way, to the same bits
         self.matrix = lp.matrix().to_scipy()
+        self._abs_matrix: scipy.sparse.csc_matrix | None = None  # |A|, made on first use (every check needs it)
         self.n_model_rows = lp.n_rows
         self.extra: list[tuple[np.ndarray, np.ndarray, str]] = []  # rows added after loading: cols, vals, name
         self.cost = np.zeros(lp.n_cols)
@@ -88,6 +89,7 @@ class SolvedModel:
         lil[row, cols] = vals
         self.matrix = lil.tocsc()
         self.matrix.eliminate_zeros()
+        self._abs_matrix = None
 
     # ---------------------------------------------------------------- reading a point
     def objective(self, x: np.ndarray) -> float:
@@ -96,7 +98,10 @@ class SolvedModel:
 
     def activities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row activities A x and the size of each row's terms Σ|a_ij x_j| (model rows, then added rows)."""
-        act, size = self.matrix @ x, abs(self.matrix) @ np.abs(x)
+        if self._abs_matrix is None:  # |a_ij| only: the indices are the matrix's own
+            m = self.matrix
+            self._abs_matrix = scipy.sparse.csc_matrix((np.abs(m.data), m.indices, m.indptr), shape=m.shape)
+        act, size = self.matrix @ x, self._abs_matrix @ np.abs(x)
         if self.extra:
             act = np.concatenate([act, [float(v @ x[c]) for c, v, _ in self.extra]])
             size = np.concatenate([size, [float(np.abs(v) @ np.abs(x[c])) for c, v, _ in self.extra]])

@@ -179,6 +179,15 @@ class HighsBackend:
         m = self.solved
         return m.col_lower.copy(), m.col_upper.copy(), m.row_lower.copy(), m.row_upper.copy()
 
+    def basis(self) -> highspy.HighsBasis | None:
+        """The current basis (solver order), to start a later solve from with ``set_basis``; None if none is valid."""
+        basis = self.h.getBasis()
+        return basis if basis.valid else None
+
+    def set_basis(self, basis: highspy.HighsBasis) -> None:
+        """Start the next solve from ``basis`` (from ``basis()`` on this model, rows added since then excepted)."""
+        self.h.setBasis(basis)
+
     def reset_basis(self) -> None:
         """Forget the basis and solution (the next solve starts cold, so results never depend on history)."""
         self.h.clearSolver()
