@@ -211,12 +211,18 @@ def _selected(tool: Tool, nnz: int, s: Settings, linopy: str | None) -> str | No
     return None
 
 
-def _run_total(run: dict) -> float:
-    """One run's total: the sum of the phases it counts (the limit counts its solve only)."""
-    counted = run.get("counted")
-    if counted:
-        return sum(run["phases"][f"{c}_s"] or 0.0 for c in counted)
-    return run["total_s"]
+def _run_total(run: dict, clock: str = "phases") -> float:
+    """One run's total: the sum of the phases it counts (the limit counts its solve only), in wall seconds
+    (``clock="phases"``) or CPU seconds (``"cpu_phases"``)."""
+    times = run.get(clock) or {}
+    counted = run.get("counted") or [p for p in ("build", "handoff", "solve", "extract")]
+    return sum(times.get(f"{c}_s") or 0.0 for c in counted)
+
+
+def _round_ratios(mine: list[dict], limit: list[dict], value) -> list[float]:
+    """``value(run)`` of each of a tool's runs divided by the limit's in the same round."""
+    return [value(a) / value(b) for a, b in zip(mine, limit, strict=True)
+            if "error" not in a and "error" not in b and value(b)]
 
 
 def _summarise(tool: Tool, runs: list[dict]) -> dict:
@@ -291,11 +297,15 @@ def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: 
         r["agrees"] = _agrees(r["objective"], reference[r["group"]])
         limit = limits.get(r["group"])
         if limit:
-            ratios = [_run_total(mine) / _run_total(theirs) for mine, theirs in zip(r["runs"], limit["runs"],
-                                                                                  strict=True)
-                      if "error" not in mine and "error" not in theirs and _run_total(theirs)]
-            r["round_ratios"] = ratios
-            r["ratio"] = _median(ratios)
+            r["round_ratios"] = _round_ratios(r["runs"], limit["runs"], _run_total)
+            r["ratio"] = _median(r["round_ratios"])
+            r["cpu_round_ratios"] = _round_ratios(r["runs"], limit["runs"], lambda run: _run_total(run, "cpu_phases"))
+            r["cpu_ratio"] = _median(r["cpu_round_ratios"])
+            r["memory_round_ratios"] = _round_ratios(r["runs"], limit["runs"], lambda run: run.get("peak_mb"))
+            r["memory_ratio"] = _median(r["memory_round_ratios"])
+            ok = [run for run in r["runs"] if "error" not in run]
+            r["own_cpu_s"] = None if r.get("own_s") is None else _median(
+                [_run_total(run, "cpu_phases") - (run["cpu_phases"].get("solve_s") or 0.0) for run in ok])
     return {"size": size.as_dict(), "generate_s": generate_s, "columns": prep["columns"], "rows": prep["rows"],
             "nnz": nnz, "integer_columns": prep["integer_columns"],
             "hierarchy_stages": prep.get("hierarchy_stages"), "tools": rows}
@@ -376,6 +386,7 @@ def format_tables(results: dict) -> str:
                              f"{_fmt_s(r['solve_s']):>8}{_fmt_s(r['extract_s']):>8}{_fmt_s(r['total_s']):>8}"
                              f"{_fmt_s(r.get('own_s')):>7}"
                              f"{peak:>8}{delta:>7}{ratio:>8}{flag}{status}")
+    lines += format_targets(results)
     warm = results.get("warm")
     if warm and "error" not in warm:
         lines += ["", "Warm re-solves on the default model (baseline data + a 40% dependence cap; single stage "
@@ -447,6 +458,47 @@ def format_tables(results: dict) -> str:
             lines.append(f"  reference, alternated: `{cli['imports_command']}` {cli['imports_median_s']:.2f} s, "
                          f"so critmin's own part is {cli['median_s'] - cli['imports_median_s']:.2f} s")
     return "\n".join(lines)
+
+
+TARGET_TIME_RATIO = 1.2
+"""critmin's end-to-end time (build, hand-off, solve, extract) at most this multiple of the limit's solve."""
+TARGET_MEMORY_RATIO = 1.5
+"""critmin's peak resident memory at most this multiple of the limit's (highspy alone reading and solving the MPS)."""
+
+
+def _ratios_text(ratios: list[float] | None) -> str:
+    return "/".join(f"{v:.2f}" for v in ratios or []) or "—"
+
+
+def format_targets(results: dict) -> list[str]:
+    """critmin (highs backend, single stage) against the limit measured in the same round, beside the targets:
+    end to end in wall time and in CPU time (the process's, which a busy shared machine inflates far less), and
+    peak memory; per-round ratios after the median."""
+    rows = []
+    for s in results["sizes"]:
+        r = next((t for t in s["tools"] if t["tool"] == "critmin-highs" and "runs" in t), None)
+        if r is None or r.get("ratio") is None:
+            continue
+        rows.append((s, r))
+    if not rows:
+        return []
+    lines = ["", f"critmin (highs backend) against the limit in the same round; targets: end to end <= "
+                 f"{TARGET_TIME_RATIO}x, peak memory <= {TARGET_MEMORY_RATIO}x (median, then each round)",
+             f"{'size':<7}{'nnz':>11}  {'end to end (wall)':<36}{'end to end (CPU)':<36}{'own CPU s':>9}  "
+             f"{'peak memory':<36}"]
+    for s, r in rows:
+        def cell(median: float | None, ratios: list[float] | None, target: float) -> str:
+            if median is None:
+                return "—"
+            verdict = "met" if median <= target else "not met"
+            return f"{median:.2f}x {verdict} ({_ratios_text(ratios)})"
+
+        own = f"{r['own_cpu_s']:.2f}" if r.get("own_cpu_s") is not None else "—"
+        lines.append(f"{s['size']['name']:<7}{s['nnz']:>11,}  "
+                     f"{cell(r['ratio'], r.get('round_ratios'), TARGET_TIME_RATIO):<36}"
+                     f"{cell(r.get('cpu_ratio'), r.get('cpu_round_ratios'), TARGET_TIME_RATIO):<36}{own:>9}  "
+                     f"{cell(r.get('memory_ratio'), r.get('memory_round_ratios'), TARGET_MEMORY_RATIO)}")
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------ entry

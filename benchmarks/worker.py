@@ -5,7 +5,8 @@ size (not timed: lazy imports and first-call costs belong to the cold-CLI figure
 times its phases and writes a JSON result. Peak memory is the process's own high-water mark (VmHWM; ``ru_maxrss``
 where there is no /proc) plus that of any solver process it started (CBC, sampled); per-phase peaks come from
 sampling the resident set every few milliseconds. ``delta_mb`` is the peak less the resident set before the
-first phase (imports, inputs and the warm-up run excluded).
+first phase (imports, inputs and the warm-up run excluded). Each phase also records the process's CPU time
+(``cpu_phases``), which a busy shared machine inflates far less than the wall time.
 
 ``run_task(task)`` runs the same code in-process (the smoke test does that; its numbers are not isolated).
 """
@@ -89,6 +90,7 @@ class Meter:
 
     def __init__(self, interval: float = 0.005) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}  # CPU time of the process (all threads): robust to a shared machine
         self.peak_mb: dict[str, float] = {}
         self.child_peak_mb: dict[str, float] = {}
         self.current: str | None = None
@@ -129,11 +131,12 @@ class Meter:
     def phase(self, name: str):
         self.current = name
         self._note()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + time.process_time() - cpu_start
             self._note()
             self.current = None
 
@@ -142,6 +145,7 @@ class Meter:
         children = max(self.child_peak_mb.values(), default=0.0)
         return {
             "phases": {f"{p}_s": self.seconds.get(p) for p in PHASES},
+            "cpu_phases": {f"{p}_s": self.cpu_seconds.get(p) for p in PHASES},
             "total_s": sum(v for v in self.seconds.values() if v is not None),
             "phase_peak_mb": {p: round(v, 1) for p, v in self.peak_mb.items()},
             "solver_process_phase_peak_mb": {p: round(v, 1) for p, v in self.child_peak_mb.items()},

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.formulation.jv import online_pairs
-from engine.model.joins import group_rows, match_rows, per_scenario, positions
+from engine.model.joins import group_rows, match_rows, per_scenario, positions, sort_order
 from engine.model.lp import assemble_csc
 
 
@@ -91,3 +91,39 @@ def test_assemble_csc_sums_duplicates_drops_zeros_and_sorts() -> None:
     assert m.indptr.tolist() == [0, 2, 2, 4, 4]
     assert m.indices.tolist() == [0, 2, 1, 2]
     assert m.data.tolist() == [5.0, 1.0, 5.0, 4.0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sort_order_equals_lexsort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    keys = [rng.integers(0, 4, n), rng.integers(0, 6, n), rng.integers(2025, 2031, n), rng.random(n) < 0.5,
+            rng.integers(0, 50, n)][: 2 + seed]
+    expected = np.lexsort(keys[::-1])  # lexsort: the last key is the primary one
+    np.testing.assert_array_equal(sort_order(keys), expected)
+
+
+def test_sort_order_keeps_ties_in_row_order_and_falls_back_beyond_int64() -> None:
+    keys = [np.array([1, 0, 1, 0]), np.array([True, True, True, True])]
+    assert sort_order(keys).tolist() == [1, 3, 0, 2]  # stable: equal keys keep their row order
+    wide = [np.array([2**40, 0, 2**40]), np.array([2**40, 5, 3])]  # 2^80 combinations: lexsort instead
+    assert sort_order(wide).tolist() == [1, 2, 0]
+    assert sort_order([np.zeros(0, dtype=np.int64)]).tolist() == []
+
+
+def test_row_block_int32_indices_give_the_int64_matrix_beyond_int32_keys() -> None:
+    """Row blocks keep their non-zero indices as int32; column × rows then exceeds 2^31 and the matrix must still
+    be the one assembled from the int64 triplets."""
+    from engine.model.lp import LinearProgram
+
+    rng = np.random.default_rng(5)
+    n_cols, n_rows, nnz = 60_000, 50_000, 4_000
+    lp = LinearProgram()
+    lp.add_variables("x", pd.DataFrame({"i": np.arange(n_cols)}))
+    rows, cols, vals = rng.integers(0, n_rows, nnz), rng.integers(0, n_cols, nnz), rng.normal(size=nnz)
+    block = lp.add_constraints("r", pd.DataFrame({"i": np.arange(n_rows)}), rows, cols, vals, upper=1.0)
+    assert block.rows.dtype == np.int32 and block.cols.dtype == np.int32
+    assert (n_cols - 1) * n_rows > 2**31
+    got, expected = lp.matrix(), assemble_csc(rows, cols, vals, (n_rows, n_cols))
+    for part in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))

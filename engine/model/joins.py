@@ -112,3 +112,22 @@ def per_scenario(base: pd.DataFrame, scens: np.ndarray | pd.Series) -> pd.DataFr
     out = pd.concat([base] * len(scens), ignore_index=True)
     out["scen"] = np.repeat(scens, len(base))
     return out
+
+
+def sort_order(keys: list[np.ndarray]) -> np.ndarray:
+    """The stable order that sorts rows by ``keys`` (outermost first), each an array of non-negative integers or
+    booleans: ``np.lexsort(keys[::-1])``, by one stable argsort of the keys combined into one int64 where they
+    fit (fewer passes over the rows)."""
+    if not keys or not len(keys[0]):
+        return np.arange(len(keys[0]) if keys else 0, dtype=np.int64)
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    radix = 1
+    for key in keys:
+        key = np.asarray(key).astype(np.int64)
+        size = int(key.max()) + 1
+        radix *= size
+        if radix > _RADIX_LIMIT or key.min() < 0:
+            return np.lexsort(keys[::-1])
+        combined *= size
+        combined += key
+    return np.argsort(combined, kind="stable")

@@ -45,8 +45,8 @@ class RowBlock:
     start: int
     lower: np.ndarray
     upper: np.ndarray
-    rows: np.ndarray  # local row index of each non-zero
-    cols: np.ndarray  # global column index of each non-zero
+    rows: np.ndarray  # local row index of each non-zero (int32 when the indices fit)
+    cols: np.ndarray  # global column index of each non-zero (int32 when the indices fit)
     vals: np.ndarray
 
     def __len__(self) -> int:
@@ -160,8 +160,8 @@ class LinearProgram:
             start=self.n_rows,
             lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
             upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
-            rows=rows,
-            cols=np.asarray(cols, dtype=np.int64),
+            rows=_compact_index(rows, n),
+            cols=_compact_index(np.asarray(cols, dtype=np.int64), self.n_cols),
             vals=np.asarray(vals, dtype=float),
         )
         self.constraints[name] = block
@@ -233,7 +233,7 @@ class LinearProgram:
             for part_rows, offset, part_cols, part_vals in parts:
                 end = at + len(part_vals)
                 out = key[at:end]
-                np.multiply(part_cols, radix, out=out)
+                np.multiply(part_cols, np.int64(radix), out=out)  # in int64 whatever the index type
                 out += part_rows
                 if offset:
                     out += offset
@@ -255,6 +255,11 @@ class LinearProgram:
 
     def describe(self) -> str:
         return f"{self.n_cols:,} columns, {self.n_rows:,} rows, {self.nnz:,} non-zeros"
+
+
+def _compact_index(index: np.ndarray, size: int) -> np.ndarray:
+    """Indices below ``size`` as int32 when ``size`` fits (half the memory of int64 for every non-zero kept)."""
+    return index.astype(np.int32) if size < 2**31 else np.asarray(index, dtype=np.int64)
 
 
 def _concat(parts: list[np.ndarray], dtype: type = float) -> np.ndarray:

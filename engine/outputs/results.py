@@ -21,6 +21,7 @@ from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.model.finance import capital_recovery_factor
+from engine.model.joins import sort_order
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
 
@@ -48,6 +49,7 @@ def clean(values: np.ndarray) -> np.ndarray:
 
 
 FLOW_ATTRIBUTES = ["scen", "mineral", "year", "id", "location", "owner", "attribution", "restricted_by"]
+COST_COLUMNS = ["unit_cost_usd_per_t", "ad_valorem", "tariff_usd_per_t", "credit_loss_usd_per_t"]  # delivered_cost's
 
 
 def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -59,9 +61,9 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     frames = []
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
-        keep = tonnes > 0
-        unit = delivered_cost(frame).to_numpy()[keep]
-        part = frame.loc[keep, FLOW_ATTRIBUTES].rename(columns={"attribution": "china_attribution"})
+        keep = np.flatnonzero(tonnes > 0)
+        unit = delivered_cost(frame[COST_COLUMNS].take(keep)).to_numpy()  # only the rows kept: the same values
+        part = frame[FLOW_ATTRIBUTES].take(keep).rename(columns={"attribution": "china_attribution"})
         tonnes = tonnes[keep]
         part.insert(3, "kind", "purchase" if block == "flow" else "jv")
         part["tonnes"] = tonnes
@@ -70,9 +72,9 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
         part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)
-    order = np.lexsort([pd.factorize(out["id"], sort=True)[0], (out["kind"] == "purchase").to_numpy(),
-                        out["year"].to_numpy(), pd.factorize(out["mineral"], sort=True)[0],
-                        pd.factorize(out["scen"], sort=True)[0]])
+    order = sort_order([pd.factorize(out["scen"], sort=True)[0], pd.factorize(out["mineral"], sort=True)[0],
+                        out["year"].to_numpy(), (out["kind"] == "purchase").to_numpy(),
+                        pd.factorize(out["id"], sort=True)[0]])
     columns = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
                "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
     return out[columns].take(order).reset_index(drop=True)
@@ -222,14 +224,17 @@ def _cost_terms(model: Model) -> _CostTerms:
         life = model.scenario.finance.asset_life_years
         online = b["online"].to_numpy()[build_order]
         years = np.asarray(model.years)
-        # one payment per scenario, build (in build_table's order) and year it is online within the asset's life
-        paid = [(i, y) for i, start in zip(build_order, online, strict=True) for y in years
-                if start <= y < start + life]
-        minerals = b["mineral"].to_numpy()
-        every = pd.DataFrame([(s, minerals[i], y) for s in model.scenarios["scen"] for i, y in paid],
-                             columns=["scen", "mineral", "year"])
+        # one payment per scenario, build (in build_table's order) and year it is online within the asset's life:
+        # the (build, year) pairs in that order are the row-major non-zeros of the online mask
+        online_in = (online[:, None] <= years[None, :]) & (years[None, :] < online[:, None] + life)
+        pair_build, pair_year = np.nonzero(online_in)
+        n_scen = len(model.scenarios)
+        pay_build = np.tile(build_order[pair_build], n_scen).astype(np.int64)
+        mineral_code, minerals = pd.factorize(b["mineral"])  # the payments' minerals as codes: no strings copied
+        every = pd.DataFrame({"scen": np.repeat(model.scenarios["scen"].to_numpy(), len(pair_build)),
+                              "mineral": pd.Categorical.from_codes(mineral_code[pay_build], categories=minerals),
+                              "year": np.tile(years[pair_year], n_scen)})
         pay_rows = demand_row_of(model, every) if len(every) else np.zeros(0, dtype=np.int64)
-        pay_build = np.array([i for _ in model.scenarios["scen"] for i, _y in paid], dtype=np.int64)
     d = model.demand
     group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
