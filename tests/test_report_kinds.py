@@ -102,6 +102,18 @@ def browser() -> str:
     return binary
 
 
+def test_every_folder_names_the_inputs_its_numbers_belong_to(folders):
+    """Every kind of folder records the dataset and the hashes of the inputs it was computed from, the same for
+    every analysis of one scenario as for its solve (a stress figure can be traced to its data like a plan)."""
+    solve = json.loads((folders["solve"] / "summary.json").read_text())["inputs"]
+    for kind, folder in folders.items():
+        if kind == "solve":
+            continue
+        summary = json.loads((folder / "summary.json").read_text())
+        assert (summary.get("inputs"), summary.get("inputs_hash"), summary.get("dataset_hash")) == (
+            solve["dataset"], solve["hash"], solve["dataset_hash"]), kind
+
+
 def test_per_mineral_frontier_has_its_own_folder(folders):
     assert folders["frontier"].name == "tiny-frontier" and folders["frontier-each"].name == "tiny-frontier-each"
     aggregate = pd.read_csv(folders["frontier"] / "frontier.csv")

@@ -11,7 +11,7 @@ from engine.analysis.backcast import top_shares
 from engine.analysis.calibrate import CalibrationResult, overlay_scenario
 from engine.outputs.display import tonnes
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import versions
+from engine.outputs.summary import provenance, versions
 
 
 def backcast_table(result: CalibrationResult) -> pd.DataFrame:
@@ -56,7 +56,8 @@ def render_calibration(result: CalibrationResult) -> str:
 
 
 def summary(result: CalibrationResult) -> dict:
-    return stamped({"scenario": result.loaded.name, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.loaded.name, **provenance(result.loaded),
+            "status": result.status, "message": result.message,
             "tolerance_pp": result.tolerance_pp, "rounds": result.rounds, "within_tolerance": result.within,
             "backcast": backcast_table(result).to_dict(orient="records"),
             "moves": result.moves.to_dict(orient="records"), "overlay": result.overlay, "versions": versions()})

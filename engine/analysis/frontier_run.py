@@ -15,7 +15,7 @@ from engine.formulation import build_model
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.display import usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import versions
+from engine.outputs.summary import provenance, versions
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
@@ -142,8 +142,8 @@ def frontier_summary(run: FrontierRun) -> dict:
     """The frontier folder's ``summary.json``."""
     return stamped({"scenario": run.loaded.name, "status": run.status, "message": run.message,
                     "dependence_on": run.loaded.scenario.dependence.country,
-                    "inputs": str(run.loaded.dataset.folder),
+                    **provenance(run.loaded),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
-                    "inputs_hash": run.loaded.digest, "timings": run.timings, "solver_checks": run.solver_checks,
+                    "timings": run.timings, "solver_checks": run.solver_checks,
                     "versions": versions()})

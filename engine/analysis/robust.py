@@ -40,6 +40,7 @@ from engine.outputs.results import (
     total_cost_pv,
     unmet_value,
 )
+from engine.outputs.summary import provenance
 from engine.plan.hierarchy import Plan, PlanSession
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
@@ -82,6 +83,7 @@ class RobustResult:
     risk: str = "expected"
     alpha: float = 0.9
     vss_by_scenario_usd: np.ndarray = field(default_factory=lambda: np.empty(0))  # deterministic − robust
+    inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
 
     @property
     def vss_usd(self) -> float:
@@ -216,7 +218,7 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
     ``progress(done, total)``: after the two plans, then after each evaluation scenario."""
     settings = loaded.scenario.robust
     alpha = settings.alpha if settings.risk == "cvar" else None
-    result = RobustResult(loaded.name, "optimal", plan_scenarios=settings.scenarios,
+    result = RobustResult(loaded.name, "optimal", inputs=provenance(loaded), plan_scenarios=settings.scenarios,
                           evaluation_scenarios=settings.evaluation, risk=settings.risk, alpha=settings.alpha)
     plan_set, _ = scenario_set(loaded, list(range(settings.scenarios)), settings.seed, ROBUST_PLAN)
     stochastic = build_model(loaded, plan_set, cvar_alpha=alpha)

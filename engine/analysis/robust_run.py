@@ -94,7 +94,7 @@ def write_robust(result: RobustResult, folder: Path, force: bool = False) -> Pat
 
 def robust_summary(result: RobustResult) -> dict:
     """The robust folder's ``summary.json`` (and ``critmin robust --json``)."""
-    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.scenario, **result.inputs, "status": result.status, "message": result.message,
                     "risk": result.risk, "alpha": result.alpha, "plan_scenarios": result.plan_scenarios,
                     "evaluation_scenarios": result.evaluation_scenarios, "unmet_valued_at": UNMET_DEMAND_VALUE,
                     "budget_pv_usd": result.budget_usd, "vss_usd": result.vss_usd,

@@ -11,7 +11,7 @@ from engine.figures.analysis_plots import sensitivity_figure
 from engine.figures.style import RC, png_bytes
 from engine.outputs.display import usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import versions
+from engine.outputs.summary import provenance, versions
 
 
 def _pp(value: float) -> str:
@@ -50,7 +50,8 @@ def render_sensitivity(result: SensitivityResult, top: int = 15) -> str:
 
 
 def summary(result: SensitivityResult) -> dict:
-    return stamped({"scenario": result.loaded.name, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.loaded.name, **provenance(result.loaded),
+            "status": result.status, "message": result.message,
             "base_dependence_pct": result.base_dependence_pct,
             "base_cost_with_unmet_pv_usd": result.base_cost_with_unmet_pv_usd,
             "assumptions": len(result.table), "rebuilt": result.rebuilt,

@@ -33,7 +33,7 @@ from engine.outputs.results import (
     total_cost_pv,
     unmet_value,
 )
-from engine.outputs.summary import UNMET_DEMAND_VALUE
+from engine.outputs.summary import UNMET_DEMAND_VALUE, provenance
 from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import Solution, beyond_noise
@@ -62,6 +62,7 @@ class StressResult:
     message: str = ""
     names: dict[str, str] = field(default_factory=dict)
     solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every shock
+    inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
 
 
 def n_minus_one(model: Model) -> list[ShockSpec]:
@@ -311,13 +312,15 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     base = session.solve()
     names = model.mineral_names()
     if not base.ok:
-        return StressResult(loaded.name, {}, pd.DataFrame(), base.status.value, base.message, names)
+        return StressResult(loaded.name, {}, pd.DataFrame(), base.status.value, base.message, names,
+                            inputs=provenance(loaded))
     stresser = _Stresser(session, base)
     try:
         stresser.prepare()
     except _BaseNotReproduced as exc:
         return StressResult(loaded.name, {}, pd.DataFrame(), exc.plan.status.value,
-                            f"the base plan re-planned with its builds fixed: {exc.plan.message}", names)
+                            f"the base plan re-planned with its builds fixed: {exc.plan.message}", names,
+                            inputs=provenance(loaded))
     shocks = (n_minus_one(model) if include_n_minus_one else []) + named_shocks(loaded)
     rows = []
     for i, shock in enumerate(shocks):
@@ -336,5 +339,6 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
                  "dependence_pct": m["dependence_pct"], "shortfall_t": m["shortfall_t"],
                  "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
-    return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks))
+    return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks),
+                        inputs=provenance(loaded))
 

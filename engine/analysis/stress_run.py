@@ -58,7 +58,7 @@ def write_stress(result: StressResult, folder: Path, force: bool = False) -> Pat
 def stress_summary(result: StressResult) -> dict:
     """The stress folder's ``summary.json`` (and ``critmin stress --json``)."""
     top = result.table.head(5)
-    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.scenario, **result.inputs, "status": result.status, "message": result.message,
                     "base": result.base, "top_shocks": top.to_dict(orient="records") if len(top) else [],
                     "solver_checks": result.solver_checks, "versions": versions()})
 

@@ -33,6 +33,7 @@ from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
+from engine.outputs.summary import provenance
 from engine.plan.hierarchy import PlanSession
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
@@ -361,7 +362,8 @@ def write_outputs(run: SweepRun) -> None:
         tmp = run.folder / f".{name}.tmp"
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
-    summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, "samples": run.samples, "seed": run.seed,
+    summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, **provenance(run.loaded),
+               "samples": run.samples, "seed": run.seed,
                "optimal": int((run.table["status"] == "optimal").sum()),
                "percentiles": stats.set_index("metric").to_dict(orient="index")}
     tmp = run.folder / ".summary.json.tmp"

@@ -54,6 +54,7 @@ from engine.formulation.select import country_mask
 from engine.inputs.scenario import LoadedScenario, mineral_code
 from engine.inputs.schema import WorstCaseSettings
 from engine.outputs.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
+from engine.outputs.summary import provenance
 from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
@@ -409,6 +410,7 @@ class WorstCaseResult:
     move_damage: pd.DataFrame = field(default_factory=pd.DataFrame)
     regret: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
 
 
 # -------------------------------------------------------------------------------------------------- solving
@@ -486,7 +488,8 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
         raise InputError(f"method '{method}': expected auto, enumerate or ccg")
     base = build_model(loaded)
     country = settings.country or loaded.scenario.dependence.country
-    result = WorstCaseResult(loaded.name, country, "optimal", settings=settings, names=base.mineral_names())
+    result = WorstCaseResult(loaded.name, country, "optimal", settings=settings, names=base.mineral_names(),
+                             inputs=provenance(loaded))
     moves = allowed_moves(base, settings)
     result.moves = moves.moves
     result.adversary_moves = undominated(moves) if prune else list(moves.moves)

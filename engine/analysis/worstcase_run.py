@@ -154,7 +154,7 @@ def plan_tables(outcome: PlanOutcome) -> dict[str, pd.DataFrame]:
 
 def summary(result: WorstCaseResult) -> dict:
     table = headline(result)
-    return stamped({"scenario": result.scenario, "status": result.status, "message": result.message,
+    return stamped({"scenario": result.scenario, **result.inputs, "status": result.status, "message": result.message,
                     "country": result.country,
                     "settings": result.settings.model_dump(mode="json") if result.settings else None,
                     "moves": len(result.moves), "undominated_moves": len(result.adversary_moves),

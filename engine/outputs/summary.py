@@ -7,6 +7,7 @@ from importlib import metadata
 
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
+from engine.inputs.scenario import LoadedScenario
 from engine.outputs.files import SCHEMA_VERSION
 from engine.outputs.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
 from engine.plan.hierarchy import Plan
@@ -27,6 +28,13 @@ def versions() -> dict[str, str | None]:
 
 UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference price per tonne"
 """How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
+
+
+def provenance(loaded: LoadedScenario) -> dict[str, str]:
+    """Which inputs an analysis folder's numbers belong to, in every analysis summary: the dataset folder
+    (``inputs``), the hash of the resolved scenario with its tables (``inputs_hash``: a solve summary's
+    ``inputs.hash``) and of the dataset's tables alone (``dataset_hash``)."""
+    return {"inputs": str(loaded.dataset.folder), "inputs_hash": loaded.digest, "dataset_hash": loaded.dataset.digest}
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
