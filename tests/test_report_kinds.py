@@ -114,6 +114,18 @@ def test_every_folder_names_the_inputs_its_numbers_belong_to(folders):
             solve["dataset"], solve["hash"], solve["dataset_hash"]), kind
 
 
+def test_folders_that_solve_say_how_the_solver_points_were_checked(folders):
+    """Solve, frontier, stress, sweep and robust summaries count the solver points rejected and stages retried (a
+    sweep over its samples, robust over its plans and evaluation scenarios); none on this tiny model."""
+    for kind in ("solve", "frontier", "frontier-each", "stress", "sweep", "robust"):
+        checks = json.loads((folders[kind] / "summary.json").read_text())["solver_checks"]
+        assert (checks["points_rejected"], checks["stage_retries"]) == (0, 0), kind
+    samples = pd.read_csv(folders["sweep"] / "samples.csv")
+    assert samples[["points_rejected", "stage_retries"]].sum().tolist() == [0, 0]
+    metrics = pd.read_csv(folders["sweep"] / "percentiles.csv")["metric"]
+    assert not {"points_rejected", "stage_retries"} & set(metrics)  # counted, not summarised as a result
+
+
 def test_per_mineral_frontier_has_its_own_folder(folders):
     assert folders["frontier"].name == "tiny-frontier" and folders["frontier-each"].name == "tiny-frontier-each"
     aggregate = pd.read_csv(folders["frontier"] / "frontier.csv")

@@ -84,6 +84,7 @@ class RobustResult:
     alpha: float = 0.9
     vss_by_scenario_usd: np.ndarray = field(default_factory=lambda: np.empty(0))  # deterministic − robust
     inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
+    solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every solve
 
     @property
     def vss_usd(self) -> float:
@@ -187,8 +188,15 @@ def _test(session: PlanSession, model: Model, plan: Plan, budget_usd: float | No
     return _outcome(session.model, replan(session, budget_usd))
 
 
+def _count(checks: dict[str, int], session: PlanSession) -> None:
+    """Add a session's point checks (points rejected, stages retried) to the run's totals."""
+    for name, count in session.checks.items():
+        checks[name] = checks.get(name, 0) + count
+
+
 def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]], budget_usd: float | None,
-                   solver: str | None, progress: Callable[[int, int], None] | None = None) -> dict[str, list[dict]]:
+                   solver: str | None, progress: Callable[[int, int], None] | None = None,
+                   checks: dict[str, int] | None = None) -> dict[str, list[dict]]:
     """Each plan on each evaluation scenario in turn, one scenario at a time (so no scenario's recourse depends
     on another's), each on a solver object loaded afresh: a reused one keeps state that a cleared basis does not
     reset, and an outcome would depend on what that object solved before. Each scenario's model is changed from the
@@ -206,6 +214,8 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
         for label, (planned_on, plan) in plans.items():
             session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
+            if checks is not None:
+                _count(checks, session)
         if progress is not None:
             progress(2 + index + 1, 2 + settings.evaluation)
     return outcomes
@@ -222,11 +232,16 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
                           evaluation_scenarios=settings.evaluation, risk=settings.risk, alpha=settings.alpha)
     plan_set, _ = scenario_set(loaded, list(range(settings.scenarios)), settings.seed, ROBUST_PLAN)
     stochastic = build_model(loaded, plan_set, cvar_alpha=alpha)
-    robust_plan = PlanSession(stochastic, make_backend(solver, SolverOptions())).solve()
+    checks = result.solver_checks
+    robust_session = PlanSession(stochastic, make_backend(solver, SolverOptions()))
+    robust_plan = robust_session.solve()
+    _count(checks, robust_session)
     if progress is not None:
         progress(1, 2 + settings.evaluation)
     deterministic = build_model(loaded)
-    deterministic_plan = PlanSession(deterministic, make_backend(solver, SolverOptions())).solve()
+    deterministic_session = PlanSession(deterministic, make_backend(solver, SolverOptions()))
+    deterministic_plan = deterministic_session.solve()
+    _count(checks, deterministic_session)
     if progress is not None:
         progress(2, 2 + settings.evaluation)
     for plan in (robust_plan, deterministic_plan):
@@ -240,9 +255,10 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
     nominal = PlanSession(deterministic, make_backend(solver, SolverOptions()))
     result.nominal = _evaluation("nominal", [_test(nominal, deterministic, deterministic_plan, result.budget_usd)],
                                  settings.alpha)
+    _count(checks, nominal)
     outcomes = _test_on_fresh(loaded, {"robust": (stochastic, robust_plan),
                                        "deterministic": (deterministic, deterministic_plan)},
-                              result.budget_usd, solver, progress)
+                              result.budget_usd, solver, progress, checks)
     result.robust = _evaluation("robust", outcomes["robust"], settings.alpha)
     result.deterministic = _evaluation("deterministic", outcomes["deterministic"], settings.alpha)
     if result.robust.status == "optimal" and result.deterministic.status == "optimal":

@@ -98,6 +98,7 @@ def robust_summary(result: RobustResult) -> dict:
                     "risk": result.risk, "alpha": result.alpha, "plan_scenarios": result.plan_scenarios,
                     "evaluation_scenarios": result.evaluation_scenarios, "unmet_valued_at": UNMET_DEMAND_VALUE,
                     "budget_pv_usd": result.budget_usd, "vss_usd": result.vss_usd,
+                    "solver_checks": result.solver_checks,
                     "vss_standard_error_usd": result.vss_standard_error_usd,
                     "vss_significant": result.vss_significant,
                     "robust": _record(result.robust), "deterministic": _record(result.deterministic),

@@ -40,6 +40,7 @@ from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
 PERCENTILES = (5, 50, 95)
+CHECKS = ("points_rejected", "stage_retries")  # a sample's PlanSession.checks: counted, not summarised
 CHECKPOINT = "samples.jsonl"
 MANIFEST = "sweep.json"
 
@@ -61,8 +62,9 @@ class SampleRunner:
         model = self.models.model(sample_set)
         if changed:
             share_terms(model, self.models.base)
-        plan = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties).solve()
-        row: dict = {**records[0], "status": plan.status.value}
+        session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties)
+        plan = session.solve()
+        row: dict = {**records[0], "status": plan.status.value, **session.checks}
         if plan.ok:
             x = plan.x
             cost = total_cost_pv(model, x)
@@ -342,7 +344,7 @@ def _sample(loaded: LoadedScenario, folder: Path, samples: int, seed: int, worke
 def percentiles(table: pd.DataFrame) -> pd.DataFrame:
     """P5/P50/P95 (and mean) of every numeric result column over the optimal samples."""
     ok = table[table["status"] == "optimal"]
-    skip = {"sample", "seconds"}
+    skip = {"sample", "seconds", *CHECKS}
     columns = [c for c in ok.columns if c not in skip and pd.api.types.is_numeric_dtype(ok[c])]
     rows = []
     for column in columns:
@@ -365,6 +367,8 @@ def write_outputs(run: SweepRun) -> None:
     summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, **provenance(run.loaded),
                "samples": run.samples, "seed": run.seed,
                "optimal": int((run.table["status"] == "optimal").sum()),
+               "solver_checks": {name: int(run.table[name].fillna(0).sum()) if name in run.table else 0
+                                 for name in CHECKS},
                "percentiles": stats.set_index("metric").to_dict(orient="index")}
     tmp = run.folder / ".summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, default=float) + "\n")
