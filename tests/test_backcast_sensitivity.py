@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -138,6 +139,9 @@ def test_sensitivity_by_hand(tmp_path):
     assert "    1  exportable share, CHN" in text and "-20.00 pp" in text
     folder = write_sensitivity(result, tmp_path / "out")
     assert {p.name for p in folder.iterdir()} >= {"sensitivity.csv", "sensitivity.png", "summary.json"}
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["solver_checks"] == {"points_rejected": 0, "stage_retries": 0}
+    assert (summary["inputs"], summary["dataset_hash"]) == (str(ds.folder), ds.digest)
     r = CliRunner().invoke(main, ["report", str(folder), "--format", "md", "--out", str(tmp_path / "report")])
     assert r.exit_code == 0, r.output
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")

@@ -65,6 +65,7 @@ class SensitivityResult:
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     rebuilt: int = 0  # variants solved on a rebuilt model (their matrix differs)
     message: str = ""
+    solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every solve
 
 
 def _with_tables(loaded: LoadedScenario, **tables: pd.DataFrame) -> LoadedScenario:
@@ -177,6 +178,7 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
     result.base_dependence_pct, result.base_cost_with_unmet_pv_usd = _metrics(base_model, plan.x)
     todo = variants(loaded, step, families)
     rows = []
+    extra: dict[str, int] = {}  # checks of the variants solved on a model of their own
     for i, variant in enumerate(todo):
         model = build_model(variant.loaded)
         try:
@@ -185,7 +187,10 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
             solved = session.solve()
         except ValueError:  # the matrix changed: solve on a model of its own
             result.rebuilt += 1
-            solved = PlanSession(model, make_backend(solver, SolverOptions())).solve()
+            own = PlanSession(model, make_backend(solver, SolverOptions()))
+            solved = own.solve()
+            for name, count in own.checks.items():
+                extra[name] = extra.get(name, 0) + count
         row = {"family": variant.family, "parameter": variant.parameter, "end": variant.end,
                "setting": variant.setting, "status": solved.status.value,
                "dependence_change_pp": np.nan, "cost_with_unmet_change_pv_usd": np.nan}
@@ -200,6 +205,7 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
     if session.model is not base_model:
         session.update(base_model)  # leave the solver as the base scenario
     result.table = rank(pd.DataFrame(rows))
+    result.solver_checks = {name: count + extra.get(name, 0) for name, count in session.checks.items()}
     return result
 
 

@@ -51,7 +51,7 @@ def render_sensitivity(result: SensitivityResult, top: int = 15) -> str:
 
 def summary(result: SensitivityResult) -> dict:
     return stamped({"scenario": result.loaded.name, **provenance(result.loaded),
-            "status": result.status, "message": result.message,
+            "status": result.status, "message": result.message, "solver_checks": result.solver_checks,
             "base_dependence_pct": result.base_dependence_pct,
             "base_cost_with_unmet_pv_usd": result.base_cost_with_unmet_pv_usd,
             "assumptions": len(result.table), "rebuilt": result.rebuilt,
