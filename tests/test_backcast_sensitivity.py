@@ -172,6 +172,7 @@ EVEN = [{"mineral": "ga", "period": "2024", "origin": o, "share": s, "measure": 
 
 def test_calibration_by_hand(tmp_path):
     from engine.analysis.calibrate import calibrate, overlay_scenario
+    from engine.analysis.calibrate_run import summary as calibration_summary
 
     loaded = scenario_from_dict(tiny_scenario(objective=COST), _observed_dataset(tmp_path, EVEN))
     result = calibrate(loaded, tolerance_pp=0.0)
@@ -183,6 +184,9 @@ def test_calibration_by_hand(tmp_path):
     assert list(result.moves["move"]) == ["CHN gallium exportable share 50.0% -> 20.0%",
                                           "DEU gallium exportable share 100.0% -> 50.0%"]
     assert overlay_scenario(result)["data"] == {"exportable_share": {"CHN-GA": 0.2, "DEU-GA": 0.5}}
+    summary = calibration_summary(result)  # three solves (base, two rounds), each point checked
+    assert summary["solver_checks"] == {"points_rejected": 0, "stage_retries": 0}
+    assert summary["inputs_hash"] == loaded.digest
     # a looser tolerance stops after the first round
     loose = calibrate(loaded, tolerance_pp=30.0)
     assert loose.rounds == 1 and loose.overlay == {"CHN-GA": 0.2}

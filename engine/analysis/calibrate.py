@@ -57,6 +57,8 @@ class CalibrationResult:
     rounds: int = 0
     tolerance_pp: float = DEFAULT_TOLERANCE_PP
     message: str = ""
+    solver_checks: dict[str, int] = field(default_factory=lambda: {"points_rejected": 0, "stage_retries": 0})
+    """Over every solve: points a backend rejected and solved again, stages retried with wider slack."""
 
     @property
     def within(self) -> bool:
@@ -67,9 +69,12 @@ def _group(location: str, observation: Observation) -> str:
     return location if location in observation.shares and location != REST else REST
 
 
-def _solve(loaded: LoadedScenario, solver: str | None) -> tuple[Model, np.ndarray | None, str]:
+def _solve(loaded: LoadedScenario, solver: str | None, checks: dict[str, int]) -> tuple[Model, np.ndarray | None, str]:
+    """The least-cost plan of ``loaded`` (its model, point and status); its point checks are added to ``checks``."""
     model = build_model(loaded)
     plan = solve_plan(model, make_backend(solver, SolverOptions()))
+    checks["points_rejected"] += plan.rejected_points
+    checks["stage_retries"] += plan.stage_retries
     x = plan.least_cost.x if plan.ok and plan.least_cost is not None else None
     return model, x, plan.status.value
 
@@ -172,8 +177,9 @@ def calibrate(loaded: LoadedScenario, *, solver: str | None = None, tolerance_pp
     """Move exportable shares until the least-cost plan's first-year imports reproduce ``observed_trade.csv``
     within ``tolerance_pp`` points per mineral, or ``rounds`` re-solves have passed."""
     observed = {m: o for m, o in observations(loaded.dataset).items()}
-    model, x, status = _solve(loaded, solver)
-    result = CalibrationResult(loaded, status, tolerance_pp=tolerance_pp)
+    checks = {"points_rejected": 0, "stage_retries": 0}
+    model, x, status = _solve(loaded, solver, checks)
+    result = CalibrationResult(loaded, status, tolerance_pp=tolerance_pp, solver_checks=checks)
     if x is None:
         result.message = "the least-cost plan was not solved"
         return result
@@ -192,7 +198,7 @@ def calibrate(loaded: LoadedScenario, *, solver: str | None = None, tolerance_pp
         moved = _round(model, x, open_minerals, trial, first=i == 0)
         if not moved:
             break
-        trial_model, trial_x, status = _solve(_with_shares(loaded, trial), solver)
+        trial_model, trial_x, status = _solve(_with_shares(loaded, trial), solver, checks)
         result.rounds = i + 1
         if trial_x is None:
             result.status, result.message = status, "the calibrated scenario's least-cost plan was not solved"
@@ -209,7 +215,7 @@ def calibrate(loaded: LoadedScenario, *, solver: str | None = None, tolerance_pp
         open_minerals = {m: o for m, o in open_minerals.items() if m not in stuck}
         shares = trial
         if stuck:
-            trial_model, trial_x, status = _solve(_with_shares(loaded, shares), solver)
+            trial_model, trial_x, status = _solve(_with_shares(loaded, shares), solver, checks)
             if trial_x is None:
                 result.status, result.message = status, "the calibrated scenario's least-cost plan was not solved"
                 return result

@@ -57,7 +57,7 @@ def render_calibration(result: CalibrationResult) -> str:
 
 def summary(result: CalibrationResult) -> dict:
     return stamped({"scenario": result.loaded.name, **provenance(result.loaded),
-            "status": result.status, "message": result.message,
+            "status": result.status, "message": result.message, "solver_checks": result.solver_checks,
             "tolerance_pp": result.tolerance_pp, "rounds": result.rounds, "within_tolerance": result.within,
             "backcast": backcast_table(result).to_dict(orient="records"),
             "moves": result.moves.to_dict(orient="records"), "overlay": result.overlay, "versions": versions()})
