@@ -115,9 +115,9 @@ def test_every_folder_names_the_inputs_its_numbers_belong_to(folders):
 
 
 def test_folders_that_solve_say_how_the_solver_points_were_checked(folders):
-    """Solve, frontier, stress, sweep and robust summaries count the solver points rejected and stages retried (a
+    """Every summary of a folder that solves counts the solver points rejected and stages retried (a
     sweep over its samples, robust over its plans and evaluation scenarios); none on this tiny model."""
-    for kind in ("solve", "frontier", "frontier-each", "stress", "sweep", "robust"):
+    for kind in ("solve", "frontier", "frontier-each", "stress", "sweep", "robust", "worstcase"):
         checks = json.loads((folders[kind] / "summary.json").read_text())["solver_checks"]
         assert (checks["points_rejected"], checks["stage_retries"]) == (0, 0), kind
     samples = pd.read_csv(folders["sweep"] / "samples.csv")

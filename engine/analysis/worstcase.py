@@ -260,6 +260,7 @@ class Adversary:
         self.upper = lp.col_upper[moves.cols]
         self.value = lp.objective("shortfall")
         self.short = model.block_cols("short")
+        self.rejected = 0  # points the backend rejected (broke a bound or row) and solved again
         self.backend.set_objective(self.value)
         self._plan: np.ndarray | None = None
 
@@ -291,6 +292,7 @@ class Adversary:
         cols = self.recourse
         self.backend.set_col_bounds(cols, lower[cols], upper[cols])
         sol = self.backend.solve(duals=False)
+        self.rejected += len(sol.rejected)
         if not sol.ok:
             raise RuntimeError(f"the adversary's re-solve under {restriction} ended {sol.status} ({sol.message})")
         value = float(self.value @ sol.x) * self.model.money_unit
@@ -411,6 +413,8 @@ class WorstCaseResult:
     regret: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
+    solver_checks: dict[str, int] = field(default_factory=lambda: {"points_rejected": 0, "stage_retries": 0})
+    """Over every solve (the plan, each master, the adversary's re-solves): points rejected, stages retried."""
 
 
 # -------------------------------------------------------------------------------------------------- solving
@@ -441,10 +445,16 @@ def _fix_eta(master: Master, level_usd: float, tol: float) -> float:
     return bound * unit
 
 
+def _count(total: dict[str, int], checks: dict[str, int]) -> None:
+    for name, count in checks.items():
+        total[name] = total.get(name, 0) + count
+
+
 def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restriction], adversary: Adversary,
             k: int, *, method: str, start_sets: list[Restriction], solver: str | None,
-            progress: Progress | None = None) -> PlanOutcome | str:
-    """The min–max plan for at most k moves, by enumeration or column-and-constraint generation."""
+            progress: Progress | None = None, checks: dict[str, int] | None = None) -> PlanOutcome | str:
+    """The min–max plan for at most k moves, by enumeration or column-and-constraint generation; each master's
+    point checks are added to ``checks``."""
     t0 = time.perf_counter()
     tol = loaded.scenario.objective.tolerance
     enumerate_all = method == "enumerate" or (method == "auto" and len(candidate_sets) <= ENUMERATE_UP_TO)
@@ -459,6 +469,8 @@ def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restric
         lower, x = solved
         bound = _fix_eta(master, lower, tol)
         plan = master.session.solve()  # the scenario's hierarchy on the unrestricted plan, η fixed
+        if checks is not None:
+            _count(checks, master.session.checks)
         if not plan.ok:
             return f"k = {k}: {plan.message}"
         x = plan.x
@@ -496,6 +508,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
     session = PlanSession(base, make_backend(solver, SolverOptions()))
     t0 = time.perf_counter()
     plan = session.solve()
+    _count(result.solver_checks, session.checks)
     if not plan.ok:
         result.status, result.message = plan.status.value, plan.message
         return result
@@ -514,7 +527,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
             continue
         found.append(worst[0])
         outcome = solve_k(loaded, moves, sets, adversary, k, method=method, start_sets=found, solver=solver,
-                          progress=progress)
+                          progress=progress, checks=result.solver_checks)
         if isinstance(outcome, str):
             result.status, result.message = "error", outcome
             return result
@@ -525,6 +538,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
                      f"({outcome.method}, {len(outcome.iterations)} iteration(s), {outcome.seconds:.2f} s)")
     result.move_damage = _move_damage(result, adversary)
     result.regret = _regret(result, adversary)
+    result.solver_checks["points_rejected"] += adversary.rejected
     return result
 
 

@@ -155,7 +155,7 @@ def plan_tables(outcome: PlanOutcome) -> dict[str, pd.DataFrame]:
 def summary(result: WorstCaseResult) -> dict:
     table = headline(result)
     return stamped({"scenario": result.scenario, **result.inputs, "status": result.status, "message": result.message,
-                    "country": result.country,
+                    "country": result.country, "solver_checks": result.solver_checks,
                     "settings": result.settings.model_dump(mode="json") if result.settings else None,
                     "moves": len(result.moves), "undominated_moves": len(result.adversary_moves),
                     "by_k": table.to_dict(orient="records"), "versions": versions()})
