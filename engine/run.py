@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario, load_scenario
-from engine.outputs.duals import shadow_prices
+from engine.outputs.duals import shadow_prices, whole_unit_relaxations
 from engine.outputs.policy_status import policy_status
 from engine.outputs.results import Tables, make_tables
 from engine.outputs.summary import make_summary
@@ -78,7 +78,8 @@ def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan:
     tables = None
     if plan.ok:
         tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None)
-        tables.extra["duals"] = shadow_prices(model, session.cost_duals(plan))
+        duals = session.cost_duals(plan, probe=lambda sol: whole_unit_relaxations(model, sol))
+        tables.extra["duals"] = shadow_prices(model, duals)
         tables.extra["policies"] = policy_status(model, plan.x, tables.extra["duals"])
     timings["results_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started

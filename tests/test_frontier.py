@@ -82,6 +82,31 @@ def test_policy_dual_equals_finite_difference(tiny):
     assert "adds USD 50 per tonne" in china["reading"].iloc[0]
 
 
+def test_a_dual_that_holds_for_part_of_a_unit_says_what_the_whole_unit_saves(tmp_path):
+    # China can ship only 20.5 t (41 t at 50% exportable); a 50% cap holds it at 20 t of the 40 t demand. The cap's
+    # dual is 50 USD per tonne (a Chinese tonne replaces a German one, 100 against 150), but relaxing it by a whole
+    # tonne lets only 0.5 t more through: it saves 25. The five most expensive duals are re-solved that way.
+    capacity = [dict(row) for row in TINY_CAPACITY]
+    next(row for row in capacity if row["source_id"] == "CHN-GA")["capacity_t"] = 41
+    dataset = load_dataset(write_dataset(tmp_path / "inputs", capacity=capacity))
+    r = solve_dict(dataset, objective={"minimise": "cost"},
+                   policies=[{"type": "country_cap", "name": "cap", "max_share": 0.5}])
+    duals = r.tables.extra["duals"]
+    china = duals[duals["country"] == "CHN"].iloc[0]
+    assert (china["dual_usd"], china["whole_unit_usd"]) == (approx(50.0), approx(25.0))
+    assert china["reading"] == ("'cap' on CHN for gallium in 2025 adds USD 50 per tonne at the margin; a whole tonne "
+                                "saves USD 25 (the dual holds for only part of it)")
+
+
+def test_a_dual_that_holds_for_a_whole_unit_reads_as_before(tiny):
+    # with China's 50 t the same cap's dual holds for 20 t: a whole tonne saves the dual, and the reading is unchanged
+    r = solve_dict(tiny, objective={"minimise": "cost"},
+                   policies=[{"type": "country_cap", "name": "cap", "max_share": 0.5}])
+    china = r.tables.extra["duals"].query("country == 'CHN'").iloc[0]
+    assert china["whole_unit_usd"] == approx(50.0)
+    assert china["reading"] == "'cap' on CHN for gallium in 2025 adds USD 50 per tonne"
+
+
 def test_ban_is_priced_by_the_source_it_holds_back(tiny):
     # China banned: Germany 20 t + Japan 10 t, 10 t unmet. Duals price unmet demand at 10 × 100 USD/t, so a
     # tonne of Chinese gallium let through would save 1,000 − 100 = 900 USD.

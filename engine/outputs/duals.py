@@ -16,7 +16,12 @@ import pandas as pd
 from engine.formulation.model import Model
 from engine.solvers.base import Solution
 
-COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "dual_pv_usd", "dual_usd", "unit", "reading"]
+COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "dual_pv_usd", "dual_usd", "whole_unit_usd",
+           "unit", "reading"]
+WHOLE_UNIT_TOP = 5
+"""The most expensive binding policies (those the summary prints) are also relaxed by a whole unit and re-solved:
+``whole_unit_usd`` says what that unit saves, where the dual holds for only part of it."""
+_LP = ["_kind", "_index", "_step"]  # where each row sits in the LP and the whole unit to relax it by
 THRESHOLD = 1e-9  # duals below this (in LP money units) do not bind
 
 UNITS = {
@@ -37,7 +42,6 @@ def _money(model: Model, values: np.ndarray, years: pd.Series) -> tuple[np.ndarr
 def row_duals(model: Model, solution: Solution) -> pd.DataFrame:
     """Binding policy rows with their duals."""
     frames = []
-    names = model.mineral_names()
     types = {p.name: p.type for p in model.scenario.policies}
     for block in model.lp.constraints.values():
         if ":" not in block.name:
@@ -51,27 +55,30 @@ def row_duals(model: Model, solution: Solution) -> pd.DataFrame:
             continue
         keys = keys[binding].reset_index(drop=True)
         value = value[binding]
+        unit = np.ones(len(keys))  # a tonne (a t/yr for domestic targets) of the row's right-hand side
         if family == "dependence_cap":  # per tonne of attributed supply → per percentage point of demand
             demand = model.demand.set_index(["scen", "mineral", "year"])["demand_t"]
             rows = pd.MultiIndex.from_frame(keys[["scen", "mineral", "year"]])
-            value = value * 0.01 * demand.reindex(rows).to_numpy()
+            unit = 0.01 * demand.reindex(rows).to_numpy()
+            value = value * unit
+        # HiGHS's row dual is d(objective)/d(bound): negative where the upper bound binds (relax it upwards)
+        step = np.where(dual[binding] < 0, unit, -unit)
         pv, current = _money(model, value, keys["year"])
         country = keys["country"] if "country" in keys else pd.Series([""] * len(keys))
         frame = pd.DataFrame({
             "policy": keys["policy"], "type": keys["policy"].map(types), "family": family,
             "mineral": keys["mineral"], "year": keys["year"], "country": country.fillna(""),
             "dual_pv_usd": pv, "dual_usd": current, "unit": UNITS[family],
+            "_kind": "row", "_index": block.index[binding], "_step": step,
         })
-        frame["reading"] = [_reading(r, names) for r in frame.itertuples(index=False)]
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + _LP)
 
 
 def bound_duals(model: Model, solution: Solution) -> pd.DataFrame:
     """Policies that hold sources back through bounds, priced by the best restricted source per mineral-year."""
     if solution.col_dual is None:
-        return pd.DataFrame(columns=COLUMNS)
-    names = model.mineral_names()
+        return pd.DataFrame(columns=COLUMNS + _LP)
     types = {p.name: p.type for p in model.scenario.policies}
     frames = []
     for block, frame in model.delivery_frames():
@@ -81,13 +88,14 @@ def bound_duals(model: Model, solution: Solution) -> pd.DataFrame:
         gain = -solution.col_dual[model.block_cols(block)]  # cost saved per extra tonne at the bound
         held = frame.loc[restricted, ["mineral", "year", "scen", "location", "restricted_by"]].copy()
         held["gain"] = gain[restricted]
+        held["col"] = model.block_cols(block)[restricted]
         held = held.assign(policy=held["restricted_by"].str.split(";")).explode("policy")
         frames.append(held[held["gain"] > THRESHOLD])
     if not frames:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS + _LP)
     held = pd.concat(frames, ignore_index=True)
     if held.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS + _LP)
     # the best restricted source per policy and mineral-year; equal gains go to the first location in code order
     best = held.sort_values(["gain", "location"], ascending=[False, True], kind="stable").drop_duplicates(
         ["policy", "scen", "mineral", "year"])
@@ -97,9 +105,18 @@ def bound_duals(model: Model, solution: Solution) -> pd.DataFrame:
         "policy": best["policy"], "type": best["policy"].map(types), "family": "bound",
         "mineral": best["mineral"], "year": best["year"], "country": best["location"],
         "dual_pv_usd": pv, "dual_usd": current, "unit": UNITS["bound"],
+        "_kind": "col", "_index": best["col"].to_numpy(), "_step": 1.0,
     })
-    out["reading"] = [_reading(r, names) for r in out.itertuples(index=False)]
     return out
+
+
+def _whole(row: object) -> str:
+    """What a whole unit saves, said only where the dual holds for part of the unit (they differ by over 0.1%)."""
+    whole, dual = row.whole_unit_usd, row.dual_usd
+    if not np.isfinite(whole) or abs(whole - dual) <= 1e-3 * abs(dual) + 0.5:
+        return ""
+    unit = {"dependence_cap": "percentage point", "domestic_target": "t/yr"}.get(row.family, "tonne")
+    return f" at the margin; a whole {unit} saves USD {whole:,.0f} (the dual holds for only part of it)"
 
 
 def _reading(row: object, names: dict[str, str]) -> str:
@@ -107,24 +124,51 @@ def _reading(row: object, names: dict[str, str]) -> str:
     where = f" on {row.country}" if row.country else ""
     amount = f"USD {row.dual_usd:,.0f}"
     if row.family == "dependence_cap":
-        return f"the cap '{row.policy}' on {mineral} in {row.year} costs {amount} per percentage point tightened"
-    if row.family == "bound":
-        return (f"'{row.policy}' holds back {mineral}{where} in {row.year}: each tonne let through would save "
+        text = f"the cap '{row.policy}' on {mineral} in {row.year} costs {amount} per percentage point tightened"
+    elif row.family == "bound":
+        text = (f"'{row.policy}' holds back {mineral}{where} in {row.year}: each tonne let through would save "
                 f"{amount}")
-    if row.family == "domestic_target":
-        return f"the target '{row.policy}' for {mineral} in {row.year} adds {amount} per t/yr of capacity required"
-    return f"'{row.policy}'{where} for {mineral} in {row.year} adds {amount} per tonne"
+    elif row.family == "domestic_target":
+        text = f"the target '{row.policy}' for {mineral} in {row.year} adds {amount} per t/yr of capacity required"
+    else:
+        text = f"'{row.policy}'{where} for {mineral} in {row.year} adds {amount} per tonne"
+    return text + _whole(row)
 
 
-def shadow_prices(model: Model, solution: Solution | None) -> pd.DataFrame:
-    """Every binding policy row and bound, most expensive (per unit, in the row's year) first."""
-    if solution is None or solution.row_dual is None:
-        return pd.DataFrame(columns=COLUMNS)
+def _binding(model: Model, solution: Solution) -> pd.DataFrame:
+    """Every binding policy row and bound with where it sits in the LP, most expensive (per unit, in the row's
+    year) first; duals equal as written (10 significant digits, ``engine/outputs/files.py``) in key order, so that
+    noise never orders rows."""
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
     if table.empty:
-        return pd.DataFrame(columns=COLUMNS)
-    # duals equal as written (10 significant digits, engine/outputs/files.py) in key order: noise never orders rows
+        return table
     keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
     table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
     table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
-    return table.reset_index(drop=True)[COLUMNS]
+    return table.reset_index(drop=True)
+
+
+def whole_unit_relaxations(model: Model, solution: Solution, top: int = WHOLE_UNIT_TOP) -> list[tuple[str, int, float]]:
+    """The bounds and rows of the ``top`` most expensive binding policies, each with the whole unit to relax it by
+    (``PlanSession.cost_duals``'s ``probe``)."""
+    if solution.row_dual is None:
+        return []
+    table = _binding(model, solution).head(top)
+    return [(str(k), int(i), float(s)) for k, i, s in zip(table["_kind"], table["_index"], table["_step"],
+                                                            strict=True)]
+
+
+def shadow_prices(model: Model, solution: Solution | None) -> pd.DataFrame:
+    """Every binding policy row and bound, most expensive (per unit, in the row's year) first, with what a whole
+    unit saves where it was re-solved (``whole_unit_relaxations``; blank elsewhere)."""
+    if solution is None or solution.row_dual is None:
+        return pd.DataFrame(columns=COLUMNS)
+    table = _binding(model, solution)
+    if table.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    whole = solution.extra.get("whole_unit", {})
+    saved = np.array([whole.get((k, int(i)), np.nan) for k, i in zip(table["_kind"], table["_index"], strict=True)])
+    table["whole_unit_usd"] = _money(model, saved, table["year"])[1]
+    names = model.mineral_names()
+    table["reading"] = [_reading(r, names) for r in table.itertuples(index=False)]
+    return table[COLUMNS]

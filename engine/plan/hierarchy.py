@@ -25,6 +25,7 @@ LEVEL_ABS_TOL``, so the point that set it satisfies the next stage with that mar
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +88,12 @@ class Plan:
     @property
     def solve_seconds(self) -> float:
         return sum(s.seconds for s in self.stages)
+
+
+Relaxation = tuple[str, int, float]
+"""("col", j, +step): column j's upper bound raised by step; ("row", i, ±step): row i's upper bound raised (+) or its
+lower bound lowered (−) by step."""
+Probe = Callable[[Solution], list[Relaxation]]
 
 
 LEVEL_ROWS = (("fix_shortfall", "shortfall"), ("budget", "cost"), ("fix_dependence", "dependence"))
@@ -415,7 +422,7 @@ class PlanSession:
         tolerance a checked point may break the row by (``FEASIBILITY_ABS_TOL``, ``FEASIBILITY_REL_TOL``)."""
         return self.slack(level) + FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * abs(level)
 
-    def cost_duals(self, plan: Plan) -> Solution | None:
+    def cost_duals(self, plan: Plan, probe: Probe | None = None) -> Solution | None:
         """Duals in cost terms at the reported plan, from an LP whose optimum is that plan (checked).
 
         The LP is the plan's cost stage as solved (with ``minimise: cost`` the least-cost stage, budget row free;
@@ -428,6 +435,9 @@ class PlanSession:
         other demand unmet). The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and
         its objective is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says
         why. The session is left as the last stage was solved (``--write-mps`` writes it).
+
+        ``probe(sol)``, when given, names bounds and rows to relax by a whole unit in that LP (``whole_units``):
+        what each relaxation saves is in ``sol.extra["whole_unit"]``.
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
@@ -448,7 +458,7 @@ class PlanSession:
                 self.backend.set_col_bounds(short, short_lower, np.minimum(short_upper, plan.x[short]))
             self.backend.set_objective(objective)
             reuse = plan.cost_stage if not self.model.lp.integer_cols.size and not priced else None
-            sol, why = self.duals_at(plan.x, allowance, reuse)
+            sol, why = self.duals_at(plan.x, allowance, reuse, probe)
         finally:
             if priced:
                 self.backend.set_col_bounds(short, short_lower, short_upper)
@@ -459,8 +469,32 @@ class PlanSession:
         plan.duals_checked = sol is not None
         return sol
 
-    def duals_at(self, x: np.ndarray, allowance: float,
-                 solution: Solution | None = None) -> tuple[Solution | None, str]:
+    def whole_units(self, sol: Solution, relaxations: list[Relaxation]) -> dict[tuple[str, int], float]:
+        """What relaxing each bound or row by a whole unit saves in the loaded LP (whose optimum is ``sol``), in LP
+        money units: ``c·x(sol) − min c·x`` with that one bound or row relaxed, solved warm and restored. A dual is
+        the saving at the margin; it holds only while the same rows bind, which can be a small part of a unit. NaN
+        where the relaxed LP is not solved to optimality."""
+        solved, out = self.backend.solved, {}
+        for kind, index, step in relaxations:
+            at = np.array([index])
+            if kind == "col":
+                lower, upper = solved.col_lower[at].copy(), solved.col_upper[at].copy()
+                self.backend.set_col_bounds(at, lower, upper + step)
+            else:
+                lower, upper = solved.row_lower[at].copy(), solved.row_upper[at].copy()
+                self.backend.set_row_bounds(at, lower + min(step, 0.0), upper + max(step, 0.0))
+            try:
+                trial = self.backend.solve(duals=False)
+                if trial.status is Status.ERROR:  # a warm start HiGHS stops with "unknown": start cold
+                    self.backend.reset_basis()
+                    trial = self.backend.solve(duals=False)
+            finally:
+                (self.backend.set_col_bounds if kind == "col" else self.backend.set_row_bounds)(at, lower, upper)
+            out[(kind, index)] = sol.objective - trial.objective if trial.ok else float("nan")
+        return out
+
+    def duals_at(self, x: np.ndarray, allowance: float, solution: Solution | None = None,
+                 probe: Probe | None = None) -> tuple[Solution | None, str]:
         """Duals of the loaded stage that belong to the point ``x``: the stage as an LP with its integer columns
         fixed at their values in ``x`` (``solution``, when given, is that LP already solved), checked to have ``x``
         as an optimum: ``x`` satisfies its bounds and rows, and c·x is at most its optimum plus ``allowance``.
@@ -487,6 +521,8 @@ class PlanSession:
             if gap > allowance:
                 return None, (f"the plan is not an optimum of the LP they come from (its objective is {gap:.6g} "
                               f"above the optimum {solved.objective(sol.x):.10g}, allowance {allowance:.3g})")
+            if probe is not None:
+                sol.extra["whole_unit"] = self.whole_units(sol, probe(sol))
             return sol, ""
         finally:
             if integer.size:

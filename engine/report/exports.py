@@ -43,6 +43,7 @@ LABELS = {  # column: header with its unit
     "year_started": "Year started", "capacity_tpy": "Capacity (t/yr)", "year_online": "Year online",
     "capex_usd": "Capital (USD)", "capex_annuity_usd_per_yr": "Capital, annual payment (USD/yr)",
     "dual_pv_usd": "Shadow price, present value (USD per unit)", "dual_usd": "Shadow price, that year's money (USD)",
+    "whole_unit_usd": "A whole unit relaxed saves, that year's money (USD)",
     "unit": "Per", "reading": "What it means", "family": "Enters the model as", "status": "Status",
     "limit": "Limit (own unit)", "used": "Used (own unit)", "slack": "Slack (own unit)", "slack_unit": "Unit",
     "dual_unit": "Shadow price per",
