@@ -41,7 +41,7 @@ from engine.outputs.results import (
     unmet_value,
 )
 from engine.outputs.summary import provenance
-from engine.plan.hierarchy import Plan, PlanSession
+from engine.plan.hierarchy import Plan, PlanSession, add_checks
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 
@@ -188,12 +188,6 @@ def _test(session: PlanSession, model: Model, plan: Plan, budget_usd: float | No
     return _outcome(session.model, replan(session, budget_usd))
 
 
-def _count(checks: dict[str, int], session: PlanSession) -> None:
-    """Add a session's point checks (points rejected, stages retried) to the run's totals."""
-    for name, count in session.checks.items():
-        checks[name] = checks.get(name, 0) + count
-
-
 def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]], budget_usd: float | None,
                    solver: str | None, progress: Callable[[int, int], None] | None = None,
                    checks: dict[str, int] | None = None) -> dict[str, list[dict]]:
@@ -215,7 +209,7 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
             session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
             if checks is not None:
-                _count(checks, session)
+                add_checks(checks, session.checks)
         if progress is not None:
             progress(2 + index + 1, 2 + settings.evaluation)
     return outcomes
@@ -235,13 +229,13 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
     checks = result.solver_checks
     robust_session = PlanSession(stochastic, make_backend(solver, SolverOptions()))
     robust_plan = robust_session.solve()
-    _count(checks, robust_session)
+    add_checks(checks, robust_session.checks)
     if progress is not None:
         progress(1, 2 + settings.evaluation)
     deterministic = build_model(loaded)
     deterministic_session = PlanSession(deterministic, make_backend(solver, SolverOptions()))
     deterministic_plan = deterministic_session.solve()
-    _count(checks, deterministic_session)
+    add_checks(checks, deterministic_session.checks)
     if progress is not None:
         progress(2, 2 + settings.evaluation)
     for plan in (robust_plan, deterministic_plan):
@@ -255,7 +249,7 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
     nominal = PlanSession(deterministic, make_backend(solver, SolverOptions()))
     result.nominal = _evaluation("nominal", [_test(nominal, deterministic, deterministic_plan, result.budget_usd)],
                                  settings.alpha)
-    _count(checks, nominal)
+    add_checks(checks, nominal.checks)
     outcomes = _test_on_fresh(loaded, {"robust": (stochastic, robust_plan),
                                        "deterministic": (deterministic, deterministic_plan)},
                               result.budget_usd, solver, progress, checks)

@@ -35,7 +35,7 @@ from engine.inputs.dataset import Dataset
 from engine.inputs.scenario import LoadedScenario, with_overrides
 from engine.inputs.tables import JV_MODES
 from engine.outputs.results import attributed_by_group, cost_with_unmet_pv, dependence_metric
-from engine.plan.hierarchy import PlanSession
+from engine.plan.hierarchy import PlanSession, add_checks
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
@@ -178,7 +178,7 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
     result.base_dependence_pct, result.base_cost_with_unmet_pv_usd = _metrics(base_model, plan.x)
     todo = variants(loaded, step, families)
     rows = []
-    extra: dict[str, int] = {}  # checks of the variants solved on a model of their own
+    checks: dict[str, int] = {}  # the point checks of every solve: variants on a model of their own, then the session's
     for i, variant in enumerate(todo):
         model = build_model(variant.loaded)
         try:
@@ -189,8 +189,7 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
             result.rebuilt += 1
             own = PlanSession(model, make_backend(solver, SolverOptions()))
             solved = own.solve()
-            for name, count in own.checks.items():
-                extra[name] = extra.get(name, 0) + count
+            add_checks(checks, own.checks)
         row = {"family": variant.family, "parameter": variant.parameter, "end": variant.end,
                "setting": variant.setting, "status": solved.status.value,
                "dependence_change_pp": np.nan, "cost_with_unmet_change_pv_usd": np.nan}
@@ -205,7 +204,8 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
     if session.model is not base_model:
         session.update(base_model)  # leave the solver as the base scenario
     result.table = rank(pd.DataFrame(rows))
-    result.solver_checks = {name: count + extra.get(name, 0) for name, count in session.checks.items()}
+    add_checks(checks, session.checks)
+    result.solver_checks = checks
     return result
 
 

@@ -55,7 +55,7 @@ from engine.inputs.scenario import LoadedScenario, mineral_code
 from engine.inputs.schema import WorstCaseSettings
 from engine.outputs.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
 from engine.outputs.summary import provenance
-from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession
+from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession, add_checks
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
@@ -445,11 +445,6 @@ def _fix_eta(master: Master, level_usd: float, tol: float) -> float:
     return bound * unit
 
 
-def _count(total: dict[str, int], checks: dict[str, int]) -> None:
-    for name, count in checks.items():
-        total[name] = total.get(name, 0) + count
-
-
 def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restriction], adversary: Adversary,
             k: int, *, method: str, start_sets: list[Restriction], solver: str | None,
             progress: Progress | None = None, checks: dict[str, int] | None = None) -> PlanOutcome | str:
@@ -470,7 +465,7 @@ def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restric
         bound = _fix_eta(master, lower, tol)
         plan = master.session.solve()  # the scenario's hierarchy on the unrestricted plan, η fixed
         if checks is not None:
-            _count(checks, master.session.checks)
+            add_checks(checks, master.session.checks)
         if not plan.ok:
             return f"k = {k}: {plan.message}"
         x = plan.x
@@ -508,7 +503,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
     session = PlanSession(base, make_backend(solver, SolverOptions()))
     t0 = time.perf_counter()
     plan = session.solve()
-    _count(result.solver_checks, session.checks)
+    add_checks(result.solver_checks, session.checks)
     if not plan.ok:
         result.status, result.message = plan.status.value, plan.message
         return result

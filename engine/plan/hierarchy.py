@@ -530,6 +530,12 @@ class PlanSession:
                 self.backend.set_col_bounds(integer, lower, upper)
 
 
+def add_checks(total: dict[str, int], checks: dict[str, int]) -> None:
+    """Add one session's point checks (``PlanSession.checks``: points rejected, stages retried) to a run's totals."""
+    for name, count in checks.items():
+        total[name] = total.get(name, 0) + count
+
+
 def solve_plan(model: Model, backend: Backend, time_limit: float | None = None, *, loaded: bool = False) -> Plan:
     """Run the hierarchy once for ``model`` on ``backend`` (loaded here unless ``loaded``)."""
     return PlanSession(model, backend, load=not loaded).solve(time_limit)
