@@ -105,6 +105,12 @@ def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     return out.reset_index(drop=True)[columns]
 
 
+def _same(held: tuple, current: tuple) -> bool:
+    """Whether a cache was built from these very tables. The cache holds the tables themselves, not their ids: a
+    replaced table's id could be reused by a new one while the cache still held only the number."""
+    return len(held) == len(current) and all(a is b for a, b in zip(held, current, strict=True))
+
+
 @dataclass
 class _ShareTerms:
     """What the dependence shares need of a model that does not depend on the solution: the delivery columns that
@@ -124,9 +130,9 @@ class _ShareTerms:
 
 def _share_terms(model: Model) -> _ShareTerms:
     """The model's ``_ShareTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
-    key = (id(model.deliveries), id(model.demand), id(model.scenarios), id(model.scenario))
+    key = (model.deliveries, model.demand, model.scenarios, model.scenario)
     terms = getattr(model, "_share_terms_cache", None)
-    if terms is not None and terms.key == key:
+    if terms is not None and _same(terms.key, key):
         return terms
     d, dl = model.demand, model.deliveries
     rows = dl["demand_row"].to_numpy()
@@ -204,10 +210,9 @@ class _CostTerms:
 
 def _cost_terms(model: Model) -> _CostTerms:
     """The model's ``_CostTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
-    key = tuple(id(t) for t in (model.supply, model.jv_output, model.stockpile, model.demand, model.builds,
-                                model.jv_options))
+    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
     terms = getattr(model, "_cost_terms_cache", None)
-    if terms is not None and terms.key == key:
+    if terms is not None and _same(terms.key, key):
         return terms
     blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, frame))
               for block, frame in model.delivery_frames()]
@@ -262,15 +267,14 @@ def share_terms(model: Model, like: Model) -> None:
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
     blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
-    key = tuple(id(t) for t in (model.supply, model.jv_output, model.stockpile, model.demand, model.builds,
-                                model.jv_options))
+    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
     model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, key=key)
     shares = _share_terms(like)
     demand = model.demand["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
     if not np.array_equal(kept, shares.kept):  # another set of rows with demand: their weights afresh
         return
-    key = (id(model.deliveries), id(model.demand), id(model.scenarios), id(model.scenario))
+    key = (model.deliveries, model.demand, model.scenarios, model.scenario)
     model._share_terms_cache = dataclasses.replace(shares, demand=demand, kept=kept, key=key)
 
 
