@@ -310,17 +310,17 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     model = build_model(loaded)
     session = PlanSession(model, make_backend(solver, SolverOptions()))
     base = session.solve()
-    names = model.mineral_names()
+    names, inputs = model.mineral_names(), provenance(loaded)
     if not base.ok:
         return StressResult(loaded.name, {}, pd.DataFrame(), base.status.value, base.message, names,
-                            inputs=provenance(loaded))
+                            inputs=inputs)
     stresser = _Stresser(session, base)
     try:
         stresser.prepare()
     except _BaseNotReproduced as exc:
         return StressResult(loaded.name, {}, pd.DataFrame(), exc.plan.status.value,
                             f"the base plan re-planned with its builds fixed: {exc.plan.message}", names,
-                            inputs=provenance(loaded))
+                            inputs=inputs)
     shocks = (n_minus_one(model) if include_n_minus_one else []) + named_shocks(loaded)
     rows = []
     for i, shock in enumerate(shocks):
@@ -340,5 +340,5 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
                  "dependence_pct": m["dependence_pct"], "shortfall_t": m["shortfall_t"],
                  "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
     return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks),
-                        inputs=provenance(loaded))
+                        inputs=inputs)
 

@@ -525,6 +525,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
                           progress=progress, checks=result.solver_checks)
         if isinstance(outcome, str):
             result.status, result.message = "error", outcome
+            result.solver_checks["points_rejected"] += adversary.rejected
             return result
         result.robust[k] = outcome
         found += [it["worst_set"] for it in outcome.iterations]
