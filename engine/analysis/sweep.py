@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.metrics import PlanMetrics
-from engine.analysis.sampling import _universe, scenario_set
+from engine.analysis.sampling import _universe, sample_factors
 from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
@@ -57,14 +57,14 @@ class SampleRunner:
 
     def run(self, index: int) -> dict:
         start = time.perf_counter()
-        sample_set, records = scenario_set(self.loaded, [index], self.seed, universe=self.universe)
-        changed = self.models.supports(sample_set) is None
-        model = self.models.model(sample_set)
+        sample, record = sample_factors(self.loaded, index, self.seed, universe=self.universe)
+        changed = self.models.supports(sample) is None
+        model = self.models.model(sample)
         if changed:
             share_terms(model, self.models.base)
         session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties)
         plan = session.solve()
-        row: dict = {**records[0], "status": plan.status.value, **session.checks}
+        row: dict = {**record, "status": plan.status.value, **session.checks}
         if plan.ok:
             x = plan.x
             cost = total_cost_pv(model, x)
