@@ -205,12 +205,15 @@ class _CostTerms:
     pay_build: np.ndarray  # the build (model.builds position) each payment belongs to
     group_order: np.ndarray  # demand rows sorted by (scen, mineral, year)
     group_prob: np.ndarray  # the scenario probability of each demand row
+    discount: np.ndarray  # the present-value factor of each demand row's year (``model.discount``)
+    unmet_usd_per_t: np.ndarray  # the value of a tonne unmet of each demand row
+    present: dict[str, np.ndarray]  # per component of the delivery blocks and stockpile: demand rows it has terms on
     key: tuple
 
 
 def _cost_terms(model: Model) -> _CostTerms:
     """The model's ``_CostTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
-    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
+    key = _cost_key(model)
     terms = getattr(model, "_cost_terms_cache", None)
     if terms is not None and _same(terms.key, key):
         return terms
@@ -244,9 +247,30 @@ def _cost_terms(model: Model) -> _CostTerms:
     group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     terms = _CostTerms(blocks, stock_rows, stock_holding, capex_per_tpy, build_order, pay_rows, pay_build,
-                       group_order, group_prob, key)
+                       group_order, group_prob, model.discount(d["year"]),
+                       d["unmet_value_usd_per_t"].to_numpy(), {}, key)
+    terms.present = _present(terms, len(d))
     model._cost_terms_cache = terms
     return terms
+
+
+def _cost_key(model: Model) -> tuple:
+    """The tables (and scenario) a model's ``_CostTerms`` are made from."""
+    return (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options,
+            model.scenarios, model.scenario)
+
+
+def _present(terms: _CostTerms, groups: int) -> dict[str, np.ndarray]:
+    """Per component of the delivery blocks and the stockpile, the demand rows it has terms on (whatever the
+    solution: jv_capex, whose terms are the builds above zero, is found per solution)."""
+    present: dict[str, np.ndarray] = {}
+    parts = [(component, rows) for _block, _cols, rows, units in terms.blocks for component in units]
+    if terms.stock_rows is not None:
+        parts.append(("stockpile_holding", terms.stock_rows))
+    for component, rows in parts:
+        present[component] = present.get(component, np.zeros(groups, bool)) | (
+            np.bincount(rows, minlength=groups) > 0)
+    return present
 
 
 def _unit_costs(block: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -267,8 +291,8 @@ def share_terms(model: Model, like: Model) -> None:
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
     blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
-    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
-    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, key=key)
+    model._cost_terms_cache = dataclasses.replace(
+        terms, blocks=blocks, unmet_usd_per_t=model.demand["unmet_value_usd_per_t"].to_numpy(), key=_cost_key(model))
     shares = _share_terms(like)
     demand = model.demand["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
@@ -282,14 +306,12 @@ def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray],
     """USD per demand row of each cost component, and where each component has terms: the one computation behind
     ``cost_components`` and ``total_cost_pv``."""
     terms = _cost_terms(model)
-    groups = len(model.demand)
+    groups = len(terms.group_order)
     sums: dict[str, np.ndarray] = {}
-    present: dict[str, np.ndarray] = {}
+    present = dict(terms.present)
 
     def add(component: str, rows: np.ndarray, values: np.ndarray) -> None:
         sums[component] = sums.get(component, np.zeros(groups)) + np.bincount(rows, values, minlength=groups)
-        present[component] = present.get(component, np.zeros(groups, bool)) | (
-            np.bincount(rows, minlength=groups) > 0)
 
     for _block, cols, rows, units in terms.blocks:
         tonnes = clean(x[cols])
@@ -303,6 +325,7 @@ def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray],
         paying = size[terms.pay_build] > 0
         if paying.any():
             add("jv_capex", terms.pay_rows[paying], annuity[terms.pay_build[paying]])
+            present["jv_capex"] = np.bincount(terms.pay_rows[paying], minlength=groups) > 0
     return sums, present
 
 
@@ -343,17 +366,16 @@ def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 def _unmet(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per demand row: tonnes unmet, their value and its present value (``unmet_value``'s columns)."""
-    d = model.demand
+    terms = _cost_terms(model)
     short = clean(x[model.block_cols("short")])
-    value = short * d["unmet_value_usd_per_t"].to_numpy()
-    return short, value, value * model.discount(d["year"])
+    value = short * terms.unmet_usd_per_t
+    return short, value, value * terms.discount
 
 
 def unmet_value_pv(model: Model, x: np.ndarray) -> float:
     """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``): its
     ``value_pv_usd`` column totalled as ``expected_total`` does, without building the table."""
-    prob = model.demand["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
-    return float((_unmet(model, x)[2] * prob).sum())
+    return float((_unmet(model, x)[2] * _cost_terms(model).group_prob).sum())
 
 
 def cost_with_unmet_pv(model: Model, x: np.ndarray) -> float:
@@ -419,8 +441,7 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
     usd = np.column_stack([sums[c][order] for c in names])
     mask = np.column_stack([present[c][order] for c in names])
     rows = np.broadcast_to(order[:, None], mask.shape)[mask]
-    years = model.demand["year"].to_numpy()[rows]
-    pv = usd[mask] * model.discount(years)
+    pv = usd[mask] * terms.discount[rows]
     return float((pv * terms.group_prob[rows]).sum())
 
 
