@@ -2,6 +2,8 @@
 
 Every draw for sample ``i`` of seed ``s`` comes from ``numpy.random.default_rng([s, stream, i])``, so a sample is
 the same whichever process (or machine) draws it, and in whatever order. Keys are visited in sorted order.
+A sample is drawn once (``_one``) and then given as tables (``scenario_set``) or, for a sweep's changed model, as
+arrays (``sample_factors``), both from the same draws.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Monte Carlo sweeps over uncertain parameters and shocks, checkpointed, on local processes or a Dask cluster.
 
-Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. A runner
-builds the scenario's model once; each sample's model is changed from it (``formulation/variants.py``: the same LP
-as a fresh build of the sample, bit for bit) and its row read from vectors kept per runner (``metrics.py``). Every
+Each sample is a one-scenario draw (``sampling.sample_factors``: the set ``sampling.scenario_set`` gives, as
+arrays) solved through the scenario's hierarchy. A runner builds the scenario's model once; each sample's model is
+changed from it (``formulation/variants.py``: the same LP as a fresh build of the sample, bit for bit) and its row
+read from vectors kept per runner (``metrics.py``). Every
 sample's LP is handed to a fresh solver object and solved cold: its result is that of a cold solve of its LP,
 whichever worker runs it and whatever that worker solved before (a warm solver object keeps state that a cleared
 basis does not reset, and that state moved the last digits of the plan; starting every sample from the undisrupted

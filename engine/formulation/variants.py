@@ -15,7 +15,10 @@ recomputing only those arrays, with the formulation's own arithmetic in its own 
     dependence    = 100 × a / demand × (p × w / Σ w) / dependence unit             (dependence.py)
 
 so that a sample's model equals ``build_model(loaded, sample)`` bit for bit: its LP (objectives, bounds, row
-bounds, matrix, integrality, names) and the tables the results are read from (``tests/test_variants.py``).
+bounds, matrix, integrality, names) and the tables the results are read from (``tests/test_variants.py``). The
+base model's columns these read are taken once (``_base_columns``); a sample comes as a ``ScenarioSet`` (its
+factor rows matched to the delivery rows) or as a :class:`SampleFactors` (arrays: an availability grid over
+(id, year), factors per mineral; how a sweep's draws arrive, without making tables).
 
 Where that cannot hold the sample is built afresh, and ``fallback`` says why: a scenario whose dependence
 objective is the maximum (its rows' coefficients are 1/demand: the matrix changes), a set of more than one
