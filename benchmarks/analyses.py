@@ -69,8 +69,8 @@ PARTS = {
                  ("engine.plan.hierarchy:PlanSession", "__init__", "a solver loaded"),
                  ("engine.analysis.frontier", "_point", "the points' figures")],
 }
-"""Where an analysis's time goes (``module[:class]``, attribute, part): each wrapped while it runs; HiGHS's run calls
-(``engine.solvers.highs.run_interruptibly``) are timed as ``HIGHS``; what no part covers is reported as the rest."""
+"""Where an analysis's time goes (``module[:class]``, attribute, part): each wrapped while it runs; HiGHS's own run
+calls (``highspy.Highs.run``) are timed as ``HIGHS``; what no part covers is reported as the rest."""
 
 
 @contextmanager
@@ -80,13 +80,14 @@ def part_clock(kind: str):
 
     clock = PartClock()
     patched = []
-    for where, attribute, part in [*PARTS[kind], ("engine.solvers.highs", "run_interruptibly", HIGHS)]:
+    for where, attribute, part in [*PARTS[kind], ("highspy:Highs", "run", HIGHS)]:
         module_name, _, class_name = where.partition(":")
         owner = importlib.import_module(module_name)
         if class_name:
             owner = getattr(owner, class_name)
+        own = attribute in vars(owner)  # else inherited (highspy's run): deleted again afterwards
         original = getattr(owner, attribute)
-        patched.append((owner, attribute, original))
+        patched.append((owner, attribute, original if own else None))
         setattr(owner, attribute, clock.wrap(original, part))
     from engine.solvers.highs import HighsBackend
 
@@ -106,7 +107,10 @@ def part_clock(kind: str):
     finally:
         HighsBackend._solve = solve
         for owner, attribute, original in reversed(patched):
-            setattr(owner, attribute, original)
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
 
 
 def sweep_round(loaded, samples: int) -> dict:
