@@ -8,6 +8,7 @@ objectives are the same with and without the reordering.
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,3 +84,54 @@ def test_plan_does_not_depend_on_the_order(tiny):
     assert all(p.ok for p in plans)
     assert [s.objective for s in plans[0].stages] == pytest.approx([s.objective for s in plans[1].stages],
                                                                     rel=1e-7, abs=1e-6)
+
+
+def _highs_copy(backend) -> tuple[np.ndarray, ...]:
+    """HiGHS's own costs and bounds, in model order (rows added after loading last)."""
+    lp, order = backend.h.getLp(), backend.order
+    return (order.model_cols(np.asarray(lp.col_cost_)), order.model_cols(np.asarray(lp.col_lower_)),
+            order.model_cols(np.asarray(lp.col_upper_)), order.model_rows(np.asarray(lp.row_lower_)),
+            order.model_rows(np.asarray(lp.row_upper_)))
+
+
+def test_edits_reach_highs_entry_for_entry(tiny):
+    """The backend hands HiGHS only the entries an edit changes; whatever the edits, HiGHS's copy of the costs and
+    bounds equals critmin's record of the model as solved (``SolvedModel``), in the scenario-innermost order."""
+    backend = make_backend("highs")
+    backend.load(tiny.lp)
+    backend.add_row(np.array([0, 1]), np.array([1.0, 1.0]), -np.inf, np.inf, "extra")
+    rng = np.random.default_rng(5)
+    n, m = tiny.lp.n_cols, tiny.lp.n_rows + 1
+    for _ in range(30):
+        kind = rng.integers(3)
+        if kind == 0:
+            cost = backend.solved.cost.copy()
+            cost[rng.choice(n, 5, replace=False)] = rng.random(5)
+            backend.set_objective(cost if rng.random() < 0.8 else backend.solved.cost)  # some edits change nothing
+        elif kind == 1:
+            cols = rng.choice(n, 7, replace=False)
+            lower = backend.solved.col_lower[cols].copy()
+            upper = np.where(rng.random(7) < 0.5, backend.solved.col_upper[cols], lower + rng.random(7) * 100)
+            backend.set_col_bounds(cols, lower, upper)
+        else:
+            rows = rng.choice(m, 4, replace=False)
+            backend.set_row_bounds(rows, backend.solved.row_lower[rows], backend.solved.row_upper[rows] + rng.random(4))
+        solved = backend.solved
+        for theirs, ours in zip(_highs_copy(backend), (solved.cost, solved.col_lower, solved.col_upper,
+                                                       solved.row_lower, solved.row_upper), strict=True):
+            assert np.array_equal(theirs, ours)
+
+
+def test_a_solve_after_an_edit_that_changes_nothing_runs_as_after_a_full_edit(tiny):
+    """An edit whose values are those HiGHS holds still marks its solution stale, as handing it every entry did:
+    the next solve runs the simplex again from the basis rather than reporting the old answer untouched."""
+    backend = make_backend("highs")
+    backend.load(tiny.lp)
+    cost = single_stage_objective(tiny.lp)
+    backend.set_objective(cost)
+    first = backend.solve()
+    backend.set_objective(cost)
+    backend.set_col_bounds(np.arange(3), backend.solved.col_lower[:3], backend.solved.col_upper[:3])
+    assert backend.h.getModelStatus() == highspy.HighsModelStatus.kNotset  # stale, as after a full edit
+    again = backend.solve()
+    assert again.ok and again.iterations == 0 and np.array_equal(again.x, first.x)

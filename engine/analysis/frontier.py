@@ -64,9 +64,11 @@ class _Sweep:
         upper = upper + self.session.slack(upper) if np.isfinite(upper) else np.inf
         self.session.backend.set_row_bounds(np.array([self.row]), np.array([-np.inf]), np.array([upper]))
 
-    def minimise(self, objective: np.ndarray) -> Solution:
+    def minimise(self, objective: np.ndarray, duals: bool = True) -> Solution:
+        """The loaded stage with ``objective``; ``duals``: read the duals too (the marginal cost and the tie rule's
+        face use them)."""
         self.session.backend.set_objective(objective)
-        return self.session.solve_stage()
+        return self.session.solve_stage(duals)
 
     def marginal(self, sol: Solution) -> float | None:
         """USD (PV) saved per percentage point the cap is loosened, from the cap row's dual, when the duals are
@@ -92,7 +94,8 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     session.fix("budget", session.level("cost", sol))
     try:
         session.backend.prefer_primal(True)
-        tied = sweep.minimise(session.objectives["dependence"])
+        # the tie rule reads its face from these duals only when the model has no binaries (else it solves for them)
+        tied = sweep.minimise(session.objectives["dependence"], duals=not sweep.model.lp.integer_cols.size)
         if tied.ok:  # and among those, the tie rule's plan (engine/plan/ties.py), whatever the basis it started from
             tied = session.settle(tied, session.objectives["dependence"]).solution
     finally:
@@ -132,7 +135,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     # the target: its share of the target is D_ref
     d_ref = sweep.percent(plan.least_cost.x)
     session.set_level("budget", np.inf)
-    least_dependent = sweep.minimise(sweep.vector)
+    least_dependent = sweep.minimise(sweep.vector, duals=False)
     if not least_dependent.ok:
         return FrontierResult(pd.DataFrame(), least_usd, least_dependent.status, least_dependent.message)
     d_min = sweep.percent(least_dependent.x)

@@ -33,6 +33,7 @@ import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from engine.formulation.model import Model
 from engine.solvers.base import NOISE_REL, Backend, Solution, Status
@@ -52,6 +53,7 @@ class MinimumSizes:
 
     def __init__(self, model: Model) -> None:
         self.built_cols = np.empty(0, dtype=np.int64)
+        self._tables = self._tables_of(model)
         if "jv_built" not in model.lp.variables:
             return
         opts = model.jv_options
@@ -62,14 +64,27 @@ class MinimumSizes:
         self.ids = ids[order]
         self.built_cols = built[order]
         self.minimum = opts["min_size_tpy"].to_numpy(dtype=float)[sized][order]
-        where = {option: k for k, option in enumerate(self.ids)}
-        option_of_build = np.array([where.get(o, -1) for o in model.builds["option_id"]], dtype=np.int64)
+        option_of_build = pd.Index(self.ids).get_indexer(model.builds["option_id"]).astype(np.int64)
         keep = option_of_build >= 0
         self.build_cols = model.block_cols("build")[keep]
         self.build_option = option_of_build[keep]
 
     def __len__(self) -> int:
         return len(self.built_cols)
+
+    @staticmethod
+    def _tables_of(model: Model) -> tuple[list[object], list[int]]:
+        """The tables the sizes are made from, and the positions of the build and jv_built columns."""
+        blocks = [block for name, block in model.lp.variables.items() if name in ("build", "jv_built")]
+        return [model.jv_options, model.builds, *(b.keys for b in blocks)], [int(b.start) for b in blocks]
+
+    def fits(self, model: Model) -> bool:
+        """Whether these are the sizes of ``model`` too: it holds the very tables they were made from (the JV
+        options, the builds, the keys of the build and jv_built columns) and those columns sit where they did, as
+        in the models of a sweep's samples, changed from one model built once."""
+        (tables, starts), (own_tables, own_starts) = self._tables_of(model), self._tables
+        return starts == own_starts and len(tables) == len(own_tables) and all(
+            a is b for a, b in zip(tables, own_tables, strict=True))
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         """Σ_y build[j, y] per sized option."""

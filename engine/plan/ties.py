@@ -123,8 +123,8 @@ def duals_hold(solved, last: Solution, point: np.ndarray) -> bool:
     has a dual of zero. ``solved``: the backend's model as solved (``check.SolvedModel``)."""
     if last.row_dual is None or last.col_dual is None:
         return False
-    before, _ = solved.activities(last.x)
-    after, _ = solved.activities(point)
+    before = solved.row_activity(last.x)
+    after = solved.row_activity(point)
     moved = np.flatnonzero(before != after)
     if not moved.size:
         return True

@@ -12,6 +12,7 @@ size of its terms Σ|a_ij x_j|) and ``t_int = INTEGRALITY_TOL`` (``engine/solver
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,22 +102,28 @@ class SolvedModel:
         if self._abs_matrix is None:  # |a_ij| only: the indices are the matrix's own
             m = self.matrix
             self._abs_matrix = scipy.sparse.csc_matrix((np.abs(m.data), m.indices, m.indptr), shape=m.shape)
-        act, size = self.matrix @ x, self._abs_matrix @ np.abs(x)
+        size = self._abs_matrix @ np.abs(x)
+        if self.extra:
+            size = np.concatenate([size, [float(np.abs(v) @ np.abs(x[c])) for c, v, _ in self.extra]])
+        return self.row_activity(x), size
+
+    def row_activity(self, x: np.ndarray) -> np.ndarray:
+        """Row activities A x (model rows, then added rows): ``activities`` without the sizes."""
+        act = self.matrix @ x
         if self.extra:
             act = np.concatenate([act, [float(v @ x[c]) for c, v, _ in self.extra]])
-            size = np.concatenate([size, [float(np.abs(v) @ np.abs(x[c])) for c, v, _ in self.extra]])
-        return act, size
+        return act
 
     def violation(self, x: np.ndarray) -> Violation | None:
         """The worst bound, row or integrality the point breaks beyond its tolerance, or None."""
         worst: Violation | None = None
-        excess = _excess(x, self.col_lower, self.col_upper, np.abs(x))
+        excess = _excess(x, self.col_lower, self.col_upper, lambda: np.abs(x))
         if excess is not None:
             j, amount, tol = excess
             worst = Violation(f"column {self.lp.col_names()[j]} = {x[j]:.10g} outside "
                               f"[{self.col_lower[j]:.10g}, {self.col_upper[j]:.10g}]", amount, tol)
-        act, size = self.activities(x)
-        excess = _excess(act, self.row_lower, self.row_upper, size)
+        act = self.row_activity(x)
+        excess = _excess(act, self.row_lower, self.row_upper, lambda: self.activities(x)[1])
         if excess is not None and (worst is None or excess[1] / excess[2] > worst.amount / worst.tolerance):
             i, amount, tol = excess
             worst = Violation(f"row {self.row_name(i)} = {act[i]:.10g} outside "
@@ -154,9 +161,14 @@ class SolvedModel:
 
 
 def _excess(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-            size: np.ndarray) -> tuple[int, float, float] | None:
-    """Index, amount and tolerance of the value furthest outside its bounds relative to its tolerance, or None."""
+            size_of: Callable[[], np.ndarray]) -> tuple[int, float, float] | None:
+    """Index, amount and tolerance of the value furthest outside its bounds relative to its tolerance, or None.
+    ``size_of()`` gives the size of each value's terms; it is computed only when some value is beyond its bounds by
+    more than ``FEASIBILITY_ABS_TOL``, the least tolerance any value gets (so no other value can break its own)."""
     with np.errstate(invalid="ignore"):
+        if not (np.maximum(lower - values, values - upper) > FEASIBILITY_ABS_TOL).any():
+            return None
+        size = size_of()
         below = np.where(np.isfinite(lower), lower - values, 0.0)
         above = np.where(np.isfinite(upper), values - upper, 0.0)
     amount = np.maximum(np.maximum(below, above), 0.0)

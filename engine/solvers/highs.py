@@ -90,6 +90,28 @@ def apply_highs_settings(h: highspy.Highs, is_mip: bool, options: SolverOptions 
         h.setOptionValue(name, value)
 
 
+def _entries(index: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An edit's indices and bounds as arrays of one length (bounds may be given as scalars)."""
+    index = np.asarray(index, dtype=np.int64)
+    return (index, np.broadcast_to(np.asarray(lower, dtype=float), index.shape),
+            np.broadcast_to(np.asarray(upper, dtype=float), index.shape))
+
+
+def _changed(*pairs: np.ndarray) -> np.ndarray:
+    """Positions where any (before, after) pair of arrays differs, or position 0 when none does (and there is one).
+
+    HiGHS sorts the entries of every edit it is given (about 130 µs to set the bounds of all 1,277 columns of the
+    default model, 3 µs for eleven), so each edit hands it only the entries that change. At least one entry is
+    always handed over: an edit HiGHS receives marks its solution as stale whatever the values, and a solve after
+    it then runs exactly as after the full edit (an edit of no entries is ignored by HiGHS)."""
+    before, after = pairs[0::2], pairs[1::2]
+    differs = np.zeros(len(after[0]), dtype=bool)
+    for old, new in zip(before, after, strict=True):
+        differs |= old != new
+    at = np.flatnonzero(differs)
+    return at if at.size or not len(differs) else np.zeros(1, dtype=np.int64)
+
+
 class HighsBackend:
     """HiGHS through highspy; warm re-solves keep the solver object."""
 
@@ -144,10 +166,10 @@ class HighsBackend:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
 
     def set_objective(self, cost: np.ndarray) -> None:
-        n = len(cost)
+        cost = np.asarray(cost, dtype=np.float64)
+        at = _changed(self.solved.cost, cost)
         self.solved.set_objective(cost)
-        cost = self.order.col_values(np.asarray(cost, dtype=np.float64))
-        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+        self.h.changeColsCost(len(at), self.order.cols(at).astype(np.int32), cost[at])
 
     def add_row(self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float, name: str) -> int:
         self.h.addRow(float(lower), float(upper), len(cols), self.order.cols(cols).astype(np.int32),
@@ -157,9 +179,11 @@ class HighsBackend:
         return self.h.getNumRow() - 1
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.solved.set_row_bounds(rows, lower, upper)
-        self.h.changeRowsBounds(len(rows), self.order.rows(rows).astype(np.int32),
-                                np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+        rows, lower, upper = _entries(rows, lower, upper)
+        m = self.solved
+        at = _changed(m.row_lower[rows], lower, m.row_upper[rows], upper)
+        m.set_row_bounds(rows, lower, upper)
+        self.h.changeRowsBounds(len(at), self.order.rows(rows[at]).astype(np.int32), lower[at], upper[at])
 
     def prefer_primal(self, primal: bool) -> None:
         """Primal simplex when the last basis stays primal feasible and only the objective changes (the later
@@ -201,9 +225,11 @@ class HighsBackend:
         self.is_mip = bool(integer and len(cols))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.solved.set_col_bounds(cols, lower, upper)
-        self.h.changeColsBounds(len(cols), self.order.cols(cols).astype(np.int32),
-                                np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+        cols, lower, upper = _entries(cols, lower, upper)
+        m = self.solved
+        at = _changed(m.col_lower[cols], lower, m.col_upper[cols], upper)
+        m.set_col_bounds(cols, lower, upper)
+        self.h.changeColsBounds(len(at), self.order.cols(cols[at]).astype(np.int32), lower[at], upper[at])
 
     def solve(self, duals: bool = True) -> Solution:
         """Solve and check the point (``check.py``). A point that breaks the model is rejected and the model solved
