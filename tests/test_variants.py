@@ -117,6 +117,15 @@ def test_a_sample_given_as_arrays_is_its_set_of_tables(uncertain_scenarios, name
             assert getattr(arrays, frame).equals(getattr(tables, frame)), frame
 
 
+def test_one_samples_scenario_table_is_the_equiprobable_table():
+    from engine.analysis.sampling import _equiprobable, _scenario_table
+
+    for index in (0, 7, 123):
+        table, expected = _scenario_table([index]), _equiprobable([index])
+        assert table.equals(expected) and table.dtypes.equals(expected.dtypes) and table.index.equals(expected.index)
+    assert _scenario_table([0]) is not _scenario_table([0])
+
+
 def test_availability_grid_multiplies_factors_in_row_order():
     """A grid cell is the product of its (id, year)'s availability rows in row order, a NaN factor skipped, as
     ``apply_availability``'s group product: checked against it on seeded rows with repeated ids."""
