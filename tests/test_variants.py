@@ -117,6 +117,23 @@ def test_a_sample_given_as_arrays_is_its_set_of_tables(uncertain_scenarios, name
             assert getattr(arrays, frame).equals(getattr(tables, frame)), frame
 
 
+def test_a_sample_has_its_own_arrays_only_for_the_columns_it_names(uncertain_scenarios):
+    """``SAMPLE_OWN`` is what ``share_terms`` reads of a sample (the rest it takes from the base model): a changed
+    model's tables hold new arrays for those numeric columns and the base model's own for every other."""
+    from engine.formulation.variants import SAMPLE_OWN
+
+    loaded = uncertain_scenarios["jv_quid_pro_quo"]
+    models = SampleModels(loaded, probe=False)
+    model = models.model(sample_factors(loaded, 5, 2)[0])
+    for table, own in (("demand", SAMPLE_OWN["demand"]), ("supply", SAMPLE_OWN["flow"]),
+                       ("jv_output", SAMPLE_OWN["jv_out"])):
+        frame, base = getattr(model, table), getattr(models.base, table)
+        numeric = [c for c in frame.columns if isinstance(frame[c].dtype, np.dtype) and frame[c].dtype.kind in "fi"]
+        assert set(own) <= set(numeric)
+        shared = {c for c in numeric if np.shares_memory(frame[c].to_numpy(), base[c].to_numpy())}
+        assert shared == set(numeric) - set(own), table
+
+
 def test_one_samples_scenario_table_is_the_equiprobable_table():
     from engine.analysis.sampling import _equiprobable, _scenario_table
 

@@ -213,11 +213,11 @@ class SampleModels:
         """The base model with a sample's factors: per delivery row (availability) and per mineral (demand, cost)."""
         base, c = self.base, self.columns
         demand_t = c["demand_t"] * demand_factor[self.demand_mineral]
-        demand = _with_columns(base.demand, {"demand_t": demand_t})
+        demand = _with_columns(base.demand, {"demand_t": demand_t}, "demand")
 
         availability = c["flow_availability"] * flow_availability
         unit_cost = c["flow_unit_cost_usd_per_t"] * cost_factor[self.flow_mineral]
-        supply = _with_columns(base.supply, {"availability": availability, "unit_cost_usd_per_t": unit_cost})
+        supply = _with_columns(base.supply, {"availability": availability, "unit_cost_usd_per_t": unit_cost}, "flow")
         flow_upper = c["flow_available_t"] * availability * c["flow_allowed_share"]
         flow_cost = self.flow_prob_discount * _delivered(unit_cost, c, "flow") / base.money_unit
 
@@ -228,7 +228,7 @@ class SampleModels:
             changed = {"availability": availability}
             for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
                 changed[column] = c[f"jv_out_{column}"] * factor
-            jv_output = _with_columns(base.jv_output, changed)
+            jv_output = _with_columns(base.jv_output, changed, "jv_out")
             jv_upper = c["jv_out_max_size_tpy"] * c["jv_out_allowed_share"] * availability
             jv_cost = self.jv_prob_discount * _delivered(changed["unit_cost_usd_per_t"], c, "jv_out") / base.money_unit
 
@@ -351,6 +351,11 @@ def _delivered(unit_cost: np.ndarray, columns: dict[str, np.ndarray], block: str
 
 _NO_ROWS = pd.DataFrame({"id": pd.Series([], dtype=object), "year": pd.Series([], dtype=np.int64)})
 
+SAMPLE_OWN = {"demand": ("demand_t",), "flow": ("availability", "unit_cost_usd_per_t"),
+              "jv_out": ("availability", "unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t")}
+"""The columns of the base model's tables (demand, and each delivery block's) a sample's model has its own arrays
+for; every other column of its tables is the base model's own (``results.share_terms`` reads only these)."""
+
 SAMPLE_COLUMNS = {"flow": ("availability", "unit_cost_usd_per_t", "available_t", "allowed_share", "ad_valorem",
                            "tariff_usd_per_t", "credit_loss_usd_per_t"),
                   "jv_out": ("availability", "unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t",
@@ -373,8 +378,11 @@ def _cells(ids: np.ndarray, years: np.ndarray) -> dict[tuple[str, int], int]:
     return {(i, int(y)): row * len(years) + col for row, i in enumerate(ids) for col, y in enumerate(years)}
 
 
-def _with_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A copy of ``frame`` with these columns replaced (the others shared: pandas copies on write)."""
+def _with_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray], table: str) -> pd.DataFrame:
+    """A copy of ``frame`` with these columns replaced (the others shared: pandas copies on write): those
+    ``SAMPLE_OWN[table]`` names, no other."""
+    if tuple(columns) != SAMPLE_OWN[table]:
+        raise ValueError(f"a sample's {table} table would replace {list(columns)}, not {list(SAMPLE_OWN[table])}")
     out = frame.copy(deep=False)
     for name, values in columns.items():
         out[name] = values

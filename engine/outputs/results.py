@@ -20,6 +20,7 @@ import pandas as pd
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
+from engine.formulation.variants import SAMPLE_OWN
 from engine.model.finance import capital_recovery_factor
 from engine.model.joins import sort_order
 
@@ -208,6 +209,7 @@ class _CostTerms:
     discount: np.ndarray  # the present-value factor of each demand row's year (``model.discount``)
     unmet_usd_per_t: np.ndarray  # the value of a tonne unmet of each demand row
     present: dict[str, np.ndarray]  # per component of the delivery blocks and stockpile: demand rows it has terms on
+    unit_columns: dict[str, dict[str, np.ndarray]]  # per delivery block, the columns its costs per tonne come from
     key: tuple
 
 
@@ -217,7 +219,9 @@ def _cost_terms(model: Model) -> _CostTerms:
     terms = getattr(model, "_cost_terms_cache", None)
     if terms is not None and _same(terms.key, key):
         return terms
-    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, frame))
+    unit_columns = {block: {c: frame[c].to_numpy() for c in UNIT_COLUMNS[block]}
+                    for block, frame in model.delivery_frames()}
+    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, unit_columns[block]))
               for block, frame in model.delivery_frames()]
     sp = model.stockpile
     stock_rows = demand_row_of(model, sp) if len(sp) else None
@@ -248,7 +252,7 @@ def _cost_terms(model: Model) -> _CostTerms:
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     terms = _CostTerms(blocks, stock_rows, stock_holding, capex_per_tpy, build_order, pay_rows, pay_build,
                        group_order, group_prob, model.discount(d["year"]),
-                       d["unmet_value_usd_per_t"].to_numpy(), {}, key)
+                       d["unmet_value_usd_per_t"].to_numpy(), {}, unit_columns, key)
     terms.present = _present(terms, len(d))
     model._cost_terms_cache = terms
     return terms
@@ -273,26 +277,37 @@ def _present(terms: _CostTerms, groups: int) -> dict[str, np.ndarray]:
     return present
 
 
-def _unit_costs(block: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """USD per tonne of each cost component of a delivery block's columns."""
-    base = frame["unit_cost_usd_per_t"].to_numpy()
+UNIT_COLUMNS = {"flow": ("unit_cost_usd_per_t", "ad_valorem", "tariff_usd_per_t", "credit_loss_usd_per_t"),
+                "jv_out": ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t", "ad_valorem",
+                           "tariff_usd_per_t", "credit_loss_usd_per_t")}
+"""The columns of each delivery block's table its costs per tonne come from (``_unit_costs``)."""
+
+
+def _unit_costs(block: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """USD per tonne of each cost component of a delivery block, from its ``UNIT_COLUMNS``."""
+    base = columns["unit_cost_usd_per_t"]
     units = {"purchase": base} if block == "flow" else {
-        "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
-    units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
-    units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
+        "jv_opex": columns["opex_usd_per_t"], "jv_royalty": columns["royalty_usd_per_t"]}
+    units["tariff"] = base * columns["ad_valorem"] + columns["tariff_usd_per_t"]
+    units["feoc_credit_loss"] = columns["credit_loss_usd_per_t"]
     return units
 
 
 def share_terms(model: Model, like: Model) -> None:
     """Give ``model`` the cost and share terms of ``like`` with its own costs per tonne and demand, without
     rebuilding the rest: for a sample changed from ``like`` (``formulation/variants.py``: the same columns, rows,
-    builds, stockpile and demand keys, one scenario of probability 1; only numbers differ), exactly what
-    ``_cost_terms`` and ``_share_terms`` would build."""
+    builds, stockpile and demand keys, one scenario of probability 1; only the columns ``variants.SAMPLE_OWN``
+    names are the sample's own, every other column is ``like``'s), exactly what ``_cost_terms`` and
+    ``_share_terms`` would build. Only those columns of ``model`` are read."""
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
-    blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
-    model._cost_terms_cache = dataclasses.replace(
-        terms, blocks=blocks, unmet_usd_per_t=model.demand["unmet_value_usd_per_t"].to_numpy(), key=_cost_key(model))
+    blocks, unit_columns = [], {}
+    for block, cols, rows, _units in terms.blocks:
+        own = {c: frames[block][c].to_numpy() for c in SAMPLE_OWN[block] if c in terms.unit_columns[block]}
+        unit_columns[block] = {**terms.unit_columns[block], **own}
+        blocks.append((block, cols, rows, _unit_costs(block, unit_columns[block])))
+    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, unit_columns=unit_columns,
+                                                  key=_cost_key(model))
     shares = _share_terms(like)
     demand = model.demand["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
