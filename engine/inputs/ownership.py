@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from engine.model.joins import group_sums
 
 
 def equity_table(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
-    """Complete equity per source: listed holdings plus the remainder held in the location country."""
-    listed = ownership[["source_id", "owner", "equity_share"]].copy()
-    listed["equity_share"] = listed["equity_share"].astype(float)
-    held = listed.groupby("source_id")["equity_share"].sum()
-    remainder = capacity[["source_id", "location"]].rename(columns={"location": "owner"})
-    remainder["equity_share"] = 1.0 - remainder["source_id"].map(held).fillna(0.0)
-    full = pd.concat([listed, remainder[remainder["equity_share"] > 1e-12]], ignore_index=True)
-    return full.groupby(["source_id", "owner"], as_index=False, sort=True)["equity_share"].sum()
+    """Complete equity per source: listed holdings plus the remainder held in the location country, one row per
+    (source_id, owner) in sorted order, shares of the same owner summed.
+
+    Computed on integer codes of the sorted keys (the sums by pandas' groupby over them, so they equal those of
+    grouping the string keys bit for bit)."""
+    listed_source = ownership["source_id"].to_numpy()
+    listed_owner = ownership["owner"].to_numpy()
+    listed_share = ownership["equity_share"].to_numpy(dtype=float)
+    cap_source = capacity["source_id"].to_numpy()
+    n_listed = len(listed_source)
+    sources, source_code = np.unique(np.concatenate([listed_source, cap_source]), return_inverse=True)
+    held = group_sums(source_code[:n_listed], listed_share, len(sources))
+    remainder = 1.0 - held[source_code[n_listed:]]
+    kept = remainder > 1e-12
+    owners, owner_code = np.unique(np.concatenate([listed_owner, capacity["location"].to_numpy()[kept]]),
+                                   return_inverse=True)
+    pair = np.concatenate([source_code[:n_listed], source_code[n_listed:][kept]]) * max(len(owners), 1) + owner_code
+    pairs, pair_code = np.unique(pair, return_inverse=True)
+    shares = group_sums(pair_code, np.concatenate([listed_share, remainder[kept]]), len(pairs))
+    return pd.DataFrame({
+        "source_id": pd.array(sources[pairs // max(len(owners), 1)], dtype=ownership["source_id"].dtype),
+        "owner": pd.array(owners[pairs % max(len(owners), 1)], dtype=ownership["owner"].dtype),
+        "equity_share": shares,
+    })

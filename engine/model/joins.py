@@ -131,3 +131,43 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
         combined *= size
         combined += key
     return np.argsort(combined, kind="stable")
+
+
+def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Σ of ``values`` per group code (0 … ``n_groups`` − 1; 0.0 for a group without rows), summed by pandas'
+    groupby so that the order and compensation of the additions, hence every bit, are those of a
+    ``groupby(keys, sort=True).sum()`` over the keys the codes number in sorted order."""
+    if not len(codes):
+        return np.zeros(n_groups)
+    sums = pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes), sort=True).sum()
+    out = np.zeros(n_groups)
+    out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
+
+
+def taken(series: pd.Series, rows: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """The values of ``series`` at positions ``rows`` in the series' dtype, ready for ``pd.DataFrame({...})``
+    (strings stay strings; an object column is returned as a series, which the constructor keeps as objects)."""
+    if series.dtype == object:
+        return pd.Series(series.to_numpy()[rows], dtype=object)
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy()[rows]
+    return series.array.take(rows)
+
+
+def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
+          times: int) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """``values`` (as ``taken`` returns them) repeated ``times`` times end to end, in their dtype; strings by
+    concatenation, which shares their buffers (one Arrow chunk per repeat) where a take would copy them."""
+    if isinstance(values, np.ndarray):
+        return np.tile(values, times)
+    if times == 1:
+        return values
+    if isinstance(values, pd.Series):
+        return pd.concat([values] * times, ignore_index=True)
+    return pd.concat([pd.Series(values, copy=False)] * times, ignore_index=True).array
+
+
+def strings_like(series: pd.Series, value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` copies of ``value`` as an array of the string dtype pandas gives a column set to a string."""
+    return pd.Series(value, index=range(n), dtype="str").array
