@@ -31,5 +31,5 @@ def scope_mask(frame: pd.DataFrame, policy: PolicyBase, years: list[int]) -> np.
     mask = np.ones(len(frame), dtype=bool)
     if policy.minerals is not None:
         mask &= frame["mineral"].isin(policy.minerals).to_numpy()
-    mask &= frame["year"].isin(policy.years.select(years)).to_numpy()
+    mask &= np.isin(frame["year"].to_numpy(), policy.years.select(years))
     return mask

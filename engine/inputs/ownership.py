@@ -25,11 +25,19 @@ def equity_table(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFram
     kept = remainder > 1e-12
     owners, owner_code = np.unique(np.concatenate([listed_owner, capacity["location"].to_numpy()[kept]]),
                                    return_inverse=True)
-    pair = np.concatenate([source_code[:n_listed], source_code[n_listed:][kept]]) * max(len(owners), 1) + owner_code
-    pairs, pair_code = np.unique(pair, return_inverse=True)
-    shares = group_sums(pair_code, np.concatenate([listed_share, remainder[kept]]), len(pairs))
+    return summed_holdings(sources, np.concatenate([source_code[:n_listed], source_code[n_listed:][kept]]), owners,
+                           owner_code, np.concatenate([listed_share, remainder[kept]]),
+                           ownership["source_id"].dtype, ownership["owner"].dtype)
+
+
+def summed_holdings(sources: np.ndarray, source_code: np.ndarray, owners: np.ndarray, owner_code: np.ndarray,
+                    share: np.ndarray, source_dtype: object, owner_dtype: object) -> pd.DataFrame:
+    """Holdings (``sources[source_code]``, ``owners[owner_code]``, ``share``), both name arrays sorted, as
+    ``groupby(["source_id", "owner"], as_index=False, sort=True)["equity_share"].sum()`` of them would give."""
+    radix = max(len(owners), 1)
+    pairs, pair_code = np.unique(source_code.astype(np.int64) * radix + owner_code, return_inverse=True)
     return pd.DataFrame({
-        "source_id": pd.array(sources[pairs // max(len(owners), 1)], dtype=ownership["source_id"].dtype),
-        "owner": pd.array(owners[pairs % max(len(owners), 1)], dtype=ownership["owner"].dtype),
-        "equity_share": shares,
+        "source_id": pd.array(sources[pairs // radix], dtype=source_dtype),
+        "owner": pd.array(owners[pairs % radix], dtype=owner_dtype),
+        "equity_share": group_sums(pair_code, share, len(pairs)),
     })
