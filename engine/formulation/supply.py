@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.inputs.ownership import equity_table
-from engine.model.joins import group_sums, strings_like, taken, tiled
+from engine.inputs.ownership import equity_table, group_sums
+from engine.model.joins import strings_like, taken, tiled
 
 
 def attribution(location: pd.Series | np.ndarray, equity_on: pd.Series | np.ndarray, on: str,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.model.joins import group_sums
-
 
 def equity_table(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
     """Complete equity per source: listed holdings plus the remainder held in the location country, one row per
@@ -41,3 +39,16 @@ def summed_holdings(sources: np.ndarray, source_code: np.ndarray, owners: np.nda
         "owner": pd.array(owners[pairs % radix], dtype=owner_dtype),
         "equity_share": group_sums(pair_code, share, len(pairs)),
     })
+
+
+def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Σ of ``values`` per group code (0 … ``n_groups`` − 1; 0.0 for a group without rows), summed by pandas'
+    groupby so that the order and compensation of the additions, hence every bit, are those of a
+    ``groupby(keys, sort=True).sum()`` over the keys the codes number in sorted order."""
+    if not len(codes):
+        return np.zeros(n_groups)
+    sums = pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes), sort=True).sum()
+    out = np.zeros(n_groups)
+    out[sums.index.to_numpy()] = sums.to_numpy()
+    return out
+

@@ -133,18 +133,6 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
     return np.argsort(combined, kind="stable")
 
 
-def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Σ of ``values`` per group code (0 … ``n_groups`` − 1; 0.0 for a group without rows), summed by pandas'
-    groupby so that the order and compensation of the additions, hence every bit, are those of a
-    ``groupby(keys, sort=True).sum()`` over the keys the codes number in sorted order."""
-    if not len(codes):
-        return np.zeros(n_groups)
-    sums = pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes), sort=True).sum()
-    out = np.zeros(n_groups)
-    out[sums.index.to_numpy()] = sums.to_numpy()
-    return out
-
-
 def taken(series: pd.Series, rows: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
     """The values of ``series`` at positions ``rows`` in the series' dtype, ready for ``pd.DataFrame({...})``
     (strings stay strings; an object column is returned as a series, which the constructor keeps as objects)."""
