@@ -13,9 +13,8 @@ import pytest
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
 from engine.formulation.jv import jv_equity
-from engine.inputs.ownership import equity_table
+from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
-from engine.inputs.ownership import group_sums
 from engine.model.joins import taken, tiled
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
@@ -20,6 +21,7 @@ from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
+from engine.model.joins import concatenated, strings_of
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
@@ -42,12 +44,12 @@ DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution
 
 def _deliveries(model: Model) -> pd.DataFrame:
     """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need."""
-    parts = []
-    for block, frame in model.delivery_frames():
-        part = {"col": model.block_cols(block), "kind": "purchase" if block == "flow" else "jv", "id": frame["id"]}
-        part.update({column: frame[column] for column in DELIVERY_COLUMNS})
-        parts.append(pd.DataFrame(part, index=frame.index))
-    return pd.concat(parts, ignore_index=True)
+    frames = model.delivery_frames()
+    columns = {"col": np.concatenate([model.block_cols(block) for block, _ in frames]),
+               "kind": strings_of([("purchase" if block == "flow" else "jv", len(frame)) for block, frame in frames])}
+    for name in ["id", *DELIVERY_COLUMNS]:
+        columns[name] = concatenated([frame[name] for _, frame in frames])
+    return pd.DataFrame(columns)
 
 
 def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
@@ -72,6 +74,8 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     for _, frame in model.delivery_frames():
         frame["demand_row"] = demand_row_of(model, frame)
         apply_availability(frame, scenario_set.availability)
+        if scenario_set.cost.empty:  # every factor 1: costs stay as they are
+            continue
         factor = mineral_factor(frame, scenario_set.cost)
         for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
             if column in frame:

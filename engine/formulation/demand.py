@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
-from engine.model.joins import match_rows, positions, taken, tiled
+from engine.model.joins import columns_frame, match_rows, positions, taken, tiled
 
 UNMET_DEMAND_PRICE_MULTIPLE = 10.0
 """The value of a tonne of unmet demand, as a multiple of the mineral's reference price (a value of lost load:
@@ -73,7 +73,8 @@ def add_shortfall(model: Model) -> None:
     """Create ``short[m, y, ω] >= 0`` (at most the demand) and its value-weighted objective."""
     model.demand = demand_table(model)
     d = model.demand
-    block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
+    block = model.lp.add_variables("short", columns_frame(d, ["mineral", "year", "scen"]), 0.0,
+                                   d["demand_t"].to_numpy())
     model.lp.add_objective("shortfall", block.cols, d["probability"].to_numpy() * shortfall_value_coefficients(model))
 
 
@@ -106,7 +107,7 @@ def add_demand_balance(model: Model) -> None:
     cols = np.concatenate([dl["col"].to_numpy()[keep], short_cols])
     vals = np.ones(len(rows))
     rhs = d["demand_t"].to_numpy()
-    model.lp.add_constraints("demand", d[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
+    model.lp.add_constraints("demand", columns_frame(d, ["mineral", "year", "scen"]), rows, cols, vals, rhs, rhs)
 
 
 

@@ -36,7 +36,7 @@ from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.inputs.ownership import summed_holdings
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import positions, strings_like, taken, tiled
+from engine.model.joins import columns_frame, positions, strings, taken, tiled
 
 TABLE_COLUMNS = ["id", "mineral", "year", "scen", "location", "owner", "attribution", "covered_equity",
                  "unit_cost_usd_per_t"]
@@ -113,7 +113,8 @@ def add_jv_variables(model: Model) -> None:
     builds["allowed"] = np.ones(len(rows), dtype=bool)
     builds = pd.DataFrame(builds)
     model.builds = builds
-    model.lp.add_variables("build", builds[["option_id", "year"]], 0.0, builds["max_size_tpy"].to_numpy())
+    model.lp.add_variables("build", columns_frame(builds, ["option_id", "year"]), 0.0,
+                           builds["max_size_tpy"].to_numpy())
 
     first_online = np.maximum(earliest, start) + lead
     online = year >= first_online[option_row]
@@ -131,14 +132,15 @@ def add_jv_variables(model: Model) -> None:
     for column, value in (("allowed_share", 1.0), ("availability", 1.0), ("ad_valorem", 0.0),
                           ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
         out[column] = np.full(n * times, value)
-    out["restricted_by"] = strings_like(opts["option_id"], "", n * times)
+    out["restricted_by"] = strings("", n * times)
     out = pd.DataFrame(out)
     model.jv_output = out
-    model.lp.add_variables("jv_out", out[["option_id", "year", "scen"]], 0.0, out["max_size_tpy"].to_numpy())
+    model.lp.add_variables("jv_out", columns_frame(out, ["option_id", "year", "scen"]), 0.0,
+                           out["max_size_tpy"].to_numpy())
 
     sized = opts[opts["min_size_tpy"].to_numpy() > 0]
     if len(sized):
-        model.lp.add_variables("jv_built", sized[["option_id"]], 0.0, 1.0, integer=True)
+        model.lp.add_variables("jv_built", columns_frame(sized, ["option_id"]), 0.0, 1.0, integer=True)
 
 
 def finalise_jv_bounds(model: Model) -> None:
@@ -182,7 +184,8 @@ def add_jv_constraints(model: Model) -> None:
     rows = np.concatenate([np.arange(len(out)), out_row])
     cols = np.concatenate([out_cols, build_cols[build_row]])
     vals = np.concatenate([np.ones(len(out)), -np.ones(len(out_row))])
-    lp.add_constraints("jv_capacity", out[["option_id", "year", "scen"]], rows, cols, vals, upper=0.0)
+    lp.add_constraints("jv_capacity", columns_frame(out, ["option_id", "year", "scen"]), rows, cols, vals,
+                       upper=0.0)
     # maximum size: Σ_y build − max × jv_built <= 0 (sized options) or Σ_y build <= max
     sized = np.flatnonzero(opts["min_size_tpy"].to_numpy() > 0)
     upper = opts["max_size_tpy"].to_numpy(dtype=float).copy()
@@ -193,8 +196,8 @@ def add_jv_constraints(model: Model) -> None:
         cols.append(built_cols)
         vals.append(-upper[sized])
         upper[sized] = 0.0
-    lp.add_constraints("jv_max_size", opts[["option_id"]], np.concatenate(rows), np.concatenate(cols),
-                       np.concatenate(vals), upper=upper)
+    lp.add_constraints("jv_max_size", columns_frame(opts, ["option_id"]), np.concatenate(rows),
+                       np.concatenate(cols), np.concatenate(vals), upper=upper)
     if not len(sized):
         return
     # minimum efficient size: Σ_y build − min × jv_built >= 0

@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
-from engine.model.joins import positions, taken, tiled
+from engine.model.joins import columns_frame, positions, taken, tiled
 
 
 def add_stockpile(model: Model) -> None:
@@ -37,13 +37,14 @@ def add_stockpile(model: Model) -> None:
     first = {name: taken(values, spec_row) for name, values in spec.items()}
     first["year"] = np.tile(years, len(spec))
     first = pd.DataFrame(first)
-    put = lp.add_variables("stock_put", first[["mineral", "year"]], 0.0, first["max_put"].to_numpy())
+    put = lp.add_variables("stock_put", columns_frame(first, ["mineral", "year"]), 0.0, first["max_put"].to_numpy())
     scens = np.sort(model.scenarios["scen"].to_numpy())
     second = {name: tiled(taken(values, np.arange(len(first))), len(scens)) for name, values in first.items()}
     second["scen"] = np.repeat(scens, len(first))  # sorted by scen, mineral, year
     second = pd.DataFrame(second)
-    draw = lp.add_variables("stock_draw", second[["mineral", "year", "scen"]], 0.0, second["max_draw"].to_numpy())
-    stock = lp.add_variables("stock_level", second[["mineral", "year", "scen"]], 0.0,
+    keys = columns_frame(second, ["mineral", "year", "scen"])
+    draw = lp.add_variables("stock_draw", keys, 0.0, second["max_draw"].to_numpy())
+    stock = lp.add_variables("stock_level", keys, 0.0,
                              second["capacity"].to_numpy())
     model.stockpile = second
 
@@ -55,7 +56,7 @@ def add_stockpile(model: Model) -> None:
     cols = np.concatenate([stock.cols, put.cols[put_index], draw.cols, stock.cols[previous - 1]])
     vals = np.concatenate([np.ones(n), -np.ones(n), np.ones(n), -np.ones(len(previous))])
     rhs = np.where(second["year"].to_numpy() == model.years[0], second["initial"].to_numpy(), 0.0)
-    lp.add_constraints("stock_balance", second[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
+    lp.add_constraints("stock_balance", keys, rows, cols, vals, rhs, rhs)
 
     demand_rows = lp.constraints["demand"].start + demand_row_of(model, second)
     lp.add_entries(np.concatenate([demand_rows, demand_rows]), np.concatenate([draw.cols, put.cols[put_index]]),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.formulation.model import Model
 from engine.inputs.ownership import equity_table, group_sums
-from engine.model.joins import strings_like, taken, tiled
+from engine.model.joins import columns_frame, strings, taken, tiled
 
 
 def attribution(location: pd.Series | np.ndarray, equity_on: pd.Series | np.ndarray, on: str,
@@ -111,10 +111,10 @@ def add_flows(model: Model) -> None:
     for name, value in (("availability", 1.0), ("allowed_share", 1.0), ("ad_valorem", 0.0),
                         ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
         columns[name] = np.full(n * times, value)
-    columns["restricted_by"] = strings_like(src["source_id"], "", n * times)
+    columns["restricted_by"] = strings("", n * times)
     supply = pd.DataFrame(columns)
     model.supply = supply
-    model.lp.add_variables("flow", supply[["source_id", "year", "scen"]])
+    model.lp.add_variables("flow", columns_frame(supply, ["source_id", "year", "scen"]))
 
 
 def finalise_flow_bounds(model: Model) -> None:

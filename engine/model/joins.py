@@ -133,14 +133,21 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
     return np.argsort(combined, kind="stable")
 
 
-def taken(series: pd.Series, rows: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
-    """The values of ``series`` at positions ``rows`` in the series' dtype, ready for ``pd.DataFrame({...})``
-    (strings stay strings; an object column is returned as a series, which the constructor keeps as objects)."""
+def taken(series: pd.Series, rows: np.ndarray | None) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """The values of ``series`` at positions ``rows`` (all when None) in the series' dtype, ready for
+    ``pd.DataFrame({...})`` (strings stay strings; an object column is returned as a series, which the constructor
+    keeps as objects)."""
     if series.dtype == object:
-        return pd.Series(series.to_numpy()[rows], dtype=object)
+        return pd.Series(series.to_numpy() if rows is None else series.to_numpy()[rows], dtype=object)
     if isinstance(series.dtype, np.dtype):
-        return series.to_numpy()[rows]
-    return series.array.take(rows)
+        return series.to_numpy() if rows is None else series.to_numpy()[rows]
+    return series.array if rows is None else series.array.take(rows)
+
+
+def columns_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame[names].reset_index(drop=True)``, built from the columns' arrays (pandas' own selection of columns
+    costs about a millisecond on the wide attribute tables)."""
+    return pd.DataFrame({name: taken(frame[name], None) for name in names})
 
 
 def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
@@ -156,6 +163,23 @@ def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
     return pd.concat([pd.Series(values, copy=False)] * times, ignore_index=True).array
 
 
-def strings_like(series: pd.Series, value: str, n: int) -> pd.api.extensions.ExtensionArray:
+def concatenated(parts: list[pd.Series]) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """The values of ``pd.concat(parts, ignore_index=True)``, ready for ``pd.DataFrame({...})``: numpy arrays of
+    one dtype joined by numpy, anything else by pandas (which finds the common dtype)."""
+    if len(parts) == 1:
+        return taken(parts[0], None)
+    if all(isinstance(part.dtype, np.dtype) and part.dtype != object and part.dtype == parts[0].dtype
+           for part in parts):
+        return np.concatenate([part.to_numpy() for part in parts])
+    joined = pd.concat(parts, ignore_index=True)
+    return joined if joined.dtype == object else taken(joined, None)
+
+
+def strings_of(runs: list[tuple[str, int]]) -> pd.api.extensions.ExtensionArray:
+    """Each ``(value, n)``: ``n`` copies of ``value`` after another, as an array of pandas' string dtype."""
+    return concatenated([pd.Series(value, index=range(n), dtype="str") for value, n in runs])
+
+
+def strings(value: str, n: int) -> pd.api.extensions.ExtensionArray:
     """``n`` copies of ``value`` as an array of the string dtype pandas gives a column set to a string."""
     return pd.Series(value, index=range(n), dtype="str").array
