@@ -15,7 +15,7 @@ from engine.formulation import build_model
 from engine.formulation.jv import jv_equity
 from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
-from engine.model.joins import taken, tiled
+from engine.model.joins import positions, taken, tiled
 
 
 def _equity_by_pandas(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
@@ -154,3 +154,15 @@ def test_demand_and_stockpile_tables_are_grids_by_scenario(name, samples):
         first = s.loc[s["scen"] == s["scen"].min()].drop(columns="scen").reset_index(drop=True)
         pd.testing.assert_frame_equal(s, _per_scenario(first, model, keys), check_exact=True)
         assert first[keys].equals(first[keys].sort_values(keys).reset_index(drop=True))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_of_integers_equal_pandas_get_indexer(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(rng.choice(np.arange(-5, 40), rng.integers(0, 12), replace=False))
+    values = rng.integers(-8, 45, 60)
+    expected = pd.Index(labels).get_indexer(values)
+    for given in (values, pd.Series(values)):
+        assert positions(given, pd.Series(labels)).tolist() == expected.tolist()
+    with pytest.raises(pd.errors.InvalidIndexError):  # repeated labels: pandas' own error, as before
+        positions(values, np.array([1, 2, 1]))

@@ -206,7 +206,7 @@ def add_jv_constraints(model: Model) -> None:
     in_sized[sized] = local
     build_rows = in_sized[option_row]
     keep = build_rows >= 0
-    lp.add_constraints("jv_min_size", opts.loc[sized, ["option_id"]],
+    lp.add_constraints("jv_min_size", pd.DataFrame({"option_id": taken(opts["option_id"], sized)}),
                        np.concatenate([build_rows[keep], local]), np.concatenate([build_cols[keep], built_cols]),
                        np.concatenate([np.ones(int(keep.sum())), -opts["min_size_tpy"].to_numpy()[sized]]),
                        lower=0.0)
@@ -231,10 +231,11 @@ def add_jv_cost(model: Model) -> None:
     fin = model.scenario.finance
     crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
     b = model.builds
-    capex = b["option_id"].map(model.jv_options.set_index("option_id")["capex_usd_per_tpy"]).to_numpy()
+    opts = model.jv_options
+    capex = opts["capex_usd_per_tpy"].to_numpy()[positions(b["option_id"], opts["option_id"])]
     model.lp.add_objective("cost", model.block_cols("build"),
                            capex * crf * annuity_factor(model, b["online"].to_numpy()) / model.money_unit)
     out = model.jv_output
-    prob = out["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    prob = model.probability_of(out["scen"])
     coef = prob * model.discount(out["year"]) * delivered_cost(out).to_numpy() / model.money_unit
     model.lp.add_objective("cost", model.block_cols("jv_out"), coef)

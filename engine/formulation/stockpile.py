@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
-from engine.model.joins import columns_frame, positions, taken, tiled
+from engine.model.joins import columns_frame, taken, tiled
 
 
 def add_stockpile(model: Model) -> None:
@@ -61,6 +61,6 @@ def add_stockpile(model: Model) -> None:
     demand_rows = lp.constraints["demand"].start + demand_row_of(model, second)
     lp.add_entries(np.concatenate([demand_rows, demand_rows]), np.concatenate([draw.cols, put.cols[put_index]]),
                    np.concatenate([np.ones(n), -np.ones(n)]))
-    prob = model.scenarios["probability"].to_numpy()[positions(second["scen"], model.scenarios["scen"])]
+    prob = model.probability_of(second["scen"])
     holding = prob * model.discount(second["year"]) * second["holding"].to_numpy() / model.money_unit
     lp.add_objective("cost", stock.cols, holding)
