@@ -13,6 +13,7 @@ import pytest
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
 from engine.formulation.jv import jv_equity
+from engine.formulation.select import isin
 from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
 from engine.model.joins import positions, taken, tiled
@@ -166,3 +167,16 @@ def test_positions_of_integers_equal_pandas_get_indexer(seed):
         assert positions(given, pd.Series(labels)).tolist() == expected.tolist()
     with pytest.raises(pd.errors.InvalidIndexError):  # repeated labels: pandas' own error, as before
         positions(values, np.array([1, 2, 1]))
+
+
+def test_isin_equals_pandas_on_every_string_storage():
+    values = ["CHN", None, "USA", "chn", "", "CHN"]
+    for dtype in ("str", "string[python]", object):
+        series = pd.Series(values, dtype=dtype)
+        for wanted in (["CHN"], ["USA", ""], [], ["XXX"]):
+            expected = series.isin(wanted).to_numpy(dtype=bool)
+            got = isin(series, wanted)
+            assert got.dtype == bool and got.tolist() == expected.tolist()
+        assert (~isin(series, ["USA"])).tolist() == (series != "USA").to_numpy(dtype=bool, na_value=True).tolist()
+    chunked = pd.concat([pd.Series(["a", "b"], dtype="str")] * 3, ignore_index=True)  # several Arrow chunks
+    assert isin(chunked, ["b"]).tolist() == [False, True] * 3

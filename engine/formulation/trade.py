@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.formulation.select import country_mask, owner_mask, scope_mask
+from engine.formulation.select import country_mask, isin, owner_mask, scope_mask
 from engine.inputs.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
 from engine.model.joins import group_rows, taken
 
@@ -67,7 +67,7 @@ def apply_export_ban(model: Model, policy: ExportBan) -> None:
     for block, frame in model.delivery_frames():
         mask = scope_mask(frame, policy, model.years) & country_mask(
             frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
-        mask &= (frame["location"] != model.scenario.buyer).to_numpy()
+        mask &= ~isin(frame["location"], [model.scenario.buyer])  # (a missing location is not the buyer)
         _restrict(model, block, frame, mask, policy.allowed_share, policy.name)
         if policy.quota_t is not None:
             rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
