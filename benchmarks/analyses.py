@@ -33,43 +33,96 @@ HIGHS_SHARE_TARGET = 0.6  # share of a sweep's or a frontier's time spent inside
 CLOCK = time.process_time  # CPU time of this process: on a shared machine, wall time counts the others' work
 
 
+class PartClock:
+    """CPU seconds spent in named parts of a run, each part's time exclusive of the parts timed inside it (the
+    HiGHS runs inside the hierarchy's solve, say), and the count of calls per part."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.mip_seconds = 0.0  # of HiGHS's runs, those that solved a MIP
+        self._stack: list[list[float]] = []  # per open part: [start, seconds of the parts timed inside it]
+
+    def wrap(self, function, part: str):
+        def timed(*args, **kwargs):
+            self._stack.append([CLOCK(), 0.0])
+            try:
+                return function(*args, **kwargs)
+            finally:
+                start, inner = self._stack.pop()
+                elapsed = CLOCK() - start
+                self.seconds[part] = self.seconds.get(part, 0.0) + elapsed - inner
+                self.calls[part] = self.calls.get(part, 0) + 1
+                if self._stack:
+                    self._stack[-1][1] += elapsed
+        return timed
+
+
+HIGHS = "inside HiGHS"
+PARTS = {
+    "sweep": [("engine.analysis.sweep", "scenario_set", "draws"),
+              ("engine.formulation.variants:SampleModels", "model", "the changed model"),
+              ("engine.analysis.sweep", "share_terms", "the changed model"),
+              ("engine.plan.hierarchy:PlanSession", "__init__", "a fresh solver loaded"),
+              ("engine.plan.hierarchy:PlanSession", "solve", "the hierarchy around HiGHS")],
+    "frontier": [("engine.analysis.frontier_run", "build_model", "building the model"),
+                 ("engine.plan.hierarchy:PlanSession", "__init__", "a solver loaded"),
+                 ("engine.analysis.frontier", "_point", "the points' figures")],
+}
+"""Where an analysis's time goes (``module[:class]``, attribute, part): each wrapped while it runs; HiGHS's own run
+calls (``highspy.Highs.run``) are timed as ``HIGHS``; what no part covers is reported as the rest."""
+
+
 @contextmanager
-def highs_clock():
-    """Sum the CPU seconds spent in HiGHS's run calls (``HighsBackend._solve``) while the block runs, and count
-    them, and the seconds of those runs that solved a MIP: ``[seconds, runs, MIP seconds]``."""
+def part_clock(kind: str):
+    """Time the parts of ``PARTS[kind]`` and HiGHS's run calls while the block runs (a ``PartClock``)."""
+    import importlib
+
+    clock = PartClock()
+    patched = []
+    for where, attribute, part in [*PARTS[kind], ("highspy:Highs", "run", HIGHS)]:
+        module_name, _, class_name = where.partition(":")
+        owner = importlib.import_module(module_name)
+        if class_name:
+            owner = getattr(owner, class_name)
+        own = attribute in vars(owner)  # else inherited (highspy's run): deleted again afterwards
+        original = getattr(owner, attribute)
+        patched.append((owner, attribute, original if own else None))
+        setattr(owner, attribute, clock.wrap(original, part))
     from engine.solvers.highs import HighsBackend
 
-    spent = [0.0, 0, 0.0]
-    original = HighsBackend._solve
+    solve = HighsBackend._solve
 
-    def timed(self, duals):
+    def solve_counting_mips(backend, duals):
         start = CLOCK()
-        solution = original(self, duals)
-        seconds = CLOCK() - start
-        spent[0] += seconds
-        spent[1] += 1
-        if self.is_mip:
-            spent[2] += seconds
-        return solution
+        try:
+            return solve(backend, duals)
+        finally:
+            if backend.is_mip:
+                clock.mip_seconds += CLOCK() - start
 
-    HighsBackend._solve = timed
+    HighsBackend._solve = solve_counting_mips
     try:
-        yield spent
+        yield clock
     finally:
-        HighsBackend._solve = original
+        HighsBackend._solve = solve
+        for owner, attribute, original in reversed(patched):
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
 
 
 def sweep_round(loaded, samples: int) -> dict:
     from engine.analysis.sweep import SampleRunner
 
     runner = SampleRunner(loaded, SEED)
-    with highs_clock() as spent:
+    with part_clock("sweep") as clock:
         start = CLOCK()
         for index in range(samples):
             runner.run(index)
         seconds = CLOCK() - start
-    return {"seconds": seconds, "per_second": samples / seconds, "highs_share": spent[0] / seconds,
-            "mip_share": spent[2] / seconds}
+    return {"seconds": seconds, "per_second": samples / seconds, **_shares(clock, seconds, "the sample's row")}
 
 
 def cold_sample(loaded, universe, index: int) -> dict:
@@ -107,23 +160,31 @@ def sweep_reference_round(loaded, samples: int) -> dict:
     from engine.analysis.sampling import _universe
 
     universe = _universe(loaded)
-    with highs_clock() as spent:
+    with part_clock("sweep") as clock:
         start = CLOCK()
         for index in range(samples):
             cold_sample(loaded, universe, index)
         seconds = CLOCK() - start
-    return {"seconds": seconds, "per_second": samples / seconds, "highs_share": spent[0] / seconds,
-            "mip_share": spent[2] / seconds}
+    return {"seconds": seconds, "per_second": samples / seconds, **_shares(clock, seconds, "the rest")}
 
 
 def frontier_round(loaded, points: int = 21) -> dict:
     from engine.analysis.frontier_run import run_frontier
 
-    with highs_clock() as spent:
+    with part_clock("frontier") as clock:
         start = CLOCK()
         run_frontier(loaded, points=points)
         seconds = CLOCK() - start
-    return {"seconds": seconds, "highs_share": spent[0] / seconds, "highs_runs": spent[1]}
+    return {"seconds": seconds, **_shares(clock, seconds, "the hierarchy around HiGHS")}
+
+
+def _shares(clock: PartClock, seconds: float, rest: str) -> dict:
+    """The share inside HiGHS, its run count, the MIP runs' share, and the seconds of every part (what no part
+    covers under ``rest``)."""
+    parts = dict(clock.seconds)
+    parts[rest] = parts.get(rest, 0.0) + seconds - sum(clock.seconds.values())
+    return {"highs_share": clock.seconds.get(HIGHS, 0.0) / seconds, "highs_runs": clock.calls.get(HIGHS, 0),
+            "mip_share": clock.mip_seconds / seconds, "parts": parts}
 
 
 def measure(samples: int = 40, rounds: int = 3) -> dict:
@@ -142,7 +203,9 @@ def measure(samples: int = 40, rounds: int = 3) -> dict:
         frontiers.append(frontier_round(loaded))
 
     def median(rows: list[dict]) -> dict:
-        return {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        """Per key, the median over rounds; for the parts' seconds, per part."""
+        return {k: median([r[k] for r in rows]) if isinstance(rows[0][k], dict)
+                else statistics.median(r[k] for r in rows) for k in rows[0]}
 
     speedups = [r["seconds"] / s["seconds"] for s, r in zip(sweeps, references, strict=True)]
     return {"sweep": median(sweeps), "sweep_reference": median(references), "frontier": median(frontiers),
@@ -167,15 +230,23 @@ def _met(value: float, target: float) -> str:
     return "met" if value >= target else "NOT MET"
 
 
+def _where(parts: dict[str, float], per: float, unit: str) -> str:
+    """The parts' times, largest first, in ms ``unit``."""
+    ranked = sorted(parts.items(), key=lambda kv: -kv[1])
+    return "; ".join(f"{name} {1000 * seconds / per:.1f}" for name, seconds in ranked) + f" ms {unit}"
+
+
 def format_result(result: dict) -> str:
-    s, f = result["sweep"], result["frontier"]
-    outside_ms = 1000 * s["seconds"] * (1 - s["highs_share"]) / result["samples"]
+    s, f, n = result["sweep"], result["frontier"], result["samples"]
+    outside_ms = 1000 * s["seconds"] * (1 - s["highs_share"]) / n
     lines = [
-        f"  sweep      {s['per_second']:7.1f} samples/s ({result['samples']} samples in {s['seconds']:.2f} s; target "
+        f"  sweep      {s['per_second']:7.1f} samples/s ({n} samples in {s['seconds']:.2f} s; target "
         f">= {SWEEP_TARGET:g}/s: {_met(s['per_second'], SWEEP_TARGET)}); {100 * s['highs_share']:.0f}% inside "
         f"HiGHS (target >= {100 * HIGHS_SHARE_TARGET:.0f}%: {_met(s['highs_share'], HIGHS_SHARE_TARGET)}), "
         f"{1 / s['highs_share']:.2f}× HiGHS; {100 * s['mip_share']:.0f}% in HiGHS's MIP solves, {outside_ms:.1f} ms "
-        f"a sample outside HiGHS"]
+        f"a sample outside HiGHS",
+        f"             where a sample's time goes ({s['highs_runs'] / n:.1f} HiGHS runs a sample): "
+        f"{_where(s['parts'], n, 'a sample')}"]
     r = result.get("sweep_reference")
     if r:
         ratios = result["sweep_speedups"]
@@ -186,8 +257,10 @@ def format_result(result: dict) -> str:
         *lines,
         f"  frontier   {f['seconds']:7.3f} s for 21 points (target < 0.3 s: "
         f"{'met' if f['seconds'] < 0.3 else 'NOT MET'}); {100 * f['highs_share']:.0f}% inside HiGHS in "
-        f"{f['highs_runs']:.0f} runs, {1 / f['highs_share']:.2f}× HiGHS",
-        f"  median of {result['rounds']} alternating rounds",
+        f"{f['highs_runs']:.0f} runs (target >= {100 * HIGHS_SHARE_TARGET:.0f}%: "
+        f"{_met(f['highs_share'], HIGHS_SHARE_TARGET)}), {1 / f['highs_share']:.2f}× HiGHS",
+        f"             where its time goes: {_where(f['parts'], 1, '')}".rstrip(),
+        f"  median of {result['rounds']} alternating rounds; inside HiGHS means its run calls",
     ])
 
 

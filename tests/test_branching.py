@@ -152,3 +152,25 @@ def test_a_node_that_reaches_the_time_limit_ends_the_stage_with_that_status():
     assert plan.status is Status.TIME_LIMIT and session.tree_stats["fallbacks"] == 0
     assert np.array_equal(backend.solved.col_lower[sizes.built_cols], np.zeros(len(sizes)))
     assert np.array_equal(backend.solved.col_upper[sizes.built_cols], np.ones(len(sizes)))
+
+
+def test_sizes_made_once_serve_only_models_that_hold_their_tables():
+    """A sweep makes the minimum sizes once and hands them to every sample's session: a sample's model (changed
+    from the model built once, sharing its JV tables and column keys) gets exactly the sizes it would make itself;
+    a model built afresh, even of the same scenario, makes its own."""
+    from engine.analysis.sampling import scenario_set
+    from engine.analysis.sweep import SampleRunner
+
+    loaded = load_scenario("baseline")
+    runner = SampleRunner(loaded, 1)
+    made_once = MinimumSizes(runner.models.base)
+    sample_set, _ = scenario_set(loaded, [2], 1, universe=runner.universe)
+    sample = runner.models.model(sample_set)
+    own = MinimumSizes(sample)
+    assert made_once.fits(sample)
+    for name in ("ids", "built_cols", "minimum", "build_cols", "build_option"):
+        assert np.array_equal(getattr(made_once, name), getattr(own, name))
+    fresh = build_model(loaded)
+    assert not made_once.fits(fresh)
+    session = PlanSession(fresh, make_backend("highs"), sizes=made_once)
+    assert session.sizes is not made_once and session.sizes.fits(fresh)

@@ -41,6 +41,7 @@ from engine.outputs.results import (
     unmet_value,
 )
 from engine.outputs.summary import provenance
+from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import Plan, PlanSession, add_checks
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
@@ -199,14 +200,14 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
     outcomes: dict[str, list[dict]] = {label: [] for label in plans}
     models = SampleModels(loaded)  # built once; each evaluation scenario's numbers changed from it
     universe = _universe(loaded)
-    ties = tie_weights(models.base.lp)
+    ties, sizes = tie_weights(models.base.lp), MinimumSizes(models.base)  # the same for every scenario's model
     for index in range(settings.evaluation):
         one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION, universe=universe)
         model = models.model(one)
         if models.supports(one) is None:
             share_terms(model, models.base)
         for label, (planned_on, plan) in plans.items():
-            session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties)
+            session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties, sizes=sizes)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
             if checks is not None:
                 add_checks(checks, session.checks)

@@ -53,6 +53,7 @@ class MinimumSizes:
 
     def __init__(self, model: Model) -> None:
         self.built_cols = np.empty(0, dtype=np.int64)
+        self._tables = self._tables_of(model)
         if "jv_built" not in model.lp.variables:
             return
         opts = model.jv_options
@@ -70,6 +71,20 @@ class MinimumSizes:
 
     def __len__(self) -> int:
         return len(self.built_cols)
+
+    @staticmethod
+    def _tables_of(model: Model) -> tuple[list[object], list[int]]:
+        """The tables the sizes are made from, and the positions of the build and jv_built columns."""
+        blocks = [block for name, block in model.lp.variables.items() if name in ("build", "jv_built")]
+        return [model.jv_options, model.builds, *(b.keys for b in blocks)], [int(b.start) for b in blocks]
+
+    def fits(self, model: Model) -> bool:
+        """Whether these are the sizes of ``model`` too: it holds the very tables they were made from (the JV
+        options, the builds, the keys of the build and jv_built columns) and those columns sit where they did, as
+        in the models of a sweep's samples, changed from one model built once."""
+        (tables, starts), (own_tables, own_starts) = self._tables_of(model), self._tables
+        return starts == own_starts and len(tables) == len(own_tables) and all(
+            a is b for a, b in zip(tables, own_tables, strict=True))
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         """Σ_y build[j, y] per sized option."""

@@ -150,9 +150,10 @@ class PlanSession:
     """
 
     def __init__(self, model: Model, backend: Backend, *, load: bool = True,
-                 ties: np.ndarray | None = None) -> None:
-        """``ties``: the tie-break weights of the model's columns when the caller has them (``tie_weights(lp)``
-        depends on the column keys alone: the same for every sample of a sweep)."""
+                 ties: np.ndarray | None = None, sizes: MinimumSizes | None = None) -> None:
+        """``ties`` and ``sizes``: the tie-break weights of the model's columns and its minimum plant sizes, when the
+        caller has them (``tie_weights(lp)`` depends on the column keys alone, ``MinimumSizes(model)`` on the JV
+        options and builds: the same for every sample of a sweep, whose models share those tables)."""
         self.model, self.backend = model, backend
         if load:
             backend.load(model.lp)
@@ -169,7 +170,7 @@ class PlanSession:
         self._short_fixed = False
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
-        self.sizes = MinimumSizes(model)
+        self.sizes = sizes if sizes is not None and sizes.fits(model) else MinimumSizes(model)
         self.branching = getattr(backend, "bounds", None) is not None
         """Settle minimum sizes by branching on warm LP re-solves (``engine/plan/branching.py``): on backends that keep
         their solver between solves; the others solve each MIP from scratch anyway."""
