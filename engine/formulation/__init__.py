@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
@@ -21,7 +20,6 @@ from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
-from engine.model.joins import concatenated, strings_of
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
@@ -44,12 +42,12 @@ DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution
 
 def _deliveries(model: Model) -> pd.DataFrame:
     """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need."""
-    frames = model.delivery_frames()
-    columns = {"col": np.concatenate([model.block_cols(block) for block, _ in frames]),
-               "kind": strings_of([("purchase" if block == "flow" else "jv", len(frame)) for block, frame in frames])}
-    for name in ["id", *DELIVERY_COLUMNS]:
-        columns[name] = concatenated([frame[name] for _, frame in frames])
-    return pd.DataFrame(columns)
+    parts = []
+    for block, frame in model.delivery_frames():
+        part = {"col": model.block_cols(block), "kind": "purchase" if block == "flow" else "jv", "id": frame["id"]}
+        part.update({column: frame[column] for column in DELIVERY_COLUMNS})
+        parts.append(pd.DataFrame(part, index=frame.index))
+    return pd.concat(parts, ignore_index=True)
 
 
 def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,

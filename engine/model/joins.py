@@ -173,23 +173,6 @@ def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
     return pd.concat([pd.Series(values, copy=False)] * times, ignore_index=True).array
 
 
-def concatenated(parts: list[pd.Series]) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
-    """The values of ``pd.concat(parts, ignore_index=True)``, ready for ``pd.DataFrame({...})``: numpy arrays of
-    one dtype joined by numpy, anything else by pandas (which finds the common dtype)."""
-    if len(parts) == 1:
-        return taken(parts[0], None)
-    if all(isinstance(part.dtype, np.dtype) and part.dtype != object and part.dtype == parts[0].dtype
-           for part in parts):
-        return np.concatenate([part.to_numpy() for part in parts])
-    joined = pd.concat(parts, ignore_index=True)
-    return joined if joined.dtype == object else taken(joined, None)
-
-
-def strings_of(runs: list[tuple[str, int]]) -> pd.api.extensions.ExtensionArray:
-    """Each ``(value, n)``: ``n`` copies of ``value`` after another, as an array of pandas' string dtype."""
-    return concatenated([pd.Series(value, index=range(n), dtype="str") for value, n in runs])
-
-
 def strings(value: str, n: int) -> pd.api.extensions.ExtensionArray:
     """``n`` copies of ``value`` as an array of the string dtype pandas gives a column set to a string."""
     return pd.Series(value, index=range(n), dtype="str").array
