@@ -37,9 +37,9 @@ def demand_table(model: Model) -> pd.DataFrame:
     mineral = demand["mineral"].to_numpy()
     year = demand["year"].to_numpy()
     rows = np.flatnonzero(np.isin(mineral, list(model.minerals)) & np.isin(year, model.years))
-    mineral, year = mineral[rows], year[rows]
-    rows = rows[np.lexsort((year, np.unique(mineral, return_inverse=True)[1]))]  # stable: by mineral, year
-    mineral = demand["mineral"].to_numpy()[rows]
+    order = np.lexsort((year[rows], np.unique(mineral[rows], return_inverse=True)[1]))  # stable: by mineral, year
+    rows = rows[order]
+    mineral = mineral[rows]
     scale = s.data.demand_scale
     demand_t = demand["demand_t"].to_numpy()[rows] * np.array([scale.get(m, 1.0) for m in mineral], dtype=float)
     prices = ds.minerals

@@ -39,7 +39,7 @@ def add_stockpile(model: Model) -> None:
     first = pd.DataFrame(first)
     put = lp.add_variables("stock_put", columns_frame(first, ["mineral", "year"]), 0.0, first["max_put"].to_numpy())
     scens = np.sort(model.scenarios["scen"].to_numpy())
-    second = {name: tiled(taken(values, np.arange(len(first))), len(scens)) for name, values in first.items()}
+    second = {name: tiled(taken(values, None), len(scens)) for name, values in first.items()}
     second["scen"] = np.repeat(scens, len(first))  # sorted by scen, mineral, year
     second = pd.DataFrame(second)
     keys = columns_frame(second, ["mineral", "year", "scen"])
