@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.formulation.jv import online_pairs
-from engine.model.joins import group_rows, match_rows, per_scenario, positions, sort_order
+from engine.model.joins import group_rows, match_rows, positions, sort_order
 from engine.model.lp import assemble_csc
 
 
@@ -61,13 +61,6 @@ def test_positions() -> None:
     values = pd.Series(["ni", "li", "xx", "li", None])
     assert positions(values, ["li", "ni", "co"]).tolist() == [1, 0, -1, 0, -1]
     assert positions(np.array([3, 1, 3]), [1, 2, 3]).tolist() == [2, 0, 2]
-
-
-def test_per_scenario_equals_sorted_cross_join() -> None:
-    base = random_table(7, 30).drop(columns="scen").sort_values(["mineral", "year", "country"], kind="stable")
-    scens = pd.Series([2, 0, 1])
-    expected = base.merge(scens.to_frame("scen"), how="cross").sort_values("scen", kind="stable")
-    pd.testing.assert_frame_equal(per_scenario(base, scens), expected.reset_index(drop=True))
 
 
 def test_online_pairs_equals_join() -> None:

@@ -72,6 +72,8 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     for _, frame in model.delivery_frames():
         frame["demand_row"] = demand_row_of(model, frame)
         apply_availability(frame, scenario_set.availability)
+        if scenario_set.cost.empty:  # every factor 1: costs stay as they are
+            continue
         factor = mineral_factor(frame, scenario_set.cost)
         for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
             if column in frame:

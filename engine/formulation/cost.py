@@ -15,6 +15,6 @@ from engine.formulation.supply import delivered_cost
 def add_purchase_cost(model: Model) -> None:
     """Purchases at delivered cost, discounted and probability-weighted."""
     sup = model.supply
-    prob = sup["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    prob = model.probability_of(sup["scen"])
     coef = prob * model.discount(sup["year"]) * delivered_cost(sup).to_numpy() / model.money_unit
     model.lp.add_objective("cost", model.block_cols("flow"), coef)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine.formulation.disruptions import mineral_factor
 from engine.formulation.model import Model
-from engine.model.joins import match_rows, positions
+from engine.model.joins import columns_frame, match_rows, positions, taken, tiled
 
 UNMET_DEMAND_PRICE_MULTIPLE = 10.0
 """The value of a tonne of unmet demand, as a multiple of the mineral's reference price (a value of lost load:
@@ -33,15 +33,32 @@ a tonne a buyer cannot get is worth more to it than the market price of a tonne 
 def demand_table(model: Model) -> pd.DataFrame:
     """One row per (mineral, year, scenario): demand (scaled by the scenario) and reference price."""
     s, ds = model.scenario, model.dataset
-    d = ds.demand[ds.demand["mineral"].isin(model.minerals) & ds.demand["year"].isin(model.years)]
-    d = d[["mineral", "year", "demand_t"]].copy()
-    d["demand_t"] = d["demand_t"] * d["mineral"].map(s.data.demand_scale).fillna(1.0)
-    price = ds.minerals.set_index("mineral")["reference_price_usd_per_t"]
-    d["price_usd_per_t"] = d["mineral"].map(price).astype(float)
-    d["unmet_value_usd_per_t"] = UNMET_DEMAND_PRICE_MULTIPLE * d["price_usd_per_t"]
-    d = d.merge(model.scenarios[["scen", "probability"]], how="cross")
-    d = d.sort_values(["scen", "mineral", "year"], kind="stable").reset_index(drop=True)
-    d["demand_t"] = d["demand_t"] * mineral_factor(d, model.scenario_set.demand)
+    demand = ds.demand
+    mineral = demand["mineral"].to_numpy()
+    year = demand["year"].to_numpy()
+    rows = np.flatnonzero(np.isin(mineral, list(model.minerals)) & np.isin(year, model.years))
+    order = np.lexsort((year[rows], np.unique(mineral[rows], return_inverse=True)[1]))  # stable: by mineral, year
+    rows = rows[order]
+    mineral = mineral[rows]
+    scale = s.data.demand_scale
+    demand_t = demand["demand_t"].to_numpy()[rows] * np.array([scale.get(m, 1.0) for m in mineral], dtype=float)
+    prices = ds.minerals
+    at = positions(mineral, prices["mineral"])
+    price = np.where(at >= 0, prices["reference_price_usd_per_t"].to_numpy(dtype=float)[np.maximum(at, 0)], np.nan)
+    scenarios = model.scenarios
+    scen_order = np.argsort(scenarios["scen"].to_numpy(), kind="stable")
+    times, n = len(scen_order), len(rows)
+    d = pd.DataFrame({
+        "mineral": tiled(taken(demand["mineral"], rows), times),
+        "year": tiled(taken(demand["year"], rows), times),
+        "demand_t": np.tile(demand_t, times),
+        "price_usd_per_t": np.tile(price, times),
+        "unmet_value_usd_per_t": np.tile(UNMET_DEMAND_PRICE_MULTIPLE * price, times),
+        "scen": np.repeat(taken(scenarios["scen"], scen_order), n),
+        "probability": np.repeat(taken(scenarios["probability"], scen_order), n),
+    })  # sorted by scen, mineral, year
+    if not model.scenario_set.demand.empty:  # (a factor of 1 leaves every value as it is)
+        d["demand_t"] = d["demand_t"] * mineral_factor(d, model.scenario_set.demand)
     return d
 
 
@@ -56,7 +73,8 @@ def add_shortfall(model: Model) -> None:
     """Create ``short[m, y, ω] >= 0`` (at most the demand) and its value-weighted objective."""
     model.demand = demand_table(model)
     d = model.demand
-    block = model.lp.add_variables("short", d[["mineral", "year", "scen"]], 0.0, d["demand_t"].to_numpy())
+    block = model.lp.add_variables("short", columns_frame(d, ["mineral", "year", "scen"]), 0.0,
+                                   d["demand_t"].to_numpy())
     model.lp.add_objective("shortfall", block.cols, d["probability"].to_numpy() * shortfall_value_coefficients(model))
 
 
@@ -89,7 +107,7 @@ def add_demand_balance(model: Model) -> None:
     cols = np.concatenate([dl["col"].to_numpy()[keep], short_cols])
     vals = np.ones(len(rows))
     rhs = d["demand_t"].to_numpy()
-    model.lp.add_constraints("demand", d[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
+    model.lp.add_constraints("demand", columns_frame(d, ["mineral", "year", "scen"]), rows, cols, vals, rhs, rhs)
 
 
 

@@ -34,49 +34,60 @@ import pandas as pd
 
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
+from engine.inputs.ownership import summed_holdings
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import per_scenario, positions
+from engine.model.joins import columns_frame, positions, strings, taken, tiled
 
 TABLE_COLUMNS = ["id", "mineral", "year", "scen", "location", "owner", "attribution", "covered_equity",
                  "unit_cost_usd_per_t"]
+BUILD_COLUMNS = ["option_id", "mineral", "lead_time_years", "earliest_start", "max_size_tpy", "min_size_tpy"]
 
 
 def option_table(model: Model) -> pd.DataFrame:
     """One row per JV option of the modelled minerals, with attribution and ownership attributes."""
     s, ds = model.scenario, model.dataset
-    opts = ds.jv_options[ds.jv_options["mineral"].isin(model.minerals)].copy().reset_index(drop=True)
-    if opts.empty:
-        return opts
+    rows = np.flatnonzero(np.isin(ds.jv_options["mineral"].to_numpy(), list(model.minerals)))
+    if not len(rows):
+        return ds.jv_options.iloc[rows].reset_index(drop=True)
+    columns = {name: taken(values, rows) for name, values in ds.jv_options.items()}
     on = s.dependence.country
-    covered = set(ds.countries.loc[ds.countries["covered_nation"], "iso3"])
-    equity = opts["partner_equity_share"].astype(float)
-    licence = opts["mode"] == "licensing"
-    located = (opts["host"] == on).astype(float)
-    equity_on = np.where(opts["partner"] == on, equity, 0.0)
-    technology = np.where(licence & (opts["partner"] == on), s.dependence.licence_technology_factor, 0.0)
+    countries = ds.countries
+    covered = countries["iso3"].to_numpy()[countries["covered_nation"].to_numpy(dtype=bool)]
+    partner = np.asarray(columns["partner"], dtype=object)
+    host = np.asarray(columns["host"], dtype=object)
+    equity = np.asarray(columns["partner_equity_share"], dtype=float)
+    licence = np.asarray(columns["mode"], dtype=object) == "licensing"
+    located = (host == on).astype(float)
+    equity_on = np.where(partner == on, equity, 0.0)
+    technology = np.where(licence & (partner == on), s.dependence.licence_technology_factor, 0.0)
     owned = np.maximum(equity_on, technology)
     basis = s.dependence.basis
-    opts["attribution"] = located if basis == "location" else owned if basis == "ownership" else \
+    columns["attribution"] = located if basis == "location" else owned if basis == "ownership" else \
         np.maximum(located, owned)
-    opts["covered_equity"] = np.where(opts["partner"].isin(covered), equity, 0.0)
-    opts["covered_licence"] = licence & opts["partner"].isin(covered)
-    opts["owner"] = np.where(equity > 0.5, opts["partner"], opts["host"])
-    opts["location"] = opts["host"]
-    opts["id"] = opts["option_id"]
-    opts["min_size_tpy"] = opts["min_size_tpy"].astype("Float64").fillna(0.0).astype(float)
-    opts["unit_cost_usd_per_t"] = opts["opex_usd_per_t"] + opts["royalty_usd_per_t"]
-    return opts
+    partner_covered = np.isin(partner, covered)
+    columns["covered_equity"] = np.where(partner_covered, equity, 0.0)
+    columns["covered_licence"] = licence & partner_covered
+    columns["owner"] = pd.array(np.where(equity > 0.5, partner, host), dtype="str")
+    columns["location"] = columns["host"].copy()
+    columns["id"] = columns["option_id"].copy()
+    columns["min_size_tpy"] = pd.Series(columns["min_size_tpy"]).astype("Float64").fillna(0.0).astype(float) \
+        .to_numpy()
+    columns["unit_cost_usd_per_t"] = columns["opex_usd_per_t"] + columns["royalty_usd_per_t"]
+    return pd.DataFrame(columns)
 
 
 def jv_equity(opts: pd.DataFrame) -> pd.DataFrame:
     """Equity rows for JV options: the partner's share and the host's remainder."""
-    partner = pd.DataFrame({"source_id": opts["option_id"], "owner": opts["partner"],
-                            "equity_share": opts["partner_equity_share"].astype(float)})
-    host = pd.DataFrame({"source_id": opts["option_id"], "owner": opts["host"],
-                         "equity_share": 1.0 - opts["partner_equity_share"].astype(float)})
-    both = pd.concat([partner, host], ignore_index=True)
-    both = both[both["equity_share"] > 1e-12]
-    return both.groupby(["source_id", "owner"], as_index=False, sort=True)["equity_share"].sum()
+    option = opts["option_id"].to_numpy()
+    share = opts["partner_equity_share"].to_numpy(dtype=float)
+    source = np.concatenate([option, option])
+    owner = np.concatenate([opts["partner"].to_numpy(), opts["host"].to_numpy()])
+    share = np.concatenate([share, 1.0 - share])
+    kept = share > 1e-12
+    sources, source_code = np.unique(source[kept], return_inverse=True)
+    owners, owner_code = np.unique(owner[kept], return_inverse=True)
+    return summed_holdings(sources, source_code, owners, owner_code, share[kept], opts["option_id"].dtype,
+                           opts["partner"].dtype)
 
 
 def add_jv_variables(model: Model) -> None:
@@ -88,31 +99,48 @@ def add_jv_variables(model: Model) -> None:
         model.jv_output = pd.DataFrame(columns=TABLE_COLUMNS)
         return
     model.equity = pd.concat([model.equity, jv_equity(opts)], ignore_index=True)
-    years = pd.DataFrame({"year": model.years})
+    years = np.asarray(model.years, dtype=np.int64)
     start, end = model.years[0], model.years[-1]
-    builds = opts[["option_id", "mineral", "lead_time_years", "earliest_start", "max_size_tpy",
-                   "min_size_tpy"]].merge(years, how="cross")
-    builds = builds[(builds["year"] >= builds["earliest_start"])
-                    & (builds["year"] + builds["lead_time_years"] <= end)].reset_index(drop=True)
+    option_row = np.repeat(np.arange(len(opts)), len(years))  # every option and year, option first
+    year = np.tile(years, len(opts))
+    earliest = opts["earliest_start"].to_numpy()
+    lead = opts["lead_time_years"].to_numpy()
+    built = (year >= earliest[option_row]) & (year + lead[option_row] <= end)
+    rows = option_row[built]
+    builds = {name: taken(opts[name], rows) for name in BUILD_COLUMNS}
+    builds["year"] = year[built]
     builds["online"] = builds["year"] + builds["lead_time_years"]
-    builds["allowed"] = True
+    builds["allowed"] = np.ones(len(rows), dtype=bool)
+    builds = pd.DataFrame(builds)
     model.builds = builds
-    model.lp.add_variables("build", builds[["option_id", "year"]], 0.0, builds["max_size_tpy"].to_numpy())
+    model.lp.add_variables("build", columns_frame(builds, ["option_id", "year"]), 0.0,
+                           builds["max_size_tpy"].to_numpy())
 
-    first_online = np.maximum(opts["earliest_start"], start) + opts["lead_time_years"]
-    out = opts.assign(first_online=first_online).merge(years, how="cross")
-    out = out[out["year"] >= out["first_online"]]
-    out = out.sort_values(["mineral", "year", "option_id"], kind="stable")
-    out = per_scenario(out, model.scenarios["scen"])  # sorted by scen, mineral, year, option_id
+    first_online = np.maximum(earliest, start) + lead
+    online = year >= first_online[option_row]
+    option_row, year = option_row[online], year[online]
+    minerals = np.unique(opts["mineral"].to_numpy(), return_inverse=True)[1]
+    ids = np.unique(opts["option_id"].to_numpy(), return_inverse=True)[1]
+    order = np.lexsort((ids[option_row], year, minerals[option_row]))  # stable: by mineral, year, option_id
+    option_row, year = option_row[order], year[order]
+    scens = np.sort(model.scenarios["scen"].to_numpy())
+    n, times = len(option_row), len(scens)
+    out = {name: tiled(taken(values, option_row), times) for name, values in opts.items()}
+    out["first_online"] = np.tile(first_online[option_row], times)
+    out["year"] = np.tile(year, times)
+    out["scen"] = np.repeat(scens, n)  # sorted by scen, mineral, year, option_id
     for column, value in (("allowed_share", 1.0), ("availability", 1.0), ("ad_valorem", 0.0),
-                          ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0), ("restricted_by", "")):
-        out[column] = value
+                          ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
+        out[column] = np.full(n * times, value)
+    out["restricted_by"] = strings("", n * times)
+    out = pd.DataFrame(out)
     model.jv_output = out
-    model.lp.add_variables("jv_out", out[["option_id", "year", "scen"]], 0.0, out["max_size_tpy"].to_numpy())
+    model.lp.add_variables("jv_out", columns_frame(out, ["option_id", "year", "scen"]), 0.0,
+                           out["max_size_tpy"].to_numpy())
 
     sized = opts[opts["min_size_tpy"].to_numpy() > 0]
     if len(sized):
-        model.lp.add_variables("jv_built", sized[["option_id"]], 0.0, 1.0, integer=True)
+        model.lp.add_variables("jv_built", columns_frame(sized, ["option_id"]), 0.0, 1.0, integer=True)
 
 
 def finalise_jv_bounds(model: Model) -> None:
@@ -156,7 +184,8 @@ def add_jv_constraints(model: Model) -> None:
     rows = np.concatenate([np.arange(len(out)), out_row])
     cols = np.concatenate([out_cols, build_cols[build_row]])
     vals = np.concatenate([np.ones(len(out)), -np.ones(len(out_row))])
-    lp.add_constraints("jv_capacity", out[["option_id", "year", "scen"]], rows, cols, vals, upper=0.0)
+    lp.add_constraints("jv_capacity", columns_frame(out, ["option_id", "year", "scen"]), rows, cols, vals,
+                       upper=0.0)
     # maximum size: Σ_y build − max × jv_built <= 0 (sized options) or Σ_y build <= max
     sized = np.flatnonzero(opts["min_size_tpy"].to_numpy() > 0)
     upper = opts["max_size_tpy"].to_numpy(dtype=float).copy()
@@ -167,8 +196,8 @@ def add_jv_constraints(model: Model) -> None:
         cols.append(built_cols)
         vals.append(-upper[sized])
         upper[sized] = 0.0
-    lp.add_constraints("jv_max_size", opts[["option_id"]], np.concatenate(rows), np.concatenate(cols),
-                       np.concatenate(vals), upper=upper)
+    lp.add_constraints("jv_max_size", columns_frame(opts, ["option_id"]), np.concatenate(rows),
+                       np.concatenate(cols), np.concatenate(vals), upper=upper)
     if not len(sized):
         return
     # minimum efficient size: Σ_y build − min × jv_built >= 0
@@ -177,7 +206,7 @@ def add_jv_constraints(model: Model) -> None:
     in_sized[sized] = local
     build_rows = in_sized[option_row]
     keep = build_rows >= 0
-    lp.add_constraints("jv_min_size", opts.loc[sized, ["option_id"]],
+    lp.add_constraints("jv_min_size", pd.DataFrame({"option_id": taken(opts["option_id"], sized)}),
                        np.concatenate([build_rows[keep], local]), np.concatenate([build_cols[keep], built_cols]),
                        np.concatenate([np.ones(int(keep.sum())), -opts["min_size_tpy"].to_numpy()[sized]]),
                        lower=0.0)
@@ -202,10 +231,11 @@ def add_jv_cost(model: Model) -> None:
     fin = model.scenario.finance
     crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
     b = model.builds
-    capex = b["option_id"].map(model.jv_options.set_index("option_id")["capex_usd_per_tpy"]).to_numpy()
+    opts = model.jv_options
+    capex = opts["capex_usd_per_tpy"].to_numpy()[positions(b["option_id"], opts["option_id"])]
     model.lp.add_objective("cost", model.block_cols("build"),
                            capex * crf * annuity_factor(model, b["online"].to_numpy()) / model.money_unit)
     out = model.jv_output
-    prob = out["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    prob = model.probability_of(out["scen"])
     coef = prob * model.discount(out["year"]) * delivered_cost(out).to_numpy() / model.money_unit
     model.lp.add_objective("cost", model.block_cols("jv_out"), coef)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.inputs.scenario import LoadedScenario
+from engine.model.joins import positions
 from engine.model.lp import LinearProgram
 
 
@@ -72,6 +73,11 @@ class Model:
         """Present-value factor (1 + r)^-(year - base year)."""
         fin = self.scenario.finance
         return (1.0 + fin.discount_rate) ** -(np.asarray(years, dtype=float) - self.scenario.base_year)
+
+    def probability_of(self, scen: pd.Series | np.ndarray) -> np.ndarray:
+        """The probability of each row's scenario (``scen`` values from the scenario table)."""
+        at = positions(scen, self.scenarios["scen"])
+        return np.where(at >= 0, self.scenarios["probability"].to_numpy(dtype=float)[np.maximum(at, 0)], np.nan)
 
     def block_cols(self, name: str) -> np.ndarray:
         return self.lp.variables[name].cols

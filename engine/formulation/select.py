@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.inputs.schema import PolicyBase
+
+
+def isin(series: pd.Series, values: list[str]) -> np.ndarray:
+    """``series.isin(values)`` as a numpy array; Arrow-backed strings are matched by pyarrow directly, which skips
+    pandas' fixed cost per call (most of the time on the small tables of a default-size build)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and all(isinstance(v, str) for v in values):
+        column = series.array.__arrow_array__()
+        return np.asarray(pc.is_in(column, value_set=pa.array(values, type=column.type)), dtype=bool)
+    return series.isin(values).to_numpy()
 
 
 def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], threshold: float,
@@ -19,7 +31,7 @@ def owner_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], 
 def country_mask(frame: pd.DataFrame, equity: pd.DataFrame, countries: list[str], by: str,
                  threshold: float, location_column: str = "location") -> np.ndarray:
     """Rows located in (``by='location'``), owned by (``'owner'``) or either of ``countries``."""
-    located = frame[location_column].isin(countries).to_numpy().copy()
+    located = isin(frame[location_column], countries)
     if by == "location":
         return located
     owned = owner_mask(frame, equity, countries, threshold)
@@ -30,6 +42,6 @@ def scope_mask(frame: pd.DataFrame, policy: PolicyBase, years: list[int]) -> np.
     """Rows of ``frame`` (with mineral and year columns) inside the policy's minerals and years."""
     mask = np.ones(len(frame), dtype=bool)
     if policy.minerals is not None:
-        mask &= frame["mineral"].isin(policy.minerals).to_numpy()
-    mask &= frame["year"].isin(policy.years.select(years)).to_numpy()
+        mask &= isin(frame["mineral"], policy.minerals)
+    mask &= np.isin(frame["year"].to_numpy(), policy.years.select(years))
     return mask

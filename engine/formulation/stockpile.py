@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
+from engine.model.joins import columns_frame, taken, tiled
 
 
 def add_stockpile(model: Model) -> None:
@@ -31,30 +32,35 @@ def add_stockpile(model: Model) -> None:
                           "max_put": np.inf if p.max_purchase_t is None else p.max_purchase_t,
                           "max_draw": np.inf if p.max_draw_t is None else p.max_draw_t,
                           "holding": p.holding_usd_per_t_yr} for m, p in piles.items()])
-    years = pd.DataFrame({"year": model.years})
-    first = spec.merge(years, how="cross").sort_values(["mineral", "year"]).reset_index(drop=True)
-    put = lp.add_variables("stock_put", first[["mineral", "year"]], 0.0, first["max_put"].to_numpy())
-    second = first.merge(model.scenarios[["scen"]], how="cross")
-    second = second.sort_values(["scen", "mineral", "year"]).reset_index(drop=True)
-    draw = lp.add_variables("stock_draw", second[["mineral", "year", "scen"]], 0.0, second["max_draw"].to_numpy())
-    stock = lp.add_variables("stock_level", second[["mineral", "year", "scen"]], 0.0,
+    years = np.asarray(model.years, dtype=np.int64)
+    spec_row = np.repeat(np.argsort(spec["mineral"].to_numpy(), kind="stable"), len(years))  # by mineral, year
+    first = {name: taken(values, spec_row) for name, values in spec.items()}
+    first["year"] = np.tile(years, len(spec))
+    first = pd.DataFrame(first)
+    put = lp.add_variables("stock_put", columns_frame(first, ["mineral", "year"]), 0.0, first["max_put"].to_numpy())
+    scens = np.sort(model.scenarios["scen"].to_numpy())
+    second = {name: tiled(taken(values, None), len(scens)) for name, values in first.items()}
+    second["scen"] = np.repeat(scens, len(first))  # sorted by scen, mineral, year
+    second = pd.DataFrame(second)
+    keys = columns_frame(second, ["mineral", "year", "scen"])
+    draw = lp.add_variables("stock_draw", keys, 0.0, second["max_draw"].to_numpy())
+    stock = lp.add_variables("stock_level", keys, 0.0,
                              second["capacity"].to_numpy())
     model.stockpile = second
 
     n = len(second)
     local = np.arange(n)
-    put_index = pd.MultiIndex.from_frame(first[["mineral", "year"]]).get_indexer(
-        pd.MultiIndex.from_frame(second[["mineral", "year"]]))
+    put_index = np.tile(np.arange(len(first)), len(scens))  # the put of each row's mineral and year
     previous = np.flatnonzero(second["year"].to_numpy() > model.years[0])
     rows = np.concatenate([local, local, local, previous])
     cols = np.concatenate([stock.cols, put.cols[put_index], draw.cols, stock.cols[previous - 1]])
     vals = np.concatenate([np.ones(n), -np.ones(n), np.ones(n), -np.ones(len(previous))])
     rhs = np.where(second["year"].to_numpy() == model.years[0], second["initial"].to_numpy(), 0.0)
-    lp.add_constraints("stock_balance", second[["mineral", "year", "scen"]], rows, cols, vals, rhs, rhs)
+    lp.add_constraints("stock_balance", keys, rows, cols, vals, rhs, rhs)
 
     demand_rows = lp.constraints["demand"].start + demand_row_of(model, second)
     lp.add_entries(np.concatenate([demand_rows, demand_rows]), np.concatenate([draw.cols, put.cols[put_index]]),
                    np.concatenate([np.ones(n), -np.ones(n)]))
-    prob = second["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
+    prob = model.probability_of(second["scen"])
     holding = prob * model.discount(second["year"]) * second["holding"].to_numpy() / model.money_unit
     lp.add_objective("cost", stock.cols, holding)

@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.inputs.ownership import equity_table
-from engine.model.joins import per_scenario
+from engine.inputs.ownership import equity_table, group_sums
+from engine.model.joins import columns_frame, strings, taken, tiled
 
 
-def attribution(location: pd.Series, equity_on: pd.Series, on: str, basis: str) -> np.ndarray:
+def attribution(location: pd.Series | np.ndarray, equity_on: pd.Series | np.ndarray, on: str,
+                basis: str) -> np.ndarray:
     """Share of a source's tonnes counted as dependence on ``on``: by location, ownership or the larger."""
-    located = (location == on).to_numpy(dtype=float)
-    owned = equity_on.to_numpy(dtype=float)
+    located = (np.asarray(location) == on).astype(float)
+    owned = np.asarray(equity_on, dtype=float)
     if basis == "location":
         return located
     if basis == "ownership":
@@ -29,58 +30,91 @@ def attribution(location: pd.Series, equity_on: pd.Series, on: str, basis: str) 
     return np.maximum(located, owned)
 
 
+def _exportable_share(source_id: np.ndarray, location: np.ndarray, listed: np.ndarray,
+                      overrides: dict[str, float]) -> np.ndarray:
+    """The scenario's override by source id, else by location country, else the listed share."""
+    if not overrides:
+        return listed.astype(float)
+    return np.array([overrides.get(i, overrides.get(c, v)) for i, c, v in zip(source_id, location, listed,
+                                                                               strict=True)], dtype=float)
+
+
 def source_table(model: Model) -> pd.DataFrame:
-    """One row per supply block with the attributes the formulation needs."""
+    """One row per supply block with the attributes the formulation needs (on positions of numpy arrays: the
+    tables are small, and pandas' cost per call would dominate)."""
     s, ds = model.scenario, model.dataset
-    cap = ds.capacity[ds.capacity["mineral"].isin(model.minerals)].copy()
-    equity = equity_table(cap, ds.ownership[ds.ownership["source_id"].isin(cap["source_id"])])
+    capacity = ds.capacity
+    rows = np.flatnonzero(np.isin(capacity["mineral"].to_numpy(), list(model.minerals)))
+    columns = {name: taken(values, rows) for name, values in capacity.items()}
+    source_id = np.asarray(columns["source_id"], dtype=object)
+    location = np.asarray(columns["location"], dtype=object)
+    cap = pd.DataFrame({"source_id": columns["source_id"], "location": columns["location"]})
+    ownership = ds.ownership
+    equity = equity_table(cap, ownership[np.isin(ownership["source_id"].to_numpy(), source_id)])
     model.equity = equity
-    covered = set(ds.countries.loc[ds.countries["covered_nation"], "iso3"])
-    cap["equity_on"] = cap["source_id"].map(
-        equity[equity["owner"] == s.dependence.country].set_index("source_id")["equity_share"]).fillna(0.0)
-    cap["covered_equity"] = cap["source_id"].map(
-        equity[equity["owner"].isin(covered)].groupby("source_id")["equity_share"].sum()).fillna(0.0)
-    top = equity.sort_values(["source_id", "equity_share", "owner"], ascending=[True, False, True])
-    cap["owner"] = cap["source_id"].map(top.drop_duplicates("source_id").set_index("source_id")["owner"])
-    cap["attribution"] = attribution(cap["location"], cap["equity_on"], s.dependence.country, s.dependence.basis)
-    overrides = s.data.exportable_share
-    by_location = cap["location"].map(overrides)
-    by_id = cap["source_id"].map(overrides)
-    cap["exportable_share"] = by_id.fillna(by_location).fillna(cap["exportable_share"]).astype(float)
-    return cap.reset_index(drop=True)
+    countries = ds.countries
+    covered = countries["iso3"].to_numpy()[countries["covered_nation"].to_numpy(dtype=bool)]
+    holder = equity["source_id"].to_numpy()
+    owner = equity["owner"].to_numpy()
+    share = equity["equity_share"].to_numpy()
+    holders, holder_code = np.unique(holder, return_inverse=True)  # equity is sorted by (source_id, owner)
+    row_of_source = dict(zip(holders, range(len(holders)), strict=True))
+    at = np.array([row_of_source.get(i, -1) for i in source_id], dtype=np.int64)
+    on = owner == s.dependence.country
+    equity_on = np.zeros(len(holders))
+    equity_on[holder_code[on]] = share[on]
+    in_covered = np.isin(owner, covered)
+    covered_equity = group_sums(holder_code[in_covered], share[in_covered], len(holders))
+    top = np.lexsort((np.unique(owner, return_inverse=True)[1], -share, holder_code))
+    first = top[np.r_[True, holder_code[top][1:] != holder_code[top][:-1]]] if len(top) else top
+    top_owner = np.empty(len(holders), dtype=object)
+    top_owner[holder_code[first]] = owner[first]
+    found = at >= 0
+    columns["equity_on"] = np.where(found, equity_on[np.maximum(at, 0)], 0.0)
+    columns["covered_equity"] = np.where(found, covered_equity[np.maximum(at, 0)], 0.0)
+    columns["owner"] = pd.array(np.where(found, top_owner[np.maximum(at, 0)], np.nan) if len(at) else
+                                np.empty(0, dtype=object), dtype=equity["owner"].dtype)
+    columns["attribution"] = attribution(location, columns["equity_on"], s.dependence.country, s.dependence.basis)
+    columns["exportable_share"] = _exportable_share(source_id, location, columns["exportable_share"],
+                                                    s.data.exportable_share)
+    return pd.DataFrame(columns)
 
 
-SUPPLY_COLUMNS = ["source_id", "mineral", "location", "owner", "capacity_t", "exportable_share",
-                  "unit_cost_usd_per_t", "first_year", "last_year", "equity_on", "covered_equity", "attribution"]
-BUILD_ONLY_COLUMNS = ["exportable_share", "first_year", "last_year", "equity_on"]
-"""Read per source to make the flow rows (active years, available tonnes, attribution), not kept per flow
-(``model.sources`` has them): 32 bytes per flow column less for the whole run."""
+SUPPLY_COLUMNS = ["source_id", "mineral", "location", "owner", "capacity_t", "unit_cost_usd_per_t",
+                  "covered_equity", "attribution"]
+"""What each flow column keeps of its source; the exportable share, active years and equity on the dependence
+country are read per source to make the flow rows (``model.sources`` has them): less memory for the whole run."""
 
 
 def add_flows(model: Model) -> None:
     """Create ``flow[s, y, ω]`` for every active supply block, year and scenario (bounds set in finalise)."""
     model.sources = source_table(model)
-    src = model.sources[SUPPLY_COLUMNS]  # only what the formulation reads: one row per source, year and scenario
-    n_years = len(model.years)
-    active = src.take(np.repeat(np.arange(len(src)), n_years)).reset_index(drop=True)
-    active["year"] = np.tile(np.asarray(model.years, dtype=np.int64), len(src))
-    last = active["last_year"].astype("Float64").fillna(np.inf).astype(float)
-    active = active[(active["year"] >= active["first_year"]) & (active["year"] <= last)]
-    active = active.sort_values(["mineral", "year", "source_id"], kind="stable")
-    available = (active["capacity_t"] * active["exportable_share"]).to_numpy()
-    # the columns read only to make the rows and their bounds stay out of the per-scenario copy
-    active = active.drop(columns=BUILD_ONLY_COLUMNS)
-    supply = per_scenario(active, model.scenarios["scen"])  # sorted by scen, mineral, year, source_id
-    supply["id"] = supply["source_id"]
-    supply["available_t"] = np.tile(available, len(model.scenarios))
-    supply["availability"] = 1.0
-    supply["allowed_share"] = 1.0
-    supply["ad_valorem"] = 0.0
-    supply["tariff_usd_per_t"] = 0.0
-    supply["credit_loss_usd_per_t"] = 0.0
-    supply["restricted_by"] = ""
+    src = model.sources
+    years = np.asarray(model.years, dtype=np.int64)
+    source_row = np.repeat(np.arange(len(src)), len(years))
+    year = np.tile(years, len(src))
+    last = src["last_year"].astype("Float64").fillna(np.inf).astype(float).to_numpy()
+    active = (year >= src["first_year"].to_numpy()[source_row]) & (year <= last[source_row])
+    source_row, year = source_row[active], year[active]
+    minerals = np.unique(src["mineral"].to_numpy(), return_inverse=True)[1]
+    ids = np.unique(src["source_id"].to_numpy(), return_inverse=True)[1]
+    order = np.lexsort((ids[source_row], year, minerals[source_row]))  # stable: by mineral, year, source_id
+    source_row, year = source_row[order], year[order]
+    available = src["capacity_t"].to_numpy()[source_row] * src["exportable_share"].to_numpy()[source_row]
+    scens = np.sort(model.scenarios["scen"].to_numpy())
+    n, times = len(source_row), len(scens)
+    columns = {name: tiled(taken(src[name], source_row), times) for name in SUPPLY_COLUMNS}
+    columns["year"] = np.tile(year, times)
+    columns["scen"] = np.repeat(scens, n)  # sorted by scen, mineral, year, source_id
+    columns["id"] = columns["source_id"].copy()
+    columns["available_t"] = np.tile(available, times)
+    for name, value in (("availability", 1.0), ("allowed_share", 1.0), ("ad_valorem", 0.0),
+                        ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
+        columns[name] = np.full(n * times, value)
+    columns["restricted_by"] = strings("", n * times)
+    supply = pd.DataFrame(columns)
     model.supply = supply
-    model.lp.add_variables("flow", supply[["source_id", "year", "scen"]])
+    model.lp.add_variables("flow", columns_frame(supply, ["source_id", "year", "scen"]))
 
 
 def finalise_flow_bounds(model: Model) -> None:

@@ -30,22 +30,24 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.formulation.select import country_mask, owner_mask, scope_mask
+from engine.formulation.select import country_mask, isin, owner_mask, scope_mask
 from engine.inputs.schema import ExportBan, Feoc, MarketAccess, PolicyBase, Tariff
-from engine.model.joins import group_rows
+from engine.model.joins import group_rows, taken
 
 
 def _restrict(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, factor: float, name: str) -> None:
     """Scale the allowed share of the deliveries in ``mask`` by ``factor``, tag them with the policy, and record
     the share of their volume it removed (``explain`` attributes lost capacity policy by policy)."""
-    allowed = frame["allowed_share"].to_numpy(dtype=float, copy=True)
-    before = allowed[mask]
-    allowed[mask] = before * factor
-    frame["allowed_share"] = allowed
-    if mask.any():
-        tag = frame.loc[mask, "restricted_by"]
-        frame.loc[mask, "restricted_by"] = np.where(tag == "", name, tag + ";" + name)
-    model.restrictions.append(pd.DataFrame({"policy": name, "block": block, "row": np.flatnonzero(mask),
+    rows = np.flatnonzero(mask)
+    before = frame["allowed_share"].to_numpy(dtype=float)[rows]
+    if len(rows):  # columns of untouched frames are left as they are
+        allowed = frame["allowed_share"].to_numpy(dtype=float, copy=True)
+        allowed[rows] = before * factor
+        frame["allowed_share"] = allowed
+        tags = np.asarray(taken(frame["restricted_by"], rows), dtype=object)
+        frame.loc[mask, "restricted_by"] = np.array([name if tag == "" else tag + ";" + name for tag in tags],
+                                                    dtype=object)
+    model.restrictions.append(pd.DataFrame({"policy": name, "block": block, "row": rows,
                                             "removed_share": before * (1.0 - factor)}))
 
 
@@ -65,10 +67,11 @@ def apply_export_ban(model: Model, policy: ExportBan) -> None:
     for block, frame in model.delivery_frames():
         mask = scope_mask(frame, policy, model.years) & country_mask(
             frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
-        mask &= (frame["location"] != model.scenario.buyer).to_numpy()
+        mask &= ~isin(frame["location"], [model.scenario.buyer])  # (a missing location is not the buyer)
         _restrict(model, block, frame, mask, policy.allowed_share, policy.name)
-        rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
-        cols.append(model.block_cols(block)[np.flatnonzero(mask)])
+        if policy.quota_t is not None:
+            rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
+            cols.append(model.block_cols(block)[np.flatnonzero(mask)])
     if policy.quota_t is None:
         return
     covered = pd.concat(rows, ignore_index=True)
@@ -96,12 +99,20 @@ def feoc_mask(model: Model, block: str, frame: pd.DataFrame, policy: Feoc) -> np
     return scope_mask(frame, policy, model.years) & covered
 
 
+def _add(frame: pd.DataFrame, mask: np.ndarray, column: str, value: float) -> None:
+    """``frame.loc[mask, column] += value``, on the column's array."""
+    if mask.any():
+        values = frame[column].to_numpy(dtype=float, copy=True)
+        values[mask] += value
+        frame[column] = values
+
+
 def apply_tariff(model: Model, policy: Tariff) -> None:
     """Add the tariff to the delivered cost of covered deliveries."""
     for _, frame in model.delivery_frames():
         mask = tariff_mask(model, frame, policy)
-        frame.loc[mask, "ad_valorem"] += policy.ad_valorem
-        frame.loc[mask, "tariff_usd_per_t"] += policy.per_tonne_usd
+        _add(frame, mask, "ad_valorem", policy.ad_valorem)
+        _add(frame, mask, "tariff_usd_per_t", policy.per_tonne_usd)
 
 
 def apply_feoc(model: Model, policy: Feoc) -> None:
@@ -111,7 +122,7 @@ def apply_feoc(model: Model, policy: Feoc) -> None:
         if policy.action == "exclude":
             _exclude(model, block, frame, mask, policy)
         else:
-            frame.loc[mask, "credit_loss_usd_per_t"] += policy.credit_usd_per_t
+            _add(frame, mask, "credit_loss_usd_per_t", policy.credit_usd_per_t)
 
 
 def apply_market_access(model: Model, policy: MarketAccess) -> None:

@@ -19,10 +19,32 @@ _RADIX_LIMIT = 2**62  # combined codes beyond this could overflow int64: fall ba
 def positions(values: pd.Series | np.ndarray, labels: pd.Index | np.ndarray | list) -> np.ndarray:
     """The position of each value in ``labels`` (-1 when absent); like ``Index(labels).get_indexer(values)``
     but hashing only the distinct values."""
+    if _integers(values) and _integers(labels):  # numbers: by sorting, without hashing
+        found = _sorted_positions(np.asarray(values, dtype=np.int64), np.asarray(labels, dtype=np.int64))
+        if found is not None:
+            return found
     codes, uniques = pd.factorize(np.asarray(values) if isinstance(values, list) else values)
     where = pd.Index(labels).get_indexer(uniques)
     found = np.where(codes >= 0, where[np.maximum(codes, 0)], -1)
     return found.astype(np.int64, copy=False)
+
+
+def _integers(values: object) -> bool:
+    return isinstance(values, (np.ndarray, pd.Series, pd.Index)) and isinstance(values.dtype, np.dtype) \
+        and values.dtype.kind == "i"
+
+
+def _sorted_positions(values: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """``positions`` of integers by a binary search in the sorted labels (None when labels repeat: pandas then
+    raises its own error)."""
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+        return None
+    if not len(ordered):
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return np.where(ordered[at] == values, order[at], -1).astype(np.int64)
 
 
 class _Codes:
@@ -102,18 +124,6 @@ def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndar
     return codes.decode(unique, by), group_of.astype(np.int64)
 
 
-def per_scenario(base: pd.DataFrame, scens: np.ndarray | pd.Series) -> pd.DataFrame:
-    """``base`` repeated once per scenario, scenario outermost, with a ``scen`` column last: the rows of
-    ``base.merge(scenarios, how="cross")`` sorted stably by scenario, without hashing or sorting them."""
-    scens = np.sort(np.asarray(scens))
-    if len(scens) == 0:
-        return base.iloc[:0].assign(scen=np.empty(0, dtype=scens.dtype))
-    # concatenation shares the string buffers (one Arrow chunk per scenario); take would copy them
-    out = pd.concat([base] * len(scens), ignore_index=True)
-    out["scen"] = np.repeat(scens, len(base))
-    return out
-
-
 def sort_order(keys: list[np.ndarray]) -> np.ndarray:
     """The stable order that sorts rows by ``keys`` (outermost first), each an array of non-negative integers or
     booleans: ``np.lexsort(keys[::-1])``, by one stable argsort of the keys combined into one int64 where they
@@ -131,3 +141,38 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
         combined *= size
         combined += key
     return np.argsort(combined, kind="stable")
+
+
+def taken(series: pd.Series, rows: np.ndarray | None) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """The values of ``series`` at positions ``rows`` (all when None) in the series' dtype, ready for
+    ``pd.DataFrame({...})`` (strings stay strings; an object column is returned as a series, which the constructor
+    keeps as objects)."""
+    if series.dtype == object:
+        return pd.Series(series.to_numpy() if rows is None else series.to_numpy()[rows], dtype=object)
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy() if rows is None else series.to_numpy()[rows]
+    return series.array if rows is None else series.array.take(rows)
+
+
+def columns_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame[names].reset_index(drop=True)``, built from the columns' arrays (pandas' own selection of columns
+    costs about a millisecond on the wide attribute tables)."""
+    return pd.DataFrame({name: taken(frame[name], None) for name in names})
+
+
+def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
+          times: int) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
+    """``values`` (as ``taken`` returns them) repeated ``times`` times end to end, in their dtype; strings by
+    concatenation, which shares their buffers (one Arrow chunk per repeat) where a take would copy them."""
+    if isinstance(values, np.ndarray):
+        return np.tile(values, times)
+    if times == 1:
+        return values
+    if isinstance(values, pd.Series):
+        return pd.concat([values] * times, ignore_index=True)
+    return pd.concat([pd.Series(values, copy=False)] * times, ignore_index=True).array
+
+
+def strings(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` copies of ``value`` as an array of the string dtype pandas gives a column set to a string."""
+    return pd.Series(value, index=range(n), dtype="str").array
