@@ -140,6 +140,8 @@ class SampleModels:
         self.row_keys = [list(zip(frame["id"].to_numpy(), frame["year"].to_numpy().tolist(), strict=True))
                          for frame in (base.supply, base.jv_output if len(base.jv_output) else _NO_ROWS)]
         self.columns = _base_columns(base)
+        self.templates = {"demand": _own_blocks(base.demand, SAMPLE_OWN["demand"]),
+                          **{block: _own_blocks(frame, SAMPLE_OWN[block]) for block, frame in base.delivery_frames()}}
         self._grid: tuple | None = None  # a sample grid's ids and years, and where each delivery row's cell is
         self.base_matrix = lp.matrix()
         for array in _shared_arrays(lp):  # shared by every sample's model: an edit in place would leak into the next
@@ -213,11 +215,11 @@ class SampleModels:
         """The base model with a sample's factors: per delivery row (availability) and per mineral (demand, cost)."""
         base, c = self.base, self.columns
         demand_t = c["demand_t"] * demand_factor[self.demand_mineral]
-        demand = _with_columns(base.demand, {"demand_t": demand_t}, "demand")
+        demand = self._with_columns({"demand_t": demand_t}, "demand")
 
         availability = c["flow_availability"] * flow_availability
         unit_cost = c["flow_unit_cost_usd_per_t"] * cost_factor[self.flow_mineral]
-        supply = _with_columns(base.supply, {"availability": availability, "unit_cost_usd_per_t": unit_cost}, "flow")
+        supply = self._with_columns({"availability": availability, "unit_cost_usd_per_t": unit_cost}, "flow")
         flow_upper = c["flow_available_t"] * availability * c["flow_allowed_share"]
         flow_cost = self.flow_prob_discount * _delivered(unit_cost, c, "flow") / base.money_unit
 
@@ -228,7 +230,7 @@ class SampleModels:
             changed = {"availability": availability}
             for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
                 changed[column] = c[f"jv_out_{column}"] * factor
-            jv_output = _with_columns(base.jv_output, changed, "jv_out")
+            jv_output = self._with_columns(changed, "jv_out")
             jv_upper = c["jv_out_max_size_tpy"] * c["jv_out_allowed_share"] * availability
             jv_cost = self.jv_prob_discount * _delivered(changed["unit_cost_usd_per_t"], c, "jv_out") / base.money_unit
 
@@ -260,6 +262,16 @@ class SampleModels:
 
         run_checks(model)
         return model
+
+    def _with_columns(self, columns: dict[str, np.ndarray], table: str) -> pd.DataFrame:
+        """A copy of a base table (``templates[table]``) with these columns replaced, the others shared (pandas
+        copies on write): those ``SAMPLE_OWN[table]`` names, no other."""
+        if tuple(columns) != SAMPLE_OWN[table]:
+            raise ValueError(f"a sample's {table} table would replace {list(columns)}, not {list(SAMPLE_OWN[table])}")
+        out = self.templates[table].copy(deep=False)
+        for name, values in columns.items():
+            out[name] = values
+        return out
 
     def _grid_availability(self, sample: SampleFactors) -> tuple[np.ndarray, np.ndarray]:
         """Per row of each delivery table, its (id, year)'s cell of the sample's availability grid (1 where the grid
@@ -378,14 +390,12 @@ def _cells(ids: np.ndarray, years: np.ndarray) -> dict[tuple[str, int], int]:
     return {(i, int(y)): row * len(years) + col for row, i in enumerate(ids) for col, y in enumerate(years)}
 
 
-def _with_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray], table: str) -> pd.DataFrame:
-    """A copy of ``frame`` with these columns replaced (the others shared: pandas copies on write): those
-    ``SAMPLE_OWN[table]`` names, no other."""
-    if tuple(columns) != SAMPLE_OWN[table]:
-        raise ValueError(f"a sample's {table} table would replace {list(columns)}, not {list(SAMPLE_OWN[table])}")
+def _own_blocks(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` (the same values) with each of these columns in a block of its own: a sample replaces them, and
+    replacing a column that shares a block with others costs pandas a split of that block every time."""
     out = frame.copy(deep=False)
-    for name, values in columns.items():
-        out[name] = values
+    for name in columns:
+        out[name] = frame[name].to_numpy()
     return out
 
 
