@@ -93,8 +93,9 @@ def apply_highs_settings(h: highspy.Highs, is_mip: bool, options: SolverOptions 
 def _entries(index: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An edit's indices and bounds as arrays of one length (bounds may be given as scalars)."""
     index = np.asarray(index, dtype=np.int64)
-    return (index, np.broadcast_to(np.asarray(lower, dtype=float), index.shape),
-            np.broadcast_to(np.asarray(upper, dtype=float), index.shape))
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    return (index, lower if lower.ndim else np.full(index.shape, lower),
+            upper if upper.ndim else np.full(index.shape, upper))
 
 
 def _changed(*pairs: np.ndarray) -> np.ndarray:
@@ -104,10 +105,9 @@ def _changed(*pairs: np.ndarray) -> np.ndarray:
     default model, 3 µs for eleven), so each edit hands it only the entries that change. At least one entry is
     always handed over: an edit HiGHS receives marks its solution as stale whatever the values, and a solve after
     it then runs exactly as after the full edit (an edit of no entries is ignored by HiGHS)."""
-    before, after = pairs[0::2], pairs[1::2]
-    differs = np.zeros(len(after[0]), dtype=bool)
-    for old, new in zip(before, after, strict=True):
-        differs |= old != new
+    differs = pairs[0] != pairs[1]
+    for k in range(2, len(pairs), 2):
+        differs |= pairs[k] != pairs[k + 1]
     at = np.flatnonzero(differs)
     return at if at.size or not len(differs) else np.zeros(1, dtype=np.int64)
 
