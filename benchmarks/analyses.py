@@ -60,7 +60,7 @@ class PartClock:
 
 HIGHS = "inside HiGHS"
 PARTS = {
-    "sweep": [("engine.analysis.sweep", "scenario_set", "draws"),
+    "sweep": [("engine.analysis.sweep", "sample_factors", "draws"),
               ("engine.formulation.variants:SampleModels", "model", "the changed model"),
               ("engine.analysis.sweep", "share_terms", "the changed model"),
               ("engine.plan.hierarchy:PlanSession", "__init__", "a fresh solver loaded"),

@@ -4,6 +4,7 @@ cost table's expected present value to the last bit; and the terms kept on the m
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
 from engine.inputs.scenario import load_scenario
-from engine.outputs.results import cost_components, expected_total, total_cost_pv
+from engine.outputs.results import clean, cost_components, expected_total, total_cost_pv, unmet_value, unmet_value_pv
 
 
 @functools.cache
@@ -52,3 +53,29 @@ def test_no_build_means_no_capex_and_a_replaced_table_is_followed():
     model.supply = model.supply.assign(unit_cost_usd_per_t=model.supply["unit_cost_usd_per_t"] * 2)
     after = total_cost_pv(model, x)
     assert after > before and after == expected_total(model, cost_components(model, x), "pv_usd")
+
+
+@pytest.mark.parametrize("name,samples", [("baseline", 0), ("jv_quid_pro_quo", 3)])
+def test_unmet_value_is_its_definition_on_the_demand_table(name, samples):
+    """The unmet value's terms kept on the model (value per tonne, discount, probability of each demand row) give
+    Σ probability × (tonnes unmet × value per tonne) × discount of the demand table, to the last bit, and follow a
+    replaced demand table."""
+    model = _model(name, samples)
+    short_cols = model.block_cols("short")
+
+    def defined(model, x):
+        d = model.demand
+        prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
+        value = clean(x[short_cols]) * d["unmet_value_usd_per_t"].to_numpy()
+        return float((value * model.discount(d["year"]) * prob).sum())
+
+    for x in _points(model, seed=3 + samples):
+        assert unmet_value_pv(model, x) == defined(model, x) > 0
+        assert list(unmet_value(model, x)["value_pv_usd"]) == list(
+            clean(x[short_cols]) * model.demand["unmet_value_usd_per_t"].to_numpy()
+            * model.discount(model.demand["year"]))
+    x = next(_points(model, seed=9))
+    changed = dataclasses.replace(model)  # the same tables, its own cache
+    before = unmet_value_pv(changed, x)
+    changed.demand = model.demand.assign(unmet_value_usd_per_t=model.demand["unmet_value_usd_per_t"] * 3)
+    assert unmet_value_pv(changed, x) == defined(changed, x) > before

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from engine.analysis.metrics import PlanMetrics
-from engine.analysis.sampling import _universe, scenario_set
+from engine.analysis.sampling import _universe, sample_factors, scenario_set
 from engine.analysis.sweep import SampleRunner
 from engine.formulation import build_model
 from engine.formulation.disruptions import ScenarioSet
@@ -97,6 +97,74 @@ def test_changed_model_equals_a_fresh_build(uncertain_scenarios, name):
         assert model_differences(models.model(sample), build_model(loaded, sample)) == [], records
 
 
+@pytest.mark.parametrize("name", ["baseline", "share_policies", "jv_quid_pro_quo"])
+def test_a_sample_given_as_arrays_is_its_set_of_tables(uncertain_scenarios, name):
+    """``sample_factors`` (a sweep's path: an availability grid, factors per mineral) changes the model exactly as
+    the sample's tables (``scenario_set``) do, and equals their fresh build; its tables are those tables."""
+    loaded = uncertain_scenarios[name]
+    models = SampleModels(loaded)
+    universe = _universe(loaded)
+    rng = np.random.default_rng(7 + len(name))
+    for index in rng.choice(1000, size=2, replace=False):
+        seed = int(rng.integers(100))
+        arrays, record = sample_factors(loaded, int(index), seed, universe=universe)
+        tables, records = scenario_set(loaded, [int(index)], seed, universe=universe)
+        assert record == records[0]
+        changed = models.model(arrays)
+        assert model_differences(changed, models.model(tables)) == [], record
+        assert model_differences(changed, build_model(loaded, tables)) == [], record
+        for frame in ("table", "availability", "demand", "cost"):  # what a fresh build of ``arrays`` reads
+            assert getattr(arrays, frame).equals(getattr(tables, frame)), frame
+
+
+def test_a_sample_has_its_own_arrays_only_for_the_columns_it_names(uncertain_scenarios):
+    """``SAMPLE_OWN`` is what ``share_terms`` reads of a sample (the rest it takes from the base model): every other
+    column of a changed model's tables is the base model's, value for value."""
+    from engine.formulation.variants import SAMPLE_OWN
+
+    loaded = uncertain_scenarios["jv_quid_pro_quo"]
+    models = SampleModels(loaded, probe=False)
+    model = models.model(sample_factors(loaded, 5, 2)[0])
+    for table, own in (("demand", SAMPLE_OWN["demand"]), ("supply", SAMPLE_OWN["flow"]),
+                       ("jv_output", SAMPLE_OWN["jv_out"])):
+        frame, base = getattr(model, table), getattr(models.base, table)
+        assert list(frame.columns) == list(base.columns)
+        differ = {c for c in frame.columns if not frame[c].equals(base[c])}
+        assert differ and differ <= set(own), table
+
+
+def test_one_samples_scenario_table_is_the_equiprobable_table():
+    from engine.analysis.sampling import _equiprobable, _scenario_table
+
+    for index in (0, 7, 123):
+        table, expected = _scenario_table([index]), _equiprobable([index])
+        assert table.equals(expected) and table.dtypes.equals(expected.dtypes) and table.index.equals(expected.index)
+    assert _scenario_table([0]) is not _scenario_table([0])
+
+
+def test_availability_grid_multiplies_factors_in_row_order():
+    """A grid cell is the product of its (id, year)'s availability rows in row order, a NaN factor skipped, as
+    ``apply_availability``'s group product: checked against it on seeded rows with repeated ids."""
+    from engine.analysis.sampling import _Draws, _grid, _tables, _universe_of
+
+    rng = np.random.default_rng(11)
+    ids = pd.DataFrame({"id": ["a", "b", "a", "c"], "mineral": "li", "location": "X"})
+    universe = _universe_of(ids, pd.DataFrame(), ["li"], [2030, 2031, 2032], np.ones(4, dtype=bool))
+    for _ in range(20):
+        capacity = rng.choice([1.0, 0.3, 1.7, np.nan, 0.0], size=4) * rng.uniform(0.5, 1.5)
+        shocks = [(np.array([0, 1]), [2031, 2032], float(rng.uniform())), (np.array([2, 3]), [2030], 0.25)]
+        draws = _Draws(capacity, shocks[:int(rng.integers(3))], {}, {}, {})
+        grid = _grid(universe, draws)
+        rows = _tables(universe, [0], [draws])[0].availability
+        for i, name in enumerate(universe.grid_ids):
+            for j, year in enumerate(universe.years):
+                part = rows[(rows["id"] == name) & (rows["year"] == year)]["factor"].to_numpy() if len(rows) else []
+                expected = 1.0
+                for value in part:
+                    expected = expected if np.isnan(value) else expected * value
+                assert grid[i, j] == expected, (name, year)
+
+
 def test_differences_are_found(uncertain_scenarios):
     loaded = uncertain_scenarios["baseline"]
     models = SampleModels(loaded, probe=False)
@@ -122,6 +190,9 @@ def test_what_cannot_be_changed_is_built_afresh(uncertain_scenarios):
     assert models.fallback == "the dependence objective is the maximum: its rows' coefficients are 1/demand"
     sample, _ = scenario_set(worst, [2], 1)
     assert model_differences(models.model(sample), build_model(worst, sample)) == []
+    arrays, _ = sample_factors(worst, 2, 1)  # built afresh from its tables, made when read
+    assert models.supports(arrays) == models.fallback
+    assert model_differences(models.model(arrays), build_model(worst, sample)) == []
 
 
 @pytest.mark.parametrize("name", ["baseline", "share_policies"])

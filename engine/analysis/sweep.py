@@ -1,8 +1,9 @@
 """Monte Carlo sweeps over uncertain parameters and shocks, checkpointed, on local processes or a Dask cluster.
 
-Each sample is a one-scenario draw (``sampling.scenario_set``) solved through the scenario's hierarchy. A runner
-builds the scenario's model once; each sample's model is changed from it (``formulation/variants.py``: the same LP
-as a fresh build of the sample, bit for bit) and its row read from vectors kept per runner (``metrics.py``). Every
+Each sample is a one-scenario draw (``sampling.sample_factors``: the set ``sampling.scenario_set`` gives, as
+arrays) solved through the scenario's hierarchy. A runner builds the scenario's model once; each sample's model is
+changed from it (``formulation/variants.py``: the same LP as a fresh build of the sample, bit for bit) and its row
+read from vectors kept per runner (``metrics.py``). Every
 sample's LP is handed to a fresh solver object and solved cold: its result is that of a cold solve of its LP,
 whichever worker runs it and whatever that worker solved before (a warm solver object keeps state that a cleared
 basis does not reset, and that state moved the last digits of the plan; starting every sample from the undisrupted
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.metrics import PlanMetrics
-from engine.analysis.sampling import _universe, scenario_set
+from engine.analysis.sampling import _universe, sample_factors
 from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
@@ -57,14 +58,14 @@ class SampleRunner:
 
     def run(self, index: int) -> dict:
         start = time.perf_counter()
-        sample_set, records = scenario_set(self.loaded, [index], self.seed, universe=self.universe)
-        changed = self.models.supports(sample_set) is None
-        model = self.models.model(sample_set)
+        sample, record = sample_factors(self.loaded, index, self.seed, universe=self.universe)
+        changed = self.models.supports(sample) is None
+        model = self.models.model(sample)
         if changed:
             share_terms(model, self.models.base)
         session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties)
         plan = session.solve()
-        row: dict = {**records[0], "status": plan.status.value, **session.checks}
+        row: dict = {**record, "status": plan.status.value, **session.checks}
         if plan.ok:
             x = plan.x
             cost = total_cost_pv(model, x)

@@ -15,7 +15,10 @@ recomputing only those arrays, with the formulation's own arithmetic in its own 
     dependence    = 100 × a / demand × (p × w / Σ w) / dependence unit             (dependence.py)
 
 so that a sample's model equals ``build_model(loaded, sample)`` bit for bit: its LP (objectives, bounds, row
-bounds, matrix, integrality, names) and the tables the results are read from (``tests/test_variants.py``).
+bounds, matrix, integrality, names) and the tables the results are read from (``tests/test_variants.py``). The
+base model's columns these read are taken once (``_base_columns``); a sample comes as a ``ScenarioSet`` (its
+factor rows matched to the delivery rows) or as a :class:`SampleFactors` (arrays: an availability grid over
+(id, year), factors per mineral; how a sweep's draws arrive, without making tables).
 
 Where that cannot hold the sample is built afresh, and ``fallback`` says why: a scenario whose dependence
 objective is the maximum (its rows' coefficients are 1/demand: the matrix changes), a set of more than one
@@ -27,6 +30,8 @@ family this module does not know about) sends every sample to a fresh build.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -55,6 +60,33 @@ class _ShareRows:
     share: np.ndarray  # per row
     demand_row: np.ndarray  # per row, into model.demand
     existing: np.ndarray | None = None  # domestic targets: capacity already hosted at home
+
+
+class SampleFactors(ScenarioSet):
+    """A one-scenario set given as arrays, what ``SampleModels.model`` changes a model with (it reads no table):
+    availability as a grid over distinct ids × years (the product of each pair's factors in the order the set's
+    rows give them, 1 where none), and demand and cost factors per mineral (minerals without one: 1). Its tables
+    ``availability``, ``demand`` and ``cost`` are those of the set ``tables()`` returns, made on first read (a
+    fresh build reads them; a changed model never does); ``table`` is the scenario table itself."""
+
+    def __init__(self, table: pd.DataFrame, grid_ids: np.ndarray, grid_years: np.ndarray,
+                 availability_grid: np.ndarray, demand_factors: dict[str, float], cost_factors: dict[str, float],
+                 tables: Callable[[], ScenarioSet]) -> None:
+        self.table = table
+        self.grid_ids, self.grid_years, self.availability_grid = grid_ids, grid_years, availability_grid
+        self.demand_factors, self.cost_factors = demand_factors, cost_factors
+        self._tables = tables
+
+    @functools.cached_property
+    def _made(self) -> ScenarioSet:
+        made = self._tables()
+        if not made.table.equals(self.table):
+            raise ValueError("a sample's tables hold another scenario table than its own")
+        return made
+
+    availability = property(lambda self: self._made.availability)
+    demand = property(lambda self: self._made.demand)
+    cost = property(lambda self: self._made.cost)
 
 
 class SampleModels:
@@ -105,6 +137,12 @@ class SampleModels:
         self.dep_weight = d["mineral"].map(objective.weights).fillna(1.0).to_numpy()
         self.dep_first = (d["scen"] == d["scen"].iloc[0]).to_numpy()
         self.dep_probability = d["probability"].to_numpy()
+        self.row_keys = [list(zip(frame["id"].to_numpy(), frame["year"].to_numpy().tolist(), strict=True))
+                         for frame in (base.supply, base.jv_output if len(base.jv_output) else _NO_ROWS)]
+        self.columns = _base_columns(base)
+        self.templates = {"demand": _own_blocks(base.demand, SAMPLE_OWN["demand"]),
+                          **{block: _own_blocks(frame, SAMPLE_OWN[block]) for block, frame in base.delivery_frames()}}
+        self._grid: tuple | None = None  # a sample grid's ids and years, and where each delivery row's cell is
         self.base_matrix = lp.matrix()
         for array in _shared_arrays(lp):  # shared by every sample's model: an edit in place would leak into the next
             array.setflags(write=False)
@@ -144,7 +182,7 @@ class SampleModels:
     # ------------------------------------------------------------------------------------------------ samples
     def supports(self, sample: ScenarioSet) -> str | None:
         """Why ``sample`` must be built afresh (None: it can be changed from the base model)."""
-        if self.fallback is not None:
+        if self.fallback is not None or isinstance(sample, SampleFactors):
             return self.fallback
         if len(sample.table) != 1 or list(sample.table["scen"]) != [0]:
             return "more than one scenario"
@@ -161,31 +199,40 @@ class SampleModels:
         """The model of a one-scenario sample: changed from the base model, or built afresh (``supports``)."""
         if self.supports(sample) is not None:
             return build_model(self.loaded, sample)
-        base = self.base
-        demand_factor = self._mineral_factors(sample.demand)
-        cost_factor = self._mineral_factors(sample.cost)
-        demand = base.demand.copy(deep=False)  # copy on write: the base's columns are never written
-        demand["demand_t"] = base.demand["demand_t"].to_numpy() * demand_factor[self.demand_mineral]
-        demand_t = demand["demand_t"].to_numpy()
+        if isinstance(sample, SampleFactors):
+            flow_availability, jv_availability = self._grid_availability(sample)
+            demand_factor = self._factors_of(sample.demand_factors)
+            cost_factor = self._factors_of(sample.cost_factors)
+        else:
+            flow_availability = self._availability(sample.availability, self.flow_key, len(self.base.supply))
+            jv_availability = self._availability(sample.availability, self.jv_key, len(self.base.jv_output))
+            demand_factor = self._mineral_factors(sample.demand)
+            cost_factor = self._mineral_factors(sample.cost)
+        return self._changed(sample, flow_availability, jv_availability, demand_factor, cost_factor)
 
-        supply = base.supply.copy(deep=False)
-        flow_availability = self._availability(sample.availability, self.flow_key, len(supply))
-        supply["availability"] = supply["availability"].to_numpy() * flow_availability
-        supply["unit_cost_usd_per_t"] = supply["unit_cost_usd_per_t"] * cost_factor[self.flow_mineral]
-        flow_upper = (supply["available_t"] * supply["availability"] * supply["allowed_share"]).to_numpy(dtype=float)
-        flow_cost = self.flow_prob_discount * _delivered(supply) / base.money_unit
+    def _changed(self, sample: ScenarioSet, flow_availability: np.ndarray, jv_availability: np.ndarray,
+                 demand_factor: np.ndarray, cost_factor: np.ndarray) -> Model:
+        """The base model with a sample's factors: per delivery row (availability) and per mineral (demand, cost)."""
+        base, c = self.base, self.columns
+        demand_t = c["demand_t"] * demand_factor[self.demand_mineral]
+        demand = self._with_columns({"demand_t": demand_t}, "demand")
+
+        availability = c["flow_availability"] * flow_availability
+        unit_cost = c["flow_unit_cost_usd_per_t"] * cost_factor[self.flow_mineral]
+        supply = self._with_columns({"availability": availability, "unit_cost_usd_per_t": unit_cost}, "flow")
+        flow_upper = c["flow_available_t"] * availability * c["flow_allowed_share"]
+        flow_cost = self.flow_prob_discount * _delivered(unit_cost, c, "flow") / base.money_unit
 
         jv_output, jv_upper, jv_cost = base.jv_output, None, None
         if len(base.jv_output):
-            jv_output = base.jv_output.copy(deep=False)
-            jv_availability = self._availability(sample.availability, self.jv_key, len(jv_output))
-            jv_output["availability"] = jv_output["availability"].to_numpy() * jv_availability
+            availability = c["jv_out_availability"] * jv_availability
             factor = cost_factor[self.jv_mineral]
+            changed = {"availability": availability}
             for column in ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t"):
-                jv_output[column] = jv_output[column] * factor
-            jv_upper = (jv_output["max_size_tpy"] * jv_output["allowed_share"]
-                        * jv_output["availability"]).to_numpy(dtype=float)
-            jv_cost = self.jv_prob_discount * _delivered(jv_output) / base.money_unit
+                changed[column] = c[f"jv_out_{column}"] * factor
+            jv_output = self._with_columns(changed, "jv_out")
+            jv_upper = c["jv_out_max_size_tpy"] * c["jv_out_allowed_share"] * availability
+            jv_cost = self.jv_prob_discount * _delivered(changed["unit_cost_usd_per_t"], c, "jv_out") / base.money_unit
 
         lp = _copy_lp(base.lp)
         _set_upper(lp, "flow", flow_upper)
@@ -215,6 +262,36 @@ class SampleModels:
 
         run_checks(model)
         return model
+
+    def _with_columns(self, columns: dict[str, np.ndarray], table: str) -> pd.DataFrame:
+        """A copy of a base table (``templates[table]``) with these columns replaced, the others shared (pandas
+        copies on write): those ``SAMPLE_OWN[table]`` names, no other."""
+        if tuple(columns) != SAMPLE_OWN[table]:
+            raise ValueError(f"a sample's {table} table would replace {list(columns)}, not {list(SAMPLE_OWN[table])}")
+        out = self.templates[table].copy(deep=False)
+        for name, values in columns.items():
+            out[name] = values
+        return out
+
+    def _grid_availability(self, sample: SampleFactors) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of each delivery table, its (id, year)'s cell of the sample's availability grid (1 where the grid
+        has none); where each row's cell sits is found once per grid shape."""
+        if self._grid is None or self._grid[0] is not sample.grid_ids or self._grid[1] is not sample.grid_years:
+            cell = _cells(sample.grid_ids, sample.grid_years)
+            self._grid = (sample.grid_ids, sample.grid_years,
+                          *(np.array([cell.get(key, -1) for key in keys], dtype=np.int64)
+                            for keys in self.row_keys))
+        flat = np.append(sample.availability_grid.ravel(), 1.0)  # -1: no cell, factor 1
+        return flat[self._grid[2]], flat[self._grid[3]]
+
+    def _factors_of(self, factors: dict[str, float]) -> np.ndarray:
+        """Per modelled mineral (sorted), its factor (1 where none or NaN), as ``_mineral_factors`` of its rows."""
+        out = np.ones(len(self.mineral_pos))
+        for mineral, value in factors.items():
+            row = self.mineral_pos.get(mineral)
+            if row is not None and not np.isnan(value):
+                out[row] = value
+        return out
 
     def _mineral_factors(self, factors: pd.DataFrame) -> np.ndarray:
         """Per modelled mineral (sorted), the product of its factor rows in row order (1 where none), as
@@ -278,10 +355,48 @@ def _codes(values: pd.Series, positions: dict[str, int]) -> np.ndarray:
     return np.array([positions[v] for v in values], dtype=np.int64)
 
 
-def _delivered(frame: pd.DataFrame) -> np.ndarray:
-    """``supply.delivered_cost`` on numpy arrays, in its order of operations."""
-    return (frame["unit_cost_usd_per_t"].to_numpy() * (1.0 + frame["ad_valorem"].to_numpy())
-            + frame["tariff_usd_per_t"].to_numpy() + frame["credit_loss_usd_per_t"].to_numpy())
+def _delivered(unit_cost: np.ndarray, columns: dict[str, np.ndarray], block: str) -> np.ndarray:
+    """``supply.delivered_cost`` of a delivery block with these unit costs, in its order of operations."""
+    return (unit_cost * (1.0 + columns[f"{block}_ad_valorem"]) + columns[f"{block}_tariff_usd_per_t"]
+            + columns[f"{block}_credit_loss_usd_per_t"])
+
+
+_NO_ROWS = pd.DataFrame({"id": pd.Series([], dtype=object), "year": pd.Series([], dtype=np.int64)})
+
+SAMPLE_OWN = {"demand": ("demand_t",), "flow": ("availability", "unit_cost_usd_per_t"),
+              "jv_out": ("availability", "unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t")}
+"""The columns of the base model's tables (demand, and each delivery block's) a sample's model has its own arrays
+for; every other column of its tables is the base model's own (``results.share_terms`` reads only these)."""
+
+SAMPLE_COLUMNS = {"flow": ("availability", "unit_cost_usd_per_t", "available_t", "allowed_share", "ad_valorem",
+                           "tariff_usd_per_t", "credit_loss_usd_per_t"),
+                  "jv_out": ("availability", "unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t",
+                             "max_size_tpy", "allowed_share", "ad_valorem", "tariff_usd_per_t",
+                             "credit_loss_usd_per_t")}
+"""The delivery tables' columns a sample's numbers are made from, read once from the base model."""
+
+
+def _base_columns(base: Model) -> dict[str, np.ndarray]:
+    """The base model's columns that a sample changes or computes from, as float arrays: ``block_column`` for the
+    delivery tables (``SAMPLE_COLUMNS``), ``demand_t`` for demand."""
+    out = {"demand_t": base.demand["demand_t"].to_numpy(dtype=float)}
+    for block, frame in base.delivery_frames():
+        out.update({f"{block}_{column}": frame[column].to_numpy(dtype=float) for column in SAMPLE_COLUMNS[block]})
+    return out
+
+
+def _cells(ids: np.ndarray, years: np.ndarray) -> dict[tuple[str, int], int]:
+    """(id, year) -> position in the flattened grid of ``ids`` × ``years``."""
+    return {(i, int(y)): row * len(years) + col for row, i in enumerate(ids) for col, y in enumerate(years)}
+
+
+def _own_blocks(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` (the same values) with each of these columns in a block of its own: a sample replaces them, and
+    replacing a column that shares a block with others costs pandas a split of that block every time."""
+    out = frame.copy(deep=False)
+    for name in columns:
+        out[name] = frame[name].to_numpy()
+    return out
 
 
 def _term_positions(lp: LinearProgram, name: str, blocks: dict[str, np.ndarray | None]) -> dict[str, int]:

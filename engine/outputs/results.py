@@ -20,6 +20,7 @@ import pandas as pd
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
+from engine.formulation.variants import SAMPLE_OWN
 from engine.model.finance import capital_recovery_factor
 from engine.model.joins import sort_order
 
@@ -205,16 +206,22 @@ class _CostTerms:
     pay_build: np.ndarray  # the build (model.builds position) each payment belongs to
     group_order: np.ndarray  # demand rows sorted by (scen, mineral, year)
     group_prob: np.ndarray  # the scenario probability of each demand row
+    discount: np.ndarray  # the present-value factor of each demand row's year (``model.discount``)
+    unmet_usd_per_t: np.ndarray  # the value of a tonne unmet of each demand row
+    present: dict[str, np.ndarray]  # per component of the delivery blocks and stockpile: demand rows it has terms on
+    unit_columns: dict[str, dict[str, np.ndarray]]  # per delivery block, the columns its costs per tonne come from
     key: tuple
 
 
 def _cost_terms(model: Model) -> _CostTerms:
     """The model's ``_CostTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
-    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
+    key = _cost_key(model)
     terms = getattr(model, "_cost_terms_cache", None)
     if terms is not None and _same(terms.key, key):
         return terms
-    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, frame))
+    unit_columns = {block: {c: frame[c].to_numpy() for c in UNIT_COLUMNS[block]}
+                    for block, frame in model.delivery_frames()}
+    blocks = [(block, model.block_cols(block), frame["demand_row"].to_numpy(), _unit_costs(block, unit_columns[block]))
               for block, frame in model.delivery_frames()]
     sp = model.stockpile
     stock_rows = demand_row_of(model, sp) if len(sp) else None
@@ -244,31 +251,63 @@ def _cost_terms(model: Model) -> _CostTerms:
     group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     terms = _CostTerms(blocks, stock_rows, stock_holding, capex_per_tpy, build_order, pay_rows, pay_build,
-                       group_order, group_prob, key)
+                       group_order, group_prob, model.discount(d["year"]),
+                       d["unmet_value_usd_per_t"].to_numpy(), {}, unit_columns, key)
+    terms.present = _present(terms, len(d))
     model._cost_terms_cache = terms
     return terms
 
 
-def _unit_costs(block: str, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """USD per tonne of each cost component of a delivery block's columns."""
-    base = frame["unit_cost_usd_per_t"].to_numpy()
+def _cost_key(model: Model) -> tuple:
+    """The tables (and scenario) a model's ``_CostTerms`` are made from."""
+    return (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options,
+            model.scenarios, model.scenario)
+
+
+def _present(terms: _CostTerms, groups: int) -> dict[str, np.ndarray]:
+    """Per component of the delivery blocks and the stockpile, the demand rows it has terms on (whatever the
+    solution: jv_capex, whose terms are the builds above zero, is found per solution)."""
+    present: dict[str, np.ndarray] = {}
+    parts = [(component, rows) for _block, _cols, rows, units in terms.blocks for component in units]
+    if terms.stock_rows is not None:
+        parts.append(("stockpile_holding", terms.stock_rows))
+    for component, rows in parts:
+        present[component] = present.get(component, np.zeros(groups, bool)) | (
+            np.bincount(rows, minlength=groups) > 0)
+    return present
+
+
+UNIT_COLUMNS = {"flow": ("unit_cost_usd_per_t", "ad_valorem", "tariff_usd_per_t", "credit_loss_usd_per_t"),
+                "jv_out": ("unit_cost_usd_per_t", "opex_usd_per_t", "royalty_usd_per_t", "ad_valorem",
+                           "tariff_usd_per_t", "credit_loss_usd_per_t")}
+"""The columns of each delivery block's table its costs per tonne come from (``_unit_costs``)."""
+
+
+def _unit_costs(block: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """USD per tonne of each cost component of a delivery block, from its ``UNIT_COLUMNS``."""
+    base = columns["unit_cost_usd_per_t"]
     units = {"purchase": base} if block == "flow" else {
-        "jv_opex": frame["opex_usd_per_t"].to_numpy(), "jv_royalty": frame["royalty_usd_per_t"].to_numpy()}
-    units["tariff"] = base * frame["ad_valorem"].to_numpy() + frame["tariff_usd_per_t"].to_numpy()
-    units["feoc_credit_loss"] = frame["credit_loss_usd_per_t"].to_numpy()
+        "jv_opex": columns["opex_usd_per_t"], "jv_royalty": columns["royalty_usd_per_t"]}
+    units["tariff"] = base * columns["ad_valorem"] + columns["tariff_usd_per_t"]
+    units["feoc_credit_loss"] = columns["credit_loss_usd_per_t"]
     return units
 
 
 def share_terms(model: Model, like: Model) -> None:
     """Give ``model`` the cost and share terms of ``like`` with its own costs per tonne and demand, without
     rebuilding the rest: for a sample changed from ``like`` (``formulation/variants.py``: the same columns, rows,
-    builds, stockpile and demand keys, one scenario of probability 1; only numbers differ), exactly what
-    ``_cost_terms`` and ``_share_terms`` would build."""
+    builds, stockpile and demand keys, one scenario of probability 1; only the columns ``variants.SAMPLE_OWN``
+    names are the sample's own, every other column is ``like``'s), exactly what ``_cost_terms`` and
+    ``_share_terms`` would build. Only those columns of ``model`` are read."""
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
-    blocks = [(block, cols, rows, _unit_costs(block, frames[block])) for block, cols, rows, _ in terms.blocks]
-    key = (model.supply, model.jv_output, model.stockpile, model.demand, model.builds, model.jv_options)
-    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, key=key)
+    blocks, unit_columns = [], {}
+    for block, cols, rows, _units in terms.blocks:
+        own = {c: frames[block][c].to_numpy() for c in SAMPLE_OWN[block] if c in terms.unit_columns[block]}
+        unit_columns[block] = {**terms.unit_columns[block], **own}
+        blocks.append((block, cols, rows, _unit_costs(block, unit_columns[block])))
+    model._cost_terms_cache = dataclasses.replace(terms, blocks=blocks, unit_columns=unit_columns,
+                                                  key=_cost_key(model))
     shares = _share_terms(like)
     demand = model.demand["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
@@ -282,14 +321,12 @@ def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray],
     """USD per demand row of each cost component, and where each component has terms: the one computation behind
     ``cost_components`` and ``total_cost_pv``."""
     terms = _cost_terms(model)
-    groups = len(model.demand)
+    groups = len(terms.group_order)
     sums: dict[str, np.ndarray] = {}
-    present: dict[str, np.ndarray] = {}
+    present = dict(terms.present)
 
     def add(component: str, rows: np.ndarray, values: np.ndarray) -> None:
         sums[component] = sums.get(component, np.zeros(groups)) + np.bincount(rows, values, minlength=groups)
-        present[component] = present.get(component, np.zeros(groups, bool)) | (
-            np.bincount(rows, minlength=groups) > 0)
 
     for _block, cols, rows, units in terms.blocks:
         tonnes = clean(x[cols])
@@ -303,6 +340,7 @@ def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray],
         paying = size[terms.pay_build] > 0
         if paying.any():
             add("jv_capex", terms.pay_rows[paying], annuity[terms.pay_build[paying]])
+            present["jv_capex"] = np.bincount(terms.pay_rows[paying], minlength=groups) > 0
     return sums, present
 
 
@@ -343,17 +381,16 @@ def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 def _unmet(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per demand row: tonnes unmet, their value and its present value (``unmet_value``'s columns)."""
-    d = model.demand
+    terms = _cost_terms(model)
     short = clean(x[model.block_cols("short")])
-    value = short * d["unmet_value_usd_per_t"].to_numpy()
-    return short, value, value * model.discount(d["year"])
+    value = short * terms.unmet_usd_per_t
+    return short, value, value * terms.discount
 
 
 def unmet_value_pv(model: Model, x: np.ndarray) -> float:
     """Expected present value of the unmet demand of a solution at its value, USD (see ``unmet_value``): its
     ``value_pv_usd`` column totalled as ``expected_total`` does, without building the table."""
-    prob = model.demand["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
-    return float((_unmet(model, x)[2] * prob).sum())
+    return float((_unmet(model, x)[2] * _cost_terms(model).group_prob).sum())
 
 
 def cost_with_unmet_pv(model: Model, x: np.ndarray) -> float:
@@ -419,8 +456,7 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
     usd = np.column_stack([sums[c][order] for c in names])
     mask = np.column_stack([present[c][order] for c in names])
     rows = np.broadcast_to(order[:, None], mask.shape)[mask]
-    years = model.demand["year"].to_numpy()[rows]
-    pv = usd[mask] * model.discount(years)
+    pv = usd[mask] * terms.discount[rows]
     return float((pv * terms.group_prob[rows]).sum())
 
 
