@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.replan import replan
-from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, _universe, scenario_set
+from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, _universe, sample_factors, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.variants import SampleModels
@@ -202,7 +202,7 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
     universe = _universe(loaded)
     ties, sizes = tie_weights(models.base.lp), MinimumSizes(models.base)  # the same for every scenario's model
     for index in range(settings.evaluation):
-        one, _ = scenario_set(loaded, [index], settings.seed, ROBUST_EVALUATION, universe=universe)
+        one, _ = sample_factors(loaded, index, settings.seed, ROBUST_EVALUATION, universe=universe)
         model = models.model(one)
         if models.supports(one) is None:
             share_terms(model, models.base)

@@ -35,6 +35,7 @@ from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
 from engine.outputs.summary import provenance
+from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import PlanSession
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
@@ -54,6 +55,7 @@ class SampleRunner:
         self.universe = _universe(loaded)  # what the draws act on, the same for every sample
         self.models = SampleModels(loaded)  # the model built once; each sample's numbers changed from it
         self.ties = tie_weights(self.models.base.lp)  # the column keys are the same for every sample
+        self.sizes = MinimumSizes(self.models.base)  # so are the JV options: used where a sample shares them
         self.metrics = PlanMetrics(self.models.base)  # where each number's terms sit: the same for every sample
 
     def run(self, index: int) -> dict:
@@ -63,7 +65,7 @@ class SampleRunner:
         model = self.models.model(sample)
         if changed:
             share_terms(model, self.models.base)
-        session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties)
+        session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties, sizes=self.sizes)
         plan = session.solve()
         row: dict = {**record, "status": plan.status.value, **session.checks}
         if plan.ok:
