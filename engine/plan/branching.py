@@ -33,7 +33,6 @@ import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from engine.formulation.model import Model
 from engine.solvers.base import NOISE_REL, Backend, Solution, Status
@@ -64,7 +63,8 @@ class MinimumSizes:
         self.ids = ids[order]
         self.built_cols = built[order]
         self.minimum = opts["min_size_tpy"].to_numpy(dtype=float)[sized][order]
-        option_of_build = pd.Index(self.ids).get_indexer(model.builds["option_id"]).astype(np.int64)
+        where = {option: k for k, option in enumerate(self.ids)}
+        option_of_build = np.array([where.get(o, -1) for o in model.builds["option_id"]], dtype=np.int64)
         keep = option_of_build >= 0
         self.build_cols = model.block_cols("build")[keep]
         self.build_option = option_of_build[keep]
