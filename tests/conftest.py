@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +48,49 @@ TINY_DEMAND = [
     {"mineral": "ga", "year": 2025, "demand_t": 40},
     {"mineral": "ge", "year": 2025, "demand_t": 10},
 ]
+
+
+def _process_state() -> dict[str, object]:
+    """What a test may change for the tests after it and must restore: the working directory, the environment,
+    SIGINT's handler and the signal wake-up fd."""
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}  # pytest's own, per phase
+    return {"working directory": os.getcwd(), "environment": environment,
+            "SIGINT handler": signal.getsignal(signal.SIGINT), "signal wake-up fd": wakeup}
+
+
+@pytest.fixture(autouse=True)
+def _restores_process_state() -> Iterator[None]:
+    """Every test leaves the process as it found it; one that does not fails, named, instead of a later test."""
+    before = _process_state()
+    yield
+    after = _process_state()
+    changed = {name: _difference(before[name], after[name]) for name in before if before[name] != after[name]}
+    assert not changed, f"the test left the process changed: {changed}"
+
+
+def _difference(before: object, after: object) -> object:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return {k: (before.get(k), after.get(k)) for k in sorted(before.keys() | after.keys())
+                if before.get(k) != after.get(k)}
+    return (before, after)
+
+
+@pytest.fixture
+def sigint_as_at_a_terminal() -> Iterator[None]:
+    """SIGINT as an interactive Python has it: Python's default handler (KeyboardInterrupt), no wake-up fd.
+
+    A process started in the background by a non-interactive shell (``bash -c 'make test' &``), or by a launcher
+    that does the same, inherits SIGINT ignored, and Python then leaves it ignored; a test of Ctrl-C sets the state
+    it needs here and restores the one it found."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    wakeup = signal.set_wakeup_fd(-1)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(wakeup)
+        signal.signal(signal.SIGINT, handler)
 
 
 def write_table(folder: Path, name: str, rows: list[dict]) -> None:
