@@ -397,11 +397,15 @@ def test_silent_acceptance_is_now_a_documented_warning(tmp_path):
     r = invoke("validate", path)
     assert r.exit_code == 0, r.output
     warnings = [line.strip() for line in r.stdout.splitlines() if line.strip().startswith("Warning:")]
+    baseline = ROOT / "models" / "baseline.yaml"
+    line = baseline.read_text(encoding="utf-8").splitlines().index("    years: 2027+") + 1
     assert warnings == [
-        "Warning: policy 'cap' covers no year of the horizon 2025-2026 (2030+); it has no effect",
+        f"Warning: {path}, line 3, policies[0].years: policy 'cap' covers no year of the horizon 2025-2026 "
+        f"(2030+); it has no effect",
+        f"Warning: {baseline}, line {line}, shocks[0].years: shock 'china_ga_ge_ban' covers no year of the horizon "
+        f"2025-2026 (2027+); it never happens",
         "Warning: country_cap 'cap' does not cap ROW (region 'World' in countries.csv: an aggregate of many "
         "countries, exempt from country caps)",
-        "Warning: shock 'china_ga_ge_ban' covers no year of the horizon 2025-2026 (2027+); it never happens",
     ]
 
 
