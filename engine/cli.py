@@ -470,7 +470,8 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     if report_dir is not None:
         from engine.outputs.files import check_writable
 
-        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
+        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()], option="--report",
+                       kind="report folder")
     comparison = api.compare_runs(list(runs), top=top, solver=solver)
     if out is not None:
         write_comparison_csv(comparison.result, out, force=force)

@@ -491,7 +491,8 @@ def test_out_pointing_at_an_existing_file(tmp_path, command, results_folder):
         args = [a.replace("{M}", "baseline").replace("{OUT}", str(target)) for a in SCENARIO_COMMANDS[command]]
     r = invoke(*args)
     assert r.exit_code == 2, r.output
-    expected = (f"--out {target}: exists already; pass --force to replace it or choose another file"
+    expected = (f"--out {target}: exists and is not a comparison table critmin wrote (its header starts "
+                f"'key,section,metric,unit'); choose another file, or move or delete it yourself first"
                 if command == "compare" else f"{target}: exists and is not a folder; choose another --out")
     assert r.stderr == f"Error: {expected}\n"
     assert target.read_text(encoding="utf-8") == "keep"
