@@ -473,6 +473,9 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
         check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()], option="--report",
                        kind="report folder")
     comparison = api.compare_runs(list(runs), top=top, solver=solver)
+    solved = [run for run in comparison.result.runs if run.origin == "solved"]
+    for warning in dict.fromkeys(w for run in solved for w in run.summary.get("warnings", [])):
+        click.echo(f"Warning: {warning}", err=True)  # as 'solve' prints them (a folder's are in its report)
     if out is not None:
         write_comparison_csv(comparison.result, out, force=force)
     if report_dir is not None:

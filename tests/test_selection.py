@@ -199,6 +199,14 @@ def test_every_analysis_command_shows_the_scenarios_warnings(tiny_inputs, tmp_pa
     assert lines[1].startswith("Error: ") and len(lines) == 2
 
 
+def test_compare_shows_the_warnings_of_the_scenarios_it_solves(tiny_inputs, tmp_path):
+    path = tiny(tmp_path, tiny_inputs, "policies: [{type: export_ban, name: b, exporter: RUS}]\n")
+    r = invoke("compare", path, path)
+    assert r.exit_code == 0, r.output
+    assert r.stderr == (f"Warning: {path}, line 7, policies[0].exporter: policy 'b': RUS has no capacity of ga in the "
+                        f"dataset (refining, equity or JV options); it has no effect\n")
+
+
 def test_stress_warns_of_a_named_shock_outside_the_horizon(tmp_path):
     path = tmp_path / "late.yaml"
     path.write_text("extends: baseline\nname: late\nshocks:\n  - name: late\n    country: CHN\n    years: 2090+\n",
