@@ -244,7 +244,7 @@ def frontier(scenario: ScenarioLike = None, *, points: int = 11, minerals: Seque
     from engine.analysis.frontier_run import parse_caps, run_frontier
 
     loaded = load(scenario)
-    chosen = [m if m == "each" else mineral_codes(loaded, [m])[0] for m in minerals]
+    chosen = [m if m == "each" else mineral_codes(loaded, [m], "minerals")[0] for m in minerals]
     parsed = parse_caps(caps) if isinstance(caps, str) or caps is None else [float(c) for c in caps]
     return Frontier(run_frontier(loaded, points=points, minerals=chosen, caps=parsed, solver=solver,
                                  progress=progress))
