@@ -120,8 +120,17 @@ def _names(minerals: Iterable[str]) -> str:
     return ", ".join(sorted(minerals))
 
 
+_LAST: list[Any] = [None, []]  # the last scenario seen and its warnings: a sweep's samples share one
+
+
 def selection_warnings(loaded: LoadedScenario) -> list[str]:
     """One line for every scenario value that selects nothing, naming its YAML path (see the module doc)."""
+    if _LAST[0] is not loaded:  # a loaded scenario is immutable: the same object, the same warnings
+        _LAST[:] = [loaded, _selection_warnings(loaded)]
+    return list(_LAST[1])
+
+
+def _selection_warnings(loaded: LoadedScenario) -> list[str]:
     s, where = loaded.scenario, loaded.locate
     minerals = modelled(loaded)
     has = presence(loaded.dataset)
