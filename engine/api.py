@@ -540,7 +540,7 @@ def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: s
     loaded = load(scenario)
     if isinstance(by, str):
         by = [b.strip() for b in by.split(",")]
-    settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
+    settings = settings_with(loaded, {}, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
                              minerals=list(minerals) if minerals else None,
                              by=None if by is None else list(by))

@@ -285,3 +285,20 @@ def test_resume_of_a_missing_folder(tiny_inputs, tmp_path):
     assert r.stderr == (f"Error: {out}: nothing to resume (no such folder); --resume finishes a sweep folder written "
                         f"by an interrupted 'critmin sweep' with the same --out\n")
     assert not out.exists()
+
+
+def test_python_names_its_arguments_not_the_options():
+    import engine as cm
+    from engine.errors import InputError
+
+    horizon = "the horizon 2025-2035 of scenario 'baseline'; expected a year from 2025 to 2035"
+    with pytest.raises(InputError) as caught:
+        cm.worstcase("baseline", start_years="2040+")
+    assert str(caught.value) == f"start_years: 2040+ covers no year of {horizon}"
+    with pytest.raises(InputError) as caught:
+        cm.explain("baseline", years=[1800])
+    assert str(caught.value) == f"years: 1800 is outside {horizon}"
+    with pytest.raises(InputError) as caught:
+        cm.stress({"extends": "baseline", "shocks": []}, named_only=True)
+    assert str(caught.value) == ("named_only: scenario 'inline' has no named shocks (its 'shocks' list is empty); add "
+                                 "shocks to the scenario, or leave out named_only for the N-1 shocks")

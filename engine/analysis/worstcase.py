@@ -182,14 +182,16 @@ OPTION_NAMES = {"k": "--k", "country": "--country", "by": "--by", "share": "--sh
                 "owner_threshold": "--owner-threshold", "cut_jv_output": "--cut-jv-output", "minerals": "--mineral"}
 
 
-def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSettings:
+def settings_with(loaded: LoadedScenario, options: dict[str, str] = OPTION_NAMES,
+                  **changes: object) -> WorstCaseSettings:
     """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file; a
-    value that selects nothing is an error naming its option, or its YAML path when it comes from the scenario."""
+    value that selects nothing is an error naming its option (``options``: key -> what the user typed, such as
+    ``--from``; the key itself when absent), or its YAML path when it comes from the scenario."""
     ds = loaded.dataset
     given = {key for key, value in changes.items() if value is not None}
 
     def label(key: str) -> str:
-        return OPTION_NAMES.get(key, key) if key in given else loaded.locate(("worstcase", key))
+        return options.get(key, key) if key in given else loaded.locate(("worstcase", key))
 
     if isinstance(changes.get("minerals"), list):  # names as well as codes: 'gallium' -> ga
         changes = {**changes, "minerals": [mineral_code(ds, m) or m for m in changes["minerals"]]}
@@ -201,7 +203,7 @@ def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSetting
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
             value = changes.get(key, data.get(key))
-            problems.append(f"{OPTION_NAMES.get(key, key)} {value!r}: {error['msg']}")
+            problems.append(f"{options.get(key, key)} {value!r}: {error['msg']}")
         raise InputError("Worst-case settings are not valid:\n  " + "\n  ".join(problems)) from None
     if settings.minerals:
         modelled_minerals(label("minerals"), settings.minerals, loaded)
