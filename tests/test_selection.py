@@ -142,12 +142,14 @@ SCENARIO_WARNINGS = {
     "uncertainty_cost": ("uncertainty: {cost: {ge: {dist: uniform, low: 0.9, high: 1.1}}}",
                          "uncertainty.cost.ge: 'ge' is not a modelled mineral (ga); it has no effect"),
     "exportable_country": ("  exportable_share: {RUS: 0.5}",
-                           f"data.exportable_share.RUS: {NO_RUS}; it has no effect"),
+                           "data.exportable_share.RUS: no capacity of ga is located in RUS in the dataset; it has no "
+                           "effect"),
     "exportable_source": ("  exportable_share: {CHN-GE: 0.5}",
                           "data.exportable_share.CHN-GE: source 'CHN-GE' refines ge, which is not modelled (ga); it "
                           "has no effect"),
     "uncertainty_capacity": ("uncertainty: {capacity: {RUS: {dist: uniform, low: 0.5, high: 1}}}",
-                             f"uncertainty.capacity.RUS: {NO_RUS}; it has no effect"),
+                             "uncertainty.capacity.RUS: no capacity of ga is located in RUS in the dataset; it has "
+                             "no effect"),
     "dependence_country": ("dependence: {country: RUS}",
                            f"dependence.country: the dependence country: {NO_RUS}; every share of demand attributed "
                            f"to it is 0"),

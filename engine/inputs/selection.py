@@ -151,7 +151,7 @@ def _selection_warnings(loaded: LoadedScenario) -> list[str]:
     def countries(path: tuple, what: str, named: Any, covered: list[str], effect: str) -> None:
         listed = [named] if isinstance(named, str) else list(named or [])
         if covered and listed and not any(set(covered) & has.get(c, frozenset()) for c in listed):
-            out.append(f"{where(path)}: {what + ': ' if what else ''}{', '.join(listed)} "
+            out.append(f"{where(path)}: {what}: {', '.join(listed)} "
                        f"{'has' if len(listed) == 1 else 'have'} no capacity of {_names(covered)} in the dataset "
                        f"(refining, equity or JV options); {effect}")
 
@@ -186,6 +186,8 @@ def _selection_warnings(loaded: LoadedScenario) -> list[str]:
             if key in mineral_of and mineral_of[key] not in minerals:
                 out.append(f"{where((*path, key))}: source '{key}' refines {mineral_of[key]}, which is not "
                            f"modelled ({_names(minerals)}); it has no effect")
-            elif key not in mineral_of and key != "all":
-                countries((*path, key), "", key, minerals, "it has no effect")
+            elif key not in mineral_of and key != "all" and not set(cap.loc[cap["location"] == key, "mineral"]) & \
+                    set(minerals):  # by location country: only capacity located there counts
+                out.append(f"{where((*path, key))}: no capacity of {_names(minerals)} is located in {key} in the "
+                           f"dataset; it has no effect")
     return out
