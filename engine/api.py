@@ -84,23 +84,9 @@ def mineral_codes(scenario: ScenarioLike, minerals: Iterable[str], option: str =
     >>> mineral_codes("baseline", ["lithium", "GA"])
     ['li', 'ga']
     """
-    from engine.errors import InputError, did_you_mean
-    from engine.inputs.scenario import mineral_code
+    from engine.inputs.selection import modelled_minerals
 
-    loaded = load(scenario)
-    known = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
-    out = []
-    for m in minerals:
-        code = mineral_code(loaded.dataset, m)
-        if code not in known:
-            names = {c: n.split("(")[0].strip().lower() for c, n in zip(loaded.dataset.minerals["mineral"],
-                                                                    loaded.dataset.minerals["name"], strict=True)}
-            expected = ", ".join(f"{c} ({names[c]})" for c in sorted(known))
-            raise InputError(f"{option}: '{m}' is not modelled in scenario '{loaded.name}'"
-                             f"{did_you_mean(m, sorted(known) + [names[c] for c in known])}; expected one of "
-                             f"{expected}")
-        out.append(code)
-    return out
+    return modelled_minerals(option, minerals, load(scenario))
 
 
 def _names(loaded: LoadedScenario) -> Any:
@@ -258,7 +244,7 @@ def frontier(scenario: ScenarioLike = None, *, points: int = 11, minerals: Seque
     from engine.analysis.frontier_run import parse_caps, run_frontier
 
     loaded = load(scenario)
-    chosen = [m if m == "each" else mineral_codes(loaded, [m])[0] for m in minerals]
+    chosen = [m if m == "each" else mineral_codes(loaded, [m], "minerals")[0] for m in minerals]
     parsed = parse_caps(caps) if isinstance(caps, str) or caps is None else [float(c) for c in caps]
     return Frontier(run_frontier(loaded, points=points, minerals=chosen, caps=parsed, solver=solver,
                                  progress=progress))
@@ -325,9 +311,12 @@ def explain(scenario: ScenarioLike = None, *, minerals: Sequence[str] = (), year
             solver: str = "highs", progress: ProgressCallback | None = None) -> Explained:
     """Why demand goes unmet (``critmin explain``); ``minerals`` as codes or names."""
     from engine.analysis.explain import explain as explain_scenario
+    from engine.inputs.selection import check_years
 
     loaded = load(scenario)
-    return Explained(explain_scenario(loaded, solver=solver, minerals=mineral_codes(loaded, minerals),
+    for year in years:
+        check_years("years", year, loaded)
+    return Explained(explain_scenario(loaded, solver=solver, minerals=mineral_codes(loaded, minerals, "minerals"),
                                       years=list(years), progress=progress))
 
 
@@ -372,9 +361,12 @@ def stress(scenario: ScenarioLike = None, *, named_only: bool = False, solver: s
            progress: ProgressCallback | None = None) -> Stress:
     """N-1 and named supply shocks against the base plan (``critmin stress``)."""
     from engine.analysis.stress import stress as stress_scenario
+    from engine.inputs.selection import check_named_shocks
 
-    return Stress(stress_scenario(load(scenario), solver=solver, include_n_minus_one=not named_only,
-                                  progress=progress))
+    loaded = load(scenario)
+    if named_only:
+        check_named_shocks("named_only", loaded)
+    return Stress(stress_scenario(loaded, solver=solver, include_n_minus_one=not named_only, progress=progress))
 
 
 @dataclass
@@ -548,7 +540,7 @@ def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: s
     loaded = load(scenario)
     if isinstance(by, str):
         by = [b.strip() for b in by.split(",")]
-    settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
+    settings = settings_with(loaded, {}, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
                              minerals=list(minerals) if minerals else None,
                              by=None if by is None else list(by))

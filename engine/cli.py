@@ -144,6 +144,19 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
     return folder
 
 
+def load_warned(model: str | None) -> Any:
+    """The scenario, with one line on stderr for each of its values that selects nothing (a policy or shock
+    outside the horizon, …: see ``engine.inputs.selection``); ``solve`` and ``validate`` print them with their
+    other warnings instead."""
+    from engine import api
+    from engine.inputs.selection import selection_warnings
+
+    loaded = api.load(model)
+    for warning in selection_warnings(loaded):
+        click.echo(f"Warning: {warning}", err=True)
+    return loaded
+
+
 @main.command()
 @MODEL
 @click.option("--solver", default="highs", show_default=True,
@@ -392,7 +405,7 @@ def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: st
     from engine import api
     from engine.analysis.frontier_run import parse_caps
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     chosen = [m if m == "each" else api.mineral_codes(loaded, [m])[0] for m in minerals]
     # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
     suffix = "frontier" if not chosen else "frontier-" + "-".join(dict.fromkeys(chosen))
@@ -416,9 +429,12 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
             as_json: bool) -> None:
     """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it."""
     from engine import api
+    from engine.inputs.selection import check_years
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     chosen = api.mineral_codes(loaded, minerals)
+    for year in years:
+        check_years("--year", year, loaded)
     with progress_bar("Explaining", show_pos=True) as progress:
         result = api.explain(loaded, minerals=chosen, years=years, solver=solver, progress=progress)
     if as_json:
@@ -454,8 +470,12 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
     if report_dir is not None:
         from engine.outputs.files import check_writable
 
-        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()])
+        check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()], option="--report",
+                       kind="report folder")
     comparison = api.compare_runs(list(runs), top=top, solver=solver)
+    solved = [run for run in comparison.result.runs if run.origin == "solved"]
+    for warning in dict.fromkeys(w for run in solved for w in run.summary.get("warnings", [])):
+        click.echo(f"Warning: {warning}", err=True)  # as 'solve' prints them (a folder's are in its report)
     if out is not None:
         write_comparison_csv(comparison.result, out, force=force)
     if report_dir is not None:
@@ -507,8 +527,11 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
            no_write: bool, as_json: bool) -> None:
     """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it."""
     from engine import api
+    from engine.inputs.selection import check_named_shocks
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
+    if named_only:
+        check_named_shocks("--named-only", loaded)
     folder = target_folder(loaded, "stress", out, force, no_write)
     with progress_bar("Stress-testing") as progress:
         result = api.stress(loaded, named_only=named_only, solver=solver, progress=progress)
@@ -538,7 +561,7 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
     from engine import api
     from engine.analysis.sweep import check_folder, check_runner
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
     check_runner(solver, scheduler)  # before the progress bar and before anything is written
     check_folder(folder, loaded, samples, seed, resume, force)
@@ -579,7 +602,7 @@ def robust(model: str | None, scenarios: int | None, evaluation: int | None, ris
     """Two-stage stochastic plan (JV builds and stockpile chosen once) and its value over the deterministic plan."""
     from engine import api
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     changes = {k: v for k, v in {"scenarios": scenarios, "evaluation": evaluation, "risk": risk, "alpha": alpha,
                                  "seed": seed}.items() if v is not None}
     if changes:
@@ -622,7 +645,7 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
     from engine import api
     from engine.analysis.worstcase import settings_with
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     settings = settings_with(loaded, k=k, country=country, share=share, owner_threshold=owner_threshold,
                              cut_jv_output=cut_jv_output, start_years=start_years,
                              minerals=list(minerals) if minerals else None,
@@ -654,7 +677,7 @@ def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path
     """One assumption at a time at its low and high value, re-solved: a tornado of dependence and cost."""
     from engine import api
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     folder = target_folder(loaded, "sensitivity", out, force, no_write)
     with progress_bar("Re-solving") as progress:
         result = api.sensitivity(loaded, step=step, top=top, solver=solver, progress=progress)
@@ -677,7 +700,7 @@ def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out
     """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
     from engine import api
 
-    loaded = api.load(model)
+    loaded = load_warned(model)
     folder = target_folder(loaded, "calibrate", out, force, no_write)
     result = api.calibrate(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),

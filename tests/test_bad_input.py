@@ -513,8 +513,8 @@ def test_existing_results_folder_is_kept_without_force(tmp_path):
     (out / "sentinel.txt").write_text("keep me", encoding="utf-8")
     r = invoke("solve", "--out", out)
     assert r.exit_code == 2
-    assert r.stderr == (f"Error: {out}: results folder exists already; pass --force to replace it or choose "
-                        f"another --out\n")
+    assert r.stderr == (f"Error: {out}: exists, and it was not written by critmin (it holds sentinel.txt); choose "
+                        f"another --out, or move or delete that folder yourself first\n")
     assert (out / "sentinel.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
 

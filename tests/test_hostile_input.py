@@ -397,11 +397,15 @@ def test_silent_acceptance_is_now_a_documented_warning(tmp_path):
     r = invoke("validate", path)
     assert r.exit_code == 0, r.output
     warnings = [line.strip() for line in r.stdout.splitlines() if line.strip().startswith("Warning:")]
+    baseline = ROOT / "models" / "baseline.yaml"
+    line = baseline.read_text(encoding="utf-8").splitlines().index("    years: 2027+") + 1
     assert warnings == [
-        "Warning: policy 'cap' covers no year of the horizon 2025-2026 (2030+); it has no effect",
+        f"Warning: {path}, line 3, policies[0].years: policy 'cap' covers no year of the horizon 2025-2026 "
+        f"(2030+); it has no effect",
+        f"Warning: {baseline}, line {line}, shocks[0].years: shock 'china_ga_ge_ban' covers no year of the horizon "
+        f"2025-2026 (2027+); it never happens",
         "Warning: country_cap 'cap' does not cap ROW (region 'World' in countries.csv: an aggregate of many "
         "countries, exempt from country caps)",
-        "Warning: shock 'china_ga_ge_ban' covers no year of the horizon 2025-2026 (2027+); it never happens",
     ]
 
 
@@ -487,7 +491,8 @@ def test_out_pointing_at_an_existing_file(tmp_path, command, results_folder):
         args = [a.replace("{M}", "baseline").replace("{OUT}", str(target)) for a in SCENARIO_COMMANDS[command]]
     r = invoke(*args)
     assert r.exit_code == 2, r.output
-    expected = (f"--out {target}: exists already; pass --force to replace it or choose another file"
+    expected = (f"--out {target}: exists and is not a comparison table critmin wrote (its header starts "
+                f"'key,section,metric,unit'); choose another file, or move or delete it yourself first"
                 if command == "compare" else f"{target}: exists and is not a folder; choose another --out")
     assert r.stderr == f"Error: {expected}\n"
     assert target.read_text(encoding="utf-8") == "keep"

@@ -151,10 +151,15 @@ def test_worstcase_command_on_the_baseline(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--by", "border"], "--by ['border']: Input should be 'location', 'owner' or 'either'"),
-    (["--from", "2040+"], "--from 2040+: no year of the horizon 2025-2035"),
-    (["--country", "CHX"], "--country 'CHX': unknown country (did you mean 'CHN'?)"),
-    (["--mineral", "galium"], "--mineral 'galium': unknown mineral (did you mean 'gallium'?); expected one of co, ga, "
-                              "ge, li, ni or their names"),
+    (["--from", "2040+"], "--from: 2040+ covers no year of the horizon 2025-2035 of scenario 'baseline'; expected a "
+                          "year from 2025 to 2035"),
+    (["--country", "CHX"], "--country: 'CHX' is an unknown country (did you mean 'CHN'?); expected an ISO 3166 "
+                           "alpha-3 code of the dataset"),
+    (["--country", "ARG", "--mineral", "ga"], "--country: 'ARG' has no capacity of ga in the dataset (refining, "
+                                             "equity or JV options), so it selects nothing; expected one of AUS, "
+                                             "CAN, CHN, GRC, JPN, KOR, RUS, USA"),
+    (["--mineral", "galium"], "--mineral: 'galium' is not modelled in scenario 'baseline' (did you mean 'gallium'?); "
+                              "expected one of co (cobalt), ga (gallium), ge (germanium), li (lithium), ni (nickel)"),
 ])
 def test_bad_worstcase_options(tmp_path, args, message):
     out = tmp_path / "never"

@@ -351,12 +351,15 @@ def check_csv_target(path: Path, force: bool = False, inputs: Sequence[str] = ()
         if is_results_folder(Path(argument)) and Path(argument).resolve() in target.parents:
             raise InputError(f"--out {path}: lies inside the results folder {argument}, an input of this "
                              f"comparison; choose a file outside it")
-    if path.exists() and (path.is_dir() or not force):
-        raise InputError(f"--out {path}: exists already; pass --force to replace it or choose another file")
+    if path.is_dir():
+        raise InputError(f"--out {path}: is a folder; expected a file ending in .csv")
     if path.exists() and not _is_comparison_table(path):
-        raise InputError(f"--out {path}: --force replaces only a comparison table critmin wrote (its header starts "
-                         f"'{COMPARISON_HEADER.rstrip(',')}'), and this file is not one; choose another file, or "
-                         f"move or delete it yourself first")
+        header = f"its header starts '{COMPARISON_HEADER.rstrip(',')}'"
+        what = (f"--force replaces only a comparison table critmin wrote ({header}), and this file is not one"
+                if force else f"exists and is not a comparison table critmin wrote ({header})")
+        raise InputError(f"--out {path}: {what}; choose another file, or move or delete it yourself first")
+    if path.exists() and not force:
+        raise InputError(f"--out {path}: exists already; pass --force to replace it or choose another file")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"--out {path}: folder {folder} does not exist")

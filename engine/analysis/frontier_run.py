@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from engine.analysis.frontier import compute_frontier
-from engine.errors import InputError, did_you_mean
+from engine.errors import InputError
 from engine.formulation import build_model
 from engine.inputs.scenario import LoadedScenario
+from engine.inputs.selection import modelled, modelled_minerals
 from engine.outputs.display import usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import provenance, versions
@@ -53,16 +54,11 @@ def parse_caps(text: str | None) -> list[float] | None:
 
 
 def _targets(loaded: LoadedScenario, minerals: list[str]) -> list[str]:
-    modelled = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
     if not minerals:
         return ["all"]
     if minerals == ["each"]:
-        return modelled
-    for m in minerals:
-        if m not in modelled:
-            raise InputError(f"--mineral: '{m}' is not modelled in scenario '{loaded.name}'"
-                             f"{did_you_mean(m, [*modelled, 'each'])}; expected one of {', '.join(modelled)} or 'each'")
-    return minerals
+        return modelled(loaded)
+    return modelled_minerals("--mineral", minerals, loaded)
 
 
 def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str] | None = None,

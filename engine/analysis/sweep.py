@@ -241,29 +241,30 @@ def prepare_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int
 
 def check_folder(folder: Path, loaded: LoadedScenario, samples: int, seed: int, resume: bool,
                  force: bool) -> None:
-    """Every check on the sweep folder, before anything is written: not a file, not over an input, not an existing
-    folder without --resume or --force, --force only over critmin's own, --resume only of the same sweep."""
-    from engine.outputs.files import check_writable
+    """Every check on the sweep folder, before anything is written: not a file, not over an input, not a folder
+    critmin did not write, not an existing folder without --resume or --force, --resume only of the same sweep.
+    Each refusal speaks of the flag given (--resume, --force or none)."""
+    from engine.outputs.files import check_writable, refusal, written_by_critmin
 
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: exists and is not a folder; choose another --out")
+    flag = "--resume" if resume else "--force"
+    if resume and not folder.exists():
+        raise InputError(f"{folder}: nothing to resume (no such folder); --resume finishes a sweep folder written by "
+                         f"an interrupted 'critmin sweep' with the same --out")
+    if not (resume or force) and (folder / MANIFEST).is_file() and written_by_critmin(folder):
+        raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
+                         f"again, or choose another --out")
+    check_writable(folder, resume or force, loaded.input_paths, flag=flag)
     if folder.exists() and resume:
-        check_writable(folder, True, loaded.input_paths)
         path = folder / MANIFEST
+        if not path.is_file():
+            raise InputError(refusal(folder, flag, reason="it holds no manifest.json"))
         try:
-            old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = None
         manifest = _manifest(loaded, samples, seed)
         if old != manifest:
             raise InputError(f"{folder}: cannot resume: it holds a different sweep ({old}); expected {manifest}")
-        return
-    if folder.exists() and not force:
-        raise InputError(f"{folder}: sweep folder exists already; pass --resume to finish it, --force to start "
-                         f"again, or choose another --out")
-    if resume:
-        raise InputError(f"{folder}: nothing to resume (no such folder)")
-    check_writable(folder, force, loaded.input_paths)
 
 
 def _has_samples(folder: Path) -> bool:

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from engine.errors import InputError, did_you_mean
+from engine.errors import InputError
 from engine.formulation import build_model
 from engine.formulation.demand import shortfall_value_coefficients
 from engine.formulation.disruptions import ScenarioSet
@@ -53,6 +53,7 @@ from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
 from engine.inputs.scenario import LoadedScenario, mineral_code
 from engine.inputs.schema import WorstCaseSettings
+from engine.inputs.selection import check_years, modelled_minerals, present_country
 from engine.outputs.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
 from engine.outputs.summary import provenance
 from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession, add_checks
@@ -178,12 +179,20 @@ def restriction_sets(moves: list[Move], k: int) -> list[Restriction]:
 
 
 OPTION_NAMES = {"k": "--k", "country": "--country", "by": "--by", "share": "--share", "start_years": "--from",
-                "owner_threshold": "--owner-threshold", "cut_jv_output": "--cut-jv-output", "minerals": "minerals"}
+                "owner_threshold": "--owner-threshold", "cut_jv_output": "--cut-jv-output", "minerals": "--mineral"}
 
 
-def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSettings:
-    """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file."""
+def settings_with(loaded: LoadedScenario, options: dict[str, str] = OPTION_NAMES,
+                  **changes: object) -> WorstCaseSettings:
+    """The scenario's ``worstcase`` section with ``changes`` (command-line values), validated like the file; a
+    value that selects nothing is an error naming its option (``options``: key -> what the user typed, such as
+    ``--from``; the key itself when absent), or its YAML path when it comes from the scenario."""
     ds = loaded.dataset
+    given = {key for key, value in changes.items() if value is not None}
+
+    def label(key: str) -> str:
+        return options.get(key, key) if key in given else loaded.locate(("worstcase", key))
+
     if isinstance(changes.get("minerals"), list):  # names as well as codes: 'gallium' -> ga
         changes = {**changes, "minerals": [mineral_code(ds, m) or m for m in changes["minerals"]]}
     data = {**loaded.scenario.worstcase.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
@@ -194,20 +203,13 @@ def settings_with(loaded: LoadedScenario, **changes: object) -> WorstCaseSetting
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
             value = changes.get(key, data.get(key))
-            problems.append(f"{OPTION_NAMES.get(key, key)} {value!r}: {error['msg']}")
+            problems.append(f"{options.get(key, key)} {value!r}: {error['msg']}")
         raise InputError("Worst-case settings are not valid:\n  " + "\n  ".join(problems)) from None
-    countries, minerals = set(ds.countries["iso3"]), set(ds.minerals["mineral"])
-    if settings.country is not None and settings.country not in countries:
-        raise InputError(f"--country {settings.country!r}: unknown country{did_you_mean(settings.country, countries)};"
-                         f" expected an ISO 3166 alpha-3 code of the dataset")
-    unknown = [m for m in settings.minerals or [] if m not in minerals]
-    if unknown:
-        names = [str(n).split("(")[0].strip().lower() for n in ds.minerals["name"]]
-        raise InputError(f"--mineral {unknown[0]!r}: unknown mineral{did_you_mean(unknown[0], [*minerals, *names])}; "
-                         f"expected one of {', '.join(sorted(minerals))} or their names")
-    if not settings.start_years.select(loaded.scenario.years):
-        raise InputError(f"--from {settings.start_years}: no year of the horizon "
-                         f"{loaded.scenario.horizon.start}-{loaded.scenario.horizon.end}")
+    if settings.minerals:
+        modelled_minerals(label("minerals"), settings.minerals, loaded)
+    if settings.country is not None:
+        present_country(label("country"), settings.country, settings.minerals, loaded)
+    check_years(label("start_years"), settings.start_years, loaded)
     return settings
 
 

@@ -8,34 +8,22 @@ from __future__ import annotations
 import numpy as np
 
 from engine.formulation.model import Model
+from engine.inputs.selection import selection_warnings
 
 SCALE_LIMIT = 1e9  # ratio of the largest to the smallest non-zero coefficient worth a warning
 
 
 def policy_scope_warnings(model: Model) -> None:
-    """Policies whose years or minerals fall outside the model do nothing: say so."""
+    """Scenario values that select nothing (a policy or shock outside the horizon or the modelled minerals, a
+    country with no capacity of what it covers, …) do nothing: say so, naming their YAML path."""
+    model.warnings.extend(selection_warnings(model.loaded))
     for policy in model.scenario.policies:
-        if not policy.years.select(model.years):
-            model.warnings.append(f"policy '{policy.name}' covers no year of the horizon "
-                                  f"{model.years[0]}-{model.years[-1]} ({policy.years}); it has no effect")
-        if policy.minerals is not None and not set(policy.minerals) & set(model.minerals):
-            model.warnings.append(f"policy '{policy.name}' covers none of the modelled minerals "
-                                  f"({', '.join(model.minerals)}); it has no effect")
-        elif policy.minerals == []:
-            model.warnings.append(f"policy '{policy.name}' lists no minerals; it has no effect")
         if policy.type == "country_cap":
             exempt = _world_aggregates(model)
             if exempt:
                 model.warnings.append(f"country_cap '{policy.name}' does not cap {', '.join(exempt)} (region "
                                       f"'World' in countries.csv: an aggregate of many countries, exempt from "
                                       f"country caps)")
-    for shock in model.scenario.shocks:
-        if not shock.years.select(model.years):
-            model.warnings.append(f"shock '{shock.name}' covers no year of the horizon "
-                                  f"{model.years[0]}-{model.years[-1]} ({shock.years}); it never happens")
-        elif shock.minerals is not None and not set(shock.minerals) & set(model.minerals):
-            model.warnings.append(f"shock '{shock.name}' covers none of the modelled minerals "
-                                  f"({', '.join(model.minerals)}); it never happens")
 
 
 def _world_aggregates(model: Model) -> list[str]:

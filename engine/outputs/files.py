@@ -81,17 +81,28 @@ def written_by_critmin(folder: Path) -> bool:
     return not _foreign_entries(folder)
 
 
-def _refusal(folder: Path) -> str:
-    if (folder / "summary.json").is_file() or (folder / "manifest.json").is_file():
+FLAG_RULES = {
+    "--force": "replaces only a folder critmin wrote",
+    "--resume": "finishes only a sweep folder critmin wrote (one written by an interrupted 'critmin sweep', holding "
+                "its manifest.json and samples)",
+}
+"""What each flag that reuses an existing folder accepts: a refusal quotes the rule of the flag the user gave."""
+
+
+def refusal(folder: Path, flag: str | None, option: str = "--out", reason: str | None = None) -> str:
+    """Why ``folder`` is not replaced (or resumed), in terms of what the user typed: ``flag`` is the option given
+    (``--force``, ``--resume``) or None; ``option`` the one naming the folder; ``reason`` what is wrong with it
+    (default: the files critmin did not write)."""
+    if reason is None and ((folder / "summary.json").is_file() or (folder / "manifest.json").is_file()):
         shown = _foreign_entries(folder)
         listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
         reason = f"it holds files critmin did not write ({listed})"
-    else:
+    elif reason is None:
         shown = [e.name + ("/" if e.is_dir() else "") for e in sorted(folder.iterdir())]
         listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
         reason = f"it was not written by critmin (it holds {listed})"
-    return (f"{folder}: --force replaces only a folder critmin wrote, and {reason}; choose another --out, or "
-            f"move or delete that folder yourself first")
+    head = f"{flag} {FLAG_RULES[flag]}, and" if flag is not None else "exists, and"
+    return f"{folder}: {head} {reason}; choose another {option}, or move or delete that folder yourself first"
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -111,23 +122,24 @@ def check_not_input(target: Path, inputs: Iterable[Path], what: str = "--out") -
                              f"its inputs; choose another {what}")
 
 
-def check_writable(folder: Path, force: bool, inputs: Iterable[Path] = ()) -> None:
+def check_writable(folder: Path, force: bool, inputs: Iterable[Path] = (), *, option: str = "--out",
+                   flag: str = "--force", kind: str = "results folder") -> None:
     """Fail early (before solving) if ``folder`` may not be written: an existing file, one of the run's inputs
-    (or a folder holding one), an existing folder without ``force``, or, with ``force``, a folder critmin did not
-    write."""
+    (or a folder holding one), a folder critmin did not write, or an existing folder without ``force``.
+    ``option`` names the folder's option, ``flag`` the one that reuses it and ``kind`` the folder, as messages quote
+    them."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: exists and is not a folder; choose another --out")
-    check_not_input(folder, inputs)
-    if folder.exists() and not force:
-        raise InputError(f"{folder}: results folder exists already; pass --force to replace it or choose "
-                         f"another --out")
+        raise InputError(f"{folder}: exists and is not a folder; choose another {option}")
+    check_not_input(folder, inputs, option)
     if folder.exists() and not written_by_critmin(folder):
-        raise InputError(_refusal(folder))
+        raise InputError(refusal(folder, flag if force else None, option))
+    if folder.exists() and not force:
+        raise InputError(f"{folder}: {kind} exists already; pass {flag} to replace it or choose another {option}")
     for parent in folder.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InputError(f"{folder}: {parent} is a file, not a folder; choose another --out")
+                raise InputError(f"{folder}: {parent} is a file, not a folder; choose another {option}")
             break
 
 
@@ -222,10 +234,10 @@ def write_json(data: dict, path: Path) -> None:
 
 
 def write_folder_atomically(folder: Path, fill: Callable[[Path], None], force: bool = False,
-                            inputs: Iterable[Path] = ()) -> Path:
+                            inputs: Iterable[Path] = (), option: str = "--out") -> Path:
     """Call ``fill(tmp)`` to write into a temporary folder, then move it to ``folder`` in one rename."""
     folder = Path(folder)
-    check_writable(folder, force, inputs)
+    check_writable(folder, force, inputs, option=option)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(folder.parent)

@@ -37,11 +37,8 @@ def build_report(results_dir: Path | str, formats: str | Iterable[str] = ("md", 
     folder = load_results_folder(results_dir)
     chosen = parse_formats(formats)
     target = Path(out) if out is not None else folder.path / "report"
-    if target.is_dir() and not force:
-        raise InputError(f"{target}: report folder exists already; pass --force to replace it or choose another "
-                         f"--out")
     inputs = [folder.path] + ([folder.frontier_path.parent] if folder.frontier_path is not None else [])
-    check_writable(target, force, inputs)
+    check_writable(target, force, inputs, kind="report folder")
     report = None
     if {"md", "html", "xlsx"} & set(chosen):
         from engine.report.content import make_report

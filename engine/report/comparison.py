@@ -82,4 +82,4 @@ def write_comparison_report(comparison: Comparison, target: Path, formats: Itera
                 frame.to_excel(writer, sheet_name="Comparison", index=False)
                 _style(writer.sheets["Comparison"], frame, [None] * len(frame.columns))
 
-    return write_folder_atomically(target, fill, force=force)
+    return write_folder_atomically(target, fill, force=force, option="--report")
