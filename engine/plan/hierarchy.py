@@ -410,9 +410,9 @@ class PlanSession:
         if settled is not None:
             plan.solution = settled
         else:
-            plan.notes.append("ties among equally good plans were not settled (the tie-break stage failed: "
-                              f"{solves[-1][1].status if solves else 'no duals'}); the plan is optimal, but "
-                              f"another equally good plan may be reported on another run")
+            failed = solves[-1][1].status if solves else "no point to start from"
+            plan.notes.append(f"ties among equally good plans were not settled (the tie-break stage failed: {failed}); "
+                              f"the plan is optimal, but another equally good plan may be reported on another run")
 
     def slack(self, level: float) -> float:
         """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""
