@@ -19,7 +19,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -207,8 +207,15 @@ def _floats_in_objects(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends."""
+def write_csv(frame: pd.DataFrame, path: Path, columns: Sequence[str] | None = None) -> None:
+    """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends. Every file has
+    its header, also with no rows: a frame with no columns takes ``columns``; with none given it is refused (pandas
+    would write a one-byte file that names nothing), so every table names its columns where it is made."""
+    if columns is not None and frame.columns.empty:
+        frame = pd.DataFrame(columns=list(columns))
+    if frame.columns.empty:
+        raise ValueError(f"{Path(path).name}: a table with no columns would be written without a header; give its "
+                         f"columns (write_csv(..., columns=...) or a frame made with them)")
     _floats_in_objects(frame).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
