@@ -362,7 +362,7 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
-    from engine.outputs.files import SCHEMA_VERSION, write_csv
+    from engine.outputs.files import stamped, write_csv
 
     table = run.table.drop(columns=["seconds"], errors="ignore")
     stats = percentiles(run.table)
@@ -370,12 +370,12 @@ def write_outputs(run: SweepRun) -> None:
         tmp = run.folder / f".{name}.tmp"
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
-    summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, **provenance(run.loaded),
+    summary = {"scenario": run.loaded.name, **provenance(run.loaded),
                "samples": run.samples, "seed": run.seed,
                "optimal": int((run.table["status"] == "optimal").sum()),
                "solver_checks": {name: int(run.table[name].fillna(0).sum()) if name in run.table else 0
                                  for name in CHECKS},
                "percentiles": stats.set_index("metric").to_dict(orient="index")}
     tmp = run.folder / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    tmp.write_text(json.dumps(stamped(summary), indent=2, default=float) + "\n")
     os.replace(tmp, run.folder / "summary.json")

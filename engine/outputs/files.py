@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import CritminError, InputError
+from engine.outputs.units import units_of
 
 FLOAT_FORMAT = "%.10g"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of what critmin writes: every ``summary.json`` carries it as ``schema_version`` (a folder without
 it was written by version 1). Raise it when a written file changes meaning or loses a key; README, "Results schema
 version", lists the changes."""
@@ -220,8 +221,11 @@ def write_csv(frame: pd.DataFrame, path: Path, columns: Sequence[str] | None = N
 
 
 def stamped(summary: dict) -> dict:
-    """A command's summary with ``schema_version`` first, as every ``summary.json`` and ``--json`` carries it."""
-    return {"schema_version": SCHEMA_VERSION, **{k: v for k, v in summary.items() if k != "schema_version"}}
+    """A command's summary with ``schema_version`` first, as every ``summary.json`` and ``--json`` carries it, and
+    ``units`` last: the unit of every number whose key does not name it (``engine/outputs/units.py``)."""
+    out = {"schema_version": SCHEMA_VERSION, **{k: v for k, v in summary.items() if k not in ("schema_version",
+                                                                                               "units")}}
+    return {**out, "units": units_of(out)}
 
 
 def write_json(data: dict, path: Path) -> None:
