@@ -14,21 +14,11 @@ from click.testing import CliRunner
 from engine.cli import main
 from engine.outputs.units import unitless
 
-from conftest import TINY_CAPACITY, write_dataset, write_table
+from conftest import TINY_CAPACITY, write_dataset, write_scenario, write_table
 
-TINY = """
-name: tiny
-horizon: {{start: 2025, end: 2025}}
-minerals: [ga]
-finance: {{discount_rate: 0.0}}
-dependence: {{basis: location}}
-objective: {{budget: "+50%"}}
-data: {{inputs: {inputs}}}
-uncertainty:
-  demand: {{ga: {{dist: uniform, low: 0.9, high: 1.1}}}}
-robust: {{scenarios: 2, evaluation: 2}}
-worstcase: {{k: 0}}
-"""
+SETTINGS = {"objective": {"budget": "+50%"},
+            "uncertainty": {"demand": {"ga": {"dist": "uniform", "low": 0.9, "high": 1.1}}},
+            "robust": {"scenarios": 2, "evaluation": 2}, "worstcase": {"k": 0}}
 
 
 def run(*args: object) -> None:
@@ -45,7 +35,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # observed: all from China, as the least-cost plan buys: calibrate has nothing to move
     write_table(inputs, "observed_trade", [{"mineral": "ga", "period": "2024", "origin": "CHN", "share": 1.0,
                                             "measure": "quantity", "form": "metal"}])
-    model.write_text(TINY.format(inputs=inputs), encoding="utf-8")
+    write_scenario(model, inputs, name="tiny", **SETTINGS)
     out = {name: root / name for name in ("solve", "frontier", "stress", "sweep", "robust", "worstcase",
                                           "sensitivity", "calibrate", "other", "compare", "report")}
     run("solve", model, "--out", out["solve"])
@@ -61,9 +51,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
              "royalty_usd_per_t": 0.0, "lead_time_years": 0, "max_size_tpy": 40.0, "min_size_tpy": 5.0,
              "earliest_start": 2025, "description": "domestic plant"}
     other = root / "other.yaml"
-    ban = '\npolicies:\n  - {name: ban, type: export_ban, exporter: CHN, allowed_share: 0.5}\n'
-    other.write_text(TINY.format(inputs=write_dataset(root / "inputs2", capacity=TINY_CAPACITY[:1] + TINY_CAPACITY[3:],
-                                                      jv_options=[plant])) + ban, encoding="utf-8")
+    ban = {"name": "ban", "type": "export_ban", "exporter": "CHN", "allowed_share": 0.5}
+    write_scenario(other, write_dataset(root / "inputs2", capacity=TINY_CAPACITY[:1] + TINY_CAPACITY[3:],
+                                        jv_options=[plant]), name="other", policies=[ban], **SETTINGS)
     run("solve", other, "--out", out["other"])
     out["compare"].mkdir()
     run("compare", out["solve"], out["other"], "--out", out["compare"] / "compare.csv",

@@ -23,7 +23,7 @@ import engine.api as cm
 from engine.plan.hierarchy import PlanSession
 from engine.solvers.base import NOISE_REL, TONNES_NOISE
 
-from conftest import TINY_CAPACITY, write_dataset
+from conftest import TINY_CAPACITY, write_dataset, write_scenario
 
 approx = functools.partial(pytest.approx, rel=1e-9, abs=1e-9)
 DECISIONS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "short")
@@ -31,30 +31,17 @@ PLANT = {"option_id": "DOM", "mineral": "ga", "host": "USA", "partner": "USA", "
          "partner_equity_share": 0.0, "capex_usd_per_tpy": 100.0, "opex_usd_per_t": 120.0, "royalty_usd_per_t": 0.0,
          "lead_time_years": 0, "max_size_tpy": 40.0, "min_size_tpy": "", "earliest_start": 2025,
          "description": "domestic plant"}
-YAML = """
-name: sliver
-horizon: {{start: 2025, end: 2025}}
-minerals: [ga]
-finance: {{discount_rate: 0.0}}
-dependence: {{basis: location}}
-objective: {{minimise: {minimise}, budget: "+10%"}}
-data: {{inputs: {inputs}}}
-shocks:
-  - {{name: china_halves, country: CHN, share: 0.5, probability: 0.5}}
-uncertainty:
-  demand: {{ga: {{dist: uniform, low: 0.9, high: 1.1}}}}
-robust: {{scenarios: 3, evaluation: 2}}
-worstcase: {{k: 1}}
-"""
 
 
 def scenario(folder: Path, minimise: str) -> Path:
     china = [row for row in TINY_CAPACITY if row["source_id"] in ("CHN-GA", "CHN-GE")]
     demand = [{"mineral": "ga", "year": 2025, "demand_t": 40}, {"mineral": "ge", "year": 2025, "demand_t": 1}]
     inputs = write_dataset(folder / "inputs", capacity=china, demand=demand, jv_options=[PLANT])
-    path = folder / f"{minimise}.yaml"
-    path.write_text(YAML.format(inputs=inputs, minimise=minimise), encoding="utf-8")
-    return path
+    return write_scenario(folder / f"{minimise}.yaml", inputs, name="sliver",
+                          objective={"minimise": minimise, "budget": "+10%"},
+                          shocks=[{"name": "china_halves", "country": "CHN", "share": 0.5, "probability": 0.5}],
+                          uncertainty={"demand": {"ga": {"dist": "uniform", "low": 0.9, "high": 1.1}}},
+                          robust={"scenarios": 3, "evaluation": 2}, worstcase={"k": 1})
 
 
 def slivers(model, x: np.ndarray) -> list[tuple[str, float]]:
