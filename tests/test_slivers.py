@@ -102,3 +102,17 @@ def test_no_analysis_hands_out_a_sliver(analysis, watched, tmp_path):
     assert watched
     found = [(where, sliver) for where, model, x in watched for sliver in slivers(model, x)]
     assert not found, found[:5]
+
+
+def test_a_decision_the_plan_cannot_do_without_stays(tmp_path):
+    # 3 kg of germanium demand, met only by Germany: a flow below the 5 kg threshold, but holding it at zero leaves
+    # demand unmet beyond the shortfall level, so the second pass fails and the plan keeps it (and its levels)
+    demand = [{"mineral": "ga", "year": 2025, "demand_t": 40}, {"mineral": "ge", "year": 2025, "demand_t": 0.003}]
+    germany = [row for row in TINY_CAPACITY if row["source_id"] != "CHN-GE"]
+    path = write_scenario(tmp_path / "kg.yaml", write_dataset(tmp_path / "inputs", capacity=germany, demand=demand),
+                          name="kg", minerals=["ga", "ge"], objective={"budget": "+10%"})
+    plan = cm.solve(path)
+    assert plan.ok and plan.summary["solver_checks"]["duals_belong_to_plan"] is True
+    flows = plan.tables["flows"]
+    assert flows.loc[flows["id"] == "DEU-GE", "tonnes"].tolist() == [pytest.approx(0.003)]
+    assert plan.summary["shortfall"]["total_t"] == 0.0

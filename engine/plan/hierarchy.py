@@ -449,6 +449,8 @@ class PlanSession:
 
         result, held = without_slivers(self.backend, self.slivers, run, lambda p: None if p is None else [p.x])
         result = result if result is not None else passes[0]
+        if result is not passes[-1] and result.dependence_level is not None:  # a later pass failed: its level goes
+            self.fix("fix_dependence", result.dependence_level)
         result.held = held
         return result
 
