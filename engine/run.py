@@ -66,7 +66,7 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     plan = session.solve(time_limit)
     timings["solve_s"] = time.perf_counter() - t
     for path in export:
-        backend.write(path)
+        session.write(path, plan)
     return finish_run(loaded, model, session, plan, timings, t0)
 
 

@@ -133,6 +133,15 @@ def tiny_scenario(**overrides: object) -> dict:
     return base
 
 
+def write_scenario(path: Path, inputs: Path, **overrides: object) -> Path:
+    """``tiny_scenario(**overrides)`` as a YAML file reading ``inputs``, for the command line."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(tiny_scenario(data={"inputs": str(inputs)}, **overrides), sort_keys=False),
+                    encoding="utf-8")
+    return path
+
+
 def solve_dict(dataset: Dataset, solver: str = "highs", **overrides: object) -> RunResult:
     """Solve a tiny scenario built from ``tiny_scenario(**overrides)``."""
     return run_scenario(scenario_from_dict(tiny_scenario(**overrides), dataset), solver=solver)

@@ -87,7 +87,7 @@ def check_plan(model, session: PlanSession, tmp_path: Path):
         return plan
     session.cost_duals(plan)
     path = tmp_path / f"{model.loaded.name}.mps"
-    session.backend.write(path)
+    session.write(path, plan)  # the final stage as solved: its slivers held at zero
     h = read_exported(path)
     final = plan.stages[-1]
     is_mip = bool(model.lp.integer_cols.size)
@@ -284,7 +284,7 @@ def test_exported_model_is_the_final_stage_before_and_after_the_duals(tiny, tmp_
     before = tmp_path / "before.mps"
     result = run_scenario(scenario_from_dict(data, tiny), export=[before])
     after = tmp_path / "after.lp"
-    result.backend.write(after)
+    result.session.write(after, result.plan)
     final = result.plan.stages[-1]
     assert final.name == "cost" and final.objective == pytest.approx(5000.0 / result.model.money_unit)  # 20×150+10×200
     for path in (before, after):

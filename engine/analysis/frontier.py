@@ -13,6 +13,7 @@ points. C(ε) never falls as ε tightens.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
 from engine.outputs.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
 from engine.plan.hierarchy import PlanSession
+from engine.plan.noise import without_slivers
 from engine.solvers.base import Solution, Status, beyond_noise
 
 
@@ -105,6 +107,20 @@ def _least_dependent(sweep: _Sweep, sol: Solution) -> Solution:
     return tied
 
 
+def _at_cap(sweep: _Sweep, cost: np.ndarray, basis: object | None, least_cost: Solution, unbound: bool
+            ) -> tuple[Solution, float | None, object | None]:
+    """The point at the loaded cap, the cap's marginal cost and the cost optimum's basis. ``basis``: the last cap's
+    cost optimum, a few dual simplex iterations from this cap's; ``unbound``: the cap does not bind, and the point is
+    solve's least-cost plan itself."""
+    if basis is not None:
+        sweep.session.backend.set_basis(basis)
+    sol = sweep.minimise(cost)
+    marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
+    basis = basis_of(sweep.session.backend)
+    point = sol if not sol.ok else least_cost if unbound else _least_dependent(sweep, sol)
+    return point, marginal, basis
+
+
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
     share = china_share_pct(model, sol.x)
@@ -141,6 +157,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     d_min = sweep.percent(least_dependent.x)
     grid = sorted(caps, reverse=True) if caps else list(np.linspace(d_ref, d_min, max(points, 2)))
     rows, cost_basis = [], None
+
+    def reported(result: tuple[Solution, float | None, object | None]) -> list[np.ndarray] | None:
+        """The point to check for slivers: a point solved here (solve's least-cost plan was checked by solve)."""
+        return [result[0].x] if result[0].ok and result[0] is not plan.least_cost else None
+
     for eps in grid:
         if progress is not None:
             progress()
@@ -148,13 +169,8 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
             rows.append({"target": target, "cap_pct": eps, "status": "infeasible"})
             continue
         sweep.cap(max(eps, d_min))
-        if cost_basis is not None:  # the last cap's cost optimum: a few dual simplex iterations from this cap's
-            session.backend.set_basis(cost_basis)
-        sol = sweep.minimise(cost)
-        marginal = sweep.marginal(sol) if sol.ok else None  # before the tie-break changes the objective
-        cost_basis = basis_of(session.backend)
-        # where the cap does not bind, the point is solve's least-cost plan itself
-        point = sol if not sol.ok else plan.least_cost if eps >= d_ref else _least_dependent(sweep, sol)
+        at_cap = functools.partial(_at_cap, sweep, cost, cost_basis, plan.least_cost, eps >= d_ref)
+        (point, marginal, cost_basis), _ = without_slivers(session.backend, session.slivers, at_cap, reported)
         if not point.ok:
             rows.append({"target": target, "cap_pct": eps, "status": str(point.status)})
             continue

@@ -43,6 +43,7 @@ from engine.outputs.results import (
 from engine.outputs.summary import provenance
 from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import Plan, PlanSession, add_checks
+from engine.plan.noise import Slivers
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 
@@ -201,13 +202,15 @@ def _test_on_fresh(loaded: LoadedScenario, plans: dict[str, tuple[Model, Plan]],
     models = SampleModels(loaded)  # built once; each evaluation scenario's numbers changed from it
     universe = _universe(loaded)
     ties, sizes = tie_weights(models.base.lp), MinimumSizes(models.base)  # the same for every scenario's model
+    slivers = Slivers(models.base)
     for index in range(settings.evaluation):
         one, _ = sample_factors(loaded, index, settings.seed, ROBUST_EVALUATION, universe=universe)
         model = models.model(one)
         if models.supports(one) is None:
             share_terms(model, models.base)
         for label, (planned_on, plan) in plans.items():
-            session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties, sizes=sizes)
+            session = PlanSession(model, make_backend(solver, SolverOptions()), ties=ties, sizes=sizes,
+                                  slivers=slivers)
             outcomes[label].append(_test(session, planned_on, plan, budget_usd))
             if checks is not None:
                 add_checks(checks, session.checks)

@@ -265,6 +265,12 @@ class _Stresser:
         return "; ".join(parts)
 
 
+STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "shortfall_t",
+                  "shortfall_value_pv_usd", "cost_jump_usd", "cost_with_unmet_jump_usd", "dependence_change_pp",
+                  "stock_lasts_years", "covering_options", "shortfall_with_new_deals_t"]
+"""``stress.csv``'s columns (a run of no shock has them too)."""
+
+
 class _BaseNotReproduced(Exception):
     def __init__(self, plan: Plan) -> None:
         super().__init__(plan.message)

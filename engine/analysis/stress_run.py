@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from engine.analysis.stress import StressResult
+from engine.analysis.stress import STRESS_COLUMNS, StressResult
 from engine.figures.analysis_plots import stress_figure
 from engine.figures.labels import Names
 from engine.figures.style import RC, png_bytes
@@ -43,7 +43,7 @@ def render_stress(result: StressResult, top: int = 15) -> str:
 
 def write_stress(result: StressResult, folder: Path, force: bool = False) -> Path:
     def fill(tmp: Path) -> None:
-        write_csv(result.table, tmp / "stress.csv")
+        write_csv(result.table, tmp / "stress.csv", STRESS_COLUMNS)
         if len(result.table):
             fig = stress_figure(result.table, Names(), result.scenario)
             if fig is not None:

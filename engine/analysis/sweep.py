@@ -37,6 +37,7 @@ from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
 from engine.outputs.summary import provenance
 from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import PlanSession
+from engine.plan.noise import Slivers
 from engine.plan.ties import tie_weights
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
@@ -56,6 +57,7 @@ class SampleRunner:
         self.models = SampleModels(loaded)  # the model built once; each sample's numbers changed from it
         self.ties = tie_weights(self.models.base.lp)  # the column keys are the same for every sample
         self.sizes = MinimumSizes(self.models.base)  # so are the JV options: used where a sample shares them
+        self.slivers = Slivers(self.models.base)  # the decision columns: the same for every sample
         self.metrics = PlanMetrics(self.models.base)  # where each number's terms sit: the same for every sample
 
     def run(self, index: int) -> dict:
@@ -65,7 +67,8 @@ class SampleRunner:
         model = self.models.model(sample)
         if changed:
             share_terms(model, self.models.base)
-        session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties, sizes=self.sizes)
+        session = PlanSession(model, make_backend(self.solver, SolverOptions()), ties=self.ties, sizes=self.sizes,
+                              slivers=self.slivers)
         plan = session.solve()
         row: dict = {**record, "status": plan.status.value, **session.checks}
         if plan.ok:
@@ -360,7 +363,7 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
-    from engine.outputs.files import SCHEMA_VERSION, write_csv
+    from engine.outputs.files import stamped, write_csv
 
     table = run.table.drop(columns=["seconds"], errors="ignore")
     stats = percentiles(run.table)
@@ -368,12 +371,12 @@ def write_outputs(run: SweepRun) -> None:
         tmp = run.folder / f".{name}.tmp"
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
-    summary = {"schema_version": SCHEMA_VERSION, "scenario": run.loaded.name, **provenance(run.loaded),
+    summary = {"scenario": run.loaded.name, **provenance(run.loaded),
                "samples": run.samples, "seed": run.seed,
                "optimal": int((run.table["status"] == "optimal").sum()),
                "solver_checks": {name: int(run.table[name].fillna(0).sum()) if name in run.table else 0
                                  for name in CHECKS},
                "percentiles": stats.set_index("metric").to_dict(orient="index")}
     tmp = run.folder / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    tmp.write_text(json.dumps(stamped(summary), indent=2, default=float) + "\n")
     os.replace(tmp, run.folder / "summary.json")

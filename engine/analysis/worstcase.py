@@ -564,6 +564,10 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
+REGRET_COLUMNS = ["plan", "restriction", "moves", "unmet_value_usd", "unmet_t", "best_possible_usd", "regret_usd"]
+"""``regret.csv``'s columns (k = 0 finds no restriction set: no rows)."""
+
+
 def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
     """Each plan against each worst restriction set found: damage, and regret against the best plan for that
     set had it been known (first stage free, least unmet demand)."""
@@ -586,7 +590,7 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
                          "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
                          "best_possible_usd": best[s], "regret_usd": beyond_noise(value - best[s], best[s])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=REGRET_COLUMNS)
 
 
 __all__ = ["Move", "MoveSet", "WorstCaseResult", "allowed_moves", "restriction_sets", "undominated",

@@ -19,16 +19,17 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import CritminError, InputError
+from engine.outputs.units import units_of
 
 FLOAT_FORMAT = "%.10g"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of what critmin writes: every ``summary.json`` carries it as ``schema_version`` (a folder without
 it was written by version 1). Raise it when a written file changes meaning or loses a key; README, "Results schema
 version", lists the changes."""
@@ -219,14 +220,24 @@ def _floats_in_objects(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends."""
+def write_csv(frame: pd.DataFrame, path: Path, columns: Sequence[str] | None = None) -> None:
+    """Deterministic CSV: floats to 10 significant digits in every column, no index, '\\n' line ends. Every file has
+    its header, also with no rows: a frame with no columns takes ``columns``; with none given it is refused (pandas
+    would write a one-byte file that names nothing), so every table names its columns where it is made."""
+    if columns is not None and frame.columns.empty:
+        frame = pd.DataFrame(columns=list(columns))
+    if frame.columns.empty:
+        raise ValueError(f"{Path(path).name}: a table with no columns would be written without a header; give its "
+                         f"columns (write_csv(..., columns=...) or a frame made with them)")
     _floats_in_objects(frame).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
 def stamped(summary: dict) -> dict:
-    """A command's summary with ``schema_version`` first, as every ``summary.json`` and ``--json`` carries it."""
-    return {"schema_version": SCHEMA_VERSION, **{k: v for k, v in summary.items() if k != "schema_version"}}
+    """A command's summary with ``schema_version`` first, as every ``summary.json`` and ``--json`` carries it, and
+    ``units`` last: the unit of every number whose key does not name it (``engine/outputs/units.py``)."""
+    out = {"schema_version": SCHEMA_VERSION, **{k: v for k, v in summary.items() if k not in ("schema_version",
+                                                                                               "units")}}
+    return {**out, "units": units_of(out)}
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -8,9 +8,9 @@ from importlib import metadata
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
-from engine.outputs.files import SCHEMA_VERSION
+from engine.outputs.files import SCHEMA_VERSION, stamped
 from engine.outputs.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
-from engine.plan.hierarchy import Plan
+from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
 
@@ -69,6 +69,24 @@ def jv_summary(model: Model, tables: Tables) -> dict:
     }
 
 
+STAGE_OBJECTIVES = {"shortfall": "shortfall", "least_cost": "cost", "cost": "cost",
+                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break"}
+"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's)."""
+
+
+def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
+    """One stage in ``summary.json``: its objective (c·x of its point) in user units, named by its key: the value of
+    unmet demand or the cost in USD present value, dependence in percent, the tie rule's weighted tonnes."""
+    kind = STAGE_OBJECTIVES.get(stage.name, "cost" if plan.dependence_level is not None else "dependence")
+    key, scale, digits = {"shortfall": ("objective_pv_usd", model.money_unit, 4),
+                          "cost": ("objective_pv_usd", model.money_unit, 4),
+                          "dependence": ("objective_pct", model.dependence_unit, 12),
+                          "tie_break": ("objective_weighted_t", 1.0, 6)}[kind]
+    value = None if stage.objective is None else stage.objective * scale
+    return {"name": stage.name, "status": str(stage.status), key: _round(value, digits),
+            "seconds": _round(stage.seconds, 4), "iterations": stage.iterations}
+
+
 def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backend,
                  timings: dict[str, float]) -> dict:
     """A JSON-ready summary of one run (see the README for every key)."""
@@ -88,11 +106,10 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
             "policies": [{"name": p.name, "type": p.type} for p in s.policies],
         },
         "solver": {"backend": backend.name, "version": backend.version},
-        "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz},
-        "stages": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
-                    "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.stages],
-        "tie_break": [{"name": st.name, "status": str(st.status), "objective": _round(st.objective, 9),
-                       "seconds": _round(st.seconds, 4), "iterations": st.iterations} for st in plan.tie_break],
+        "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz,
+                  "money_unit_usd": model.money_unit, "dependence_unit_pp": model.dependence_unit},
+        "stages": [stage_entry(model, plan, st) for st in plan.stages],
+        "tie_break": [stage_entry(model, plan, st) for st in plan.tie_break],
         "timings": {k: _round(v, 4) for k, v in timings.items()},
         "inputs": {"hash": loaded.digest, "dataset": str(model.dataset.folder),
                    "dataset_hash": model.dataset.digest},
@@ -102,7 +119,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
                           "duals_belong_to_plan": plan.duals_checked},
     }
     if tables is None:
-        return summary
+        return stamped(summary)
     dep = tables.dependence
     prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
@@ -157,4 +174,4 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "value_pv_usd": _round(unmet_pv, 2),
         "by_mineral_t": {m: _round(v, 6) for m, v in short.groupby("mineral")["shortfall_t"].sum().items()},
     }
-    return summary
+    return stamped(summary)

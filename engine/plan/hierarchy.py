@@ -9,6 +9,8 @@ Stages, each fixing the level of the one before within a tolerance::
        (budget = C* × (1 + premium) or an absolute present value)
     5. cost        minimise cost at that dependence: the optimised plan
     then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
+    then slivers: a plan with decisions too small to be decisions (``engine/plan/noise.py``) is solved again from
+    stage 4 (with ``minimise: cost``, stage 3) with them held at zero
 
 Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
 every backend. The tie rule (``engine/plan/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
@@ -24,15 +26,18 @@ LEVEL_ABS_TOL``, so the point that set it satisfies the next stage with that mar
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from engine.formulation.model import Model
 from engine.inputs.schema import Budget
 from engine.plan.branching import MinimumSizes, branch
+from engine.plan.noise import HeldAtZero, Slivers, without_slivers
 from engine.plan.ties import duals_hold, settle, tie_weights
 from engine.solvers.base import (
     FEASIBILITY_ABS_TOL,
@@ -73,6 +78,8 @@ class Plan:
     budget_usd: float | None = None
     dependence_level: float | None = None
     notes: list[str] = field(default_factory=list)
+    held: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Slivers the plan's run held at zero (``engine/plan/noise.py``): the LP the plan is an optimum of holds them."""
     duals_checked: bool | None = None  # the duals were checked to belong to the plan (None: not asked)
     rejected_points: int = 0  # points a backend rejected (they broke a bound or row) and solved again
     stage_retries: int = 0  # stages solved again with the fixed levels' slack widened
@@ -150,10 +157,12 @@ class PlanSession:
     """
 
     def __init__(self, model: Model, backend: Backend, *, load: bool = True,
-                 ties: np.ndarray | None = None, sizes: MinimumSizes | None = None) -> None:
+                 ties: np.ndarray | None = None, sizes: MinimumSizes | None = None,
+                 slivers: Slivers | None = None) -> None:
         """``ties`` and ``sizes``: the tie-break weights of the model's columns and its minimum plant sizes, when the
         caller has them (``tie_weights(lp)`` depends on the column keys alone, ``MinimumSizes(model)`` on the JV
-        options and builds: the same for every sample of a sweep, whose models share those tables)."""
+        options and builds: the same for every sample of a sweep, whose models share those tables); ``slivers``: another
+        model's of the same columns (``Slivers``: its decision columns are taken, the thresholds made anew)."""
         self.model, self.backend = model, backend
         if load:
             backend.load(model.lp)
@@ -171,6 +180,7 @@ class PlanSession:
         self.fixed: dict[str, float] = {}  # level rows fixed at an objective level: row -> level
         self.slack_scale = 1.0
         self.sizes = sizes if sizes is not None and sizes.fits(model) else MinimumSizes(model)
+        self.slivers = Slivers(model, slivers)  # decisions too small to be decisions (``engine/plan/noise.py``)
         self.branching = getattr(backend, "bounds", None) is not None
         """Settle minimum sizes by branching on warm LP re-solves (``engine/plan/branching.py``): on backends that keep
         their solver between solves; the others solve each MIP from scratch anyway."""
@@ -304,6 +314,7 @@ class PlanSession:
         self.short_upper = new.variables["short"].upper.copy()
         self._short_fixed = False
         self.model = model
+        self.slivers = Slivers(model, self.slivers)
 
     def set_level(self, row: str, upper: float) -> None:
         """Set the upper bound of a level row (fix_shortfall, budget, fix_dependence)."""
@@ -359,14 +370,12 @@ class PlanSession:
         sol = runner.run("least_cost_reference", dependence, primal=True)
         if sol is None:
             return plan
+        if minimise == "cost":  # the reference, ties settled, is the plan
+            return self._without_slivers(plan, runner, sol, dependence)
+        sol = self._reference_without_slivers(sol, plan)
         plan.least_cost = sol
         least = self.level("cost", sol)  # the cost of the least-cost plan reported (within the slack of the last)
         plan.least_cost_usd = least * unit
-        if minimise == "cost":
-            plan.solution = sol
-            self.settle_ties(plan, sol, dependence)
-            plan.least_cost = plan.solution
-            return plan
 
         limit = (budget.absolute_usd / unit if budget.absolute_usd is not None
                  else least * (1.0 + (budget.premium or 0.0)))
@@ -378,20 +387,87 @@ class PlanSession:
             return plan
         self.fixed.pop("budget", None)
         self.set_level("budget", max(limit + ABS_TOL, least + self.slack(least)))
+        return self._without_slivers(plan, runner, None, cost)
 
-        sol = runner.run("dependence", dependence)
-        if sol is None:
-            return plan
-        level = self.level("dependence", sol)
-        plan.dependence_level = level
-        self.fix("fix_dependence", level)
+    def _tail(self, plan: Plan, runner: _Runner, first: Solution | None, objective: np.ndarray,
+              bases: dict[str, object]) -> Solution | None:
+        """The stages after the least-cost reference and the tie rule: the settled plan, or None. With ``minimise:
+        cost`` (``objective`` is dependence) the reference ``first`` (solved again when None) is the plan; otherwise
+        the dependence stage, its level fixed, and the cost stage. ``bases``: the optimal basis of the tail's first
+        stage in the first pass, recorded there; a later pass (slivers held at zero: a few bounds changed) starts
+        that stage from it."""
+        basis = getattr(self.backend, "basis", None)
+        if first is None and bases.get("start") is not None:
+            self.backend.set_basis(bases["start"])
+        if objective is self.objectives["dependence"]:
+            sol = first or runner.run("least_cost_reference", objective, primal=False)
+            if sol is None:
+                return None
+            plan.least_cost = sol
+            plan.least_cost_usd = self.level("cost", sol) * self.model.money_unit
+            if basis is not None and "start" not in bases:
+                bases["start"] = basis()
+        else:
+            self.fixed.pop("fix_dependence", None)
+            self.set_level("fix_dependence", np.inf)
+            sol = runner.run("dependence", self.objectives["dependence"])
+            if sol is None:
+                return None
+            if basis is not None and "start" not in bases:
+                bases["start"] = basis()
+            level = self.level("dependence", sol)
+            plan.dependence_level = level
+            self.fix("fix_dependence", level)
+            sol = runner.run("cost", objective, primal=True, duals=True)
+            if sol is None:
+                return None
+            plan.cost_stage = sol
+        plan.solution = sol
+        plan.tie_break = []
+        self.settle_ties(plan, sol, objective)
+        if objective is self.objectives["dependence"]:
+            plan.least_cost = plan.solution
+        return plan.solution
 
-        sol = runner.run("cost", cost, primal=True, duals=True)
-        if sol is None:
-            return plan
-        plan.solution = plan.cost_stage = sol
-        self.settle_ties(plan, sol, cost)
-        return plan
+    def _without_slivers(self, plan: Plan, runner: _Runner, first: Solution | None, objective: np.ndarray) -> Plan:
+        """The tail of the hierarchy (``_tail``), run again with the settled plan's slivers held at zero
+        (``engine/plan/noise.py``: the plan the tie rule makes unique decides which, so the plan never depends on
+        the basis a solve started from). A run that fails leaves the plan of the run before it, as it was."""
+        kept = len(plan.stages) - (first is not None)  # a pass's stages: the reference's too when it is the plan
+        passes: list[Plan] = []
+        bases: dict[str, object] = {}
+
+        def run() -> Plan | None:
+            if passes:  # the stages of a pass replace those of the pass before
+                plan.stages[kept:] = []
+                plan.status, plan.message = Status.OPTIMAL, ""
+            done = self._tail(plan, runner, None if passes else first, objective, bases)
+            passes.append(copy.copy(plan))
+            passes[-1].stages, passes[-1].tie_break, passes[-1].notes = (list(plan.stages), list(plan.tie_break),
+                                                                         list(plan.notes))
+            return passes[-1] if done is not None else None
+
+        result, held = without_slivers(self.backend, self.slivers, run, lambda p: None if p is None else [p.x])
+        result = result if result is not None else passes[0]
+        if result is not passes[-1] and result.dependence_level is not None:  # a later pass failed: its level goes
+            self.fix("fix_dependence", result.dependence_level)
+        result.held = held
+        return result
+
+    def _reference_without_slivers(self, sol: Solution, plan: Plan) -> Solution:
+        """The least-cost reference ``sol`` solved again with its slivers held at zero, released for the stages
+        after it (they may need those columns at full size)."""
+        first = [sol]
+
+        def run() -> Solution:
+            if first:
+                return first.pop()
+            again = self.solve_stage(duals=False)
+            plan.stages[-1].seconds += again.seconds
+            return again
+
+        cleaned, _ = without_slivers(self.backend, self.slivers, run, lambda s: [s.x] if s.ok else None)
+        return cleaned
 
     def settle(self, sol: Solution, objective: np.ndarray) -> Plan:
         """The tie rule for a point found outside ``solve`` (a frontier point): ``sol`` minimised ``objective``.
@@ -410,9 +486,9 @@ class PlanSession:
         if settled is not None:
             plan.solution = settled
         else:
-            plan.notes.append("ties among equally good plans were not settled (the tie-break stage failed: "
-                              f"{solves[-1][1].status if solves else 'no duals'}); the plan is optimal, but "
-                              f"another equally good plan may be reported on another run")
+            failed = solves[-1][1].status if solves else "no point to start from"
+            plan.notes.append(f"ties among equally good plans were not settled (the tie-break stage failed: {failed}); "
+                              f"the plan is optimal, but another equally good plan may be reported on another run")
 
     def slack(self, level: float) -> float:
         """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""
@@ -452,23 +528,30 @@ class PlanSession:
         short = self.model.block_cols("short")
         solved = self.backend.solved
         short_lower, short_upper = solved.col_lower[short].copy(), solved.col_upper[short].copy()
-        try:
-            if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
-                self.set_level("budget", np.inf)
-            if priced:
-                self.backend.set_col_bounds(short, short_lower, np.minimum(short_upper, plan.x[short]))
-            self.backend.set_objective(objective)
-            reuse = plan.cost_stage if not self.model.lp.integer_cols.size and not priced else None
-            sol, why = self.duals_at(plan.x, allowance, reuse, probe)
-        finally:
-            if priced:
-                self.backend.set_col_bounds(short, short_lower, short_upper)
-            self.set_level("budget", saved_budget)
-            self.backend.set_objective(saved_objective)
+        with HeldAtZero(self.backend, plan.held):  # the LP of the plan's run holds its slivers at zero
+            try:
+                if plan.dependence_level is None:  # minimise cost: the least-cost stage had the budget row free
+                    self.set_level("budget", np.inf)
+                if priced:
+                    self.backend.set_col_bounds(short, short_lower, np.minimum(short_upper, plan.x[short]))
+                self.backend.set_objective(objective)
+                reuse = (plan.cost_stage if not (self.model.lp.integer_cols.size or priced)
+                         and (plan.dependence_level is not None or not plan.held.size) else None)
+                sol, why = self.duals_at(plan.x, allowance, reuse, probe)
+            finally:
+                if priced:
+                    self.backend.set_col_bounds(short, short_lower, short_upper)
+                self.set_level("budget", saved_budget)
+                self.backend.set_objective(saved_objective)
         if sol is None:
             plan.notes.append(f"no shadow prices reported: {why}")
         plan.duals_checked = sol is not None
         return sol
+
+    def write(self, path: Path, plan: Plan) -> None:
+        """Write the loaded LP as the plan's last stage solved it: with its slivers held at zero (``plan.held``)."""
+        with HeldAtZero(self.backend, plan.held):
+            self.backend.write(path)
 
     def whole_units(self, sol: Solution, relaxations: list[Relaxation]) -> dict[tuple[str, int], float]:
         """What relaxing each bound or row by a whole unit saves in the loaded LP (whose optimum is ``sol``), in LP

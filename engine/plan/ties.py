@@ -6,10 +6,15 @@ a simplex solver returns among them depends on where it started: the order of th
 previous solve left behind. So a warm re-solve (a stress shock, a frontier point, a sweep sample) could report
 another plan than a cold solve of the same LP.
 
-The hierarchy settles ties in a last stage, ``tie_break``, on the optimal face of the last stage: every column
-with a non-zero reduced cost is fixed at its bound, and every row with a non-zero dual at its active bound (by
-complementary slackness these are exactly the last stage's optimal points, whatever optimal basis the duals came
-from). On that face it minimises
+The hierarchy settles ties in a last stage, ``tie_break``, on the optimal face of the last stage. The last stage
+minimised one of the hierarchy's level objectives (shortfall, cost or dependence) subject to the levels fixed
+before it, so its optimal points that spend none of the earlier levels' slack are exactly the feasible points at
+which every level row (``levels``) is no higher than at the last point: the objective's own row holds its optimum,
+the rows fixed before hold the values the last point reached. That defines the face on every backend, without
+duals. On a backend that keeps its solver between solves (HiGHS), the face is also fixed by the duals: every column
+with a non-zero reduced cost at its bound, and every row with a non-zero dual at its active bound (by complementary
+slackness the same points, whatever optimal basis the duals came from), a smaller LP for the warm re-solve.
+On that face it minimises
 
     Σ_j w_j x_j,   w_j = 1 + h(block_j, key_j) / 2^64,   so 1 <= w_j < 2,
 
@@ -18,14 +23,15 @@ over the continuous columns with a finite lower bound; integer columns and free 
 ``CHN-LI-1``, ``2030`` and ``0``. So a column's weight depends on its name alone, never on its position, the
 input file order or the solver. With weights in general position no edge of the face is orthogonal to ``w``, so
 the stage's optimum is unique: a warm re-solve from any basis and a cold solve reach the same point, up to the
-solver's tolerances. No level moves: the face is held by bounds, and the hierarchy's level rows (shortfall, cost,
-dependence) are held at their values in the last point rather than at their fixed level plus its tolerance, so
-the tie break cannot trade cost or dependence for weight.
+solver's tolerances. No level moves: the level rows are held at their values in the last point rather than at
+their fixed level plus its tolerance, so the tie break cannot trade cost or dependence for weight.
 
 In words, among equally good plans the one with the least weighted tonnage is reported. The weights favour no
 country or owner: they are hashes. With binaries (minimum efficient sizes), they are held at the last stage's
-values and the ties among the continuous columns are settled. The backend must report its bounds (``bounds``): the
-PuLP backends solve every LP from scratch, so their points never depend on history, and they skip this stage.
+values and the ties among the continuous columns are settled. With CBC (through PuLP) the level rows are held
+within 1e-9 of their size at most (``LEVEL_MARGINS``: CBC calls the tighter faces infeasible), so its settled plan
+matches HiGHS's up to that: on the shipped scenarios the flows within 1e-6 of the largest
+(``tests/test_cbc_ties.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from engine.solvers.base import Backend, Solution
 LEVEL_MARGINS = (0.0, 1e-12, 1e-9, None)
 """How far each level row may rise above its value at the last point, as a share of the size of its terms
 Σ|a_ij x_j|: the tie break first tries the tightest; a solver that calls that face infeasible (its scaled rows
-see the last point a hair outside) gets the next; None leaves the levels at their fixed slack."""
+see the last point a hair outside) gets the next; None leaves the levels at their fixed slack, where the duals'
+face alone holds the optimum (HiGHS only: without duals the level rows are the face, and None is never tried)."""
 
 DUAL_ZERO = 1e-9
 """A reduced cost or dual below this share of the objective's largest coefficient counts as zero (on the face)."""
@@ -137,36 +144,45 @@ def duals_hold(solved, last: Solution, point: np.ndarray) -> bool:
 def settle(backend: Backend, integer: np.ndarray, weights: np.ndarray, last: Solution, objective: np.ndarray,
            levels: list[int]) -> tuple[Solution | None, list[tuple[str, Solution]]]:
     """The settled point among the optimal points of ``last`` (which minimised ``objective`` on ``backend``), and
-    the solves made (name, solution). ``levels`` are the hierarchy's level rows: each is held at its value in the
-    last point (``LEVEL_MARGINS``), so the tie break spends none of the slack the hierarchy leaves on fixed
-    levels. Every bound, the integrality and the objective are restored afterwards; the settled point
-    is None if a solve failed or the backend does not report its bounds."""
-    bounds = getattr(backend, "bounds", None)
-    if bounds is None or last.x is None:
+    the solves made (name, solution). ``levels`` are the hierarchy's level rows, one of them ``objective``'s own:
+    each is held at its value in the last point (``LEVEL_MARGINS``), which alone confines the LP to the optimal
+    face (see the module's docstring) and spends none of the slack the hierarchy leaves on fixed levels. On a
+    backend that keeps its solver between solves (``duals_face``), the columns and rows the duals put on a bound
+    are fixed too: the same face, a smaller LP. Every bound, the integrality and the objective are restored
+    afterwards; the settled point is None if a solve failed."""
+    solved = backend.solved
+    if solved is None or last.x is None:
         return None, []
-    col_lower, col_upper, row_lower, row_upper = bounds()
+    col_lower, col_upper = solved.col_lower.copy(), solved.col_upper.copy()
+    row_lower, row_upper = solved.row_lower.copy(), solved.row_upper.copy()
     solves: list[tuple[str, Solution]] = []
     lower, upper = col_lower.copy(), col_upper.copy()
-    if integer.size:  # hold the binaries, then read the duals of the LP that remains
+    if integer.size:  # hold the binaries: the ties left are among the continuous columns
         held = np.round(last.x[integer])
         lower[integer] = upper[integer] = held
         backend.set_col_bounds(integer, held, held)
         backend.set_integrality(integer, False)
     settled = None
     try:
-        if integer.size or last.col_dual is None or last.row_dual is None:
-            backend.set_objective(objective)
-            backend.prefer_primal(True)
-            last = backend.solve(duals=True)
-            solves.append(("tie_break_duals", last))
-            if not last.ok or last.col_dual is None:
-                return None, solves
-        activity, size = backend.solved.activities(last.x)
-        lo, up, rlo, rup = face(last, objective, activity, lower, upper, row_lower, row_upper)
+        margins = LEVEL_MARGINS
+        if duals_face(backend):
+            if integer.size or last.col_dual is None or last.row_dual is None:
+                backend.set_objective(objective)
+                backend.prefer_primal(True)
+                last = backend.solve(duals=True)
+                solves.append(("tie_break_duals", last))
+                if not last.ok or last.col_dual is None:
+                    return None, solves
+            activity, size = solved.activities(last.x)
+            lo, up, rlo, rup = face(last, objective, activity, lower, upper, row_lower, row_upper)
+        else:  # the level rows alone hold the face: never leave them at their fixed slack
+            activity, size = solved.activities(last.x)
+            lo, up, rlo, rup = lower, upper, row_lower.copy(), row_upper.copy()
+            margins = tuple(m for m in LEVEL_MARGINS if m is not None)
         cols = np.flatnonzero((lo != col_lower) | (up != col_upper))
         backend.set_col_bounds(cols, lo[cols], up[cols])
         backend.set_objective(weights)
-        for margin in LEVEL_MARGINS:
+        for margin in margins:
             held_rup = rup.copy()
             if margin is not None:  # each level row no higher than at the last point, within ``margin``
                 for row in levels:
@@ -193,3 +209,11 @@ def settle(backend: Backend, integer: np.ndarray, weights: np.ndarray, last: Sol
         if integer.size:
             backend.set_integrality(integer, True)
         backend.set_objective(objective)
+
+
+def duals_face(backend: Backend) -> bool:
+    """Whether the tie rule also fixes the columns and rows the last solve's duals put on a bound: on backends that
+    keep their solver between solves (``bounds``: HiGHS), where the tie break starts warm from the last basis and
+    the smaller LP is quicker. A PuLP solver starts every solve from scratch and its duals pass through a solution
+    file, so there the level rows alone hold the face."""
+    return getattr(backend, "bounds", None) is not None
