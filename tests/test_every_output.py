@@ -40,7 +40,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                           "sensitivity", "calibrate", "other", "compare", "report")}
     run("solve", model, "--out", out["solve"])
     run("frontier", model, "--points", 2, "--out", out["frontier"])
-    run("stress", model, "--named-only", "--out", out["stress"])
+    run("stress", model, "--out", out["stress"])  # N-1 shocks: --named-only refuses a scenario with none
     run("sweep", model, "--samples", 1, "--out", out["sweep"])
     run("robust", model, "--out", out["robust"])
     run("worstcase", model, "--k", 0, "--out", out["worstcase"])
