@@ -673,7 +673,7 @@ class Session:
         import numpy as np
 
         from engine.formulation import build_model
-        from engine.plan.hierarchy import PlanSession
+        from engine.plan.hierarchy import PlanSession, objectives
         from engine.run import finish_run
         from engine.solvers import SolverOptions, make_backend
 
@@ -681,8 +681,8 @@ class Session:
         model = build_model(self.scenario)
         self.warm = False
         if self._plan_session is not None and any(
-                not np.array_equal(model.lp.objective(name), vector)
-                for name, vector in self._plan_session.objectives.items()):
+                not np.array_equal(vector, self._plan_session.objectives[name])
+                for name, vector in objectives(model).items()):
             self._plan_session = None  # new objective coefficients (a cost, a tariff): load afresh, as solve does
         if self._plan_session is not None:
             try:

@@ -90,7 +90,7 @@ def test_the_tree_settles_the_hand_solved_minimum_size(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- against the MIP
-@pytest.mark.parametrize("seed", [1, 3, 6, 10, 11, 16])
+@pytest.mark.parametrize("seed", [1, 2, 6, 8, 11, 16])  # 3 and 10 no longer branch (shortfall valued)
 def test_the_tree_gives_the_mips_plan_on_variants_that_branch(seed):
     model = build_model(variant(seed))
     session, mine = plan(model, tree=True)

@@ -39,10 +39,11 @@ def test_cbc_settles_ties_as_highs_does(name, tmp_path):
     assert cbc["tie_break"] and cbc["tie_break"][-1]["status"] == "optimal"
     assert [s["name"] for s in cbc["tie_break"]] == ["tie_break"] * len(cbc["tie_break"])  # no duals asked for
     assert cbc["shortfall"]["total_t"] == pytest.approx(highs["shortfall"]["total_t"], rel=1e-7, abs=1e-4)
+    assert cbc["cost"]["total_with_unmet_pv_usd"] == pytest.approx(highs["cost"]["total_with_unmet_pv_usd"], rel=1e-9)
     assert cbc["cost"]["total_pv_usd"] == pytest.approx(highs["cost"]["total_pv_usd"], rel=1e-9)
     assert cbc["cost"]["least_cost_pv_usd"] == pytest.approx(highs["cost"]["least_cost_pv_usd"], rel=1e-9)
     assert cbc["dependence"]["overall_pct"] == pytest.approx(highs["dependence"]["overall_pct"], rel=1e-7)
     both = pd.concat({"highs": highs_flows, "cbc": cbc_flows}, axis=1).fillna(0.0)
     difference = (both["highs"] - both["cbc"]).abs()
     # the same plan up to CBC's face: its level rows are held within 1e-9 of their size at most
-    assert difference.max() <= 1e-6 * both["highs"].abs().max(), difference.sort_values().tail(3)
+    assert difference.max() <= 1e-5 * both["highs"].abs().max(), difference.sort_values().tail(3)

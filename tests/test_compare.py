@@ -62,7 +62,7 @@ def test_one_column_per_run_with_the_summary_numbers(runs):
     assert [r.origin for r in comparison.runs] == ["folder", "solved"]
     checked = 0
     for row in table.itertuples(index=False):
-        if row.section not in ("dependence", "cost", "shortfall", "jv"):
+        if row.section not in ("dependence", "cost", "shortfall", "jv") or row.key == "cost.rank":
             continue
         for label in ("cheap", "ban"):
             expected = value_at(summaries[label], row.key)
@@ -148,3 +148,23 @@ def test_a_failed_run_shows_as_n_a(runs):
     column = redone.table.set_index("key")["ban"]
     assert column["cost.total_pv_usd"] is None or math.isnan(column["cost.total_pv_usd"])
     assert "n/a" in render_comparison(redone)
+
+
+def test_runs_are_ranked_by_cost_including_unmet_demand(runs, tmp_path):
+    # 'cheap' 4,000; 'ban' 20 × 150 + 10 × 200 = 5,000 of supply but 10 t unmet at 10 × 100 = 10,000: 15,000;
+    # 'capped' (China at most 25% of demand): China 10 t + Germany 20 t + Japan 10 t = 6,000, nothing unmet.
+    # On supply alone the ban would rank second; on cost including unmet demand it is the dearest.
+    capped = tiny_scenario(name="capped", objective={"minimise": "cost"}, data={"inputs": str(runs["cheap"].parent
+                                                                                           / "inputs")},
+                           policies=[{"type": "dependence_cap", "max_share": 0.25}])
+    path = tmp_path / "capped.yaml"
+    path.write_text(yaml.safe_dump(capped), encoding="utf-8")
+    comparison = compare([str(runs["cheap"]), str(runs["ban"]), str(path)])
+    by_key = comparison.table.set_index("key")
+    assert list(by_key.loc["cost.total_with_unmet_pv_usd", ["cheap", "ban", "capped"]]) == \
+        pytest.approx([4000.0, 15_000.0, 6000.0])
+    assert list(by_key.loc["cost.total_pv_usd", ["cheap", "ban", "capped"]]) == pytest.approx([4000.0, 5000.0, 6000.0])
+    assert list(by_key.loc["cost.rank", ["cheap", "ban", "capped"]]) == [1, 3, 2]
+    text = render_comparison(comparison)
+    assert any(line.split()[:4] == ["rank,", "cheapest", "first", "1"] and line.split()[4:] == ["3", "2"]
+               for line in text.splitlines()), text

@@ -46,20 +46,24 @@ def test_frontier_by_hand(tiny):
 def test_frontier_is_monotone_and_ends_at_the_single_objective_solves(tiny):
     result = compute_frontier(session_for(tiny, minerals=["ga", "ge"]), points=9)
     t = result.table
-    costs = t["cost_pv_usd"].to_numpy()
+    costs = t["cost_with_unmet_pv_usd"].to_numpy()  # what the frontier minimises: cost including unmet demand
     assert np.all(np.diff(costs) >= -1e-6), "cost must never fall as the cap tightens"
+    assert list(t["cost_pv_usd"] + t["unmet_value_pv_usd"]) == approx(list(costs))
     assert np.all(np.diff(t["dependence_pct"].to_numpy()) <= 1e-9)
     least_cost = solve_dict(tiny, minerals=["ga", "ge"], objective={"minimise": "cost"})
     least_dependent = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10000%"})
-    assert costs[0] == approx(least_cost.summary["cost"]["total_pv_usd"])
+    assert costs[0] == approx(least_cost.summary["cost"]["total_with_unmet_pv_usd"])
     assert t["dependence_pct"].iloc[0] == approx(least_cost.summary["dependence"]["overall_pct"])
-    assert costs[-1] == approx(least_dependent.summary["cost"]["total_pv_usd"])
+    assert costs[-1] == approx(least_dependent.summary["cost"]["total_with_unmet_pv_usd"])
     assert t["dependence_pct"].iloc[-1] == approx(least_dependent.summary["dependence"]["overall_pct"])
 
 
 def test_mineral_frontier_and_infeasible_caps(tiny):
     # germanium alone: China 100 t at 1,000, Germany 5 t at 1,500, demand 10 → floor 50%, 50 USD per point
-    result = compute_frontier(session_for(tiny, minerals=["ga", "ge"]), target="ge", caps=[80, 60, 40])
+    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so with unmet demand valued the
+    # cap could be met by leaving germanium unmet)
+    result = compute_frontier(session_for(tiny, minerals=["ga", "ge"], objective={"shortfall": "first"}),
+                              target="ge", caps=[80, 60, 40])
     t = result.table
     assert list(t["status"]) == ["optimal", "optimal", "infeasible"]
     assert t.loc[1, "marginal_usd_per_pp"] == approx(50.0)
@@ -117,20 +121,24 @@ def test_ban_is_priced_by_the_source_it_holds_back(tiny):
     assert duals["family"].tolist() == ["bound"]
 
 
-def test_a_ban_dual_does_not_trade_unmet_demand_between_minerals(tmp_path):
-    # Both minerals banned from China, both short: gallium 10 t (Japan's 10 t cost 2,000 USD/t, above gallium's
-    # value of unmet demand, 10 x 100), germanium 5 t (value 10 x 1,000). A tonne of Chinese germanium let
-    # through meets a tonne of unmet germanium: it saves 10,000 - 1,000 = 9,000 USD. Under the one shortfall level
-    # alone it also freed 10,000 USD of that level for leaving 10 t of Japan's gallium unmet (each saving
-    # 2,000 - 1,000), and was priced 19,000. Gallium's ban: a Chinese tonne replaces a Japanese one (2,000 - 100).
+@pytest.mark.parametrize(("shortfall", "unmet_t", "ga_dual"), [("valued", 25.0, 900.0), ("first", 15.0, 1900.0)])
+def test_a_ban_dual_does_not_trade_unmet_demand_between_minerals(tmp_path, shortfall, unmet_t, ga_dual):
+    # Both minerals banned from China. Japan's 10 t of gallium cost 2,000 USD/t, above gallium's value of unmet
+    # demand (10 x 100): by default (valued) they are not bought, gallium 20 t unmet, germanium 5 t (value
+    # 10 x 1,000): 25 t; a Chinese tonne of gallium let through meets an unmet one (1,000 - 100 = 900).
+    # With shortfall first Japan's gallium is bought at any cost: gallium 10 t, germanium 5 t unmet. A tonne of
+    # Chinese germanium let through meets a tonne of unmet germanium: it saves 10,000 - 1,000 = 9,000 USD. Under
+    # the one shortfall level alone it also freed 10,000 USD of that level for leaving 10 t of Japan's gallium
+    # unmet (each saving 2,000 - 1,000), and was priced 19,000. Gallium's ban: a Chinese tonne replaces a
+    # Japanese one (2,000 - 100).
     capacity = [dict(row) for row in TINY_CAPACITY]
     next(row for row in capacity if row["source_id"] == "JPN-GA")["unit_cost_usd_per_t"] = 2000
     dataset = load_dataset(write_dataset(tmp_path / "inputs", capacity=capacity))
-    r = solve_dict(dataset, minerals=["ga", "ge"], objective={"minimise": "cost"},
+    r = solve_dict(dataset, minerals=["ga", "ge"], objective={"minimise": "cost", "shortfall": shortfall},
                    policies=[{"type": "export_ban", "name": "ban", "exporter": "CHN"}])
-    assert r.summary["shortfall"]["total_t"] == approx(15.0)
+    assert r.summary["shortfall"]["total_t"] == approx(unmet_t)
     duals = r.tables.extra["duals"].set_index("mineral")["dual_usd"]
-    assert duals.to_dict() == {"ga": approx(1900.0), "ge": approx(9000.0)}
+    assert duals.to_dict() == {"ga": approx(ga_dual), "ge": approx(9000.0)}
 
 
 def test_frontier_command_writes_its_files(tmp_path):

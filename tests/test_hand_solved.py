@@ -55,7 +55,9 @@ def test_least_cost_plan_buys_cheapest_first(tiny):
     ],
 )
 def test_dependence_within_budget(tiny, budget, china_t, deu_t, jpn_t, cost):
-    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": budget})
+    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
+    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
+    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": budget, "shortfall": "first"})
     assert r.ok
     got = tonnes_by_source(r)
     assert got.get("CHN-GA", 0.0) == approx(china_t)
@@ -74,7 +76,51 @@ def test_budget_below_least_cost_is_reported_not_solved(tiny):
     assert r.tables is None
 
 
-def test_shortfall_comes_before_dependence(tiny):
+# A US plant for gallium with China banned and nothing else to buy: demand 40 t in 2025, r = 0, asset life 20 years
+# (CRF 1/20), no lead time. A tonne unmet is worth 10 × USD 100 = USD 1,000.
+def _plant(tmp_path, capex_usd_per_tpy: float):
+    plant = {"option_id": "US-PLANT", "mineral": "ga", "host": "USA", "partner": "USA", "mode": "domestic",
+             "partner_equity_share": 0.0, "capex_usd_per_tpy": capex_usd_per_tpy, "opex_usd_per_t": 100.0,
+             "royalty_usd_per_t": 0.0, "lead_time_years": 0, "max_size_tpy": 40.0, "min_size_tpy": "",
+             "earliest_start": 2025, "description": "test plant"}
+    china = [row for row in load_dataset(write_dataset(tmp_path / "base")).capacity.to_dict("records")
+             if row["source_id"] == "CHN-GA"]
+    return load_dataset(write_dataset(tmp_path / "plant", capacity=china, jv_options=[plant]))
+
+
+BANNED = [{"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}]
+
+
+@pytest.mark.parametrize("minimise", ["cost", "dependence"])
+def test_a_plant_dearer_than_the_unmet_demand_it_avoids_is_not_built(tmp_path, minimise):
+    # capex 20,000 per t/yr → annuity 1,000 per t/yr, + opex 100 = USD 1,100 a tonne > USD 1,000 a tonne unmet:
+    # by default (shortfall valued) nothing is built, 40 t go unmet: cost including unmet demand 40,000
+    ds = _plant(tmp_path, 20_000.0)
+    r = solve_dict(ds, policies=BANNED, objective={"minimise": minimise})
+    assert r.tables.extra["builds"].empty
+    assert r.summary["shortfall"]["total_t"] == approx(40.0)
+    assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(40_000.0)
+    assert r.summary["cost"]["least_cost_with_unmet_pv_usd"] == approx(40_000.0)
+    assert r.summary["cost"]["objective_cost"] == "with_unmet"
+    assert r.summary["stages"][0]["name"] == "least_cost"
+    # with the strict priority (shortfall first) the plant is built at any cost: 40 t/yr, 40 × 1,100 = 44,000
+    r = solve_dict(ds, policies=BANNED, objective={"minimise": minimise, "shortfall": "first"})
+    assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(40.0)
+    assert r.summary["shortfall"]["total_t"] == approx(0.0)
+    assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(44_000.0)
+    assert r.summary["stages"][0]["name"] == "shortfall"
+
+
+def test_a_plant_cheaper_than_the_unmet_demand_it_avoids_is_built(tmp_path):
+    # capex 16,000 per t/yr → 800 + opex 100 = USD 900 a tonne < USD 1,000: built at 40 t/yr, cost 36,000
+    r = solve_dict(_plant(tmp_path, 16_000.0), policies=BANNED, objective={"minimise": "cost"})
+    assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(40.0)
+    assert r.summary["shortfall"]["total_t"] == approx(0.0)
+    assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(36_000.0)
+
+
+def test_a_forced_shortfall_is_reported_and_dependence_is_bought_down_by_buying_elsewhere(tiny):
+    # (Was test_shortfall_comes_before_dependence: shortfall is no longer a stage of its own by default, but a cost.)
     # With China banned, only 30 t exist: shortfall 10 t is forced, never used to "reduce dependence".
     ban = {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}
     r = solve_dict(tiny, policies=[ban])
@@ -100,14 +146,17 @@ def test_discounting_two_years(tmp_path):
 # ------------------------------------------------------------------------------------------- aggregate
 def test_mean_and_max_aggregates(tiny):
     # Germanium: CHN 100 t at 1,000, DEU 5 t at 1,500, demand 10 → floor 50%. Gallium floor 25%.
-    both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%"}}
+    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
+    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
+    both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%", "shortfall": "first"}}
     mean = solve_dict(tiny, **both)
     assert mean.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
     assert mean.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
     assert mean.summary["dependence"]["overall_pct"] == approx(37.5)
     # max: the worst mineral-year is germanium at 50%; then least cost lets gallium rise to 50% too
     # (CHN 20 t + DEU 20 t = 5,000 instead of 6,000)
-    worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max"})
+    worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max",
+                                                                "shortfall": "first"})
     assert worst.summary["dependence"]["overall_pct"] == approx(50.0)
     assert worst.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
     assert worst.summary["cost"]["by_mineral_pv_usd"]["ga"] == approx(5000.0)

@@ -50,7 +50,8 @@ def test_two_scenario_stochastic_lp_by_hand(with_plant):
     assert build_table(model, plan.x)["capacity_tpy"].sum() == approx(20.0)
     # ω0: China 40 t = 4,000. ω1: Germany 3,000 + plant 20 t × 150 = 6,000. Capex 20 × 20 = 400.
     assert total_cost_pv(model, plan.x) == approx(0.5 * 4000 + 0.5 * 6000 + 400)
-    assert plan.shortfall_usd == approx(0.0)
+    # (unmet demand is a cost at its value: the later stages may spend the cost level's slack, 1e-8 of it, on it)
+    assert plan.shortfall_usd == approx(0.0, abs=1e-3)
 
 
 def test_cvar_at_one_half_plans_for_the_worst_scenario(with_plant):
@@ -58,7 +59,7 @@ def test_cvar_at_one_half_plans_for_the_worst_scenario(with_plant):
     # at least 10 t/yr; then cost grows it to 20 t/yr as above
     model = build_model(loaded_for(with_plant), CUT, cvar_alpha=0.5)
     plan = PlanSession(model, make_backend("highs")).solve()
-    assert plan.shortfall_usd == approx(0.0)
+    assert plan.shortfall_usd == approx(0.0, abs=1e-3)  # within the cost level's slack, as above
     assert build_table(model, plan.x)["capacity_tpy"].sum() == approx(20.0)
 
 

@@ -30,13 +30,29 @@ def test_n_minus_one_by_hand(tiny):
     assert set(t.index) == {"CHN cuts ga (location)", "DEU cuts ga (location)", "JPN cuts ga (location)"}
     china = t.loc["CHN cuts ga (location)"]
     # without China: Germany 20 + Japan 10 = 30 t; 10 t unmet (10 x 100 x 10 = 10,000); cost 5,000 − 4,000 = +1,000
-    assert china["shortfall_t"] == approx(10.0)
-    assert china["shortfall_value_pv_usd"] == approx(10000.0)  # 2025 is the base year: PV = value
+    assert china["unmet_added_t"] == approx(10.0)
+    assert china["unmet_value_added_pv_usd"] == approx(10000.0)  # 2025 is the base year: PV = value
     assert china["cost_jump_usd"] == approx(1000.0)
     assert china["dependence_change_pp"] == approx(-100.0)
+    assert china["cost_with_unmet_jump_usd"] == approx(11000.0)  # the headline: +1,000 of supply, +10,000 unmet
     assert china["rank"] == 1
     germany = t.loc["DEU cuts ga (location)"]  # China covers it: nothing changes
-    assert germany["shortfall_t"] == approx(0.0) and germany["cost_jump_usd"] == approx(0.0)
+    assert germany["unmet_added_t"] == approx(0.0) and germany["cost_jump_usd"] == approx(0.0)
+
+
+def test_a_shock_reports_what_it_adds_to_the_base_plans_unmet_demand(tiny):
+    # China banned in the base: Germany 20 + Japan 10 = 30 t, 10 t unmet (cost 5,000 + 10,000 unmet = 15,000).
+    # Germany cut: Japan 10 t, 30 t unmet: 20 t added (20,000 at 10 x 100 a tonne), supply 3,000 less (Germany's
+    # 20 t at 150): the cost including unmet demand jumps by 17,000; none of it the base's own 10 t.
+    t = stressed(tiny, policies=[{"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}])
+    germany = t.loc["DEU cuts ga (location)"]
+    assert germany["unmet_added_t"] == approx(20.0)
+    assert germany["unmet_value_added_pv_usd"] == approx(20_000.0)
+    assert germany["cost_jump_usd"] == approx(-3000.0)
+    assert germany["cost_with_unmet_jump_usd"] == approx(17_000.0)
+    assert germany["unmet_added_with_hedges_t"] == approx(20.0)  # no deal to make in the tiny dataset
+    assert t.loc["CHN cuts ga (location)", "unmet_added_t"] == approx(0.0)  # China sells nothing already
+    assert germany["rank"] == 1
 
 
 def test_named_shock_with_a_stockpile_and_a_deal(tiny):
@@ -49,7 +65,7 @@ def test_named_shock_with_a_stockpile_and_a_deal(tiny):
     t = stress(loaded, include_n_minus_one=False).table.set_index("shock")
     row = t.loc["china_halves"]
     assert row["kind"] == "named"
-    assert row["shortfall_t"] == approx(0.0)
+    assert row["unmet_added_t"] == approx(0.0)
     assert row["stock_lasts_years"] == 1.0
 
 

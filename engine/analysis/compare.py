@@ -185,11 +185,14 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
         [_get(r.summary, "dependence", "overall_pct") for r in runs])
     add("dependence.least_cost_overall_pct", "dependence", "overall, least-cost", "% of demand",
         [_get(r.summary, "dependence", "least_cost_overall_pct") for r in runs])
-    for key, metric, unit in (("total_pv_usd", "cost of the plan", "USD PV"),
-                              ("least_cost_pv_usd", "least-cost plan", "USD PV"),
+    headline = [_headline(r.summary) for r in runs]
+    add("cost.total_with_unmet_pv_usd", "cost", "cost including unmet demand", "USD PV", headline)
+    add("cost.rank", "cost", "rank, cheapest first", "rank", ranks(headline))
+    for key, metric, unit in (("total_pv_usd", "  of which supply", "USD PV"),
+                              ("unmet_value_pv_usd", "  of which unmet demand", "USD PV"),
+                              ("least_cost_with_unmet_pv_usd", "least-cost plan", "USD PV"),
                               ("premium_usd", "premium", "USD PV"),
-                              ("premium_pct", "premium, % of least cost", "% of least cost"),
-                              ("total_with_unmet_pv_usd", "cost with unmet demand at its value", "USD PV")):
+                              ("premium_pct", "premium, % of least cost", "% of least cost")):
         add(f"cost.{key}", "cost", metric, unit, [_get(r.summary, "cost", key) for r in runs])
     for m in minerals:
         add(f"shortfall.by_mineral_t.{m}", "shortfall", names.mineral(m), "t",
@@ -221,6 +224,23 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
             add(f"{section.replace(' ', '_')}.{m}.{c}", section, f"{names.mineral(m)} from {c}",
                 "t over the horizon" if not delta else f"t, change against {runs[0].label}", values)
     return rows
+
+
+def _headline(summary: dict) -> float | None:
+    """A run's cost including unmet demand at its value (folders written before results schema 3 hold it as
+    ``total_with_unmet_pv_usd`` too, or not at all: cost plus the value of unmet demand)."""
+    value = _get(summary, "cost", "total_with_unmet_pv_usd")
+    if value is None:
+        cost, unmet = _get(summary, "cost", "total_pv_usd"), _get(summary, "shortfall", "value_pv_usd")
+        value = None if cost is None or unmet is None else cost + unmet
+    return value
+
+
+def ranks(values: list[float | None]) -> list[int | None]:
+    """1 for the cheapest, 2 for the next…; runs of equal cost (to the cent) share a rank, runs without one
+    (unsolved) have none."""
+    known = sorted({round(v, 2) for v in values if v is not None})
+    return [None if v is None else 1 + sum(1 for k in known if k < round(v, 2)) for v in values]
 
 
 def compare(arguments: Sequence[str], top: int = 5, solver: str | None = None) -> Comparison:
@@ -255,6 +275,8 @@ def _cell(value: object, unit: str) -> str:
         return pct(v)
     if unit.startswith("USD"):
         return usd(v).removeprefix("USD ")
+    if unit == "rank":
+        return f"{int(v)}"
     if unit.startswith("t, change"):
         return "0" if abs(v) < 5e-7 else ("+" if v > 0 else "-") + tonnes(abs(v))
     return tonnes(v)
@@ -287,7 +309,7 @@ def change_lines(comparison: Comparison) -> list[str]:
 SECTION_TITLES = {
     "dependence": "Share of demand attributed to {country} (mean over years, of all demand: unmet tonnes count as not "
                   "attributed; 'overall' is the objective's aggregate)",
-    "cost": "Cost, USD present value",
+    "cost": "Cost including unmet demand at its value (what the plans minimise; ranked on it), USD present value",
     "shortfall": f"Unmet demand over the horizon (valued at {UNMET_DEMAND_VALUE})",
     "jv": "Capacity built by deal, t/yr (capex in USD)",
 }
@@ -327,8 +349,8 @@ def comparison_json(comparison: Comparison) -> dict:
         return None if isinstance(v, float) and math.isnan(v) else v
 
     return {
-        "runs": [{"label": r.label, "origin": r.origin, "argument": r.argument, "status": r.summary.get("status")}
-                 for r in comparison.runs],
+        "runs": [{"label": r.label, "origin": r.origin, "argument": r.argument, "status": r.summary.get("status"),
+                  "money": r.summary.get("money")} for r in comparison.runs],
         "rows": [{"key": row["key"], "section": row["section"], "metric": row["metric"], "unit": row["unit"],
                   "values": {label: clean(row[label]) for label in comparison.labels}}
                  for row in comparison.table.to_dict(orient="records")],

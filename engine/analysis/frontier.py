@@ -4,7 +4,8 @@ dependent one, built once and re-solved warm.
 For a target (all minerals, the scenario's aggregate; or one mineral, its mean annual share) and caps
 ε_0 > ε_1 > … from the least-cost plan's dependence D_ref down to the least reachable D_min::
 
-    C(ε) = min cost  s.t.  shortfall at its minimum,  dependence <= ε
+    C(ε) = min cost including unmet demand at its value  s.t.  dependence <= ε
+                                            (with ``shortfall: first``: and shortfall at its minimum)
 
 The marginal cost of the next percentage point is the dual of the cap row (USD present value per percentage
 point; for MIPs from the LP with integers fixed), checked against the finite difference between neighbouring
@@ -22,7 +23,13 @@ import pandas as pd
 
 from engine.formulation.dependence import mineral_dependence_vector
 from engine.formulation.model import scale_unit
-from engine.outputs.results import aggregate_dependence, china_share_pct, mineral_shares, total_cost_pv
+from engine.outputs.results import (
+    aggregate_dependence,
+    china_share_pct,
+    cost_with_unmet_pv,
+    mineral_shares,
+    total_cost_pv,
+)
 from engine.plan.hierarchy import PlanSession
 from engine.plan.noise import without_slivers
 from engine.solvers.base import Solution, Status, beyond_noise
@@ -124,12 +131,14 @@ def _at_cap(sweep: _Sweep, cost: np.ndarray, basis: object | None, least_cost: S
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
     share = china_share_pct(model, sol.x)
-    cost = total_cost_pv(model, sol.x)
+    cost = cost_with_unmet_pv(model, sol.x)
     premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
+    supply = total_cost_pv(model, sol.x)
     row = {
         "target": sweep.target, "cap_pct": cap,
         "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else aggregate_dependence(model, share),
-        "cost_pv_usd": cost, "premium_usd": premium,
+        "cost_with_unmet_pv_usd": cost, "cost_pv_usd": supply, "unmet_value_pv_usd": cost - supply,
+        "premium_usd": premium,
         "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
         "marginal_usd_per_pp": marginal,
     }
@@ -145,7 +154,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
     if not plan.ok:
         return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
-    least_usd = total_cost_pv(session.model, plan.least_cost.x)  # the least-cost plan's cost, as solve reports it
+    least_usd = cost_with_unmet_pv(session.model, plan.least_cost.x)  # the least-cost plan's, as solve reports it
     sweep = _Sweep(session, target)
     # the least-cost plan is solve's reference (least dependent overall among the least-cost plans), whatever
     # the target: its share of the target is D_ref
@@ -183,12 +192,12 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
 
 
 def _finite_differences(table: pd.DataFrame) -> np.ndarray:
-    """(C_k − C_{k−1}) / (D_{k−1} − D_k): the average cost of each point of independence actually achieved
-    between neighbouring points (D the share reached, not the cap asked for)."""
+    """(C_k − C_{k−1}) / (D_{k−1} − D_k), C cost including unmet demand: the average cost of each point of
+    independence actually achieved between neighbouring points (D the share reached, not the cap asked for)."""
     out = np.full(len(table), np.nan)
-    if "cost_pv_usd" not in table:
+    if "cost_with_unmet_pv_usd" not in table:
         return out
-    cost, share = table["cost_pv_usd"].to_numpy(dtype=float), table["dependence_pct"].to_numpy(dtype=float)
+    cost, share = table["cost_with_unmet_pv_usd"].to_numpy(dtype=float), table["dependence_pct"].to_numpy(dtype=float)
     for k in range(1, len(table)):
         step = share[k - 1] - share[k]
         if step > 1e-12 and np.isfinite(cost[k]) and np.isfinite(cost[k - 1]):

@@ -16,7 +16,7 @@ from engine.inputs.scenario import LoadedScenario
 from engine.inputs.selection import modelled, modelled_minerals
 from engine.outputs.display import usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import provenance, versions
+from engine.outputs.summary import money_basis, provenance, versions
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
@@ -101,7 +101,8 @@ def render_frontier(run: FrontierRun) -> str:
     if not run.ok:
         return f"Frontier for '{run.loaded.name}': {run.status} ({run.message})"
     lines = [f"Price of independence, scenario '{run.loaded.name}' "
-             f"(least-cost plan {usd(run.least_cost_usd)}, present value)"]
+             f"(least-cost plan {usd(run.least_cost_usd)} including unmet demand at its value; "
+             f"{money_basis(run.loaded)})"]
     for target, part in run.table.groupby("target", sort=False):
         label = "all minerals (" + run.loaded.scenario.objective.aggregate + ")" if target == "all" \
             else run.names.get(target, target)
@@ -116,6 +117,7 @@ def render_frontier(run: FrontierRun) -> str:
             lines.append(f"  {r.cap_pct:>6.1f}%{r.dependence_pct:>8.1f}%{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
     lines.append("")
     lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
+    lines.append("  'premium': over the least-cost plan, on cost including unmet demand at its value;")
     lines.append("  'avg since last': cost change from the previous point divided by the share it actually gained;")
     lines.append("  'share' is of all demand; the first point is the least-cost plan 'solve' reports.")
     return "\n".join(lines)
@@ -139,7 +141,7 @@ def frontier_summary(run: FrontierRun) -> dict:
     return stamped({"scenario": run.loaded.name, "status": run.status, "message": run.message,
                     "dependence_on": run.loaded.scenario.dependence.country,
                     **provenance(run.loaded),
-                    "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
+                    "least_cost_with_unmet_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
                     "timings": run.timings, "solver_checks": run.solver_checks,
                     "versions": versions()})

@@ -2,8 +2,10 @@
 
 The robust plan is one LP over ``robust.scenarios`` sampled disruptions (``sampling.ROBUST_PLAN`` stream): JV
 builds and stockpile purchases are chosen once (first stage); purchases, JV output, draws and shortfall per
-scenario (second stage). Its first objective is expected shortfall value, or its CVaR at ``robust.alpha``; then
-the scenario's hierarchy (expected dependence within the budget, then expected cost).
+scenario (second stage). Its cost is expected cost plus the expected value of unmet demand, or its CVaR at
+``robust.alpha`` (``engine/plan/hierarchy.py``: the shortfall objective is that CVaR); the scenario's hierarchy
+runs on it (least cost, expected dependence within the budget, then cost; with ``shortfall: first``, that value
+first).
 
 The deterministic plan is the ordinary solve of the scenario (no disruption). Both plans' first-stage decisions
 are then fixed and tested on the same ``robust.evaluation`` fresh scenarios (``ROBUST_EVALUATION`` stream, never
@@ -13,7 +15,7 @@ deterministic plan is ``solve``'s plan again (``nominal``). The value of the sto
 much the robust plan saves in expected present value of cost plus unmet demand, the latter at
 ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` times the reference price; as in
 ``results.cost_with_unmet_pv``), with its standard error over the equiprobable evaluation scenarios (paired
-differences). The hierarchy re-plans for least shortfall first and then for dependence, not for this total, so
+differences). The hierarchy re-plans for dependence within the budget on this total, not for the total alone, so
 the VSS can be negative: a robust plan that buys independence or hedges can cost more than it saves in unmet
 demand on the scenarios drawn.
 """

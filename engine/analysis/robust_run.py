@@ -25,22 +25,23 @@ def comparison(result: RobustResult) -> pd.DataFrame:
 def render_robust(result: RobustResult) -> str:
     if result.status != "optimal":
         return f"Robust plan for '{result.scenario}': {result.status} ({result.message})"
-    risk = "expected shortfall" if result.risk == "expected" else f"CVaR{result.alpha:g} of shortfall"
+    risk = ("expected unmet demand value" if result.risk == "expected"
+            else f"CVaR{result.alpha:g} of the unmet demand value")
     r, d, n = result.robust, result.deterministic, result.nominal
     budget = "least cost" if result.budget_usd is None else f"the deterministic plan's budget, {usd(result.budget_usd)}"
     lines = [f"Robust plan for '{result.scenario}': planned against {result.plan_scenarios} sampled disruptions "
-             f"({risk} first), tested with the deterministic plan on the same {result.evaluation_scenarios} fresh "
-             f"ones.",
+             f"(cost: expected cost plus the {risk}), tested with the deterministic plan on the same "
+             f"{result.evaluation_scenarios} fresh ones.",
              f"  Both plans keep their JV builds and stockpile purchases; their flows are re-planned the same way on "
-             f"each scenario (least unmet demand, then the scenario's objective within {budget}).",
-             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; money in present value; dependence is a share of "
-             f"all demand (unmet tonnes count as not attributed).",
+             f"each scenario (the scenario's objective within {budget}, on cost including unmet demand).",
+             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; {result.inputs.get('money', 'present value')}; "
+             f"dependence is a share of all demand (unmet tonnes count as not attributed).",
              "", f"  {'on the fresh scenarios':<40}{'robust plan':>18}{'deterministic plan':>22}"]
-    for label, attr, fmt in (("expected unmet demand, t", "shortfall_t", tonnes),
-                             ("expected unmet demand value", "shortfall_value_pv_usd", usd),
+    for label, attr, fmt in (("expected cost with unmet demand", "total_usd", usd),
+                             ("  of which supply", "cost_pv_usd", usd),
+                             ("  of which unmet demand value", "shortfall_value_pv_usd", usd),
+                             ("expected unmet demand, t", "shortfall_t", tonnes),
                              (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_pv_usd", usd),
-                             ("expected cost", "cost_pv_usd", usd),
-                             ("expected cost with unmet demand", "total_usd", usd),
                              ("expected dependence", "dependence_pct", pct),
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
         lines.append(f"  {label:<40}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
@@ -66,13 +67,13 @@ def render_robust(result: RobustResult) -> str:
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
     solved = result.solved
     if n is not None and n.status == "optimal" and solved is not None:
-        same = (abs(n.cost_pv_usd - solved.cost_pv_usd) <= 1e-6 * abs(solved.cost_pv_usd) + 1.0
+        same = (abs(n.total_usd - solved.total_usd) <= 1e-6 * abs(solved.total_usd) + 1.0
                 and abs(n.dependence_pct - solved.dependence_pct) <= 1e-4)
         lines.append(f"  Without disruption the deterministic plan re-planned this way has dependence "
-                     f"{pct(n.dependence_pct)} and cost {usd(n.cost_pv_usd)}"
+                     f"{pct(n.dependence_pct)} and cost {usd(n.total_usd)} including unmet demand"
                      + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
                      + (": solve's plan." if same else f"; solve: {pct(solved.dependence_pct)} and "
-                                                         f"{usd(solved.cost_pv_usd)}."))
+                                                         f"{usd(solved.total_usd)}."))
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)
     extra = extra[extra.abs() > 1e-3].sort_values()

@@ -5,8 +5,9 @@ controlled by a country, wherever they are), and the scenario's named ``shocks``
 sources it hits falls to ``share`` of normal (0 for N−1) and the plan is re-solved warm from the base plan:
 
 - **as planned**: JV builds and stockpile purchases fixed at the base plan (the shock is a surprise), flows and
-  stock draws re-optimised through the scenario's hierarchy → shortfall, cost jump, change in dependence, and
-  how long the stockpile lasts;
+  stock draws re-optimised through the scenario's hierarchy → against the base plan re-planned with nothing
+  shocked: the jump in cost including unmet demand at its value, the unmet tonnes added, the change in
+  dependence, and how long the stockpile lasts;
 - **with new deals**: builds free, shortfall minimised → the JV and licence options that would have covered it.
 """
 
@@ -25,6 +26,7 @@ from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import Years
 from engine.outputs.display import tonnes
 from engine.outputs.results import (
+    EPS,
     attributed_by_group,
     build_table,
     clean,
@@ -196,18 +198,20 @@ class _Stresser:
         now, base = self._metrics(x), self.base_metrics
         tolerance = model.scenario.objective.tolerance
         row.update({
-            "shortfall_t": now["shortfall_t"],
-            "shortfall_value_pv_usd": now["unmet_pv_usd"],
-            "cost_jump_usd": beyond_noise(now["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"], tolerance),
             "cost_with_unmet_jump_usd": beyond_noise(now["cost_with_unmet_pv_usd"] - base["cost_with_unmet_pv_usd"],
                                                      base["cost_with_unmet_pv_usd"], tolerance),
+            "unmet_added_t": _added(now["shortfall_t"], base["shortfall_t"]),
+            "unmet_value_added_pv_usd": beyond_noise(now["unmet_pv_usd"] - base["unmet_pv_usd"],
+                                                     base["cost_with_unmet_pv_usd"], tolerance),
+            "cost_jump_usd": beyond_noise(now["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"], tolerance),
             "dependence_change_pp": now["dependence_pct"] - base["dependence_pct"],
             "stock_lasts_years": self.stock.lasts(x),
         })
-        row["covering_options"], row["shortfall_with_new_deals_t"] = "", row["shortfall_t"]
+        row["covering_options"], row["unmet_added_with_hedges_t"] = "", row["unmet_added_t"]
         if hedged is not None and hedged.ok:
             row["covering_options"] = self._covering(now["dep"], hedged.x)
-            row["shortfall_with_new_deals_t"] = float(unmet_value(model, hedged.x)["shortfall_t"].sum())
+            row["unmet_added_with_hedges_t"] = _added(float(unmet_value(model, hedged.x)["shortfall_t"].sum()),
+                                                      base["shortfall_t"])
         return row
 
     def _hedge(self) -> Solution | None:
@@ -265,10 +269,19 @@ class _Stresser:
         return "; ".join(parts)
 
 
-STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "shortfall_t",
-                  "shortfall_value_pv_usd", "cost_jump_usd", "cost_with_unmet_jump_usd", "dependence_change_pp",
-                  "stock_lasts_years", "covering_options", "shortfall_with_new_deals_t"]
-"""``stress.csv``'s columns (a run of no shock has them too)."""
+STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "cost_with_unmet_jump_usd",
+                  "unmet_added_t", "unmet_value_added_pv_usd", "cost_jump_usd", "dependence_change_pp",
+                  "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
+"""``stress.csv``'s columns (a run of no shock has them too). Every figure is a change against the base plan
+re-planned with nothing shocked: the jump in cost including unmet demand at its value (the headline; its parts the
+value of the unmet demand added and the jump in the cost of supply), the unmet tonnes added (with and without the
+hedges), the change in dependence."""
+
+
+def _added(now_t: float, base_t: float) -> float:
+    """Tonnes of unmet demand a shock adds to the base plan's (0 within a gram: ``results.EPS``)."""
+    added = now_t - base_t
+    return 0.0 if abs(added) < EPS else added
 
 
 class _BaseNotReproduced(Exception):
@@ -334,11 +347,13 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
         if progress is not None:
             progress(i + 1, len(shocks))
     table = pd.DataFrame(rows)
-    if len(table) and "shortfall_value_pv_usd" in table:
-        # rank on values rounded to USD 1,000 (above the solver's tolerance on a plan's cost), then by name, so
-        # that shocks of the same effect never swap places on solver noise
-        keys = table.assign(_value=table["shortfall_value_pv_usd"].round(-3), _jump=table["cost_jump_usd"].round(-3))
-        table = keys.sort_values(["_value", "_jump", "shock"], ascending=[False, False, True],
+    if len(table) and "cost_with_unmet_jump_usd" in table:
+        # rank by the jump in cost including unmet demand, then the value of the unmet demand added, on values
+        # rounded to USD 1,000 (above the solver's tolerance on a plan's cost), then by name, so that shocks of the
+        # same effect never swap places on solver noise
+        keys = table.assign(_jump=table["cost_with_unmet_jump_usd"].round(-3),
+                            _value=table["unmet_value_added_pv_usd"].round(-3))
+        table = keys.sort_values(["_jump", "_value", "shock"], ascending=[False, False, True],
                                  na_position="last").drop(columns=["_value", "_jump"]).reset_index(drop=True)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
     m = stresser.base_metrics

@@ -22,23 +22,34 @@ def render_stress(result: StressResult, top: int = 15) -> str:
         return f"Stress test of '{result.scenario}': base plan {result.status} ({result.message})"
     t, b = result.table, result.base
     lines = [f"Stress test of '{result.scenario}': {b['shocks']} shocks against the base plan re-planned the same "
-             f"way with nothing shocked ({usd(b['cost_pv_usd'])}, dependence {pct(b['dependence_pct'])} of demand"
+             f"way with nothing shocked ({usd(b['cost_with_unmet_pv_usd'])} including unmet demand at its value, "
+             f"dependence {pct(b['dependence_pct'])} of demand"
              + (f", {tonnes(b['shortfall_t'])} t unmet" if b["shortfall_t"] > 0 else "") + ")",
-             f"  JV builds and stockpile purchases as planned; costs in present value; unmet demand valued at "
-             f"{b['unmet_valued_at']}; 'with unmet' adds that value to the cost jump.",
-             "", f"  {'#':>3} {'shock':<34}{'unmet t':>10}{'unmet value':>16}{'cost jump':>16}{'with unmet':>16}"
-             f"{'dep. change':>12}{'unmet with hedges':>18}  hedges that would have reduced it (deals and stockpile)"]
+             f"  JV builds and stockpile purchases as planned; every figure a change against the base; "
+             f"{result.inputs.get('money', 'present value')}; unmet demand valued at {b['unmet_valued_at']}.",
+             "  'cost jump' is in cost including unmet demand: the value of the unmet demand added plus the jump in "
+             "the cost of supply.",
+             "", f"  {'#':>3} {'shock':<34}{'cost jump':>16}{'unmet added t':>15}{'unmet value':>16}"
+             f"{'supply':>16}{'dep. change':>12}{'added with hedges':>18}  hedges that would have reduced it "
+             f"(deals and stockpile)"]
     for r in t.head(top).itertuples(index=False):
         if r.status != "optimal":
             lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
             continue
         covering = r.covering_options if isinstance(r.covering_options, str) and r.covering_options else "-"
-        lines.append(f"  {r.rank:>3} {r.shock:<34}{tonnes(r.shortfall_t):>10}{usd(r.shortfall_value_pv_usd):>16}"
-                     f"{usd(r.cost_jump_usd):>16}{usd(r.cost_with_unmet_jump_usd):>16}"
-                     f"{r.dependence_change_pp:>+10.1f}pp{tonnes(r.shortfall_with_new_deals_t):>18}  {covering}")
+        lines.append(f"  {r.rank:>3} {r.shock:<34}{usd(r.cost_with_unmet_jump_usd):>16}"
+                     f"{_signed(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
+                     f"{usd(r.cost_jump_usd):>16}{r.dependence_change_pp:>+10.1f}pp"
+                     f"{_signed(r.unmet_added_with_hedges_t):>18}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)
+
+
+def _signed(value: float) -> str:
+    """Tonnes added (+) or removed (−) against the base: '+12', '-0.50', '0'."""
+    text = tonnes(abs(value))
+    return text if text == "0" else ("+" if value > 0 else "-") + text
 
 
 def write_stress(result: StressResult, folder: Path, force: bool = False) -> Path:

@@ -26,9 +26,23 @@ TOP_SHOCKS = 15
 
 
 def value_column(frame: pd.DataFrame) -> str:
-    """The value of unmet demand, present value (``shortfall_value_pv_usd``; folders written before it was named
-    so hold ``shortfall_value_usd``)."""
-    return "shortfall_value_pv_usd" if "shortfall_value_pv_usd" in frame else "shortfall_value_usd"
+    """The value of unmet demand, present value: in a stress table the value added by the shock
+    (``unmet_value_added_pv_usd``; stress folders written before results schema 3 hold the total after it,
+    ``shortfall_value_pv_usd``, or before that ``shortfall_value_usd``); in a sweep or robust table its value."""
+    return next((c for c in ("unmet_value_added_pv_usd", "shortfall_value_pv_usd") if c in frame),
+                "shortfall_value_usd")
+
+
+def unmet_column(frame: pd.DataFrame) -> str:
+    """A stress table's unmet tonnes: added by the shock (``unmet_added_t``; before results schema 3 the total
+    after it, ``shortfall_t``)."""
+    return "unmet_added_t" if "unmet_added_t" in frame else "shortfall_t"
+
+
+def jump_column(frame: pd.DataFrame) -> str:
+    """A stress table's cost jump: in cost including unmet demand (``cost_with_unmet_jump_usd``; the cost of supply,
+    ``cost_jump_usd``, in folders written before it)."""
+    return "cost_with_unmet_jump_usd" if "cost_with_unmet_jump_usd" in frame else "cost_jump_usd"
 
 
 def shock_label(row: pd.Series, names: Names) -> str:
@@ -55,20 +69,20 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
     value = t[value_column(t)].to_numpy(dtype=float)
     div, word = usd_scale(float(value.max()) if value.max() > 0 else 1.0)
     left.barh(y, value / div, color=CHINA_RED, height=0.6)
-    for i, (v, tonnes) in enumerate(zip(value, t["shortfall_t"].to_numpy(dtype=float), strict=True)):
-        text = f"{tonnes:,.1f} t unmet" if tonnes >= 0.05 else "demand met"
+    for i, (v, tonnes) in enumerate(zip(value, t[unmet_column(t)].to_numpy(dtype=float), strict=True)):
+        text = f"{tonnes:,.1f} t more unmet" if tonnes >= 0.05 else "no more unmet"
         left.text(v / div, i, f"  {text}", va="center", fontsize=8, color="#333333")
     left.set_xlim(0, max(float(value.max()) / div, 1e-9) * 1.45 if value.max() > 0 else 1.0)
     left.set_yticks(y, labels)
     left.set_xlabel(f"USD {word}".strip() + " PV (value of unmet demand, 10x reference price)")
     left.xaxis.set_major_formatter(usd_formatter())
-    left.set_title("Unmet demand after the shock", loc="left")
-    jump = t["cost_jump_usd"].to_numpy(dtype=float)
+    left.set_title("Unmet demand the shock adds", loc="left")
+    jump = t[jump_column(t)].to_numpy(dtype=float)
     div2, word2 = usd_scale(float(np.abs(jump).max()) if len(jump) else 1.0)
     right.barh(y, jump / div2, color=OPTIMISED, height=0.6)
     right.set_xlabel(f"USD {word2} (present value)".replace("  ", " "))
     right.xaxis.set_major_formatter(usd_formatter())
-    right.set_title("Extra cost of the re-planned supply", loc="left")
+    right.set_title("Cost jump, including unmet demand at its value", loc="left")
     for ax in (left, right):
         ax.grid(axis="x", color="#dddddd")
         ax.grid(axis="y", visible=False)

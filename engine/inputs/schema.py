@@ -231,13 +231,18 @@ BudgetSpec = Annotated[Budget, BeforeValidator(_parse_budget)]
 
 
 class Objective(StrictModel):
-    """What the optimiser minimises after shortfall.
+    """What the optimiser minimises.
 
-    ``minimise: dependence`` — China-attributed share (``aggregate`` mean or max over minerals and years) within
-    ``budget``, then cost. ``minimise: cost`` — cost, with dependence limited only by ``dependence_cap`` policies.
+    Cost is always cost including unmet demand at its value (10x the reference price a tonne, discounted like
+    every cost). ``minimise: dependence`` — China-attributed share (``aggregate`` mean or max over minerals and
+    years) within ``budget`` (on that cost), then cost. ``minimise: cost`` — cost, with dependence limited only by
+    ``dependence_cap`` policies. ``shortfall: valued`` (the default) — unmet demand is a cost at its value: no plan
+    spends more than a tonne is worth to avoid leaving it unmet; ``shortfall: first`` — unmet demand is minimised
+    first, at any cost, as its own stage before cost.
     """
 
     minimise: Literal["dependence", "cost"] = "dependence"
+    shortfall: Literal["valued", "first"] = "valued"
     budget: BudgetSpec = Field(default_factory=lambda: Budget(premium=0.15))
     aggregate: Literal["mean", "max"] = "mean"
     weights: dict[str, Weight] = Field(default_factory=dict)

@@ -59,7 +59,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     if summary["status"] != "optimal":
         lines.append(f"  {summary['message']}")
         return "\n".join(lines)
-    dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    dep, short = summary["dependence"], summary["shortfall"]
     lines.append("")
     lines.append(f"  Share of demand attributed to {sc['dependence_on']} (mean over years)")
     if short["total_t"] > 0:
@@ -76,14 +76,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(f"  {label:<12}{pct(dep['least_cost_overall_pct']):>12}{pct(dep['overall_pct']):>12}"
                  f"{f'{change:+.1f} pp':>11}{tonnes(short['total_t']):>14}")
     lines.append("")
-    premium = cost["premium_pct"]
-    lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "
-                 f"optimised {usd(cost['total_pv_usd'])}; premium {usd(cost['premium_usd'])}"
-                 + (f" ({premium:+.1f}%)" if premium is not None else "") + ".")
-    if short["total_t"] > 0:
-        lines.append(f"  With unmet demand at its value ({short['valued_at']}): optimised "
-                     f"{usd(cost['total_with_unmet_pv_usd'])} (unmet demand {usd(cost['unmet_value_pv_usd'])}, "
-                     f"present value).")
+    lines.extend(render_cost(summary))
     lines.extend(render_jv(summary.get("jv"), names))
     lines.extend(render_policies(summary.get("policies"), names))
     binding = summary.get("binding_policies") or []
@@ -98,6 +91,30 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     for warning in summary.get("warnings", []):
         lines.append(f"  Warning: {warning}")
     return "\n".join(lines)
+
+
+def render_cost(summary: dict) -> list[str]:
+    """The headline cost (cost including unmet demand at its value, what the plan minimises and the budget limits)
+    with its parts beside it, and the money it is in (``summary['money']``)."""
+    cost, short = summary["cost"], summary["shortfall"]
+    money = summary.get("money") or cost["unit"]
+    premium = cost.get("premium_pct")
+    least = cost.get("least_cost_with_unmet_pv_usd", cost.get("least_cost_pv_usd"))
+    total = cost.get("total_with_unmet_pv_usd", cost.get("total_pv_usd"))
+    lines = [f"  Cost including unmet demand at its value: least-cost {usd(least)}; optimised {usd(total)}; "
+             f"premium {usd(cost['premium_usd'])}" + (f" ({premium:+.1f}%)" if premium is not None else ""),
+             f"    = supply {usd(cost['total_pv_usd'])}" + _parts(cost.get("by_component_pv_usd") or {}),
+             f"    + unmet demand {usd(cost['unmet_value_pv_usd'])} ({tonnes(short['total_t'])} t at "
+             f"{short['valued_at']})",
+             f"  Money: {money}."]
+    return lines
+
+
+def _parts(by_component: dict[str, float]) -> str:
+    """' (purchase 32.60 bn, jv opex 26.83 bn, …)': the parts of the cost of supply above USD 0.5, largest first."""
+    parts = sorted(((v, k) for k, v in by_component.items() if v is not None and abs(v) >= 0.5), key=lambda p: -p[0])
+    return " (" + ", ".join(f"{k.replace('_', ' ')} {usd(v).removeprefix('USD ')}" for v, k in parts) + ")" \
+        if parts else ""
 
 
 def _years_text(years: list[int]) -> str:

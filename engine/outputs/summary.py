@@ -9,7 +9,14 @@ from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.files import SCHEMA_VERSION, stamped
-from engine.outputs.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
+from engine.outputs.results import (
+    Tables,
+    dependence_metric,
+    expected_total,
+    per_mineral,
+    total_cost_pv,
+    unmet_value_pv,
+)
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
@@ -30,11 +37,24 @@ UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference 
 """How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
 
 
+def money_basis(loaded: LoadedScenario) -> str:
+    """What a USD figure is, said once in every summary (``money``), printout and report: real USD of the reference
+    prices' year (the dataset's ``price_year``: every price and cost is held at that year's level), discounted to
+    present value at the scenario's base year at its discount rate."""
+    s, prices = loaded.scenario, loaded.dataset.minerals
+    rows = prices if s.minerals is None else prices[prices["mineral"].isin(list(s.minerals))]
+    years = sorted({int(y) for y in rows["price_year"]}) or sorted({int(y) for y in prices["price_year"]})
+    return (f"real USD of {', '.join(map(str, years))}, present value at {s.base_year}, "
+            f"{100 * s.finance.discount_rate:g}% discount rate")
+
+
 def provenance(loaded: LoadedScenario) -> dict[str, str]:
     """Which inputs an analysis folder's numbers belong to, in every analysis summary: the dataset folder
     (``inputs``), the hash of the resolved scenario with its tables (``inputs_hash``: a solve summary's
-    ``inputs.hash``) and of the dataset's tables alone (``dataset_hash``)."""
-    return {"inputs": str(loaded.dataset.folder), "inputs_hash": loaded.digest, "dataset_hash": loaded.dataset.digest}
+    ``inputs.hash``) and of the dataset's tables alone (``dataset_hash``); and what its USD figures are
+    (``money``: ``money_basis``)."""
+    return {"inputs": str(loaded.dataset.folder), "inputs_hash": loaded.digest, "dataset_hash": loaded.dataset.digest,
+            "money": money_basis(loaded)}
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -101,10 +121,12 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
             "extends": [str(p) for p in loaded.parents],
             "buyer": s.buyer, "horizon": [s.horizon.start, s.horizon.end], "minerals": model.minerals,
             "objective": s.objective.minimise, "aggregate": s.objective.aggregate,
+            "shortfall": s.objective.shortfall,
             "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,
             "dependence_on": s.dependence.country, "basis": s.dependence.basis,
             "policies": [{"name": p.name, "type": p.type} for p in s.policies],
         },
+        "money": money_basis(loaded),
         "solver": {"backend": backend.name, "version": backend.version},
         "model": {"columns": model.lp.n_cols, "rows": model.lp.n_rows, "nonzeros": model.lp.nnz,
                   "money_unit_usd": model.money_unit, "dependence_unit_pp": model.dependence_unit},
@@ -124,12 +146,15 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     prob = tables.costs["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
     costs = tables.costs.assign(pv_usd=tables.costs["pv_usd"] * prob)  # expected values across scenarios
     total = float(costs["pv_usd"].sum())
-    # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
-    # differs by the tolerance its tie-break may spend)
-    least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else plan.least_cost_usd
-    premium = beyond_noise(total - least, least, s.objective.tolerance) if least is not None else None
     short = tables.shortfall
     unmet_pv = expected_total(model, short, "value_pv_usd")
+    # the least-cost plan's own cost, recomputed from its flows like every figure (the least-cost stage's level
+    # differs by the tolerance its tie-break may spend); the headline is cost including unmet demand at its value
+    least = total_cost_pv(model, plan.least_cost.x) if plan.least_cost is not None else None
+    least_with = (least + unmet_value_pv(model, plan.least_cost.x) if plan.least_cost is not None
+                  else plan.least_cost_usd)
+    premium = (beyond_noise(total + unmet_pv - least_with, least_with, s.objective.tolerance)
+               if least_with is not None else None)
     summary["dependence"] = {
         "unit": "percent of demand attributed to " + s.dependence.country
                 + " (of all demand: tonnes left unmet count as not attributed)",
@@ -144,14 +169,19 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "least_cost_by_mineral_year": _by_mineral_year(dep, "least_cost_china_share_pct"),
     }
     summary["cost"] = {
+        "objective_cost": "with_unmet",
+        "headline": "cost including unmet demand at its value (total_with_unmet_pv_usd): the cost of supply "
+                    "(total_pv_usd; its parts by_component_pv_usd) plus unmet demand at its value "
+                    "(unmet_value_pv_usd); the budget and the premium are on it",
         "unit": f"USD, present value at {s.base_year} ({100 * s.finance.discount_rate:g}% discount rate)",
-        "total_pv_usd": _round(total, 2),
-        "least_cost_pv_usd": _round(least, 2),
+        "total_with_unmet_pv_usd": _round(total + unmet_pv, 2),
+        "least_cost_with_unmet_pv_usd": _round(least_with, 2),
         "budget_pv_usd": _round(plan.budget_usd, 2),
         "premium_usd": _round(premium, 2),
-        "premium_pct": _round(100.0 * premium / least, 4) if least else None,
+        "premium_pct": _round(100.0 * premium / least_with, 4) if least_with else None,
+        "total_pv_usd": _round(total, 2),
+        "least_cost_pv_usd": _round(least, 2),
         "unmet_value_pv_usd": _round(unmet_pv, 2),
-        "total_with_unmet_pv_usd": _round(total + unmet_pv, 2),
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
     }

@@ -1,22 +1,35 @@
 """The lexicographic objective hierarchy, solved warm on one backend.
 
-Stages, each fixing the level of the one before within a tolerance::
+Cost is always cost including unmet demand at its value::
 
-    1. shortfall   minimise value-weighted shortfall S;                       fix  S <= S* (1 + tol)
-    2. least cost  minimise cost C;                                           C* is the least cost
-    3. reference   minimise dependence D subject to C <= C* (1 + tol): the least-cost plan reported
-    4. dependence  minimise D subject to C <= budget (the same row, relaxed); fix  D <= D* (1 + tol)
-       (budget = C* × (1 + premium) or an absolute present value)
-    5. cost        minimise cost at that dependence: the optimised plan
+    C(x) = Σ cost terms (purchases, tariffs, credit losses, JV capex annuities, opex, royalties, stock holding)
+           + U(x),    U(x) = Σ_{m, y, ω} p_ω × δ_y × v_m × short[m, y, ω],   v_m = 10 × price_m
+
+``U`` is the shortfall objective (``engine/formulation/demand.py``: the one value of unmet demand every output
+prints; in a robust CVaR model, its CVaR). Stages, each fixing the level of the one before within a tolerance::
+
+    1. least cost  minimise C;                                                C* is the least cost
+    2. reference   minimise dependence D subject to C <= C* (1 + tol): the least-cost plan reported
+    3. dependence  minimise D subject to C <= budget (the same row, relaxed); fix  D <= D* (1 + tol)
+       (budget = C* × (1 + premium) or an absolute present value: both on cost including unmet demand)
+    4. cost        minimise C at that dependence: the optimised plan
     then the tie rule: on the optimal face of the last stage, minimise the tie-break weights: the plan reported
     then slivers: a plan with decisions too small to be decisions (``engine/plan/noise.py``) is solved again from
-    stage 4 (with ``minimise: cost``, stage 3) with them held at zero
+    stage 3 (with ``minimise: cost``, stage 2) with them held at zero
 
-Stage 3 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
+By default (``objective: {shortfall: valued}``) unmet demand is a cost like any other: no plan spends more than a
+tonne is worth to avoid leaving it unmet. With ``objective: {shortfall: first}`` a stage comes before them all::
+
+    0. shortfall   minimise U;                                                fix  U <= U* (1 + tol)
+
+(unmet demand avoided at any cost; at U* = 0 the unmet-demand columns are fixed at zero exactly), and stages 1-4
+minimise C within it.
+
+Stage 2 makes the least-cost reference unique in dependence (ties in cost are common) and so the same on
 every backend. The tie rule (``engine/plan/ties.py``, its solves in ``Plan.tie_break``) picks one fixed plan among
 equally good ones, whatever basis the solver starts from, so a warm re-solve reports the point a cold solve of the
 same LP would.
-With ``minimise: cost`` stages 4–5 are skipped: the reference, ties settled, is the plan. A stage that is not
+With ``minimise: cost`` stages 3–4 are skipped: the reference, ties settled, is the plan. A stage that is not
 optimal stops the hierarchy; its status is the plan's status.
 
 Every level is c·x of the point the stage returned (the backend checked that point against its bounds and rows,
@@ -73,8 +86,8 @@ class Plan:
     solution: Solution | None = None
     least_cost: Solution | None = None
     cost_stage: Solution | None = None  # the solve whose duals are costs: least cost (minimise cost) or the last
-    shortfall_usd: float | None = None
-    least_cost_usd: float | None = None
+    shortfall_usd: float | None = None  # the value of the plan's unmet demand (U), in USD present value
+    least_cost_usd: float | None = None  # cost including unmet demand of the least-cost plan reported
     budget_usd: float | None = None
     dependence_level: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -95,6 +108,15 @@ class Plan:
     @property
     def solve_seconds(self) -> float:
         return sum(s.seconds for s in self.stages)
+
+
+def objectives(model: Model) -> dict[str, np.ndarray]:
+    """The hierarchy's objectives of ``model``, in the LP money unit (dependence in its own unit): ``shortfall``
+    U, the value of unmet demand; ``cost`` C, cost including unmet demand at that value (the LP's cost terms + U:
+    what every cost stage minimises and the budget limits); ``dependence`` D."""
+    lp = model.lp
+    shortfall = lp.objective("shortfall")
+    return {"shortfall": shortfall, "cost": lp.objective("cost") + shortfall, "dependence": lp.objective("dependence")}
 
 
 Relaxation = tuple[str, int, float]
@@ -167,7 +189,7 @@ class PlanSession:
         if load:
             backend.load(model.lp)
         lp = model.lp
-        self.objectives = {name: lp.objective(name) for name in ("shortfall", "cost", "dependence")}
+        self.objectives = objectives(model)
         self.short_cols = model.block_cols("short")
         self.short_upper = model.lp.variables["short"].upper.copy()
         self.level_rows: dict[str, int] = {}
@@ -304,13 +326,13 @@ class PlanSession:
         cols = np.arange(new.n_cols)
         self.backend.set_col_bounds(cols, new.col_lower, new.col_upper)
         self.backend.set_row_bounds(np.arange(new.n_rows), new.row_lower, new.row_upper)
-        objectives = {name: new.objective(name) for name in self.objectives}
+        fresh = objectives(model)
         for row_name, objective in LEVEL_ROWS:
-            before, after = self.objectives[objective], objectives[objective]
+            before, after = self.objectives[objective], fresh[objective]
             changed = np.flatnonzero(before != after)
             if changed.size:
                 self.backend.set_row_coefficients(self.level_rows[row_name], changed, after[changed])
-        self.objectives = objectives
+        self.objectives = fresh
         self.short_upper = new.variables["short"].upper.copy()
         self._short_fixed = False
         self.model = model
@@ -346,20 +368,21 @@ class PlanSession:
         plan = Plan(status=Status.OPTIMAL)
         runner = _Runner(self, plan, time_limit)
 
-        sol = runner.run("shortfall", shortfall)
-        if sol is None:
-            return plan
-        level = self.level("shortfall", sol)
-        plan.shortfall_usd = level * unit
-        if level <= ABS_TOL:  # no shortfall is needed: fix it at zero exactly rather than within a tolerance
-            self._shortfall_allowed(False)
-            self._short_fixed = True
-        else:
-            self.fix("fix_shortfall", level)
+        if objective.shortfall == "first":  # unmet demand avoided at any cost, before cost
+            sol = runner.run("shortfall", shortfall)
+            if sol is None:
+                return plan
+            level = self.level("shortfall", sol)
+            if level <= ABS_TOL:  # no shortfall is needed: fix it at zero exactly rather than within a tolerance
+                self._shortfall_allowed(False)
+                self._short_fixed = True
+            else:
+                self.fix("fix_shortfall", level)
 
         sol = runner.run("least_cost", cost, duals=True)  # the cost stage of a least-cost plan: duals wanted
         if sol is None:
             return plan
+        plan.shortfall_usd = self.level("shortfall", sol) * unit
         least = self.level("cost", sol)
         plan.cost_stage = sol
         self.fix("budget", least)
@@ -427,6 +450,7 @@ class PlanSession:
         self.settle_ties(plan, sol, objective)
         if objective is self.objectives["dependence"]:
             plan.least_cost = plan.solution
+        plan.shortfall_usd = self.level("shortfall", plan.solution) * self.model.money_unit
         return plan.solution
 
     def _without_slivers(self, plan: Plan, runner: _Runner, first: Solution | None, objective: np.ndarray) -> Plan:
@@ -479,7 +503,7 @@ class PlanSession:
     def settle_ties(self, plan: Plan, last: Solution, objective: np.ndarray) -> None:
         """The tie rule (``engine/plan/ties.py``): among the optimal points of the last stage ``last`` (which minimised
         ``objective``), report the one that minimises the tie-break weights. Nothing is left changed."""
-        levels = list(self.level_rows.values())
+        levels = self.levels()
         settled, solves = settle(self.backend, self.model.lp.integer_cols, self.ties, last, objective, levels)
         for name, sol in solves:
             plan.tie_break.append(Stage(name, sol.status, sol.objective, sol.seconds, sol.iterations))
@@ -489,6 +513,13 @@ class PlanSession:
             failed = solves[-1][1].status if solves else "no point to start from"
             plan.notes.append(f"ties among equally good plans were not settled (the tie-break stage failed: {failed}); "
                               f"the plan is optimal, but another equally good plan may be reported on another run")
+
+    def levels(self) -> list[int]:
+        """The level rows of the hierarchy's stages: ``fix_shortfall`` only with ``shortfall: first`` (by default
+        unmet demand is part of cost, and holding its value where the last point left it would narrow the optimal
+        face to one that depends on that point)."""
+        first = self.model.scenario.objective.shortfall == "first"
+        return [row for name, row in self.level_rows.items() if first or name != "fix_shortfall"]
 
     def slack(self, level: float) -> float:
         """The slack a level is fixed with: ``tolerance × |level| + LEVEL_ABS_TOL`` (times ``slack_scale``)."""
@@ -503,14 +534,14 @@ class PlanSession:
         """Duals in cost terms at the reported plan, from an LP whose optimum is that plan (checked).
 
         The LP is the plan's cost stage as solved (with ``minimise: cost`` the least-cost stage, budget row free;
-        otherwise the final stage), a MIP with its integer columns fixed at the plan's values. When the plan leaves
-        demand unmet, unmet demand is priced at its value (the shortfall objective, ``unmet_value_usd_per_t``, is
-        added to cost) and each mineral-year's unmet demand is capped at the plan's, ``short[m, y, ω] <= short*``:
-        the plan is still an optimum (no plan leaves less demand unmet in total), and a policy's dual counts the
-        unmet demand relaxing it would let the plan meet, without trading unmet demand between minerals and years
-        (under the one shortfall level alone, a tonne of germanium let through would free its value for leaving
-        other demand unmet). The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and
-        its objective is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says
+        otherwise the final stage), a MIP with its integer columns fixed at the plan's values; its objective is cost
+        including unmet demand at its value, so a policy's dual counts the unmet demand relaxing it would let the plan
+        meet at that value. With ``shortfall: first``, when the plan leaves demand unmet, each mineral-year's unmet
+        demand is also capped at the plan's, ``short[m, y, ω] <= short*``: the plan is still an optimum (no plan
+        leaves less demand unmet in total), and a dual does not trade unmet demand between minerals and years (under
+        the one shortfall level alone, a tonne of germanium let through would free its value for leaving other
+        demand unmet). The plan is checked to be an optimum of that LP (it satisfies its bounds and rows, and its
+        objective is the LP's within the levels' slack); otherwise no duals are returned and ``plan.notes`` says
         why. The session is left as the last stage was solved (``--write-mps`` writes it).
 
         ``probe(sol)``, when given, names bounds and rows to relax by a whole unit in that LP (``whole_units``):
@@ -518,10 +549,10 @@ class PlanSession:
         """
         if not plan.ok or plan.cost_stage is None or plan.x is None:
             return None
-        priced = (plan.shortfall_usd or 0.0) > 0 and not self._short_fixed
-        objective = self.objectives["cost"] + (self.objectives["shortfall"] if priced else 0.0)
-        allowance = self.allowance(self.level("cost", plan.solution)) + (
-            self.allowance(self.level("shortfall", plan.solution)) if priced else 0.0)
+        priced = ((plan.shortfall_usd or 0.0) > 0 and not self._short_fixed
+                  and self.model.scenario.objective.shortfall == "first")
+        objective = self.objectives["cost"]
+        allowance = self.allowance(self.level("cost", plan.solution))
         saved_objective = self.backend.solved.cost.copy()
         budget_row = self.level_rows["budget"]
         saved_budget = float(self.backend.solved.row_upper[budget_row])

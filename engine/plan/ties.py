@@ -30,7 +30,7 @@ In words, among equally good plans the one with the least weighted tonnage is re
 country or owner: they are hashes. With binaries (minimum efficient sizes), they are held at the last stage's
 values and the ties among the continuous columns are settled. With CBC (through PuLP) the level rows are held
 within 1e-9 of their size at most (``LEVEL_MARGINS``: CBC calls the tighter faces infeasible), so its settled plan
-matches HiGHS's up to that: on the shipped scenarios the flows within 1e-6 of the largest
+matches HiGHS's up to that: on the shipped scenarios the flows within 1e-5 of the largest
 (``tests/test_cbc_ties.py``).
 """
 

@@ -41,7 +41,8 @@ def frontier_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[s
     what = ("all minerals together (the scenario's aggregate)" if targets == ["all"] else
             "each mineral's own mean share: " + ", ".join(names.mineral(t) for t in targets if t != "all"))
     head = [("Scenario", folder.name), _status_line(s), ("Swept", what),
-            ("Least-cost plan", f"{usd(s.get('least_cost_pv_usd'))} in present value.")]
+            ("Least-cost plan", f"{usd(s.get('least_cost_with_unmet_pv_usd', s.get('least_cost_pv_usd')))} in "
+                                f"present value, including unmet demand at its value.")]
     if table is None:
         return head, []
     p = _plot("frontier", "Price of independence",
@@ -68,27 +69,29 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     base = s.get("base") or {}
     table = folder.table("stress")
     head = [("Scenario", folder.name), _status_line(s),
-            ("Base plan", f"{usd(base.get('cost_pv_usd'))} in present value, dependence "
+            ("Base plan", f"{usd(base.get('cost_with_unmet_pv_usd', base.get('cost_pv_usd')))} in present value "
+                          f"including unmet demand at its value, dependence "
                           f"{pct(base.get('dependence_pct'))}; {base.get('shocks', 0)} shocks tested, each re-solved "
                           f"with the plan's JV builds and stockpile fixed.")]
     if table is None:
         return head, [Section("Shocks", ["No shock was tested."])]
-    hit = table[table["shortfall_t"].fillna(0) > 0.005]
-    head.append(("Unmet demand", f"{len(hit)} of {len(table)} shocks leave demand unmet; the worst, "
-                 f"{analysis_plots.shock_label(table.iloc[0], names)}, leaves {tonnes(table['shortfall_t'].iloc[0])}"
-                 f" t unmet." if len(hit) else f"None of the {len(table)} shocks leaves demand unmet."))
+    unmet, jump = analysis_plots.unmet_column(table), analysis_plots.jump_column(table)
+    hit = table[table[unmet].fillna(0) > 0.005]
+    head.append(("Unmet demand", f"{len(hit)} of {len(table)} shocks leave more demand unmet; the worst, "
+                 f"{analysis_plots.shock_label(table.iloc[0], names)}, adds {tonnes(table[unmet].iloc[0])}"
+                 f" t unmet." if len(hit) else f"None of the {len(table)} shocks leaves more demand unmet."))
     p = _plot("stress", "Worst shocks",
-              "The worst shocks, ranked by the value of unmet demand. Left: unmet demand (tonnes written beside each "
-              "bar). Right: the extra cost of the re-planned supply.",
+              "The worst shocks, ranked by the jump in cost including unmet demand at its value. Left: the value of "
+              "the unmet demand the shock adds (tonnes written beside each bar). Right: the cost jump.",
               analysis_plots.stress_figure(table, names, folder.name))
     rows = [[str(int(r.rank)), analysis_plots.shock_label(pd.Series(r._asdict()), names), str(r.status),
-             _num(r.shortfall_t, tonnes), _num(getattr(r, analysis_plots.value_column(table)), usd),
-             _num(r.cost_jump_usd, usd), _num(getattr(r, "cost_with_unmet_jump_usd", None), usd),
+             _num(getattr(r, jump), usd), _num(getattr(r, unmet), tonnes),
+             _num(getattr(r, analysis_plots.value_column(table)), usd), _num(r.cost_jump_usd, usd),
              _num(r.dependence_change_pp, lambda v: f"{v:+.1f} pp"),
              _num(r.stock_lasts_years, lambda v: f"{v:.1f}")]
             for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
-    shocks = Table(["#", "Shock", "Status", "Unmet, t", "Unmet value (PV)", "Cost jump (PV)",
-                    "Cost jump + unmet value", "Dependence change", "Stock lasts, years"], rows,
+    shocks = Table(["#", "Shock", "Status", "Cost jump incl. unmet (PV)", "Unmet added, t", "Unmet value added (PV)",
+                    "Supply cost jump (PV)", "Dependence change", "Stock lasts, years"], rows,
                    ["r", "l", "l", "r", "r", "r", "r", "r", "r"],
                    title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
     hedges = [f"#{int(r.rank)} {analysis_plots.shock_label(pd.Series(r._asdict()), names)}: {r.covering_options}"
