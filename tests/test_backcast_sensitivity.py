@@ -150,6 +150,27 @@ def test_sensitivity_by_hand(tmp_path):
     assert "![Tornado](figures/sensitivity.png)" in md
 
 
+def test_sensitivity_ranks_the_value_of_unmet_demand(tmp_path):
+    # China banned: Germany 20 t + Japan 10 t = 5,000, 10 t unmet at 10 x 100 = 10,000: cost with unmet 15,000.
+    # The multiple at 8x and 12x (d = 20%): 10 t x 800 or 1,200, -2,000 / +2,000; Japan's 200 a tonne is still
+    # below either, so the plan and its dependence (0%) stay.
+    ds = load_dataset(write_dataset(tmp_path / "inputs"))
+    loaded = scenario_from_dict(tiny_scenario(objective=COST, policies=[
+        {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}]), ds)
+    result = sensitivity(loaded, families=("unmet demand value",))
+    assert result.base_cost_with_unmet_pv_usd == pytest.approx(15_000.0, rel=1e-6)
+    row = result.table.iloc[0]
+    assert (row["family"], row["parameter"], row["setting_low"], row["setting_high"]) == (
+        "unmet demand value", "multiple", "8x the reference price", "12x the reference price")
+    assert [row["cost_low_pv_usd"], row["cost_high_pv_usd"]] == pytest.approx([-2000.0, 2000.0], abs=1e-3)
+    assert [row["dependence_low_pp"], row["dependence_high_pp"]] == pytest.approx([0.0, 0.0], abs=1e-9)
+    # at d = 90% the low end is 1x (100 a tonne): Germany's 150 and Japan's 200 are both dearer than leaving their
+    # tonnes unmet, so nothing is bought: 40 t unmet at 100 = 4,000 against 15,000: -11,000
+    low = sensitivity(loaded, step=0.9, families=("unmet demand value",)).table.iloc[0]
+    assert low["setting_low"] == "1x the reference price"
+    assert low["cost_low_pv_usd"] == pytest.approx(40 * 100.0 - 15_000.0, abs=1e-3)
+
+
 def test_exportable_share_moves_cap_at_one_and_move_overrides(tmp_path):
     ds = load_dataset(write_dataset(tmp_path / "inputs", capacity=BINDING))
     loaded = scenario_from_dict(tiny_scenario(objective=COST, data={"exportable_share": {"CHN": 0.5}}), ds)

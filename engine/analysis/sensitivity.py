@@ -8,7 +8,10 @@ The assumption families, each parameter moved alone with everything else at its 
 - ``demand`` per mineral: ``data.demand_scale`` times (1 - d) and (1 + d);
 - ``JV capex`` per deal mode: ``capex_usd_per_tpy`` at its ``_low`` and ``_high`` columns (the central value where
   a bound is blank; d either side where the table has no range columns);
-- ``lead times`` of every JV option at ``lead_time_years_low`` and ``_high`` (the central value where blank).
+- ``lead times`` of every JV option at ``lead_time_years_low`` and ``_high`` (the central value where blank);
+- ``unmet demand value``: the multiple of the reference price a tonne of unmet demand is worth
+  (``UNMET_DEMAND_PRICE_MULTIPLE``, 10) times (1 - d) and (1 + d): every mineral's reference price is scaled, which
+  is the same thing (the price enters the model only through that value, and the LP's money unit, a scaling).
 
 ``d`` is 20% unless given. Each variant is solved through the scenario's whole hierarchy. Variants whose constraint
 matrix equals the base model's (bounds, costs and right-hand sides change) are pushed into the loaded solver, as
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation import build_model
+from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.inputs.dataset import Dataset
 from engine.inputs.scenario import LoadedScenario, with_overrides
@@ -40,7 +44,7 @@ from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
 DEFAULT_STEP = 0.2
-FAMILIES = ("exportable share", "delivered cost", "demand", "JV capex", "lead times")
+FAMILIES = ("exportable share", "delivered cost", "demand", "JV capex", "lead times", "unmet demand value")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,18 @@ def _lead_times(loaded: LoadedScenario, end: str) -> LoadedScenario:
     return _with_tables(loaded, jv_options=jv)
 
 
+def _unmet_value(loaded: LoadedScenario, factor: float) -> LoadedScenario:
+    """Unmet demand worth ``factor`` × ``UNMET_DEMAND_PRICE_MULTIPLE`` × the reference price a tonne: every
+    reference price times ``factor``."""
+    minerals = loaded.dataset.minerals.copy()
+    minerals["reference_price_usd_per_t"] = minerals["reference_price_usd_per_t"].astype(float) * factor
+    return _with_tables(loaded, minerals=minerals)
+
+
+def _multiple_text(factor: float) -> str:
+    return f"{factor * UNMET_DEMAND_PRICE_MULTIPLE:g}x the reference price"
+
+
 def variants(loaded: LoadedScenario, step: float = DEFAULT_STEP,
              families: tuple[str, ...] = FAMILIES) -> list[Variant]:
     """Every variant of the scenario's assumptions, in a fixed order (family, then parameter, then low/high)."""
@@ -152,6 +168,9 @@ def variants(loaded: LoadedScenario, step: float = DEFAULT_STEP,
                 for mode in JV_MODES if (jv["mode"] == mode).any() for e, _ in ends]
     if "lead times" in families and len(jv):
         out += [Variant("lead times", "all", e, f"lead time {e}", _lead_times(loaded, e)) for e, _ in ends]
+    if "unmet demand value" in families:
+        out += [Variant("unmet demand value", "multiple", e, _multiple_text(f), _unmet_value(loaded, f))
+                for e, f in ends]
     return out
 
 
