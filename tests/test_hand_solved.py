@@ -15,10 +15,12 @@ import functools
 
 import pytest
 
+from engine.analysis.explain import explain, render
 from engine.inputs.dataset import load_dataset
+from engine.inputs.scenario import scenario_from_dict
 from engine.solvers import Status
 
-from conftest import solve_dict, tonnes_by_source, write_dataset
+from conftest import solve_dict, tiny_scenario, tonnes_by_source, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-5, abs=1e-4)
 
@@ -173,3 +175,14 @@ def test_mineral_weights_shift_effort(tiny):
     r = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10%", "weights": {"ge": 5}})
     assert r.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(100 - 28.0)
     assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(100.0)
+
+
+def test_explain_says_which_unmet_demand_is_dearer_than_its_value(tmp_path):
+    # the dear plant above: 40 t could be supplied (the plant, 40 t/yr), at USD 1,100 a tonne against 1,000
+    loaded = scenario_from_dict(tiny_scenario(policies=BANNED, objective={"minimise": "cost"}),
+                                _plant(tmp_path, 20_000.0))
+    story = explain(loaded).stories[0]
+    assert story.shortfall_t == approx(40.0) and story.supply_after[-1][1] == approx(40.0)
+    assert story.unmet_by_choice_t(story.least_cost_shortfall_t) == approx(40.0)
+    assert "40 t could be supplied under the scenario's policies, but only at more than its value" in render(
+        explain(loaded))

@@ -51,6 +51,15 @@ class YearStory:
     supply_after: list[tuple[str, float]] = field(default_factory=list)  # (step, max supply)
     relaxations: list[tuple[str, str, float]] = field(default_factory=list)  # (policy, what, tonnes)
     shortage_t: float = 0.0  # unmet even with every policy relaxed
+    least_cost_shortfall_t: float = float("nan")  # unmet in the least-cost plan
+
+    def unmet_by_choice_t(self, shortfall_t: float) -> float:
+        """Of ``shortfall_t`` unmet, the tonnes the scenario's policies would let the buyer be supplied (unmet demand
+        is a cost at its value; ``objective: {shortfall: first}`` meets them at any cost)."""
+        if not self.supply_after or np.isnan(shortfall_t) or np.isnan(self.supply_after[-1][1]):
+            return 0.0
+        choice = shortfall_t - max(0.0, self.demand_t - self.supply_after[-1][1])
+        return choice if choice > 1e-6 else 0.0
 
 
 @dataclass
@@ -209,9 +218,10 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
     plan = PlanSession(model, make_backend(solver, SolverOptions())).solve()
     names = model.mineral_names()
     if plan.ok:
-        short = model.demand.assign(short=plan.x[model.block_cols("short")])
+        short = model.demand.assign(short=plan.x[model.block_cols("short")],
+                                    least=plan.least_cost.x[model.block_cols("short")])
     else:  # infeasible plan: explain from the least-shortfall point of view of every year asked for
-        short = model.demand.assign(short=np.nan)
+        short = model.demand.assign(short=np.nan, least=np.nan)
     short = short[short["scen"] == short["scen"].iloc[0]]
     wanted = short
     if minerals:
@@ -236,7 +246,8 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
     for row in wanted.itertuples(index=False):
         story = YearStory(row.mineral, int(row.year), float(row.demand_t),
                           float(row.short) if pd.notna(row.short) else float("nan"),
-                          **_capacity_story(model, row.mineral, int(row.year)))
+                          **_capacity_story(model, row.mineral, int(row.year)),
+                          least_cost_shortfall_t=float(row.least) if pd.notna(row.least) else float("nan"))
         for label, supply in supplies:
             if supply is not None:
                 story.supply_after.append((label, float(supply.get((row.mineral, int(row.year)), np.nan))))
@@ -282,6 +293,15 @@ def render(ex: Explanation) -> str:
         if s.shortage_t > 1e-6:
             lines.append(f"  even with every policy relaxed, {tonnes(s.shortage_t)} t cannot be supplied "
                          f"(not enough capacity in the data)")
+        dearer = s.unmet_by_choice_t(s.least_cost_shortfall_t)
+        chosen = max(0.0, s.unmet_by_choice_t(s.shortfall_t) - dearer)
+        if dearer > 0:
+            lines.append(f"  {tonnes(dearer)} t could be supplied under the scenario's policies, but only at more than "
+                         f"its value (10x the reference price a tonne): the least-cost plan leaves it unmet "
+                         f"('objective: {{shortfall: first}}' meets it at any cost)")
+        if chosen > 1e-6:
+            lines.append(f"  {tonnes(chosen)} t more are left unmet by the dependence stage, within the budget: the "
+                         f"share of demand counts unmet tonnes as not attributed")
         if s.jv_too_late:
             lines.append("  options that would come too late: " + "; ".join(s.jv_too_late[:4])
                          + (f"; and {len(s.jv_too_late) - 4} more" if len(s.jv_too_late) > 4 else ""))

@@ -33,7 +33,7 @@ from engine.analysis.sampling import _universe, sample_factors
 from engine.errors import CritminError, InputError
 from engine.formulation.variants import SampleModels
 from engine.inputs.scenario import LoadedScenario
-from engine.outputs.results import share_terms, total_cost_pv, unmet_value_pv
+from engine.outputs.results import cost_with_unmet_pv, share_terms, total_cost_pv, unmet_value_pv
 from engine.outputs.summary import provenance
 from engine.plan.branching import MinimumSizes
 from engine.plan.hierarchy import PlanSession
@@ -75,11 +75,11 @@ class SampleRunner:
             x = plan.x
             cost = total_cost_pv(model, x)
             unmet = unmet_value_pv(model, x)
-            least = total_cost_pv(model, plan.least_cost.x)
+            least = cost_with_unmet_pv(model, plan.least_cost.x)  # the premium is on cost including unmet demand
             row.update({
                 "cost_pv_usd": cost,
                 "cost_with_unmet_pv_usd": cost + unmet,
-                "premium_usd": beyond_noise(cost - least, least, model.scenario.objective.tolerance),
+                "premium_usd": beyond_noise(cost + unmet - least, least, model.scenario.objective.tolerance),
                 "shortfall_value_pv_usd": unmet,
                 **self.metrics.row(model, x),
             })

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.analysis.sweep import SweepRun, percentiles
 from engine.outputs.display import pct, tonnes, usd
-from engine.outputs.summary import UNMET_DEMAND_VALUE
+from engine.outputs.summary import UNMET_DEMAND_VALUE, money_basis
 
 
 def render_sweep(run: SweepRun) -> str:
@@ -15,16 +15,18 @@ def render_sweep(run: SweepRun) -> str:
              f"{rate:.1f} samples/s this run", "",
              f"  {'':<28}{'P5':>16}{'P50':>16}{'P95':>16}"]
     stats = percentiles(table).set_index("metric")
-    shown = [("dependence_pct", "dependence (% of demand)", pct), ("cost_pv_usd", "cost (PV)", usd),
-             ("premium_usd", "premium over least cost", usd), ("shortfall_t", "unmet demand, t", tonnes),
-             ("shortfall_value_pv_usd", "unmet demand value (PV)", usd),
-             ("cost_with_unmet_pv_usd", "cost with unmet demand (PV)", usd)]
+    shown = [("dependence_pct", "dependence (% of demand)", pct),
+             ("cost_with_unmet_pv_usd", "cost with unmet demand (PV)", usd),
+             ("cost_pv_usd", "  of which supply (PV)", usd),
+             ("shortfall_value_pv_usd", "  of which unmet demand (PV)", usd),
+             ("premium_usd", "premium over least cost", usd), ("shortfall_t", "unmet demand, t", tonnes)]
     shown += [(m, m.replace("dependence_", "").replace("_pct", "") + " dependence", pct)
               for m in stats.index if m.startswith("dependence_") and m != "dependence_pct"]
     for metric, label, fmt in shown:
         if metric in stats.index:
             row = stats.loc[metric]
             lines.append(f"  {label:<28}{fmt(row['p5']):>16}{fmt(row['p50']):>16}{fmt(row['p95']):>16}")
-    lines.append(f"  Unmet demand valued at {UNMET_DEMAND_VALUE}; dependence is a share of all demand (unmet tonnes "
-                 f"count as not attributed).")
+    lines.append(f"  Unmet demand valued at {UNMET_DEMAND_VALUE}; the premium is on cost including it; "
+                 f"{money_basis(run.loaded)}; dependence is a share of all demand (unmet tonnes count as not "
+                 f"attributed).")
     return "\n".join(lines)

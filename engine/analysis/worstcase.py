@@ -12,8 +12,9 @@ output, stock draws and shortfall y_R per restriction set (recourse). With V(x, 
 demand given x under R (Σ δ_y v_m short, ``results.unmet_value``)::
 
     1. worst case   η* = min_x max_{|R| <= k} V(x, R)                          fix  η <= η* (1 + tol)
-    2. then the scenario's own hierarchy on the unrestricted plan (R = ∅): its shortfall, least cost,
-       least-cost reference, dependence within the budget, cost — robustness bought as cheaply as possible.
+    2. then the scenario's own hierarchy on the unrestricted plan (R = ∅): least cost including its unmet demand
+       at its value (with ``shortfall: first``, its shortfall before), least-cost reference, dependence within the
+       budget, cost — robustness bought as cheaply as possible.
 
 **No foresight.** A restriction starting in year s is not known before s: in every year before s a set's
 recourse (purchases, JV output, stock draws and levels, shortfall) equals the unrestricted plan's

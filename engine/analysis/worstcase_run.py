@@ -30,6 +30,11 @@ def _usd(value: float, _pos: object = None) -> str:
     return f"{value:,.0f}"
 
 
+def _with_unmet(plan: dict) -> float:
+    """An unrestricted plan's cost including its unmet demand at its value (``WorstCaseOutcome.unrestricted``)."""
+    return plan["cost_pv_usd"] + plan["unmet_value_pv_usd"]
+
+
 def headline(result: WorstCaseResult) -> pd.DataFrame:
     """One row per k: the robust plan's worst case and cost, the deterministic plan's worst case."""
     base = result.deterministic.unrestricted() if result.deterministic else {}
@@ -46,8 +51,9 @@ def headline(result: WorstCaseResult) -> pd.DataFrame:
             "deterministic_worst_unmet_value_pv_usd": det_damage,
             "deterministic_worst_unmet_t": det_t,
             "insurance_value_usd": beyond_noise(det_damage - outcome.worst_damage_usd, det_damage),
+            "cost_with_unmet_pv_usd": _with_unmet(plain),
             "cost_pv_usd": plain["cost_pv_usd"],
-            "premium_usd": beyond_noise(plain["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"]),
+            "premium_usd": beyond_noise(_with_unmet(plain) - _with_unmet(base), _with_unmet(base)),
             "dependence_pct": plain["dependence_pct"],
             "unrestricted_unmet_t": plain["shortfall_t"],
             "jv_capacity_tpy": float(build_table(outcome.model, outcome.x)["capacity_tpy"].sum()),
@@ -116,8 +122,8 @@ def render_worstcase(result: WorstCaseResult) -> str:
                      f"{usd(r.deterministic_worst_unmet_value_pv_usd):>20} {usd(r.premium_usd):>14} "
                      f"{pct(r.dependence_pct):>11}  {r.worst_set} ({tonnes(r.worst_unmet_t)} t unmet)")
     lines.append("")
-    lines.append("  premium: the robust plan's cost with no restriction, over the deterministic plan (solve's); "
-                 "dependence: of the robust plan with no restriction.")
+    lines.append("  premium: the robust plan's cost including unmet demand at its value with no restriction, over the "
+                 "deterministic plan's (solve's); dependence: of the robust plan with no restriction.")
     if ((table["worst_set"] == "no restriction") & (table["worst_unmet_t"] > 0)).any():
         lines.append("  'no restriction' with unmet demand: the scenario's own policies leave it; no move adds to it.")
     worst = table.iloc[-1]

@@ -89,9 +89,12 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     items.append((f"Dependence on {country}", text))
     unit = cost.get("unit", "")
     basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
-    text = f"{usd(cost['total_pv_usd'])} in {basis}"
-    if cost.get("least_cost_pv_usd") is not None:
-        text += f"; the least-cost plan costs {usd(cost['least_cost_pv_usd'])}"
+    items.append(("Money", (summary.get("money") or basis) + "."))
+    text = (f"{usd(with_unmet(cost))} including unmet demand at its value: {usd(cost['total_pv_usd'])} of supply "
+            f"and {usd(cost.get('unmet_value_pv_usd'))} of unmet demand")
+    least = cost.get("least_cost_with_unmet_pv_usd")
+    if least is not None:
+        text += f"; the least-cost plan costs {usd(least)}"
     items.append(("Cost", text + "."))
     if cost.get("premium_usd") is not None:
         premium = f"{usd(cost['premium_usd'])}" + (f" ({cost['premium_pct']:+.1f}%)" if cost.get("premium_pct")
@@ -103,8 +106,10 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if short["total_t"] > 0:
         parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items()
                  if v >= 0.005]
+        worth = (f"{usd(short['value_pv_usd'])} in present value at {short['valued_at']}" if "value_pv_usd" in short
+                 else f"{usd(short['value_usd'])}")
         items.append(("Unmet demand", f"{tonnes(short['total_t'])} t over {start}–{end} ({', '.join(parts)}), worth "
-                                      f"{usd(short['value_usd'])} at reference prices."))
+                                      f"{worth}."))
     else:
         items.append(("Unmet demand", "None: every year's demand is met."))
     jv = summary.get("jv") or {}
@@ -134,7 +139,8 @@ def mineral_table(summary: dict, names: Names) -> Table:
                  "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", _tonnes(short["total_t"]),
                  usd(cost["total_pv_usd"])])
     country = summary["scenario"].get("dependence_on", "CHN")
-    return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost (PV)"], rows,
+    return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost of supply (PV)"],
+                 rows,
                  ["l", "r", "r", "r", "r", "r"], title=f"Share of demand attributed to {names.country(country)} "
                  f"(mean over years), unmet demand and cost by mineral")
 
@@ -155,12 +161,24 @@ def jv_table(summary: dict, names: Names) -> Table | None:
                       f"Capital: {usd(jv.get('capex_usd'))}.")
 
 
+def with_unmet(cost: dict) -> float:
+    """A summary's headline cost: including unmet demand at its value (a folder written before results schema 3
+    may lack it: cost plus the value of unmet demand, or cost alone)."""
+    return cost.get("total_with_unmet_pv_usd", cost["total_pv_usd"] + (cost.get("unmet_value_pv_usd") or 0.0))
+
+
 def cost_table(summary: dict) -> Table:
-    by = summary["cost"]["by_component_pv_usd"]
-    total = sum(v for v in by.values()) or 1.0
-    rows = [[component(c), usd(v), f"{100 * v / total:.1f}%"] for c, v in sorted(by.items(), key=lambda kv: -kv[1])
-            if v]
-    return Table(["Component", "Present value", "Share"], rows, ["l", "r", "r"], title="Cost by component")
+    """The parts of the headline cost: each component of supply, and unmet demand at its value."""
+    cost = summary["cost"]
+    by = dict(cost["by_component_pv_usd"])
+    parts = sorted(((component(c), v) for c, v in by.items() if v), key=lambda kv: -kv[1])
+    if cost.get("unmet_value_pv_usd"):
+        parts.append((f"Unmet demand at its value ({summary['shortfall']['valued_at']})", cost["unmet_value_pv_usd"]))
+    total = with_unmet(cost) or 1.0
+    rows = [[name, usd(v), f"{100 * v / total:.1f}%"] for name, v in parts]
+    rows.append(["Cost including unmet demand", usd(with_unmet(cost)), "100.0%"])
+    return Table(["Component", "Present value", "Share"], rows, ["l", "r", "r"],
+                 title="Cost by component, unmet demand included at its value")
 
 
 def duals_table(duals: pd.DataFrame | None, names: Names) -> Table | None:
@@ -311,7 +329,8 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     if p:
         sections.append(Section("Strategic stockpile", plots=[p]))
     cost = s["cost"]
-    money = (f"{usd(cost['total_pv_usd'])} in present value" + (f", {usd(cost['premium_usd'])} "
+    money = (f"{usd(with_unmet(cost))} in present value including unmet demand at its value"
+             + (f", {usd(cost['premium_usd'])} "
              f"({cost['premium_pct']:+.1f}%) over the least-cost plan" if cost.get("premium_pct") is not None else ""))
     p = _plot("costs", "Cost breakdown",
               "Present value by mineral and cost component (left) and spending per year, not discounted (right). "
