@@ -587,7 +587,7 @@ def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: s
 @click.option("--evaluation", type=click.IntRange(min=1), default=None,
               help="Fresh scenarios to test the plans on [default: robust.evaluation].")
 @click.option("--risk", type=click.Choice(["expected", "cvar"]), default=None,
-              help="First objective: expected shortfall or its CVaR [default: robust.risk].")
+              help="Value of unmet demand in the cost: its expectation or its CVaR [default: robust.risk].")
 @click.option("--alpha", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="CVaR level [default: robust.alpha].")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,

@@ -104,6 +104,8 @@ def test_an_unknown_parent_is_refused_with_the_files_message(tmp_path):
 @pytest.mark.parametrize(("override", "yaml_text", "message"), [
     ({"objective": {"minimise": "cheapest"}}, "objective: {minimise: cheapest}",
      "objective.minimise: got 'cheapest'; expected 'dependence' or 'cost'"),
+    ({"objective": {"shortfall": "always"}}, "objective: {shortfall: always}",
+     "objective.shortfall: got 'always'; expected 'valued' or 'first'"),
     ({"robust": {"alpha": 1.5}}, "robust: {alpha: 1.5}",
      "robust.alpha: got 1.5; expected a finite number from 0 to 1 (a probability level, strictly between 0 and 1)"),
     ({"stockpile": {"zinc": {"capacity_t": 1}}}, "stockpile: {zinc: {capacity_t: 1}}",

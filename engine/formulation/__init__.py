@@ -54,7 +54,8 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
                 cvar_alpha: float | None = None) -> Model:
     """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given).
 
-    With ``cvar_alpha`` the first objective is the CVaR of shortfall value at that level instead of its mean.
+    With ``cvar_alpha`` the shortfall objective (the value of unmet demand in the cost) is its CVaR at that level
+    instead of its mean.
     """
     s = loaded.scenario
     model = Model(loaded=loaded)

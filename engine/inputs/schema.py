@@ -507,7 +507,7 @@ class Uncertainty(StrictModel):
 
 class RobustSettings(StrictModel):
     """The two-stage stochastic run: ``scenarios`` sampled disruptions to plan against, ``evaluation`` fresh ones
-    to test the plan on; the first objective is expected shortfall or its CVaR at ``alpha``."""
+    to test the plan on; the value of unmet demand in its cost is its expectation or its CVaR at ``alpha``."""
 
     scenarios: int = Field(20, ge=1, le=10_000)
     evaluation: int = Field(50, ge=1, le=100_000)

@@ -220,7 +220,9 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
     start, end = sc["horizon"]
     rows = [["Buyer", names.country(sc.get("buyer", "USA"))], ["Horizon", f"{start}–{end}"],
             ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
-            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}"],
+            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}; "
+                          + ("unmet demand avoided first, at any cost" if objective.get("shortfall") == "first"
+                             else "unmet demand a cost at its value")],
             ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
                                    f"{sc.get('aggregate', 'mean')} over minerals and years"],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
