@@ -91,8 +91,11 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
     return fig
 
 
-SWEEP_PANELS = [("dependence_pct", "Dependence, all minerals", "%"), ("cost_pv_usd", "Cost (PV)", "usd"),
+SWEEP_PANELS = [("dependence_pct", "Dependence, all minerals", "%"),
+                ("cost_with_unmet_pv_usd", "Cost incl. unmet demand (PV)", "usd"),
                 ("premium_usd", "Premium over least cost", "usd"), ("shortfall_t", "Unmet demand", "t")]
+"""The sweep figure's headline panels: cost is cost including unmet demand at its value (a folder written before
+results schema 2 has none: the panel is hidden)."""
 
 
 @styled

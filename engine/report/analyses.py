@@ -103,8 +103,9 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     return head, sections
 
 
-METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct), "cost_pv_usd": ("Cost (PV)", usd),
+METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct),
            "cost_with_unmet_pv_usd": ("Cost with unmet demand valued (PV)", usd),
+           "cost_pv_usd": ("Cost of supply (PV)", usd),
            "premium_usd": ("Premium over least cost", usd), "shortfall_t": ("Unmet demand, t", tonnes),
            "shortfall_value_pv_usd": ("Unmet demand value (PV)", usd),
            "shortfall_value_usd": ("Unmet demand value", usd), "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes)}
@@ -158,16 +159,16 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
                          <= 0.005 else f"Expected {tonnes(short['robust'])} t with the robust plan against "
                          f"{tonnes(short['deterministic'])} t with the deterministic plan, on the fresh scenarios."))
         rows = []
-        for column, (label, fmt) in {"shortfall_t": ("Expected unmet demand, t", tonnes),
+        for column, (label, fmt) in {"cost_with_unmet_pv_usd": ("Expected cost with unmet demand valued (PV)", usd),
+                                     "total_usd": ("Cost plus unmet demand value", usd),
+                                     "cost_pv_usd": ("Expected cost of supply (PV)", usd),
                                      "shortfall_value_pv_usd": ("Expected unmet demand value (PV)", usd),
                                      "shortfall_value_usd": ("Expected unmet demand value", usd),
+                                     "shortfall_t": ("Expected unmet demand, t", tonnes),
                                      "shortfall_cvar_pv_usd": ("CVaR of unmet demand value (PV)", usd),
                                      "shortfall_cvar_usd": ("CVaR of unmet demand value", usd),
-                                     "cost_pv_usd": ("Expected cost (PV)", usd),
                                      "dependence_pct": ("Expected dependence", pct),
-                                     "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes),
-                                     "cost_with_unmet_pv_usd": ("Expected cost with unmet demand valued (PV)", usd),
-                                     "total_usd": ("Cost plus unmet demand value", usd)}.items():
+                                     "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes)}.items():
             if column in by:
                 rows.append([label, *[_num(by[column].get(k), fmt) for k in ("robust", "deterministic")]])
         sections.append(Section("The two plans on fresh scenarios", tables=[Table(
