@@ -6,7 +6,7 @@ For each mineral-year with shortfall (or every year asked for):
    what each restricting policy (bans, quotas, FEOC exclusions, market access) removes, in scenario order; the JV
    and licence capacity that could be online by then, and the options that would come too late.
 2. **Supply after each policy.** The most the buyer can be supplied when the scenario's policies are added one
-   at a time (the shortfall stage of models with policies 1…k), so share rules show their bite too.
+   at a time (the least value-weighted shortfall of models with policies 1…k), so share rules show their bite too.
 3. **Smallest relaxations.** An elastic LP with no shortfall allowed (at a penalty of 1,000 per tonne, so a
    physical shortage is still reported): every restricted delivery may be released and every policy row may be
    violated, at a penalty of one discounted unit per tonne; the released tonnes and violations name the

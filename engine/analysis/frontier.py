@@ -151,7 +151,7 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
     """Sweep the dependence cap for ``target`` ('all' or a mineral id) over ``points`` caps (or given ``caps``);
     ``progress()`` after each cap."""
     cost = session.objectives["cost"]
-    plan = session.solve(minimise="cost")  # shortfall fixed, least cost found, budget row at least cost
+    plan = session.solve(minimise="cost")  # least cost (including unmet demand) found, budget row at it
     if not plan.ok:
         return FrontierResult(pd.DataFrame(), np.nan, plan.status, plan.message)
     least_usd = cost_with_unmet_pv(session.model, plan.least_cost.x)  # the least-cost plan's, as solve reports it

@@ -4,13 +4,14 @@ Demand balance, one row per mineral m, year y and scenario ω::
 
     Σ_s flow[s, y, ω] + Σ_j jv_out[j, y, ω] + short[m, y, ω] = demand[m, y, ω]
 
-Shortfall objective (value-weighted and discounted like costs, always the first stage of the hierarchy), in the
-LP money unit::
+Shortfall objective U (value-weighted and discounted like costs), in the LP money unit::
 
-    minimise Σ_{m, y, ω} p_ω × δ_y × v_m × short[m, y, ω],   v_m = UNMET_DEMAND_PRICE_MULTIPLE × price_m
+    U = Σ_{m, y, ω} p_ω × δ_y × v_m × short[m, y, ω],   v_m = UNMET_DEMAND_PRICE_MULTIPLE × price_m
 
 ``v_m`` is the one value of unmet demand critmin uses everywhere (tables, summary, duals, stress, sweep, robust):
-the column ``unmet_value_usd_per_t`` of the demand table.
+the column ``unmet_value_usd_per_t`` of the demand table. The hierarchy (``engine/plan/hierarchy.py``) adds U to
+the cost terms: every cost stage minimises cost including unmet demand at its value; with ``objective:
+{shortfall: first}`` U is also minimised on its own, first.
 
 Discounting makes a tonne unmet now worse than a tonne unmet later, so a stockpile is never used to move a
 shortage forward in time for nothing.
