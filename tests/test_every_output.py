@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.analysis.stress import stress as stress_scenario
+from engine.analysis.stress_run import write_stress
 from engine.cli import main
+from engine.inputs.scenario import load_scenario
 from engine.outputs.units import unitless
 
 from conftest import TINY_CAPACITY, write_dataset, write_scenario, write_table
@@ -40,7 +43,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                           "sensitivity", "calibrate", "other", "compare", "report")}
     run("solve", model, "--out", out["solve"])
     run("frontier", model, "--points", 2, "--out", out["frontier"])
-    run("stress", model, "--named-only", "--out", out["stress"])
+    run("stress", model, "--out", out["stress"])  # N-1 (--named-only on no shocks is refused)
     run("sweep", model, "--samples", 1, "--out", out["sweep"])
     run("robust", model, "--out", out["robust"])
     run("worstcase", model, "--k", 0, "--out", out["worstcase"])
@@ -70,6 +73,17 @@ def test_every_csv_has_its_header(written):
     for path in files:
         header = path.read_text(encoding="utf-8").split("\n", 1)[0]
         assert header.strip(), f"{path} has no header"
+
+
+def test_a_stress_with_no_shock_writes_its_header(tmp_path):
+    """No command reaches an empty stress any more (``--named-only`` on a scenario without shocks is refused), but
+    the writer still names its columns."""
+    model = tmp_path / "tiny.yaml"
+    write_scenario(model, write_dataset(tmp_path / "inputs"), name="tiny", **SETTINGS)
+    result = stress_scenario(load_scenario(model), include_n_minus_one=False)
+    assert result.table.empty
+    folder = write_stress(result, tmp_path / "stress")
+    assert (folder / "stress.csv").read_text(encoding="utf-8").split("\n", 1)[0].startswith("rank,shock,")
 
 
 def test_every_number_in_every_summary_has_a_unit(written):
