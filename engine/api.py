@@ -8,7 +8,7 @@ with the same messages. Each result holds pandas DataFrames, the ``summary`` tha
 >>> import engine as cm
 >>> plan = cm.solve("baseline")
 >>> round(plan.summary["dependence"]["exposure"]["overall_pct"], 2)
-11.95
+14.54
 >>> plan.flows.columns[:3].tolist()
 ['scen', 'mineral', 'year']
 """

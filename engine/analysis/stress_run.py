@@ -31,7 +31,7 @@ def render_stress(result: StressResult, top: int = 15) -> str:
              f"  JV builds and stockpile purchases as planned; costs in present value; unmet demand valued at "
              f"{b['unmet_valued_at']}; 'with unmet' adds that value to the cost jump.",
              "", f"  {'#':>3} {'shock':<34}{'unmet added t':>14}{'unmet value':>16}{'cost jump':>16}{'with unmet':>16}"
-             f"{'exposure':>10}{'share of supply':>17}{'unmet with hedges':>18}  hedges that would have reduced it "
+             f"{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  hedges that would have reduced it "
              f"(deals and stockpile)"]
     for r in t.head(top).itertuples(index=False):
         if r.status != "optimal":
@@ -41,7 +41,7 @@ def render_stress(result: StressResult, top: int = 15) -> str:
         lines.append(f"  {r.rank:>3} {r.shock:<34}{tonnes(r.unmet_added_t):>14}{usd(r.shortfall_value_pv_usd):>16}"
                      f"{usd(r.cost_jump_usd):>16}{usd(r.cost_with_unmet_jump_usd):>16}"
                      f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
-                     f"{tonnes(r.shortfall_with_new_deals_t):>18}  {covering}")
+                     f"{tonnes(r.shortfall_with_new_deals_t - b['shortfall_t']):>18}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)
