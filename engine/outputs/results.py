@@ -187,6 +187,14 @@ def measures(model: Model, x: np.ndarray) -> Measures:
     return Measures(supplied, china, short, exposure, share)
 
 
+def measures_of(model: Model, x: np.ndarray, keys: pd.DataFrame) -> Measures:
+    """``measures`` of the demand rows named by ``keys`` (scen, mineral, year), in their order (a policy row's)."""
+    m = measures(model, x)
+    rows = demand_row_of(model, keys)
+    return Measures(*(np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
+                      for values in (m.supplied_t, m.china_t, m.shortfall_t, m.exposure_pct, m.share_of_supply_pct)))
+
+
 def china_exposure_pct(model: Model, x: np.ndarray) -> np.ndarray:
     """China exposure of each demand row (scen, mineral, year), in percent: the ``china_exposure_pct`` column of
     ``attributed_by_group`` (``Measures``)."""
