@@ -11,16 +11,22 @@ dataset, with a stockpile whose attribution a later draw carries.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from engine.analysis.compare import compare
+from engine.analysis.frontier_run import run_frontier, write_frontier
 from engine.inputs.dataset import load_dataset
 from engine.inputs.scenario import load_scenario, with_overrides
 from engine.outputs.display import render_summary
+from engine.outputs.read_folder import load_results_folder
 from engine.outputs.results import measures
+from engine.outputs.run_folder import write_results
+from engine.report.build import build_report
 from engine.run import RunResult, run_scenario
 
 from conftest import solve_dict, write_dataset
@@ -236,3 +242,64 @@ def test_dependence_stage_weighs_an_unmet_tonne_as_an_attributed_one(tiny):
         assert len(attributed)
         assert objective[col] > 0
         assert objective[attributed["col"].to_numpy()] == pytest.approx(np.full(len(attributed), objective[col]))
+
+
+# ------------------------------------------------------------------------------------------- older folders
+def _as_version_2(folder: Path, version: int) -> None:
+    """Rewrite a solve folder as results schema version ``version`` (1 or 2) wrote it: one share of all demand."""
+    dep = pd.read_csv(folder / "dependence.csv")
+    dep["china_share_pct"] = 100.0 * dep["china_t"] / dep["demand_t"]
+    dep["least_cost_china_share_pct"] = 100.0 * dep["china_t"] / dep["demand_t"] + 1.0  # any old figure
+    dep = dep.drop(columns=["china_exposure_pct", "china_share_of_supply_pct", "least_cost_china_exposure_pct",
+                            "least_cost_china_share_of_supply_pct"])
+    dep.to_csv(folder / "dependence.csv", index=False)
+    summary = json.loads((folder / "summary.json").read_text())
+    old = summary["dependence"]["exposure"]
+    summary["dependence"] = {"unit": "percent of demand attributed to CHN", "overall_pct": old["overall_pct"] - 3.0,
+                             "least_cost_overall_pct": old["least_cost_overall_pct"],
+                             "by_mineral": old["by_mineral"], "by_mineral_year": old["by_mineral_year"],
+                             "least_cost_by_mineral_year": old["least_cost_by_mineral_year"]}
+    if version == 1:
+        summary.pop("schema_version")
+    else:
+        summary["schema_version"] = 2
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_folders_of_versions_1_and_2_read_as_version_3(tmp_path, version):
+    result = _run("baseline")
+    folder = write_results(result, tmp_path / "old")
+    now = load_results_folder(folder)
+    _as_version_2(folder, version)
+    old = load_results_folder(folder)
+    assert any(f"results schema version {version}" in note for note in old.notes)
+    # no stock moved in the baseline's plan: the optimised plan's measures are recomputed from the old table
+    for column in ("china_exposure_pct", "china_share_of_supply_pct"):
+        pd.testing.assert_series_equal(old.tables["dependence"][column], now.tables["dependence"][column],
+                                       rtol=1e-9)
+        assert old.tables["dependence"][f"least_cost_{column}"].isna().all()  # not recorded
+    assert "china_share_pct" not in old.tables["dependence"]
+    exposure = old.summary["dependence"]["exposure"]
+    assert exposure["overall_pct"] == pytest.approx(now.summary["dependence"]["exposure"]["overall_pct"], abs=1e-4)
+    assert exposure["least_cost_overall_pct"] is None
+    rows = compare([str(folder), str(write_results(result, tmp_path / "new"))]).table.set_index("key")
+    assert rows.loc["dependence.exposure.overall_pct"].iloc[-2] == pytest.approx(exposure["overall_pct"])
+    assert rows.loc["dependence.exposure.least_cost_overall_pct"].iloc[-2] is None
+    report = build_report(folder, ["md"])
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert f"results schema version {version}" in md and "n/a" in md
+
+
+def test_an_old_analysis_folder_shows_its_dependence_as_not_recorded(tmp_path):
+    result = _run("baseline")
+    frontier = run_frontier(result.loaded, points=2)
+    folder = write_frontier(frontier, tmp_path / "fr")
+    table = pd.read_csv(folder / "frontier.csv").rename(columns={"exposure_pct": "dependence_pct"})
+    table.drop(columns=["share_of_supply_pct"]).to_csv(folder / "frontier.csv", index=False)
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps({**summary, "schema_version": 2}))
+    old = load_results_folder(folder)
+    assert "dependence_pct" not in old.tables["frontier"] and old.tables["frontier"]["exposure_pct"].isna().all()
+    assert any("not recorded" in note for note in old.notes)
+    assert (build_report(folder, ["md"]) / "report.md").is_file()
