@@ -303,3 +303,28 @@ def test_an_old_analysis_folder_shows_its_dependence_as_not_recorded(tmp_path):
     assert "dependence_pct" not in old.tables["frontier"] and old.tables["frontier"]["exposure_pct"].isna().all()
     assert any("not recorded" in note for note in old.notes)
     assert (build_report(folder, ["md"]) / "report.md").is_file()
+
+
+def test_a_cap_on_share_of_supply_is_always_feasible(tiny):
+    # a cap of 0%: no Chinese tonne may be supplied, whatever is left unmet (gallium: Germany 20 + Japan 10 of 40 t;
+    # germanium: Germany 5 of 10 t); the plan is optimal, never infeasible
+    r = solve_dict(tiny, minerals=["ga", "ge"], objective={"minimise": "cost"},
+                   policies=[{"type": "dependence_cap", "name": "none_from_china", "max_share": 0.0}])
+    assert r.summary["status"] == "optimal"
+    dep = r.tables.dependence.set_index("mineral")
+    assert dep["china_share_of_supply_pct"].to_dict() == approx({"ga": 0.0, "ge": 0.0})
+    assert dep["shortfall_t"].to_dict() == approx({"ga": 10.0, "ge": 5.0})
+    assert dep["china_exposure_pct"].to_dict() == approx({"ga": 25.0, "ge": 50.0})
+
+
+def test_the_worst_mineral_year_counts_its_unmet_tonnes(tiny):
+    # aggregate max: germanium, China banned, Germany's 5 t of 10: exposure 50% (it read 0% when unmet tonnes counted
+    # as not attributed); gallium within a generous budget: Germany 20 + Japan 10 + China 10, 25%. The worst is 50%.
+    ban = {"type": "export_ban", "name": "no_ge", "exporter": "CHN", "minerals": ["ge"], "years": 2025}
+    r = solve_dict(tiny, minerals=["ga", "ge"], policies=[ban],
+                   objective={"minimise": "dependence", "aggregate": "max", "budget": 1e6})
+    exposure = r.summary["dependence"]["exposure"]
+    assert exposure["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
+    assert exposure["overall_pct"] == approx(50.0)
+    assert r.summary["dependence"]["share_of_supply"]["by_mineral"]["ge"]["optimised_pct"] == approx(0.0)
+    assert "all (max)" in render_summary(r.summary)
