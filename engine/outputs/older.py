@@ -96,7 +96,8 @@ def _dependence_table(dep: pd.DataFrame, recomputable: bool) -> pd.DataFrame:
 
 
 def _aggregate(values: pd.Series, minerals: pd.Series, weights: dict, aggregate: str) -> float | None:
-    """The scenario's aggregate of a measure over rows where it is defined (mean with mineral weights, or max)."""
+    """The scenario's aggregate of a measure over rows where it is defined (mean with mineral weights, or max);
+    disruption scenarios weigh alike (an old folder records no probabilities; a solve folder has one)."""
     ok = values.notna().to_numpy()
     if not ok.any():
         return None
