@@ -125,6 +125,10 @@ def _tonnes(value: float) -> str:
     return tonnes(0.0 if abs(value) < 0.005 else value)
 
 
+OBJECTIVE_WORDS = {"dependence": "exposure (tonnes attributed plus tonnes unmet, % of demand)", "cost": "cost"}
+"""The scenario's ``objective.minimise`` in a report's words."""
+
+
 def mineral_table(summary: dict, names: Names) -> Table:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
     exposure, share = dep["exposure"], dep["share_of_supply"]
@@ -215,7 +219,8 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
     start, end = sc["horizon"]
     rows = [["Buyer", names.country(sc.get("buyer", "USA"))], ["Horizon", f"{start}–{end}"],
             ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
-            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}"],
+            ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
+                          f"budget {budget_text}"],
             ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
                                    f"{sc.get('aggregate', 'mean')} over minerals and years"],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
