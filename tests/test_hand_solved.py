@@ -28,7 +28,7 @@ def summary_cost(result) -> float:
 
 
 def ga_share(result) -> float:
-    return result.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"]
+    return result.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"]
 
 
 # ------------------------------------------------------------------------------------------- hierarchy
@@ -64,7 +64,7 @@ def test_dependence_within_budget(tiny, budget, china_t, deu_t, jpn_t, cost):
     assert summary_cost(r) == approx(cost)
     assert r.summary["cost"]["least_cost_pv_usd"] == approx(4000.0)
     assert ga_share(r) == approx(100.0 * china_t / 40.0)
-    assert r.summary["dependence"]["by_mineral"]["ga"]["least_cost_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["least_cost_pct"] == approx(100.0)
 
 
 def test_budget_below_least_cost_is_reported_not_solved(tiny):
@@ -102,14 +102,14 @@ def test_mean_and_max_aggregates(tiny):
     # Germanium: CHN 100 t at 1,000, DEU 5 t at 1,500, demand 10 → floor 50%. Gallium floor 25%.
     both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%"}}
     mean = solve_dict(tiny, **both)
-    assert mean.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
-    assert mean.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
-    assert mean.summary["dependence"]["overall_pct"] == approx(37.5)
+    assert mean.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
+    assert mean.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
+    assert mean.summary["dependence"]["exposure"]["overall_pct"] == approx(37.5)
     # max: the worst mineral-year is germanium at 50%; then least cost lets gallium rise to 50% too
     # (CHN 20 t + DEU 20 t = 5,000 instead of 6,000)
     worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max"})
-    assert worst.summary["dependence"]["overall_pct"] == approx(50.0)
-    assert worst.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
+    assert worst.summary["dependence"]["exposure"]["overall_pct"] == approx(50.0)
+    assert worst.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
     assert worst.summary["cost"]["by_mineral_pv_usd"]["ga"] == approx(5000.0)
 
 
@@ -118,9 +118,9 @@ def test_mineral_weights_shift_effort(tiny):
     # (2.5 percentage points per 50 USD → 0.05 pp/USD); germanium: 500 per tonne swap (10 pp per 500 → 0.02 pp/USD).
     # Equal weights spend on gallium first: 1,400 buys 20 t DEU (1,000) + 4 t JPN (400) → ga 40%, ge 100%.
     r = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10%"})
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(40.0)
-    assert r.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(40.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(100.0)
     # Weight germanium 5×: 0.02 × 5 = 0.1 pp/USD beats gallium's 0.05 → 5 t DEU-GE (2,500 > 1,400): 2.8 t of ge
     r = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10%", "weights": {"ge": 5}})
-    assert r.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(100 - 28.0)
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(100 - 28.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(100.0)

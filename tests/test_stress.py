@@ -33,7 +33,10 @@ def test_n_minus_one_by_hand(tiny):
     assert china["shortfall_t"] == approx(10.0)
     assert china["shortfall_value_pv_usd"] == approx(10000.0)  # 2025 is the base year: PV = value
     assert china["cost_jump_usd"] == approx(1000.0)
-    assert china["dependence_change_pp"] == approx(-100.0)
+    assert china["unmet_added_t"] == approx(10.0)
+    # exposure 100% → 10 t unmet of 40 t = 25%; share of supply 100% → 0 of 30 t supplied
+    assert china["exposure_change_pp"] == approx(-75.0)
+    assert china["share_of_supply_change_pp"] == approx(-100.0)
     assert china["rank"] == 1
     germany = t.loc["DEU cuts ga (location)"]  # China covers it: nothing changes
     assert germany["shortfall_t"] == approx(0.0) and germany["cost_jump_usd"] == approx(0.0)

@@ -33,15 +33,17 @@ def render_robust(result: RobustResult) -> str:
              f"ones.",
              f"  Both plans keep their JV builds and stockpile purchases; their flows are re-planned the same way on "
              f"each scenario (least unmet demand, then the scenario's objective within {budget}).",
-             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; money in present value; dependence is a share of "
-             f"all demand (unmet tonnes count as not attributed).",
+             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; money in present value; exposure: tonnes "
+             f"attributed plus tonnes unmet, % of demand; share of supply: tonnes attributed, % of tonnes supplied "
+             f"(both the {result.aggregate} over minerals and years).",
              "", f"  {'on the fresh scenarios':<40}{'robust plan':>18}{'deterministic plan':>22}"]
     for label, attr, fmt in (("expected unmet demand, t", "shortfall_t", tonnes),
                              ("expected unmet demand value", "shortfall_value_pv_usd", usd),
                              (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_pv_usd", usd),
                              ("expected cost", "cost_pv_usd", usd),
                              ("expected cost with unmet demand", "total_usd", usd),
-                             ("expected dependence", "dependence_pct", pct),
+                             ("expected exposure", "exposure_pct", pct),
+                             ("expected share of supply", "share_of_supply_pct", pct),
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
         lines.append(f"  {label:<40}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
     for e in (r, d):
@@ -61,17 +63,17 @@ def render_robust(result: RobustResult) -> str:
     saved_t = d.shortfall_t - r.shortfall_t
     lines.append(f"  Against the deterministic plan the robust plan changes expected unmet demand by "
                  f"{tonnes(-saved_t) if abs(saved_t) > 1e-6 else '0'} t "
-                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected dependence "
-                 f"by {r.dependence_pct - d.dependence_pct:+.2f} pp and expected cost by "
+                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected exposure "
+                 f"by {r.exposure_pct - d.exposure_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
     solved = result.solved
     if n is not None and n.status == "optimal" and solved is not None:
         same = (abs(n.cost_pv_usd - solved.cost_pv_usd) <= 1e-6 * abs(solved.cost_pv_usd) + 1.0
-                and abs(n.dependence_pct - solved.dependence_pct) <= 1e-4)
-        lines.append(f"  Without disruption the deterministic plan re-planned this way has dependence "
-                     f"{pct(n.dependence_pct)} and cost {usd(n.cost_pv_usd)}"
+                and abs(n.exposure_pct - solved.exposure_pct) <= 1e-4)
+        lines.append(f"  Without disruption the deterministic plan re-planned this way has exposure "
+                     f"{pct(n.exposure_pct)} and cost {usd(n.cost_pv_usd)}"
                      + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
-                     + (": solve's plan." if same else f"; solve: {pct(solved.dependence_pct)} and "
+                     + (": solve's plan." if same else f"; solve: {pct(solved.exposure_pct)} and "
                                                          f"{usd(solved.cost_pv_usd)}."))
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)

@@ -12,7 +12,7 @@ from engine.analysis.stress import STRESS_COLUMNS, StressResult
 from engine.figures.analysis_plots import stress_figure
 from engine.figures.labels import Names
 from engine.figures.style import RC, png_bytes
-from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import versions
 
@@ -22,20 +22,26 @@ def render_stress(result: StressResult, top: int = 15) -> str:
         return f"Stress test of '{result.scenario}': base plan {result.status} ({result.message})"
     t, b = result.table, result.base
     lines = [f"Stress test of '{result.scenario}': {b['shocks']} shocks against the base plan re-planned the same "
-             f"way with nothing shocked ({usd(b['cost_pv_usd'])}, dependence {pct(b['dependence_pct'])} of demand"
+             f"way with nothing shocked ({usd(b['cost_pv_usd'])}, exposure {pct(b['exposure_pct'])}, share of "
+             f"supply {pct(b['share_of_supply_pct'])}"
              + (f", {tonnes(b['shortfall_t'])} t unmet" if b["shortfall_t"] > 0 else "") + ")",
+             f"  Against that base: unmet tonnes added, and changes in exposure (tonnes attributed plus tonnes unmet, "
+             f"% of demand) and share of supply (tonnes attributed, % of tonnes supplied), both the "
+             f"{b.get('aggregate', 'mean')} over minerals and years.",
              f"  JV builds and stockpile purchases as planned; costs in present value; unmet demand valued at "
              f"{b['unmet_valued_at']}; 'with unmet' adds that value to the cost jump.",
-             "", f"  {'#':>3} {'shock':<34}{'unmet t':>10}{'unmet value':>16}{'cost jump':>16}{'with unmet':>16}"
-             f"{'dep. change':>12}{'unmet with hedges':>18}  hedges that would have reduced it (deals and stockpile)"]
+             "", f"  {'#':>3} {'shock':<34}{'unmet added t':>14}{'unmet value':>16}{'cost jump':>16}{'with unmet':>16}"
+             f"{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  hedges that would have reduced it "
+             f"(deals and stockpile)"]
     for r in t.head(top).itertuples(index=False):
         if r.status != "optimal":
             lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
             continue
         covering = r.covering_options if isinstance(r.covering_options, str) and r.covering_options else "-"
-        lines.append(f"  {r.rank:>3} {r.shock:<34}{tonnes(r.shortfall_t):>10}{usd(r.shortfall_value_pv_usd):>16}"
+        lines.append(f"  {r.rank:>3} {r.shock:<34}{tonnes(r.unmet_added_t):>14}{usd(r.shortfall_value_pv_usd):>16}"
                      f"{usd(r.cost_jump_usd):>16}{usd(r.cost_with_unmet_jump_usd):>16}"
-                     f"{r.dependence_change_pp:>+10.1f}pp{tonnes(r.shortfall_with_new_deals_t):>18}  {covering}")
+                     f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
+                     f"{tonnes(r.shortfall_with_new_deals_t - b['shortfall_t']):>18}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)

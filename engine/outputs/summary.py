@@ -9,7 +9,14 @@ from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.files import SCHEMA_VERSION, stamped
-from engine.outputs.results import Tables, dependence_metric, expected_total, per_mineral, total_cost_pv
+from engine.outputs.results import (
+    MEASURE_UNITS,
+    Tables,
+    dependence_metric,
+    expected_total,
+    per_mineral,
+    total_cost_pv,
+)
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
@@ -38,7 +45,8 @@ def provenance(loaded: LoadedScenario) -> dict[str, str]:
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """``value`` rounded; None (JSON null) when there is none or it is undefined (NaN)."""
+    return None if value is None or value != value else round(float(value), digits)
 
 
 def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
@@ -46,6 +54,30 @@ def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
     for row in dep.itertuples(index=False):
         out.setdefault(row.mineral, {})[str(row.year)] = _round(getattr(row, column), 4)
     return out
+
+
+def _measure_summary(model: Model, dep, column: str) -> dict:
+    """One measure's overall aggregate, means per mineral and values per mineral-year, optimised and least-cost."""
+    least = f"least_cost_{column}"
+    by_least = per_mineral(dep, least, model.minerals)
+    return {
+        "overall_pct": _round(dependence_metric(model, dep, column), 4),
+        "least_cost_overall_pct": _round(dependence_metric(model, dep, least), 4),
+        "by_mineral": {m: {"optimised_pct": _round(v, 4), "least_cost_pct": _round(by_least.get(m), 4)}
+                       for m, v in per_mineral(dep, column, model.minerals).items()},
+        "by_mineral_year": _by_mineral_year(dep, column),
+        "least_cost_by_mineral_year": _by_mineral_year(dep, least),
+    }
+
+
+def dependence_summary(model: Model, dep) -> dict:
+    """The summary's ``dependence``: the country, the aggregate over minerals and years, and per measure
+    (``exposure``, ``share_of_supply``) its unit, overall values, means per mineral and values per mineral-year."""
+    country = model.scenario.dependence.country
+    columns = {"exposure": "china_exposure_pct", "share_of_supply": "china_share_of_supply_pct"}
+    return {"country": country, "aggregate": model.scenario.objective.aggregate,
+            **{name: {"unit": MEASURE_UNITS[name].format(country=country), **_measure_summary(model, dep, column)}
+               for name, column in columns.items()}}
 
 
 def jv_summary(model: Model, tables: Tables) -> dict:
@@ -130,19 +162,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
     premium = beyond_noise(total - least, least, s.objective.tolerance) if least is not None else None
     short = tables.shortfall
     unmet_pv = expected_total(model, short, "value_pv_usd")
-    summary["dependence"] = {
-        "unit": "percent of demand attributed to " + s.dependence.country
-                + " (of all demand: tonnes left unmet count as not attributed)",
-        "overall_pct": _round(dependence_metric(model, dep), 4),
-        "least_cost_overall_pct": _round(dependence_metric(model, dep, "least_cost_china_share_pct"), 4),
-        "by_mineral": {
-            m: {"optimised_pct": _round(v, 4),
-                "least_cost_pct": _round(per_mineral(dep, "least_cost_china_share_pct", model.minerals).get(m), 4)}
-            for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()
-        },
-        "by_mineral_year": _by_mineral_year(dep, "china_share_pct"),
-        "least_cost_by_mineral_year": _by_mineral_year(dep, "least_cost_china_share_pct"),
-    }
+    summary["dependence"] = dependence_summary(model, dep)
     summary["cost"] = {
         "unit": f"USD, present value at {s.base_year} ({100 * s.finance.discount_rate:g}% discount rate)",
         "total_pv_usd": _round(total, 2),

@@ -30,7 +30,7 @@ DECLARED = {
     "scenario/horizon/[]": "calendar year",
     "binding_policies/[]/year": "calendar year",
     "policies/[]/covers": "count (mineral-years)", "policies/[]/binding": "count (mineral-years)",
-    "dependence/by_mineral_year/*/*": "percent", "dependence/least_cost_by_mineral_year/*/*": "percent",
+    "dependence/*/by_mineral_year/*/*": "percent", "dependence/*/least_cost_by_mineral_year/*/*": "percent",
     "jv/builds": "count",
     "points": "count", "samples": "count", "optimal": "count", "seed": "random seed",
     "percentiles/*/*": "factor on the central value (a drawn input)",

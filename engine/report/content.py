@@ -10,7 +10,7 @@ import pandas as pd
 from engine.figures import plots
 from engine.figures.labels import MODES, Names, component
 from engine.figures.style import png_bytes
-from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.read_folder import ResultsFolder
 
 TOP_DUALS = 10
@@ -82,11 +82,16 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     basis = {"location": "refined in", "ownership": "owned by",
              "combined": "refined in or owned by"}.get(sc.get("basis", ""), "attributed to")
     agg = "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years"
-    lc, opt = dep.get("least_cost_overall_pct"), dep["overall_pct"]
+    exposure, share = dep["exposure"], dep["share_of_supply"]
+    lc, opt = exposure.get("least_cost_overall_pct"), exposure["overall_pct"]
     text = (f"{pct(opt)} of demand in the optimised plan" + (f", against {pct(lc)} in the least-cost plan "
-            f"({_pp(opt - lc)})" if lc is not None else "") + f". Share of each year's demand {basis} "
-            f"{country}, {agg}, {start}–{end}.")
-    items.append((f"Dependence on {country}", text))
+            f"({_pp(opt - lc)})" if lc is not None and opt is not None else "") + f". Tonnes {basis} {country} "
+            f"plus tonnes unmet, as a share of each year's demand, {agg}, {start}–{end}.")
+    items.append((f"Exposure to {country}", text))
+    slc, sopt = share.get("least_cost_overall_pct"), share.get("overall_pct")
+    items.append((f"Share of supply attributed to {country}",
+                  f"{pct(sopt)} of the tonnes supplied (deliveries and stock draws) in the optimised plan"
+                  + (f", against {pct(slc)} in the least-cost plan" if slc is not None else "") + f", {agg}."))
     unit = cost.get("unit", "")
     basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
     text = f"{usd(cost['total_pv_usd'])} in {basis}"
@@ -96,8 +101,8 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if cost.get("premium_usd") is not None:
         premium = f"{usd(cost['premium_usd'])}" + (f" ({cost['premium_pct']:+.1f}%)" if cost.get("premium_pct")
                                                     is not None else "")
-        cut = (lc - opt) if lc is not None else 0.0
-        per_point = (f", about {usd(cost['premium_usd'] / cut)} per percentage point of dependence removed"
+        cut = (lc - opt) if lc is not None and opt is not None else 0.0
+        per_point = (f", about {usd(cost['premium_usd'] / cut)} per percentage point of exposure removed"
                      if cut > 0.05 and cost["premium_usd"] > 0 else "")
         items.append(("Premium", f"{premium} over the least-cost plan{per_point}."))
     if short["total_t"] > 0:
@@ -120,23 +125,35 @@ def _tonnes(value: float) -> str:
     return tonnes(0.0 if abs(value) < 0.005 else value)
 
 
+OBJECTIVE_WORDS = {"dependence": "exposure (tonnes attributed plus tonnes unmet, % of demand)", "cost": "cost"}
+"""The scenario's ``objective.minimise`` in a report's words."""
+
+
 def mineral_table(summary: dict, names: Names) -> Table:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    exposure, share = dep["exposure"], dep["share_of_supply"]
     rows = []
-    for m, v in dep["by_mineral"].items():
-        lc = v.get("least_cost_pct")
-        rows.append([names.Mineral(m), pct(lc), pct(v["optimised_pct"]),
-                     "" if lc is None else f"{v['optimised_pct'] - lc:+.1f} pp",
-                     _tonnes(short["by_mineral_t"].get(m, 0.0)), usd(cost["by_mineral_pv_usd"].get(m))])
-    lc = dep.get("least_cost_overall_pct")
+    for m in dict.fromkeys([*exposure["by_mineral"], *share["by_mineral"]]):
+        cells = []
+        for measure in (exposure, share):
+            v = measure["by_mineral"].get(m) or {}
+            cells += [pct(v.get("least_cost_pct")), pct(v.get("optimised_pct")),
+                      change_pp(v.get("optimised_pct"), v.get("least_cost_pct"))]
+        rows.append([names.Mineral(m), *cells, _tonnes(short["by_mineral_t"].get(m, 0.0)),
+                     usd(cost["by_mineral_pv_usd"].get(m))])
     agg = summary["scenario"].get("aggregate", "mean")
-    rows.append([f"All minerals ({agg})", pct(lc), pct(dep["overall_pct"]),
-                 "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", _tonnes(short["total_t"]),
-                 usd(cost["total_pv_usd"])])
+    cells = []
+    for measure in (exposure, share):
+        cells += [pct(measure.get("least_cost_overall_pct")), pct(measure.get("overall_pct")),
+                  change_pp(measure.get("overall_pct"), measure.get("least_cost_overall_pct"))]
+    rows.append([f"All minerals ({agg})", *cells, _tonnes(short["total_t"]), usd(cost["total_pv_usd"])])
     country = summary["scenario"].get("dependence_on", "CHN")
-    return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost (PV)"], rows,
-                 ["l", "r", "r", "r", "r", "r"], title=f"Share of demand attributed to {names.country(country)} "
-                 f"(mean over years), unmet demand and cost by mineral")
+    return Table(["Mineral", "Exposure, least-cost", "Exposure, optimised", "Change", "Share of supply, least-cost",
+                  "Share of supply, optimised", "Change", "Unmet demand, t", "Cost (PV)"], rows,
+                 ["l", "r", "r", "r", "r", "r", "r", "r", "r"],
+                 title=f"Exposure to {names.country(country)} (tonnes attributed plus tonnes unmet, % of demand) and "
+                 f"share of supply attributed to it (% of tonnes supplied; n/a: nothing supplied), means over years; "
+                 f"unmet demand and cost by mineral")
 
 
 def jv_table(summary: dict, names: Names) -> Table | None:
@@ -202,7 +219,8 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
     start, end = sc["horizon"]
     rows = [["Buyer", names.country(sc.get("buyer", "USA"))], ["Horizon", f"{start}–{end}"],
             ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
-            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}"],
+            ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
+                          f"budget {budget_text}"],
             ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
                                    f"{sc.get('aggregate', 'mean')} over minerals and years"],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
@@ -272,12 +290,14 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     if dep is not None:
         fig = plots.dependence_figure(dep, minerals, names, country, sc.get("aggregate", "mean"),
                                       objective.get("weights") or {}, buyer,
-                                      (s["dependence"].get("least_cost_overall_pct"), s["dependence"]["overall_pct"]))
-        p = _plot("dependence", "Dependence by year",
-                  f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
-                  f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
-                  f"the optimised plan buys. Each panel has its own scale. Shaded red: years with demand left unmet, "
-                  f"where the plan's share is a red cross, not a cut.", fig)
+                                      (s["dependence"]["exposure"].get("least_cost_overall_pct"),
+                                       s["dependence"]["exposure"]["overall_pct"]))
+        p = _plot("dependence", "Exposure by year",
+                  f"Exposure to {names.country(country)} ({sc.get('basis')} basis): tonnes attributed plus tonnes "
+                  f"unmet, % of each year's demand, in the optimised plan (solid) and in the least-cost plan (dashed). "
+                  f"The shaded band is the cut the optimised plan buys. Each panel has its own scale. Shaded red: "
+                  f"years with demand left unmet (counted in the exposure). The share of supply is in the table "
+                  f"above and in dependence.csv.", fig)
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
@@ -322,14 +342,15 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     frontier = folder.table("frontier")
     if frontier is not None:
         p = _plot("frontier", "Price of independence",
-                  "Each point is the cheapest plan at one cap on dependence. Left: the premium over the least-cost "
+                  "Each point is the cheapest plan at one cap on exposure. Left: the premium over the least-cost "
                   "plan. Right: what one more percentage point would cost at that point (the cap's shadow price, and "
-                  "the average between neighbouring points). The star is this plan: its dependence and premium.",
-                  plots.frontier_figure(frontier, names, country, (s["dependence"]["overall_pct"],
+                  "the average between neighbouring points). The star is this plan: its exposure and premium.",
+                  plots.frontier_figure(frontier, names, country, (s["dependence"]["exposure"]["overall_pct"],
                                                                    s["cost"].get("premium_usd") or 0.0)))
         where = folder.frontier_path.parent if folder.frontier_path else folder.path
         sections.append(Section("Price of independence", [
-            f"From {where / 'frontier.csv'}. This plan sits at {pct(s['dependence']['overall_pct'])} dependence for a "
+            f"From {where / 'frontier.csv'}. This plan sits at {pct(s['dependence']['exposure']['overall_pct'])} "
+            f"exposure for a "
             f"premium of {usd(s['cost'].get('premium_usd'))}."], plots=[p] if p else []))
     for label, table in folder.extra_frontiers.items():
         p = _plot(f"frontier_{label}", "Price of independence by mineral",
