@@ -96,8 +96,8 @@ def test_every_number_in_every_summary_has_a_unit(written):
         assert not unitless(summary), (name, unitless(summary))
     stages = {s["name"]: s for s in summaries["solve"]["stages"]}
     assert stages["cost"]["objective_pv_usd"] == pytest.approx(summaries["solve"]["cost"]["total_pv_usd"], rel=1e-6)
-    assert stages["dependence"]["objective_pct"] == pytest.approx(summaries["solve"]["dependence"]["exposure"]["overall_pct"],
-                                                                  rel=1e-6)
+    exposure = summaries["solve"]["dependence"]["exposure"]
+    assert stages["dependence"]["objective_pct"] == pytest.approx(exposure["overall_pct"], rel=1e-6)
 
 
 def test_a_folder_of_schema_version_2_is_still_read(written, tmp_path):
