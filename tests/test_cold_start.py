@@ -46,3 +46,24 @@ def test_package_versions_read_from_the_headers_equal_importlib_metadata(package
     except metadata.PackageNotFoundError:
         expected = None
     assert _version(package) == expected
+
+
+@pytest.mark.parametrize("args,status,stream,text", [
+    (["--version"], 0, "stdout", "critmin, version"),
+    (["solve", "no-such-scenario"], 2, "stderr", "scenario file not found"),
+    (["no-such-command"], 2, "stderr", "No such command"),
+])
+def test_the_console_script_leaves_with_the_command_s_status_and_output(args, status, stream, text):
+    """``critmin`` skips the interpreter's teardown (engine.console): the status and the flushed output are the
+    command's."""
+    script = f"import sys; sys.argv = ['critmin', *{args!r}]; from engine.console import run; run()"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == status
+    assert text in getattr(done, stream)
+
+
+@pytest.mark.parametrize("code,status", [(None, 0), (0, 0), (3, 3), (256 + 2, 2), ("a message", 1)])
+def test_exit_status_is_python_s(code, status):
+    from engine.console import exit_status
+
+    assert exit_status(code) == status
