@@ -135,17 +135,26 @@ def _reading(row: object, names: dict[str, str]) -> str:
     return text + _whole(row)
 
 
+_LAST_BINDING: list[tuple[Model, Solution, object, object, pd.DataFrame]] = []
+"""The last ``_binding`` table with what it was made from: a run's whole-unit probe and its shadow prices read the
+same solution's duals (compared by identity: a new solution or dual array is never mistaken for the last)."""
+
+
 def _binding(model: Model, solution: Solution) -> pd.DataFrame:
     """Every binding policy row and bound with where it sits in the LP, most expensive (per unit, in the row's
     year) first; duals equal as written (10 significant digits, ``engine/outputs/files.py``) in key order, so that
-    noise never orders rows."""
+    noise never orders rows. A fresh copy each call."""
+    for m, sol, row_dual, col_dual, table in _LAST_BINDING:
+        if m is model and sol is solution and row_dual is solution.row_dual and col_dual is solution.col_dual:
+            return table.copy()
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
-    if table.empty:
-        return table
-    keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
-    table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
-    table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
-    return table.reset_index(drop=True)
+    if not table.empty:
+        keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
+        table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
+        table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
+        table = table.reset_index(drop=True)
+    _LAST_BINDING[:] = [(model, solution, solution.row_dual, solution.col_dual, table)]
+    return table.copy()
 
 
 def whole_unit_relaxations(model: Model, solution: Solution, top: int = WHOLE_UNIT_TOP) -> list[tuple[str, int, float]]:

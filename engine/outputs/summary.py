@@ -23,9 +23,13 @@ def _version(package: str) -> str | None:
     except metadata.PackageNotFoundError:
         return None
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
-    if isinstance(text, str):
-        text = text.split("\n\n", 1)[0]  # the headers end at the first blank line; the body is the description
-    return email.message_from_string(text)["Version"]
+    if not isinstance(text, str):
+        return email.message_from_string(text)["Version"]
+    lines = text.split("\n\n", 1)[0].splitlines()  # the headers end at the first blank line
+    for i, line in enumerate(lines):  # the first Version header, unless folded onto the next line
+        if line[:8].lower() == "version:" and not (i + 1 < len(lines) and lines[i + 1][:1] in (" ", "\t")):
+            return line[8:].lstrip(" \t")
+    return email.message_from_string("\n".join(lines))["Version"]
 
 
 def versions() -> dict[str, str | None]:
