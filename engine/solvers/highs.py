@@ -137,11 +137,16 @@ class HighsBackend:
     def version(self) -> str:
         return f"HiGHS {self.h.version()}"
 
-    def load(self, lp: LinearProgram, order: SolverOrder | None = None) -> None:
+    def load(self, lp: LinearProgram, order: SolverOrder | None = None, objective: np.ndarray | None = None) -> None:
         """Hand the model to HiGHS, columns and rows in solver order: ``order``, or by default the one the options
-        ask for (``ordering.py``: scenario innermost)."""
+        ask for (``ordering.py``: scenario innermost). ``objective``, when given, goes with it: the same model as
+        ``set_objective`` after loading, without HiGHS sorting the entries of that edit (40 ms for 311,000 costs)."""
         self.lp = lp
         self.solved = SolvedModel(lp)
+        cost = np.zeros(lp.n_cols)
+        if objective is not None:
+            cost = np.asarray(objective, dtype=np.float64)
+            self.solved.set_objective(cost)
         if order is None:
             order = SolverOrder.for_model(lp, self.options.scenario_innermost)
         self.order = order
@@ -153,7 +158,7 @@ class HighsBackend:
         status = self.h.passModel(
             lp.n_cols, lp.n_rows, int(a.nnz), int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMinimize), 0.0,
-            np.zeros(lp.n_cols), order.col_values(lp.col_lower), order.col_values(lp.col_upper),
+            order.col_values(cost), order.col_values(lp.col_lower), order.col_values(lp.col_upper),
             order.row_values(lp.row_lower), order.row_values(lp.row_upper),
             a.indptr.astype(np.int32, copy=False), a.indices, a.data,
             integrality,
