@@ -112,6 +112,15 @@ def _changed(*pairs: np.ndarray) -> np.ndarray:
     return at if at.size or not len(differs) else np.zeros(1, dtype=np.int64)
 
 
+def release_arrow_memory() -> None:
+    """Give back to the system the memory Arrow's allocator kept from strings the build freed (pandas' str
+    columns): HiGHS's allocations cannot reuse it, so it added to the peak of every solve (17 MB at 1.1M
+    non-zeros; the call takes under a millisecond). pyarrow is not imported for it."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 class HighsBackend:
     """HiGHS through highspy; warm re-solves keep the solver object."""
 
@@ -166,6 +175,8 @@ class HighsBackend:
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
         apply_highs_settings(self.h, self.is_mip, self.options)  # presolve is decided by the model as loaded
+        release_arrow_memory()
+
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.h.setOptionValue("time_limit", float(seconds) if seconds is not None else float("inf"))
