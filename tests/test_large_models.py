@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 
 from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
@@ -60,3 +61,17 @@ def test_the_span_read_in_chunks_equals_the_whole_array_s():
             size = np.abs(values)
             size = size[size > 0]
             assert _span(values, chunk=1000) == ((size.min(), size.max()) if size.size else None)
+
+
+def test_the_delivery_table_equals_the_concat_of_its_blocks_frames():
+    """``model.deliveries``, made column by column, is the pandas concat of one frame per delivery block."""
+    from engine.formulation import DELIVERY_COLUMNS, _deliveries
+
+    for model in (_model(), build_model(load_scenario("baseline"))):
+        expected = pd.concat([pd.DataFrame({"col": model.block_cols(block), "kind": "purchase" if block == "flow"
+                                            else "jv", "id": frame["id"], **{c: frame[c] for c in DELIVERY_COLUMNS}},
+                                           index=frame.index) for block, frame in model.delivery_frames()],
+                             ignore_index=True)
+        got = _deliveries(model)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert list(got.dtypes.astype(str)) == list(expected.dtypes.astype(str))
