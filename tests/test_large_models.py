@@ -75,3 +75,15 @@ def test_the_delivery_table_equals_the_concat_of_its_blocks_frames():
         got = _deliveries(model)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
         assert list(got.dtypes.astype(str)) == list(expected.dtypes.astype(str))
+
+
+def test_scenario_numbers_counted_equal_numpy_s_unique():
+    from engine.solvers.ordering import _unique
+
+    rng = np.random.default_rng(0)
+    for values in [rng.integers(0, high, n) for n in (1, 2, 1000) for high in (1, 3, 50)] + [np.array([5, -1, 5]),
+                                                                                             np.array([2**21, 0])]:
+        unique, inverse = _unique(values)
+        expected_unique, expected_inverse = np.unique(values, return_inverse=True)
+        assert np.array_equal(unique, expected_unique) and unique.dtype == expected_unique.dtype
+        assert np.array_equal(inverse, expected_inverse)
