@@ -10,6 +10,8 @@ Values are reported in present value and in money of the row's year (divided by 
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -136,17 +138,31 @@ def _reading(row: object, names: dict[str, str]) -> str:
     return text + _whole(row)
 
 
+_LAST_BINDING: list[tuple[tuple[weakref.ref, ...], pd.DataFrame]] = []
+"""The last ``_binding`` table with weak references to what it was made from (the model, the solution and its dual
+arrays): a run's whole-unit probe and its shadow prices read the same solution's duals. Compared by identity, so a
+new solution or dual array is never mistaken for the last; weak, so the cache keeps no model alive."""
+
+
+def _sources(model: Model, solution: Solution) -> tuple[object, ...]:
+    return model, solution, solution.row_dual, solution.col_dual
+
+
 def _binding(model: Model, solution: Solution) -> pd.DataFrame:
     """Every binding policy row and bound with where it sits in the LP, most expensive (per unit, in the row's
     year) first; duals equal as written (10 significant digits, ``engine/outputs/files.py``) in key order, so that
-    noise never orders rows."""
+    noise never orders rows. A fresh copy each call."""
+    for refs, table in _LAST_BINDING:
+        if all(ref() is source for ref, source in zip(refs, _sources(model, solution), strict=True)):
+            return table.copy()
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
-    if table.empty:
-        return table
-    keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
-    table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
-    table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
-    return table.reset_index(drop=True)
+    if not table.empty:
+        keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
+        table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
+        table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
+        table = table.reset_index(drop=True)
+    _LAST_BINDING[:] = [(tuple(weakref.ref(source) for source in _sources(model, solution)), table)]
+    return table.copy()
 
 
 def whole_unit_relaxations(model: Model, solution: Solution, top: int = WHOLE_UNIT_TOP) -> list[tuple[str, int, float]]:

@@ -150,7 +150,7 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.2f} {unit}"
 
 
-def _reading(r: pd.Series, names: dict[str, str]) -> str:
+def _reading(r: dict, names: dict[str, str]) -> str:
     mineral = names.get(r["mineral"], r["mineral"])
     where = f" on {r['country']}" if r["country"] else ""
     head = f"'{r['policy']}'{where}, {mineral} {r['year']}"
@@ -202,7 +202,7 @@ def policy_status(model: Model, x: np.ndarray, duals: pd.DataFrame | None = None
     table.loc[table["family"].isin(["country_cap", "content_rule", "export_quota", "domestic_target", "bound"])
               & (table["slack"].abs() < 5e-7), "slack"] = 0.0
     names = model.mineral_names()
-    table["reading"] = [_reading(r, names) for _, r in table.iterrows()]
+    table["reading"] = [_reading(r, names) for r in table.to_dict("records")]  # iterrows made a Series a row
     table["order"] = table["policy"].map(order)
     table = table.sort_values(["order", "mineral", "year", "country"], kind="stable")
     return table.reset_index(drop=True)[COLUMNS]
