@@ -102,8 +102,10 @@ def jv_summary(model: Model, tables: Tables) -> dict:
 
 
 STAGE_OBJECTIVES = {"shortfall": "shortfall", "least_cost": "cost", "cost": "cost",
-                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break"}
-"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's)."""
+                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break",
+                    "leximin": "leximin", "leximin_check": "leximin"}
+"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's; a
+leximin round its worst exposure ``dep_max`` in percent, a check one mineral's, ``engine/plan/leximin.py``)."""
 
 
 def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
@@ -113,6 +115,7 @@ def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
     key, scale, digits = {"shortfall": ("objective_pv_usd", model.money_unit, 4),
                           "cost": ("objective_pv_usd", model.money_unit, 4),
                           "dependence": ("objective_pct", model.dependence_unit, 12),
+                          "leximin": ("objective_pct", 1.0, 12),
                           "tie_break": ("objective_weighted_t", 1.0, 6)}[kind]
     value = None if stage.objective is None else stage.objective * scale
     return {"name": stage.name, "status": str(stage.status), key: _round(value, digits),
