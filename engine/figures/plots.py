@@ -129,13 +129,18 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
 
 # ---------------------------------------------------------------------------------------------- dependence
 def overall_by_year(dependence: pd.DataFrame, column: str, aggregate: str = "mean",
-                    weights: dict[str, float] | None = None) -> pd.Series:
-    """The objective's aggregate per year: the weighted mean over minerals, or the worst mineral."""
+                    weights: dict[str, float] | None = None, prices: dict[str, float] | None = None) -> pd.Series:
+    """The objective's aggregate per year: the weighted mean over minerals (``value``: each mineral weighted by the
+    value of its demand that year, ``prices`` USD per tonne), or the worst mineral (``max``, ``leximin``)."""
     dep = dependence[dependence["demand_t"] > 0]
     per = dep.groupby(["mineral", "year"])[column].mean().unstack("mineral")
-    if aggregate == "max":
+    if aggregate in ("max", "leximin"):
         return per.max(axis=1)
     w = pd.Series({m: float((weights or {}).get(m, 1.0)) for m in per.columns})
+    if aggregate == "value":
+        demand = dep.groupby(["mineral", "year"])["demand_t"].mean().unstack("mineral")[per.columns]
+        value = demand * (w * pd.Series({m: float((prices or {}).get(m, 1.0)) for m in per.columns}))
+        return (per * value).sum(axis=1) / value.where(per.notna()).sum(axis=1)
     return (per * w).sum(axis=1) / w.sum()
 
 
@@ -174,7 +179,8 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
 @styled
 def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Names, country: str = "CHN",
                       aggregate: str = "mean", weights: dict[str, float] | None = None,
-                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None) -> Figure | None:
+                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None,
+                      prices: dict[str, float] | None = None) -> Figure | None:
     """China exposure by year (tonnes attributed plus tonnes unmet, % of demand; ``results.Measures``), one
     panel per mineral plus the overall aggregate."""
     if dependence.empty:
@@ -195,9 +201,10 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
         _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})",
                           dep.groupby("year")["shortfall_t"].mean())
     ax = axes[len(panels)]
-    opt = overall_by_year(dependence, "china_exposure_pct", aggregate, weights)
-    ref = overall_by_year(dependence, "least_cost_china_exposure_pct", aggregate, weights) if has_ref else opt * np.nan
-    word = "worst" if aggregate == "max" else "mean"
+    opt = overall_by_year(dependence, "china_exposure_pct", aggregate, weights, prices)
+    ref = (overall_by_year(dependence, "least_cost_china_exposure_pct", aggregate, weights, prices) if has_ref
+           else opt * np.nan)
+    word = {"max": "worst", "leximin": "worst mineral", "value": "value-weighted mean"}.get(aggregate, "mean")
     if overall is not None and overall[1] is not None:
         word += f" {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f" {overall[1]:.1f}%"
     _dependence_panel(ax, years, opt, ref, f"All minerals ({word})",

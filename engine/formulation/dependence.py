@@ -38,8 +38,8 @@ W[m, y, ω] (``aggregate_weights``; w_m the mineral weights, default 1; rows wit
   ``dependence_mineral_level`` E_m <= L_m (free until a level is set). The dependence stage
   (``engine/plan/leximin.py``) minimises dep_max, fixes the minerals that cannot go below it at their level
   (their ``dependence_mineral_level`` row, their ``dependence_leximin`` row freed), and repeats until every
-  mineral is fixed. The hierarchy's ``dependence`` objective (the least-cost reference, the level it fixes) is
-  the mean over minerals (``mean``'s).
+  mineral is fixed; then every ``dependence_leximin`` row holds again. The hierarchy's ``dependence`` objective
+  (the least-cost reference, the level it fixes, a frontier's cap) is dep_max: the worst mineral's exposure.
 
 Inside the LP the mean is scaled as money is: its coefficients (percent per tonne, 1e-6 to 0.1 on the default data)
 are divided by ``model.dependence_unit``, a power of ten near their median, so that they sit near 1 and well above
@@ -150,6 +150,10 @@ def add_dependence_objective(model: Model) -> None:
     positive = d["demand_t"].to_numpy() > 0
     terms, coef = exposure_terms(model)
     drow = terms.rows
+    if objective.aggregate == "leximin":
+        dmax = _add_leximin_rows(model)
+        model.lp.add_objective("dependence", np.array([dmax]), np.array([1.0]))
+        return
     if objective.aggregate != "max":
         weighted = aggregate_weights(objective, d["probability"].to_numpy(), d["mineral"].to_numpy(),
                                      d["demand_t"].to_numpy(), d["price_usd_per_t"].to_numpy())
@@ -162,8 +166,6 @@ def add_dependence_objective(model: Model) -> None:
         values = coef * (weighted / total)[drow]
         model.dependence_unit = scale_unit(values)
         model.lp.add_objective("dependence", terms.cols, values / model.dependence_unit)
-        if objective.aggregate == "leximin":
-            _add_leximin_rows(model)
         return
     dmax = model.lp.add_variables("dep_max", pd.DataFrame({"aggregate": ["max"]}))
     rows_with = np.flatnonzero(positive)
@@ -181,9 +183,9 @@ LEXIMIN_ROWS = ("dependence_leximin", "dependence_mineral_level")
 """The leximin's row families, one row per mineral with demand each (module docstring)."""
 
 
-def _add_leximin_rows(model: Model) -> None:
+def _add_leximin_rows(model: Model) -> int:
     """``dep_max``; per mineral m with demand ``E_m − dep_max <= 0`` (``dependence_leximin``) and ``E_m <= +inf``
-    (``dependence_mineral_level``, its level set by the dependence stage)."""
+    (``dependence_mineral_level``, its level set by the dependence stage). Returns dep_max's column."""
     d = model.demand
     with_demand = set(d.loc[d["demand_t"].to_numpy() > 0, "mineral"])
     minerals = [m for m in model.minerals if m in with_demand]
@@ -201,6 +203,7 @@ def _add_leximin_rows(model: Model) -> None:
     model.lp.add_constraints(LEXIMIN_ROWS[0], keys, np.concatenate([r, np.arange(len(minerals))]).astype(np.int64),
                              np.concatenate([c, np.full(len(minerals), dmax.start)]).astype(np.int64),
                              np.concatenate([v, -np.ones(len(minerals))]), upper=0.0)
+    return int(dmax.start)
 
 
 def mineral_exposure_vector(model: Model, mineral: str) -> np.ndarray:

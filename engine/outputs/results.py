@@ -123,7 +123,7 @@ class _ShareTerms:
     demand: np.ndarray
     kept: np.ndarray  # demand rows with demand > 0
     weighted: np.ndarray  # probability × mineral weight of each kept row
-    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``_aggregate_weights``
+    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``aggregate_row_weights``
     mineral: np.ndarray  # each kept row's mineral, as a position in ``model.minerals`` (-1 if not listed)
     key: tuple
 
@@ -143,7 +143,7 @@ def _share_terms(model: Model) -> _ShareTerms:
     demand = d["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
     t = d[kept]
-    weighted, total = _aggregate_weights(model, t)
+    weighted, total = aggregate_row_weights(model, t)
     minerals = list(model.minerals)
     terms = _ShareTerms(measure_terms(model), demand, kept, weighted, total,
                         np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64),
@@ -519,7 +519,7 @@ def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_ex
     t = table[table["demand_t"] > 0]
     minerals = list(model.minerals)
     codes = np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64)
-    return _aggregate(model, t[column].to_numpy(dtype=float), *_aggregate_weights(model, t), codes)
+    return _aggregate(model, t[column].to_numpy(dtype=float), *aggregate_row_weights(model, t), codes)
 
 
 def overall_measures(model: Model, table: pd.DataFrame) -> dict[str, float]:
@@ -536,7 +536,7 @@ def aggregate_dependence(model: Model, values: np.ndarray) -> float:
     return _aggregate(model, values[terms.kept], terms.weighted, terms.total, terms.mineral)
 
 
-def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
+def aggregate_row_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
     """For demand rows with demand: each one's weight W in the aggregate (``dependence.aggregate_weights``: the
     scenario probability × mineral weight, × the value of demand under ``value``; the probability alone under
     ``leximin``, whose minerals are averaged over years one by one) and the total weight (``mean``: the sum of the
@@ -547,7 +547,7 @@ def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, fl
     prob = rows["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
     if objective.aggregate == "leximin":
         return prob.astype(float), 1.0
-    price = rows["mineral"].map(_prices(model)).to_numpy(dtype=float)
+    price = rows["mineral"].map(reference_prices(model)).to_numpy(dtype=float)
     weighted = aggregate_weights(objective, prob, rows["mineral"].to_numpy(), rows["demand_t"].to_numpy(), price)
     if objective.aggregate == "value":
         return weighted, float(weighted.sum()) or 1.0
@@ -556,7 +556,7 @@ def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, fl
     return weighted, float(weight[first].sum()) or 1.0
 
 
-def _prices(model: Model) -> dict[str, float]:
+def reference_prices(model: Model) -> dict[str, float]:
     """Each modelled mineral's reference price, USD per tonne (the demand table's)."""
     d = model.demand
     return dict(zip(d["mineral"], d["price_usd_per_t"].astype(float), strict=True))
@@ -566,7 +566,7 @@ def _aggregate(model: Model, values: np.ndarray, weighted: np.ndarray, total: fl
     """The objective's aggregate of a measure over demand rows with demand (``mineral``: each row's position in
     ``model.minerals``)::
 
-        mean, value   Σ W × value / total          (``_aggregate_weights``)
+        mean, value   Σ W × value / total          (``aggregate_row_weights``)
         max           the largest value
         leximin       the worst mineral's: max over minerals m of Σ_{rows of m} p × value / Σ_{rows of m} p
 

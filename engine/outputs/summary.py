@@ -17,6 +17,7 @@ from engine.outputs.results import (
     per_mineral,
     total_cost_pv,
 )
+from engine.outputs.weighting import weighting
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
@@ -75,7 +76,7 @@ def dependence_summary(model: Model, dep) -> dict:
     (``exposure``, ``share_of_supply``) its unit, overall values, means per mineral and values per mineral-year."""
     country = model.scenario.dependence.country
     columns = {"exposure": "china_exposure_pct", "share_of_supply": "china_share_of_supply_pct"}
-    return {"country": country, "aggregate": model.scenario.objective.aggregate,
+    return {"country": country, "aggregate": model.scenario.objective.aggregate, "weighting": weighting(model),
             **{name: {"unit": MEASURE_UNITS[name].format(country=country), **_measure_summary(model, dep, column)}
                for name, column in columns.items()}}
 
@@ -138,6 +139,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
             "objective": s.objective.minimise, "aggregate": s.objective.aggregate,
             "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,
             "dependence_on": s.dependence.country, "basis": s.dependence.basis,
+            "control_threshold": s.dependence.control_threshold,
             "policies": [{"name": p.name, "type": p.type} for p in s.policies],
         },
         "solver": {"backend": backend.name, "version": backend.version},

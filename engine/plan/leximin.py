@@ -8,12 +8,15 @@ algorithm for LPs. With F the minerals fixed so far (none at first)::
 
 then every mineral m not in F whose exposure cannot go below t_k is fixed, L_m = E_m(x) within the hierarchy's
 slack (its ``dependence_mineral_level`` row set, its ``dependence_leximin`` row freed), and the next round
-follows until every mineral is fixed. A mineral cannot go below t_k when its row has a non-zero dual (complementary
-slackness: that row is tight at every optimum; the duals of the dep_max column sum to 1, so one exists when
-t_k > 0); without duals (a plan with binaries) each is checked by minimising E_m with dep_max <= t_k
-(``leximin_check``): it is fixed when E_m cannot go below t_k by more than the level's allowance (its slack and
-the feasibility tolerance). At t_k = 0 every mineral left is fixed. Each round fixes at least one mineral, so there
-are at most as many rounds as minerals.
+follows until every mineral is fixed. Then every ``dependence_leximin`` row holds again and dep_max is set to the
+worst mineral's exposure in the last point: the hierarchy's ``dependence`` level (dep_max) is the worst
+mineral's, and the stages after (cost, the tie rule) keep every mineral at its level.
+
+A mineral cannot go below t_k when its row has a non-zero dual (complementary slackness: that row is tight at
+every optimum; the duals of the dep_max column sum to 1, so one exists when t_k > 0). Without duals (a plan with
+binaries) each is checked by minimising E_m with dep_max <= t_k (``leximin_check``): it is fixed when E_m cannot
+go below t_k by more than the level's allowance (its slack and the feasibility tolerance). At t_k = 0 every
+mineral left is fixed. Each round fixes at least one mineral: at most as many rounds as minerals.
 """
 
 from __future__ import annotations
@@ -56,8 +59,7 @@ def _leximin(session: PlanSession, runner: _Runner) -> Solution | None:
         session.set_level(name, np.inf)
     backend.set_row_bounds(ties.index, np.full(len(ties), -np.inf), np.zeros(len(ties)))
     vectors = [mineral_exposure_vector(model, m) for m in minerals]
-    objective = np.zeros(model.lp.n_cols)
-    objective[dep] = 1.0
+    objective = session.objectives["dependence"]  # dep_max
     active = list(range(len(minerals)))
     sol = None
     while active:
@@ -72,8 +74,11 @@ def _leximin(session: PlanSession, runner: _Runner) -> Solution | None:
             session.fix(names[k], float(vectors[k] @ sol.x))
             backend.set_row_bounds(np.array([ties.start + k]), np.array([-np.inf]), np.array([np.inf]))
         active = [k for k in active if k not in fixed]
-    if sol is not None:  # the last round's objective for the stages after: every tie row is free
-        backend.set_objective(session.objectives["dependence"])
+    # every mineral's row holds again, dep_max at the worst mineral's exposure: the level the hierarchy fixes
+    backend.set_row_bounds(ties.index, np.full(len(ties), -np.inf), np.zeros(len(ties)))
+    if sol is not None:
+        sol.x = sol.x.copy()
+        sol.x[dep] = max(float(v @ sol.x) for v in vectors)
     return sol
 
 
