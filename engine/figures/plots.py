@@ -86,16 +86,19 @@ def _sourcing_panel(ax: Axes, table: pd.DataFrame, years: list[int], order: list
 
 @styled
 def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str, names: Names, buyer: str = "USA",
-                    china: str = "CHN") -> Figure | None:
-    """Where the buyer gets one mineral, year by year: by country where refined, and by the owner's country."""
+                    china: str = "CHN", owners: pd.DataFrame | None = None) -> Figure | None:
+    """Where the buyer gets one mineral, year by year: by country where refined, and by the owners' home country
+    (``owners``: the results' owner table, each delivery's tonnes split by equity share; without it, as in a
+    folder written before it existed, each delivery's largest owner from ``flows``)."""
     f = flows[flows["mineral"] == mineral]
     dep = dependence[dependence["mineral"] == mineral]
     if dep.empty:
         return None
     years = _years(dep)
     unmet = _mean_over_scen(dep, ["year"], "shortfall_t")
-    by = {col: _mean_over_scen(f, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(f) else
-          pd.DataFrame(index=years) for col in ("location", "owner")}
+    o = f if owners is None else owners[owners["mineral"] == mineral]
+    by = {col: _mean_over_scen(frame, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(frame) else
+          pd.DataFrame(index=years) for col, frame in (("location", f), ("owner", o))}
     totals = pd.concat([by[c].sum() for c in by], axis=1).max(axis=1) if len(f) else pd.Series(dtype=float)
     supply = float(max(by["location"].to_numpy().sum(), 1e-12))
     keep = {c for c, v in totals.items() if v >= SMALL_SHARE * supply or c in (china, buyer)}
@@ -110,7 +113,8 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
     axes = fig.subplots(1, 2, sharey=True)
     _sourcing_panel(axes[0], by["location"], years, order, unmet, names, "By country where it is refined", unit)
     _sourcing_panel(axes[1], by["owner"], years, order, unmet, names,
-                    "By home country of the refiner's owner", unit)
+                    "By owners' home country (split by equity)" if owners is not None
+                    else "By home country of the refiner's largest owner", unit)
     axes[1].set_ylabel("")
     axes[1].tick_params(axis="y", labelleft=True)
     found: dict[str, object] = {}

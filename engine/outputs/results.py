@@ -82,6 +82,32 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     return out[columns].take(order).reset_index(drop=True)
 
 
+OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
+
+
+def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
+    """Tonnes delivered by the home country of their owners, each delivery's tonnes split across its owners by
+    equity share (a source's holdings completed by its location country, ``ownership.equity_table``; a JV's partner
+    and its host, ``jv.jv_equity``; a licence wholly its host's)::
+
+        tonnes[scen, mineral, year, owner] = Σ_{deliveries d of that row} tonnes_d × equity_share[d, owner]
+
+    The one table of tonnes by owner: the sourcing chart's owner panel, the report and the workbook read it
+    (``flows``' ``owner`` is each delivery's largest owner alone). Sorted by its keys; rows of zero tonnes left
+    out."""
+    equity = model.equity
+    if flows.empty:
+        return pd.DataFrame(columns=OWNER_COLUMNS)
+    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
+        equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
+    unlisted = split["owner"].isna()  # no holdings known: the location country's (as ``equity_table`` completes)
+    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
+    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
+    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
+    out["tonnes"] = clean(out["tonnes"].to_numpy())
+    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+
+
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
     its keys (option_id, year_started)."""
@@ -480,11 +506,12 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
     """All result tables of a solution."""
-    extra = {"builds": build_table(model, x)}
+    flows = flow_table(model, x)
+    extra = {"owners": owner_table(model, flows), "builds": build_table(model, x)}
     if len(model.stockpile):
         extra["stockpile"] = stockpile_table(model, x)
     return Tables(
-        flows=flow_table(model, x),
+        flows=flows,
         dependence=dependence_table(model, x, least_cost_x),
         costs=cost_components(model, x, extra["builds"]),
         shortfall=shortfall_table(model, x),

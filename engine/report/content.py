@@ -289,6 +289,15 @@ def policy_status_section(summary: dict, table: pd.DataFrame | None, names: Name
 
 
 # ---------------------------------------------------------------------------------------------- figures
+def owner_tonnes(folder: ResultsFolder) -> pd.DataFrame | None:
+    """The owner table of a folder (``results.owner_table``: owners.csv); None for a folder written before it
+    existed (the chart then shows each plant's largest owner)."""
+    if not (folder.path / "owners.csv").is_file():
+        return None
+    owners = folder.tables.get("owners")
+    return owners if owners is not None else pd.DataFrame(columns=["scen", "mineral", "year", "owner", "tonnes"])
+
+
 def _plot(slug: str, title: str, caption: str, fig: object) -> Plot | None:
     return None if fig is None else Plot(slug, title, caption, png_bytes(fig))  # type: ignore[arg-type]
 
@@ -319,14 +328,15 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
-                            f"country of the refiner's owner (right). {names.country(country)} is always red. "
-                            f"Hatched: demand left unmet."])
+                            f"country of its owners (right: each plant's tonnes split across its owners by equity "
+                            f"share, so a joint venture's partner shows with its share; owners.csv). "
+                            f"{names.country(country)} is always red. Hatched: demand left unmet."])
         for m in minerals:
             p = _plot(f"sourcing_{m}", f"{names.Mineral(m)}: sourcing",
                       f"{names.Mineral(m)}: where the {names.country(buyer)} buys, {names.unit(m)} per year.",
                       plots.sourcing_figure(flows if flows is not None else pd.DataFrame(
                           columns=["scen", "mineral", "year", "location", "owner", "tonnes"]), dep, m, names, buyer,
-                          country))
+                          country, owner_tonnes(folder)))
             if p:
                 sourcing.plots.append(p)
         sections.append(sourcing)
