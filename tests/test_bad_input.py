@@ -643,33 +643,16 @@ def test_real_process_debug_shows_traceback(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- aggregates and bases
-def test_unknown_aggregate_lists_the_four(tmp_path):
-    path = scenario(tmp_path, """
-        extends: baseline
-        objective: {aggregate: mediam}
-        """)
+@pytest.mark.parametrize(("text", "expected"), [
+    ("objective: {aggregate: mediam}",
+     "line 2, objective.aggregate: got 'mediam'; expected 'mean', 'value', 'max' or 'leximin'"),
+    ("dependence: {basis: controll}",
+     "line 2, dependence.basis: got 'controll'; expected 'location', 'ownership', 'combined', 'control' or "
+     "'combined_control'"),
+    ("dependence:\n  basis: control\n  control_threshold: 1.5",
+     "line 4, dependence.control_threshold: got 1.5; expected a finite number from 0 to 1 (a share of equity, 0-1)"),
+], ids=["aggregate", "basis", "control_threshold"])
+def test_new_dependence_keys_are_checked(tmp_path, text, expected):
+    path = scenario(tmp_path, "extends: baseline\n" + text + "\n")
     message = rejected(tmp_path, path)
-    assert message == (f"Error: Scenario {path} is not valid:\n  {path}, line 2, objective.aggregate: got 'mediam'; "
-                       f"expected 'mean', 'value', 'max' or 'leximin'\n")
-
-
-def test_unknown_basis_lists_the_control_bases(tmp_path):
-    path = scenario(tmp_path, """
-        extends: baseline
-        dependence: {basis: controll}
-        """)
-    message = rejected(tmp_path, path)
-    assert message == (f"Error: Scenario {path} is not valid:\n  {path}, line 2, dependence.basis: got 'controll'; "
-                       f"expected 'location', 'ownership', 'combined', 'control' or 'combined_control'\n")
-
-
-def test_control_threshold_above_one(tmp_path):
-    path = scenario(tmp_path, """
-        extends: baseline
-        dependence:
-          basis: control
-          control_threshold: 1.5
-        """)
-    message = rejected(tmp_path, path)
-    assert message == (f"Error: Scenario {path} is not valid:\n  {path}, line 4, dependence.control_threshold: got "
-                       f"1.5; expected a finite number from 0 to 1 (a share of equity, 0-1)\n")
+    assert message == f"Error: Scenario {path} is not valid:\n  {path}, {expected}\n"
