@@ -81,8 +81,8 @@ def test_exchange_rate_by_hand(tiny):
     # value: by price, 1,000 / 100: 1 t ge = 10 t ga.
     mean = both(tiny, "mean", 16_000).summary["dependence"]["weighting"]
     assert mean["reference"] == {"mineral": "ga", "year": 2025}
-    assert mean["by_mineral"]["ge"]["2025"] == {"tonnes_of_reference": 4.0, "pp_per_t": 5.0}
-    assert mean["by_mineral"]["ga"]["2025"] == {"tonnes_of_reference": 1.0, "pp_per_t": 1.25}
+    assert mean["by_mineral"]["ge"]["2025"] == {"reference_t": 4.0, "pp_per_tonne": 5.0}
+    assert mean["by_mineral"]["ga"]["2025"] == {"reference_t": 1.0, "pp_per_tonne": 1.25}
     names = {"ga": "gallium", "ge": "germanium"}
     assert weighting_lines(mean, names) == [
         "  Weighting: mean over minerals and years (each mineral-year alike): one tonne of germanium in 2025 weighs "
@@ -91,8 +91,8 @@ def test_exchange_rate_by_hand(tiny):
         "      gallium     2025: 1 t",
         "      germanium   2025: 4 t"]
     value = both(tiny, "value", 16_000).summary["dependence"]["weighting"]
-    assert value["by_mineral"]["ge"]["2025"]["tonnes_of_reference"] == 10.0
-    assert value["by_mineral"]["ga"]["2025"]["pp_per_t"] == approx(100 * 100 / 14_000)
+    assert value["by_mineral"]["ge"]["2025"]["reference_t"] == 10.0
+    assert value["by_mineral"]["ga"]["2025"]["pp_per_tonne"] == approx(100 * 100 / 14_000)
     worst = both(tiny, "max", 16_000).summary["dependence"]["weighting"]
     assert worst["by_mineral"] == {} and "No exchange rate" in weighting_lines(worst, names)[1]
 

@@ -34,12 +34,12 @@ AGGREGATE_TEXT = {
 
 
 def tonne_weights(model: Model) -> pd.DataFrame:
-    """Per (mineral, year) with demand: ``pp_per_t``, c[m, y] of the module's docstring (none under ``max``)."""
+    """Per (mineral, year) with demand: ``pp_per_tonne``, c[m, y] of the module's docstring (none under ``max``)."""
     d = model.demand
     rows = d[d["demand_t"].to_numpy() > 0]
     aggregate = model.scenario.objective.aggregate
     if aggregate == "max" or rows.empty:
-        return pd.DataFrame(columns=["mineral", "year", "pp_per_t"])
+        return pd.DataFrame(columns=["mineral", "year", "pp_per_tonne"])
     weighted, total = aggregate_row_weights(model, rows)
     demand = rows["demand_t"].to_numpy(dtype=float)
     if aggregate == "leximin":  # each mineral's exposure: its years' p-weighted mean
@@ -47,8 +47,8 @@ def tonne_weights(model: Model) -> pd.DataFrame:
         coef = 100.0 * weighted / (demand * per_mineral)
     else:
         coef = 100.0 * weighted / (demand * total)
-    out = pd.DataFrame({"mineral": rows["mineral"].to_numpy(), "year": rows["year"].to_numpy(), "pp_per_t": coef})
-    out = out.groupby(["mineral", "year"], as_index=False, sort=False)["pp_per_t"].sum()
+    out = pd.DataFrame({"mineral": rows["mineral"].to_numpy(), "year": rows["year"].to_numpy(), "pp_per_tonne": coef})
+    out = out.groupby(["mineral", "year"], as_index=False, sort=False)["pp_per_tonne"].sum()
     order = {m: k for k, m in enumerate(model.minerals)}
     return out.sort_values(["mineral", "year"], key=lambda s: s.map(order) if s.name == "mineral" else s,
                            kind="stable").reset_index(drop=True)
@@ -57,7 +57,7 @@ def tonne_weights(model: Model) -> pd.DataFrame:
 def weighting(model: Model) -> dict:
     """The summary's ``dependence.weighting``: the aggregate, how it reads, the reference tonne and, per mineral,
     for its first and last year with demand, the tonnes of the reference one tonne weighs like
-    (``tonnes_of_reference``) and c[m, y] (``pp_per_t``)."""
+    (``reference_t``) and c[m, y] (``pp_per_tonne``)."""
     aggregate = model.scenario.objective.aggregate
     out: dict = {"aggregate": aggregate, "text": AGGREGATE_TEXT[aggregate], "reference": None, "by_mineral": {},
                  "widest": None}
@@ -69,16 +69,16 @@ def weighting(model: Model) -> dict:
     first = table.iloc[0]
     out["reference"] = {"mineral": str(first["mineral"]), "year": int(first["year"])}
     if aggregate != "leximin":
-        rounded = table["pp_per_t"].map(lambda v: _sig(v, 12))  # equal weights (value: every year) tie to the first
+        rounded = table["pp_per_tonne"].map(lambda v: _sig(v, 12))  # equal weights (value: every year) tie to the first
         heavy, light = table.iloc[int(rounded.argmax())], table.iloc[int(rounded.argmin())]
         out["widest"] = {"heavy": {"mineral": str(heavy["mineral"]), "year": int(heavy["year"])},
                          "light": {"mineral": str(light["mineral"]), "year": int(light["year"])},
-                         "tonnes": _sig(heavy["pp_per_t"] / light["pp_per_t"])}
+                         "light_t": _sig(heavy["pp_per_tonne"] / light["pp_per_tonne"])}
     for mineral, part in table.groupby("mineral", sort=False):
-        base = part["pp_per_t"].iloc[0] if aggregate == "leximin" else first["pp_per_t"]
+        base = part["pp_per_tonne"].iloc[0] if aggregate == "leximin" else first["pp_per_tonne"]
         ends = part.iloc[[0, -1]] if len(part) > 1 else part
         out["by_mineral"][str(mineral)] = {
-            str(int(r.year)): {"tonnes_of_reference": _sig(r.pp_per_t / base), "pp_per_t": _sig(r.pp_per_t)}
+            str(int(r.year)): {"reference_t": _sig(r.pp_per_tonne / base), "pp_per_tonne": _sig(r.pp_per_tonne)}
             for r in ends.itertuples(index=False)}
     return out
 
@@ -96,7 +96,7 @@ def weighting_lines(weighting: dict | None, names: dict[str, str], indent: str =
     aggregate = weighting["aggregate"]
     widest = weighting.get("widest")
     lines = [f"{indent}Weighting: {weighting['text']}" + (
-        f": one tonne of {_name(widest['heavy'], names)} weighs like {_tonnes(widest['tonnes'])} t of "
+        f": one tonne of {_name(widest['heavy'], names)} weighs like {_tonnes(widest['light_t'])} t of "
         f"{_name(widest['light'], names)}." if widest else ".")]
     ref = weighting.get("reference")
     if aggregate == "max" or not ref:
@@ -116,7 +116,7 @@ def exchange_cells(weighting: dict, names: dict[str, str]) -> list[tuple[str, st
     """Per mineral of a summary's ``dependence.weighting``: its name and its exchange rates as printed
     ("2025: 1 t; 2035: 0.315 t")."""
     return [(names.get(mineral, mineral),
-             "; ".join(f"{year}: {_tonnes(v['tonnes_of_reference'])} t" for year, v in years.items()))
+             "; ".join(f"{year}: {_tonnes(v['reference_t'])} t" for year, v in years.items()))
             for mineral, years in weighting["by_mineral"].items()]
 
 
