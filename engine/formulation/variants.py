@@ -105,7 +105,8 @@ class SampleModels:
     def _unsupported_model(self) -> str | None:
         aggregate = self.loaded.scenario.objective.aggregate
         if aggregate in ("max", "leximin"):
-            return f"the dependence objective is the {aggregate}: its rows' coefficients are 1/demand"
+            word = {"max": "maximum", "leximin": "leximin"}[aggregate]
+            return f"the dependence objective is the {word}: its rows' coefficients are 1/demand"
         if aggregate == "value":
             return "the dependence objective is weighted by the value of demand: its coefficients follow demand"
         unknown = [name for name in self.base.lp.constraints if not name.startswith(KNOWN_ROWS)]
