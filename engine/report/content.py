@@ -238,8 +238,9 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
             ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
                           f"budget {budget_text}"],
             ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis "
-                                   f"(tonnes {basis_words(sc)} it), {sc.get('aggregate', 'mean')} over minerals "
-                                   f"and years"],
+                                   f"(tonnes {basis_words(sc)} it), "
+                                   + ((s.get("dependence") or {}).get("weighting") or {}).get(
+                                       "text", f"{sc.get('aggregate', 'mean')} over minerals and years")],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
                             f"{finance.get('base_year') or start}; JV assets over "
                             f"{finance.get('asset_life_years', '')} years"],
