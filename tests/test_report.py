@@ -27,7 +27,7 @@ from conftest import TINY_DEMAND, tiny_scenario, write_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = Path("/usr/bin/chromium")
-TABLES = ["dependence", "flows", "builds", "costs", "shortfall", "policies", "duals", "frontier"]
+TABLES = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "policies", "duals", "frontier"]
 LICENCE = {"option_id": "USA-GA-LIC", "mineral": "ga", "host": "USA", "partner": "CHN", "mode": "licensing",
            "partner_equity_share": 0.0, "capex_usd_per_tpy": 50.0, "opex_usd_per_t": 110.0,
            "royalty_usd_per_t": 10.0, "lead_time_years": 1, "max_size_tpy": 30.0, "min_size_tpy": "",

@@ -171,7 +171,7 @@ def test_a_frontier_from_other_inputs_is_left_out(folders, tmp_path):
 def test_every_kind_has_a_report_and_a_workbook(reports):
     expected_sheets = {
         "solve": ["Cover", "Exposure by year", "Share of supply by year", "Supply by year", "Cost by year",
-                  "Dependence", "Flows", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy status",
+                  "Dependence", "Flows", "By owner", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy status",
                   "Shadow prices", "Frontier"],
         "frontier": ["Cover", "Frontier"], "frontier-each": ["Cover", "Frontier"], "stress": ["Cover", "Shocks"],
         "sweep": ["Cover", "Percentiles", "Samples"],

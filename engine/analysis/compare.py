@@ -26,6 +26,7 @@ from engine.figures.labels import MODES, Names
 from engine.outputs.display import MODE_LABELS, pct, tonnes, usd
 from engine.outputs.read_folder import is_results_folder, load_results_folder
 from engine.outputs.summary import UNMET_DEMAND_VALUE
+from engine.outputs.weighting import weighting_lines
 from engine.paths import shipped_scenarios
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
@@ -319,11 +320,30 @@ def render_comparison(comparison: Comparison) -> str:
             cells = "".join(f"{_cell(v, row.unit):>{width}}" for v in row[4:])
             lines.append(f"    {row.metric:<{metric_width - 2}}{cells}")
     lines += ranking_lines(comparison)
+    lines += weighting_section(comparison)
     if comparison.changes:
         lines += ["", f"  Largest changes in sourcing against '{labels[0]}', by mineral and country where refined "
                       f"(t over the horizon)"]
         lines += change_lines(comparison)
     return "\n".join(lines)
+
+
+def weighting_section(comparison: Comparison) -> list[str]:
+    """How each run's aggregate weighs minerals and years, and the exchange rate it implies (once when the runs
+    agree)."""
+    names = comparison.names.minerals
+    found = [(run.label, (run.summary.get("dependence") or {}).get("weighting")) for run in comparison.runs]
+    found = [(label, w) for label, w in found if w]
+    if not found:
+        return []
+    if all(w == found[0][1] for _, w in found):
+        return ["", "  Every run's overall exposure (the 'overall' rows):",
+                *weighting_lines(found[0][1], names, "    ")]
+    lines = ["", "  The runs aggregate differently: their 'overall' rows and the ranking are not like for like; "
+             "compare them per mineral. Each run's overall exposure:"]
+    for label, w in found:
+        lines += [f"    {label}:", *weighting_lines(w, names, "      ")]
+    return lines
 
 
 def ranking(comparison: Comparison) -> list[tuple[str, float, float | None, float | None]]:

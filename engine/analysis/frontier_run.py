@@ -17,6 +17,7 @@ from engine.inputs.selection import modelled, modelled_minerals
 from engine.outputs.display import pct, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import provenance, versions
+from engine.outputs.weighting import weighting, weighting_lines
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
@@ -31,6 +32,7 @@ class FrontierRun:
     least_cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over the whole sweep
+    weighting: dict | None = None  # the aggregate's weighting and exchange rate (``outputs/weighting.py``)
 
     @property
     def ok(self) -> bool:
@@ -71,7 +73,7 @@ def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str
     model = build_model(loaded)
     session = PlanSession(model, make_backend(solver, SolverOptions()))
     tables = []
-    run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names())
+    run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names(), weighting=weighting(model))
     total = len(targets) * (len(caps) if caps else max(points, 2))
     done = [0]
 
@@ -125,6 +127,7 @@ def render_frontier(run: FrontierRun) -> str:
                  f"'share of supply': tonnes attributed, % of tonnes supplied;")
     lines.append(f"  both the {run.loaded.scenario.objective.aggregate} over minerals and years (per mineral: mean "
                  f"over years); the first point is the least-cost plan 'solve' reports.")
+    lines.extend(weighting_lines(run.weighting, run.names))
     return "\n".join(lines)
 
 
@@ -148,5 +151,5 @@ def frontier_summary(run: FrontierRun) -> dict:
                     **provenance(run.loaded),
                     "least_cost_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
-                    "timings": run.timings, "solver_checks": run.solver_checks,
+                    "weighting": run.weighting, "timings": run.timings, "solver_checks": run.solver_checks,
                     "versions": versions()})

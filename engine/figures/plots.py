@@ -86,16 +86,19 @@ def _sourcing_panel(ax: Axes, table: pd.DataFrame, years: list[int], order: list
 
 @styled
 def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str, names: Names, buyer: str = "USA",
-                    china: str = "CHN") -> Figure | None:
-    """Where the buyer gets one mineral, year by year: by country where refined, and by the owner's country."""
+                    china: str = "CHN", owners: pd.DataFrame | None = None) -> Figure | None:
+    """Where the buyer gets one mineral, year by year: by country where refined, and by the owners' home country
+    (``owners``: the results' owner table, each delivery's tonnes split by equity share; without it, as in a
+    folder written before it existed, each delivery's largest owner from ``flows``)."""
     f = flows[flows["mineral"] == mineral]
     dep = dependence[dependence["mineral"] == mineral]
     if dep.empty:
         return None
     years = _years(dep)
     unmet = _mean_over_scen(dep, ["year"], "shortfall_t")
-    by = {col: _mean_over_scen(f, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(f) else
-          pd.DataFrame(index=years) for col in ("location", "owner")}
+    o = f if owners is None else owners[owners["mineral"] == mineral]
+    by = {col: _mean_over_scen(frame, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(frame) else
+          pd.DataFrame(index=years) for col, frame in (("location", f), ("owner", o))}
     totals = pd.concat([by[c].sum() for c in by], axis=1).max(axis=1) if len(f) else pd.Series(dtype=float)
     supply = float(max(by["location"].to_numpy().sum(), 1e-12))
     keep = {c for c, v in totals.items() if v >= SMALL_SHARE * supply or c in (china, buyer)}
@@ -110,7 +113,8 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
     axes = fig.subplots(1, 2, sharey=True)
     _sourcing_panel(axes[0], by["location"], years, order, unmet, names, "By country where it is refined", unit)
     _sourcing_panel(axes[1], by["owner"], years, order, unmet, names,
-                    "By home country of the refiner's owner", unit)
+                    "By owners' home country (split by equity)" if owners is not None
+                    else "By home country of the refiner's largest owner", unit)
     axes[1].set_ylabel("")
     axes[1].tick_params(axis="y", labelleft=True)
     found: dict[str, object] = {}
@@ -129,13 +133,18 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
 
 # ---------------------------------------------------------------------------------------------- dependence
 def overall_by_year(dependence: pd.DataFrame, column: str, aggregate: str = "mean",
-                    weights: dict[str, float] | None = None) -> pd.Series:
-    """The objective's aggregate per year: the weighted mean over minerals, or the worst mineral."""
+                    weights: dict[str, float] | None = None, prices: dict[str, float] | None = None) -> pd.Series:
+    """The objective's aggregate per year: the weighted mean over minerals (``value``: each mineral weighted by the
+    value of its demand that year, ``prices`` USD per tonne), or the worst mineral (``max``, ``leximin``)."""
     dep = dependence[dependence["demand_t"] > 0]
     per = dep.groupby(["mineral", "year"])[column].mean().unstack("mineral")
-    if aggregate == "max":
+    if aggregate in ("max", "leximin"):
         return per.max(axis=1)
     w = pd.Series({m: float((weights or {}).get(m, 1.0)) for m in per.columns})
+    if aggregate == "value":
+        demand = dep.groupby(["mineral", "year"])["demand_t"].mean().unstack("mineral")[per.columns]
+        value = demand * (w * pd.Series({m: float((prices or {}).get(m, 1.0)) for m in per.columns}))
+        return (per * value).sum(axis=1) / value.where(per.notna()).sum(axis=1)
     return (per * w).sum(axis=1) / w.sum()
 
 
@@ -174,7 +183,8 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
 @styled
 def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Names, country: str = "CHN",
                       aggregate: str = "mean", weights: dict[str, float] | None = None,
-                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None) -> Figure | None:
+                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None,
+                      prices: dict[str, float] | None = None) -> Figure | None:
     """China exposure by year (tonnes attributed plus tonnes unmet, % of demand; ``results.Measures``), one
     panel per mineral plus the overall aggregate."""
     if dependence.empty:
@@ -195,9 +205,10 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
         _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})",
                           dep.groupby("year")["shortfall_t"].mean())
     ax = axes[len(panels)]
-    opt = overall_by_year(dependence, "china_exposure_pct", aggregate, weights)
-    ref = overall_by_year(dependence, "least_cost_china_exposure_pct", aggregate, weights) if has_ref else opt * np.nan
-    word = "worst" if aggregate == "max" else "mean"
+    opt = overall_by_year(dependence, "china_exposure_pct", aggregate, weights, prices)
+    ref = (overall_by_year(dependence, "least_cost_china_exposure_pct", aggregate, weights, prices) if has_ref
+           else opt * np.nan)
+    word = {"max": "worst", "leximin": "worst mineral", "value": "value-weighted mean"}.get(aggregate, "mean")
     if overall is not None and overall[1] is not None:
         word += f" {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f" {overall[1]:.1f}%"
     _dependence_panel(ax, years, opt, ref, f"All minerals ({word})",

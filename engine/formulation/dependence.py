@@ -19,13 +19,27 @@ cap always is)::
 
     Σ a·x − p^a + r^a <= max_share × (Σ x − p + r)
 
-Dependence objective: exposure. ``aggregate: mean`` (weights w_m per mineral, default 1; years with zero demand
-skipped)::
+Dependence objective: exposure, aggregated over minerals and years by ``objective.aggregate`` with row weights
+W[m, y, ω] (``aggregate_weights``; w_m the mineral weights, default 1; rows without demand skipped):
 
-    minimise Σ_{m, y, ω} p_ω × w_m × exposure[m, y, ω] / Σ_{m, y} w_m
+- ``mean``: W = p_ω × w_m, each mineral-year alike::
 
-so a short tonne weighs 100/demand, the same as a tonne fully attributed. ``aggregate: max`` adds one column
-``dep_max`` and rows ``exposure[m, y, ω] − dep_max <= 0``; minimise dep_max.
+    minimise Σ_{m, y, ω} W × exposure[m, y, ω] / Σ_{m, y} w_m
+
+  so a short tonne weighs 100/demand, the same as a tonne fully attributed;
+- ``value``: W = p_ω × w_m × demand[m, y, ω] × price_m (the value of demand at the mineral's reference price)::
+
+    minimise Σ W × exposure[m, y, ω] / Σ W  =  100 × Σ p w price (attributed + unmet) / Σ p w price demand
+
+  the share of the value of demand exposed: a tonne weighs by what it is worth, whatever the year;
+- ``max``: one column ``dep_max`` and rows ``exposure[m, y, ω] − dep_max <= 0``; minimise dep_max;
+- ``leximin``: per mineral its exposure E_m = Σ_{y, ω} p_ω × exposure[m, y, ω] / (years of m with demand)
+  (``mineral_exposure_vector``), one column ``dep_max``, rows ``dependence_leximin`` E_m − dep_max <= 0 and rows
+  ``dependence_mineral_level`` E_m <= L_m (free until a level is set). The dependence stage
+  (``engine/plan/leximin.py``) minimises dep_max, fixes the minerals that cannot go below it at their level
+  (their ``dependence_mineral_level`` row, their ``dependence_leximin`` row freed), and repeats until every
+  mineral is fixed; then every ``dependence_leximin`` row holds again. The hierarchy's ``dependence`` objective
+  (the least-cost reference, the level it fixes, a frontier's cap) is dep_max: the worst mineral's exposure.
 
 Inside the LP the mean is scaled as money is: its coefficients (percent per tonne, 1e-6 to 0.1 on the default data)
 are divided by ``model.dependence_unit``, a power of ten near their median, so that they sit near 1 and well above
@@ -42,7 +56,7 @@ import pandas as pd
 from engine.formulation.demand import demand_row_of
 from engine.formulation.model import Model, scale_unit
 from engine.formulation.select import scope_mask
-from engine.inputs.schema import DependenceCap
+from engine.inputs.schema import DependenceCap, Objective
 
 
 @dataclass(frozen=True)
@@ -117,19 +131,39 @@ def exposure_terms(model: Model) -> tuple[MeasureTerms, np.ndarray]:
     return terms, 100.0 * terms.exposed / demand[terms.rows]
 
 
+def aggregate_weights(objective: Objective, probability: np.ndarray, mineral: np.ndarray, demand_t: np.ndarray,
+                      price: np.ndarray) -> np.ndarray:
+    """W per demand row (with demand) of the ``mean`` and ``value`` aggregates (module docstring): p × w_m, or
+    p × w_m × demand × price."""
+    weight = pd.Series(mineral).map(objective.weights).fillna(1.0).to_numpy(dtype=float)
+    weighted = np.asarray(probability, dtype=float) * weight
+    if objective.aggregate == "value":
+        return weighted * np.asarray(demand_t, dtype=float) * np.asarray(price, dtype=float)
+    return weighted
+
+
 def add_dependence_objective(model: Model) -> None:
-    """The ``dependence`` objective: China exposure (percentage points), mean or max over minerals and years."""
+    """The ``dependence`` objective: China exposure (percentage points) aggregated over minerals and years as the
+    module's docstring says (mean, value, max or leximin)."""
     d = model.demand
     objective = model.scenario.objective
     positive = d["demand_t"].to_numpy() > 0
     terms, coef = exposure_terms(model)
     drow = terms.rows
-    if objective.aggregate == "mean":
-        weight = d["mineral"].map(objective.weights).fillna(1.0).to_numpy()
-        first = d["scen"] == d["scen"].iloc[0]
-        total = float((weight * positive)[first.to_numpy()].sum()) or 1.0
-        scale = (d["probability"].to_numpy() * weight / total)[drow]
-        values = coef * scale
+    if objective.aggregate == "leximin":
+        dmax = _add_leximin_rows(model)
+        model.lp.add_objective("dependence", np.array([dmax]), np.array([1.0]))
+        return
+    if objective.aggregate != "max":
+        weighted = aggregate_weights(objective, d["probability"].to_numpy(), d["mineral"].to_numpy(),
+                                     d["demand_t"].to_numpy(), d["price_usd_per_t"].to_numpy())
+        if objective.aggregate == "value":
+            total = float(weighted[positive].sum()) or 1.0
+        else:
+            weight = d["mineral"].map(objective.weights).fillna(1.0).to_numpy()
+            first = d["scen"] == d["scen"].iloc[0]
+            total = float((weight * positive)[first.to_numpy()].sum()) or 1.0
+        values = coef * (weighted / total)[drow]
         model.dependence_unit = scale_unit(values)
         model.lp.add_objective("dependence", terms.cols, values / model.dependence_unit)
         return
@@ -143,6 +177,33 @@ def add_dependence_objective(model: Model) -> None:
     keys = d.loc[positive, ["scen", "mineral", "year"]].reset_index(drop=True)
     model.lp.add_constraints("dependence_max", keys, rows, cols, vals, upper=0.0)
     model.lp.add_objective("dependence", np.array([dmax.start]), np.array([1.0]))
+
+
+LEXIMIN_ROWS = ("dependence_leximin", "dependence_mineral_level")
+"""The leximin's row families, one row per mineral with demand each (module docstring)."""
+
+
+def _add_leximin_rows(model: Model) -> int:
+    """``dep_max``; per mineral m with demand ``E_m − dep_max <= 0`` (``dependence_leximin``) and ``E_m <= +inf``
+    (``dependence_mineral_level``, its level set by the dependence stage). Returns dep_max's column."""
+    d = model.demand
+    with_demand = set(d.loc[d["demand_t"].to_numpy() > 0, "mineral"])
+    minerals = [m for m in model.minerals if m in with_demand]
+    dmax = model.lp.add_variables("dep_max", pd.DataFrame({"aggregate": ["leximin"]}))
+    rows, cols, vals = [], [], []
+    for k, mineral in enumerate(minerals):
+        vector = mineral_exposure_vector(model, mineral)
+        nz = np.flatnonzero(vector)
+        rows.append(np.full(len(nz), k))
+        cols.append(nz)
+        vals.append(vector[nz])
+    keys = pd.DataFrame({"mineral": minerals})
+    r, c, v = (np.concatenate(part) if part else np.zeros(0) for part in (rows, cols, vals))
+    model.lp.add_constraints(LEXIMIN_ROWS[1], keys, r.astype(np.int64), c.astype(np.int64), v)
+    model.lp.add_constraints(LEXIMIN_ROWS[0], keys, np.concatenate([r, np.arange(len(minerals))]).astype(np.int64),
+                             np.concatenate([c, np.full(len(minerals), dmax.start)]).astype(np.int64),
+                             np.concatenate([v, -np.ones(len(minerals))]), upper=0.0)
+    return int(dmax.start)
 
 
 def mineral_exposure_vector(model: Model, mineral: str) -> np.ndarray:

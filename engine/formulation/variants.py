@@ -103,8 +103,12 @@ class SampleModels:
 
     # ------------------------------------------------------------------------------------------------ set-up
     def _unsupported_model(self) -> str | None:
-        if self.loaded.scenario.objective.aggregate != "mean":
-            return "the dependence objective is the maximum: its rows' coefficients are 1/demand"
+        aggregate = self.loaded.scenario.objective.aggregate
+        if aggregate in ("max", "leximin"):
+            word = {"max": "maximum", "leximin": "leximin"}[aggregate]
+            return f"the dependence objective is the {word}: its rows' coefficients are 1/demand"
+        if aggregate == "value":
+            return "the dependence objective is weighted by the value of demand: its coefficients follow demand"
         unknown = [name for name in self.base.lp.constraints if not name.startswith(KNOWN_ROWS)]
         if unknown:
             return f"constraint families {', '.join(unknown)} are not known to depend on a sample or not"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.outputs.weighting import weighting_lines
 from engine.solvers.base import TONNES_NOISE
 
 MODE_LABELS = {"domestic": "no partner"}
@@ -56,7 +57,8 @@ def measure_lines(dep: dict, country: str, aggregate: str, names: dict[str, str]
     label = "all (" + aggregate + ")"
     cells = [f"{pct(me['least_cost_overall_pct']):>12}{pct(me['overall_pct']):>12}"
              f"{change_pp(me['overall_pct'], me['least_cost_overall_pct']):>11}" for me in (exposure, share)]
-    lines.append(f"  {label:<12}{''.join(cells)}{tonnes(unmet_total):>12}")
+    lines.append(f"  {label:<12}{''.join(cells)[len(label) - 12:]}{tonnes(unmet_total):>12}"
+                 if len(label) > 12 else f"  {label:<12}{''.join(cells)}{tonnes(unmet_total):>12}")
     return lines
 
 
@@ -96,6 +98,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append("")
     lines.extend(measure_lines(dep, sc["dependence_on"], sc["aggregate"], names, short["by_mineral_t"],
                                short["total_t"]))
+    lines.extend(weighting_lines(dep.get("weighting"), names))
     lines.append("")
     premium = cost["premium_pct"]
     lines.append(f"  Cost ({cost['unit']}): least-cost {usd(cost['least_cost_pv_usd'])}; "

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.demand import demand_row_of
-from engine.formulation.dependence import MeasureTerms, measure_terms
+from engine.formulation.dependence import MeasureTerms, aggregate_weights, measure_terms
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.formulation.variants import SAMPLE_OWN
@@ -82,6 +82,32 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     return out[columns].take(order).reset_index(drop=True)
 
 
+OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
+
+
+def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
+    """Tonnes delivered by the home country of their owners, each delivery's tonnes split across its owners by
+    equity share (a source's holdings completed by its location country, ``ownership.equity_table``; a JV's partner
+    and its host, ``jv.jv_equity``; a licence wholly its host's)::
+
+        tonnes[scen, mineral, year, owner] = Σ_{deliveries d of that row} tonnes_d × equity_share[d, owner]
+
+    The one table of tonnes by owner: the sourcing chart's owner panel, the report and the workbook read it
+    (``flows``' ``owner`` is each delivery's largest owner alone). Sorted by its keys; rows of zero tonnes left
+    out."""
+    equity = model.equity
+    if flows.empty:
+        return pd.DataFrame(columns=OWNER_COLUMNS)
+    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
+        equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
+    unlisted = split["owner"].isna()  # no holdings known: the location country's (as ``equity_table`` completes)
+    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
+    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
+    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
+    out["tonnes"] = clean(out["tonnes"].to_numpy())
+    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+
+
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
     its keys (option_id, year_started)."""
@@ -123,7 +149,7 @@ class _ShareTerms:
     demand: np.ndarray
     kept: np.ndarray  # demand rows with demand > 0
     weighted: np.ndarray  # probability × mineral weight of each kept row
-    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``_aggregate_weights``
+    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``aggregate_row_weights``
     mineral: np.ndarray  # each kept row's mineral, as a position in ``model.minerals`` (-1 if not listed)
     key: tuple
 
@@ -143,7 +169,7 @@ def _share_terms(model: Model) -> _ShareTerms:
     demand = d["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
     t = d[kept]
-    weighted, total = _aggregate_weights(model, t)
+    weighted, total = aggregate_row_weights(model, t)
     minerals = list(model.minerals)
     terms = _ShareTerms(measure_terms(model), demand, kept, weighted, total,
                         np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64),
@@ -480,11 +506,12 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
     """All result tables of a solution."""
-    extra = {"builds": build_table(model, x)}
+    flows = flow_table(model, x)
+    extra = {"owners": owner_table(model, flows), "builds": build_table(model, x)}
     if len(model.stockpile):
         extra["stockpile"] = stockpile_table(model, x)
     return Tables(
-        flows=flow_table(model, x),
+        flows=flows,
         dependence=dependence_table(model, x, least_cost_x),
         costs=cost_components(model, x, extra["builds"]),
         shortfall=shortfall_table(model, x),
@@ -513,11 +540,13 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
 
 
 def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_exposure_pct") -> float:
-    """The objective's aggregate (mean with mineral weights, or max) of a measure's column of a table of demand
-    rows (``attributed_by_group``, ``dependence_table``, or some of their rows); rows where it is undefined (NaN:
-    share of supply with nothing supplied) are left out."""
+    """The objective's aggregate (``aggregate_over_minerals``) of a measure's column of a table of demand rows
+    (``attributed_by_group``, ``dependence_table``, or some of their rows); rows where it is undefined (NaN: share
+    of supply with nothing supplied) are left out."""
     t = table[table["demand_t"] > 0]
-    return _aggregate(model, t[column].to_numpy(dtype=float), *_aggregate_weights(model, t))
+    minerals = list(model.minerals)
+    codes = np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64)
+    return _aggregate(model, t[column].to_numpy(dtype=float), *aggregate_row_weights(model, t), codes)
 
 
 def overall_measures(model: Model, table: pd.DataFrame) -> dict[str, float]:
@@ -531,31 +560,59 @@ def aggregate_dependence(model: Model, values: np.ndarray) -> float:
     """``dependence_metric`` of a measure per demand row of ``model`` (``china_exposure_pct`` or
     ``china_share_of_supply_pct``), with the model's weights computed once."""
     terms = _share_terms(model)
-    return _aggregate(model, values[terms.kept], terms.weighted, terms.total)
+    return _aggregate(model, values[terms.kept], terms.weighted, terms.total, terms.mineral)
 
 
-def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
-    """For demand rows with demand: each one's scenario probability × mineral weight, and the sum of the mineral
-    weights over the first scenario's rows (1 if none)."""
+def aggregate_row_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """For demand rows with demand: each one's weight W in the aggregate (``dependence.aggregate_weights``: the
+    scenario probability × mineral weight, × the value of demand under ``value``; the probability alone under
+    ``leximin``, whose minerals are averaged over years one by one) and the total weight (``mean``: the sum of the
+    mineral weights over the first scenario's rows; ``value``: Σ W; 1 if no rows)."""
     if rows.empty:
         return np.zeros(0), 1.0
+    objective = model.scenario.objective
     prob = rows["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
-    weight = rows["mineral"].map(model.scenario.objective.weights).fillna(1.0).to_numpy()
+    if objective.aggregate == "leximin":
+        return prob.astype(float), 1.0
+    price = rows["mineral"].map(reference_prices(model)).to_numpy(dtype=float)
+    weighted = aggregate_weights(objective, prob, rows["mineral"].to_numpy(), rows["demand_t"].to_numpy(), price)
+    if objective.aggregate == "value":
+        return weighted, float(weighted.sum()) or 1.0
+    weight = rows["mineral"].map(objective.weights).fillna(1.0).to_numpy()
     first = (rows["scen"] == rows["scen"].iloc[0]).to_numpy()
-    return prob * weight, float(weight[first].sum()) or 1.0
+    return weighted, float(weight[first].sum()) or 1.0
 
 
-def _aggregate(model: Model, values: np.ndarray, weighted: np.ndarray, total: float) -> float:
-    """The objective's aggregate of a measure over demand rows with demand: Σ weighted × value / total, or the
-    max. Rows where the measure is undefined (NaN) are left out, the mean then taken over the others' weights
-    (Σ weighted × value / Σ weighted); NaN when it is undefined in every row."""
+def reference_prices(model: Model) -> dict[str, float]:
+    """Each modelled mineral's reference price, USD per tonne (the demand table's)."""
+    d = model.demand
+    return dict(zip(d["mineral"], d["price_usd_per_t"].astype(float), strict=True))
+
+
+def _aggregate(model: Model, values: np.ndarray, weighted: np.ndarray, total: float, mineral: np.ndarray) -> float:
+    """The objective's aggregate of a measure over demand rows with demand (``mineral``: each row's position in
+    ``model.minerals``)::
+
+        mean, value   Σ W × value / total          (``aggregate_row_weights``)
+        max           the largest value
+        leximin       the worst mineral's: max over minerals m of Σ_{rows of m} p × value / Σ_{rows of m} p
+
+    Rows where the measure is undefined (NaN) are left out, the mean then taken over the others' weights
+    (Σ W × value / Σ W); NaN when it is undefined in every row."""
     if not values.size:
         return 0.0
     defined = ~np.isnan(values)
     if not defined.any():
         return float("nan")
-    if model.scenario.objective.aggregate == "max":
+    aggregate = model.scenario.objective.aggregate
+    if aggregate == "max":
         return float(values[defined].max())
+    if aggregate == "leximin":
+        codes = mineral[defined] + 1  # -1 (not listed) becomes 0
+        sums = np.bincount(codes, weighted[defined] * values[defined])
+        weights = np.bincount(codes, weighted[defined])
+        listed = np.flatnonzero(weights[1:] > 0) + 1
+        return float((sums[listed] / weights[listed]).max()) if listed.size else float("nan")
     if defined.all():
         return float((weighted * values).sum() / total)
     return float((weighted[defined] * values[defined]).sum() / weighted[defined].sum())

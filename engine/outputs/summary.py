@@ -18,6 +18,7 @@ from engine.outputs.results import (
     per_mineral,
     total_cost_pv,
 )
+from engine.outputs.weighting import weighting
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
@@ -86,7 +87,7 @@ def dependence_summary(model: Model, dep) -> dict:
     (``exposure``, ``share_of_supply``) its unit, overall values, means per mineral and values per mineral-year."""
     country = model.scenario.dependence.country
     columns = {"exposure": "china_exposure_pct", "share_of_supply": "china_share_of_supply_pct"}
-    return {"country": country, "aggregate": model.scenario.objective.aggregate,
+    return {"country": country, "aggregate": model.scenario.objective.aggregate, "weighting": weighting(model),
             **{name: {"unit": MEASURE_UNITS[name].format(country=country), **_measure_summary(model, dep, column)}
                for name, column in columns.items()}}
 
@@ -113,8 +114,10 @@ def jv_summary(model: Model, tables: Tables) -> dict:
 
 
 STAGE_OBJECTIVES = {"shortfall": "shortfall", "least_cost": "cost", "cost": "cost",
-                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break"}
-"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's)."""
+                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break",
+                    "leximin": "leximin", "leximin_check": "leximin"}
+"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's; a
+leximin round its worst exposure ``dep_max`` in percent, a check one mineral's, ``engine/plan/leximin.py``)."""
 
 
 def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
@@ -124,6 +127,7 @@ def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
     key, scale, digits = {"shortfall": ("objective_pv_usd", model.money_unit, 4),
                           "cost": ("objective_pv_usd", model.money_unit, 4),
                           "dependence": ("objective_pct", model.dependence_unit, 12),
+                          "leximin": ("objective_pct", 1.0, 12),
                           "tie_break": ("objective_weighted_t", 1.0, 6)}[kind]
     value = None if stage.objective is None else stage.objective * scale
     return {"name": stage.name, "status": str(stage.status), key: _round(value, digits),
@@ -146,6 +150,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
             "objective": s.objective.minimise, "aggregate": s.objective.aggregate,
             "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,
             "dependence_on": s.dependence.country, "basis": s.dependence.basis,
+            "control_threshold": s.dependence.control_threshold,
             "policies": [{"name": p.name, "type": p.type} for p in s.policies],
         },
         "solver": {"backend": backend.name, "version": backend.version},

@@ -32,6 +32,12 @@ DECLARED = {
     "policies/[]/covers": "count (mineral-years)", "policies/[]/binding": "count (mineral-years)",
     "dependence/*/by_mineral_year/*/*": "percent", "dependence/*/least_cost_by_mineral_year/*/*": "percent",
     "jv/builds": "count",
+    "scenario/control_threshold": "equity share (0 to 1)",
+    "dependence/weighting/reference/year": "calendar year", "weighting/reference/year": "calendar year",
+    "dependence/weighting/widest/*/year": "calendar year", "weighting/widest/*/year": "calendar year",
+    "dependence/weighting/by_mineral/*/*/pp_per_tonne": "percentage points of the aggregate per tonne attributed or "
+                                                        "unmet",
+    "weighting/by_mineral/*/*/pp_per_tonne": "percentage points of the aggregate per tonne attributed or unmet",
     "points": "count", "samples": "count", "optimal": "count", "seed": "random seed",
     "percentiles/*/*": "factor on the central value (a drawn input)",
     "base/shocks": "count", "top_shocks/[]/rank": "rank", "top_shocks/[]/share": "share of normal supply (0 to 1)",

@@ -12,6 +12,7 @@ from engine.figures.labels import MODES, Names, component
 from engine.figures.style import png_bytes
 from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.read_folder import ResultsFolder
+from engine.outputs.weighting import exchange_cells, weighting_lines
 
 TOP_DUALS = 10
 
@@ -60,6 +61,14 @@ class Report:
 
 
 # ---------------------------------------------------------------------------------------------- headline
+def basis_words(scenario: dict) -> str:
+    """How a basis counts tonnes, in words (the summary's ``scenario``: its ``basis`` and ``control_threshold``)."""
+    held = f"held {100 * float(scenario.get('control_threshold', 0.25)):g}% or more by"
+    return {"location": "refined in", "ownership": "owned by", "combined": "refined in or owned by",
+            "control": f"in plants {held}", "combined_control": f"refined in, or in plants {held},"}.get(
+        scenario.get("basis", ""), "attributed to")
+
+
 def _pp(value: float) -> str:
     return f"{value:+.1f} percentage points".replace("-", "−")
 
@@ -79,15 +88,22 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if "dependence" not in summary:
         return items
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
-    basis = {"location": "refined in", "ownership": "owned by",
-             "combined": "refined in or owned by"}.get(sc.get("basis", ""), "attributed to")
-    agg = "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years"
+    basis = basis_words(sc)
+    weighting = dep.get("weighting")
+    agg = (f"the {weighting['text']}" if weighting else
+           "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years")
     exposure, share = dep["exposure"], dep["share_of_supply"]
     lc, opt = exposure.get("least_cost_overall_pct"), exposure["overall_pct"]
     text = (f"{pct(opt)} of demand in the optimised plan" + (f", against {pct(lc)} in the least-cost plan "
             f"({_pp(opt - lc)})" if lc is not None and opt is not None else "") + f". Tonnes {basis} {country} "
             f"plus tonnes unmet, as a share of each year's demand, {agg}, {start}–{end}.")
     items.append((f"Exposure to {country}", text))
+    if weighting:
+        lines = [line.strip() for line in weighting_lines(weighting, names.minerals, "")][:2]
+        cells = exchange_cells(weighting, names.minerals)
+        items.append(("Weighting", lines[0].removeprefix("Weighting: ") + " " + lines[1]
+                      + (" " + "; ".join(f"{name} ({text.replace('; ', ', ')})" for name, text in cells) + "."
+                         if cells else "")))
     slc, sopt = share.get("least_cost_overall_pct"), share.get("overall_pct")
     items.append((f"Share of supply attributed to {country}",
                   f"{pct(sopt)} of the tonnes supplied (deliveries and stock draws) in the optimised plan"
@@ -221,8 +237,10 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
             ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
             ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
                           f"budget {budget_text}"],
-            ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
-                                   f"{sc.get('aggregate', 'mean')} over minerals and years"],
+            ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis "
+                                   f"(tonnes {basis_words(sc)} it), "
+                                   + ((s.get("dependence") or {}).get("weighting") or {}).get(
+                                       "text", f"{sc.get('aggregate', 'mean')} over minerals and years")],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
                             f"{finance.get('base_year') or start}; JV assets over "
                             f"{finance.get('asset_life_years', '')} years"],
@@ -272,6 +290,15 @@ def policy_status_section(summary: dict, table: pd.DataFrame | None, names: Name
 
 
 # ---------------------------------------------------------------------------------------------- figures
+def owner_tonnes(folder: ResultsFolder) -> pd.DataFrame | None:
+    """The owner table of a folder (``results.owner_table``: owners.csv); None for a folder written before it
+    existed (the chart then shows each plant's largest owner)."""
+    if not (folder.path / "owners.csv").is_file():
+        return None
+    owners = folder.tables.get("owners")
+    return owners if owners is not None else pd.DataFrame(columns=["scen", "mineral", "year", "owner", "tonnes"])
+
+
 def _plot(slug: str, title: str, caption: str, fig: object) -> Plot | None:
     return None if fig is None else Plot(slug, title, caption, png_bytes(fig))  # type: ignore[arg-type]
 
@@ -291,7 +318,8 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         fig = plots.dependence_figure(dep, minerals, names, country, sc.get("aggregate", "mean"),
                                       objective.get("weights") or {}, buyer,
                                       (s["dependence"]["exposure"].get("least_cost_overall_pct"),
-                                       s["dependence"]["exposure"]["overall_pct"]))
+                                       s["dependence"]["exposure"]["overall_pct"]),
+                                      (s["dependence"].get("weighting") or {}).get("prices_usd_per_t"))
         p = _plot("dependence", "Exposure by year",
                   f"Exposure to {names.country(country)} ({sc.get('basis')} basis): tonnes attributed plus tonnes "
                   f"unmet, % of each year's demand, in the optimised plan (solid) and in the least-cost plan (dashed). "
@@ -301,14 +329,15 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
-                            f"country of the refiner's owner (right). {names.country(country)} is always red. "
-                            f"Hatched: demand left unmet."])
+                            f"country of its owners (right: each plant's tonnes split across its owners by equity "
+                            f"share, so a joint venture's partner shows with its share; owners.csv). "
+                            f"{names.country(country)} is always red. Hatched: demand left unmet."])
         for m in minerals:
             p = _plot(f"sourcing_{m}", f"{names.Mineral(m)}: sourcing",
                       f"{names.Mineral(m)}: where the {names.country(buyer)} buys, {names.unit(m)} per year.",
                       plots.sourcing_figure(flows if flows is not None else pd.DataFrame(
                           columns=["scen", "mineral", "year", "location", "owner", "tonnes"]), dep, m, names, buyer,
-                          country))
+                          country, owner_tonnes(folder)))
             if p:
                 sourcing.plots.append(p)
         sections.append(sourcing)

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from engine.report.content import Report
 
 SHEETS = {  # table: sheet name
-    "dependence": "Dependence", "flows": "Flows", "builds": "JV builds", "costs": "Costs", "shortfall": "Shortfall",
+    "dependence": "Dependence", "flows": "Flows", "owners": "By owner", "builds": "JV builds", "costs": "Costs",
+    "shortfall": "Shortfall",
     "stockpile": "Stockpile", "policies": "Policy status", "duals": "Shadow prices", "frontier": "Frontier",
     "stress": "Shocks", "percentiles": "Percentiles", "samples": "Samples", "evaluation": "Robust vs deterministic",
     "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
