@@ -147,10 +147,12 @@ def cold_sample(loaded, universe, index: int) -> dict:
     row = dict(records[0])
     if plan.ok:
         dep = attributed_by_group(model, plan.x)
-        row.update({"dependence_pct": dependence_metric(model, dep), "cost_pv_usd": total_cost_pv(model, plan.x),
+        row.update({"exposure_pct": dependence_metric(model, dep),
+                    "share_of_supply_pct": dependence_metric(model, dep, "china_share_of_supply_pct"),
+                    "cost_pv_usd": total_cost_pv(model, plan.x),
                     "least_cost_pv_usd": total_cost_pv(model, plan.least_cost.x),
                     "shortfall_value_pv_usd": unmet_value_pv(model, plan.x),
-                    **per_mineral(dep, "china_share_pct", model.minerals),
+                    **per_mineral(dep, "china_exposure_pct", model.minerals),
                     **dep.groupby("mineral")["shortfall_t"].sum().to_dict(),
                     "jv_capacity_tpy": float(build_table(model, plan.x)["capacity_tpy"].sum())})
     return row

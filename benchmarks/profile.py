@@ -34,8 +34,7 @@ def profile(size_name: str, hierarchy: bool = False, top: int = 25, default: boo
             plan = PlanSession(model, backend).solve()
             make_tables(model, plan.x, plan.least_cost.x)
         else:
-            backend.load(model.lp)
-            backend.set_objective(single_stage_objective(model.lp))
+            backend.load(model.lp, objective=single_stage_objective(model.lp))
             sol = backend.solve(duals=False)
             make_tables(model, sol.x)
 

@@ -390,7 +390,7 @@ def _backcast_lines(ds: Any) -> None:
 @main.command()
 @MODEL
 @click.option("--points", type=click.IntRange(min=2, max=500), default=11, show_default=True,
-              help="Caps, evenly spaced from the least-cost plan's dependence to the least reachable.")
+              help="Caps, evenly spaced from the least-cost plan's exposure to the least reachable.")
 @click.option("--mineral", "minerals", multiple=True,
               help="Sweep one mineral's mean annual share (code or name; repeatable); 'each' for every mineral. "
                    "Default: all minerals together, the scenario's aggregate.")
@@ -401,7 +401,7 @@ def _backcast_lines(ds: Any) -> None:
 @friendly
 def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
              out: Path | None, force: bool, no_write: bool, as_json: bool) -> None:
-    """The price of independence: cost against a tightening dependence cap, with its marginal cost."""
+    """The price of independence: cost against a tightening cap on exposure, with its marginal cost."""
     from engine import api
     from engine.analysis.frontier_run import parse_caps
 
@@ -457,8 +457,8 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
 @friendly
 def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None,
             report_dir: Path | None, force: bool) -> None:
-    """Scenarios or results folders side by side: dependence, cost, premium, shortfall, JV mix and the largest
-    changes in sourcing against the first.
+    """Scenarios or results folders side by side: exposure and share of supply, cost, premium, shortfall, JV mix,
+    the runs ranked by exposure, and the largest changes in sourcing against the first.
 
     Each RUN is a results folder written by 'solve', or a scenario (a shipped name or a YAML file), which is
     solved here without writing anything."""
@@ -557,7 +557,7 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 @friendly
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
           out: Path | None, resume: bool, force: bool, as_json: bool) -> None:
-    """Monte Carlo over the scenario's uncertainty: percentiles of dependence, cost and shortfall."""
+    """Monte Carlo over the scenario's uncertainty: percentiles of exposure, share of supply, cost and shortfall."""
     from engine import api
     from engine.analysis.sweep import check_folder, check_runner
 
@@ -674,7 +674,7 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
 @friendly
 def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path | None, force: bool,
                 no_write: bool, as_json: bool) -> None:
-    """One assumption at a time at its low and high value, re-solved: a tornado of dependence and cost."""
+    """One assumption at a time at its low and high value, re-solved: a tornado of exposure and cost."""
     from engine import api
 
     loaded = load_warned(model)

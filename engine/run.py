@@ -4,7 +4,7 @@ This is the library entry point the CLI calls; notebooks and sweeps can call it 
 
     from engine.run import run_scenario
     result = run_scenario("baseline")
-    result.summary["dependence"]["by_mineral"]
+    result.summary["dependence"]["exposure"]["by_mineral"]
 """
 
 from __future__ import annotations

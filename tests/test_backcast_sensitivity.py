@@ -112,10 +112,10 @@ def test_sensitivity_by_hand(tmp_path):
     result = sensitivity(loaded, families=("exportable share", "delivered cost", "demand"))
     assert result.status == "optimal"
     # the hierarchy holds each level within a relative 1e-8, hence the tolerances below
-    assert result.base_dependence_pct == pytest.approx(100.0, rel=1e-6)
+    assert result.base_exposure_pct == pytest.approx(100.0, rel=1e-6)
     assert result.base_cost_with_unmet_pv_usd == pytest.approx(4000.0, rel=1e-6)
     t = result.table
-    got = [(r.family, r.parameter, r.dependence_low_pp, r.dependence_high_pp, r.cost_low_pv_usd, r.cost_high_pv_usd)
+    got = [(r.family, r.parameter, r.exposure_low_pp, r.exposure_high_pp, r.cost_low_pv_usd, r.cost_high_pv_usd)
            for r in t.itertuples()]
     expected = [
         # China's share x0.8: 32 t from China + 8 t from Germany at 150 -> 4,400, 80%; x1.2 changes nothing
@@ -153,7 +153,7 @@ def test_sensitivity_by_hand(tmp_path):
 def test_sensitivity_ranks_the_value_of_unmet_demand(tmp_path):
     # China banned: Germany 20 t + Japan 10 t = 5,000, 10 t unmet at 10 x 100 = 10,000: cost with unmet 15,000.
     # The multiple at 8x and 12x (d = 20%): 10 t x 800 or 1,200, -2,000 / +2,000; Japan's 200 a tonne is still
-    # below either, so the plan and its dependence (0%) stay.
+    # below either, so the plan and its exposure (25%: the 10 t unmet of 40 t) stay.
     ds = load_dataset(write_dataset(tmp_path / "inputs"))
     loaded = scenario_from_dict(tiny_scenario(objective=COST, policies=[
         {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}]), ds)
@@ -163,7 +163,7 @@ def test_sensitivity_ranks_the_value_of_unmet_demand(tmp_path):
     assert (row["family"], row["parameter"], row["setting_low"], row["setting_high"]) == (
         "unmet demand value", "multiple", "8x the reference price", "12x the reference price")
     assert [row["cost_low_pv_usd"], row["cost_high_pv_usd"]] == pytest.approx([-2000.0, 2000.0], abs=1e-3)
-    assert [row["dependence_low_pp"], row["dependence_high_pp"]] == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert [row["exposure_low_pp"], row["exposure_high_pp"]] == pytest.approx([0.0, 0.0], abs=1e-9)
     # at d = 90% the low end is 1x (100 a tonne): Germany's 150 and Japan's 200 are both dearer than leaving their
     # tonnes unmet, so nothing is bought: 40 t unmet at 100 = 4,000 against 15,000: -11,000
     low = sensitivity(loaded, step=0.9, families=("unmet demand value",)).table.iloc[0]
@@ -271,14 +271,14 @@ def test_lead_times_and_capex_by_hand(tmp_path):
     loaded = scenario_from_dict(tiny_scenario(objective=COST, horizon={"start": 2025, "end": 2027}), ds)
     result = sensitivity(loaded, families=("JV capex", "lead times"))
     assert result.base_cost_with_unmet_pv_usd == pytest.approx(8000.0, rel=1e-6)
-    assert result.base_dependence_pct == pytest.approx(100 / 3, rel=1e-6)
+    assert result.base_exposure_pct == pytest.approx(100 / 3, rel=1e-6)
     got = [(r.family, r.parameter, r.setting_low, r.setting_high) for r in result.table.itertuples()]
     assert got == [("lead times", "all", "lead time low", "lead time high"),
                    ("JV capex", "domestic", "capex low", "capex high")]
     lead = result.table.iloc[0]
-    assert [lead.dependence_low_pp, lead.dependence_high_pp] == pytest.approx([-100 / 3, 100 / 3], abs=1e-4)
+    assert [lead.exposure_low_pp, lead.exposure_high_pp] == pytest.approx([-100 / 3, 100 / 3], abs=1e-4)
     assert [lead.cost_low_pv_usd, lead.cost_high_pv_usd] == pytest.approx([-2000.0, 2000.0], abs=1e-3)
     capex = result.table.iloc[1]
-    assert [capex.dependence_low_pp, capex.dependence_high_pp, capex.cost_low_pv_usd, capex.cost_high_pv_usd] == \
+    assert [capex.exposure_low_pp, capex.exposure_high_pp, capex.cost_low_pv_usd, capex.cost_high_pv_usd] == \
         pytest.approx([0.0, 0.0, 0.0, 0.0], abs=1e-3)
     assert result.rebuilt == 2  # a lead time moves the first year a build delivers: the matrix changes

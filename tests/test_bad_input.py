@@ -640,3 +640,19 @@ def test_real_process_debug_shows_traceback(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
     assert "InputError" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------- aggregates and bases
+@pytest.mark.parametrize(("text", "expected"), [
+    ("objective: {aggregate: mediam}",
+     "line 2, objective.aggregate: got 'mediam'; expected 'mean', 'value', 'max' or 'leximin'"),
+    ("dependence: {basis: controll}",
+     "line 2, dependence.basis: got 'controll'; expected 'location', 'ownership', 'combined', 'control' or "
+     "'combined_control'"),
+    ("dependence:\n  basis: control\n  control_threshold: 1.5",
+     "line 4, dependence.control_threshold: got 1.5; expected a finite number from 0 to 1 (a share of equity, 0-1)"),
+], ids=["aggregate", "basis", "control_threshold"])
+def test_new_dependence_keys_are_checked(tmp_path, text, expected):
+    path = scenario(tmp_path, "extends: baseline\n" + text + "\n")
+    message = rejected(tmp_path, path)
+    assert message == f"Error: Scenario {path} is not valid:\n  {path}, {expected}\n"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from engine.analysis.compare import TABLE_KEYS, compare, render_comparison
+from engine.analysis.compare import TABLE_KEYS, compare, ranking, render_comparison
 from engine.cli import main
 from engine.errors import InputError
 from engine.paths import shipped_scenarios
@@ -46,7 +46,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def value_at(summary: dict, key: str) -> float | None:
-    """The summary value at a dotted table key (dependence.by_mineral.ga.optimised_pct)."""
+    """The summary value at a dotted table key (dependence.exposure.by_mineral.ga.optimised_pct)."""
     value: object = summary
     for part in key.split("."):
         value = value[part]  # type: ignore[index]
@@ -62,7 +62,7 @@ def test_one_column_per_run_with_the_summary_numbers(runs):
     assert [r.origin for r in comparison.runs] == ["folder", "solved"]
     checked = 0
     for row in table.itertuples(index=False):
-        if row.section not in ("dependence", "cost", "shortfall", "jv") or row.key == "cost.rank":
+        if row.section not in ("exposure", "share_of_supply", "cost", "shortfall", "jv") or row.key == "cost.rank":
             continue
         for label in ("cheap", "ban"):
             expected = value_at(summaries[label], row.key)
@@ -73,8 +73,12 @@ def test_one_column_per_run_with_the_summary_numbers(runs):
     by_key = table.set_index("key")
     assert by_key.loc["shortfall.total_t", "ban"] == pytest.approx(10.0)
     assert by_key.loc["shortfall.total_t", "cheap"] == pytest.approx(0.0)
-    assert by_key.loc["dependence.by_mineral.ga.optimised_pct", "cheap"] == pytest.approx(100.0)
-    assert by_key.loc["dependence.by_mineral.ga.optimised_pct", "ban"] == pytest.approx(0.0)
+    assert by_key.loc["dependence.exposure.by_mineral.ga.optimised_pct", "cheap"] == pytest.approx(100.0)
+    # the ban leaves 10 of 40 t unmet: exposure 25% (it was 0% when unmet tonnes counted as not attributed), share of
+    # supply 0%
+    assert by_key.loc["dependence.exposure.by_mineral.ga.optimised_pct", "ban"] == pytest.approx(25.0)
+    assert by_key.loc["dependence.share_of_supply.by_mineral.ga.optimised_pct", "ban"] == pytest.approx(0.0)
+    assert [label for label, *_ in ranking(comparison)] == ["ban", "cheap"]
     assert by_key.loc["cost.total_pv_usd", "cheap"] == pytest.approx(4000.0)
     assert by_key.loc["cost.total_pv_usd", "ban"] == pytest.approx(20 * 150 + 10 * 200)
     assert by_key.loc["status", "ban"] == "optimal"
@@ -99,7 +103,8 @@ def test_cli_text_json_and_csv(runs, tmp_path):
     out = tmp_path / "table.csv"
     r = invoke("compare", runs["folder"], runs["ban"], "--out", out)
     assert r.exit_code == 0, r.output
-    assert "Share of demand attributed to CHN" in r.output and f"Table written to {out}" in r.output
+    assert "Exposure to CHN" in r.output and "Share of supply attributed to CHN" in r.output
+    assert f"Table written to {out}" in r.output
     csv = pd.read_csv(out)
     assert list(csv.columns) == [*TABLE_KEYS, "cheap", "ban"]
     row = csv.set_index("key").loc["cost.total_pv_usd"]

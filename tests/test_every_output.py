@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.analysis.stress import stress as stress_scenario
+from engine.analysis.stress_run import write_stress
 from engine.cli import main
+from engine.inputs.scenario import load_scenario
 from engine.outputs.units import unitless
 
 from conftest import TINY_CAPACITY, write_dataset, write_scenario, write_table
@@ -72,6 +75,17 @@ def test_every_csv_has_its_header(written):
         assert header.strip(), f"{path} has no header"
 
 
+def test_a_stress_with_no_shock_writes_its_header(tmp_path):
+    """No command reaches an empty stress any more (``--named-only`` on a scenario without shocks is refused), but
+    the writer still names its columns."""
+    model = tmp_path / "tiny.yaml"
+    write_scenario(model, write_dataset(tmp_path / "inputs"), name="tiny", **SETTINGS)
+    result = stress_scenario(load_scenario(model), include_n_minus_one=False)
+    assert result.table.empty
+    folder = write_stress(result, tmp_path / "stress")
+    assert (folder / "stress.csv").read_text(encoding="utf-8").split("\n", 1)[0].startswith("rank,shock,")
+
+
 def test_every_number_in_every_summary_has_a_unit(written):
     summaries = {name: json.loads((folder / "summary.json").read_text(encoding="utf-8"))
                  for name, folder in written.items() if (folder / "summary.json").is_file()}
@@ -83,8 +97,8 @@ def test_every_number_in_every_summary_has_a_unit(written):
     stages = {s["name"]: s for s in summaries["solve"]["stages"]}
     assert stages["cost"]["objective_pv_usd"] == pytest.approx(summaries["solve"]["cost"]["total_with_unmet_pv_usd"],
                                                                rel=1e-6)  # cost including unmet
-    assert stages["dependence"]["objective_pct"] == pytest.approx(summaries["solve"]["dependence"]["overall_pct"],
-                                                                  rel=1e-6)
+    exposure = summaries["solve"]["dependence"]["exposure"]
+    assert stages["dependence"]["objective_pct"] == pytest.approx(exposure["overall_pct"], rel=1e-6)
 
 
 def test_a_folder_of_schema_version_2_is_still_read(written, tmp_path):

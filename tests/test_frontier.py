@@ -36,7 +36,7 @@ def test_frontier_by_hand(tiny):
     t = result.table
     assert list(t["status"]) == ["optimal"] * 5
     assert list(t["cost_pv_usd"]) == approx([4000, 4500, 5000, 5500, 6000])
-    assert list(t["dependence_pct"]) == approx([100, 75, 50, 37.5, 25])
+    assert list(t["exposure_pct"]) == approx([100, 75, 50, 37.5, 25])
     # duals strictly inside the linear pieces equal the slope; finite differences match them
     assert t.loc[1, "marginal_usd_per_pp"] == approx(20.0)
     assert t.loc[3, "marginal_usd_per_pp"] == approx(40.0)
@@ -49,13 +49,13 @@ def test_frontier_is_monotone_and_ends_at_the_single_objective_solves(tiny):
     costs = t["cost_with_unmet_pv_usd"].to_numpy()  # what the frontier minimises: cost including unmet demand
     assert np.all(np.diff(costs) >= -1e-6), "cost must never fall as the cap tightens"
     assert list(t["cost_pv_usd"] + t["unmet_value_pv_usd"]) == approx(list(costs))
-    assert np.all(np.diff(t["dependence_pct"].to_numpy()) <= 1e-9)
+    assert np.all(np.diff(t["exposure_pct"].to_numpy()) <= 1e-9)
     least_cost = solve_dict(tiny, minerals=["ga", "ge"], objective={"minimise": "cost"})
     least_dependent = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10000%"})
     assert costs[0] == approx(least_cost.summary["cost"]["total_with_unmet_pv_usd"])
-    assert t["dependence_pct"].iloc[0] == approx(least_cost.summary["dependence"]["overall_pct"])
+    assert t["exposure_pct"].iloc[0] == approx(least_cost.summary["dependence"]["exposure"]["overall_pct"])
     assert costs[-1] == approx(least_dependent.summary["cost"]["total_with_unmet_pv_usd"])
-    assert t["dependence_pct"].iloc[-1] == approx(least_dependent.summary["dependence"]["overall_pct"])
+    assert t["exposure_pct"].iloc[-1] == approx(least_dependent.summary["dependence"]["exposure"]["overall_pct"])
 
 
 def test_mineral_frontier_and_infeasible_caps(tiny):

@@ -30,7 +30,7 @@ def summary_cost(result) -> float:
 
 
 def ga_share(result) -> float:
-    return result.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"]
+    return result.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"]
 
 
 # ------------------------------------------------------------------------------------------- hierarchy
@@ -68,7 +68,7 @@ def test_dependence_within_budget(tiny, budget, china_t, deu_t, jpn_t, cost):
     assert summary_cost(r) == approx(cost)
     assert r.summary["cost"]["least_cost_pv_usd"] == approx(4000.0)
     assert ga_share(r) == approx(100.0 * china_t / 40.0)
-    assert r.summary["dependence"]["by_mineral"]["ga"]["least_cost_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["least_cost_pct"] == approx(100.0)
 
 
 def test_budget_below_least_cost_is_reported_not_solved(tiny):
@@ -96,9 +96,12 @@ BANNED = [{"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}]
 @pytest.mark.parametrize("minimise", ["cost", "dependence"])
 def test_a_plant_dearer_than_the_unmet_demand_it_avoids_is_not_built(tmp_path, minimise):
     # capex 20,000 per t/yr → annuity 1,000 per t/yr, + opex 100 = USD 1,100 a tonne > USD 1,000 a tonne unmet:
-    # by default (shortfall valued) nothing is built, 40 t go unmet: cost including unmet demand 40,000
+    # by default (shortfall valued) nothing is built, 40 t go unmet: cost including unmet demand 40,000. (With
+    # minimise: dependence at no premium: any budget above 40,000 buys part of the plant, to lower the exposure, in
+    # which the 40 t unmet count; see test_the_dependence_stage_meets_demand_the_budget_pays_for.)
     ds = _plant(tmp_path, 20_000.0)
-    r = solve_dict(ds, policies=BANNED, objective={"minimise": minimise})
+    objective = {"minimise": minimise, **({"budget": "+0%"} if minimise == "dependence" else {})}
+    r = solve_dict(ds, policies=BANNED, objective=objective)
     assert r.tables.extra["builds"].empty
     assert r.summary["shortfall"]["total_t"] == approx(40.0)
     assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(40_000.0)
@@ -106,11 +109,24 @@ def test_a_plant_dearer_than_the_unmet_demand_it_avoids_is_not_built(tmp_path, m
     assert r.summary["cost"]["objective_cost"] == "with_unmet"
     assert r.summary["stages"][0]["name"] == "least_cost"
     # with the strict priority (shortfall first) the plant is built at any cost: 40 t/yr, 40 × 1,100 = 44,000
-    r = solve_dict(ds, policies=BANNED, objective={"minimise": minimise, "shortfall": "first"})
+    r = solve_dict(ds, policies=BANNED, objective={**objective, "shortfall": "first"})
     assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(40.0)
     assert r.summary["shortfall"]["total_t"] == approx(0.0)
     assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(44_000.0)
     assert r.summary["stages"][0]["name"] == "shortfall"
+
+
+def test_the_dependence_stage_meets_demand_the_budget_pays_for(tmp_path):
+    # the dear plant again: least cost leaves the 40 t unmet (40,000; exposure 100%: an unmet tonne counts like a
+    # Chinese one). Within the default budget, +15% = 46,000, the dependence stage builds the plant (44,000) and the
+    # exposure falls to 0%: it lowers exposure by meeting demand, never by leaving it unmet.
+    r = solve_dict(_plant(tmp_path, 20_000.0), policies=BANNED)
+    assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(40.0)
+    assert r.summary["shortfall"]["total_t"] == approx(0.0)
+    assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(44_000.0)
+    assert r.summary["cost"]["least_cost_with_unmet_pv_usd"] == approx(40_000.0)
+    exposure = r.summary["dependence"]["exposure"]
+    assert exposure["least_cost_overall_pct"] == approx(100.0) and exposure["overall_pct"] == approx(0.0)
 
 
 def test_a_plant_cheaper_than_the_unmet_demand_it_avoids_is_built(tmp_path):
@@ -152,15 +168,15 @@ def test_mean_and_max_aggregates(tiny):
     # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
     both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%", "shortfall": "first"}}
     mean = solve_dict(tiny, **both)
-    assert mean.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
-    assert mean.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
-    assert mean.summary["dependence"]["overall_pct"] == approx(37.5)
+    assert mean.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
+    assert mean.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
+    assert mean.summary["dependence"]["exposure"]["overall_pct"] == approx(37.5)
     # max: the worst mineral-year is germanium at 50%; then least cost lets gallium rise to 50% too
     # (CHN 20 t + DEU 20 t = 5,000 instead of 6,000)
     worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max",
                                                                 "shortfall": "first"})
-    assert worst.summary["dependence"]["overall_pct"] == approx(50.0)
-    assert worst.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
+    assert worst.summary["dependence"]["exposure"]["overall_pct"] == approx(50.0)
+    assert worst.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
     assert worst.summary["cost"]["by_mineral_pv_usd"]["ga"] == approx(5000.0)
 
 
@@ -169,12 +185,12 @@ def test_mineral_weights_shift_effort(tiny):
     # (2.5 percentage points per 50 USD → 0.05 pp/USD); germanium: 500 per tonne swap (10 pp per 500 → 0.02 pp/USD).
     # Equal weights spend on gallium first: 1,400 buys 20 t DEU (1,000) + 4 t JPN (400) → ga 40%, ge 100%.
     r = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10%"})
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(40.0)
-    assert r.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(40.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(100.0)
     # Weight germanium 5×: 0.02 × 5 = 0.1 pp/USD beats gallium's 0.05 → 5 t DEU-GE (2,500 > 1,400): 2.8 t of ge
     r = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+10%", "weights": {"ge": 5}})
-    assert r.summary["dependence"]["by_mineral"]["ge"]["optimised_pct"] == approx(100 - 28.0)
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(100.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(100 - 28.0)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(100.0)
 
 
 def test_explain_says_which_unmet_demand_is_dearer_than_its_value(tmp_path):

@@ -41,7 +41,7 @@ def jv_tonnes(result, option_id: str) -> dict[int, float]:
 
 
 def share(result) -> float:
-    return result.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"]
+    return result.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"]
 
 
 # ------------------------------------------------------------------------------------------- timing

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engine.run",),
     ("engine.analysis",),
     ("engine.report",),
-    ("engine.api", "engine.cli", "engine"),
+    ("engine.api", "engine.cli", "engine.console", "engine"),
 ]
 
 

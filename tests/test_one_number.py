@@ -31,7 +31,7 @@ from engine.formulation import build_model
 from engine.inputs.dataset import load_dataset
 from engine.inputs.scenario import load_scenario, scenario_from_dict, with_overrides
 from engine.inputs.schema import Budget, ExportBan
-from engine.outputs.display import pct, render_summary, usd
+from engine.outputs.display import pct, render_summary, tonnes, usd
 from engine.outputs.files import write_csv
 from engine.outputs.results import attributed_by_group, cost_with_unmet_pv, total_cost_pv, unmet_value_pv
 from engine.outputs.run_folder import write_results
@@ -60,21 +60,21 @@ def test_stress_base_is_the_plan_itself_and_a_no_op_changes_nothing(tmp_path):
     shocks = [{"name": "nothing", "country": "CHN", "share": 1.0}]
     result = stress(plant_scenario(tmp_path, shocks=shocks))
     assert result.base["cost_pv_usd"] == approx(6000.0)
-    assert result.base["dependence_pct"] == approx(100.0 * (20.0 - PLANT_TPY) / 40.0)
+    assert result.base["exposure_pct"] == approx(100.0 * (20.0 - PLANT_TPY) / 40.0)
     t = result.table.set_index("shock")
     for shock in ("nothing", "JPN cuts ga (location)"):  # a share of 1; a cut of a source the plan does not use
         row = t.loc[shock]
         # within the hierarchy's tolerance on fixed levels (relative 1e-8 of USD 6,000)
         assert row["cost_jump_usd"] == pytest.approx(0.0, abs=1e-4), shock
         assert row["cost_with_unmet_jump_usd"] == pytest.approx(0.0, abs=1e-4), shock
-        assert row["dependence_change_pp"] == approx(0.0) and row["unmet_added_t"] == approx(0.0), shock
-    assert t.loc["nothing", "cost_jump_usd"] == 0.0 and t.loc["nothing", "dependence_change_pp"] == 0.0
+        assert row["exposure_change_pp"] == approx(0.0) and row["unmet_added_t"] == approx(0.0), shock
+    assert t.loc["nothing", "cost_jump_usd"] == 0.0 and t.loc["nothing", "exposure_change_pp"] == 0.0
     # without China: Germany 20 + plant 14.2857 (built) + Japan 5.7143 = 40 t, no shortfall; the only plan costs
     # 3,000 + 285.71 capex + 2,142.86 opex + 1,142.86 = 6,571.43, over the 6,000 budget: +571.43; dependence 0
     china = t.loc["CHN cuts ga (location)"]
     assert china["unmet_added_t"] == approx(0.0)
     assert china["cost_jump_usd"] == approx(3000.0 + 170.0 * PLANT_TPY + 200.0 * (20.0 - PLANT_TPY) - 6000.0)
-    assert china["dependence_change_pp"] == approx(-100.0 * (20.0 - PLANT_TPY) / 40.0)
+    assert china["exposure_change_pp"] == approx(-100.0 * (20.0 - PLANT_TPY) / 40.0)
 
 
 def test_deals_are_listed_with_the_unmet_demand_they_remove(tmp_path):
@@ -178,25 +178,25 @@ def test_written_tables_of_a_shipped_run_have_ten_digits(ban_run, tmp_path):
 def test_one_least_cost_reference_in_solve_and_frontier(ban_run):
     # the frontier's least-cost point is solve's least-cost plan, for all minerals and for each one
     loaded = ban_run.loaded
-    least = ban_run.summary["dependence"]
+    least = ban_run.summary["dependence"]["exposure"]
     each = run_frontier(loaded, points=2, minerals=["each"])
     overall = run_frontier(loaded, points=2)
     assert each.ok and overall.ok
     for run in (each, overall):
         assert run.least_cost_usd == pytest.approx(ban_run.summary["cost"]["least_cost_with_unmet_pv_usd"], abs=0.01)
     first = overall.table.iloc[0]
-    assert first["dependence_pct"] == pytest.approx(least["least_cost_overall_pct"], abs=1e-4)
+    assert first["exposure_pct"] == pytest.approx(least["least_cost_overall_pct"], abs=1e-4)
     assert first["cost_with_unmet_pv_usd"] == pytest.approx(ban_run.summary["cost"]["least_cost_with_unmet_pv_usd"],
                                                             abs=0.01)
     assert first["cost_pv_usd"] == pytest.approx(ban_run.summary["cost"]["least_cost_pv_usd"], abs=0.01)
     assert first["premium_usd"] == 0.0
     for m, shares in least["by_mineral"].items():
         point = each.table[each.table["target"] == m].iloc[0]
-        assert point["dependence_pct"] == pytest.approx(shares["least_cost_pct"], abs=1e-4), m
+        assert point["exposure_pct"] == pytest.approx(shares["least_cost_pct"], abs=1e-4), m
         assert first[f"{m}_pct"] == pytest.approx(shares["least_cost_pct"], abs=1e-4), m
     for part in (each.table, overall.table):  # 'avg since last' divides by the share achieved
         for target, rows in part.groupby("target"):
-            cost, share = rows["cost_with_unmet_pv_usd"].to_numpy(), rows["dependence_pct"].to_numpy()
+            cost, share = rows["cost_with_unmet_pv_usd"].to_numpy(), rows["exposure_pct"].to_numpy()
             fd = rows["finite_difference_usd_per_pp"].to_numpy()
             for k in range(1, len(rows)):
                 if share[k - 1] - share[k] > 1e-9:
@@ -209,7 +209,7 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
     rows = compare([str(folder), "ga_ge_ban"]).table.set_index("key")
     for key, value in (("cost.total_pv_usd", s["cost"]["total_pv_usd"]),
                        ("cost.total_with_unmet_pv_usd", s["cost"]["total_with_unmet_pv_usd"]),
-                       ("dependence.overall_pct", s["dependence"]["overall_pct"]),
+                       ("dependence.exposure.overall_pct", s["dependence"]["exposure"]["overall_pct"]),
                        ("shortfall.value_pv_usd", s["shortfall"]["value_pv_usd"]),
                        ("shortfall.total_t", s["shortfall"]["total_t"])):
         assert list(rows.loc[key].iloc[-2:]) == [pytest.approx(value, rel=1e-9)] * 2, key
@@ -221,11 +221,12 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
     assert f"optimised {usd(s['cost']['total_with_unmet_pv_usd'])}" in printed
     assert f"= supply {usd(s['cost']['total_pv_usd'])}" in printed
     assert f"+ unmet demand {usd(s['cost']['unmet_value_pv_usd'])}" in printed
-    assert (f"({usd(s['cost']['total_with_unmet_pv_usd'])} including unmet demand at its value, dependence "
-            f"{pct(s['dependence']['overall_pct'])} of demand") in render_stress(stressed)
+    exposure, share = s["dependence"]["exposure"]["overall_pct"], s["dependence"]["share_of_supply"]["overall_pct"]
+    assert (f"({usd(s['cost']['total_with_unmet_pv_usd'])} including unmet demand at its value, exposure "
+            f"{pct(exposure)}, share of supply {pct(share)}") in render_stress(stressed)
     assert base["cost_pv_usd"] == pytest.approx(s["cost"]["total_pv_usd"], rel=1e-7)
     assert base["cost_with_unmet_pv_usd"] == pytest.approx(s["cost"]["total_with_unmet_pv_usd"], rel=1e-7)
-    assert base["dependence_pct"] == pytest.approx(s["dependence"]["overall_pct"], abs=1e-4)
+    assert base["exposure_pct"] == pytest.approx(s["dependence"]["exposure"]["overall_pct"], abs=1e-4)
     assert base["shortfall_t"] == pytest.approx(s["shortfall"]["total_t"], abs=1e-6)
     # sweep: a sample with nothing uncertain is the plan
     nominal = SampleRunner(with_overrides(ban_run.loaded, shocks=[], uncertainty=ban_run.loaded.scenario
@@ -233,7 +234,8 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
                                                                           "cost": {}})), seed=1).run(0)
     assert nominal["cost_pv_usd"] == pytest.approx(s["cost"]["total_pv_usd"], rel=1e-9)
     assert nominal["cost_with_unmet_pv_usd"] == pytest.approx(s["cost"]["total_with_unmet_pv_usd"], rel=1e-9)
-    assert nominal["dependence_pct"] == pytest.approx(s["dependence"]["overall_pct"], abs=5e-5)  # 4 decimals
+    assert nominal["exposure_pct"] == pytest.approx(exposure, abs=5e-5)  # 4 decimals
+    assert nominal["share_of_supply_pct"] == pytest.approx(share, abs=5e-5)
     assert nominal["shortfall_value_pv_usd"] == pytest.approx(s["shortfall"]["value_pv_usd"], rel=1e-9)
     # robust: the deterministic plan re-planned on the nominal scenario is solve's plan
     settings = ban_run.loaded.scenario.robust.model_copy(update={"scenarios": 2, "evaluation": 2})
@@ -242,10 +244,11 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
     assert n.status == "optimal"
     assert n.cost_pv_usd == pytest.approx(s["cost"]["total_pv_usd"], rel=1e-7)
     assert n.total_usd == pytest.approx(s["cost"]["total_with_unmet_pv_usd"], rel=1e-7)
-    assert n.dependence_pct == pytest.approx(s["dependence"]["overall_pct"], abs=1e-4)
+    assert n.exposure_pct == pytest.approx(exposure, abs=1e-4)
+    assert n.share_of_supply_pct == pytest.approx(share, abs=1e-4)
     assert result.solved.cost_pv_usd == pytest.approx(s["cost"]["total_pv_usd"], abs=0.01)
-    assert ("re-planned this way has dependence 10.4% and cost USD 65.34 bn including unmet demand, 1,255 t unmet: "
-            "solve's plan.") in \
+    assert (f"re-planned this way has exposure {pct(exposure)} and cost {usd(s['cost']['total_with_unmet_pv_usd'])} "
+            f"including unmet demand, {tonnes(s['shortfall']['total_t'])} t unmet: solve's plan.") in \
         render_robust(result)
     assert result.budget_usd == pytest.approx(s["cost"]["budget_pv_usd"], rel=1e-9)
     assert result.vss_usd == pytest.approx(float(np.mean(result.vss_by_scenario_usd)), rel=1e-9, abs=1e-3)

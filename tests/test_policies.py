@@ -65,7 +65,7 @@ def test_export_quota_share(tiny):
     ban = {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.5}
     r = solve_dict(tiny, objective=COST, policies=[ban])
     assert tonnes_by_source(r) == approx({"CHN-GA": 25.0, "DEU-GA": 15.0})
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(62.5)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(62.5)
     assert set(r.tables.flows.loc[r.tables.flows["id"] == "CHN-GA", "restricted_by"]) == {"export_ban_1"}
 
 
@@ -136,9 +136,11 @@ def test_country_cap_exempts_the_buyer(tmp_path):
 
 # ------------------------------------------------------------------------------------------- dependence caps
 @pytest.mark.parametrize(("cap", "china", "short", "cost"),
-                         [(0.25, 10.0, 0.0, 6000.0), (0.2, 8.0, 2.0, 5800.0)])
+                         [(0.25, 10.0, 0.0, 6000.0), (0.2, 7.5, 2.5, 5750.0)])
 def test_dependence_cap(tiny, cap, china, short, cost):
-    # 25%: China ≤ 10 t → CHN 10 + DEU 20 + JPN 10 = 6,000. 20%: China ≤ 8 t → 38 t, shortfall 2 t, 5,800
+    # a cap on share of supply, China x <= cap × (x + 30 t from DEU and JPN): 25%: x <= 10 → CHN 10 + DEU 20 +
+    # JPN 10 = 6,000. 20%: 0.8 x <= 6, x = 7.5 → 37.5 t supplied, shortfall 2.5 t, 5,750 (a cap of 20% of demand,
+    # as before version 3, allowed 8 t: 8 of 38 t supplied is 21%)
     policy = {"type": "dependence_cap", "max_share": cap}
     r = solve_dict(tiny, objective=COST, policies=[policy])
     assert tonnes_by_source(r).get("CHN-GA") == approx(china)
@@ -216,4 +218,4 @@ def test_attribution_basis(owned, basis, share):
     # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
     r = solve_dict(owned, objective={"budget": "+1000%", "shortfall": "first"}, dependence={"basis": basis})
     assert tonnes_by_source(r) == approx({"CHN-GA": 10.0, "DEU-GA": 20.0, "JPN-GA": 10.0})
-    assert r.summary["dependence"]["by_mineral"]["ga"]["optimised_pct"] == approx(share)
+    assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(share)

@@ -55,7 +55,7 @@ def test_hand_worked_status(status):
     assert np.isnan(loose["dual_usd"])
     assert loose["reading"] == "'loose_cap' on DEU, gallium 2025: not binding; 18.00 t more could come from there"
     ge = table.loc["ge_cap"]
-    assert (ge["status"], ge["slack_unit"]) == ("binding", "pp of demand")
+    assert (ge["status"], ge["slack_unit"]) == ("binding", "pp of supply")  # 8 t of China in 10 t supplied
     assert (ge["limit"], ge["used"]) == pytest.approx((80.0, 80.0), abs=1e-4)
     assert ge["dual_usd"] == pytest.approx(0.1 * (1500 * 1.1 - 1000))  # the tariff makes DEU 1,650
     ban = table.loc["no_japan"]

@@ -27,7 +27,7 @@ from conftest import TINY_DEMAND, tiny_scenario, write_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = Path("/usr/bin/chromium")
-TABLES = ["dependence", "flows", "builds", "costs", "shortfall", "policies", "duals", "frontier"]
+TABLES = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "policies", "duals", "frontier"]
 LICENCE = {"option_id": "USA-GA-LIC", "mineral": "ga", "host": "USA", "partner": "CHN", "mode": "licensing",
            "partner_equity_share": 0.0, "capex_usd_per_tpy": 50.0, "opex_usd_per_t": 110.0,
            "royalty_usd_per_t": 10.0, "lead_time_years": 1, "max_size_tpy": 30.0, "min_size_tpy": "",
@@ -50,7 +50,7 @@ def synthetic_frontier() -> pd.DataFrame:
     rows = []
     for target, shares in (("all", [50.0, 30.0, 10.0]), ("ga", [100.0, 60.0, 20.0])):
         for i, share in enumerate(shares):
-            rows.append({"point": i, "target": target, "cap_pct": share, "dependence_pct": share,
+            rows.append({"point": i, "target": target, "cap_pct": share, "exposure_pct": share,
                          "cost_pv_usd": 1000.0 + 100 * i ** 2, "premium_usd": 100.0 * i ** 2,
                          "premium_pct": 10.0 * i ** 2, "marginal_usd_per_pp": 5.0 * (i + 1),
                          "finite_difference_usd_per_pp": None if i == 0 else 4.0 * i,
@@ -96,9 +96,11 @@ def test_markdown_and_its_figures(report, results):
     for path in linked:
         assert (report / path).read_bytes().startswith(PNG)
     summary = json.loads((results / "summary.json").read_text())
-    dep = summary["dependence"]
-    assert (f"**Dependence on China:** {dep['overall_pct']:.1f}% of demand in the optimised plan, against "
+    dep = summary["dependence"]["exposure"]
+    assert (f"**Exposure to China:** {dep['overall_pct']:.1f}% of demand in the optimised plan, against "
             f"{dep['least_cost_overall_pct']:.1f}% in the least-cost plan") in md
+    share = summary["dependence"]["share_of_supply"]
+    assert f"**Share of supply attributed to China:** {share['overall_pct']:.1f}% of the tonnes supplied" in md
     assert "**Scenario:** tiny" in md and "**Status:** Solved to optimality" in md
     assert "**Premium:**" in md and "**Unmet demand:**" in md
 

@@ -170,8 +170,8 @@ def test_a_frontier_from_other_inputs_is_left_out(folders, tmp_path):
 
 def test_every_kind_has_a_report_and_a_workbook(reports):
     expected_sheets = {
-        "solve": ["Cover", "Dependence by year", "Supply by year", "Cost by year",
-                  "Dependence", "Flows", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy status",
+        "solve": ["Cover", "Exposure by year", "Share of supply by year", "Supply by year", "Cost by year",
+                  "Dependence", "Flows", "By owner", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy status",
                   "Shadow prices", "Frontier"],
         "frontier": ["Cover", "Frontier"], "frontier-each": ["Cover", "Frontier"], "stress": ["Cover", "Shocks"],
         "sweep": ["Cover", "Percentiles", "Samples"],
@@ -198,21 +198,23 @@ def test_workbook_reads_as_a_planner_expects(reports, folders):
     assert minerals == {"Gallium", "Germanium"}
     cost = headers.index("Cost, present value (USD)") + 1
     assert flows.cell(row=2, column=cost).number_format == "#,##0"
-    pivot = book["Dependence by year"]
-    assert [c.value for c in pivot[1]] == ["Mineral", "2025", "2026", "2027"]
     dep = pd.read_csv(folders["solve"] / "dependence.csv")
-    ga = dep[dep["mineral"] == "ga"].set_index("year")["china_share_pct"]
-    row = [c.value for c in pivot[2]]
-    assert row[0] == "Gallium" and row[1:] == pytest.approx([ga[2025], ga[2026], ga[2027]])
+    for sheet, column in (("Exposure by year", "china_exposure_pct"),
+                          ("Share of supply by year", "china_share_of_supply_pct")):
+        pivot = book[sheet]
+        assert [c.value for c in pivot[1]] == ["Mineral", "2025", "2026", "2027"]
+        ga = dep[dep["mineral"] == "ga"].set_index("year")[column]
+        row = [c.value for c in pivot[2]]
+        assert row[0] == "Gallium" and row[1:] == pytest.approx([ga[2025], ga[2026], ga[2027]])
     cover = [r[0] for r in book["Cover"].iter_rows(values_only=True)]
-    for label in ("Scenario", "Dependence on China", "Cost", "Unmet demand", "Assumptions",
-                  "Policies in the scenario", "Which policies bind"):
+    for label in ("Scenario", "Exposure to China", "Share of supply attributed to China", "Cost", "Unmet demand",
+                  "Assumptions", "Policies in the scenario", "Which policies bind"):
         assert label in cover
 
 
 def test_frontier_ticks_below_noise_are_not_all_zero():
     """A premium of a few micro-dollars is noise: one '0' tick and a note, not five ticks reading 0.0000."""
-    table = pd.DataFrame({"target": "ge", "cap_pct": [13.0, 9.0, 5.0], "dependence_pct": [40.0, 39.0, 38.0],
+    table = pd.DataFrame({"target": "ge", "cap_pct": [13.0, 9.0, 5.0], "exposure_pct": [40.0, 39.0, 38.0],
                           "ge_pct": [13.0, 9.0, 5.0], "premium_usd": [0.0, 3.1e-6, 7.6e-6],
                           "marginal_usd_per_pp": [0.0, 1e-7, 2e-7], "finite_difference_usd_per_pp": [None, 0.0, 0.0],
                           "status": "optimal"})

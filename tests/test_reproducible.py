@@ -232,7 +232,7 @@ def test_frontier_points_solved_warm_give_the_cold_solves_points(monkeypatch):
         points.clear()
         cold = compute_frontier(fresh(), caps=[float(warm["cap_pct"][k])]).table
         np.testing.assert_allclose(points[0], warm_points[k], rtol=1e-6, atol=0.005, err_msg=f"point {k}")
-        for column in ("cost_pv_usd", "dependence_pct", "li_pct", "ni_pct", "co_pct", "ga_pct", "ge_pct"):
+        for column in ("cost_pv_usd", "exposure_pct", "li_pct", "ni_pct", "co_pct", "ga_pct", "ge_pct"):
             assert cold[column][0] == pytest.approx(warm[column][k], rel=1e-7, abs=1e-6), (k, column)
 
 
@@ -251,4 +251,6 @@ def test_robust_plan_does_not_depend_on_what_the_session_solved_before():
     warm = session.solve()
     cold = PlanSession(model, make_backend("highs", SolverOptions())).solve()
     np.testing.assert_allclose(warm.x, cold.x, rtol=1e-7, atol=1e-4)
-    pd.testing.assert_frame_equal(build_table(model, warm.x), result.builds, rtol=1e-9)
+    # builds within 1e-9 of their size, or within the flows' 1e-4 (t, USD) for builds at solver noise (a 2e-6 t/yr
+    # build left by a level's slack, whose capex differs in its seventh digit)
+    pd.testing.assert_frame_equal(build_table(model, warm.x), result.builds, rtol=1e-9, atol=1e-4)

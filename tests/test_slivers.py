@@ -12,6 +12,7 @@ solve, frontier, stress, sweep, robust and worstcase on this case.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -20,13 +21,17 @@ import pytest
 
 import engine.analysis.frontier as frontier_module
 import engine.api as cm
+from engine.formulation import build_model
+from engine.inputs.scenario import load_scenario
 from engine.plan.hierarchy import PlanSession
+from engine.plan.noise import DECISION_BLOCKS, OTHER_BLOCKS
 from engine.solvers.base import NOISE_REL, TONNES_NOISE
 
 from conftest import TINY_CAPACITY, write_dataset, write_scenario
 
 approx = functools.partial(pytest.approx, rel=1e-9, abs=1e-9)
-DECISIONS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "short")
+DECISIONS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "stock_put_attr", "stock_draw_attr",
+             "stock_level_attr", "short")
 PLANT = {"option_id": "DOM", "mineral": "ga", "host": "USA", "partner": "USA", "mode": "domestic",
          "partner_equity_share": 0.0, "capex_usd_per_tpy": 100.0, "opex_usd_per_t": 120.0, "royalty_usd_per_t": 0.0,
          "lead_time_years": 0, "max_size_tpy": 40.0, "min_size_tpy": "", "earliest_start": 2025,
@@ -117,3 +122,19 @@ def test_a_decision_the_plan_cannot_do_without_stays(tmp_path):
     flows = plan.tables["flows"]
     assert flows.loc[flows["id"] == "DEU-GE", "tonnes"].tolist() == [pytest.approx(0.003)]
     assert plan.summary["shortfall"]["total_t"] == 0.0
+
+
+SHIPPED = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "models").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_block_of_the_lp_is_classed_as_a_decision_or_not(name):
+    """A new block of columns (a stock stream, an auxiliary) must be classed: a decision in tonnes, whose slivers are
+    removed, or another kind. Each shipped scenario, and with the aggregate ``max`` (its auxiliary column)."""
+    loaded = load_scenario(name)
+    scenario = loaded.scenario
+    as_max = scenario.model_copy(update={"objective": scenario.objective.model_copy(update={"aggregate": "max"})})
+    blocks = set(build_model(loaded).lp.variables) | set(
+        build_model(dataclasses.replace(loaded, scenario=as_max)).lp.variables)
+    assert blocks <= set(DECISION_BLOCKS) | set(OTHER_BLOCKS), blocks - set(DECISION_BLOCKS) - set(OTHER_BLOCKS)
+    assert set(DECISIONS) == set(DECISION_BLOCKS)

@@ -33,7 +33,9 @@ def test_n_minus_one_by_hand(tiny):
     assert china["unmet_added_t"] == approx(10.0)
     assert china["unmet_value_added_pv_usd"] == approx(10000.0)  # 2025 is the base year: PV = value
     assert china["cost_jump_usd"] == approx(1000.0)
-    assert china["dependence_change_pp"] == approx(-100.0)
+    # exposure 100% → 10 t unmet of 40 t = 25%; share of supply 100% → 0 of 30 t supplied
+    assert china["exposure_change_pp"] == approx(-75.0)
+    assert china["share_of_supply_change_pp"] == approx(-100.0)
     assert china["cost_with_unmet_jump_usd"] == approx(11000.0)  # the headline: +1,000 of supply, +10,000 unmet
     assert china["rank"] == 1
     germany = t.loc["DEU cuts ga (location)"]  # China covers it: nothing changes

@@ -210,8 +210,10 @@ def test_metric_vectors_are_the_tables_numbers(uncertain_scenarios, name):
         assert total_cost_pv(model, x) == total_cost_pv(fresh, x)
         assert unmet_value_pv(model, x) == expected_total(fresh, unmet_value(fresh, x), "value_pv_usd")
         dep = attributed_by_group(fresh, x)
-        expected = {"dependence_pct": dependence_metric(fresh, dep), "shortfall_t": float(dep["shortfall_t"].sum()),
-                    **{f"dependence_{m}_pct": v for m, v in per_mineral(dep, "china_share_pct",
+        expected = {"exposure_pct": dependence_metric(fresh, dep),
+                    "share_of_supply_pct": dependence_metric(fresh, dep, "china_share_of_supply_pct"),
+                    "shortfall_t": float(dep["shortfall_t"].sum()),
+                    **{f"exposure_{m}_pct": v for m, v in per_mineral(dep, "china_exposure_pct",
                                                                          fresh.minerals).items()},
                     **{f"shortfall_{m}_t": float(v) for m, v in dep.groupby("mineral")["shortfall_t"].sum().items()},
                     "jv_capacity_tpy": float(build_table(fresh, x)["capacity_tpy"].sum())}

@@ -2,8 +2,9 @@
 
 Each argument is a results folder (it holds ``summary.json``) or a scenario (a shipped name or a YAML path), which
 is solved in memory (nothing is written). The comparison is one table, a row per figure and a column per run:
-dependence per mineral (optimised and least-cost) and overall, cost, premium, shortfall, the JV mix (capacity
-built by mode per mineral), and the sourcing by mineral and country where it changed most against the first run.
+exposure and share of supply per mineral (optimised and least-cost) and overall, cost including unmet demand
+(ranked on it), premium, shortfall, the JV mix (capacity built by mode per mineral), and the sourcing by mineral
+and country where it changed most against the first run.
 
 Sourcing changes are ranked by their size as a share of the mineral's supply over the horizon (so a 10 t change
 in gallium can outrank a 1,000 t change in lithium); their tonnes are summed over the horizon, and averaged over
@@ -26,9 +27,12 @@ from engine.figures.labels import MODES, Names
 from engine.outputs.display import MODE_LABELS, pct, tonnes, usd
 from engine.outputs.read_folder import is_results_folder, load_results_folder
 from engine.outputs.summary import UNMET_DEMAND_VALUE
+from engine.outputs.weighting import weighting_lines
 from engine.paths import shipped_scenarios
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
+MEASURES = {"exposure": "% of demand", "share_of_supply": "% of supply"}
+"""The two measures of dependence (the sections of the summary's ``dependence``) and their units."""
 NBSP = "\u00a0"
 
 
@@ -177,14 +181,14 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
     add("status", "run", "status", "", [r.summary.get("status") for r in runs])
     add("origin", "run", "from", "", [f"{r.origin} {r.argument}" for r in runs])
     minerals = _ordered(runs, lambda s: s.get("scenario", {}).get("minerals", []))
-    for m in minerals:
-        for kind, word in (("optimised_pct", "optimised"), ("least_cost_pct", "least-cost")):
-            add(f"dependence.by_mineral.{m}.{kind}", "dependence", f"{names.mineral(m)}, {word}", "% of demand",
-                [_get(r.summary, "dependence", "by_mineral", m, kind) for r in runs])
-    add("dependence.overall_pct", "dependence", "overall, optimised", "% of demand",
-        [_get(r.summary, "dependence", "overall_pct") for r in runs])
-    add("dependence.least_cost_overall_pct", "dependence", "overall, least-cost", "% of demand",
-        [_get(r.summary, "dependence", "least_cost_overall_pct") for r in runs])
+    for measure, unit in MEASURES.items():
+        for m in minerals:
+            for kind, word in (("optimised_pct", "optimised"), ("least_cost_pct", "least-cost")):
+                add(f"dependence.{measure}.by_mineral.{m}.{kind}", measure, f"{names.mineral(m)}, {word}", unit,
+                    [_get(r.summary, "dependence", measure, "by_mineral", m, kind) for r in runs])
+        for kind, word in (("overall_pct", "optimised"), ("least_cost_overall_pct", "least-cost")):
+            add(f"dependence.{measure}.{kind}", measure, f"overall, {word}", unit,
+                [_get(r.summary, "dependence", measure, kind) for r in runs])
     headline = [_headline(r.summary) for r in runs]
     add("cost.total_with_unmet_pv_usd", "cost", "cost including unmet demand", "USD PV", headline)
     add("cost.rank", "cost", "rank, cheapest first", "rank", ranks(headline))
@@ -307,8 +311,10 @@ def change_lines(comparison: Comparison) -> list[str]:
 
 
 SECTION_TITLES = {
-    "dependence": "Share of demand attributed to {country} (mean over years, of all demand: unmet tonnes count as not "
-                  "attributed; 'overall' is the objective's aggregate)",
+    "exposure": "Exposure to {country}: tonnes attributed to {country} plus tonnes unmet, % of demand (per mineral "
+                "the mean over years; 'overall' the objective's aggregate)",
+    "share_of_supply": "Share of supply attributed to {country}: % of tonnes supplied (deliveries and stock draws; "
+                       "n/a: nothing supplied; same means)",
     "cost": "Cost including unmet demand at its value (what the plans minimise; ranked on it), USD present value",
     "shortfall": f"Unmet demand over the horizon (valued at {UNMET_DEMAND_VALUE})",
     "jv": "Capacity built by deal, t/yr (capex in USD)",
@@ -336,11 +342,61 @@ def render_comparison(comparison: Comparison) -> str:
         for row in part.itertuples(index=False):
             cells = "".join(f"{_cell(v, row.unit):>{width}}" for v in row[4:])
             lines.append(f"    {row.metric:<{metric_width - 2}}{cells}")
+    lines += ranking_lines(comparison)
+    lines += weighting_section(comparison)
     if comparison.changes:
         lines += ["", f"  Largest changes in sourcing against '{labels[0]}', by mineral and country where refined "
                       f"(t over the horizon)"]
         lines += change_lines(comparison)
     return "\n".join(lines)
+
+
+def weighting_section(comparison: Comparison) -> list[str]:
+    """How each run's aggregate weighs minerals and years, and the exchange rate it implies (once when the runs
+    agree)."""
+    names = comparison.names.minerals
+    found = [(run.label, (run.summary.get("dependence") or {}).get("weighting")) for run in comparison.runs]
+    found = [(label, w) for label, w in found if w]
+    if not found:
+        return []
+    if all(w == found[0][1] for _, w in found):
+        return ["", "  Every run's overall exposure (the 'overall' rows):",
+                *weighting_lines(found[0][1], names, "    ")]
+    lines = ["", "  The runs aggregate differently: their 'overall' rows and the ranking are not like for like; "
+             "compare them per mineral. Each run's overall exposure:"]
+    for label, w in found:
+        lines += [f"    {label}:", *weighting_lines(w, names, "      ")]
+    return lines
+
+
+def ranking(comparison: Comparison) -> list[tuple[str, float, float | None, float | None]]:
+    """The runs that solved, least exposed first (optimised plan, overall; ties by label), each with its exposure,
+    share of supply and unmet tonnes."""
+    table = comparison.table.set_index("key")
+    out = []
+    for run in comparison.runs:
+        exposure = table.at["dependence.exposure.overall_pct", run.label]
+        if exposure is None or (isinstance(exposure, float) and math.isnan(exposure)):
+            continue
+        share = table.at["dependence.share_of_supply.overall_pct", run.label]
+        short = table.at["shortfall.total_t", run.label]
+        out.append((run.label, float(exposure), None if share is None else float(share),
+                    None if short is None else float(short)))
+    return sorted(out, key=lambda r: (r[1], r[0]))
+
+
+def ranking_lines(comparison: Comparison) -> list[str]:
+    """The runs ranked by exposure, with share of supply and unmet tonnes beside it."""
+    ranked = ranking(comparison)
+    if not ranked:
+        return []
+    width = max(len(label) for label, *_ in ranked) + 2
+    lines = ["", "  Ranked by exposure, optimised plan (least exposed first)",
+             f"    {'run':<{width}}{'exposure':>10}{'share of supply':>17}{'unmet t':>12}"]
+    for k, (label, exposure, share, short) in enumerate(ranked, 1):
+        lines.append(f"  {k:>2} {label:<{width - 1}}{pct(exposure):>10}{pct(share):>17}"
+                     f"{'n/a' if short is None else tonnes(short):>12}")
+    return lines
 
 
 def comparison_json(comparison: Comparison) -> dict:
@@ -354,6 +410,8 @@ def comparison_json(comparison: Comparison) -> dict:
         "rows": [{"key": row["key"], "section": row["section"], "metric": row["metric"], "unit": row["unit"],
                   "values": {label: clean(row[label]) for label in comparison.labels}}
                  for row in comparison.table.to_dict(orient="records")],
+        "ranking": [{"label": label, "exposure_pct": exposure, "share_of_supply_pct": share, "unmet_t": short}
+                    for label, exposure, share, short in ranking(comparison)],
         "sourcing_changes": {label: [{k: clean(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
                              for label, frame in comparison.changes.items()},
     }

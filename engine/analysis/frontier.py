@@ -1,11 +1,14 @@
-"""The price of independence: an ε-constraint sweep of dependence from the least-cost plan down to the least
-dependent one, built once and re-solved warm.
+"""The price of independence: an ε-constraint sweep of China exposure (``formulation/dependence.py``) from the
+least-cost plan down to the least exposed one, built once and re-solved warm.
 
-For a target (all minerals, the scenario's aggregate; or one mineral, its mean annual share) and caps
-ε_0 > ε_1 > … from the least-cost plan's dependence D_ref down to the least reachable D_min::
+For a target (all minerals, the scenario's aggregate; or one mineral, its mean annual exposure) and caps
+ε_0 > ε_1 > … from the least-cost plan's exposure D_ref down to the least reachable D_min::
 
-    C(ε) = min cost including unmet demand at its value  s.t.  dependence <= ε
+    C(ε) = min cost including unmet demand at its value  s.t.  exposure <= ε
                                             (with ``shortfall: first``: and shortfall at its minimum)
+
+Each point also reports its share of supply (the aggregate) and, per mineral, its mean annual exposure
+(``{mineral}_pct``).
 
 The marginal cost of the next percentage point is the dual of the cap row (USD present value per percentage
 point; for MIPs from the LP with integers fixed), checked against the finite difference between neighbouring
@@ -21,15 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.formulation.dependence import mineral_dependence_vector
+from engine.formulation.dependence import mineral_exposure_vector
 from engine.formulation.model import scale_unit
-from engine.outputs.results import (
-    aggregate_dependence,
-    china_share_pct,
-    cost_with_unmet_pv,
-    mineral_shares,
-    total_cost_pv,
-)
+from engine.outputs.results import aggregate_dependence, cost_with_unmet_pv, measures, mineral_shares, total_cost_pv
 from engine.plan.hierarchy import PlanSession
 from engine.plan.noise import without_slivers
 from engine.solvers.base import Solution, Status, beyond_noise
@@ -56,7 +53,7 @@ class _Sweep:
             self.row = session.level_rows["fix_dependence"]
             self.vector, self.unit = session.objectives["dependence"], self.model.dependence_unit
         else:
-            percent = mineral_dependence_vector(self.model, target)
+            percent = mineral_exposure_vector(self.model, target)
             self.unit = scale_unit(percent)
             self.vector = percent / self.unit
             nz = np.flatnonzero(self.vector)
@@ -130,19 +127,22 @@ def _at_cap(sweep: _Sweep, cost: np.ndarray, basis: object | None, least_cost: S
 
 def _point(sweep: _Sweep, sol: Solution, cap: float, least_usd: float, marginal: float | None) -> dict:
     model = sweep.model
-    share = china_share_pct(model, sol.x)
+    measured = measures(model, sol.x)
     cost = cost_with_unmet_pv(model, sol.x)
     premium = beyond_noise(cost - least_usd, least_usd, model.scenario.objective.tolerance)
     supply = total_cost_pv(model, sol.x)
     row = {
         "target": sweep.target, "cap_pct": cap,
-        "dependence_pct": sweep.percent(sol.x) if sweep.target != "all" else aggregate_dependence(model, share),
+        "exposure_pct": (sweep.percent(sol.x) if sweep.target != "all"
+                         else aggregate_dependence(model, measured.exposure_pct)),
+        "share_of_supply_pct": (aggregate_dependence(model, measured.share_of_supply_pct) if sweep.target == "all"
+                                else mineral_shares(model, measured.share_of_supply_pct).get(sweep.target, np.nan)),
         "cost_with_unmet_pv_usd": cost, "cost_pv_usd": supply, "unmet_value_pv_usd": cost - supply,
         "premium_usd": premium,
         "premium_pct": 100.0 * premium / least_usd if least_usd else np.nan,
         "marginal_usd_per_pp": marginal,
     }
-    row.update({f"{m}_pct": v for m, v in mineral_shares(model, share).items()})
+    row.update({f"{m}_pct": v for m, v in mineral_shares(model, measured.exposure_pct).items()})
     return row
 
 
@@ -193,11 +193,11 @@ def compute_frontier(session: PlanSession, *, points: int = 11, target: str = "a
 
 def _finite_differences(table: pd.DataFrame) -> np.ndarray:
     """(C_k − C_{k−1}) / (D_{k−1} − D_k), C cost including unmet demand: the average cost of each point of
-    independence actually achieved between neighbouring points (D the share reached, not the cap asked for)."""
+    independence actually achieved between neighbouring points (D the exposure reached, not the cap asked for)."""
     out = np.full(len(table), np.nan)
     if "cost_with_unmet_pv_usd" not in table:
         return out
-    cost, share = table["cost_with_unmet_pv_usd"].to_numpy(dtype=float), table["dependence_pct"].to_numpy(dtype=float)
+    cost, share = table["cost_with_unmet_pv_usd"].to_numpy(dtype=float), table["exposure_pct"].to_numpy(dtype=float)
     for k in range(1, len(table)):
         step = share[k - 1] - share[k]
         if step > 1e-12 and np.isfinite(cost[k]) and np.isfinite(cost[k - 1]):

@@ -14,9 +14,10 @@ from engine.errors import InputError
 from engine.formulation import build_model
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.selection import modelled, modelled_minerals
-from engine.outputs.display import usd
+from engine.outputs.display import pct, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import money_basis, provenance, versions
+from engine.outputs.weighting import weighting, weighting_lines
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
 
@@ -31,6 +32,7 @@ class FrontierRun:
     least_cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over the whole sweep
+    weighting: dict | None = None  # the aggregate's weighting and exchange rate (``outputs/weighting.py``)
 
     @property
     def ok(self) -> bool:
@@ -71,7 +73,7 @@ def run_frontier(loaded: LoadedScenario, *, points: int = 11, minerals: list[str
     model = build_model(loaded)
     session = PlanSession(model, make_backend(solver, SolverOptions()))
     tables = []
-    run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names())
+    run = FrontierRun(loaded, pd.DataFrame(), model.mineral_names(), weighting=weighting(model))
     total = len(targets) * (len(caps) if caps else max(points, 2))
     done = [0]
 
@@ -100,26 +102,34 @@ def render_frontier(run: FrontierRun) -> str:
     """The frontier as a terminal table."""
     if not run.ok:
         return f"Frontier for '{run.loaded.name}': {run.status} ({run.message})"
+    country = run.loaded.scenario.dependence.country
     lines = [f"Price of independence, scenario '{run.loaded.name}' "
              f"(least-cost plan {usd(run.least_cost_usd)} including unmet demand at its value; "
-             f"{money_basis(run.loaded)})"]
+             f"{money_basis(run.loaded)}): exposure to {country} capped, from the least-cost plan down to the least "
+             f"exposed"]
     for target, part in run.table.groupby("target", sort=False):
         label = "all minerals (" + run.loaded.scenario.objective.aggregate + ")" if target == "all" \
             else run.names.get(target, target)
         lines += ["", f"  {label}",
-                  f"  {'cap':>7}{'share':>9}{'premium':>16}{'next point costs':>20}{'avg since last':>18}"]
+                  f"  {'cap':>7}{'exposure':>10}{'share of supply':>17}{'premium':>16}{'next point costs':>20}"
+                  f"{'avg since last':>18}"]
         for r in part.itertuples(index=False):
             if r.status != "optimal":
                 lines.append(f"  {r.cap_pct:>6.1f}%  {r.status}")
                 continue
             fd = "" if pd.isna(r.finite_difference_usd_per_pp) else usd(r.finite_difference_usd_per_pp)
             marginal = "n/a" if pd.isna(r.marginal_usd_per_pp) else usd(r.marginal_usd_per_pp)
-            lines.append(f"  {r.cap_pct:>6.1f}%{r.dependence_pct:>8.1f}%{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
+            lines.append(f"  {r.cap_pct:>6.1f}%{pct(r.exposure_pct):>10}{pct(r.share_of_supply_pct):>17}"
+                         f"{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
     lines.append("")
     lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
     lines.append("  'premium': over the least-cost plan, on cost including unmet demand at its value;")
-    lines.append("  'avg since last': cost change from the previous point divided by the share it actually gained;")
-    lines.append("  'share' is of all demand; the first point is the least-cost plan 'solve' reports.")
+    lines.append("  'avg since last': cost change from the previous point divided by the exposure it actually shed;")
+    lines.append(f"  'exposure': tonnes attributed to {country} plus tonnes unmet, % of demand (the cap's measure); "
+                 f"'share of supply': tonnes attributed, % of tonnes supplied;")
+    lines.append(f"  both the {run.loaded.scenario.objective.aggregate} over minerals and years (per mineral: mean "
+                 f"over years); the first point is the least-cost plan 'solve' reports.")
+    lines.extend(weighting_lines(run.weighting, run.names))
     return "\n".join(lines)
 
 
@@ -143,5 +153,5 @@ def frontier_summary(run: FrontierRun) -> dict:
                     **provenance(run.loaded),
                     "least_cost_with_unmet_pv_usd": run.least_cost_usd, "points": len(run.table),
                     "targets": list(dict.fromkeys(run.table["target"])) if len(run.table) else [],
-                    "timings": run.timings, "solver_checks": run.solver_checks,
+                    "weighting": run.weighting, "timings": run.timings, "solver_checks": run.solver_checks,
                     "versions": versions()})

@@ -1,7 +1,7 @@
 """A plan's headline numbers for analyses that solve thousands of samples, without the tidy tables.
 
-A sweep sample's row (dependence overall and per mineral, shortfall overall and per mineral, JV capacity built)
-comes from vectors: the dependence figures from ``results.china_share_pct``, ``aggregate_dependence`` and
+A sweep sample's row (exposure and share of supply overall, exposure per mineral, shortfall overall and per
+mineral, JV capacity built) comes from vectors: the measures from ``results.measures``, ``aggregate_dependence`` and
 ``mineral_shares`` (the definitions the tables use), the rest from index arrays found once per model shape (the
 shortfall columns and their minerals, the builds in the builds table's order), summed as the tables sum them
 (``attributed_by_group`` totalled and grouped by mineral with pandas, ``build_table``'s capacity column totalled:
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.outputs.results import aggregate_dependence, china_share_pct, clean, mineral_shares
+from engine.outputs.results import aggregate_dependence, clean, measures, mineral_shares
 
 
 def series_sum(values: np.ndarray) -> float:
@@ -86,12 +86,14 @@ class PlanMetrics:
                                           .sort_values(["option_id", "year"], kind="stable").index)
 
     def row(self, model: Model, x: np.ndarray) -> dict[str, float]:
-        """Dependence (the objective's aggregate and per mineral), shortfall (total and per mineral) and JV capacity
-        built, as the tables define them."""
-        share = china_share_pct(model, x)
+        """Exposure (the objective's aggregate and per mineral), share of supply (the aggregate), shortfall (total and
+        per mineral) and JV capacity built, as the tables define them."""
+        measured = measures(model, x)
         short = clean(x[self.short_cols])
-        out = {"dependence_pct": aggregate_dependence(model, share), "shortfall_t": series_sum(short)}
-        out.update({f"dependence_{m}_pct": v for m, v in mineral_shares(model, share).items()})
+        out = {"exposure_pct": aggregate_dependence(model, measured.exposure_pct),
+               "share_of_supply_pct": aggregate_dependence(model, measured.share_of_supply_pct),
+               "shortfall_t": series_sum(short)}
+        out.update({f"exposure_{m}_pct": v for m, v in mineral_shares(model, measured.exposure_pct).items()})
         out.update({f"shortfall_{m}_t": v for m, v in self.minerals.sums(short).items()})
         out["jv_capacity_tpy"] = self.built_capacity(x)
         return out

@@ -4,7 +4,7 @@ The robust plan is one LP over ``robust.scenarios`` sampled disruptions (``sampl
 builds and stockpile purchases are chosen once (first stage); purchases, JV output, draws and shortfall per
 scenario (second stage). Its cost is expected cost plus the expected value of unmet demand, or its CVaR at
 ``robust.alpha`` (``engine/plan/hierarchy.py``: the shortfall objective is that CVaR); the scenario's hierarchy
-runs on it (least cost, expected dependence within the budget, then cost; with ``shortfall: first``, that value
+runs on it (least cost, expected exposure within the budget, then cost; with ``shortfall: first``, that value
 first).
 
 The deterministic plan is the ordinary solve of the scenario (no disruption). Both plans' first-stage decisions
@@ -15,7 +15,7 @@ deterministic plan is ``solve``'s plan again (``nominal``). The value of the sto
 much the robust plan saves in expected present value of cost plus unmet demand, the latter at
 ``unmet_value_usd_per_t`` (``UNMET_DEMAND_PRICE_MULTIPLE`` times the reference price; as in
 ``results.cost_with_unmet_pv``), with its standard error over the equiprobable evaluation scenarios (paired
-differences). The hierarchy re-plans for dependence within the budget on this total, not for the total alone, so
+differences). The hierarchy re-plans for exposure within the budget on this total, not for the total alone, so
 the VSS can be negative: a robust plan that buys independence or hedges can cost more than it saves in unmet
 demand on the scenarios drawn.
 """
@@ -37,7 +37,7 @@ from engine.inputs.scenario import LoadedScenario
 from engine.outputs.results import (
     attributed_by_group,
     build_table,
-    dependence_metric,
+    overall_measures,
     share_terms,
     total_cost_pv,
     unmet_value,
@@ -60,7 +60,8 @@ class Evaluation:
     shortfall_cvar_pv_usd: float = np.nan
     shortfall_t: float = np.nan  # expected
     cost_pv_usd: float = np.nan  # expected, including the first stage
-    dependence_pct: float = np.nan
+    exposure_pct: float = np.nan
+    share_of_supply_pct: float = np.nan
     jv_capacity_tpy: float = np.nan
     scenarios_at_least_cost: int = 0  # where the least-cost re-plan exceeds the budget
 
@@ -88,6 +89,7 @@ class RobustResult:
     alpha: float = 0.9
     vss_by_scenario_usd: np.ndarray = field(default_factory=lambda: np.empty(0))  # deterministic − robust
     inputs: dict[str, str] = field(default_factory=dict)  # outputs.summary.provenance of the scenario
+    aggregate: str = "mean"  # the scenario's aggregate of the measures over minerals and years
     solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every solve
 
     @property
@@ -147,7 +149,7 @@ def _outcome(model: Model, plan: Plan) -> dict:
     value = float(unmet["value_pv_usd"].sum())
     return {"status": "optimal", "cost_pv_usd": cost, "shortfall_t": float(unmet["shortfall_t"].sum()),
             "value_pv_usd": value, "total_pv_usd": cost + value,
-            "dependence_pct": dependence_metric(model, attributed_by_group(model, x)),
+            **overall_measures(model, attributed_by_group(model, x)),
             "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
             "at_least_cost": any("re-planned at least cost" in n for n in plan.notes)}
 
@@ -165,7 +167,8 @@ def _evaluation(label: str, outcomes: list[dict], alpha: float) -> Evaluation:
         shortfall_cvar_pv_usd=_cvar(frame["value_pv_usd"].to_numpy(), prob, alpha),
         shortfall_t=float(frame["shortfall_t"].mean()),
         cost_pv_usd=float(frame["cost_pv_usd"].mean()),
-        dependence_pct=float(frame["dependence_pct"].mean()),
+        exposure_pct=float(frame["exposure_pct"].mean()),
+        share_of_supply_pct=float(frame["share_of_supply_pct"].mean()),
         jv_capacity_tpy=float(frame["jv_capacity_tpy"].iloc[0]),
         scenarios_at_least_cost=int(frame["at_least_cost"].sum()),
     )
@@ -229,7 +232,8 @@ def robust(loaded: LoadedScenario, *, solver: str | None = None,
     settings = loaded.scenario.robust
     alpha = settings.alpha if settings.risk == "cvar" else None
     result = RobustResult(loaded.name, "optimal", inputs=provenance(loaded), plan_scenarios=settings.scenarios,
-                          evaluation_scenarios=settings.evaluation, risk=settings.risk, alpha=settings.alpha)
+                          aggregate=loaded.scenario.objective.aggregate, evaluation_scenarios=settings.evaluation,
+                          risk=settings.risk, alpha=settings.alpha)
     plan_set, _ = scenario_set(loaded, list(range(settings.scenarios)), settings.seed, ROBUST_PLAN)
     stochastic = build_model(loaded, plan_set, cvar_alpha=alpha)
     checks = result.solver_checks

@@ -35,14 +35,16 @@ def render_robust(result: RobustResult) -> str:
              f"  Both plans keep their JV builds and stockpile purchases; their flows are re-planned the same way on "
              f"each scenario (the scenario's objective within {budget}, on cost including unmet demand).",
              f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; {result.inputs.get('money', 'present value')}; "
-             f"dependence is a share of all demand (unmet tonnes count as not attributed).",
+             f"exposure: tonnes attributed plus tonnes unmet, % of demand; share of supply: tonnes attributed, % of "
+             f"tonnes supplied (both the {result.aggregate} over minerals and years).",
              "", f"  {'on the fresh scenarios':<40}{'robust plan':>18}{'deterministic plan':>22}"]
     for label, attr, fmt in (("expected cost with unmet demand", "total_usd", usd),
                              ("  of which supply", "cost_pv_usd", usd),
                              ("  of which unmet demand value", "shortfall_value_pv_usd", usd),
                              ("expected unmet demand, t", "shortfall_t", tonnes),
                              (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_pv_usd", usd),
-                             ("expected dependence", "dependence_pct", pct),
+                             ("expected exposure", "exposure_pct", pct),
+                             ("expected share of supply", "share_of_supply_pct", pct),
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
         lines.append(f"  {label:<40}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
     for e in (r, d):
@@ -62,17 +64,17 @@ def render_robust(result: RobustResult) -> str:
     saved_t = d.shortfall_t - r.shortfall_t
     lines.append(f"  Against the deterministic plan the robust plan changes expected unmet demand by "
                  f"{tonnes(-saved_t) if abs(saved_t) > 1e-6 else '0'} t "
-                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected dependence "
-                 f"by {r.dependence_pct - d.dependence_pct:+.2f} pp and expected cost by "
+                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected exposure "
+                 f"by {r.exposure_pct - d.exposure_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
     solved = result.solved
     if n is not None and n.status == "optimal" and solved is not None:
         same = (abs(n.total_usd - solved.total_usd) <= 1e-6 * abs(solved.total_usd) + 1.0
-                and abs(n.dependence_pct - solved.dependence_pct) <= 1e-4)
-        lines.append(f"  Without disruption the deterministic plan re-planned this way has dependence "
-                     f"{pct(n.dependence_pct)} and cost {usd(n.total_usd)} including unmet demand"
+                and abs(n.exposure_pct - solved.exposure_pct) <= 1e-4)
+        lines.append(f"  Without disruption the deterministic plan re-planned this way has exposure "
+                     f"{pct(n.exposure_pct)} and cost {usd(n.total_usd)} including unmet demand"
                      + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
-                     + (": solve's plan." if same else f"; solve: {pct(solved.dependence_pct)} and "
+                     + (": solve's plan." if same else f"; solve: {pct(solved.exposure_pct)} and "
                                                          f"{usd(solved.total_usd)}."))
     extra = result.builds.groupby("option_id")["capacity_tpy"].sum().sub(
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)

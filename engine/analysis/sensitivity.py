@@ -64,7 +64,7 @@ class SensitivityResult:
 
     loaded: LoadedScenario
     status: str
-    base_dependence_pct: float = float("nan")
+    base_exposure_pct: float = float("nan")
     base_cost_with_unmet_pv_usd: float = float("nan")
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     rebuilt: int = 0  # variants solved on a rebuilt model (their matrix differs)
@@ -194,7 +194,7 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
     if not plan.ok:
         result.message = plan.message
         return result
-    result.base_dependence_pct, result.base_cost_with_unmet_pv_usd = _metrics(base_model, plan.x)
+    result.base_exposure_pct, result.base_cost_with_unmet_pv_usd = _metrics(base_model, plan.x)
     todo = variants(loaded, step, families)
     rows = []
     checks: dict[str, int] = {}  # the point checks of every solve: variants on a model of their own, then the session's
@@ -211,11 +211,11 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
             add_checks(checks, own.checks)
         row = {"family": variant.family, "parameter": variant.parameter, "end": variant.end,
                "setting": variant.setting, "status": solved.status.value,
-               "dependence_change_pp": np.nan, "cost_with_unmet_change_pv_usd": np.nan}
+               "exposure_change_pp": np.nan, "cost_with_unmet_change_pv_usd": np.nan}
         if solved.ok:
             dep, cost = _metrics(model, solved.x)
             tolerance = loaded.scenario.objective.tolerance
-            row["dependence_change_pp"] = _change(dep, result.base_dependence_pct, tolerance)
+            row["exposure_change_pp"] = _change(dep, result.base_exposure_pct, tolerance)
             row["cost_with_unmet_change_pv_usd"] = _change(cost, result.base_cost_with_unmet_pv_usd, tolerance)
         rows.append(row)
         if progress is not None:
@@ -232,8 +232,8 @@ def rank(long: pd.DataFrame) -> pd.DataFrame:
     """One row per parameter with its low and high changes, ranked by the swing in dependence, then in cost."""
     if long.empty:
         return pd.DataFrame(columns=["rank", "family", "parameter", "setting_low", "setting_high",
-                                     "dependence_low_pp", "dependence_high_pp", "cost_low_pv_usd",
-                                     "cost_high_pv_usd", "dependence_swing_pp", "cost_swing_pv_usd", "status"])
+                                     "exposure_low_pp", "exposure_high_pp", "cost_low_pv_usd",
+                                     "cost_high_pv_usd", "exposure_swing_pp", "cost_swing_pv_usd", "status"])
     keys = ["family", "parameter"]
     low = long[long["end"] == "low"].set_index(keys)
     high = long[long["end"] == "high"].set_index(keys)
@@ -241,18 +241,18 @@ def rank(long: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "family": [k[0] for k in order], "parameter": [k[1] for k in order],
         "setting_low": [low.loc[k, "setting"] for k in order], "setting_high": [high.loc[k, "setting"] for k in order],
-        "dependence_low_pp": [low.loc[k, "dependence_change_pp"] for k in order],
-        "dependence_high_pp": [high.loc[k, "dependence_change_pp"] for k in order],
+        "exposure_low_pp": [low.loc[k, "exposure_change_pp"] for k in order],
+        "exposure_high_pp": [high.loc[k, "exposure_change_pp"] for k in order],
         "cost_low_pv_usd": [low.loc[k, "cost_with_unmet_change_pv_usd"] for k in order],
         "cost_high_pv_usd": [high.loc[k, "cost_with_unmet_change_pv_usd"] for k in order],
         "status": [low.loc[k, "status"] if low.loc[k, "status"] != "optimal" else high.loc[k, "status"]
                    for k in order],
     })
-    out["dependence_swing_pp"] = (out["dependence_high_pp"] - out["dependence_low_pp"]).abs()
+    out["exposure_swing_pp"] = (out["exposure_high_pp"] - out["exposure_low_pp"]).abs()
     out["cost_swing_pv_usd"] = (out["cost_high_pv_usd"] - out["cost_low_pv_usd"]).abs()
     position = np.arange(len(out))
     ranked = np.lexsort([position, -out["cost_swing_pv_usd"].round(2).fillna(-1).to_numpy(),
-                         -out["dependence_swing_pp"].round(9).fillna(-1).to_numpy()])
+                         -out["exposure_swing_pp"].round(9).fillna(-1).to_numpy()])
     out = out.take(ranked).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out

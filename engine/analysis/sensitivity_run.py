@@ -25,23 +25,24 @@ def _usd(value: float) -> str:
 
 
 def render_sensitivity(result: SensitivityResult, top: int = 15) -> str:
-    """The printed summary: the base plan and the ``top`` assumptions by swing in dependence."""
+    """The printed summary: the base plan and the ``top`` assumptions by swing in exposure."""
     lines = [f"Sensitivity of scenario '{result.loaded.name}': one assumption at a time at its low and high value"]
     if result.status != "optimal":
         lines.append(f"  The base scenario was not solved: {result.status} {result.message}".rstrip())
         return "\n".join(lines)
-    lines.append(f"  Base plan: dependence {result.base_dependence_pct:.2f}%; cost with unmet demand at its value "
+    lines.append(f"  Base plan: exposure {result.base_exposure_pct:.2f}% (attributed plus unmet tonnes, % of demand); "
+                 f"cost with unmet demand at its value "
                  f"{usd(result.base_cost_with_unmet_pv_usd)} (present value).")
     t = result.table
     lines.append(f"  {len(t)} assumptions, {2 * len(t)} re-solves ({result.rebuilt} on a rebuilt model: their "
-                 f"matrix changes); ranked by the swing in dependence, then in cost.")
+                 f"matrix changes); ranked by the swing in exposure, then in cost.")
     lines.append("")
-    lines.append(f"  {'#':>3}  {'assumption':<28} {'low':<22} {'high':<23} {'dependence low/high':>22}  "
+    lines.append(f"  {'#':>3}  {'assumption':<28} {'low':<22} {'high':<23} {'exposure low/high':>22}  "
                  f"{'cost with unmet low/high':>26}")
     for r in t.head(top).itertuples(index=False):
         name = f"{r.family}, {r.parameter}"
         lines.append(f"  {r.rank:>3}  {name:<28} {r.setting_low:<22} {r.setting_high:<23} "
-                     f"{_pp(r.dependence_low_pp):>10} {_pp(r.dependence_high_pp):>11}  "
+                     f"{_pp(r.exposure_low_pp):>10} {_pp(r.exposure_high_pp):>11}  "
                      f"{_usd(r.cost_low_pv_usd):>12} {_usd(r.cost_high_pv_usd):>13}"
                      + ("" if r.status == "optimal" else f"  ({r.status})"))
     lines.append("  (changes against the base plan; cost is present value with unmet demand at 10x the reference "
@@ -52,7 +53,7 @@ def render_sensitivity(result: SensitivityResult, top: int = 15) -> str:
 def summary(result: SensitivityResult) -> dict:
     return stamped({"scenario": result.loaded.name, **provenance(result.loaded),
             "status": result.status, "message": result.message, "solver_checks": result.solver_checks,
-            "base_dependence_pct": result.base_dependence_pct,
+            "base_exposure_pct": result.base_exposure_pct,
             "base_cost_with_unmet_pv_usd": result.base_cost_with_unmet_pv_usd,
             "assumptions": len(result.table), "rebuilt": result.rebuilt,
             "ranked": result.table.to_dict(orient="records"), "versions": versions()})

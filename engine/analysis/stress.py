@@ -6,8 +6,8 @@ sources it hits falls to ``share`` of normal (0 for N−1) and the plan is re-so
 
 - **as planned**: JV builds and stockpile purchases fixed at the base plan (the shock is a surprise), flows and
   stock draws re-optimised through the scenario's hierarchy → against the base plan re-planned with nothing
-  shocked: the jump in cost including unmet demand at its value, the unmet tonnes added, the change in
-  dependence, and how long the stockpile lasts;
+  shocked: the jump in cost including unmet demand at its value, the unmet tonnes added, the changes in exposure
+  and share of supply, and how long the stockpile lasts;
 - **with new deals**: builds free, shortfall minimised → the JV and licence options that would have covered it.
 """
 
@@ -30,8 +30,8 @@ from engine.outputs.results import (
     attributed_by_group,
     build_table,
     clean,
-    dependence_metric,
     expected_total,
+    overall_measures,
     total_cost_pv,
     unmet_value,
 )
@@ -161,8 +161,7 @@ class _Stresser:
         cost = total_cost_pv(model, x)
         unmet_pv = expected_total(model, unmet, "value_pv_usd")
         return {"dep": dep, "shortfall_t": float(unmet["shortfall_t"].sum()), "unmet_pv_usd": unmet_pv,
-                "cost_pv_usd": cost, "cost_with_unmet_pv_usd": cost + unmet_pv,
-                "dependence_pct": dependence_metric(model, dep)}
+                "cost_pv_usd": cost, "cost_with_unmet_pv_usd": cost + unmet_pv, **overall_measures(model, dep)}
 
     def prepare(self) -> None:
         """Evaluate the base plan exactly as each shock is: builds fixed, flows re-planned, nothing shocked."""
@@ -174,7 +173,7 @@ class _Stresser:
         self.base_builds = build_table(self.model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum()
         self.stock = _StockDraws(self.model)
         self.base_cost = self.base_metrics["cost_pv_usd"]
-        self.base_dependence = self.base_metrics["dependence_pct"]
+        self.base_dependence = self.base_metrics["exposure_pct"]
 
     def run(self, shock: ShockSpec) -> dict:
         model = self.model
@@ -204,7 +203,8 @@ class _Stresser:
             "unmet_value_added_pv_usd": beyond_noise(now["unmet_pv_usd"] - base["unmet_pv_usd"],
                                                      base["cost_with_unmet_pv_usd"], tolerance),
             "cost_jump_usd": beyond_noise(now["cost_pv_usd"] - base["cost_pv_usd"], base["cost_pv_usd"], tolerance),
-            "dependence_change_pp": now["dependence_pct"] - base["dependence_pct"],
+            "exposure_change_pp": now["exposure_pct"] - base["exposure_pct"],
+            "share_of_supply_change_pp": now["share_of_supply_pct"] - base["share_of_supply_pct"],
             "stock_lasts_years": self.stock.lasts(x),
         })
         row["covering_options"], row["unmet_added_with_hedges_t"] = "", row["unmet_added_t"]
@@ -270,12 +270,12 @@ class _Stresser:
 
 
 STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "cost_with_unmet_jump_usd",
-                  "unmet_added_t", "unmet_value_added_pv_usd", "cost_jump_usd", "dependence_change_pp",
-                  "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
+                  "unmet_added_t", "unmet_value_added_pv_usd", "cost_jump_usd", "exposure_change_pp",
+                  "share_of_supply_change_pp", "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
 """``stress.csv``'s columns (a run of no shock has them too). Every figure is a change against the base plan
 re-planned with nothing shocked: the jump in cost including unmet demand at its value (the headline; its parts the
 value of the unmet demand added and the jump in the cost of supply), the unmet tonnes added (with and without the
-hedges), the change in dependence."""
+hedges), the changes in exposure and share of supply."""
 
 
 def _added(now_t: float, base_t: float) -> float:
@@ -358,7 +358,8 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
         table.insert(0, "rank", np.arange(1, len(table) + 1))
     m = stresser.base_metrics
     base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
-                 "dependence_pct": m["dependence_pct"], "shortfall_t": m["shortfall_t"],
+                 "exposure_pct": m["exposure_pct"], "share_of_supply_pct": m["share_of_supply_pct"],
+                 "aggregate": model.scenario.objective.aggregate, "shortfall_t": m["shortfall_t"],
                  "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
     return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks),
                         inputs=inputs)

@@ -12,7 +12,7 @@ from engine.analysis.stress import STRESS_COLUMNS, StressResult
 from engine.figures.analysis_plots import stress_figure
 from engine.figures.labels import Names
 from engine.figures.style import RC, png_bytes
-from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import versions
 
@@ -23,15 +23,17 @@ def render_stress(result: StressResult, top: int = 15) -> str:
     t, b = result.table, result.base
     lines = [f"Stress test of '{result.scenario}': {b['shocks']} shocks against the base plan re-planned the same "
              f"way with nothing shocked ({usd(b['cost_with_unmet_pv_usd'])} including unmet demand at its value, "
-             f"dependence {pct(b['dependence_pct'])} of demand"
+             f"exposure {pct(b['exposure_pct'])}, share of supply {pct(b['share_of_supply_pct'])}"
              + (f", {tonnes(b['shortfall_t'])} t unmet" if b["shortfall_t"] > 0 else "") + ")",
              f"  JV builds and stockpile purchases as planned; every figure a change against the base; "
              f"{result.inputs.get('money', 'present value')}; unmet demand valued at {b['unmet_valued_at']}.",
              "  'cost jump' is in cost including unmet demand: the value of the unmet demand added plus the jump in "
              "the cost of supply.",
+             f"  'exposure' (tonnes attributed plus tonnes unmet, % of demand) and 'share of supply' (tonnes "
+             f"attributed, % of tonnes supplied): changes in the {b.get('aggregate', 'mean')} over minerals and years.",
              "", f"  {'#':>3} {'shock':<34}{'cost jump':>16}{'unmet added t':>15}{'unmet value':>16}"
-             f"{'supply':>16}{'dep. change':>12}{'added with hedges':>18}  hedges that would have reduced it "
-             f"(deals and stockpile)"]
+             f"{'supply':>16}{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  hedges that would "
+             f"have reduced it (deals and stockpile)"]
     for r in t.head(top).itertuples(index=False):
         if r.status != "optimal":
             lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
@@ -39,7 +41,8 @@ def render_stress(result: StressResult, top: int = 15) -> str:
         covering = r.covering_options if isinstance(r.covering_options, str) and r.covering_options else "-"
         lines.append(f"  {r.rank:>3} {r.shock:<34}{usd(r.cost_with_unmet_jump_usd):>16}"
                      f"{_signed(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
-                     f"{usd(r.cost_jump_usd):>16}{r.dependence_change_pp:>+10.1f}pp"
+                     f"{usd(r.cost_jump_usd):>16}"
+                     f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
                      f"{_signed(r.unmet_added_with_hedges_t):>18}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")

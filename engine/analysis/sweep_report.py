@@ -15,18 +15,20 @@ def render_sweep(run: SweepRun) -> str:
              f"{rate:.1f} samples/s this run", "",
              f"  {'':<28}{'P5':>16}{'P50':>16}{'P95':>16}"]
     stats = percentiles(table).set_index("metric")
-    shown = [("dependence_pct", "dependence (% of demand)", pct),
+    shown = [("exposure_pct", "exposure (% of demand)", pct),
+             ("share_of_supply_pct", "share of supply (%)", pct),
              ("cost_with_unmet_pv_usd", "cost with unmet demand (PV)", usd),
              ("cost_pv_usd", "  of which supply (PV)", usd),
              ("shortfall_value_pv_usd", "  of which unmet demand (PV)", usd),
              ("premium_usd", "premium over least cost", usd), ("shortfall_t", "unmet demand, t", tonnes)]
-    shown += [(m, m.replace("dependence_", "").replace("_pct", "") + " dependence", pct)
-              for m in stats.index if m.startswith("dependence_") and m != "dependence_pct"]
+    shown += [(m, m.replace("exposure_", "").replace("_pct", "") + " exposure", pct)
+              for m in stats.index if m.startswith("exposure_") and m != "exposure_pct"]
     for metric, label, fmt in shown:
         if metric in stats.index:
             row = stats.loc[metric]
             lines.append(f"  {label:<28}{fmt(row['p5']):>16}{fmt(row['p50']):>16}{fmt(row['p95']):>16}")
     lines.append(f"  Unmet demand valued at {UNMET_DEMAND_VALUE}; the premium is on cost including it; "
-                 f"{money_basis(run.loaded)}; dependence is a share of all demand (unmet tonnes count as not "
-                 f"attributed).")
+                 f"{money_basis(run.loaded)}; exposure: tonnes attributed plus tonnes unmet, % of demand; share of "
+                 f"supply: tonnes attributed, % of tonnes supplied (the scenario's aggregate over minerals and years; "
+                 f"per mineral, the mean over years).")
     return "\n".join(lines)

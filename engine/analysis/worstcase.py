@@ -55,7 +55,7 @@ from engine.formulation.select import country_mask
 from engine.inputs.scenario import LoadedScenario, mineral_code
 from engine.inputs.schema import WorstCaseSettings
 from engine.inputs.selection import check_years, modelled_minerals, present_country
-from engine.outputs.results import attributed_by_group, dependence_metric, total_cost_pv, unmet_value
+from engine.outputs.results import attributed_by_group, overall_measures, total_cost_pv, unmet_value
 from engine.outputs.summary import provenance
 from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession, add_checks
 from engine.solvers import SolverOptions, make_backend
@@ -395,7 +395,7 @@ class PlanOutcome:
         dep = attributed_by_group(self.model, self.x)
         dep0 = dep[dep["scen"] == 0]
         return {"cost_pv_usd": total_cost_pv(self.model, self.x),
-                "dependence_pct": dependence_metric(self.model, dep0),
+                **overall_measures(self.model, dep0),
                 "shortfall_t": float(dep0["shortfall_t"].sum()),
                 "unmet_value_pv_usd": float(_set_values(self.model, self.x, [()])[0])}
 

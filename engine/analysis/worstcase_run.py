@@ -54,7 +54,8 @@ def headline(result: WorstCaseResult) -> pd.DataFrame:
             "cost_with_unmet_pv_usd": _with_unmet(plain),
             "cost_pv_usd": plain["cost_pv_usd"],
             "premium_usd": beyond_noise(_with_unmet(plain) - _with_unmet(base), _with_unmet(base)),
-            "dependence_pct": plain["dependence_pct"],
+            "exposure_pct": plain["exposure_pct"],
+            "share_of_supply_pct": plain["share_of_supply_pct"],
             "unrestricted_unmet_t": plain["shortfall_t"],
             "jv_capacity_tpy": float(build_table(outcome.model, outcome.x)["capacity_tpy"].sum()),
             "method": outcome.method,
@@ -116,14 +117,16 @@ def render_worstcase(result: WorstCaseResult) -> str:
              "  Damage = value of unmet demand (10x the reference price, present value) with the plan's JV builds "
              "and stockpile fixed and purchases re-planned.", "",
              f"  {'k':>2} {'worst case, robust plan':>24} {'deterministic plan':>20} {'premium':>14} "
-             f"{'dependence':>11}  worst restriction set (robust plan)"]
+             f"{'exposure':>9} {'share of supply':>15}  worst restriction set (robust plan)"]
     for r in table.itertuples(index=False):
         lines.append(f"  {r.k:>2} {usd(r.worst_unmet_value_pv_usd):>24} "
                      f"{usd(r.deterministic_worst_unmet_value_pv_usd):>20} {usd(r.premium_usd):>14} "
-                     f"{pct(r.dependence_pct):>11}  {r.worst_set} ({tonnes(r.worst_unmet_t)} t unmet)")
+                     f"{pct(r.exposure_pct):>9} {pct(r.share_of_supply_pct):>15}  {r.worst_set} "
+                     f"({tonnes(r.worst_unmet_t)} t unmet)")
     lines.append("")
     lines.append("  premium: the robust plan's cost including unmet demand at its value with no restriction, over the "
-                 "deterministic plan's (solve's); dependence: of the robust plan with no restriction.")
+                 "deterministic plan's (solve's); exposure (attributed plus unmet tonnes, % of demand) and share of "
+                 "supply (attributed, % of tonnes supplied): of the robust plan with no restriction.")
     if ((table["worst_set"] == "no restriction") & (table["worst_unmet_t"] > 0)).any():
         lines.append("  'no restriction' with unmet demand: the scenario's own policies leave it; no move adds to it.")
     worst = table.iloc[-1]

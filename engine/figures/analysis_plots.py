@@ -91,7 +91,7 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
     return fig
 
 
-SWEEP_PANELS = [("dependence_pct", "Dependence, all minerals", "%"),
+SWEEP_PANELS = [("exposure_pct", "Exposure, all minerals", "%"),
                 ("cost_with_unmet_pv_usd", "Cost incl. unmet demand (PV)", "usd"),
                 ("premium_usd", "Premium over least cost", "usd"), ("shortfall_t", "Unmet demand", "t")]
 """The sweep figure's headline panels: cost is cost including unmet demand at its value (a folder written before
@@ -139,10 +139,10 @@ def sweep_figure(samples: pd.DataFrame, minerals: list[str], names: Names) -> Fi
             ax.set_xlabel(f"{n} of {len(values)} samples\nleave demand unmet", color=CHINA_RED if n else "#555555")
             if values.max() <= 0.005:
                 ax.set_ylim(-0.1, 1.0)
-    present = [m for m in minerals if f"dependence_{m}_pct" in ok]
+    present = [m for m in minerals if f"exposure_{m}_pct" in ok]
     if present:
         ax = bottom.subplots(1, 1)
-        data = [ok[f"dependence_{m}_pct"].to_numpy(dtype=float) for m in present]
+        data = [ok[f"exposure_{m}_pct"].to_numpy(dtype=float) for m in present]
         parts = ax.boxplot(data, orientation="horizontal", whis=(5, 95), widths=0.55, patch_artist=True,
                            showfliers=True)
         for box in parts["boxes"]:
@@ -194,7 +194,7 @@ def robust_figure(builds: pd.DataFrame | None, deterministic: pd.DataFrame | Non
 
 @styled
 def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Names) -> Figure | None:
-    """Dependence per mineral for each run (a panel per mineral, each on its own scale), with the runs' unmet
+    """Exposure per mineral for each run (a panel per mineral, each on its own scale), with the runs' unmet
     demand marked, then cost."""
     ok = [(label, s) for label, s in runs if "dependence" in s]
     if not ok:
@@ -217,11 +217,12 @@ def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Nam
             ax.set_title("Cost (present value)", loc="left")
         else:
             if panel == "all":
-                values = np.array([s["dependence"]["overall_pct"] for _, s in ok], dtype=float)
+                values = np.array([s["dependence"]["exposure"]["overall_pct"] for _, s in ok], dtype=float)
                 short = np.array([s["shortfall"]["total_t"] for _, s in ok], dtype=float)
                 title = "All minerals"
             else:
-                values = np.array([(s["dependence"]["by_mineral"].get(panel) or {}).get("optimised_pct", np.nan)
+                values = np.array([(s["dependence"]["exposure"]["by_mineral"].get(panel) or {}).get("optimised_pct",
+                                                                                        np.nan)
                                    for _, s in ok], dtype=float)
                 short = np.array([s["shortfall"]["by_mineral_t"].get(panel, 0.0) for _, s in ok], dtype=float)
                 title = names.Mineral(panel)
@@ -238,7 +239,8 @@ def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Nam
                       fontsize=8)
     for extra in axes[len(panels):]:
         extra.set_visible(False)
-    fig.suptitle("Dependence on China by mineral (each panel on its own scale) and cost, run by run")
+    fig.suptitle("Exposure to China by mineral (attributed plus unmet tonnes, % of demand; each panel on its own "
+                 "scale) and cost, run by run")
     return fig
 
 
@@ -291,7 +293,7 @@ def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int 
     fig = new_figure(10.0, 0.32 * len(t) + 1.6)
     left, right = fig.subplots(1, 2, sharey=True)
     for ax, low, high, title in (
-            (left, "dependence_low_pp", "dependence_high_pp", "change in dependence, pp"),
+            (left, "exposure_low_pp", "exposure_high_pp", "change in exposure, pp"),
             (right, "cost_low_pv_usd", "cost_high_pv_usd", "change in cost with unmet demand, USD PV")):
         lo = t[low].to_numpy(dtype=float)
         hi = t[high].to_numpy(dtype=float)

@@ -1,7 +1,8 @@
 """The report's figures, each drawn from the tables of a results folder.
 
 - sourcing: per mineral, tonnes per year by country where refined and by the owner's home country;
-- dependence: per mineral, the China-attributed share of demand by year, optimised against least-cost;
+- dependence: per mineral, China exposure by year (attributed plus unmet tonnes, % of demand), optimised against
+  least-cost;
 - builds: the JV and licence build schedule (construction, then operation), one row per option;
 - costs: present value by mineral and component, and spending per year by component;
 - frontier: the cost premium against dependence for each target, and the marginal cost per percentage point.
@@ -85,16 +86,19 @@ def _sourcing_panel(ax: Axes, table: pd.DataFrame, years: list[int], order: list
 
 @styled
 def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str, names: Names, buyer: str = "USA",
-                    china: str = "CHN") -> Figure | None:
-    """Where the buyer gets one mineral, year by year: by country where refined, and by the owner's country."""
+                    china: str = "CHN", owners: pd.DataFrame | None = None) -> Figure | None:
+    """Where the buyer gets one mineral, year by year: by country where refined, and by the owners' home country
+    (``owners``: the results' owner table, each delivery's tonnes split by equity share; without it, as in a
+    folder written before it existed, each delivery's largest owner from ``flows``)."""
     f = flows[flows["mineral"] == mineral]
     dep = dependence[dependence["mineral"] == mineral]
     if dep.empty:
         return None
     years = _years(dep)
     unmet = _mean_over_scen(dep, ["year"], "shortfall_t")
-    by = {col: _mean_over_scen(f, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(f) else
-          pd.DataFrame(index=years) for col in ("location", "owner")}
+    o = f if owners is None else owners[owners["mineral"] == mineral]
+    by = {col: _mean_over_scen(frame, ["year", col], "tonnes").unstack(col, fill_value=0.0) if len(frame) else
+          pd.DataFrame(index=years) for col, frame in (("location", f), ("owner", o))}
     totals = pd.concat([by[c].sum() for c in by], axis=1).max(axis=1) if len(f) else pd.Series(dtype=float)
     supply = float(max(by["location"].to_numpy().sum(), 1e-12))
     keep = {c for c, v in totals.items() if v >= SMALL_SHARE * supply or c in (china, buyer)}
@@ -109,7 +113,8 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
     axes = fig.subplots(1, 2, sharey=True)
     _sourcing_panel(axes[0], by["location"], years, order, unmet, names, "By country where it is refined", unit)
     _sourcing_panel(axes[1], by["owner"], years, order, unmet, names,
-                    "By home country of the refiner's owner", unit)
+                    "By owners' home country (split by equity)" if owners is not None
+                    else "By home country of the refiner's largest owner", unit)
     axes[1].set_ylabel("")
     axes[1].tick_params(axis="y", labelleft=True)
     found: dict[str, object] = {}
@@ -128,13 +133,18 @@ def sourcing_figure(flows: pd.DataFrame, dependence: pd.DataFrame, mineral: str,
 
 # ---------------------------------------------------------------------------------------------- dependence
 def overall_by_year(dependence: pd.DataFrame, column: str, aggregate: str = "mean",
-                    weights: dict[str, float] | None = None) -> pd.Series:
-    """The objective's aggregate per year: the weighted mean over minerals, or the worst mineral."""
+                    weights: dict[str, float] | None = None, prices: dict[str, float] | None = None) -> pd.Series:
+    """The objective's aggregate per year: the weighted mean over minerals (``value``: each mineral weighted by the
+    value of its demand that year, ``prices`` USD per tonne), or the worst mineral (``max``, ``leximin``)."""
     dep = dependence[dependence["demand_t"] > 0]
     per = dep.groupby(["mineral", "year"])[column].mean().unstack("mineral")
-    if aggregate == "max":
+    if aggregate in ("max", "leximin"):
         return per.max(axis=1)
     w = pd.Series({m: float((weights or {}).get(m, 1.0)) for m in per.columns})
+    if aggregate == "value":
+        demand = dep.groupby(["mineral", "year"])["demand_t"].mean().unstack("mineral")[per.columns]
+        value = demand * (w * pd.Series({m: float((prices or {}).get(m, 1.0)) for m in per.columns}))
+        return (per * value).sum(axis=1) / value.where(per.notna()).sum(axis=1)
     return (per * w).sum(axis=1) / w.sum()
 
 
@@ -145,18 +155,15 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
     short = (shortfall.reindex(years, fill_value=0.0).to_numpy(dtype=float) if shortfall is not None
              else np.zeros(len(years)))
     unmet = short > 0.005
-    for year in np.asarray(years)[unmet]:  # a year with unmet demand: a low share there is no independence
+    for year in np.asarray(years)[unmet]:  # a year with unmet demand: its tonnes count in the exposure
         ax.axvspan(year - 0.5, year + 0.5, color="#f4cccc", alpha=0.6, linewidth=0, zorder=0,
-                   label="Demand left unmet (share not drawn as a cut)")
-    line = np.where(unmet, np.nan, opt)
+                   label="Demand left unmet (counted in the exposure)")
+    line = opt
     ax.plot(years, line, color=OPTIMISED, marker="o", markersize=3.5, linewidth=2, label="Optimised plan", zorder=3)
-    if unmet.any():
-        ax.plot(np.asarray(years)[unmet], opt[unmet], linestyle="none", marker="x", markersize=6, color=CHINA_RED,
-                label="Optimised plan, year with unmet demand", zorder=4)
     if not np.all(np.isnan(ref)):
         ax.plot(years, ref, color=LEAST_COST, linestyle="--", marker="o", markersize=3, label="Least-cost plan")
         ax.fill_between(years, line, ref, where=ref >= line, color=OPTIMISED, alpha=0.08, linewidth=0,
-                        interpolate=True, label="Cut in dependence")
+                        interpolate=True, label="Cut in exposure")
     ax.set_title(title, loc="left")
     values = np.concatenate([opt, ref])
     values = values[np.isfinite(values)]
@@ -176,8 +183,10 @@ def _dependence_panel(ax: Axes, years: list[int], optimised: pd.Series, least: p
 @styled
 def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Names, country: str = "CHN",
                       aggregate: str = "mean", weights: dict[str, float] | None = None,
-                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None) -> Figure | None:
-    """China-attributed share of demand by year, one panel per mineral plus the overall aggregate."""
+                      buyer: str = "USA", overall: tuple[float | None, float | None] | None = None,
+                      prices: dict[str, float] | None = None) -> Figure | None:
+    """China exposure by year (tonnes attributed plus tonnes unmet, % of demand; ``results.Measures``), one
+    panel per mineral plus the overall aggregate."""
     if dependence.empty:
         return None
     years = _years(dependence)
@@ -187,18 +196,19 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
     rows = -(-n // cols)
     fig = new_figure(11.0, 2.9 * rows + 0.8)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True)).ravel()
-    has_ref = dependence["least_cost_china_share_pct"].notna().any()
+    has_ref = dependence["least_cost_china_exposure_pct"].notna().any()
     for ax, m in zip(axes, panels, strict=False):
         dep = dependence[dependence["mineral"] == m]
-        opt = dep.groupby("year")["china_share_pct"].mean()
-        ref = dep.groupby("year")["least_cost_china_share_pct"].mean()
+        opt = dep.groupby("year")["china_exposure_pct"].mean()
+        ref = dep.groupby("year")["least_cost_china_exposure_pct"].mean()
         means = f"mean {ref.mean():.1f}% → {opt.mean():.1f}%" if has_ref else f"mean {opt.mean():.1f}%"
         _dependence_panel(ax, years, opt, ref, f"{names.Mineral(m)} ({means})",
                           dep.groupby("year")["shortfall_t"].mean())
     ax = axes[len(panels)]
-    opt = overall_by_year(dependence, "china_share_pct", aggregate, weights)
-    ref = overall_by_year(dependence, "least_cost_china_share_pct", aggregate, weights) if has_ref else opt * np.nan
-    word = "worst" if aggregate == "max" else "mean"
+    opt = overall_by_year(dependence, "china_exposure_pct", aggregate, weights, prices)
+    ref = (overall_by_year(dependence, "least_cost_china_exposure_pct", aggregate, weights, prices) if has_ref
+           else opt * np.nan)
+    word = {"max": "worst", "leximin": "worst mineral", "value": "value-weighted mean"}.get(aggregate, "mean")
     if overall is not None and overall[1] is not None:
         word += f" {overall[0]:.1f}% → {overall[1]:.1f}%" if overall[0] is not None else f" {overall[1]:.1f}%"
     _dependence_panel(ax, years, opt, ref, f"All minerals ({word})",
@@ -214,8 +224,8 @@ def dependence_figure(dependence: pd.DataFrame, minerals: list[str], names: Name
         for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
             found.setdefault(lab, h)
     fig.legend(list(found.values()), list(found), loc="outside lower center", ncol=len(found))
-    fig.suptitle(f"Share of {names.country(buyer)} demand attributed to {names.country(country)}, by year: "
-                 f"optimised plan against the least-cost plan")
+    fig.suptitle(f"Exposure of {names.country(buyer)} demand to {names.country(country)} (attributed plus unmet "
+                 f"tonnes), by year: optimised plan against the least-cost plan")
     return fig
 
 
@@ -382,11 +392,11 @@ def costs_figure(costs: pd.DataFrame, minerals: list[str], names: Names, base_ye
 
 
 def frontier_x(frontier: pd.DataFrame, target: str) -> pd.Series:
-    """The dependence a target's points are plotted at: the mineral's own share, or the overall one for 'all'."""
+    """The exposure a target's points are plotted at: the mineral's own, or the overall one for 'all'."""
     column = f"{target}_pct"
     if target != "all" and column in frontier.columns:
         return frontier[column]
-    return frontier["dependence_pct"]
+    return frontier["exposure_pct"]
 
 
 NOISE_USD = 1.0  # premiums and marginal costs below one dollar are solver noise (1e-8 of a USD 60 bn plan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
@@ -20,6 +21,7 @@ from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
+from engine.model.joins import strings
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
@@ -41,13 +43,26 @@ DELIVERY_COLUMNS = ["mineral", "year", "scen", "location", "owner", "attribution
 
 
 def _deliveries(model: Model) -> pd.DataFrame:
-    """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need."""
-    parts = []
-    for block, frame in model.delivery_frames():
-        part = {"col": model.block_cols(block), "kind": "purchase" if block == "flow" else "jv", "id": frame["id"]}
-        part.update({column: frame[column] for column in DELIVERY_COLUMNS})
-        parts.append(pd.DataFrame(part, index=frame.index))
-    return pd.concat(parts, ignore_index=True)
+    """Every column that delivers tonnes to the buyer (purchases, JV output), with the attributes rules need.
+
+    Each column is the blocks' columns end to end (pandas' concat of each column, so the dtypes are those a concat
+    of the blocks' frames gives), made into one frame without copies: a frame per block, then their concat,
+    copied every column twice (0.1 s at 1.1M non-zeros)."""
+    frames = model.delivery_frames()
+    columns = {"col": np.concatenate([model.block_cols(block) for block, _ in frames]),
+               "kind": _end_to_end([pd.Series(strings("purchase" if block == "flow" else "jv", len(frame)))
+                                    for block, frame in frames])}
+    for column in ("id", *DELIVERY_COLUMNS):
+        columns[column] = _end_to_end([frame[column] for _, frame in frames])
+    return pd.DataFrame(columns, copy=False)
+
+
+def _end_to_end(series: list[pd.Series]) -> object:
+    """The series end to end, in the dtype pandas' concat gives them (numpy's concatenate where they share a numpy
+    dtype)."""
+    if len({s.dtype for s in series}) == 1 and isinstance(series[0].dtype, np.dtype):
+        return np.concatenate([s.to_numpy() for s in series])
+    return pd.concat(series, ignore_index=True) if len(series) > 1 else series[0].array
 
 
 def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,

@@ -35,15 +35,29 @@ def _world_aggregates(model: Model) -> list[str]:
     return sorted(aggregates & set(present))
 
 
+def _span(values: np.ndarray, chunk: int = 1 << 16) -> tuple[float, float] | None:
+    """The smallest and largest |value| above zero (None when there is none), read a chunk at a time: |A| and its
+    non-zeros as whole arrays were 17 MB of fresh memory (page faults) per build at a million non-zeros."""
+    low, high, found = np.inf, 0.0, False
+    buffer = np.empty(min(chunk, len(values)))
+    for start in range(0, len(values), chunk):
+        part = values[start:start + chunk]
+        size = np.abs(part, out=buffer[:len(part)])
+        size = size[size > 0]
+        if size.size:
+            low, high, found = min(low, size.min()), max(high, size.max()), True
+    return (low, high) if found else None
+
+
 def scaling_warnings(model: Model) -> None:
     """Warn when the matrix, or one objective, has coefficients spanning more than ``SCALE_LIMIT``."""
-    parts = {"constraint matrix": np.abs(model.lp.matrix().data)}
-    parts.update({f"{name} objective": np.abs(model.lp.objective(name)) for name in model.lp.objective_names})
+    parts = {"constraint matrix": model.lp.matrix().data}
+    parts.update({f"{name} objective": model.lp.objective(name) for name in model.lp.objective_names})
     for what, values in parts.items():
-        values = values[values > 0]
-        if values.size and values.max() / values.min() > SCALE_LIMIT:
+        span = _span(values)
+        if span is not None and span[1] / span[0] > SCALE_LIMIT:
             model.warnings.append(
-                f"{what} coefficients span {values.min():.1e} to {values.max():.1e} (ratio above "
+                f"{what} coefficients span {span[0]:.1e} to {span[1]:.1e} (ratio above "
                 f"{SCALE_LIMIT:.0e}); check units in the inputs (t/yr, USD/t) for a badly scaled row"
             )
 

@@ -23,8 +23,9 @@ are paid per tonne produced::
     Σ_{j, y} capex_j × CRF × Σ_{t = y+L_j}^{min(Y1, y+L_j+n−1)} δ_t × build[j, y]
       + Σ_{j, y, ω} p_ω × δ_y × (opex_j + royalty_j) × (1 + tariff) × jv_out[j, y, ω]
 
-Attribution to the dependence country C: a JV counts its C partner's equity share, a licence from a C partner
-the scenario's ``licence_technology_factor``, and a plant located in C counts fully under the location basis.
+Attribution to the dependence country C: a JV counts its C partner's equity share (under a control basis 1 when
+that share reaches ``control_threshold``, else 0), a licence from a C partner the scenario's
+``licence_technology_factor``, and a plant located in C counts fully under the location basis.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.formulation.supply import delivered_cost
+from engine.formulation.supply import delivered_cost, owned_share
 from engine.inputs.ownership import summed_holdings
 from engine.model.finance import capital_recovery_factor
 from engine.model.joins import columns_frame, positions, strings, taken, tiled
@@ -58,11 +59,11 @@ def option_table(model: Model) -> pd.DataFrame:
     equity = np.asarray(columns["partner_equity_share"], dtype=float)
     licence = np.asarray(columns["mode"], dtype=object) == "licensing"
     located = (host == on).astype(float)
-    equity_on = np.where(partner == on, equity, 0.0)
+    basis = s.dependence.basis
+    equity_on = owned_share(np.where(partner == on, equity, 0.0), basis, s.dependence.control_threshold)
     technology = np.where(licence & (partner == on), s.dependence.licence_technology_factor, 0.0)
     owned = np.maximum(equity_on, technology)
-    basis = s.dependence.basis
-    columns["attribution"] = located if basis == "location" else owned if basis == "ownership" else \
+    columns["attribution"] = located if basis == "location" else owned if basis in ("ownership", "control") else \
         np.maximum(located, owned)
     partner_covered = np.isin(partner, covered)
     columns["covered_equity"] = np.where(partner_covered, equity, 0.0)

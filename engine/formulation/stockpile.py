@@ -10,6 +10,17 @@ Stock balance, with S_0 the initial stock::
 The demand balance gains ``+ draw − put`` (what goes into the stockpile is bought on top of demand), and the
 cost objective the holding cost Σ p_ω δ_y h_m stock[m, y, ω]. Bounds: 0 <= stock <= capacity,
 put <= max_purchase, draw <= max_draw.
+
+Attribution (see ``dependence.py``): the stockpile is split into attributed and other stock, so that a draw
+carries the attribution of what was bought. Columns ``put_a[m, y, ω]``, ``draw_a[m, y, ω]`` and
+``stock_a[m, y, ω]`` are the attributed parts of the purchase, draw and level (the other parts are the totals
+less these). The tonnes bought are first stage; what they are made of is decided with the flows of each
+scenario. The initial stock counts as other stock (its origin is not in the data). Rows::
+
+    stock_a[m, y, ω] − stock_a[m, y−1, ω] − put_a[m, y, ω] + draw_a[m, y, ω] = 0    (stock_a[m, y0−1, ω] = 0)
+    put_a <= put,  draw_a <= draw,  stock_a <= stock                             (other parts >= 0)
+    put_a <= Σ a·x,  put − put_a <= Σ (1 − a)·x                                  (bought from that year's
+                                                                                  deliveries x into (m, y, ω))
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ def add_stockpile(model: Model) -> None:
     spec_row = np.repeat(np.argsort(spec["mineral"].to_numpy(), kind="stable"), len(years))  # by mineral, year
     first = {name: taken(values, spec_row) for name, values in spec.items()}
     first["year"] = np.tile(years, len(spec))
+    first["put_index"] = np.arange(len(spec) * len(years))  # the row's put column: one per mineral and year
     first = pd.DataFrame(first)
     put = lp.add_variables("stock_put", columns_frame(first, ["mineral", "year"]), 0.0, first["max_put"].to_numpy())
     scens = np.sort(model.scenarios["scen"].to_numpy())
@@ -50,7 +62,7 @@ def add_stockpile(model: Model) -> None:
 
     n = len(second)
     local = np.arange(n)
-    put_index = np.tile(np.arange(len(first)), len(scens))  # the put of each row's mineral and year
+    put_index = second["put_index"].to_numpy()
     previous = np.flatnonzero(second["year"].to_numpy() > model.years[0])
     rows = np.concatenate([local, local, local, previous])
     cols = np.concatenate([stock.cols, put.cols[put_index], draw.cols, stock.cols[previous - 1]])
@@ -64,3 +76,38 @@ def add_stockpile(model: Model) -> None:
     prob = model.probability_of(second["scen"])
     holding = prob * model.discount(second["year"]) * second["holding"].to_numpy() / model.money_unit
     lp.add_objective("cost", stock.cols, holding)
+    _add_attributed_stock(model, keys, put.cols[put_index], draw.cols, stock.cols)
+
+
+def _add_attributed_stock(model: Model, keys: pd.DataFrame, put: np.ndarray, draw: np.ndarray,
+                          stock: np.ndarray) -> None:
+    """The attributed stock's columns and rows (the module's docstring): its balance, the parts within the
+    totals, and purchases split by the attribution of the deliveries they come from."""
+    lp, sp = model.lp, model.stockpile
+    n = len(sp)
+    put_a = lp.add_variables("stock_put_attr", keys, 0.0, sp["max_put"].to_numpy())
+    draw_a = lp.add_variables("stock_draw_attr", keys, 0.0, sp["max_draw"].to_numpy())
+    stock_a = lp.add_variables("stock_level_attr", keys, 0.0, sp["capacity"].to_numpy())
+    local = np.arange(n)
+    previous = np.flatnonzero(sp["year"].to_numpy() > model.years[0])
+    lp.add_constraints("stock_attr_balance", keys, np.concatenate([local, local, local, previous]),
+                       np.concatenate([stock_a.cols, put_a.cols, draw_a.cols, stock_a.cols[previous - 1]]),
+                       np.concatenate([np.ones(n), -np.ones(n), np.ones(n), -np.ones(len(previous))]), 0.0, 0.0)
+    for name, part, total in (("stock_attr_put", put_a.cols, put), ("stock_attr_draw", draw_a.cols, draw),
+                              ("stock_attr_level", stock_a.cols, stock)):
+        lp.add_constraints(name, keys, np.concatenate([local, local]), np.concatenate([part, total]),
+                           np.concatenate([np.ones(n), -np.ones(n)]), upper=0.0)
+    of_demand = np.full(len(model.demand), -1, dtype=np.int64)
+    rows = demand_row_of(model, sp)
+    of_demand[rows[rows >= 0]] = local[rows >= 0]
+    dl = model.deliveries
+    drow = dl["demand_row"].to_numpy()
+    at = np.where(drow >= 0, of_demand[np.maximum(drow, 0)], -1)
+    a = dl["attribution"].to_numpy(dtype=float)
+    cols = dl["col"].to_numpy()
+    for name, share, own in (("stock_attr_origin", a, [(put_a.cols, 1.0)]),
+                             ("stock_other_origin", 1.0 - a, [(put, 1.0), (put_a.cols, -1.0)])):
+        mine = (at >= 0) & (share > 0)
+        lp.add_constraints(name, keys, np.concatenate([local] * len(own) + [at[mine]]),
+                           np.concatenate([c for c, _ in own] + [cols[mine]]),
+                           np.concatenate([np.full(n, v) for _, v in own] + [-share[mine]]), upper=0.0)

@@ -17,17 +17,34 @@ from engine.formulation.model import Model
 from engine.inputs.ownership import equity_table, group_sums
 from engine.model.joins import columns_frame, strings, taken, tiled
 
+CONTROL_TOLERANCE = 1e-9  # equity this close below the control threshold reaches it (sums of listed shares)
+
 
 def attribution(location: pd.Series | np.ndarray, equity_on: pd.Series | np.ndarray, on: str,
-                basis: str) -> np.ndarray:
-    """Share of a source's tonnes counted as dependence on ``on``: by location, ownership or the larger."""
+                basis: str, control_threshold: float = 0.25) -> np.ndarray:
+    """Share of a source's tonnes counted as dependence on ``on``, per basis::
+
+        location          a = 1 if located in ``on`` else 0
+        ownership         a = e  (the equity share ``on`` holds)
+        combined          a = max(location, ownership)
+        control           a = 1 if e >= control_threshold else 0
+        combined_control  a = max(location, control)
+    """
     located = (np.asarray(location) == on).astype(float)
-    owned = np.asarray(equity_on, dtype=float)
+    owned = owned_share(np.asarray(equity_on, dtype=float), basis, control_threshold)
     if basis == "location":
         return located
-    if basis == "ownership":
+    if basis in ("ownership", "control"):
         return owned
     return np.maximum(located, owned)
+
+
+def owned_share(equity_on: np.ndarray, basis: str, control_threshold: float) -> np.ndarray:
+    """The ownership part of an attribution: the equity share itself, or under a control basis (``control``,
+    ``combined_control``) 1 where it reaches ``control_threshold`` and 0 below."""
+    if basis in ("control", "combined_control"):
+        return np.where((equity_on > 0) & (equity_on >= control_threshold - CONTROL_TOLERANCE), 1.0, 0.0)
+    return equity_on
 
 
 def _exportable_share(source_id: np.ndarray, location: np.ndarray, listed: np.ndarray,
@@ -74,7 +91,8 @@ def source_table(model: Model) -> pd.DataFrame:
     columns["covered_equity"] = np.where(found, covered_equity[np.maximum(at, 0)], 0.0)
     columns["owner"] = pd.array(np.where(found, top_owner[np.maximum(at, 0)], np.nan) if len(at) else
                                 np.empty(0, dtype=object), dtype=equity["owner"].dtype)
-    columns["attribution"] = attribution(location, columns["equity_on"], s.dependence.country, s.dependence.basis)
+    columns["attribution"] = attribution(location, columns["equity_on"], s.dependence.country, s.dependence.basis,
+                                         s.dependence.control_threshold)
     columns["exportable_share"] = _exportable_share(source_id, location, columns["exportable_share"],
                                                     s.data.exportable_share)
     return pd.DataFrame(columns)

@@ -38,17 +38,17 @@ import pandas as pd
 
 from engine.formulation import build_model
 from engine.formulation.demand import demand_row_of
-from engine.formulation.dependence import _attributed
+from engine.formulation.dependence import exposure_terms
 from engine.formulation.disruptions import ScenarioSet
 from engine.formulation.domestic import existing_domestic_capacity
 from engine.formulation.model import Model, scale_unit
 from engine.inputs.scenario import LoadedScenario
 from engine.model.lp import LinearProgram
 
-KNOWN_ROWS = ("demand", "stock_balance", "jv_capacity", "jv_max_size", "jv_min_size", "export_quota:",
-              "country_cap:", "content_rule:", "dependence_cap:", "domestic_target:")
-"""Constraint families this module knows: the first five and export quotas do not depend on a sample; the rest
-have a right-hand side that is a share of demand."""
+KNOWN_ROWS = ("demand", "stock_balance", "stock_attr_", "stock_other_origin", "jv_capacity", "jv_max_size",
+              "jv_min_size", "export_quota:", "dependence_cap:", "country_cap:", "content_rule:", "domestic_target:")
+"""Constraint families this module knows: those up to dependence caps (shares of supply: right-hand side 0) do
+not depend on a sample; the rest have a right-hand side that is a share of demand."""
 
 
 @dataclasses.dataclass
@@ -103,8 +103,12 @@ class SampleModels:
 
     # ------------------------------------------------------------------------------------------------ set-up
     def _unsupported_model(self) -> str | None:
-        if self.loaded.scenario.objective.aggregate != "mean":
-            return "the dependence objective is the maximum: its rows' coefficients are 1/demand"
+        aggregate = self.loaded.scenario.objective.aggregate
+        if aggregate in ("max", "leximin"):
+            word = {"max": "maximum", "leximin": "leximin"}[aggregate]
+            return f"the dependence objective is the {word}: its rows' coefficients are 1/demand"
+        if aggregate == "value":
+            return "the dependence objective is weighted by the value of demand: its coefficients follow demand"
         unknown = [name for name in self.base.lp.constraints if not name.startswith(KNOWN_ROWS)]
         if unknown:
             return f"constraint families {', '.join(unknown)} are not known to depend on a sample or not"
@@ -130,9 +134,9 @@ class SampleModels:
                                                        if "jv_out" in lp.variables else None})
         self.share_rows = [rows for name in lp.constraints if (rows := self._share_rows(name)) is not None]
         d = base.demand
-        dl, drow = _attributed(base)
-        self.dep_cols, self.dep_drow = dl["col"].to_numpy(), drow
-        self.dep_attribution = 100.0 * dl["attribution"].to_numpy()
+        terms, _ = exposure_terms(base)
+        self.dep_cols, self.dep_drow = terms.cols, terms.rows
+        self.dep_exposed = 100.0 * terms.exposed
         objective = base.scenario.objective
         self.dep_weight = d["mineral"].map(objective.weights).fillna(1.0).to_numpy()
         self.dep_first = (d["scen"] == d["scen"].iloc[0]).to_numpy()
@@ -158,9 +162,6 @@ class SampleModels:
             policy = policies[name.split(":", 1)[1]]
             share = keys["year"].map(policy.share_in).to_numpy(dtype=float)
             return _ShareRows(name, "lower", share, demand_row_of(base, keys))
-        if name.startswith("dependence_cap:"):
-            policy = policies[name.split(":", 1)[1]]
-            return _ShareRows(name, "upper", np.full(len(keys), policy.max_share), demand_row_of(base, keys))
         if name.startswith("domestic_target:"):
             policy = policies[name.split(":", 1)[1]]
             if policy.min_capacity_t is not None:
@@ -337,7 +338,7 @@ class SampleModels:
         """The mean dependence objective's terms and unit for the sample's demand (``add_dependence_objective``)."""
         positive = demand_t > 0
         drow = self.dep_drow
-        coef = self.dep_attribution / np.where(demand_t[drow] > 0, demand_t[drow], np.inf)
+        coef = self.dep_exposed / np.where(demand_t[drow] > 0, demand_t[drow], np.inf)
         total = float((self.dep_weight * positive)[self.dep_first].sum()) or 1.0
         scale = (self.dep_probability * self.dep_weight / total)[drow]
         values = coef * scale

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.errors import InputError, did_you_mean
 from engine.inputs.tables import (
@@ -58,7 +60,7 @@ class Dataset:
         ordered = {name: canonical_order(name, frame) for name, frame in self.tables.items()}
         object.__setattr__(self, "tables", ordered)
         if not self.digest:
-            object.__setattr__(self, "digest", table_digest(ordered))
+            object.__setattr__(self, "digest", _digest(ordered))
 
     @property
     def minerals(self) -> pd.DataFrame:
@@ -92,40 +94,67 @@ Lines = Sequence[int]
 """The line of the file each data row starts on, by row position (blank lines and quoted newlines counted)."""
 
 
-def _coerce(raw: pd.Series, col: Column, where: str, problems: Problems, lines: Lines) -> pd.Series:
-    text = raw.astype(str).str.strip()
-    blank = text.eq("")
+def _coerce(raw: Sequence[str], text: Sequence[str], col: Column, where: str, problems: Problems,
+            lines: Lines) -> tuple[object, list | None]:
+    """One column's cells (``raw``; ``text``: each stripped) as the frame's column (a str Series, or a bool, int64,
+    Int64 or float64 array) and, for a text column, its values as a list (None where blank). The cells are held as
+    lists, not Series: a table has a few hundred rows, and pandas' cost per call was most of loading the inputs."""
+    blank = [t == "" for t in text]
     if col.required:
-        for i in text.index[blank]:
-            problems.add(f"{where}, line {lines[i]}, column {col.name}: value missing ({col.description})")
+        for i, is_blank in enumerate(blank):
+            if is_blank:
+                problems.add(f"{where}, line {lines[i]}, column {col.name}: value missing ({col.description})")
     if col.kind == "str":
-        return text.where(~blank, None)
+        values = [None if b else t for t, b in zip(text, blank, strict=True)]
+        return pd.Series(values, dtype="str"), values
     if col.kind == "bool":
-        lowered = text.str.lower()
-        bad = ~blank & ~lowered.isin(TRUE | FALSE)
-        for i in text.index[bad]:
-            problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not true/false")
-        return lowered.isin(TRUE)
-    numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
-    not_number = ~blank & numbers.isna()
-    infinite = ~blank & ~not_number & ~np.isfinite(numbers.fillna(0.0))
-    for i in text.index[not_number | infinite]:
+        lowered = pc.utf8_lower(pa.array(text, type=pa.string())).to_pylist()  # as pandas' str.lower
+        for i, low in enumerate(lowered):
+            if not blank[i] and low not in TRUE and low not in FALSE:
+                problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not true/false")
+        return np.array([low in TRUE for low in lowered], dtype=bool), None
+    is_blank = np.array(blank, dtype=bool)
+    # pandas' own parser (to_numeric of a str Series runs the same function on the same strings)
+    numbers = pd.to_numeric(np.array([None if b else t for t, b in zip(text, blank, strict=True)], dtype=object),
+                            errors="coerce")
+    missing = pd.isna(numbers)
+    not_number = ~is_blank & missing
+    floats = np.where(missing, 0.0, numbers).astype(float)
+    with np.errstate(invalid="ignore"):
+        infinite = ~is_blank & ~not_number & ~np.isfinite(floats)
+    bad = not_number | infinite
+    for i in np.flatnonzero(bad):
         what = "not a finite number" if infinite[i] or text[i].lower() in ("nan", "-nan", "+nan") else "not a number"
         problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is {what}; expected "
                      f"{_range_text(col)}")
-    bad = not_number | infinite
-    numbers = numbers.where(~bad)  # reported once, as not a finite number, not again as out of range
+    if bad.any():  # reported once, as not a finite number, not again as out of range
+        numbers = np.where(bad, np.nan, numbers).astype(float)
     if col.kind == "int":
-        fractional = ~blank & ~bad & (numbers.fillna(0) != numbers.fillna(0).round())
-        for i in text.index[fractional]:
+        filled = np.where(pd.isna(numbers), 0, numbers)
+        fractional = ~is_blank & ~bad & (filled != np.round(filled))
+        for i in np.flatnonzero(fractional):
             problems.add(f"{where}, line {lines[i]}, column {col.name}: '{raw[i]}' is not a whole number")
-        return numbers.astype("Int64") if blank.any() else numbers.fillna(0).astype(np.int64)
-    return numbers.astype(float)
+        if is_blank.any():
+            return pd.Series(numbers).astype("Int64").array, None
+        return filled.astype(np.int64), None
+    return numbers.astype(float), None
 
 
-def _check_range(values: pd.Series, col: Column, where: str, problems: Problems, lines: Lines) -> None:
+def _check_range(values: object, col: Column, where: str, problems: Problems, lines: Lines) -> None:
+    """Range problems of a numeric column; screened on floats first (almost every table has none)."""
     if col.kind not in ("int", "float"):
         return
+    floats = values.to_numpy(dtype=float, na_value=np.nan) if isinstance(values, pd.api.extensions.ExtensionArray) \
+        else np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.zeros(len(floats), dtype=bool) if col.minimum is None else (
+            floats <= col.minimum if col.minimum_excluded else floats < col.minimum)
+        high = np.zeros(len(floats), dtype=bool) if col.maximum is None else floats > col.maximum
+    if (low | high).any():
+        _range_problems(pd.Series(values), col, where, problems, lines)
+
+
+def _range_problems(values: pd.Series, col: Column, where: str, problems: Problems, lines: Lines) -> None:
     present = values.dropna()
     expected = _range_text(col)
     if col.minimum is not None:
@@ -223,37 +252,63 @@ def _read_table(schema: TableSchema, path: Path, problems: Problems) -> tuple[pd
                      f"the header has {', '.join(header)}")
     if len(problems.items) > problems_before:
         return None
-    raw = pd.DataFrame([record + [""] * (len(header) - len(record)) for record in rows], columns=header,
-                       dtype=str) if rows else pd.DataFrame({name: pd.Series(dtype=str) for name in header})
-    out = pd.DataFrame(index=raw.index)
+    width = len(header)
+    cells = [cell for record in rows for cell in (record + [""] * (width - len(record)))]  # row by row
+    stripped = pc.utf8_trim_whitespace(pa.array(cells, type=pa.string())).to_pylist()  # as pandas' str.strip
+    where = str(path)
+    columns: dict[str, object] = {}
+    texts: dict[str, list] = {}
     for col in schema.columns:
-        series = raw[col.name] if col.name in raw.columns else pd.Series("", index=raw.index)
-        out[col.name] = _coerce(series, col, str(path), problems, lines)
-        _check_range(out[col.name], col, str(path), problems, lines)
-        if col.choices is not None:
-            bad = out[col.name].notna() & ~out[col.name].isin(col.choices)
-            for i in out.index[bad]:
-                problems.add(f"{path}, line {lines[i]}, column {col.name}: '{out[col.name][i]}' is not one of "
-                             f"{', '.join(col.choices)}{did_you_mean(out[col.name][i], col.choices)}")
+        if col.name in header:
+            j = header.index(col.name)
+            raw, text = cells[j::width], stripped[j::width]
+        else:
+            raw = text = [""] * len(rows)
+        columns[col.name], values = _coerce(raw, text, col, where, problems, lines)
+        _check_range(columns[col.name], col, where, problems, lines)
+        if values is not None:
+            texts[col.name] = values
+        if col.choices is not None and any(v is not None and v not in col.choices for v in values or ()):
+            column = pd.Series(columns[col.name])
+            bad = column.notna() & ~column.isin(col.choices)
+            for i in column.index[bad]:
+                problems.add(f"{path}, line {lines[i]}, column {col.name}: '{column[i]}' is not one of "
+                             f"{', '.join(col.choices)}{did_you_mean(column[i], col.choices)}")
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
     if "provenance" in header and schema.figures:
-        _check_provenance(out, schema, str(path), problems, lines)
-    dupes = out.duplicated(list(schema.key), keep="first")
-    for i in out.index[dupes]:
-        key = ", ".join(str(out[k][i]) for k in schema.key)
-        problems.add(f"{path}, line {lines[i]}: duplicate key ({key}) in columns {', '.join(schema.key)}")
+        _check_provenance(out, texts["provenance"], schema, where, problems, lines)
+    if _has_duplicates([texts[k] if k in texts else _key_values(out[k]) for k in schema.key]):
+        dupes = out.duplicated(list(schema.key), keep="first")
+        for i in out.index[dupes]:
+            key = ", ".join(str(out[k][i]) for k in schema.key)
+            problems.add(f"{path}, line {lines[i]}: duplicate key ({key}) in columns {', '.join(schema.key)}")
     return out, lines
 
 
-def _check_provenance(frame: pd.DataFrame, schema: TableSchema, where: str, problems: Problems,
+def _key_values(column: pd.Series) -> list:
+    """A key column's values, None where missing (pandas' duplicated takes missing values as equal)."""
+    return [None if missing else v for v, missing in zip(column.tolist(), column.isna().tolist(), strict=True)]
+
+
+def _has_duplicates(keys: list[list]) -> bool:
+    rows = list(zip(*keys, strict=True))
+    return len(set(rows)) < len(rows)
+
+
+def _check_provenance(frame: pd.DataFrame, provenance: list, schema: TableSchema, where: str, problems: Problems,
                       lines: Lines) -> None:
-    """Each row flags every figure it has, once: ``column=sourced|derived|assumed``; ``estimate`` agrees."""
+    """Each row flags every figure it has, once: ``column=sourced|derived|assumed``; ``estimate`` agrees.
+    ``provenance``: the column's values (None where blank)."""
     flags = " | ".join(PROVENANCE_FLAGS)
-    given = frame["provenance"].map(lambda v: isinstance(v, str) and bool(v.strip()))
-    if not given.any():
+    given = [isinstance(v, str) and bool(v.strip()) for v in provenance]
+    if not any(given):
         return  # a table without provenance flags (allowed: the column is optional)
-    for i, text in frame["provenance"].items():
+    figures = [c for c in schema.figures if c in frame.columns]
+    has = {c: frame[c].notna().tolist() for c in figures}
+    estimate = frame["estimate"].tolist() if "estimate" in frame.columns else None
+    for i, text in enumerate(provenance):
         text = text if given[i] else ""
-        present = [c for c in schema.figures if c in frame.columns and pd.notna(frame[c][i])]
+        present = [c for c in figures if has[c][i]]
         seen: dict[str, str] = {}
         for token in text.split():
             name, _, flag = token.partition("=")
@@ -272,9 +327,8 @@ def _check_provenance(frame: pd.DataFrame, schema: TableSchema, where: str, prob
         if missing:
             problems.add(f"{where}, line {lines[i]}, column provenance: no flag for {', '.join(missing)}; expected "
                          f"'column={flags}' for every figure the row has")
-        if seen and "estimate" in frame.columns and bool(frame["estimate"][i]) != any(
-                f != "sourced" for f in seen.values()):
-            problems.add(f"{where}, line {lines[i]}, column estimate: '{str(bool(frame['estimate'][i])).lower()}' "
+        if seen and estimate is not None and bool(estimate[i]) != any(f != "sourced" for f in seen.values()):
+            problems.add(f"{where}, line {lines[i]}, column estimate: '{str(bool(estimate[i])).lower()}' "
                          f"disagrees with the provenance flags; expected true exactly when a figure is derived or "
                          f"assumed")
 
@@ -282,7 +336,7 @@ def _check_provenance(frame: pd.DataFrame, schema: TableSchema, where: str, prob
 def _check_ranges(frame: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -> None:
     """Where a low or high value is given beside a central one: low <= central <= high."""
     for central, (low, high) in RANGES.items():
-        if central not in frame.columns:
+        if central not in frame.columns or not _range_misordered(frame, central, low, high):
             continue
         for i in frame.index:
             c, lo, hi = frame[central][i], frame[low][i] if low in frame else None, frame[high][i] if high in frame \
@@ -293,6 +347,15 @@ def _check_ranges(frame: pd.DataFrame, where: Path, problems: Problems, lines: L
             if hi is not None and pd.notna(hi) and pd.notna(c) and hi < c:
                 problems.add(f"{where}, line {lines[i]}, column {high}: {hi:g} is below {central} {c:g}; expected "
                              f"central <= high")
+
+
+def _range_misordered(frame: pd.DataFrame, central: str, low: str, high: str) -> bool:
+    """Whether any row has low > central or high < central (a missing value breaks neither, as in
+    ``_check_ranges``)."""
+    c = frame[central].to_numpy(dtype=float, na_value=np.nan)
+    lo = frame[low].to_numpy(dtype=float, na_value=np.nan) if low in frame else None
+    hi = frame[high].to_numpy(dtype=float, na_value=np.nan) if high in frame else None
+    return bool((lo is not None and (lo > c).any()) or (hi is not None and (hi < c).any()))
 
 
 def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: Problems,
@@ -306,6 +369,8 @@ def _check_references(tables: dict[str, pd.DataFrame], folder: Path, problems: P
             ref_table, ref_col = col.references.split(".")
             valid = set(tables[ref_table][ref_col].dropna())
             values = frame[col.name]
+            if all(v in valid or v is None or v != v for v in values.tolist()):  # none unknown (v != v: NaN)
+                continue
             bad = values.notna() & ~values.isin(valid)
             for i in frame.index[bad]:
                 problems.add(
@@ -344,7 +409,7 @@ def _check_rules(tables: dict[str, pd.DataFrame], folder: Path, problems: Proble
 
 
 def _check_jv(jv: pd.DataFrame, where: Path, problems: Problems, lines: Lines) -> None:
-    for i, row in jv.iterrows():
+    for i, row in zip(jv.index, jv.to_dict("records"), strict=True):  # iterrows makes a Series per row
         mode = row["mode"]
         if mode not in MODE_EQUITY or pd.isna(row["partner_equity_share"]):
             continue
@@ -382,14 +447,19 @@ def table_digest(tables: dict[str, pd.DataFrame]) -> str:
     It depends on the facts, not on the files' bytes: row order, quoting, spacing, blank lines, extra
     columns and number spelling (``1e3`` or ``1000``) leave it unchanged.
     """
+    return _digest({name: canonical_order(name, frame) for name, frame in tables.items()})
+
+
+def _digest(ordered: dict[str, pd.DataFrame]) -> str:
+    """``table_digest`` of tables already in canonical order (a Dataset's)."""
     h = hashlib.sha256()
     for name in ORDER:
-        frame = tables.get(name)
+        frame = ordered.get(name)
         if frame is None:
             continue
         columns = [c.name for c in TABLES_BY_NAME[name].columns if c.name in frame.columns]
         h.update(name.encode())
-        h.update(canonical_order(name, frame)[columns].to_csv(index=False, lineterminator="\n").encode())
+        h.update(frame[columns].to_csv(index=False, lineterminator="\n").encode())
     return h.hexdigest()
 
 
@@ -413,7 +483,8 @@ def load_dataset(folder: Path) -> Dataset:
             tables[name], line_map[name] = read
     problems.raise_if_any(f"The dataset in {folder} has problems:")
     for name in ORDER:
-        tables.setdefault(name, empty_table(name))
+        if name not in tables:
+            tables[name] = empty_table(name)
         line_map.setdefault(name, [])
     _check_references(tables, folder, problems, line_map)
     _check_rules(tables, folder, problems, line_map)

@@ -34,7 +34,8 @@ NUMBER_RANGES: dict[str, tuple[float, float, str]] = {
     "quota_t": (0, 1e9, "t per year"), "owner_threshold": (0, 1, "(a share of equity, 0-1)"),
     "ad_valorem": (0, 100, "(a share of the delivered cost, 1 = 100%)"), "per_tonne_usd": (0, 1e9, "USD/t"),
     "max_share": (0, 1, "(a share, 0-1)"), "share": (0, 1, "(a share, 0-1)"),
-    "feoc_threshold": (0, 1, "(a share of equity, 0-1)"), "threshold": (0, 1, "(a share of equity, 0-1)"),
+    "feoc_threshold": (0, 1, "(a share of equity, 0-1)"),
+    "control_threshold": (0, 1, "(a share of equity, 0-1)"), "threshold": (0, 1, "(a share of equity, 0-1)"),
     "credit_usd_per_t": (0, 1e9, "USD/t"), "max_equity": (0, 1, "(a share of equity, 0-1)"),
     "min_capacity_t": (0, 1e9, "t per year"), "min_share": (0, 1, "(a share of demand, 0-1)"),
     "initial_t": (0, 1e9, "t"), "capacity_t": (0, 1e9, "t"), "max_purchase_t": (0, 1e9, "t per year"),
@@ -234,17 +235,22 @@ class Objective(StrictModel):
     """What the optimiser minimises.
 
     Cost is always cost including unmet demand at its value (10x the reference price a tonne, discounted like
-    every cost). ``minimise: dependence`` — China-attributed share (``aggregate`` mean or max over minerals and
-    years) within ``budget`` (on that cost), then cost. ``minimise: cost`` — cost, with dependence limited only by
-    ``dependence_cap`` policies. ``shortfall: valued`` (the default) — unmet demand is a cost at its value: no plan
-    spends more than a tonne is worth to avoid leaving it unmet; ``shortfall: first`` — unmet demand is minimised
-    first, at any cost, as its own stage before cost.
+    every cost). ``minimise: dependence`` — China exposure aggregated over minerals and years within ``budget`` (on
+    that cost), then cost. ``minimise: cost`` — cost, with dependence limited only by ``dependence_cap`` policies.
+    ``shortfall: valued`` (the default) — unmet demand is a cost at its value: no plan spends more than a tonne is
+    worth to avoid leaving it unmet; ``shortfall: first`` — unmet demand is minimised first, at any cost, as its own
+    stage before cost.
+
+    ``aggregate``: ``mean`` (each mineral-year alike, times its mineral's weight), ``value`` (each mineral-year by
+    the value of its demand, tonnes × reference price, times its mineral's weight), ``max`` (the worst
+    mineral-year) or ``leximin`` (the worst mineral's exposure, its mean over years, first; then the next worst's;
+    ...). ``engine/formulation/dependence.py`` has the formulas.
     """
 
     minimise: Literal["dependence", "cost"] = "dependence"
     shortfall: Literal["valued", "first"] = "valued"
     budget: BudgetSpec = Field(default_factory=lambda: Budget(premium=0.15))
-    aggregate: Literal["mean", "max"] = "mean"
+    aggregate: Literal["mean", "value", "max", "leximin"] = "mean"
     weights: dict[str, Weight] = Field(default_factory=dict)
     tolerance: float = Field(1e-8, ge=0.0, le=0.1)
 
@@ -253,12 +259,15 @@ class DependenceSettings(StrictModel):
     """How tonnes are attributed to the country we measure dependence on.
 
     ``location`` counts tonnes refined in that country; ``ownership`` counts its equity share of each source;
-    ``combined`` takes the larger of the two. A licence counts ``licence_technology_factor`` of its output.
+    ``combined`` takes the larger of the two. ``control`` counts a source (or a JV) fully when that country's
+    equity in it reaches ``control_threshold``, else not at all; ``combined_control`` takes the larger of location
+    and control. A licence counts ``licence_technology_factor`` of its output on every basis but location.
     """
 
     country: str = "CHN"
-    basis: Literal["location", "ownership", "combined"] = "combined"
+    basis: Literal["location", "ownership", "combined", "control", "combined_control"] = "combined"
     licence_technology_factor: Share = 0.0
+    control_threshold: Share = 0.25
 
 
 class Finance(StrictModel):

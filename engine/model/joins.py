@@ -156,8 +156,9 @@ def taken(series: pd.Series, rows: np.ndarray | None) -> np.ndarray | pd.api.ext
 
 def columns_frame(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """``frame[names].reset_index(drop=True)``, built from the columns' arrays (pandas' own selection of columns
-    costs about a millisecond on the wide attribute tables)."""
-    return pd.DataFrame({name: taken(frame[name], None) for name in names})
+    costs about a millisecond on the wide attribute tables). The arrays are shared, not copied (pandas copies on
+    write): a block's keys cost no memory beside the table they come from (15 MB at 1.1M non-zeros)."""
+    return pd.DataFrame({name: taken(frame[name], None) for name in names}, copy=False)
 
 
 def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,

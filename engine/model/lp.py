@@ -77,6 +77,15 @@ class CscMatrix:
         start, end = self.indptr[j], self.indptr[j + 1]
         return self.indices[start:end], self.data[start:end]
 
+    def terms(self, x: np.ndarray) -> np.ndarray:
+        """Each non-zero's term ``a_ij x_j``, in the matrix's (column-major) order."""
+        return self.data * np.repeat(np.asarray(x, dtype=np.float64), np.diff(self.indptr))
+
+    def row_sums(self, terms: np.ndarray) -> np.ndarray:
+        """Each row's sum of ``terms`` (one per non-zero), added in column order: with ``terms(x)`` that is ``A x``
+        to the bit of scipy's CSC product, which adds each column's terms into the rows in the same order."""
+        return np.bincount(self.indices, weights=terms, minlength=self.shape[0])
+
     def to_scipy(self) -> scipy.sparse.csc_matrix:  # noqa: F821 - scipy is imported lazily
         import scipy.sparse as sp
 

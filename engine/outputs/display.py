@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.outputs.weighting import weighting_lines
 from engine.solvers.base import TONNES_NOISE
 
 MODE_LABELS = {"domestic": "no partner"}
@@ -24,7 +25,41 @@ def usd(value: float | None) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
+    """A percentage to one decimal; n/a when there is none or it is undefined (NaN)."""
+    return "n/a" if value is None or value != value else f"{value:.1f}%"
+
+
+def change_pp(now: float | None, before: float | None) -> str:
+    """The change between two percentages in percentage points; empty when either is missing or undefined."""
+    if now is None or before is None or now != now or before != before:
+        return ""
+    return f"{now - before:+.1f} pp"
+
+
+def measure_lines(dep: dict, country: str, aggregate: str, names: dict[str, str], unmet_by_mineral: dict,
+                  unmet_total: float) -> list[str]:
+    """The two measures of a summary's ``dependence``, least-cost and optimised, per mineral and overall, with the
+    unmet tonnes: the table of ``solve``'s printout."""
+    exposure, share = dep["exposure"], dep["share_of_supply"]
+    lines = [f"  Exposure to {country}: tonnes attributed to {country} plus tonnes unmet, % of demand",
+             f"  Share of supply attributed to {country}: % of tonnes supplied (deliveries and stock "
+             f"draws; n/a: nothing supplied)",
+             f"  (per mineral the mean over years; 'all' the {aggregate} over minerals and years)",
+             f"  {'':<12}{'---------- exposure ----------':>35}{'------- share of supply -------':>35}",
+             f"  {'mineral':<12}" + f"{'least-cost':>12}{'optimised':>12}{'change':>11}" * 2 + f"{'unmet t':>12}"]
+    for m in dict.fromkeys([*exposure["by_mineral"], *share["by_mineral"]]):
+        cells = []
+        for measure in (exposure, share):
+            v = measure["by_mineral"].get(m) or {}
+            lc, opt = v.get("least_cost_pct"), v.get("optimised_pct")
+            cells.append(f"{pct(lc):>12}{pct(opt):>12}{change_pp(opt, lc):>11}")
+        lines.append(f"  {names.get(m, m):<12}{''.join(cells)}{tonnes(unmet_by_mineral.get(m, 0.0)):>12}")
+    label = "all (" + aggregate + ")"
+    cells = [f"{pct(me['least_cost_overall_pct']):>12}{pct(me['overall_pct']):>12}"
+             f"{change_pp(me['overall_pct'], me['least_cost_overall_pct']):>11}" for me in (exposure, share)]
+    lines.append(f"  {label:<12}{''.join(cells)[len(label) - 12:]}{tonnes(unmet_total):>12}"
+                 if len(label) > 12 else f"  {label:<12}{''.join(cells)}{tonnes(unmet_total):>12}")
+    return lines
 
 
 def tonnes(value: float) -> str:
@@ -47,9 +82,9 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(head)
     if sc.get("description"):
         lines.append(f"  {sc['description'].strip()}")
-    aim = (f"minimise dependence on {sc['dependence_on']} ({sc['basis']} basis, {sc['aggregate']} over minerals "
-           f"and years) within {sc['budget']}" if sc["objective"] == "dependence"
-           else f"minimise cost under the scenario's dependence caps ({sc['basis']} basis)")
+    aim = (f"minimise exposure to {sc['dependence_on']} ({sc['basis']} basis, {sc['aggregate']} over "
+           f"minerals and years) within {sc['budget']}" if sc["objective"] == "dependence"
+           else f"minimise cost under the scenario's caps on share of supply ({sc['basis']} basis)")
     lines.append(f"  Buyer {sc['buyer']}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
     model, stages = summary["model"], summary["stages"]
     solve_s = sum(st["seconds"] or 0 for st in [*stages, *summary.get("tie_break", [])])
@@ -61,20 +96,9 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
         return "\n".join(lines)
     dep, short = summary["dependence"], summary["shortfall"]
     lines.append("")
-    lines.append(f"  Share of demand attributed to {sc['dependence_on']} (mean over years)")
-    if short["total_t"] > 0:
-        lines.append("  (shares are of all demand: tonnes left unmet count as not attributed, so a shortfall lowers "
-                     "the share)")
-    lines.append(f"  {'mineral':<12}{'least-cost':>12}{'optimised':>12}{'change':>11}{'shortfall t':>14}")
-    for m, v in dep["by_mineral"].items():
-        change = None if v["least_cost_pct"] is None else v["optimised_pct"] - v["least_cost_pct"]
-        lines.append(f"  {names.get(m, m):<12}{pct(v['least_cost_pct']):>12}{pct(v['optimised_pct']):>12}"
-                     f"{'' if change is None else f'{change:+.1f} pp':>11}"
-                     f"{tonnes(short['by_mineral_t'].get(m, 0.0)):>14}")
-    label = "all (" + sc["aggregate"] + ")"
-    change = dep["overall_pct"] - dep["least_cost_overall_pct"]
-    lines.append(f"  {label:<12}{pct(dep['least_cost_overall_pct']):>12}{pct(dep['overall_pct']):>12}"
-                 f"{f'{change:+.1f} pp':>11}{tonnes(short['total_t']):>14}")
+    lines.extend(measure_lines(dep, sc["dependence_on"], sc["aggregate"], names, short["by_mineral_t"],
+                               short["total_t"]))
+    lines.extend(weighting_lines(dep.get("weighting"), names))
     lines.append("")
     lines.extend(render_cost(summary))
     lines.extend(render_jv(summary.get("jv"), names))

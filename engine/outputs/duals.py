@@ -2,18 +2,21 @@
 
 For every policy row that binds (country caps, content rules, dependence caps, export quotas, domestic
 targets) the dual of the cost stage says how much the plan's cost (present value) would fall if the row were
-relaxed by one unit: a tonne of supply for share rules and quotas, a percentage point of demand for dependence
-caps, a t/yr of capacity for domestic targets. Policies that act on bounds (bans, FEOC exclusions, market
-access) are priced by the reduced cost of the best source they hold back. Values are reported in present value
-and in money of the row's year (divided by the discount factor).
+relaxed by one unit: a tonne of supply for share rules and quotas, a percentage point of the share of supply
+for dependence caps (at the plan's tonnes supplied), a t/yr of capacity for domestic targets. Policies that act
+on bounds (bans, FEOC exclusions, market access) are priced by the reduced cost of the best source they hold back.
+Values are reported in present value and in money of the row's year (divided by the discount factor).
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
+from engine.outputs.results import measures_of
 from engine.solvers.base import Solution
 
 COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "dual_pv_usd", "dual_usd", "whole_unit_usd",
@@ -27,7 +30,7 @@ THRESHOLD = 1e-9  # duals below this (in LP money units) do not bind
 UNITS = {
     "country_cap": "USD per t of supply from the country",
     "content_rule": "USD per t of qualifying supply required",
-    "dependence_cap": "USD per percentage point of demand",
+    "dependence_cap": "USD per percentage point of share of supply",
     "export_quota": "USD per t of quota",
     "domestic_target": "USD per t/yr of domestic capacity",
     "bound": "USD per t held back",
@@ -56,10 +59,9 @@ def row_duals(model: Model, solution: Solution) -> pd.DataFrame:
         keys = keys[binding].reset_index(drop=True)
         value = value[binding]
         unit = np.ones(len(keys))  # a tonne (a t/yr for domestic targets) of the row's right-hand side
-        if family == "dependence_cap":  # per tonne of attributed supply → per percentage point of demand
-            demand = model.demand.set_index(["scen", "mineral", "year"])["demand_t"]
-            rows = pd.MultiIndex.from_frame(keys[["scen", "mineral", "year"]])
-            unit = 0.01 * demand.reindex(rows).to_numpy()
+        if family == "dependence_cap":  # per tonne of the row Σ (a − cap)·x → per percentage point of the cap,
+            # which moves the row's bound by 1% of the tonnes supplied (at the plan's supply)
+            unit = 0.01 * measures_of(model, solution.x, keys[["scen", "mineral", "year"]]).supplied_t
             value = value * unit
         # HiGHS's row dual is d(objective)/d(bound): negative where the upper bound binds (relax it upwards)
         step = np.where(dual[binding] < 0, unit, -unit)
@@ -124,7 +126,8 @@ def _reading(row: object, names: dict[str, str]) -> str:
     where = f" on {row.country}" if row.country else ""
     amount = f"USD {row.dual_usd:,.0f}"
     if row.family == "dependence_cap":
-        text = f"the cap '{row.policy}' on {mineral} in {row.year} costs {amount} per percentage point tightened"
+        text = (f"the cap '{row.policy}' on {mineral}'s share of supply in {row.year} costs {amount} per percentage "
+                f"point tightened")
     elif row.family == "bound":
         text = (f"'{row.policy}' holds back {mineral}{where} in {row.year}: each tonne let through would save "
                 f"{amount}")
@@ -135,17 +138,31 @@ def _reading(row: object, names: dict[str, str]) -> str:
     return text + _whole(row)
 
 
+_LAST_BINDING: list[tuple[tuple[weakref.ref, ...], pd.DataFrame]] = []
+"""The last ``_binding`` table with weak references to what it was made from (the model, the solution and its dual
+arrays): a run's whole-unit probe and its shadow prices read the same solution's duals. Compared by identity, so a
+new solution or dual array is never mistaken for the last; weak, so the cache keeps no model alive."""
+
+
+def _sources(model: Model, solution: Solution) -> tuple[object, ...]:
+    return model, solution, solution.row_dual, solution.col_dual
+
+
 def _binding(model: Model, solution: Solution) -> pd.DataFrame:
     """Every binding policy row and bound with where it sits in the LP, most expensive (per unit, in the row's
     year) first; duals equal as written (10 significant digits, ``engine/outputs/files.py``) in key order, so that
-    noise never orders rows."""
+    noise never orders rows. A fresh copy each call."""
+    for refs, table in _LAST_BINDING:
+        if all(ref() is source for ref, source in zip(refs, _sources(model, solution), strict=True)):
+            return table.copy()
     table = pd.concat([row_duals(model, solution), bound_duals(model, solution)], ignore_index=True)
-    if table.empty:
-        return table
-    keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
-    table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
-    table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
-    return table.reset_index(drop=True)
+    if not table.empty:
+        keys = ["policy", "family", "mineral", "year", "country"]  # unique per row
+        table["written"] = [float(f"{v:.10g}") for v in table["dual_usd"].astype(float)]
+        table = table.sort_values(["written", *keys], ascending=[False] + [True] * len(keys), kind="stable")
+        table = table.reset_index(drop=True)
+    _LAST_BINDING[:] = [(tuple(weakref.ref(source) for source in _sources(model, solution)), table)]
+    return table.copy()
 
 
 def whole_unit_relaxations(model: Model, solution: Solution, top: int = WHOLE_UNIT_TOP) -> list[tuple[str, int, float]]:

@@ -12,7 +12,8 @@ One row per policy, mineral and year (and country, for country caps and export q
 
   * country caps, content rules, export quotas: tonnes of supply still allowed (or above the required share),
     ``slack = limit − used`` for caps and quotas, ``used − required`` for content rules;
-  * dependence caps: percentage points of demand, ``100 × (cap × demand − Σ a·x) / demand``;
+  * dependence caps: percentage points of supply, ``100 × cap − share of supply`` (``results.Measures``; the
+    share counted as 0 where nothing is supplied);
   * domestic targets: t/yr of buyer-hosted capacity above the target;
   * bans, quotas by share, FEOC exclusions and market access (bounds on deliveries): tonnes of the allowance
     left unused, ``Σ_d max(allowed_d − x_d, 0)`` over the deliveries the policy covers (0 under a full ban).
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
+from engine.outputs.results import measures_of
 
 COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "status", "limit", "used", "slack", "slack_unit",
            "dual_usd", "dual_unit", "reading"]
@@ -39,7 +41,7 @@ TOLERANCE = 1e-6
 ROW_FAMILIES = {  # family: (sense of the limit, unit of limit/used/slack)
     "country_cap": ("upper", "t"),
     "export_quota": ("upper", "t"),
-    "dependence_cap": ("upper", "pp of demand"),
+    "dependence_cap": ("upper", "pp of supply"),
     "content_rule": ("lower", "t"),
     "domestic_target": ("lower", "t/yr"),
 }
@@ -49,7 +51,7 @@ COST_ONLY = ("tariff", "feoc")  # feoc with action credit_loss
 def _row_status(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Limit, use and slack of every policy row (row families of ``ROW_FAMILIES``)."""
     frames = []
-    demand = model.demand.set_index(["scen", "mineral", "year"])["demand_t"]
+    caps = {p.name: getattr(p, "max_share", np.nan) for p in model.scenario.policies}
     for block in model.lp.constraints.values():
         family = block.name.split(":", 1)[0]
         if ":" not in block.name or family not in ROW_FAMILIES:
@@ -64,10 +66,10 @@ def _row_status(model: Model, x: np.ndarray) -> pd.DataFrame:
             short_part = np.bincount(block.rows, weights=np.where(on_short, block.vals * x[block.cols], 0.0),
                                      minlength=len(block))
             used, limit = activity - short_part, limit - short_part
-        if family == "dependence_cap":  # tonnes of attributed supply -> percentage points of demand
-            d = demand.reindex(pd.MultiIndex.from_frame(keys[["scen", "mineral", "year"]])).to_numpy(dtype=float)
-            d = np.where(d > 0, d, np.nan)
-            used, limit = 100.0 * used / d, 100.0 * limit / d
+        if family == "dependence_cap":  # Σ (a − cap)·x <= 0 -> share of supply against the cap, in percent
+            share = measures_of(model, x, keys[["scen", "mineral", "year"]]).share_of_supply_pct
+            used = np.where(np.isnan(share), 0.0, share)
+            limit = 100.0 * keys["policy"].map(caps).to_numpy(dtype=float)
         frames.append(pd.DataFrame({
             "policy": keys["policy"], "family": family, "scen": keys.get("scen", 0),
             "mineral": keys["mineral"], "year": keys["year"].astype(int),
@@ -143,12 +145,12 @@ def _duals_by_key(duals: pd.DataFrame | None) -> tuple[dict, dict]:
 
 
 def _number(value: float, unit: str) -> str:
-    if unit == "pp of demand":
-        return f"{value:,.2f} pp of demand"
+    if unit == "pp of supply":
+        return f"{value:,.2f} pp of supply"
     return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.2f} {unit}"
 
 
-def _reading(r: pd.Series, names: dict[str, str]) -> str:
+def _reading(r: dict, names: dict[str, str]) -> str:
     mineral = names.get(r["mineral"], r["mineral"])
     where = f" on {r['country']}" if r["country"] else ""
     head = f"'{r['policy']}'{where}, {mineral} {r['year']}"
@@ -200,7 +202,7 @@ def policy_status(model: Model, x: np.ndarray, duals: pd.DataFrame | None = None
     table.loc[table["family"].isin(["country_cap", "content_rule", "export_quota", "domestic_target", "bound"])
               & (table["slack"].abs() < 5e-7), "slack"] = 0.0
     names = model.mineral_names()
-    table["reading"] = [_reading(r, names) for _, r in table.iterrows()]
+    table["reading"] = [_reading(r, names) for r in table.to_dict("records")]  # iterrows made a Series a row
     table["order"] = table["policy"].map(order)
     table = table.sort_values(["order", "mineral", "year", "country"], kind="stable")
     return table.reset_index(drop=True)[COLUMNS]

@@ -11,9 +11,11 @@ import yaml
 
 from engine.errors import InputError
 from engine.outputs.files import SCHEMA_VERSION
+from engine.outputs.older import upgrade, upgrade_table
 
 # The tables a results folder may hold, in the order reports and workbooks show them.
-TABLE_ORDER = ["dependence", "flows", "builds", "costs", "shortfall", "stockpile", "policies", "duals", "frontier"]
+TABLE_ORDER = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "stockpile", "policies", "duals",
+               "frontier"]
 # The folders the analyses write, told apart by the table only they hold (a solve folder holds dependence.csv).
 KIND_TABLES = {
     "frontier": ["frontier"],
@@ -200,5 +202,10 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
             scenario = yaml.safe_load((path / "scenario.yaml").read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             scenario = {}
-    return ResultsFolder(path, summary, tables, scenario if isinstance(scenario, dict) else {}, frontier, kind,
-                         notes, extra)
+    scenario = scenario if isinstance(scenario, dict) else {}
+    version = summary.get("schema_version", 1)
+    notes += upgrade(version, kind, summary, tables, scenario)
+    extra = {label: upgrade_table(table) for label, table in extra.items()}
+    if "frontier" in tables:  # the frontier beside a solve folder may be older than it
+        tables["frontier"] = upgrade_table(tables["frontier"])
+    return ResultsFolder(path, summary, tables, scenario, frontier, kind, notes, extra)

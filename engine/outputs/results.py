@@ -3,8 +3,8 @@
 Tables (stable column names, documented in the README):
 
 - ``flows``: tonnes per delivery (purchase or JV output) with its cost and China attribution;
-- ``dependence``: per mineral and year, demand, supply, shortfall, attributed tonnes and share, optimised and
-  least-cost;
+- ``dependence``: per mineral and year, demand, supply, shortfall, attributed tonnes, China exposure and China
+  share of supply (``Measures``), optimised and least-cost;
 - ``costs``: per mineral, year and component, undiscounted and present-value USD;
 - ``shortfall``: per mineral and year, unmet tonnes and their value.
 """
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.demand import demand_row_of
+from engine.formulation.dependence import MeasureTerms, aggregate_weights, measure_terms
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.formulation.variants import SAMPLE_OWN
@@ -81,6 +82,32 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     return out[columns].take(order).reset_index(drop=True)
 
 
+OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
+
+
+def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
+    """Tonnes delivered by the home country of their owners, each delivery's tonnes split across its owners by
+    equity share (a source's holdings completed by its location country, ``ownership.equity_table``; a JV's partner
+    and its host, ``jv.jv_equity``; a licence wholly its host's)::
+
+        tonnes[scen, mineral, year, owner] = Σ_{deliveries d of that row} tonnes_d × equity_share[d, owner]
+
+    The one table of tonnes by owner: the sourcing chart's owner panel, the report and the workbook read it
+    (``flows``' ``owner`` is each delivery's largest owner alone). Sorted by its keys; rows of zero tonnes left
+    out."""
+    equity = model.equity
+    if flows.empty:
+        return pd.DataFrame(columns=OWNER_COLUMNS)
+    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
+        equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
+    unlisted = split["owner"].isna()  # no holdings known: the location country's (as ``equity_table`` completes)
+    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
+    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
+    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
+    out["tonnes"] = clean(out["tonnes"].to_numpy())
+    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+
+
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
     its keys (option_id, year_started)."""
@@ -114,81 +141,128 @@ def _same(held: tuple, current: tuple) -> bool:
 
 @dataclass
 class _ShareTerms:
-    """What the dependence shares need of a model that does not depend on the solution: the delivery columns that
-    meet a demand row, their rows and attribution, each demand row's demand, and for the aggregate the rows with
-    demand, their probability × mineral weight, the total weight and their mineral. Built once per model."""
+    """What the measures need of a model that does not depend on the solution: their linear terms
+    (``dependence.measure_terms``), each demand row's demand, and for the aggregate the rows with demand, their
+    probability × mineral weight, the total weight and their mineral. Built once per model."""
 
-    cols: np.ndarray
-    rows: np.ndarray
-    attribution: np.ndarray
+    terms: MeasureTerms
     demand: np.ndarray
     kept: np.ndarray  # demand rows with demand > 0
     weighted: np.ndarray  # probability × mineral weight of each kept row
-    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``_aggregate_weights``
+    total: float  # Σ mineral weights over the first scenario's kept rows (1 if none): ``aggregate_row_weights``
     mineral: np.ndarray  # each kept row's mineral, as a position in ``model.minerals`` (-1 if not listed)
     key: tuple
 
 
+def _share_key(model: Model) -> tuple:
+    """The tables (and scenario) a model's ``_ShareTerms`` are made from."""
+    return (model.deliveries, model.demand, model.stockpile, model.scenarios, model.scenario)
+
+
 def _share_terms(model: Model) -> _ShareTerms:
     """The model's ``_ShareTerms``, built on first use and kept on the model (rebuilt if its tables are replaced)."""
-    key = (model.deliveries, model.demand, model.scenarios, model.scenario)
+    key = _share_key(model)
     terms = getattr(model, "_share_terms_cache", None)
     if terms is not None and _same(terms.key, key):
         return terms
-    d, dl = model.demand, model.deliveries
-    rows = dl["demand_row"].to_numpy()
-    inside = rows >= 0
+    d = model.demand
     demand = d["demand_t"].to_numpy(dtype=float)
     kept = demand > 0
     t = d[kept]
-    weighted, total = _aggregate_weights(model, t)
+    weighted, total = aggregate_row_weights(model, t)
     minerals = list(model.minerals)
-    terms = _ShareTerms(dl["col"].to_numpy()[inside], rows[inside], dl["attribution"].to_numpy()[inside], demand,
-                        kept, weighted, total,
+    terms = _ShareTerms(measure_terms(model), demand, kept, weighted, total,
                         np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64),
                         key)
     model._share_terms_cache = terms
     return terms
 
 
-def _attributed(model: Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per demand row: delivered tonnes, tonnes attributed to the dependence country, and its share of demand (%)."""
-    terms = _share_terms(model)
-    tonnes = clean(x[terms.cols])
-    n = len(terms.demand)
-    supplied = np.bincount(terms.rows, tonnes, minlength=n)
-    china = np.bincount(terms.rows, tonnes * terms.attribution, minlength=n)
-    demand = terms.demand
-    share = np.where(demand > 0, 100.0 * china / np.where(demand > 0, demand, 1), 0.0)
-    return supplied, china, share
+@dataclass
+class Measures:
+    """Per demand row (scen, mineral, year) of a plan: the tonnes the measures are made of, and the two measures
+    (``dependence.py`` gives their sums)::
+
+        china_exposure_pct        = 100 × (china_t + shortfall_t) / demand_t     (NaN without demand)
+        china_share_of_supply_pct = 100 × china_t / supplied_t                   (NaN when nothing is supplied)
+
+    ``supplied_t``: deliveries to demand and stock draws (purchases for stock are not that year's supply);
+    ``china_t``: their tonnes attributed to the dependence country, a draw with the attribution of what was
+    bought. The share is at most 100% (a tonne supplied is attributed at most once; solver noise is clipped)."""
+
+    supplied_t: np.ndarray
+    china_t: np.ndarray
+    shortfall_t: np.ndarray
+    exposure_pct: np.ndarray
+    share_of_supply_pct: np.ndarray
 
 
-def china_share_pct(model: Model, x: np.ndarray) -> np.ndarray:
-    """The share of each demand row (scen, mineral, year) attributed to the dependence country, in percent: the
-    ``china_share_pct`` column of ``attributed_by_group``."""
-    return _attributed(model, x)[2]
+def measures(model: Model, x: np.ndarray) -> Measures:
+    """The two measures of every demand row of a plan, from its columns: the one definition every command uses."""
+    st = _share_terms(model)
+    terms = st.terms
+    values = clean(x[terms.cols])
+    n = len(st.demand)
+    supplied = clean(np.bincount(terms.rows, values * terms.supplied, minlength=n))
+    china = np.minimum(clean(np.maximum(np.bincount(terms.rows, values * terms.attributed, minlength=n), 0.0)),
+                       supplied)
+    short = clean(np.bincount(terms.rows, values * terms.unmet, minlength=n))
+    demand = st.demand
+    exposure = np.where(demand > 0, 100.0 * (china + short) / np.where(demand > 0, demand, 1), np.nan)
+    share = np.where(supplied > 0, 100.0 * china / np.where(supplied > 0, supplied, 1), np.nan)
+    return Measures(supplied, china, short, exposure, share)
+
+
+def measures_of(model: Model, x: np.ndarray, keys: pd.DataFrame) -> Measures:
+    """``measures`` of the demand rows named by ``keys`` (scen, mineral, year), in their order (a policy row's)."""
+    m = measures(model, x)
+    rows = demand_row_of(model, keys)
+    return Measures(*(np.where(rows >= 0, values[np.maximum(rows, 0)], np.nan)
+                      for values in (m.supplied_t, m.china_t, m.shortfall_t, m.exposure_pct, m.share_of_supply_pct)))
+
+
+def china_exposure_pct(model: Model, x: np.ndarray) -> np.ndarray:
+    """China exposure of each demand row (scen, mineral, year), in percent: the ``china_exposure_pct`` column of
+    ``attributed_by_group`` (``Measures``)."""
+    return measures(model, x).exposure_pct
+
+
+def china_share_of_supply_pct(model: Model, x: np.ndarray) -> np.ndarray:
+    """China share of supply of each demand row (scen, mineral, year), in percent (NaN when nothing is supplied):
+    the ``china_share_of_supply_pct`` column of ``attributed_by_group`` (``Measures``)."""
+    return measures(model, x).share_of_supply_pct
+
+
+MEASURE_COLUMNS = ("china_exposure_pct", "china_share_of_supply_pct")
+"""The two measures' columns of the dependence table (and, prefixed ``least_cost_``, of the least-cost plan)."""
+
+MEASURE_UNITS = {
+    "exposure": "percent of demand: tonnes attributed to {country} plus tonnes unmet",
+    "share_of_supply": "percent of tonnes supplied (deliveries and stock draws) attributed to {country}; null when "
+                       "nothing is supplied",
+}
+"""The two measures as summaries name them (``exposure``, ``share_of_supply``), with their units."""
 
 
 def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Per (scen, mineral, year): demand, delivered tonnes, shortfall and attributed tonnes."""
-    supplied, china, share = _attributed(model, x)
+    """Per (scen, mineral, year): demand, tonnes supplied, shortfall, attributed tonnes and the two measures."""
+    m = measures(model, x)
     out = model.demand[["scen", "mineral", "year", "demand_t"]].copy()
-    out["supplied_t"] = supplied
-    out["china_t"] = china
-    out["shortfall_t"] = clean(x[model.block_cols("short")])
-    out["china_share_pct"] = share
+    out["supplied_t"] = m.supplied_t
+    out["china_t"] = m.china_t
+    out["shortfall_t"] = m.shortfall_t
+    out["china_exposure_pct"] = m.exposure_pct
+    out["china_share_of_supply_pct"] = m.share_of_supply_pct
     return out
 
 
 def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> pd.DataFrame:
     out = attributed_by_group(model, x)
-    if least_cost_x is not None:
-        ref = attributed_by_group(model, least_cost_x)
-        out["least_cost_china_share_pct"] = ref["china_share_pct"].to_numpy()
-    else:
-        out["least_cost_china_share_pct"] = np.nan
-    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t",
-                "china_share_pct", "least_cost_china_share_pct"]]
+    ref = attributed_by_group(model, least_cost_x) if least_cost_x is not None else None
+    for column in MEASURE_COLUMNS:
+        out[f"least_cost_{column}"] = ref[column].to_numpy() if ref is not None else np.nan
+    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t", *MEASURE_COLUMNS,
+                *(f"least_cost_{c}" for c in MEASURE_COLUMNS)]]
 
 
 @dataclass
@@ -313,8 +387,7 @@ def share_terms(model: Model, like: Model) -> None:
     kept = demand > 0
     if not np.array_equal(kept, shares.kept):  # another set of rows with demand: their weights afresh
         return
-    key = (model.deliveries, model.demand, model.scenarios, model.scenario)
-    model._share_terms_cache = dataclasses.replace(shares, demand=demand, kept=kept, key=key)
+    model._share_terms_cache = dataclasses.replace(shares, demand=demand, kept=kept, key=_share_key(model))
 
 
 def _component_sums(model: Model, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -413,26 +486,32 @@ def shortfall_table(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
-    """Stockpile purchases, draws and levels per mineral, year and scenario."""
+    """Stockpile purchases, draws and levels per mineral, year and scenario, and of each the part attributed to
+    the dependence country (``stockpile.py``)."""
     sp = model.stockpile
     if sp.empty:
-        return pd.DataFrame(columns=["scen", "mineral", "year", "put_t", "draw_t", "stock_t"])
+        return pd.DataFrame(columns=["scen", "mineral", "year", "put_t", "draw_t", "stock_t", "put_attributed_t",
+                                     "draw_attributed_t", "stock_attributed_t"])
     put = pd.Series(clean(x[model.block_cols("stock_put")]),
                     index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
     return pd.DataFrame({
         "scen": sp["scen"], "mineral": sp["mineral"], "year": sp["year"],
         "put_t": put.reindex(pd.MultiIndex.from_frame(sp[["mineral", "year"]])).to_numpy(),
         "draw_t": clean(x[model.block_cols("stock_draw")]), "stock_t": clean(x[model.block_cols("stock_level")]),
+        "put_attributed_t": clean(x[model.block_cols("stock_put_attr")]),
+        "draw_attributed_t": clean(x[model.block_cols("stock_draw_attr")]),
+        "stock_attributed_t": clean(x[model.block_cols("stock_level_attr")]),
     })
 
 
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
     """All result tables of a solution."""
-    extra = {"builds": build_table(model, x)}
+    flows = flow_table(model, x)
+    extra = {"owners": owner_table(model, flows), "builds": build_table(model, x)}
     if len(model.stockpile):
         extra["stockpile"] = stockpile_table(model, x)
     return Tables(
-        flows=flow_table(model, x),
+        flows=flows,
         dependence=dependence_table(model, x, least_cost_x),
         costs=cost_components(model, x, extra["builds"]),
         shortfall=shortfall_table(model, x),
@@ -460,57 +539,104 @@ def total_cost_pv(model: Model, x: np.ndarray) -> float:
     return float((pv * terms.group_prob[rows]).sum())
 
 
-def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_share_pct") -> float:
-    """The objective's aggregate (mean with mineral weights, or max) of a dependence column of a table of demand
-    rows (``attributed_by_group``, ``dependence_table``, or some of their rows)."""
+def dependence_metric(model: Model, table: pd.DataFrame, column: str = "china_exposure_pct") -> float:
+    """The objective's aggregate (``aggregate_over_minerals``) of a measure's column of a table of demand rows
+    (``attributed_by_group``, ``dependence_table``, or some of their rows); rows where it is undefined (NaN: share
+    of supply with nothing supplied) are left out."""
     t = table[table["demand_t"] > 0]
-    return _aggregate(model, t[column].to_numpy(dtype=float), *_aggregate_weights(model, t))
+    minerals = list(model.minerals)
+    codes = np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]], dtype=np.int64)
+    return _aggregate(model, t[column].to_numpy(dtype=float), *aggregate_row_weights(model, t), codes)
 
 
-def aggregate_dependence(model: Model, share: np.ndarray) -> float:
-    """``dependence_metric`` of a share per demand row of ``model`` (``china_share_pct``), with the model's weights
-    computed once."""
+def overall_measures(model: Model, table: pd.DataFrame) -> dict[str, float]:
+    """A plan's two measures overall (the objective's aggregate) from its ``attributed_by_group`` table (or some of
+    its rows): ``exposure_pct`` and ``share_of_supply_pct``, the names every analysis table and summary uses."""
+    return {"exposure_pct": dependence_metric(model, table, "china_exposure_pct"),
+            "share_of_supply_pct": dependence_metric(model, table, "china_share_of_supply_pct")}
+
+
+def aggregate_dependence(model: Model, values: np.ndarray) -> float:
+    """``dependence_metric`` of a measure per demand row of ``model`` (``china_exposure_pct`` or
+    ``china_share_of_supply_pct``), with the model's weights computed once."""
     terms = _share_terms(model)
-    return _aggregate(model, share[terms.kept], terms.weighted, terms.total)
+    return _aggregate(model, values[terms.kept], terms.weighted, terms.total, terms.mineral)
 
 
-def _aggregate_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
-    """For demand rows with demand: each one's scenario probability × mineral weight, and the sum of the mineral
-    weights over the first scenario's rows (1 if none)."""
+def aggregate_row_weights(model: Model, rows: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """For demand rows with demand: each one's weight W in the aggregate (``dependence.aggregate_weights``: the
+    scenario probability × mineral weight, × the value of demand under ``value``; the probability alone under
+    ``leximin``, whose minerals are averaged over years one by one) and the total weight (``mean``: the sum of the
+    mineral weights over the first scenario's rows; ``value``: Σ W; 1 if no rows)."""
     if rows.empty:
         return np.zeros(0), 1.0
+    objective = model.scenario.objective
     prob = rows["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy()
-    weight = rows["mineral"].map(model.scenario.objective.weights).fillna(1.0).to_numpy()
+    if objective.aggregate == "leximin":
+        return prob.astype(float), 1.0
+    price = rows["mineral"].map(reference_prices(model)).to_numpy(dtype=float)
+    weighted = aggregate_weights(objective, prob, rows["mineral"].to_numpy(), rows["demand_t"].to_numpy(), price)
+    if objective.aggregate == "value":
+        return weighted, float(weighted.sum()) or 1.0
+    weight = rows["mineral"].map(objective.weights).fillna(1.0).to_numpy()
     first = (rows["scen"] == rows["scen"].iloc[0]).to_numpy()
-    return prob * weight, float(weight[first].sum()) or 1.0
+    return weighted, float(weight[first].sum()) or 1.0
 
 
-def _aggregate(model: Model, share: np.ndarray, weighted: np.ndarray, total: float) -> float:
-    """The objective's aggregate of the shares of demand rows with demand: Σ weighted × share / total, or the max."""
-    if not share.size:
+def reference_prices(model: Model) -> dict[str, float]:
+    """Each modelled mineral's reference price, USD per tonne (the demand table's)."""
+    d = model.demand
+    return dict(zip(d["mineral"], d["price_usd_per_t"].astype(float), strict=True))
+
+
+def _aggregate(model: Model, values: np.ndarray, weighted: np.ndarray, total: float, mineral: np.ndarray) -> float:
+    """The objective's aggregate of a measure over demand rows with demand (``mineral``: each row's position in
+    ``model.minerals``)::
+
+        mean, value   Σ W × value / total          (``aggregate_row_weights``)
+        max           the largest value
+        leximin       the worst mineral's: max over minerals m of Σ_{rows of m} p × value / Σ_{rows of m} p
+
+    Rows where the measure is undefined (NaN) are left out, the mean then taken over the others' weights
+    (Σ W × value / Σ W); NaN when it is undefined in every row."""
+    if not values.size:
         return 0.0
-    if model.scenario.objective.aggregate == "max":
-        return float(share.max())
-    return float((weighted * share).sum() / total)
+    defined = ~np.isnan(values)
+    if not defined.any():
+        return float("nan")
+    aggregate = model.scenario.objective.aggregate
+    if aggregate == "max":
+        return float(values[defined].max())
+    if aggregate == "leximin":
+        codes = mineral[defined] + 1  # -1 (not listed) becomes 0
+        sums = np.bincount(codes, weighted[defined] * values[defined])
+        weights = np.bincount(codes, weighted[defined])
+        listed = np.flatnonzero(weights[1:] > 0) + 1
+        return float((sums[listed] / weights[listed]).max()) if listed.size else float("nan")
+    if defined.all():
+        return float((weighted * values).sum() / total)
+    return float((weighted[defined] * values[defined]).sum() / weighted[defined].sum())
 
 
 def per_mineral(table: pd.DataFrame, column: str, order: list[str]) -> dict[str, float]:
-    """Mean over years (and scenarios) of a per-year share, per mineral, in ``order``."""
+    """Mean over years (and scenarios) of a per-year measure, per mineral, in ``order`` (years where it is
+    undefined left out)."""
     t = table[table["demand_t"] > 0]
     where = {m: k for k, m in enumerate(order)}
     codes = np.array([where.get(m, -1) for m in t["mineral"]], dtype=np.int64)
     return _mineral_means(codes, t[column].to_numpy(dtype=float), order)
 
 
-def mineral_shares(model: Model, share: np.ndarray) -> dict[str, float]:
-    """``per_mineral`` of a share per demand row of ``model`` (``china_share_pct``), in ``model.minerals`` order."""
+def mineral_shares(model: Model, values: np.ndarray) -> dict[str, float]:
+    """``per_mineral`` of a measure per demand row of ``model``, in ``model.minerals`` order."""
     terms = _share_terms(model)
-    return _mineral_means(terms.mineral, share[terms.kept], list(model.minerals))
+    return _mineral_means(terms.mineral, values[terms.kept], list(model.minerals))
 
 
 def _mineral_means(codes: np.ndarray, values: np.ndarray, order: list[str]) -> dict[str, float]:
-    """Mean of ``values`` per mineral (``codes``: positions in ``order``, -1 for others), for minerals with values."""
-    listed = codes >= 0
+    """Mean of ``values`` per mineral (``codes``: positions in ``order``, -1 for others), for minerals with values
+    (NaN values left out)."""
+    listed = (codes >= 0) & ~np.isnan(values)
     sums = np.bincount(codes[listed], values[listed], minlength=len(order))
     counts = np.bincount(codes[listed], minlength=len(order))
     return {m: float(sums[k] / counts[k]) for k, m in enumerate(order) if counts[k]}

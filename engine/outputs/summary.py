@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import platform
 from importlib import metadata
 
@@ -10,6 +11,7 @@ from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.files import SCHEMA_VERSION, stamped
 from engine.outputs.results import (
+    MEASURE_UNITS,
     Tables,
     dependence_metric,
     expected_total,
@@ -17,15 +19,26 @@ from engine.outputs.results import (
     total_cost_pv,
     unmet_value_pv,
 )
+from engine.outputs.weighting import weighting
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
 
 def _version(package: str) -> str | None:
+    """``importlib.metadata.version(package)``, reading only the metadata's headers: parsing a package's whole
+    METADATA (numpy's holds its licences, pandas' its description) took 2 ms a package."""
     try:
-        return metadata.version(package)
+        dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
         return None
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    if not isinstance(text, str):
+        return email.message_from_string(text)["Version"]
+    lines = text.split("\n\n", 1)[0].splitlines()  # the headers end at the first blank line
+    for i, line in enumerate(lines):  # the first Version header, unless folded onto the next line
+        if line[:8].lower() == "version:" and not (i + 1 < len(lines) and lines[i + 1][:1] in (" ", "\t")):
+            return line[8:].lstrip(" \t")
+    return email.message_from_string("\n".join(lines))["Version"]
 
 
 def versions() -> dict[str, str | None]:
@@ -58,7 +71,8 @@ def provenance(loaded: LoadedScenario) -> dict[str, str]:
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """``value`` rounded; None (JSON null) when there is none or it is undefined (NaN)."""
+    return None if value is None or value != value else round(float(value), digits)
 
 
 def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
@@ -66,6 +80,30 @@ def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
     for row in dep.itertuples(index=False):
         out.setdefault(row.mineral, {})[str(row.year)] = _round(getattr(row, column), 4)
     return out
+
+
+def _measure_summary(model: Model, dep, column: str) -> dict:
+    """One measure's overall aggregate, means per mineral and values per mineral-year, optimised and least-cost."""
+    least = f"least_cost_{column}"
+    by_least = per_mineral(dep, least, model.minerals)
+    return {
+        "overall_pct": _round(dependence_metric(model, dep, column), 4),
+        "least_cost_overall_pct": _round(dependence_metric(model, dep, least), 4),
+        "by_mineral": {m: {"optimised_pct": _round(v, 4), "least_cost_pct": _round(by_least.get(m), 4)}
+                       for m, v in per_mineral(dep, column, model.minerals).items()},
+        "by_mineral_year": _by_mineral_year(dep, column),
+        "least_cost_by_mineral_year": _by_mineral_year(dep, least),
+    }
+
+
+def dependence_summary(model: Model, dep) -> dict:
+    """The summary's ``dependence``: the country, the aggregate over minerals and years, and per measure
+    (``exposure``, ``share_of_supply``) its unit, overall values, means per mineral and values per mineral-year."""
+    country = model.scenario.dependence.country
+    columns = {"exposure": "china_exposure_pct", "share_of_supply": "china_share_of_supply_pct"}
+    return {"country": country, "aggregate": model.scenario.objective.aggregate, "weighting": weighting(model),
+            **{name: {"unit": MEASURE_UNITS[name].format(country=country), **_measure_summary(model, dep, column)}
+               for name, column in columns.items()}}
 
 
 def jv_summary(model: Model, tables: Tables) -> dict:
@@ -90,8 +128,10 @@ def jv_summary(model: Model, tables: Tables) -> dict:
 
 
 STAGE_OBJECTIVES = {"shortfall": "shortfall", "least_cost": "cost", "cost": "cost",
-                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break"}
-"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's)."""
+                    "least_cost_reference": "dependence", "dependence": "dependence", "tie_break": "tie_break",
+                    "leximin": "leximin", "leximin_check": "leximin"}
+"""What each stage minimised (``engine/plan/hierarchy.py``; ``tie_break_duals`` minimises the last stage's; a
+leximin round its worst exposure ``dep_max`` in percent, a check one mineral's, ``engine/plan/leximin.py``)."""
 
 
 def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
@@ -101,6 +141,7 @@ def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
     key, scale, digits = {"shortfall": ("objective_pv_usd", model.money_unit, 4),
                           "cost": ("objective_pv_usd", model.money_unit, 4),
                           "dependence": ("objective_pct", model.dependence_unit, 12),
+                          "leximin": ("objective_pct", 1.0, 12),
                           "tie_break": ("objective_weighted_t", 1.0, 6)}[kind]
     value = None if stage.objective is None else stage.objective * scale
     return {"name": stage.name, "status": str(stage.status), key: _round(value, digits),
@@ -124,6 +165,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
             "shortfall": s.objective.shortfall,
             "budget": str(s.objective.budget) if s.objective.minimise == "dependence" else None,
             "dependence_on": s.dependence.country, "basis": s.dependence.basis,
+            "control_threshold": s.dependence.control_threshold,
             "policies": [{"name": p.name, "type": p.type} for p in s.policies],
         },
         "money": money_basis(loaded),
@@ -155,19 +197,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
                   else plan.least_cost_usd)
     premium = (beyond_noise(total + unmet_pv - least_with, least_with, s.objective.tolerance)
                if least_with is not None else None)
-    summary["dependence"] = {
-        "unit": "percent of demand attributed to " + s.dependence.country
-                + " (of all demand: tonnes left unmet count as not attributed)",
-        "overall_pct": _round(dependence_metric(model, dep), 4),
-        "least_cost_overall_pct": _round(dependence_metric(model, dep, "least_cost_china_share_pct"), 4),
-        "by_mineral": {
-            m: {"optimised_pct": _round(v, 4),
-                "least_cost_pct": _round(per_mineral(dep, "least_cost_china_share_pct", model.minerals).get(m), 4)}
-            for m, v in per_mineral(dep, "china_share_pct", model.minerals).items()
-        },
-        "by_mineral_year": _by_mineral_year(dep, "china_share_pct"),
-        "least_cost_by_mineral_year": _by_mineral_year(dep, "least_cost_china_share_pct"),
-    }
+    summary["dependence"] = dependence_summary(model, dep)
     summary["cost"] = {
         "objective_cost": "with_unmet",
         "headline": "cost including unmet demand at its value (total_with_unmet_pv_usd): the cost of supply "

@@ -50,6 +50,7 @@ import numpy as np
 from engine.formulation.model import Model
 from engine.inputs.schema import Budget
 from engine.plan.branching import MinimumSizes, branch
+from engine.plan.leximin import dependence_stage
 from engine.plan.noise import HeldAtZero, Slivers, without_slivers
 from engine.plan.ties import duals_hold, settle, tie_weights
 from engine.solvers.base import (
@@ -433,7 +434,7 @@ class PlanSession:
         else:
             self.fixed.pop("fix_dependence", None)
             self.set_level("fix_dependence", np.inf)
-            sol = runner.run("dependence", self.objectives["dependence"])
+            sol = dependence_stage(self, runner)  # leximin: its rounds (``leximin.py``)
             if sol is None:
                 return None
             if basis is not None and "start" not in bases:

@@ -33,7 +33,11 @@ import pandas as pd
 from engine.formulation.model import Model
 from engine.solvers.base import NOISE_REL, TONNES_NOISE, Backend
 
-DECISION_BLOCKS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "short")
+DECISION_BLOCKS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "stock_put_attr",
+                   "stock_draw_attr", "stock_level_attr", "short")
+OTHER_BLOCKS = ("jv_built", "dep_max", "cvar_eta", "cvar_excess", "worst_case", "elastic")
+"""The LP's other blocks, not decisions in tonnes: binaries, an aggregate's or a risk measure's auxiliaries, the
+worst case's epigraph and explain's elastic slacks. Every block is in one of the two (a test holds it)."""
 SOLVER_ZERO = 1e-9
 """Tonnes: a decision column within this of 0 is at 0 (the solvers' primal tolerances are 1e-7 on scaled rows)."""
 ROUNDS = 3

@@ -39,26 +39,27 @@ def frontier_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[s
     targets = [str(t) for t in s.get("targets") or (list(dict.fromkeys(table["target"])) if table is not None
                                                     else [])]
     what = ("all minerals together (the scenario's aggregate)" if targets == ["all"] else
-            "each mineral's own mean share: " + ", ".join(names.mineral(t) for t in targets if t != "all"))
+            "each mineral's own mean exposure: " + ", ".join(names.mineral(t) for t in targets if t != "all"))
     head = [("Scenario", folder.name), _status_line(s), ("Swept", what),
             ("Least-cost plan", f"{usd(s.get('least_cost_with_unmet_pv_usd', s.get('least_cost_pv_usd')))} in "
                                 f"present value, including unmet demand at its value.")]
     if table is None:
         return head, []
     p = _plot("frontier", "Price of independence",
-              "Each point is the cheapest plan at one cap on dependence; dependence falls from left to right. Left: "
+              "Each point is the cheapest plan at one cap on exposure; exposure falls from left to right. Left: "
               "the premium over the least-cost plan. Right: what one more percentage point costs at that point "
               "(the cap's shadow price, and the average between neighbouring points).",
               plots.frontier_figure(table, names, country, scenario=folder.name))
     rows = []
     for r in table.itertuples(index=False):
-        share = getattr(r, f"{r.target}_pct", r.dependence_pct) if r.target != "all" else r.dependence_pct
+        share = getattr(r, f"{r.target}_pct", r.exposure_pct) if r.target != "all" else r.exposure_pct
         rows.append(["all minerals" if r.target == "all" else names.mineral(str(r.target)),
                      _num(r.cap_pct, lambda v: f"{v:.1f}%"), _num(share, lambda v: f"{v:.1f}%"),
+                     _num(getattr(r, "share_of_supply_pct", None), lambda v: f"{v:.1f}%"),
                      str(r.status), _num(r.premium_usd, usd), _num(r.marginal_usd_per_pp, usd),
                      _num(getattr(r, "finite_difference_usd_per_pp", None), usd)])
-    points = Table(["Target", "Cap", "Share reached", "Status", "Premium (PV)", "Next point costs",
-                    "Average since the last point"], rows, ["l", "r", "r", "l", "r", "r", "r"],
+    points = Table(["Target", "Cap", "Exposure reached", "Share of supply", "Status", "Premium (PV)",
+                    "Next point costs", "Average since the last point"], rows, ["l", "r", "r", "r", "l", "r", "r", "r"],
                    title="The points of the frontier", note="'Next point costs': the dual of the cap, USD present "
                    "value per percentage point tightened. Premiums below USD 1 are solver noise.")
     return head, [Section("Price of independence", plots=[p] if p else [], tables=[points])]
@@ -70,8 +71,9 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     table = folder.table("stress")
     head = [("Scenario", folder.name), _status_line(s),
             ("Base plan", f"{usd(base.get('cost_with_unmet_pv_usd', base.get('cost_pv_usd')))} in present value "
-                          f"including unmet demand at its value, dependence "
-                          f"{pct(base.get('dependence_pct'))}; {base.get('shocks', 0)} shocks tested, each re-solved "
+                          f"including unmet demand at its value, exposure {pct(base.get('exposure_pct'))}, share of "
+                          f"supply {pct(base.get('share_of_supply_pct'))}; {base.get('shocks', 0)} shocks tested, "
+                          f"each re-solved "
                           f"with the plan's JV builds and stockpile fixed.")]
     if table is None:
         return head, [Section("Shocks", ["No shock was tested."])]
@@ -87,12 +89,13 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     rows = [[str(int(r.rank)), analysis_plots.shock_label(pd.Series(r._asdict()), names), str(r.status),
              _num(getattr(r, jump), usd), _num(getattr(r, unmet), tonnes),
              _num(getattr(r, analysis_plots.value_column(table)), usd), _num(r.cost_jump_usd, usd),
-             _num(r.dependence_change_pp, lambda v: f"{v:+.1f} pp"),
+             _num(getattr(r, "exposure_change_pp", None), lambda v: f"{v:+.1f} pp"),
+             _num(getattr(r, "share_of_supply_change_pp", None), lambda v: f"{v:+.1f} pp"),
              _num(r.stock_lasts_years, lambda v: f"{v:.1f}")]
             for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
     shocks = Table(["#", "Shock", "Status", "Cost jump incl. unmet (PV)", "Unmet added, t", "Unmet value added (PV)",
-                    "Supply cost jump (PV)", "Dependence change", "Stock lasts, years"], rows,
-                   ["r", "l", "l", "r", "r", "r", "r", "r", "r"],
+                    "Supply cost jump (PV)", "Exposure change", "Share of supply change", "Stock lasts, years"], rows,
+                   ["r", "l", "l", "r", "r", "r", "r", "r", "r", "r"],
                    title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
     hedges = [f"#{int(r.rank)} {analysis_plots.shock_label(pd.Series(r._asdict()), names)}: {r.covering_options}"
               for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)
@@ -103,7 +106,8 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     return head, sections
 
 
-METRICS = {"dependence_pct": ("Dependence on China, all minerals", pct),
+METRICS = {"exposure_pct": ("Exposure to China, all minerals", pct),
+           "share_of_supply_pct": ("Share of supply attributed to China, all minerals", pct),
            "cost_with_unmet_pv_usd": ("Cost with unmet demand valued (PV)", usd),
            "cost_pv_usd": ("Cost of supply (PV)", usd),
            "premium_usd": ("Premium over least cost", usd), "shortfall_t": ("Unmet demand, t", tonnes),
@@ -115,7 +119,7 @@ def sweep_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str,
     s = folder.summary
     samples = folder.table("samples")
     minerals = sorted({c.split("_")[1] for c in (samples.columns if samples is not None else [])
-                       if c.startswith("dependence_") and c.endswith("_pct") and c != "dependence_pct"},
+                       if c.startswith("exposure_") and c.endswith("_pct") and c != "exposure_pct"},
                       key=lambda m: list(names.minerals).index(m) if m in names.minerals else 99)
     head = [("Scenario", folder.name),
             ("Samples", f"{s.get('samples')} samples (seed {s.get('seed')}), {s.get('optimal')} solved to "
@@ -128,15 +132,15 @@ def sweep_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str,
     stats = folder.table("percentiles")
     if stats is not None:
         stats = stats.set_index("metric")
-        for metric, (label, fmt) in [*METRICS.items(), *[(f"dependence_{m}_pct", (
-                f"Dependence on China, {names.mineral(m)}", pct)) for m in minerals]]:
+        for metric, (label, fmt) in [*METRICS.items(), *[(f"exposure_{m}_pct", (
+                f"Exposure to China, {names.mineral(m)}", pct)) for m in minerals]]:
             if metric in stats.index:
                 r = stats.loc[metric]
                 rows.append([label, fmt(r["p5"]), fmt(r["p50"]), fmt(r["p95"]), fmt(r["mean"])])
     table = Table(["Metric", "P5", "P50", "P95", "Mean"], rows, ["l", "r", "r", "r", "r"],
                   title="Percentiles over the samples")
     p = _plot("sweep", "Samples", "Each dot is one sample (red: demand left unmet); the lines are P5, P50 and P95. "
-              "Below: dependence by mineral, each on the same percentage axis.",
+              "Below: exposure by mineral, each on the same percentage axis.",
               analysis_plots.sweep_figure(samples, minerals, names))
     return head, [Section("Results over the samples", plots=[p] if p else [], tables=[table])]
 
@@ -167,7 +171,8 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
                                      "shortfall_t": ("Expected unmet demand, t", tonnes),
                                      "shortfall_cvar_pv_usd": ("CVaR of unmet demand value (PV)", usd),
                                      "shortfall_cvar_usd": ("CVaR of unmet demand value", usd),
-                                     "dependence_pct": ("Expected dependence", pct),
+                                     "exposure_pct": ("Expected exposure", pct),
+                                     "share_of_supply_pct": ("Expected share of supply", pct),
                                      "jv_capacity_tpy": ("JV capacity built, t/yr", tonnes)}.items():
             if column in by:
                 rows.append([label, *[_num(by[column].get(k), fmt) for k in ("robust", "deterministic")]])
@@ -212,14 +217,15 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
               analysis_plots.worstcase_figure(table, country, folder.name))
     rows = [[str(int(r.k)), _num(r.worst_unmet_value_pv_usd, usd),
              _num(r.deterministic_worst_unmet_value_pv_usd, usd), _num(r.premium_usd, usd),
-             _num(r.dependence_pct, pct), str(r.worst_set),
+             _num(r.exposure_pct, pct), _num(getattr(r, "share_of_supply_pct", None), pct), str(r.worst_set),
              f"{r.method}, {int(r.iterations)} iteration(s)" if r.k else "solve"]
             for r in table.sort_values("k").itertuples(index=False)]
     sections = [Section("Worst case against k", plots=[p] if p else [], tables=[Table(
-        ["k", "Worst case, robust plan", "Deterministic plan", "Premium", "Dependence", "Worst restriction set",
-         "Method"], rows, ["r", "r", "r", "r", "r", "l", "l"],
-        note="Premium: the robust plan's cost with no restriction over the deterministic plan's. Dependence: the "
-             "robust plan's with no restriction.")])]
+        ["k", "Worst case, robust plan", "Deterministic plan", "Premium", "Exposure", "Share of supply",
+         "Worst restriction set", "Method"], rows, ["r", "r", "r", "r", "r", "r", "l", "l"],
+        note="Premium: the robust plan's cost with no restriction over the deterministic plan's. Exposure "
+             "(attributed plus unmet tonnes, % of demand) and share of supply (attributed, % of tonnes supplied): "
+             "the robust plan's with no restriction.")])]
     regret = folder.table("regret")
     if regret is not None and len(regret):
         rows = [[str(r.plan), str(r.restriction), _num(r.unmet_value_usd, usd), _num(r.best_possible_usd, usd),
@@ -244,7 +250,7 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
 def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
     s = folder.summary
     head = [("Scenario", folder.name), _status_line(s),
-            ("Base plan", f"Dependence {_num(s.get('base_dependence_pct'), lambda v: f'{v:.2f}%')}; cost with unmet "
+            ("Base plan", f"Exposure {_num(s.get('base_exposure_pct'), lambda v: f'{v:.2f}%')}; cost with unmet "
                           f"demand at its value {usd(s.get('base_cost_with_unmet_pv_usd'))} (present value)."),
             ("Method", "One assumption at a time at its low and its high value (the dataset's low/high columns for "
                        "JV capex and lead times; the central value times the step either side otherwise), "
@@ -253,17 +259,17 @@ def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tupl
     if table is None:
         return head, []
     p = _plot("sensitivity", "Tornado",
-              "The change against the base plan in dependence (left) and in cost with unmet demand at its value "
+              "The change against the base plan in exposure (left) and in cost with unmet demand at its value "
               "(right, present value) with each assumption at its low value (upper bar) and its high value (lower "
-              "bar); the largest swings in dependence on top.",
+              "bar); the largest swings in exposure on top.",
               analysis_plots.sensitivity_figure(table, folder.name))
     signed = lambda v: f"{v:+.2f} pp"  # noqa: E731
     money = lambda v: ("+" if v > 0 else "-" if v < 0 else "") + usd(abs(v))  # noqa: E731
     rows = [[str(int(r.rank)), f"{r.family}, {r.parameter}", str(r.setting_low), str(r.setting_high),
-             _num(r.dependence_low_pp, signed), _num(r.dependence_high_pp, signed), _num(r.cost_low_pv_usd, money),
+             _num(r.exposure_low_pp, signed), _num(r.exposure_high_pp, signed), _num(r.cost_low_pv_usd, money),
              _num(r.cost_high_pv_usd, money), str(r.status)] for r in table.itertuples(index=False)]
     return head, [Section("Assumptions ranked", plots=[p] if p else [], tables=[Table(
-        ["#", "Assumption", "Low", "High", "Dependence, low", "Dependence, high", "Cost, low", "Cost, high",
+        ["#", "Assumption", "Low", "High", "Exposure, low", "Exposure, high", "Cost, low", "Cost, high",
          "Status"], rows, ["r", "l", "l", "l", "r", "r", "r", "r", "l"],
         note="Changes against the base plan. Cost: present value, unmet demand at 10x the reference price.")])]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.figures import analysis_plots
+from engine.outputs.display import pct
 from engine.report.content import Report, Section, Table, _plot
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ def make_comparison_report(comparison: Comparison) -> Report:
     names = comparison.names
     runs = comparison.runs
     country = runs[0].summary.get("scenario", {}).get("dependence_on", "CHN")
-    head = [(r.label, (f"{r.summary['dependence']['overall_pct']:.1f}% dependence, "
+    head = [(r.label, (f"exposure {pct(r.summary['dependence']['exposure']['overall_pct'])}, share of supply "
+                       f"{pct(r.summary['dependence']['share_of_supply']['overall_pct'])}, "
                        f"cost USD {r.summary['cost']['total_pv_usd'] / 1e9:,.2f} bn (PV), unmet demand "
                        f"{r.summary['shortfall']['total_t']:,.0f} t" if r.ok else
                        f"not solved ({r.summary.get('status', 'unknown')})")
@@ -32,9 +34,9 @@ def make_comparison_report(comparison: Comparison) -> Report:
     table = comparison.table
     sections = []
     minerals = list(dict.fromkeys(m for r in runs if r.ok for m in r.summary["scenario"]["minerals"]))
-    p = _plot("compare", "Dependence and cost by run",
-              "Share of demand attributed to China per mineral for each run (each panel on its own scale; red: "
-              "tonnes of demand left unmet), the mean over minerals, and the cost.",
+    p = _plot("compare", "Exposure and cost by run",
+              "Exposure to China (tonnes attributed plus tonnes unmet, % of demand) per mineral for each run (each "
+              "panel on its own scale; red: tonnes of demand left unmet), the aggregate over minerals, and the cost.",
               analysis_plots.compare_figure([(r.label, r.summary) for r in runs], minerals, names))
     if p:
         sections.append(Section("At a glance", plots=[p]))

@@ -10,8 +10,9 @@ import pandas as pd
 from engine.figures import plots
 from engine.figures.labels import MODES, Names, component
 from engine.figures.style import png_bytes
-from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.read_folder import ResultsFolder
+from engine.outputs.weighting import exchange_cells, weighting_lines
 
 TOP_DUALS = 10
 
@@ -60,6 +61,14 @@ class Report:
 
 
 # ---------------------------------------------------------------------------------------------- headline
+def basis_words(scenario: dict) -> str:
+    """How a basis counts tonnes, in words (the summary's ``scenario``: its ``basis`` and ``control_threshold``)."""
+    held = f"held {100 * float(scenario.get('control_threshold', 0.25)):g}% or more by"
+    return {"location": "refined in", "ownership": "owned by", "combined": "refined in or owned by",
+            "control": f"in plants {held}", "combined_control": f"refined in, or in plants {held},"}.get(
+        scenario.get("basis", ""), "attributed to")
+
+
 def _pp(value: float) -> str:
     return f"{value:+.1f} percentage points".replace("-", "−")
 
@@ -79,14 +88,26 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if "dependence" not in summary:
         return items
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
-    basis = {"location": "refined in", "ownership": "owned by",
-             "combined": "refined in or owned by"}.get(sc.get("basis", ""), "attributed to")
-    agg = "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years"
-    lc, opt = dep.get("least_cost_overall_pct"), dep["overall_pct"]
+    basis = basis_words(sc)
+    weighting = dep.get("weighting")
+    agg = (f"the {weighting['text']}" if weighting else
+           "the worst mineral-year" if sc.get("aggregate") == "max" else "the mean over minerals and years")
+    exposure, share = dep["exposure"], dep["share_of_supply"]
+    lc, opt = exposure.get("least_cost_overall_pct"), exposure["overall_pct"]
     text = (f"{pct(opt)} of demand in the optimised plan" + (f", against {pct(lc)} in the least-cost plan "
-            f"({_pp(opt - lc)})" if lc is not None else "") + f". Share of each year's demand {basis} "
-            f"{country}, {agg}, {start}–{end}.")
-    items.append((f"Dependence on {country}", text))
+            f"({_pp(opt - lc)})" if lc is not None and opt is not None else "") + f". Tonnes {basis} {country} "
+            f"plus tonnes unmet, as a share of each year's demand, {agg}, {start}–{end}.")
+    items.append((f"Exposure to {country}", text))
+    if weighting:
+        lines = [line.strip() for line in weighting_lines(weighting, names.minerals, "")][:2]
+        cells = exchange_cells(weighting, names.minerals)
+        items.append(("Weighting", lines[0].removeprefix("Weighting: ") + " " + lines[1]
+                      + (" " + "; ".join(f"{name} ({text.replace('; ', ', ')})" for name, text in cells) + "."
+                         if cells else "")))
+    slc, sopt = share.get("least_cost_overall_pct"), share.get("overall_pct")
+    items.append((f"Share of supply attributed to {country}",
+                  f"{pct(sopt)} of the tonnes supplied (deliveries and stock draws) in the optimised plan"
+                  + (f", against {pct(slc)} in the least-cost plan" if slc is not None else "") + f", {agg}."))
     unit = cost.get("unit", "")
     basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
     items.append(("Money", (summary.get("money") or basis) + "."))
@@ -99,8 +120,8 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if cost.get("premium_usd") is not None:
         premium = f"{usd(cost['premium_usd'])}" + (f" ({cost['premium_pct']:+.1f}%)" if cost.get("premium_pct")
                                                     is not None else "")
-        cut = (lc - opt) if lc is not None else 0.0
-        per_point = (f", about {usd(cost['premium_usd'] / cut)} per percentage point of dependence removed"
+        cut = (lc - opt) if lc is not None and opt is not None else 0.0
+        per_point = (f", about {usd(cost['premium_usd'] / cut)} per percentage point of exposure removed"
                      if cut > 0.05 and cost["premium_usd"] > 0 else "")
         items.append(("Premium", f"{premium} over the least-cost plan{per_point}."))
     if short["total_t"] > 0:
@@ -125,24 +146,35 @@ def _tonnes(value: float) -> str:
     return tonnes(0.0 if abs(value) < 0.005 else value)
 
 
+OBJECTIVE_WORDS = {"dependence": "exposure (tonnes attributed plus tonnes unmet, % of demand)", "cost": "cost"}
+"""The scenario's ``objective.minimise`` in a report's words."""
+
+
 def mineral_table(summary: dict, names: Names) -> Table:
     dep, cost, short = summary["dependence"], summary["cost"], summary["shortfall"]
+    exposure, share = dep["exposure"], dep["share_of_supply"]
     rows = []
-    for m, v in dep["by_mineral"].items():
-        lc = v.get("least_cost_pct")
-        rows.append([names.Mineral(m), pct(lc), pct(v["optimised_pct"]),
-                     "" if lc is None else f"{v['optimised_pct'] - lc:+.1f} pp",
-                     _tonnes(short["by_mineral_t"].get(m, 0.0)), usd(cost["by_mineral_pv_usd"].get(m))])
-    lc = dep.get("least_cost_overall_pct")
+    for m in dict.fromkeys([*exposure["by_mineral"], *share["by_mineral"]]):
+        cells = []
+        for measure in (exposure, share):
+            v = measure["by_mineral"].get(m) or {}
+            cells += [pct(v.get("least_cost_pct")), pct(v.get("optimised_pct")),
+                      change_pp(v.get("optimised_pct"), v.get("least_cost_pct"))]
+        rows.append([names.Mineral(m), *cells, _tonnes(short["by_mineral_t"].get(m, 0.0)),
+                     usd(cost["by_mineral_pv_usd"].get(m))])
     agg = summary["scenario"].get("aggregate", "mean")
-    rows.append([f"All minerals ({agg})", pct(lc), pct(dep["overall_pct"]),
-                 "" if lc is None else f"{dep['overall_pct'] - lc:+.1f} pp", _tonnes(short["total_t"]),
-                 usd(cost["total_pv_usd"])])
+    cells = []
+    for measure in (exposure, share):
+        cells += [pct(measure.get("least_cost_overall_pct")), pct(measure.get("overall_pct")),
+                  change_pp(measure.get("overall_pct"), measure.get("least_cost_overall_pct"))]
+    rows.append([f"All minerals ({agg})", *cells, _tonnes(short["total_t"]), usd(cost["total_pv_usd"])])
     country = summary["scenario"].get("dependence_on", "CHN")
-    return Table(["Mineral", "Least-cost plan", "Optimised plan", "Change", "Unmet demand, t", "Cost of supply (PV)"],
-                 rows,
-                 ["l", "r", "r", "r", "r", "r"], title=f"Share of demand attributed to {names.country(country)} "
-                 f"(mean over years), unmet demand and cost by mineral")
+    return Table(["Mineral", "Exposure, least-cost", "Exposure, optimised", "Change", "Share of supply, least-cost",
+                  "Share of supply, optimised", "Change", "Unmet demand, t", "Cost of supply (PV)"], rows,
+                 ["l", "r", "r", "r", "r", "r", "r", "r", "r"],
+                 title=f"Exposure to {names.country(country)} (tonnes attributed plus tonnes unmet, % of demand) and "
+                 f"share of supply attributed to it (% of tonnes supplied; n/a: nothing supplied), means over years; "
+                 f"unmet demand and cost of supply by mineral")
 
 
 def jv_table(summary: dict, names: Names) -> Table | None:
@@ -220,11 +252,14 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
     start, end = sc["horizon"]
     rows = [["Buyer", names.country(sc.get("buyer", "USA"))], ["Horizon", f"{start}–{end}"],
             ["Minerals", ", ".join(names.mineral(m) for m in sc["minerals"])],
-            ["Objective", f"minimise {objective.get('minimise', 'dependence')}; budget {budget_text}; "
+            ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
+                          f"budget {budget_text}; "
                           + ("unmet demand avoided first, at any cost" if objective.get("shortfall") == "first"
                              else "unmet demand a cost at its value")],
-            ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis, "
-                                   f"{sc.get('aggregate', 'mean')} over minerals and years"],
+            ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis "
+                                   f"(tonnes {basis_words(sc)} it), "
+                                   + ((s.get("dependence") or {}).get("weighting") or {}).get(
+                                       "text", f"{sc.get('aggregate', 'mean')} over minerals and years")],
             ["Discounting", f"{100 * float(finance.get('discount_rate', 0)):g}% a year to "
                             f"{finance.get('base_year') or start}; JV assets over "
                             f"{finance.get('asset_life_years', '')} years"],
@@ -274,6 +309,15 @@ def policy_status_section(summary: dict, table: pd.DataFrame | None, names: Name
 
 
 # ---------------------------------------------------------------------------------------------- figures
+def owner_tonnes(folder: ResultsFolder) -> pd.DataFrame | None:
+    """The owner table of a folder (``results.owner_table``: owners.csv); None for a folder written before it
+    existed (the chart then shows each plant's largest owner)."""
+    if not (folder.path / "owners.csv").is_file():
+        return None
+    owners = folder.tables.get("owners")
+    return owners if owners is not None else pd.DataFrame(columns=["scen", "mineral", "year", "owner", "tonnes"])
+
+
 def _plot(slug: str, title: str, caption: str, fig: object) -> Plot | None:
     return None if fig is None else Plot(slug, title, caption, png_bytes(fig))  # type: ignore[arg-type]
 
@@ -292,23 +336,27 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     if dep is not None:
         fig = plots.dependence_figure(dep, minerals, names, country, sc.get("aggregate", "mean"),
                                       objective.get("weights") or {}, buyer,
-                                      (s["dependence"].get("least_cost_overall_pct"), s["dependence"]["overall_pct"]))
-        p = _plot("dependence", "Dependence by year",
-                  f"Share of each year's demand attributed to {names.country(country)} ({sc.get('basis')} basis), "
-                  f"in the optimised plan (solid) and in the least-cost plan (dashed). The shaded band is the cut "
-                  f"the optimised plan buys. Each panel has its own scale. Shaded red: years with demand left unmet, "
-                  f"where the plan's share is a red cross, not a cut.", fig)
+                                      (s["dependence"]["exposure"].get("least_cost_overall_pct"),
+                                       s["dependence"]["exposure"]["overall_pct"]),
+                                      (s["dependence"].get("weighting") or {}).get("prices_usd_per_t"))
+        p = _plot("dependence", "Exposure by year",
+                  f"Exposure to {names.country(country)} ({sc.get('basis')} basis): tonnes attributed plus tonnes "
+                  f"unmet, % of each year's demand, in the optimised plan (solid) and in the least-cost plan (dashed). "
+                  f"The shaded band is the cut the optimised plan buys. Each panel has its own scale. Shaded red: "
+                  f"years with demand left unmet (counted in the exposure). The share of supply is in the table "
+                  f"above and in dependence.csv.", fig)
         sections.append(Section("Dependence by year", plots=[p] if p else []))
         sourcing = Section("Where the supply comes from",
                            [f"Tonnes per year by country where the material is refined (left) and by the home "
-                            f"country of the refiner's owner (right). {names.country(country)} is always red. "
-                            f"Hatched: demand left unmet."])
+                            f"country of its owners (right: each plant's tonnes split across its owners by equity "
+                            f"share, so a joint venture's partner shows with its share; owners.csv). "
+                            f"{names.country(country)} is always red. Hatched: demand left unmet."])
         for m in minerals:
             p = _plot(f"sourcing_{m}", f"{names.Mineral(m)}: sourcing",
                       f"{names.Mineral(m)}: where the {names.country(buyer)} buys, {names.unit(m)} per year.",
                       plots.sourcing_figure(flows if flows is not None else pd.DataFrame(
                           columns=["scen", "mineral", "year", "location", "owner", "tonnes"]), dep, m, names, buyer,
-                          country))
+                          country, owner_tonnes(folder)))
             if p:
                 sourcing.plots.append(p)
         sections.append(sourcing)
@@ -343,14 +391,15 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     frontier = folder.table("frontier")
     if frontier is not None:
         p = _plot("frontier", "Price of independence",
-                  "Each point is the cheapest plan at one cap on dependence. Left: the premium over the least-cost "
+                  "Each point is the cheapest plan at one cap on exposure. Left: the premium over the least-cost "
                   "plan. Right: what one more percentage point would cost at that point (the cap's shadow price, and "
-                  "the average between neighbouring points). The star is this plan: its dependence and premium.",
-                  plots.frontier_figure(frontier, names, country, (s["dependence"]["overall_pct"],
+                  "the average between neighbouring points). The star is this plan: its exposure and premium.",
+                  plots.frontier_figure(frontier, names, country, (s["dependence"]["exposure"]["overall_pct"],
                                                                    s["cost"].get("premium_usd") or 0.0)))
         where = folder.frontier_path.parent if folder.frontier_path else folder.path
         sections.append(Section("Price of independence", [
-            f"From {where / 'frontier.csv'}. This plan sits at {pct(s['dependence']['overall_pct'])} dependence for a "
+            f"From {where / 'frontier.csv'}. This plan sits at {pct(s['dependence']['exposure']['overall_pct'])} "
+            f"exposure for a "
             f"premium of {usd(s['cost'].get('premium_usd'))}."], plots=[p] if p else []))
     for label, table in folder.extra_frontiers.items():
         p = _plot(f"frontier_{label}", "Price of independence by mineral",

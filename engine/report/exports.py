@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from engine.report.content import Report
 
 SHEETS = {  # table: sheet name
-    "dependence": "Dependence", "flows": "Flows", "builds": "JV builds", "costs": "Costs", "shortfall": "Shortfall",
+    "dependence": "Dependence", "flows": "Flows", "owners": "By owner", "builds": "JV builds", "costs": "Costs",
+    "shortfall": "Shortfall",
     "stockpile": "Stockpile", "policies": "Policy status", "duals": "Shadow prices", "frontier": "Frontier",
     "stress": "Shocks", "percentiles": "Percentiles", "samples": "Samples", "evaluation": "Robust vs deterministic",
     "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
@@ -32,14 +33,22 @@ LABELS = {  # column: header with its unit
     "location": "Refined in", "owner": "Owner's country", "country": "Country", "partner": "Partner",
     "host": "Host country", "mode": "Deal", "component": "Cost component", "policy": "Policy", "type": "Type",
     "china_attribution": "Attributed to China (share)", "partner_equity_share": "Partner equity (share)",
-    "demand_t": "Demand (t)", "supplied_t": "Supplied (t)", "shortfall_t": "Unmet demand (t)", "china_t":
-    "Attributed to China (t)", "china_share_pct": "Share attributed to China (%)",
-    "least_cost_china_share_pct": "Least-cost plan: share attributed to China (%)", "tonnes": "Tonnes (t)",
+    "demand_t": "Demand (t)", "supplied_t": "Supplied: deliveries and stock draws (t)",
+    "shortfall_t": "Unmet demand (t)", "china_t": "Supplied, attributed to China (t)",
+    "china_exposure_pct": "Exposure to China: attributed + unmet (% of demand)",
+    "china_share_of_supply_pct": "Share of supply attributed to China (% of supplied)",
+    "least_cost_china_exposure_pct": "Least-cost plan: exposure to China (% of demand)",
+    "least_cost_china_share_of_supply_pct": "Least-cost plan: share of supply attributed to China (%)",
+    "exposure_pct": "Exposure to China (% of demand)", "share_of_supply_pct": "Share of supply attributed to China (%)",
+    "tonnes": "Tonnes (t)",
     "unit_cost_usd_per_t": "Delivered cost (USD/t)", "cost_usd": "Cost (USD)",
     "cost_pv_usd": "Cost, present value (USD)",
     "restricted_by": "Restricted by", "usd": "Spending (USD)", "pv_usd": "Present value (USD)",
     "shortfall_pct": "Unmet demand (% of demand)", "value_usd": "Unmet demand value (USD, 10x reference price)",
     "put_t": "Bought into stock (t)", "draw_t": "Drawn from stock (t)", "stock_t": "Stock at year end (t)",
+    "put_attributed_t": "Bought into stock, attributed to China (t)",
+    "draw_attributed_t": "Drawn from stock, attributed to China (t)",
+    "stock_attributed_t": "Stock at year end, attributed to China (t)",
     "year_started": "Year started", "capacity_tpy": "Capacity (t/yr)", "year_online": "Year online",
     "capex_usd": "Capital (USD)", "capex_annuity_usd_per_yr": "Capital, annual payment (USD/yr)",
     "dual_pv_usd": "Shadow price, present value (USD per unit)", "dual_usd": "Shadow price, that year's money (USD)",
@@ -106,7 +115,8 @@ def planner_frame(frame: pd.DataFrame, names: Names) -> pd.DataFrame:
 
 
 def pivots(folder: ResultsFolder, names: Names) -> list[tuple[str, pd.DataFrame, str]]:
-    """Mineral x year pivots of a solve: dependence (%), supply and unmet demand (t), cost (USD, not discounted)."""
+    """Mineral x year pivots of a solve: exposure and share of supply (%), supply and unmet demand (t), cost (USD,
+    not discounted)."""
     out: list[tuple[str, pd.DataFrame, str]] = []
     if folder.kind != "solve":
         return out
@@ -122,7 +132,10 @@ def pivots(folder: ResultsFolder, names: Names) -> list[tuple[str, pd.DataFrame,
         return table.rename_axis("Mineral").reset_index()
 
     if dep is not None:
-        out.append(("Dependence by year", pivot(dep, "china_share_pct", "mean"), "pct"))
+        for column, title in (("china_exposure_pct", "Exposure by year"),
+                              ("china_share_of_supply_pct", "Share of supply by year")):
+            if column in dep:
+                out.append((title, pivot(dep, column, "mean"), "pct"))
         out.append(("Supply by year", pivot(dep, "supplied_t", "sum"), "t"))
         if dep["shortfall_t"].abs().sum() > 0:
             out.append(("Unmet demand by year", pivot(dep, "shortfall_t", "sum"), "t"))

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse
 
-from engine.model.lp import LinearProgram
+from engine.model.lp import CscMatrix, LinearProgram
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL, INTEGRALITY_TOL, Solution, Status
+
+if TYPE_CHECKING:  # scipy only for a coefficient edit and ``to_scipy`` (importing it costs 0.05 s on a cold start)
+    import scipy.sparse
 
 
 @dataclass
@@ -45,8 +48,7 @@ class SolvedModel:
         self.row_upper = lp.row_upper.astype(float).copy()
         # the model's own CSC arrays, shared rather than copied (a CSR copy held 12 bytes per non-zero more for
         # the whole run); A x sums each row's terms in the same column order either way, to the same bits
-        self.matrix = lp.matrix().to_scipy()
-        self._abs_matrix: scipy.sparse.csc_matrix | None = None  # |A|, made on first use (every check needs it)
+        self.matrix: CscMatrix = lp.matrix()
         self.n_model_rows = lp.n_rows
         self.extra: list[tuple[np.ndarray, np.ndarray, str]] = []  # rows added after loading: cols, vals, name
         self.cost = np.zeros(lp.n_cols)
@@ -86,11 +88,11 @@ class SolvedModel:
             self.extra[row - self.n_model_rows] = (np.array(kept, dtype=np.int64),
                                                    np.array([entries[c] for c in kept]), name)
             return
-        lil = self.matrix.tolil()
+        lil = self.matrix.to_scipy().tolil()
         lil[row, cols] = vals
-        self.matrix = lil.tocsc()
-        self.matrix.eliminate_zeros()
-        self._abs_matrix = None
+        edited = lil.tocsc()
+        edited.eliminate_zeros()
+        self.matrix = CscMatrix(edited.indptr, edited.indices, edited.data, self.matrix.shape)
 
     # ---------------------------------------------------------------- reading a point
     def objective(self, x: np.ndarray) -> float:
@@ -99,17 +101,18 @@ class SolvedModel:
 
     def activities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row activities A x and the size of each row's terms Σ|a_ij x_j| (model rows, then added rows)."""
-        if self._abs_matrix is None:  # |a_ij| only: the indices are the matrix's own
-            m = self.matrix
-            self._abs_matrix = scipy.sparse.csc_matrix((np.abs(m.data), m.indices, m.indptr), shape=m.shape)
-        size = self._abs_matrix @ np.abs(x)
+        terms = self.matrix.terms(x)
+        act = self._with_extra(self.matrix.row_sums(terms), x)
+        size = self.matrix.row_sums(np.abs(terms, out=terms))  # |a_ij x_j| = |a_ij| |x_j|, to the bit
         if self.extra:
             size = np.concatenate([size, [float(np.abs(v) @ np.abs(x[c])) for c, v, _ in self.extra]])
-        return self.row_activity(x), size
+        return act, size
 
     def row_activity(self, x: np.ndarray) -> np.ndarray:
         """Row activities A x (model rows, then added rows): ``activities`` without the sizes."""
-        act = self.matrix @ x
+        return self._with_extra(self.matrix.row_sums(self.matrix.terms(x)), x)
+
+    def _with_extra(self, act: np.ndarray, x: np.ndarray) -> np.ndarray:
         if self.extra:
             act = np.concatenate([act, [float(v @ x[c]) for c, v, _ in self.extra]])
         return act
@@ -153,11 +156,14 @@ class SolvedModel:
 
     def to_scipy(self) -> scipy.sparse.csr_matrix:
         """The full matrix as loaded and edited (model rows, then added rows)."""
+        import scipy.sparse
+
+        matrix = self.matrix.to_scipy()
         if not self.extra:
-            return self.matrix.tocsr()
-        rows = [scipy.sparse.csr_matrix((v, (np.zeros(len(c), dtype=np.int64), c)), shape=(1, self.matrix.shape[1]))
+            return matrix.tocsr()
+        rows = [scipy.sparse.csr_matrix((v, (np.zeros(len(c), dtype=np.int64), c)), shape=(1, matrix.shape[1]))
                 for c, v, _ in self.extra]
-        return scipy.sparse.vstack([self.matrix, *rows], format="csr")
+        return scipy.sparse.vstack([matrix, *rows], format="csr")
 
 
 def _excess(values: np.ndarray, lower: np.ndarray, upper: np.ndarray,

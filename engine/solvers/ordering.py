@@ -24,17 +24,30 @@ def _scenario_innermost(blocks: Iterable, n: int) -> np.ndarray | None:
     for block in blocks:
         if "scen" not in block.keys.columns or len(block) < 2:
             continue
-        scen, codes = np.unique(block.keys["scen"].to_numpy(), return_inverse=True)
+        scen, codes = _unique(block.keys["scen"].to_numpy())
         if len(scen) < 2:
             continue
         counts = np.bincount(codes)
-        by_scen = np.argsort(codes, kind="stable")
+        small = codes.astype(np.int16) if len(scen) < 2**15 else codes  # small integers sort by radix
+        by_scen = np.argsort(small, kind="stable")
         rank = np.empty(len(codes), dtype=np.int64)
         rank[by_scen] = np.arange(len(codes)) - np.repeat(np.cumsum(counts) - counts, counts)
         if order is None:
             order = np.arange(n, dtype=np.int64)
-        order[block.start:block.start + len(block)] = block.start + np.lexsort((codes, rank))
+        # by (rank, scenario): the pairs are unique, so one sort of rank × scenarios + scenario orders them
+        rank *= len(scen)
+        rank += codes
+        order[block.start:block.start + len(block)] = block.start + np.argsort(rank, kind="stable")
     return order
+
+
+def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``; scenario numbers (small non-negative integers) by counting, not
+    sorting."""
+    if values.dtype.kind == "i" and len(values) and values.min() >= 0 and values.max() < 2**20:
+        present = np.bincount(values) > 0
+        return np.flatnonzero(present).astype(values.dtype), (np.cumsum(present) - 1)[values]
+    return np.unique(values, return_inverse=True)
 
 
 def _through(table: np.ndarray | None, index: np.ndarray, n_loaded: int | None = None) -> np.ndarray:

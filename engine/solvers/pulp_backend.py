@@ -112,7 +112,8 @@ class PulpBackend:
     def version(self) -> str:
         return f"PuLP {pulp.__version__} / {self.solver.name}"
 
-    def load(self, lp: LinearProgram) -> None:
+    def load(self, lp: LinearProgram, objective: np.ndarray | None = None) -> None:
+        """Build the PuLP problem (``objective``, when given, set as ``set_objective`` would)."""
         prob = pulp.LpProblem("critmin", pulp.LpMinimize)
         self.solved = SolvedModel(lp)
         integer = np.zeros(lp.n_cols, dtype=bool)
@@ -134,6 +135,8 @@ class PulpBackend:
             start, end = csr.indptr[i], csr.indptr[i + 1]
             self.rows.append(self._add(csr.indices[start:end], csr.data[start:end], lp.row_lower[i],
                                        lp.row_upper[i], row_names[i]))
+        if objective is not None:
+            self.set_objective(objective)
 
     def _expression(self, cols: np.ndarray, vals: np.ndarray) -> pulp.LpAffineExpression:
         return pulp.LpAffineExpression([(self.vars[int(c)], float(v)) for c, v in zip(cols, vals, strict=True)])

@@ -1,0 +1,69 @@
+"""What a cold ``critmin solve --no-write`` imports: none of the heavy modules the solve path does not need (each
+costs a cold start 0.05-0.3 s). A test on what is imported, never on time. The summary's package versions, read
+from the metadata's headers only, equal importlib.metadata's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from engine.outputs.summary import _version
+
+NOT_ON_THE_SOLVE_PATH = ("matplotlib", "openpyxl", "pulp", "dask", "distributed", "scipy", "jinja2", "PIL",
+                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder")
+
+SOLVE = """
+import contextlib, io, json, sys
+sys.argv = ["critmin", "solve", "--no-write"]
+from engine.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print(json.dumps({{"code": code, "heavy": heavy, "printed": "Exposure to CHN" in out.getvalue()}}))
+"""
+
+
+def test_a_no_write_solve_imports_no_heavy_module():
+    script = SOLVE.format(heavy=NOT_ON_THE_SOLVE_PATH)
+    result = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                       check=True).stdout.splitlines()[-1])
+    assert result["code"] == 0 and result["printed"]
+    assert result["heavy"] == []
+
+
+@pytest.mark.parametrize("package", ["critmin-engine", "highspy", "numpy", "pandas", "pydantic", "scipy", "pulp",
+                                     "no-such-package-here"])
+def test_package_versions_read_from_the_headers_equal_importlib_metadata(package):
+    try:
+        expected = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        expected = None
+    assert _version(package) == expected
+
+
+@pytest.mark.parametrize("args,status,stream,text", [
+    (["--version"], 0, "stdout", "critmin, version"),
+    (["solve", "no-such-scenario"], 2, "stderr", "scenario file not found"),
+    (["no-such-command"], 2, "stderr", "No such command"),
+])
+def test_the_console_script_leaves_with_the_command_s_status_and_output(args, status, stream, text):
+    """``critmin`` skips the interpreter's teardown (engine.console): the status and the flushed output are the
+    command's."""
+    script = f"import sys; sys.argv = ['critmin', *{args!r}]; from engine.console import run; run()"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == status
+    assert text in getattr(done, stream)
+
+
+@pytest.mark.parametrize("code,status", [(None, 0), (0, 0), (3, 3), (256 + 2, 2), ("a message", 1)])
+def test_exit_status_is_python_s(code, status):
+    from engine.console import exit_status
+
+    assert exit_status(code) == status
