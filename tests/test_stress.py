@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.analysis.stress import stress
+from engine.analysis.stress_run import render_stress
 from engine.cli import main
 from engine.inputs.scenario import scenario_from_dict
 
@@ -55,6 +56,27 @@ def test_a_shock_reports_what_it_adds_to_the_base_plans_unmet_demand(tiny):
     assert germany["unmet_added_with_hedges_t"] == approx(20.0)  # no deal to make in the tiny dataset
     assert t.loc["CHN cuts ga (location)", "unmet_added_t"] == approx(0.0)  # China sells nothing already
     assert germany["rank"] == 1
+
+
+def test_a_shock_whose_cheapest_re_plan_exceeds_the_base_budget_says_so(tiny):
+    # minimise dependence at +0%: the base plan is least cost, 40 t from China (4,000), and its budget USD 4,000.
+    # China cut: the cheapest re-plan is Germany 20 t + Japan 10 t (5,000) + 10 t unmet (10,000) = 15,000 > 4,000:
+    # the budget, held in USD, cannot be met, and the re-plan is least cost. Germany cut: China still covers it at
+    # 4,000, within the budget.
+    loaded = scenario_from_dict(tiny_scenario(objective={"budget": "+0%"}), tiny, name="case")
+    result = stress(loaded)
+    t = result.table.set_index("shock")
+    assert bool(t.loc["CHN cuts ga (location)", "over_budget"]) is True
+    assert bool(t.loc["DEU cuts ga (location)", "over_budget"]) is False
+    assert t.loc["CHN cuts ga (location)", "cost_with_unmet_jump_usd"] == approx(11_000.0)
+    assert result.base["budget_pv_usd"] == approx(4000.0)
+    printed = render_stress(result)
+    assert "CHN cuts ga (location) (1)" in printed and "DEU cuts ga (location) (1)" not in printed
+    assert "(1): the base budget cannot be met under this shock" in printed and "(1 of 3 shocks)" in printed
+    # a scenario that minimises cost has no budget: every re-plan is least cost and none is flagged
+    plain = stress(scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}), tiny, name="case"))
+    assert not plain.table["over_budget"].any() and plain.base["budget_pv_usd"] is None
+    assert "Every re-plan is least cost (the scenario minimises cost)." in render_stress(plain)
 
 
 def test_named_shock_with_a_stockpile_and_a_deal(tiny):

@@ -2,14 +2,17 @@
 
 When a plan's JV builds and stockpile purchases are fixed and its flows re-optimised (a shock, a sampled
 disruption, or no change at all), the re-plan keeps the scenario's hierarchy with the plan's budget held at its
-absolute value (USD present value), not re-derived from a least cost that the fixed builds have changed::
+absolute value (USD present value), not re-derived from a least cost that the fixed builds have changed. C is cost
+including unmet demand at its value, as in every plan (with ``objective: {shortfall: first}`` the shortfall stage
+comes first)::
 
-    1. minimise shortfall value          2. least cost C'
-    3. minimise dependence s.t. cost <= B (the plan's budget)      4. minimise cost at that dependence
+    1. least cost C'      2. minimise exposure s.t. C <= B (the plan's budget)      3. minimise C at that exposure
 
 Re-planned with nothing changed, the plan itself is feasible and optimal at every stage, so the re-plan reproduces
-it. When C' > B (a shock makes even the cheapest re-plan dearer than the budget), the re-plan is the least-cost one
-(stages 1–3 with the budget at C'). ``minimise: cost`` scenarios re-plan at least cost.
+it. When C' > B (a shock, through the unmet demand it adds or dearer supply, makes even the cheapest re-plan dearer
+than the budget), the re-plan is the least-cost one (stage 1 with the budget at C'): ``over_budget`` says so, and
+stress and robust report it. A budget fixed in USD keeps the re-plans comparable with the base plan.
+``minimise: cost`` scenarios re-plan at least cost.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from __future__ import annotations
 from engine.inputs.schema import Budget
 from engine.plan.hierarchy import Plan, PlanSession
 from engine.solvers.base import Status
+
+AT_LEAST_COST = "the least-cost re-plan exceeds the budget: re-planned at least cost"
+"""The note of a re-plan whose budget even its least-cost plan exceeds (``over_budget``)."""
 
 
 def replan(session: PlanSession, budget_usd: float | None) -> Plan:
@@ -29,5 +35,10 @@ def replan(session: PlanSession, budget_usd: float | None) -> Plan:
     if over:  # the least-cost re-plan (stages 1-3) is already solved: it is the plan
         plan.status, plan.message, plan.solution = Status.OPTIMAL, "", plan.least_cost
         plan.budget_usd, plan.dependence_level = plan.least_cost_usd, None
-        plan.notes.append("the least-cost re-plan exceeds the budget: re-planned at least cost")
+        plan.notes.append(AT_LEAST_COST)
     return plan
+
+
+def over_budget(plan: Plan) -> bool:
+    """True when even the least-cost re-plan exceeded the budget, so ``replan`` returned the least-cost plan."""
+    return AT_LEAST_COST in plan.notes

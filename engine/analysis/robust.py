@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.analysis.replan import replan
+from engine.analysis.replan import over_budget, replan
 from engine.analysis.sampling import ROBUST_EVALUATION, ROBUST_PLAN, _universe, sample_factors, scenario_set
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
@@ -151,7 +151,7 @@ def _outcome(model: Model, plan: Plan) -> dict:
             "value_pv_usd": value, "total_pv_usd": cost + value,
             **overall_measures(model, attributed_by_group(model, x)),
             "jv_capacity_tpy": float(build_table(model, x)["capacity_tpy"].sum()),
-            "at_least_cost": any("re-planned at least cost" in n for n in plan.notes)}
+            "at_least_cost": over_budget(plan)}
 
 
 def _evaluation(label: str, outcomes: list[dict], alpha: float) -> Evaluation:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.analysis.replan import replan
+from engine.analysis.replan import over_budget, replan
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
@@ -179,11 +179,11 @@ class _Stresser:
         model = self.model
         row = {"shock": shock.name, "kind": shock.kind, "country": shock.country,
                "minerals": ",".join(shock.minerals) if shock.minerals else "all", "share": shock.share}
-        hedged = None
+        hedged, over = None, False
         try:
             if self._shock_bounds(shock):
                 planned = self._planned()
-                x = planned.x
+                x, over = planned.x, over_budget(planned)
                 if planned.ok and (planned.shortfall_usd or 0.0) > 0:
                     hedged = self._hedge()
                 status = planned.status.value
@@ -192,6 +192,7 @@ class _Stresser:
         finally:
             self._shock_bounds(None)
         row["status"] = status
+        row["over_budget"] = over  # even the cheapest re-plan exceeds the base budget: the re-plan is least cost
         if status != "optimal":
             return row
         now, base = self._metrics(x), self.base_metrics
@@ -269,13 +270,16 @@ class _Stresser:
         return "; ".join(parts)
 
 
-STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "cost_with_unmet_jump_usd",
+STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "over_budget",
+                  "cost_with_unmet_jump_usd",
                   "unmet_added_t", "unmet_value_added_pv_usd", "cost_jump_usd", "exposure_change_pp",
                   "share_of_supply_change_pp", "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
 """``stress.csv``'s columns (a run of no shock has them too). Every figure is a change against the base plan
 re-planned with nothing shocked: the jump in cost including unmet demand at its value (the headline; its parts the
 value of the unmet demand added and the jump in the cost of supply), the unmet tonnes added (with and without the
-hedges), the changes in exposure and share of supply."""
+hedges), the changes in exposure and share of supply. ``over_budget``: the base plan's budget (held in USD, on cost
+including unmet demand) cannot be met under the shock, even by the cheapest re-plan, so the re-plan is least cost
+(it spends nothing on independence: exposure may rise)."""
 
 
 def _added(now_t: float, base_t: float) -> float:
@@ -360,6 +364,7 @@ def stress(loaded: LoadedScenario, *, solver: str | None = None, include_n_minus
     base_info = {"cost_pv_usd": m["cost_pv_usd"], "cost_with_unmet_pv_usd": m["cost_with_unmet_pv_usd"],
                  "exposure_pct": m["exposure_pct"], "share_of_supply_pct": m["share_of_supply_pct"],
                  "aggregate": model.scenario.objective.aggregate, "shortfall_t": m["shortfall_t"],
+                 "budget_pv_usd": base.budget_usd,
                  "unmet_valued_at": UNMET_DEMAND_VALUE, "shocks": len(shocks)}
     return StressResult(loaded.name, base_info, table, names=names, solver_checks=dict(session.checks),
                         inputs=inputs)

@@ -31,6 +31,7 @@ def render_stress(result: StressResult, top: int = 15) -> str:
              "the cost of supply.",
              f"  'exposure' (tonnes attributed plus tonnes unmet, % of demand) and 'share of supply' (tonnes "
              f"attributed, % of tonnes supplied): changes in the {b.get('aggregate', 'mean')} over minerals and years.",
+             *_budget_lines(t, b),
              "", f"  {'#':>3} {'shock':<34}{'cost jump':>16}{'unmet added t':>15}{'unmet value':>16}"
              f"{'supply':>16}{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  hedges that would "
              f"have reduced it (deals and stockpile)"]
@@ -39,7 +40,8 @@ def render_stress(result: StressResult, top: int = 15) -> str:
             lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
             continue
         covering = r.covering_options if isinstance(r.covering_options, str) and r.covering_options else "-"
-        lines.append(f"  {r.rank:>3} {r.shock:<34}{usd(r.cost_with_unmet_jump_usd):>16}"
+        flag = " (1)" if getattr(r, "over_budget", None) in (True,) else ""  # NaN: not run
+        lines.append(f"  {r.rank:>3} {r.shock + flag:<34}{usd(r.cost_with_unmet_jump_usd):>16}"
                      f"{_signed(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
                      f"{usd(r.cost_jump_usd):>16}"
                      f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
@@ -47,6 +49,18 @@ def render_stress(result: StressResult, top: int = 15) -> str:
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)
+
+
+def _budget_lines(table: pd.DataFrame, base: dict) -> list[str]:
+    """What the re-plans' budget is, and how many shocks it cannot be met under (marked '(1)' in the table)."""
+    budget = base.get("budget_pv_usd")
+    if budget is None:
+        return ["  Every re-plan is least cost (the scenario minimises cost)."]
+    over = int((table["over_budget"] == True).sum()) if "over_budget" in table else 0  # noqa: E712 (NaN: not run)
+    return [f"  Every re-plan keeps the base plan's budget in USD, {usd(budget)} on cost including unmet demand (a "
+            f"fixed budget keeps the shocks comparable); (1): the base budget cannot be met under this shock (even "
+            f"the cheapest re-plan exceeds it): the re-plan is least cost, and spends nothing on independence "
+            f"({over} of {len(table)} shocks)."]
 
 
 def _signed(value: float) -> str:

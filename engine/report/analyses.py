@@ -91,12 +91,16 @@ def stress_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
              _num(getattr(r, analysis_plots.value_column(table)), usd), _num(r.cost_jump_usd, usd),
              _num(getattr(r, "exposure_change_pp", None), lambda v: f"{v:+.1f} pp"),
              _num(getattr(r, "share_of_supply_change_pp", None), lambda v: f"{v:+.1f} pp"),
+             "yes" if getattr(r, "over_budget", None) in (True,) else "",
              _num(r.stock_lasts_years, lambda v: f"{v:.1f}")]
             for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)]
     shocks = Table(["#", "Shock", "Status", "Cost jump incl. unmet (PV)", "Unmet added, t", "Unmet value added (PV)",
-                    "Supply cost jump (PV)", "Exposure change", "Share of supply change", "Stock lasts, years"], rows,
-                   ["r", "l", "l", "r", "r", "r", "r", "r", "r", "r"],
-                   title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)")
+                    "Supply cost jump (PV)", "Exposure change", "Share of supply change", "Over budget",
+                    "Stock lasts, years"], rows,
+                   ["r", "l", "l", "r", "r", "r", "r", "r", "r", "l", "r"],
+                   title=f"The {len(rows)} worst shocks (of {len(table)}; all in stress.csv)",
+                   note="Over budget: the base plan's budget, held in USD on cost including unmet demand, cannot be "
+                        "met under the shock, even by the cheapest re-plan: the re-plan is least cost.")
     hedges = [f"#{int(r.rank)} {analysis_plots.shock_label(pd.Series(r._asdict()), names)}: {r.covering_options}"
               for r in table.head(analysis_plots.TOP_SHOCKS).itertuples(index=False)
               if isinstance(r.covering_options, str) and r.covering_options]
