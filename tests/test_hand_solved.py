@@ -57,9 +57,7 @@ def test_least_cost_plan_buys_cheapest_first(tiny):
     ],
 )
 def test_dependence_within_budget(tiny, budget, china_t, deu_t, jpn_t, cost):
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": budget, "shortfall": "first"})
+    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": budget})
     assert r.ok
     got = tonnes_by_source(r)
     assert got.get("CHN-GA", 0.0) == approx(china_t)
@@ -164,17 +162,14 @@ def test_discounting_two_years(tmp_path):
 # ------------------------------------------------------------------------------------------- aggregate
 def test_mean_and_max_aggregates(tiny):
     # Germanium: CHN 100 t at 1,000, DEU 5 t at 1,500, demand 10 → floor 50%. Gallium floor 25%.
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%", "shortfall": "first"}}
+    both = {"minerals": ["ga", "ge"], "objective": {"budget": "+1000%"}}
     mean = solve_dict(tiny, **both)
     assert mean.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(25.0)
     assert mean.summary["dependence"]["exposure"]["by_mineral"]["ge"]["optimised_pct"] == approx(50.0)
     assert mean.summary["dependence"]["exposure"]["overall_pct"] == approx(37.5)
     # max: the worst mineral-year is germanium at 50%; then least cost lets gallium rise to 50% too
     # (CHN 20 t + DEU 20 t = 5,000 instead of 6,000)
-    worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max",
-                                                                "shortfall": "first"})
+    worst = solve_dict(tiny, minerals=["ga", "ge"], objective={"budget": "+1000%", "aggregate": "max"})
     assert worst.summary["dependence"]["exposure"]["overall_pct"] == approx(50.0)
     assert worst.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(50.0)
     assert worst.summary["cost"]["by_mineral_pv_usd"]["ga"] == approx(5000.0)

@@ -130,9 +130,7 @@ def test_a_49pct_jv_beats_the_licence_on_a_tight_budget(tmp_path):
 def test_licence_technology_factor_counts_towards_dependence(tmp_path):
     # With a factor of 0.6 a licence counts 60% of its tonnes: the 49% JV is less dependent at any budget.
     ds = dataset(tmp_path, [LICENCE, PARITY49])
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(ds, objective={"budget": "+100%", "shortfall": "first"},
+    r = solve_dict(ds, objective={"budget": "+100%"},
                    dependence={"basis": "combined", "licence_technology_factor": 0.6})
     assert jv_tonnes(r, "P49") == approx({2025: 40.0})
     assert share(r) == approx(49.0)
@@ -156,9 +154,7 @@ MIN_SIZE = option("DOM", mode="domestic", partner="USA", capex_usd_per_tpy=20.0,
 ])
 def test_minimum_efficient_size_on_both_backends(tmp_path, solver, budget, size, dependence):
     ds = dataset(tmp_path, [MIN_SIZE])
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(ds, solver=solver, objective={"budget": budget, "shortfall": "first"},
+    r = solve_dict(ds, solver=solver, objective={"budget": budget},
                    finance={"discount_rate": 0.0, "asset_life_years": 1})
     assert r.ok
     built = r.tables.extra["builds"]["capacity_tpy"].sum()

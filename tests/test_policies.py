@@ -114,9 +114,7 @@ def test_country_cap(tiny, cap, expected, cost, short):
 def test_country_cap_on_named_countries_only(tiny):
     # cap only Germany at 10%: DEU ≤ 4 t; China supplies the rest at 100 → CHN 40 t
     policy = {"type": "country_cap", "max_share": 0.1, "countries": ["DEU"]}
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": "+1000%", "shortfall": "first"},
+    r = solve_dict(tiny, objective={"minimise": "dependence", "budget": "+1000%"},
                    policies=[policy])
     # minimise dependence: DEU 4 + JPN 10 + CHN 26 → 65%
     assert tonnes_by_source(r) == approx({"CHN-GA": 26.0, "DEU-GA": 4.0, "JPN-GA": 10.0})
@@ -201,9 +199,7 @@ def test_feoc_credit_loss_adds_cost(owned):
     # minimise dependence within a huge budget: all of JPN is still bought, but pays +100 per tonne
     feoc = {"type": "feoc", "threshold": 0.25, "action": "credit_loss", "credit_usd_per_t": 100,
             "minerals": ["ga"]}
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(owned, objective={"budget": "+1000%", "shortfall": "first"}, policies=[feoc])
+    r = solve_dict(owned, objective={"budget": "+1000%"}, policies=[feoc])
     components = r.tables.costs.set_index("component")["usd"]
     # CHN-GA is China-owned (covered) too: 10 t × 100 + JPN 10 t × 100
     assert components["feoc_credit_loss"] == approx(2000.0)
@@ -214,8 +210,6 @@ def test_feoc_credit_loss_adds_cost(owned):
 def test_attribution_basis(owned, basis, share):
     # min dependence, large budget: CHN 10, DEU 20, JPN 10 under every basis.
     # location: 10/40 = 25%; ownership: (10 × 1 + 10 × 0.3)/40 = 32.5%; combined = max per source = 32.5%
-    # (shortfall first: a share of demand counts unmet tonnes as not attributed, so within a generous budget on
-    # cost including unmet demand the dependence stage would buy the share down by leaving demand unmet)
-    r = solve_dict(owned, objective={"budget": "+1000%", "shortfall": "first"}, dependence={"basis": basis})
+    r = solve_dict(owned, objective={"budget": "+1000%"}, dependence={"basis": basis})
     assert tonnes_by_source(r) == approx({"CHN-GA": 10.0, "DEU-GA": 20.0, "JPN-GA": 10.0})
     assert r.summary["dependence"]["exposure"]["by_mineral"]["ga"]["optimised_pct"] == approx(share)

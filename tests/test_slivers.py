@@ -112,7 +112,9 @@ def test_no_analysis_hands_out_a_sliver(analysis, watched, tmp_path):
 def test_a_decision_the_plan_cannot_do_without_stays(tmp_path):
     # 3 kg of germanium demand, met only by Germany: a flow below the 5 kg threshold, but holding it at zero leaves
     # demand unmet beyond the shortfall level, so the second pass fails and the plan keeps it (and its levels).
-    # (With shortfall first: by default unmet demand is a cost, and leaving 3 kg unmet is a plan within the levels.)
+    # (shortfall: first is this test's subject, a shortfall level the second pass cannot meet: by default unmet
+    # demand is a cost, and the second pass, run again from the dependence stage within the +10% budget, leaves the
+    # 3 kg unmet at a higher exposure, a plan within every level kept, so the sliver goes.)
     demand = [{"mineral": "ga", "year": 2025, "demand_t": 40}, {"mineral": "ge", "year": 2025, "demand_t": 0.003}]
     germany = [row for row in TINY_CAPACITY if row["source_id"] != "CHN-GE"]
     path = write_scenario(tmp_path / "kg.yaml", write_dataset(tmp_path / "inputs", capacity=germany, demand=demand),
