@@ -300,8 +300,9 @@ def render(ex: Explanation) -> str:
                          f"its value (10x the reference price a tonne): the least-cost plan leaves it unmet "
                          f"('objective: {{shortfall: first}}' meets it at any cost)")
         if chosen > 1e-6:
-            lines.append(f"  {tonnes(chosen)} t more are left unmet by the dependence stage, within the budget: the "
-                         f"share of demand counts unmet tonnes as not attributed")
+            lines.append(f"  {tonnes(chosen)} t more are left unmet by the dependence stage, within the budget "
+                         f"(exposure counts an unmet tonne as it counts a Chinese one, so this is no gain in exposure: "
+                         f"the budget went to other minerals or years)")
         if s.jv_too_late:
             lines.append("  options that would come too late: " + "; ".join(s.jv_too_late[:4])
                          + (f"; and {len(s.jv_too_late) - 4} more" if len(s.jv_too_late) > 4 else ""))
