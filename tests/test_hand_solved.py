@@ -127,6 +127,18 @@ def test_the_dependence_stage_meets_demand_the_budget_pays_for(tmp_path):
     assert exposure["least_cost_overall_pct"] == approx(100.0) and exposure["overall_pct"] == approx(0.0)
 
 
+@pytest.mark.parametrize("aggregate", ["mean", "leximin"])
+def test_the_dependence_stage_budget_is_on_cost_including_unmet_demand(tmp_path, aggregate):
+    # the dear plant: least cost 40,000, all of it the 40 t unmet (supply costs 0). +5% on cost including unmet
+    # demand is 42,000: 20 t/yr of plant (22,000) and 20 t unmet (20,000), exposure 50%. (A budget on the cost of
+    # supply would be +5% of 0: nothing built.) leximin's dependence stage keeps the same budget row.
+    r = solve_dict(_plant(tmp_path, 20_000.0), policies=BANNED, objective={"budget": "+5%", "aggregate": aggregate})
+    assert r.summary["cost"]["budget_pv_usd"] == approx(42_000.0)
+    assert r.tables.extra["builds"]["capacity_tpy"].sum() == approx(20.0)
+    assert r.summary["cost"]["total_with_unmet_pv_usd"] == approx(42_000.0)
+    assert r.summary["dependence"]["exposure"]["overall_pct"] == approx(50.0)
+
+
 def test_a_plant_cheaper_than_the_unmet_demand_it_avoids_is_built(tmp_path):
     # capex 16,000 per t/yr → 800 + opex 100 = USD 900 a tonne < USD 1,000: built at 40 t/yr, cost 36,000
     r = solve_dict(_plant(tmp_path, 16_000.0), policies=BANNED, objective={"minimise": "cost"})
