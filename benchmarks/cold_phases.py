@@ -8,8 +8,8 @@ this module's child (``--child``). The child imports the libraries one at a time
 wrapping the functions that do them; each phase gets its wall time and its CPU time (``time.process_time``). Every
 figure is the median over the rounds; the ratios are the median of each round's ratio. The instrumented process
 also starts this module (argparse, json, subprocess: not in its phases) and runs the wrappers, so its whole is a few
-milliseconds above the console script's; like the console script (``engine/console.py``), it skips the interpreter's
-teardown, which the reference pays.
+milliseconds above the console script's; like the console script (``engine/console.py``), it holds the garbage
+collector off until the scenario is loaded and skips the interpreter's teardown, which the reference pays.
 """
 
 from __future__ import annotations
@@ -102,6 +102,9 @@ def child() -> dict[str, list[float]]:
         phases[label] = [(now_wall - wall) * 1e3, (now_cpu - cpu) * 1e3]
         wall, cpu = now_wall, now_cpu
 
+    from engine.console import hold_collection
+
+    hold_collection()  # as the console script starts (engine.console); the solve command releases it
     cpu = time.process_time()  # the interpreter's start-up is the `python -c pass` line
     for label, modules in IMPORTS:
         for module in modules.split(","):
