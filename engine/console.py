@@ -14,7 +14,7 @@ freezes what start-up made (``gc.freeze``: the objects stay, later collections s
 from there: the ``solve`` command releases it once the scenario is loaded, before the model is built; every other
 command as soon as it is chosen. Cyclic garbage made before the release is frozen with the rest and kept: about
 1,200 objects of the 80,000 the collector tracks then. Measured alternated with the code before (15 rounds): 36 ms
-of CPU and 31 ms of wall time less a cold solve; the collector off for the whole run would save about 11 ms more.
+of CPU and 31 ms of wall time less a cold solve; the collector off for the whole run saved 0-11 ms more (two runs).
 """
 
 from __future__ import annotations
