@@ -194,9 +194,12 @@ def solve(scenario: ScenarioLike = None, *, solver: str = "highs", time_limit: f
     >>> plan.status, plan.summary["cost"]["premium_pct"] <= 5.0001
     ('optimal', True)
     """
+    from engine.console import release_collection
     from engine.run import run_scenario
 
-    return Solution(run_scenario(load(scenario), solver=solver, time_limit=time_limit, log=log, export=export))
+    loaded = load(scenario)
+    release_collection()  # the start-up of a `critmin solve` is over (engine.console)
+    return Solution(run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=export))
 
 
 # ------------------------------------------------------------------------------------------------ analyses

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from engine.console import release_collection
 from engine.errors import CritminError, InputError
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
@@ -81,6 +82,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     """critmin: sourcing and JV/licensing mixes that minimise dependence on China for refined lithium,
     nickel, cobalt, gallium and germanium, under cost and policy constraints."""
     ctx.obj = Context(debug)
+    if ctx.invoked_subcommand != "solve":  # solve releases it once its scenario is loaded (engine.api.solve)
+        release_collection()
 
 
 MODEL = click.argument("model", required=False)

@@ -6,18 +6,50 @@ The script skips only that: it runs the exit handlers (``atexit``: logging, temp
 stdout and stderr, and ends the process with the command's exit code. Where anything else could still be running
 (a thread that is not a daemon, a worker process) or a stream cannot be flushed, it exits as Python does.
 ``python -m engine.cli`` and ``main()`` called from Python are unchanged.
+
+It also holds the cyclic garbage collector off while a ``critmin solve`` starts: importing numpy, pandas, highspy,
+pydantic and the engine and loading the scenario make some 80,000 long-lived objects it tracks, and each collection
+walked the young ones again (about 230 collections in a cold solve, freeing next to nothing). ``release_collection``
+freezes what start-up made (``gc.freeze``: the objects stay, later collections skip them) and collects as usual
+from there: the ``solve`` command releases it once the scenario is loaded, before the model is built; every other
+command as soon as it is chosen. Cyclic garbage made before the release is frozen with the rest and kept: about
+1,200 objects of the 80,000 the collector tracks then. Measured alternated with the code before (15 rounds): 36 ms
+of CPU and 31 ms of wall time less a cold solve; the collector off for the whole run saved 0-11 ms more (two runs).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 import threading
 
+_held = False
+"""True while this process's start-up holds the collector off (``hold_collection``)."""
+
+
+def hold_collection() -> None:
+    """Stop the cyclic garbage collector for the start-up, if it runs (``release_collection`` starts it again)."""
+    global _held
+    if gc.isenabled():
+        gc.disable()
+        _held = True
+
+
+def release_collection() -> None:
+    """Keep what start-up made out of later collections (``gc.freeze``) and collect as usual again; nothing if
+    ``hold_collection`` did not stop the collector."""
+    global _held
+    if _held:
+        _held = False
+        gc.freeze()
+        gc.enable()
+
 
 def run() -> None:
     """``critmin``: run the command line, then leave (see the module's docstring)."""
+    hold_collection()
     from engine.cli import main
 
     try:

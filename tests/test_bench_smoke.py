@@ -174,3 +174,22 @@ def test_analyses_timing_runs_and_reports_the_share_inside_highs():
         assert {part for _, _, part in PARTS[kind]} | {HIGHS} <= {p for p, seconds in parts.items() if seconds > 0}
     text = format_result(result)
     assert "samples/s" in text and "inside HiGHS" in text and "where a sample's time goes" in text
+
+
+def test_cold_phases_child_times_every_phase_of_a_solve():
+    """``python -m benchmarks.cold_phases``'s instrumented child: every import phase and every part of the command
+    is timed (a part that stops being called, a renamed function, shows here as 0 or an error)."""
+    import json
+    import subprocess
+    import sys
+
+    from benchmarks.cold_phases import IMPORTS, INSIDE, PARTS, ROOT
+
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cold_phases", "--child"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    phases = json.loads(done.stdout.splitlines()[-1])
+    for label, _modules in IMPORTS:
+        assert phases[label][1] >= 0
+    for _module, _attribute, label in PARTS:
+        assert phases[f"  {label}"][0] > 0, label
+    assert phases[f"    {INSIDE[2]}"][0] > 0

@@ -14,7 +14,8 @@ import pytest
 from engine.outputs.summary import _version
 
 NOT_ON_THE_SOLVE_PATH = ("matplotlib", "openpyxl", "pulp", "dask", "distributed", "scipy", "jinja2", "PIL",
-                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder")
+                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder",
+                         "importlib.metadata", "email.message")
 
 SOLVE = """
 import contextlib, io, json, sys
@@ -67,3 +68,28 @@ def test_exit_status_is_python_s(code, status):
     from engine.console import exit_status
 
     assert exit_status(code) == status
+
+
+@pytest.mark.parametrize("args", [["solve", "--no-write"], ["validate"]])
+def test_the_console_script_collects_garbage_again_once_started(args):
+    """``critmin`` holds the collector off while it starts (engine.console): ``solve`` releases it once the scenario
+    is loaded, any other command when it is chosen (``--help`` and ``--version`` print and leave before that). Nothing
+    is left held, and what start-up made is frozen."""
+    script = (f"import atexit, gc, sys; sys.argv = ['critmin', *{args!r}]\n"
+              "atexit.register(lambda: print('GC', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr))\n"
+              "from engine.console import run; run()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0
+    enabled, frozen = done.stderr.split("GC ")[-1].split()[:2]
+    assert enabled == "True" and frozen == "True"
+
+
+def test_the_collector_is_left_alone_outside_the_console_script():
+    """From Python (``engine.api.solve``) nothing holds or freezes the collector."""
+    import gc
+
+    from engine.console import release_collection
+
+    frozen = gc.get_freeze_count()
+    release_collection()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

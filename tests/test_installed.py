@@ -1,0 +1,135 @@
+"""engine/inputs/installed.py reads the installed distributions as importlib.metadata does: the same pydantic
+plugins (none here), the same METADATA for a name, the first on sys.path winning; it stands aside (``Unread``)
+where it could differ, and pydantic's loader is replaced only when no plugin is installed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from importlib import metadata
+
+import pytest
+
+from engine.inputs import installed
+
+
+def _standard_finders() -> list:
+    """sys.meta_path without finders of distributions other than the standard library's PathFinder (another
+    package, such as the importlib_metadata backport, may have added one in this test session)."""
+    return [f for f in sys.meta_path
+            if not hasattr(f, "find_distributions") or getattr(f, "__name__", "") == "PathFinder"]
+
+
+@pytest.fixture
+def on_path(tmp_path, monkeypatch):
+    """Two folders first on sys.path (the cache of the listing keyed by sys.path, so it is read afresh), and only
+    the standard library's finder of distributions."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.setattr(sys, "path", [str(first), str(second), *sys.path])
+    monkeypatch.setattr(sys, "meta_path", _standard_finders())
+    return first, second
+
+
+def _dist(folder, name, version, entry_points=None, suffix=".dist-info"):
+    info = folder / f"{name}-{version}{suffix}"
+    info.mkdir()
+    (info / ("METADATA" if suffix == ".dist-info" else "PKG-INFO")).write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nA description.\n")
+    if entry_points is not None:
+        (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_no_plugin_is_installed_here_and_none_is_found(monkeypatch):
+    monkeypatch.setattr(sys, "meta_path", _standard_finders())
+    assert list(metadata.entry_points(group="pydantic")) == []
+    assert installed.declares_plugins() is False
+
+
+def test_another_finder_of_distributions_is_left_to_importlib_metadata(on_path, monkeypatch):
+    class Finder:
+        def find_spec(self, *args):
+            return None
+
+        def find_distributions(self, *args, **kwargs):
+            return iter(())
+
+    installed.metadata_text("numpy")  # listed and kept: the finder added later is still seen
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
+    with pytest.raises(installed.Unread):
+        installed.metadata_text("numpy")
+    assert installed.declares_plugins() is True
+
+
+BOTH = """
+import json, sys
+sys.path[:0] = {paths!r}
+from importlib import metadata
+from engine.inputs import installed
+dist = metadata.distribution({name!r})
+print(json.dumps({{"plugins": [e.name for e in metadata.entry_points(group="pydantic")],
+                  "declares": installed.declares_plugins(), "theirs": dist.read_text("METADATA") or
+                  dist.read_text("PKG-INFO"), "ours": installed.metadata_text({name!r})}}))
+"""
+
+
+def _both(paths: list, name: str) -> dict:
+    """importlib.metadata's answers and this module's, in a fresh process (importlib.metadata caches what it
+    lists of each folder, by the folder's mtime)."""
+    script = BOTH.format(paths=[str(p) for p in paths], name=name)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_declared_plugin_is_found(on_path):
+    first, second = on_path
+    _dist(first, "some_plugin", "1.0", "[console_scripts]\nx = y:z\n\n[pydantic]\nmine = some_plugin:plugin\n")
+    both = _both([first, second], "some_plugin")
+    assert both["plugins"] == ["mine"] and both["declares"] is True
+    assert installed.declares_plugins() is True
+
+
+@pytest.mark.parametrize("name", ["Fake.Package", "fake-package", "fake_package", "FAKE__package"])
+def test_metadata_of_a_name_is_importlib_metadata_s_first_on_the_path(on_path, name):
+    first, second = on_path
+    _dist(second, "fake_package", "2.0")
+    _dist(first, "Fake.Package", "1.0", suffix=".egg-info")
+    both = _both([first, second], name)
+    assert both["ours"] == both["theirs"] == installed.metadata_text(name)
+    assert "Version: 1.0" in both["ours"] and both["plugins"] == [] and both["declares"] is False
+
+
+def test_a_zip_on_the_path_is_left_to_importlib_metadata(on_path, tmp_path, monkeypatch):
+    archive = tmp_path / "some.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("x.py", "")
+    monkeypatch.setattr(sys, "path", [str(archive), *sys.path])
+    with pytest.raises(installed.Unread):
+        installed.metadata_text("numpy")
+    assert installed.declares_plugins() is True
+
+
+SOLVE = """
+import json, os, sys
+sys.argv = ["critmin", "validate"]
+from engine.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+loader = sys.modules["pydantic.plugin._loader"]
+print(json.dumps({"replaced": getattr(loader, "__file__", None) is None, "plugins": list(loader.get_plugins())}))
+"""
+
+
+@pytest.mark.parametrize("disabled", [None, "__all__"])
+def test_pydantic_s_loader_is_replaced_only_without_plugins_and_without_its_variable(disabled):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if disabled is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = disabled
+    done = subprocess.run([sys.executable, "-c", SOLVE], capture_output=True, text=True, env=env, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result == {"replaced": disabled is None, "plugins": []}
