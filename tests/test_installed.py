@@ -15,22 +15,13 @@ import pytest
 from engine.inputs import installed
 
 
-def _standard_finders() -> list:
-    """sys.meta_path without finders of distributions other than the standard library's PathFinder (another
-    package, such as the importlib_metadata backport, may have added one in this test session)."""
-    return [f for f in sys.meta_path
-            if not hasattr(f, "find_distributions") or getattr(f, "__name__", "") == "PathFinder"]
-
-
 @pytest.fixture
 def on_path(tmp_path, monkeypatch):
-    """Two folders first on sys.path (the cache of the listing keyed by sys.path, so it is read afresh), and only
-    the standard library's finder of distributions."""
+    """Two folders first on sys.path (the cache of the listing keyed by sys.path, so it is read afresh)."""
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
     monkeypatch.setattr(sys, "path", [str(first), str(second), *sys.path])
-    monkeypatch.setattr(sys, "meta_path", _standard_finders())
     return first, second
 
 
@@ -43,25 +34,9 @@ def _dist(folder, name, version, entry_points=None, suffix=".dist-info"):
         (info / "entry_points.txt").write_text(entry_points)
 
 
-def test_no_plugin_is_installed_here_and_none_is_found(monkeypatch):
-    monkeypatch.setattr(sys, "meta_path", _standard_finders())
+def test_no_plugin_is_installed_here_and_none_is_found():
     assert list(metadata.entry_points(group="pydantic")) == []
     assert installed.declares_plugins() is False
-
-
-def test_another_finder_of_distributions_is_left_to_importlib_metadata(on_path, monkeypatch):
-    class Finder:
-        def find_spec(self, *args):
-            return None
-
-        def find_distributions(self, *args, **kwargs):
-            return iter(())
-
-    installed.metadata_text("numpy")  # listed and kept: the finder added later is still seen
-    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder()])
-    with pytest.raises(installed.Unread):
-        installed.metadata_text("numpy")
-    assert installed.declares_plugins() is True
 
 
 def test_a_declared_plugin_is_found(on_path):

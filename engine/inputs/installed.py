@@ -46,12 +46,12 @@ def installed() -> dict[str, list[str]]:
     """Every ``.dist-info`` and ``.egg-info`` folder on ``sys.path``, by normalized name, in ``sys.path`` order (as
     importlib.metadata's path finder searches them). Raises ``Unread`` where importlib.metadata could find more."""
     global _INSTALLED
-    for finder in sys.meta_path:  # checked on every call: a package may add one after the listing was made
-        if hasattr(finder, "find_distributions") and getattr(finder, "__name__", "") != "PathFinder":
-            raise Unread(f"a finder of distributions: {finder!r}")
     key = tuple(sys.path)
     if _INSTALLED is not None and _INSTALLED[0] == key:
         return _INSTALLED[1]
+    for finder in sys.meta_path:
+        if hasattr(finder, "find_distributions") and getattr(finder, "__name__", "") != "PathFinder":
+            raise Unread(f"a finder of distributions: {finder!r}")
     found: dict[str, list[str]] = {}
     for entry in key:
         folder = entry or "."
