@@ -3,10 +3,5 @@
 ``yamlio`` reads YAML with line numbers; ``schema`` is the scenario schema (pydantic) and the ranges numbers must lie
 in; ``tables`` the input tables' schemas as data; ``dataset`` loads and checks the tables; ``ownership`` completes
 each block's equity; ``scenario`` resolves inheritance and overrides into a ``LoadedScenario``; ``databuild``
-rebuilds the tables from ``inputs/sources``; ``installed`` reads the installed distributions as importlib.metadata
-does, without importing it.
+rebuilds the tables from ``inputs/sources``.
 """
-
-from engine.inputs.installed import skip_plugin_search
-
-skip_plugin_search()  # before the schema's first class is built (engine/inputs/installed.py)

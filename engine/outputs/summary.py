@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import email
 import platform
+from importlib import metadata
 
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
-from engine.inputs.installed import Unread, metadata_text
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.files import SCHEMA_VERSION, stamped
 from engine.outputs.results import (
@@ -26,20 +26,12 @@ from engine.solvers.base import Backend, beyond_noise
 
 def _version(package: str) -> str | None:
     """``importlib.metadata.version(package)``, reading only the metadata's headers: parsing a package's whole
-    METADATA (numpy's holds its licences, pandas' its description) took 2 ms a package. The distribution is the one
-    importlib.metadata finds, found without importing it (``engine/inputs/installed.py``) unless that cannot be told."""
+    METADATA (numpy's holds its licences, pandas' its description) took 2 ms a package."""
     try:
-        text = metadata_text(package)
-    except Unread:
-        from importlib import metadata
-
-        try:
-            dist = metadata.distribution(package)
-        except metadata.PackageNotFoundError:
-            return None
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
-    if text is None:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError:
         return None
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
     if not isinstance(text, str):
         return email.message_from_string(text)["Version"]
     lines = text.split("\n\n", 1)[0].splitlines()  # the headers end at the first blank line
