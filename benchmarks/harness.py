@@ -369,8 +369,8 @@ def format_tables(results: dict) -> str:
     header = (f"{'size':<7}{'columns':>10}{'rows':>9}{'nnz':>11}  {'tool':<38}{'build':>7}{'handoff':>8}"
               f"{'solve':>8}{'extract':>8}{'total':>8}{'own':>7}{'peak MB':>8}{'Δ MB':>7}{'× limit':>8}")
     for group, title in (("single", "Single stage: min cost + 10 × value of unmet demand, under the caps"),
-                         ("hierarchy", "Full objective hierarchy (5 stages: shortfall, least cost, reference, "
-                                       "dependence, cost)")):
+                         ("hierarchy", "Full objective hierarchy (the stages of critmin solve: least cost with "
+                                       "unmet demand at its value, reference, dependence, cost, ties)")):
         lines += ["", title, header, "-" * len(header)]
         for s in results["sizes"]:
             first = True
