@@ -151,8 +151,8 @@ SCENARIO_WARNINGS = {
                              "uncertainty.capacity.RUS: no capacity of ga is located in RUS in the dataset; it has "
                              "no effect"),
     "dependence_country": ("dependence: {country: RUS}",
-                           f"dependence.country: the dependence country: {NO_RUS}; every share of demand attributed "
-                           f"to it is 0"),
+                           f"dependence.country: the dependence country: {NO_RUS}; no tonne is attributed to it: "
+                           f"its share of supply is 0 and its exposure only the unmet share"),
 }
 
 

@@ -150,10 +150,11 @@ def sweep_figure(samples: pd.DataFrame, minerals: list[str], names: Names) -> Fi
         ax.set_yticks(range(1, len(present) + 1), [names.Mineral(m) for m in present])
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(percent_formatter())
-        ax.set_xlabel("Share of demand attributed to China, mean over years (box: P25-P75, whiskers P5-P95)")
+        ax.set_xlabel("Exposure to China: tonnes attributed plus tonnes unmet, % of demand, mean over years "
+                      "(box: P25-P75, whiskers P5-P95)")
         ax.grid(axis="x", color="#dddddd")
         ax.grid(axis="y", visible=False)
-        ax.set_title("Dependence by mineral across the samples", loc="left")
+        ax.set_title("Exposure by mineral across the samples", loc="left")
     fig.suptitle(f"Monte Carlo sweep: {len(ok)} samples (lines: P5, P50, P95; red dots: samples with unmet demand)")
     return fig
 

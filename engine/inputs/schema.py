@@ -344,7 +344,8 @@ class CountryCap(PolicyBase):
 
 
 class DependenceCap(PolicyBase):
-    """The share of demand attributed to the dependence country stays at or below ``max_share``."""
+    """The share of supply attributed to the dependence country (attributed tonnes over tonnes supplied) stays at or
+    below ``max_share``: Σ a·x ≤ max_share · Σ x, always feasible."""
 
     type: Literal["dependence_cap"]
     max_share: Share

@@ -166,7 +166,8 @@ def _selection_warnings(loaded: LoadedScenario) -> list[str]:
         covered = scope(("shocks", i), what, shock.minerals, shock.years, "it never happens")
         countries(("shocks", i, "country"), what, shock.country, covered, "it never happens")
     countries(("dependence", "country"), "the dependence country", s.dependence.country, minerals,
-              "every share of demand attributed to it is 0")
+              "no tonne is attributed to it: its share of supply is 0 and its exposure only the "
+              "unmet share")
     keyed = [(("stockpile",), s.stockpile, "this stockpile is never used"),
              (("data", "demand_scale"), s.data.demand_scale, "it has no effect"),
              (("objective", "weights"), s.objective.weights, "it has no effect"),
