@@ -25,6 +25,7 @@ it, is solved again the same way before the stages after it, which may need thos
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TypeVar
 
 import numpy as np
@@ -101,8 +102,7 @@ def without_slivers(backend: Backend, slivers: Slivers, run: Callable[[], T],
     the result and the columns its run held at zero; their bounds are put back."""
     result = run()
     held = np.empty(0, dtype=np.int64)
-    solved, saved = backend.solved, []
-    try:
+    with ExitStack() as holding:  # each round's columns held at zero, their bounds put back in reverse order
         for _ in range(ROUNDS):
             reported = points(result)
             if reported is None:
@@ -110,15 +110,11 @@ def without_slivers(backend: Backend, slivers: Slivers, run: Callable[[], T],
             found = np.setdiff1d(np.unique(np.concatenate([slivers.find(x) for x in reported])), held)
             if not found.size:
                 break
-            saved.append((found, solved.col_lower[found].copy(), solved.col_upper[found].copy()))
-            backend.set_col_bounds(found, np.zeros(found.size), np.zeros(found.size))
+            holding.enter_context(HeldAtZero(backend, found))
             again = run()
             if points(again) is None:
                 break
             result, held = again, np.union1d(held, found)
-    finally:
-        for found, lower, upper in reversed(saved):
-            backend.set_col_bounds(found, lower, upper)
     return result, held
 
 
