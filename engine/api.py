@@ -736,9 +736,9 @@ class Sensitivity:
         return render_sensitivity(self.result, self.top)
 
     def plot(self) -> Figure | None:
-        from engine.figures.analysis_plots import sensitivity_figure
+        from engine.analysis.sensitivity_run import sensitivity_plot
 
-        return sensitivity_figure(self.table, self.result.loaded.name)
+        return sensitivity_plot(self.result)
 
     def write(self, folder: Path | str, force: bool = False) -> Path:
         from engine.analysis.sensitivity_run import write_sensitivity
@@ -746,16 +746,22 @@ class Sensitivity:
         return write_sensitivity(self.result, Path(folder), force=force)
 
 
-def sensitivity(scenario: ScenarioLike = None, *, step: float = 0.2, top: int = 15, solver: str = "highs",
-                progress: ProgressCallback | None = None) -> Sensitivity:
-    """Each assumption family at its low and high value, re-solved (``critmin sensitivity``)::
+def sensitivity(scenario: ScenarioLike = None, *, step: float = 0.2, top: int = 15, budget: str = "hold",
+                solver: str = "highs", progress: ProgressCallback | None = None) -> Sensitivity:
+    """Each assumption family at its low and high value, re-solved (``critmin sensitivity``); ``budget="hold"``
+    plans every variant at the base plan's budget in USD, ``"own"`` each at its own budget rule::
 
         tornado = cm.sensitivity("baseline")
         tornado.table.head()
     """
     from engine.analysis.sensitivity import sensitivity as run_sensitivity
 
-    return Sensitivity(run_sensitivity(load(scenario), solver=solver, step=step, progress=progress), top)
+    if budget not in ("hold", "own"):
+        from engine.errors import InputError
+
+        raise InputError(f"budget={budget!r}: expected 'hold' (the base plan's budget in USD) or 'own'")
+    return Sensitivity(run_sensitivity(load(scenario), solver=solver, step=step, budget=budget, progress=progress),
+                       top)
 
 
 @dataclass

@@ -671,11 +671,14 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
               help="Relative move where an assumption has no low/high range (exportable shares, delivered costs, "
                    "demand).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Assumptions printed.")
+@click.option("--budget", type=click.Choice(["hold", "own"]), default="hold", show_default=True,
+              help="hold: every variant at the base plan's budget in USD; own: each at the scenario's budget rule "
+                   "over its own least cost (the budget moves with the assumption).")
 @SOLVER
 @analysis_folder("sensitivity")
 @JSON
 @friendly
-def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path | None, force: bool,
+def sensitivity(model: str | None, step: float, top: int, budget: str, solver: str, out: Path | None, force: bool,
                 no_write: bool, as_json: bool) -> None:
     """One assumption at a time at its low and high value, re-solved: a tornado of exposure and cost."""
     from engine import api
@@ -683,7 +686,7 @@ def sensitivity(model: str | None, step: float, top: int, solver: str, out: Path
     loaded = load_warned(model)
     folder = target_folder(loaded, "sensitivity", out, force, no_write)
     with progress_bar("Re-solving") as progress:
-        result = api.sensitivity(loaded, step=step, top=top, solver=solver, progress=progress)
+        result = api.sensitivity(loaded, step=step, top=top, budget=budget, solver=solver, progress=progress)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
 

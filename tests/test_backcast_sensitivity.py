@@ -136,7 +136,7 @@ def test_sensitivity_by_hand(tmp_path):
     assert list(t["rank"]) == list(range(1, 8)) and result.rebuilt == 0
     assert t.loc[0, ["setting_low", "setting_high"]].tolist() == ["x0.80", "x1.20"]
     text = render_sensitivity(result)
-    assert "    1  exportable share, CHN" in text and "-20.00 pp" in text
+    assert "    1  exportable share, China" in text and "-20.00 pp" in text
     folder = write_sensitivity(result, tmp_path / "out")
     assert {p.name for p in folder.iterdir()} >= {"sensitivity.csv", "sensitivity.png", "summary.json"}
     summary = json.loads((folder / "summary.json").read_text())
@@ -146,7 +146,7 @@ def test_sensitivity_by_hand(tmp_path):
     assert r.exit_code == 0, r.output
     md = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "# critmin report: sensitivity, scenario 'inline'" in md
-    assert "| 1 | exportable share, CHN | x0.80 | x1.20 | -20.00 pp | +0.00 pp | +USD 400 |" in md
+    assert "| 1 | exportable share, China | x0.80 | x1.20 | -20.00 pp | +0.00 pp | +USD 400 |" in md
     assert "![Tornado](figures/sensitivity.png)" in md
 
 
@@ -282,3 +282,43 @@ def test_lead_times_and_capex_by_hand(tmp_path):
     assert [capex.exposure_low_pp, capex.exposure_high_pp, capex.cost_low_pv_usd, capex.cost_high_pv_usd] == \
         pytest.approx([0.0, 0.0, 0.0, 0.0], abs=1e-3)
     assert result.rebuilt == 2  # a lead time moves the first year a build delivers: the matrix changes
+
+
+# China 40 t at 100 USD/t, Germany 20 t at 150 (BINDING); demand 40 t; minimise exposure within +10% of least cost.
+# Base: least cost 4,000 (all China), budget 4,400: 400 / (150 - 100) = 8 t from Germany, exposure 32/40 = 80%.
+# China's delivered cost x1.2 (120): least cost 4,800 > 4,400, so at the held budget the variant is planned at least
+# cost: all China, exposure 100% (+20 pp), cost 4,800 (+400), flagged over budget. Each with its own budget (5,280), its
+# premium of 480 buys 480 / 30 = 16 t from Germany: exposure 60%, -20 pp: dearer China "lowers" dependence because
+# the budget grew with it. x0.8 (80): held, 4,400 - 3,200 = 1,200 buys 1,200 / 70 t from Germany: exposure
+# 100 (40 - 120/7) / 40 %, cost unchanged; own budget (3,520): 320 / 70 t.
+def _held(tmp_path, budget):
+    ds = load_dataset(write_dataset(tmp_path / "inputs", capacity=BINDING))
+    loaded = scenario_from_dict(tiny_scenario(objective={"minimise": "dependence", "budget": "+10%"}), ds)
+    result = sensitivity(loaded, families=("delivered cost",), budget=budget)
+    return result, result.table.set_index("parameter").loc["CHN"]
+
+
+def test_sensitivity_holds_the_base_budget_by_hand(tmp_path):
+    result, china = _held(tmp_path, "hold")
+    assert result.base_exposure_pct == pytest.approx(80.0, rel=1e-6)
+    assert result.budget_pv_usd == pytest.approx(4400.0, rel=1e-6)
+    assert [china.exposure_low_pp, china.exposure_high_pp] == pytest.approx(
+        [100 * (40 - 120 / 7) / 40 - 80, 20.0], abs=1e-4)
+    assert [china.cost_low_pv_usd, china.cost_high_pv_usd] == pytest.approx([0.0, 400.0], abs=1e-3)
+    assert (china.over_budget_low, china.over_budget_high) == (False, True)
+    text = render_sensitivity(result)
+    assert ("  Every variant is planned at the base plan's budget, USD 4,400 on cost including unmet demand (held "
+            "in USD, so the changes are the assumption's alone; --budget own gives each its own); (1): even the "
+            "variant's least-cost plan exceeds that budget, so it is planned at least cost (1 of 6 re-solves).") in text
+    assert "delivered cost, China" in text and "(1: high)" in text
+    summary = json.loads((write_sensitivity(result, tmp_path / "out") / "summary.json").read_text())
+    assert (summary["budget"], summary["budget_pv_usd"]) == ("hold", pytest.approx(4400.0, rel=1e-6))
+
+
+def test_sensitivity_own_budget_moves_with_the_variant(tmp_path):
+    result, china = _held(tmp_path, "own")
+    assert [china.exposure_low_pp, china.exposure_high_pp] == pytest.approx(
+        [100 * (40 - 32 / 7) / 40 - 80, -20.0], abs=1e-4)
+    assert not china.over_budget_low and not china.over_budget_high
+    assert ("  Each variant has its own budget (the scenario's rule, +10% over least cost, applied to the variant's "
+            "own least cost), not the base plan's USD 4,400:") in render_sensitivity(result)

@@ -21,6 +21,13 @@ matrix (lead times move the first year a build can deliver) are rebuilt and solv
 Each variant reports the change against the base plan of the scenario's dependence metric (percentage points) and
 of its cost with unmet demand at its value (USD, present value: ``engine.outputs.results.cost_with_unmet_pv``).
 The table is ranked by the swing of dependence (|high - low|), then by the swing of cost.
+
+**One budget.** By default (``budget="hold"``) every variant is planned at the base plan's budget in USD
+(``engine.analysis.replan.replan``: minimise exposure s.t. C <= B_base), so a variant moves the plan and not the
+money it may spend: at one budget in USD, dearer JV capex can only shrink the set of affordable plans, so it never
+lowers the least exposure. When even the variant's least-cost plan exceeds B_base (``over_budget``) the variant is
+planned at least cost. ``budget="own"`` gives each variant the scenario's own budget rule (a premium over its own
+least cost), so a variant that raises least cost raises its budget with it: the table then mixes bases, and says so.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.analysis.replan import over_budget, replan
 from engine.formulation import build_model
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
@@ -44,6 +52,8 @@ from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import beyond_noise
 
 DEFAULT_STEP = 0.2
+BUDGETS = ("hold", "own")
+"""How variants are budgeted: at the base plan's budget in USD (the default), or each at its own budget rule."""
 FAMILIES = ("exportable share", "delivered cost", "demand", "JV capex", "lead times", "unmet demand value")
 
 
@@ -68,6 +78,8 @@ class SensitivityResult:
     base_cost_with_unmet_pv_usd: float = float("nan")
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     rebuilt: int = 0  # variants solved on a rebuilt model (their matrix differs)
+    budget: str = "hold"  # BUDGETS: the base plan's budget in USD held for every variant, or each its own
+    budget_pv_usd: float | None = None  # the base plan's budget (None: the scenario minimises cost)
     message: str = ""
     solver_checks: dict[str, int] = field(default_factory=dict)  # PlanSession.checks over every solve
 
@@ -184,13 +196,21 @@ def _change(value: float, base: float, tolerance: float) -> float:
 
 
 def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: float = DEFAULT_STEP,
-                families: tuple[str, ...] = FAMILIES,
+                families: tuple[str, ...] = FAMILIES, budget: str = "hold",
                 progress: Callable[[int, int], None] | None = None) -> SensitivityResult:
-    """Solve the scenario, then every variant of ``variants``; the ranked table of changes against the base."""
+    """Solve the scenario, then every variant of ``variants``; the ranked table of changes against the base.
+    ``budget``: ``"hold"`` plans every variant at the base plan's budget in USD; ``"own"`` at its own budget rule."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget {budget!r}: expected one of {', '.join(BUDGETS)}")
     base_model = build_model(loaded)
     session = PlanSession(base_model, make_backend(solver, SolverOptions()))
     plan = session.solve()
-    result = SensitivityResult(loaded, plan.status.value)
+    result = SensitivityResult(loaded, plan.status.value, budget=budget, budget_pv_usd=plan.budget_usd)
+    held = budget == "hold" and plan.budget_usd is not None
+
+    def planned(on: PlanSession):
+        return replan(on, plan.budget_usd) if held else on.solve()
+
     if not plan.ok:
         result.message = plan.message
         return result
@@ -203,14 +223,14 @@ def sensitivity(loaded: LoadedScenario, *, solver: str | None = None, step: floa
         try:
             session.update(model)
             session.backend.reset_basis()
-            solved = session.solve()
+            solved = planned(session)
         except ValueError:  # the matrix changed: solve on a model of its own
             result.rebuilt += 1
             own = PlanSession(model, make_backend(solver, SolverOptions()))
-            solved = own.solve()
+            solved = planned(own)
             add_checks(checks, own.checks)
         row = {"family": variant.family, "parameter": variant.parameter, "end": variant.end,
-               "setting": variant.setting, "status": solved.status.value,
+               "setting": variant.setting, "status": solved.status.value, "over_budget": over_budget(solved),
                "exposure_change_pp": np.nan, "cost_with_unmet_change_pv_usd": np.nan}
         if solved.ok:
             dep, cost = _metrics(model, solved.x)
@@ -233,7 +253,8 @@ def rank(long: pd.DataFrame) -> pd.DataFrame:
     if long.empty:
         return pd.DataFrame(columns=["rank", "family", "parameter", "setting_low", "setting_high",
                                      "exposure_low_pp", "exposure_high_pp", "cost_low_pv_usd",
-                                     "cost_high_pv_usd", "exposure_swing_pp", "cost_swing_pv_usd", "status"])
+                                     "cost_high_pv_usd", "exposure_swing_pp", "cost_swing_pv_usd", "status",
+                                     "over_budget_low", "over_budget_high"])
     keys = ["family", "parameter"]
     low = long[long["end"] == "low"].set_index(keys)
     high = long[long["end"] == "high"].set_index(keys)
@@ -247,6 +268,8 @@ def rank(long: pd.DataFrame) -> pd.DataFrame:
         "cost_high_pv_usd": [high.loc[k, "cost_with_unmet_change_pv_usd"] for k in order],
         "status": [low.loc[k, "status"] if low.loc[k, "status"] != "optimal" else high.loc[k, "status"]
                    for k in order],
+        "over_budget_low": [bool(low.loc[k].get("over_budget", False)) for k in order],
+        "over_budget_high": [bool(high.loc[k].get("over_budget", False)) for k in order],
     })
     out["exposure_swing_pp"] = (out["exposure_high_pp"] - out["exposure_low_pp"]).abs()
     out["cost_swing_pv_usd"] = (out["cost_high_pv_usd"] - out["cost_low_pv_usd"]).abs()
@@ -258,4 +281,4 @@ def rank(long: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["DEFAULT_STEP", "FAMILIES", "SensitivityResult", "Variant", "rank", "sensitivity", "variants"]
+__all__ = ["BUDGETS", "DEFAULT_STEP", "FAMILIES", "SensitivityResult", "Variant", "rank", "sensitivity", "variants"]

@@ -46,12 +46,10 @@ def jump_column(frame: pd.DataFrame) -> str:
 
 
 def shock_label(row: pd.Series, names: Names) -> str:
-    """'China cuts gallium, germanium' for an N-1 shock; the shock's own name for a named one."""
-    if str(row.get("kind", "")) == "named":
-        return str(row["shock"])
-    minerals = str(row.get("minerals", "") or "")
-    what = "all" if minerals in ("", "all", "nan") else ", ".join(names.mineral(m) for m in minerals.split(","))
-    return f"{names.country(str(row.get('country', '')))} cuts {what} ({row.get('kind', '')})"
+    """'China cuts gallium, germanium' for an N-1 shock; the shock's own name for a named one (``Names.shock``)."""
+    minerals = row.get("minerals", "")
+    return names.shock(str(row.get("kind", "")), str(row.get("country", "")),
+                       "" if minerals is None or minerals != minerals else str(minerals), str(row.get("shock", "")))
 
 
 @styled
@@ -277,19 +275,20 @@ def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "
 TOP_ASSUMPTIONS = 15
 
 
-def assumption_label(row: pd.Series) -> str:
-    """'delivered cost, CHN' (the family and the country, mineral or deal mode it moves)."""
-    return f"{row['family']}, {row['parameter']}"
+def assumption_label(row: pd.Series, names: Names | None = None) -> str:
+    """'delivered cost, China' (the family and the country, mineral or deal mode it moves: ``Names.assumption``)."""
+    return (names or Names()).assumption(str(row["family"]), str(row["parameter"]))
 
 
 @styled
-def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int = TOP_ASSUMPTIONS) -> Figure | None:
+def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int = TOP_ASSUMPTIONS,
+                       names: Names | None = None, budget: str = "") -> Figure | None:
     """Tornado: the change in dependence (pp) and in cost with unmet demand at its value (USD PV) with each
     assumption at its low and at its high value, the largest dependence swings on top."""
     if table is None or table.empty:
         return None
     t = table.head(top).iloc[::-1]
-    labels = [assumption_label(r) for _, r in t.iterrows()]
+    labels = [assumption_label(r, names) for _, r in t.iterrows()]
     y = np.arange(len(t))
     fig = new_figure(10.0, 0.32 * len(t) + 1.6)
     left, right = fig.subplots(1, 2, sharey=True)
@@ -310,5 +309,6 @@ def sensitivity_figure(table: pd.DataFrame | None, scenario: str = "", top: int 
     left.set_yticklabels(labels)
     left.legend(loc="lower left", fontsize=8)
     where = f" for scenario '{scenario}'" if scenario else ""
-    fig.suptitle(f"Sensitivity: one assumption at a time at its low and high value{where}", x=0.01, ha="left")
+    fig.suptitle(f"Sensitivity: one assumption at a time at its low and high value{where}"
+                 + (f"\n{budget}" if budget else ""), x=0.01, ha="left")
     return fig

@@ -24,6 +24,9 @@ COMPONENTS = {
     "jv_opex": "JV operating cost",
     "jv_royalty": "JV royalties and licence fees",
 }
+PRINTED_MODES = {"licensing": "licence", "minority": "minority JV", "parity": "50/50 JV",
+                 "majority": "majority JV", "domestic": "no partner"}
+"""JV modes inside a sentence (lower case, short)."""
 MODES = ["licensing", "minority", "parity", "majority", "domestic"]
 MODE_LABELS = {
     "licensing": "Licence (no foreign equity)",
@@ -85,6 +88,50 @@ class Names:
     def country(self, code: str) -> str:
         """``CHN`` -> ``China``."""
         return self.countries.get(code, code)
+
+    def minerals_text(self, codes: str | list[str] | tuple[str, ...] | None) -> str:
+        """``'co,ni'`` or ``['co', 'ni']`` -> ``cobalt, nickel``; blank, None or ``all`` -> ``all minerals``."""
+        if isinstance(codes, str):
+            codes = [c for c in codes.split(",") if c.strip()] if codes not in ("", "all", "nan") else []
+        return ", ".join(self.mineral(c.strip()) for c in codes) if codes else "all minerals"
+
+    def shock(self, kind: str, country: str, minerals: str | list[str] | tuple[str, ...] | None,
+              name: str = "") -> str:
+        """A stress shock in words: ``China cuts cobalt`` (N-1 by location), ``China-owned plants cut nickel``
+        (N-1 by owner); a named shock keeps the name the scenario gave it."""
+        if kind == "named" and name:
+            return name
+        what = self.minerals_text(minerals)
+        if kind == "N-1 owner":
+            return f"{self.country(country)}-owned plants cut {what}"
+        return f"{self.country(country)} cuts {what}"
+
+    def assumption(self, family: str, parameter: str) -> str:
+        """A sensitivity assumption in words: ``delivered cost, Zimbabwe``, ``demand, cobalt``, ``JV capex, 50/50
+        JV``; families without a country, mineral or mode (lead times, unmet demand value) as they are."""
+        if family in ("exportable share", "delivered cost"):
+            return f"{family}, {self.country(parameter)}"
+        if family == "demand":
+            return f"{family}, {self.mineral(parameter)}"
+        if family == "JV capex":
+            return f"{family}, {PRINTED_MODES.get(parameter, parameter)}"
+        if family == "lead times":
+            return "JV lead times, all options"
+        if family == "unmet demand value":
+            return "value of unmet demand"
+        return f"{family}, {parameter}"
+
+    def option(self, row: dict | pd.Series) -> str:
+        """A JV or licence option from its columns: ``nickel 50/50 JV with Japan in United States``,
+        ``lithium licence from China in United States``, ``cobalt plant, no partner, in Canada``."""
+        mineral = self.mineral(str(row.get("mineral", "")))
+        host, partner, how = (self.country(str(row.get("host", ""))), self.country(str(row.get("partner", ""))),
+                              str(row.get("mode", "")))
+        if how == "licensing":
+            return f"{mineral} licence from {partner} in {host}"
+        if how == "domestic" or not partner or partner == host:
+            return f"{mineral} plant, no partner, in {host}"
+        return f"{mineral} {PRINTED_MODES.get(how, how)} with {partner} in {host}"
 
 
 def component(code: str) -> str:

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from engine.analysis.sensitivity_run import budget_caption
 from engine.figures import analysis_plots, plots
 from engine.figures.labels import Names
 from engine.outputs.display import pct, tonnes, usd
@@ -251,6 +252,13 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
     return head, sections
 
 
+def _over(row: object) -> str:
+    """' (1: low)' / ' (1: high)' / ' (1: both)': that end could not be planned at the held budget."""
+    low = str(getattr(row, "over_budget_low", False)) == "True"
+    high = str(getattr(row, "over_budget_high", False)) == "True"
+    return "" if not (low or high) else " (1: " + ("both" if low and high else "low" if low else "high") + ")"
+
+
 def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
     s = folder.summary
     head = [("Scenario", folder.name), _status_line(s),
@@ -258,7 +266,10 @@ def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tupl
                           f"demand at its value {usd(s.get('base_cost_with_unmet_pv_usd'))} (present value)."),
             ("Method", "One assumption at a time at its low and its high value (the dataset's low/high columns for "
                        "JV capex and lead times; the central value times the step either side otherwise), "
-                       "everything else at its central value, re-solved through the scenario's hierarchy.")]
+                       "everything else at its central value, re-solved through the scenario's hierarchy."),
+            ("Budget", budget_caption(s.get("budget"), s.get("budget_pv_usd")).capitalize() + "."
+             + (" (1): even the variant's least-cost plan exceeds it, so it is planned at least cost."
+                if s.get("budget") == "hold" else ""))]
     table = folder.table("sensitivity")
     if table is None:
         return head, []
@@ -266,12 +277,14 @@ def sensitivity_sections(folder: ResultsFolder, names: Names) -> tuple[list[tupl
               "The change against the base plan in exposure (left) and in cost with unmet demand at its value "
               "(right, present value) with each assumption at its low value (upper bar) and its high value (lower "
               "bar); the largest swings in exposure on top.",
-              analysis_plots.sensitivity_figure(table, folder.name))
+              analysis_plots.sensitivity_figure(table, folder.name, names=names,
+                                                budget=budget_caption(s.get("budget"), s.get("budget_pv_usd"))))
     signed = lambda v: f"{v:+.2f} pp"  # noqa: E731
     money = lambda v: ("+" if v > 0 else "-" if v < 0 else "") + usd(abs(v))  # noqa: E731
-    rows = [[str(int(r.rank)), f"{r.family}, {r.parameter}", str(r.setting_low), str(r.setting_high),
-             _num(r.exposure_low_pp, signed), _num(r.exposure_high_pp, signed), _num(r.cost_low_pv_usd, money),
-             _num(r.cost_high_pv_usd, money), str(r.status)] for r in table.itertuples(index=False)]
+    rows = [[str(int(r.rank)), names.assumption(str(r.family), str(r.parameter)), str(r.setting_low),
+             str(r.setting_high), _num(r.exposure_low_pp, signed), _num(r.exposure_high_pp, signed),
+             _num(r.cost_low_pv_usd, money), _num(r.cost_high_pv_usd, money),
+             str(r.status) + _over(r)] for r in table.itertuples(index=False)]
     return head, [Section("Assumptions ranked", plots=[p] if p else [], tables=[Table(
         ["#", "Assumption", "Low", "High", "Exposure, low", "Exposure, high", "Cost, low", "Cost, high",
          "Status"], rows, ["r", "l", "l", "l", "r", "r", "r", "r", "l"],
