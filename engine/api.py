@@ -591,12 +591,14 @@ class Comparison:
         return write_comparison_csv(self.result, Path(path), force=force)
 
 
-def compare_runs(runs: Sequence[str | Path], *, top: int = 5, solver: str = "highs") -> Comparison:
-    """Results folders or scenarios side by side (``critmin compare``); scenarios are solved, nothing written.
-    (Not ``compare``: ``engine.analysis.compare`` is the module that does the work.)"""
+def compare_runs(runs: Sequence[str | Path], *, top: int = 5, solver: str = "highs",
+                 budget: str = "hold") -> Comparison:
+    """Results folders or scenarios side by side (``critmin compare``); scenarios are solved, nothing written, at the
+    first run's budget in USD (``budget="hold"``) or each at its own (``"own"``). (Not ``compare``:
+    ``engine.analysis.compare`` is the module that does the work.)"""
     from engine.analysis.compare import compare as compare_runs
 
-    return Comparison(compare_runs([str(r) for r in runs], top=top, solver=solver))
+    return Comparison(compare_runs([str(r) for r in runs], top=top, solver=solver, budget=budget))
 
 
 def make_report(results: Path | str, formats: str | Sequence[str] = ("md", "html"), *,

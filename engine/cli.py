@@ -457,9 +457,12 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
               help="Also write the comparison as a report folder: report.md (with figures/), report.html and "
                    "comparison.xlsx.")
 @click.option("--force", is_flag=True, help="Replace the --out file or --report folder if it exists.")
+@click.option("--budget", type=click.Choice(["hold", "own"]), default="hold", show_default=True,
+              help="hold: scenarios solved here are planned at the first run's budget in USD; own: each at its own "
+                   "budget rule (a premium over its own least cost).")
 @friendly
 def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Path | None,
-            report_dir: Path | None, force: bool) -> None:
+            report_dir: Path | None, force: bool, budget: str) -> None:
     """Scenarios or results folders side by side: exposure and share of supply, cost, premium, shortfall, JV mix,
     the runs ranked by exposure, and the largest changes in sourcing against the first.
 
@@ -475,9 +478,11 @@ def compare(runs: tuple[str, ...], top: int, solver: str, as_json: bool, out: Pa
 
         check_writable(report_dir, force, [Path(r) for r in runs if Path(r).exists()], option="--report",
                        kind="report folder")
-    comparison = api.compare_runs(list(runs), top=top, solver=solver)
+    comparison = api.compare_runs(list(runs), top=top, solver=solver, budget=budget)
     solved = [run for run in comparison.result.runs if run.origin == "solved"]
-    for warning in dict.fromkeys(w for run in solved for w in run.summary.get("warnings", [])):
+    from engine.analysis.replan import AT_LEAST_COST
+
+    for warning in dict.fromkeys(w for run in solved for w in run.summary.get("warnings", []) if w != AT_LEAST_COST):
         click.echo(f"Warning: {warning}", err=True)  # as 'solve' prints them (a folder's are in its report)
     if out is not None:
         write_comparison_csv(comparison.result, out, force=force)

@@ -95,7 +95,7 @@ def test_sourcing_changes_against_the_first_run(runs):
     assert by_key.loc["sourcing.ga.CHN", "ban"] == pytest.approx(0.0)
     assert by_key.loc["sourcing_change.ga.DEU", "ban"] == pytest.approx(20.0)
     text = render_comparison(comparison)
-    assert "ban: gallium from CHN -40 t, from DEU +20 t" in text
+    assert "ban: gallium from China -40 t, from Germany +20 t" in text
     assert "cheap" in text.splitlines()[1] and "ban" in text.splitlines()[1]
 
 
@@ -103,7 +103,7 @@ def test_cli_text_json_and_csv(runs, tmp_path):
     out = tmp_path / "table.csv"
     r = invoke("compare", runs["folder"], runs["ban"], "--out", out)
     assert r.exit_code == 0, r.output
-    assert "Exposure to CHN" in r.output and "Share of supply attributed to CHN" in r.output
+    assert "Exposure to China" in r.output and "Share of supply attributed to China" in r.output
     assert f"Table written to {out}" in r.output
     csv = pd.read_csv(out)
     assert list(csv.columns) == [*TABLE_KEYS, "cheap", "ban"]
@@ -173,3 +173,67 @@ def test_runs_are_ranked_by_cost_including_unmet_demand(runs, tmp_path):
     text = render_comparison(comparison)
     assert any(line.split()[:4] == ["rank,", "cheapest", "first", "1"] and line.split()[4:] == ["3", "2"]
                for line in text.splitlines()), text
+
+
+# One budget across a comparison. 'base' minimises exposure within +10% of its least cost (4,000 all from China):
+# budget 4,400 buys 400 / 50 = 8 t from Germany, exposure 32/40 = 80%. 'tariff' adds 5% on China (105 USD/t): least
+# cost 4,200; at the held budget 4,400, 200 / 45 = 4.44 t from Germany: exposure 100 (40 - 200/45) / 40 = 88.9%.
+# With its own budget (4,620), 420 / 45 = 9.33 t: 76.7%, below the base: the tariff would "lower" dependence only
+# because its budget grew with its least cost.
+HELD = tiny_scenario(name="base", objective={"minimise": "dependence", "budget": "+10%"}, data={"inputs": "inputs"})
+TARIFF = tiny_scenario(name="tariff", objective={"minimise": "dependence", "budget": "+10%"}, data={"inputs": "inputs"},
+                       policies=[{"type": "tariff", "name": "five", "origin": "CHN", "ad_valorem": 0.05}])
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory) -> list[str]:
+    root = tmp_path_factory.mktemp("held")
+    write_dataset(root / "inputs")
+    paths = []
+    for scen in (HELD, TARIFF):
+        path = root / f"{scen['name']}.yaml"
+        path.write_text(yaml.safe_dump(scen), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_compare_holds_the_first_runs_budget_by_hand(held):
+    comparison = compare(held)
+    by_key = comparison.table.set_index("key")
+    assert [r.budget_rule for r in comparison.runs] == ["first", "held"]
+    assert list(by_key.loc["budget.pv_usd", ["base", "tariff"]]) == pytest.approx([4400.0, 4400.0], rel=1e-6)
+    assert by_key.loc["budget.pv_usd", "base"] == pytest.approx(comparison.runs[0].summary["cost"]["budget_pv_usd"])
+    exposure = by_key.loc["dependence.exposure.overall_pct", ["base", "tariff"]]
+    assert list(exposure) == pytest.approx([80.0, 100 * (40 - 200 / 45) / 40], abs=1e-4)
+    text = render_comparison(comparison)
+    assert ("  Every scenario solved here is planned at the first run's budget ('base'), USD 4,400 on cost including "
+            "unmet demand (held in USD, so a column differs by its scenario, not by its budget; --budget own gives "
+            "each its own).") in text
+    own = compare(held, budget="own").table.set_index("key")
+    assert own.loc["dependence.exposure.overall_pct", "tariff"] == pytest.approx(100 * (40 - 420 / 45) / 40, abs=1e-4)
+    assert own.loc["budget.pv_usd", "tariff"] == pytest.approx(4620.0, rel=1e-6)
+    assert "  Each run has its own budget" in render_comparison(compare(held, budget="own"))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_tighter_policy_never_lowers_exposure_at_one_budget(seed, tmp_path):
+    """Shipped baseline against itself with one more quota (seeded: mineral, exporter, share): at the baseline's
+    budget in USD, the quota never lowers least cost, nor exposure unless even its least-cost plan is over budget."""
+    import random
+
+    rng = random.Random(seed)
+    mineral = rng.choice(["li", "ni", "co", "ga", "ge"])
+    exporter = rng.choice(["CHN", "IDN", "CAN", "AUS"])
+    path = tmp_path / "tighter.yaml"
+    path.write_text(yaml.safe_dump({"name": "tighter", "extends": "baseline", "policies": [
+        {"type": "export_ban", "name": "extra_quota", "exporter": exporter, "minerals": [mineral],
+         "allowed_share": round(rng.uniform(0.0, 0.8), 2)}]}), encoding="utf-8")
+    comparison = compare(["baseline", str(path), "ga_ge_ban"])
+    by_key = comparison.table.set_index("key")
+    for run in comparison.runs[1:]:
+        assert run.budget_rule in ("held", "held, over")
+        assert by_key.loc["cost.least_cost_with_unmet_pv_usd", run.label] >= \
+            by_key.loc["cost.least_cost_with_unmet_pv_usd", "baseline"] * (1 - 1e-7)
+        if run.budget_rule == "held":
+            assert by_key.loc["dependence.exposure.overall_pct", run.label] >= \
+                by_key.loc["dependence.exposure.overall_pct", "baseline"] - 1e-6, (run.label, seed)

@@ -6,6 +6,12 @@ exposure and share of supply per mineral (optimised and least-cost) and overall,
 (ranked on it), premium, shortfall, the JV mix (capacity built by mode per mineral), and the sourcing by mineral
 and country where it changed most against the first run.
 
+**One budget.** Scenarios solved here are planned at the first run's budget in USD (``budget="hold"``, the default;
+``engine.analysis.replan.replan``: minimise exposure s.t. C <= B_first, or the least-cost plan when even that exceeds
+B_first), so a column differs from the first by its scenario and not by the money it may spend. A results folder is
+not re-solved: it keeps the budget it was solved at, and the table says so (``budget.rule``); ``budget="own"`` solves
+every scenario at its own budget rule (a premium over its own least cost), and the table says that too.
+
 Sourcing changes are ranked by their size as a share of the mineral's supply over the horizon (so a 10 t change
 in gallium can outrank a 1,000 t change in lithium); their tonnes are summed over the horizon, and averaged over
 disruption scenarios when a run has several (with equal weights: the results folder does not record their
@@ -22,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.analysis.replan import over_budget, replan
 from engine.errors import InputError, did_you_mean
 from engine.figures.labels import MODES, Names
 from engine.outputs.display import MODE_LABELS, pct, tonnes, usd
@@ -31,6 +38,15 @@ from engine.outputs.weighting import weighting_lines
 from engine.paths import shipped_scenarios
 
 TABLE_KEYS = ["key", "section", "metric", "unit"]
+BUDGET_RULES = {
+    "first": "its own (the first run: every scenario solved here holds it)",
+    "held": "the first run's, held in USD",
+    "held, over": "the first run's cannot be met (even its least-cost plan is dearer): planned at least cost",
+    "own": "its own (a premium over its own least cost)",
+    "folder": "its own (a results folder is not re-solved)",
+    "cost": "none (the scenario minimises cost)",
+}
+"""How each run's budget was set: the ``budget.rule`` row of the table."""
 MEASURES = {"exposure": "% of demand", "share_of_supply": "% of supply"}
 """The two measures of dependence (the sections of the summary's ``dependence``) and their units."""
 NBSP = "\u00a0"
@@ -46,6 +62,8 @@ class Run:
     summary: dict
     flows: pd.DataFrame | None
     inputs: str | None = None
+    budget_rule: str = "own"  # BUDGET_RULES: how this run's budget was set
+    budget_pv_usd: float | None = None  # the budget it was planned at (None: minimises cost)
 
     @property
     def ok(self) -> bool:
@@ -92,29 +110,61 @@ def check_argument(argument: str) -> str:
     raise InputError(not_found_message(argument))
 
 
-def load_run(argument: str, solver: str | None = None) -> Run:
-    """A results folder as it is, or a scenario solved in memory."""
+def load_run(argument: str, solver: str | None = None, budget_usd: float | None = None) -> Run:
+    """A results folder as it is, or a scenario solved in memory (at ``budget_usd``, present value, on cost including
+    unmet demand, when given and the scenario minimises exposure: ``replan``)."""
     if check_argument(argument) == "folder":
         folder = load_results_folder(argument)
         if folder.kind != "solve":
             raise InputError(f"{argument}: a {folder.kind} folder (written by 'critmin {folder.kind}'); compare "
                              f"takes folders written by 'critmin solve' or scenarios; 'critmin report {argument}' "
                              f"writes its report")
-        return Run(folder.name, "folder", argument, folder.summary, folder.table("flows"), folder.inputs)
+        return Run(folder.name, "folder", argument, folder.summary, folder.table("flows"), folder.inputs, "folder",
+                   _get(folder.summary, "cost", "budget_pv_usd"))
     from engine.run import run_scenario
 
-    result = run_scenario(argument, solver=solver)
+    result = run_scenario(argument, solver=solver) if budget_usd is None else _solve_held(argument, solver, budget_usd)
     flows = result.tables.flows if result.tables is not None else None
-    return Run(result.loaded.name, "solved", argument, result.summary, flows, str(result.loaded.dataset.folder))
+    rule = "own" if result.plan.budget_usd is not None else "cost"
+    if budget_usd is not None and result.plan.budget_usd is not None:
+        rule = "held, over" if over_budget(result.plan) else "held"
+    return Run(result.loaded.name, "solved", argument, result.summary, flows, str(result.loaded.dataset.folder), rule,
+               budget_usd if rule.startswith("held") else result.plan.budget_usd)
 
 
-def load_runs(arguments: Sequence[str], solver: str | None = None) -> list[Run]:
-    """Every argument checked first (so a typo fails before any solve), then loaded; labels made unique."""
+def _solve_held(argument: str, solver: str | None, budget_usd: float):
+    """The scenario solved at an absolute budget (``replan``), reported as ``solve`` reports a plan."""
+    import time
+
+    from engine.formulation import build_model
+    from engine.inputs.scenario import load_scenario
+    from engine.plan.hierarchy import PlanSession
+    from engine.run import finish_run
+    from engine.solvers import SolverOptions, make_backend
+
+    started = time.perf_counter()
+    loaded = load_scenario(argument)
+    model = build_model(loaded)
+    session = PlanSession(model, make_backend(solver, SolverOptions()))
+    t = time.perf_counter()
+    plan = replan(session, budget_usd) if loaded.scenario.objective.minimise == "dependence" else session.solve()
+    return finish_run(loaded, model, session, plan, {"solve_s": time.perf_counter() - t}, started)
+
+
+def load_runs(arguments: Sequence[str], solver: str | None = None, budget: str = "hold") -> list[Run]:
+    """Every argument checked first (so a typo fails before any solve), then loaded; labels made unique. With
+    ``budget="hold"`` every scenario after the first is solved at the first run's budget in USD."""
     if len(arguments) < 2:
         raise InputError("compare needs at least two scenarios or results folders")
+    if budget not in ("hold", "own"):
+        raise InputError(f"--budget {budget}: expected 'hold' (the first run's budget in USD) or 'own'")
     for argument in arguments:
         check_argument(argument)
-    runs = [load_run(a, solver) for a in arguments]
+    runs = [load_run(arguments[0], solver)]
+    held = runs[0].budget_pv_usd if budget == "hold" and runs[0].ok else None
+    if held is not None and runs[0].budget_rule in ("own", "folder"):
+        runs[0].budget_rule = "first" if runs[0].origin == "solved" else runs[0].budget_rule
+    runs += [load_run(a, solver, held) for a in arguments[1:]]
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.label] = counts.get(run.label, 0) + 1
@@ -190,6 +240,8 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
             add(f"dependence.{measure}.{kind}", measure, f"overall, {word}", unit,
                 [_get(r.summary, "dependence", measure, kind) for r in runs])
     headline = [_headline(r.summary) for r in runs]
+    add("budget.rule", "budget", "budget", "", [r.budget_rule for r in runs])
+    add("budget.pv_usd", "budget", "budget", "USD PV", [r.budget_pv_usd for r in runs])
     add("cost.total_with_unmet_pv_usd", "cost", "cost including unmet demand", "USD PV", headline)
     add("cost.rank", "cost", "rank, cheapest first", "rank", ranks(headline))
     for key, metric, unit in (("total_pv_usd", "  of which supply", "USD PV"),
@@ -225,7 +277,7 @@ def _rows(runs: list[Run], names: Names, changes: dict[str, pd.DataFrame]) -> li
             if delta:
                 ref = values[0]
                 values = [None if v is None or ref is None else v - ref for v in values]
-            add(f"{section.replace(' ', '_')}.{m}.{c}", section, f"{names.mineral(m)} from {c}",
+            add(f"{section.replace(' ', '_')}.{m}.{c}", section, f"{names.mineral(m)} from {names.country(c)}",
                 "t over the horizon" if not delta else f"t, change against {runs[0].label}", values)
     return rows
 
@@ -247,11 +299,11 @@ def ranks(values: list[float | None]) -> list[int | None]:
     return [None if v is None else 1 + sum(1 for k in known if k < round(v, 2)) for v in values]
 
 
-def compare(arguments: Sequence[str], top: int = 5, solver: str | None = None) -> Comparison:
-    """Load or solve every argument and build the side-by-side table."""
+def compare(arguments: Sequence[str], top: int = 5, solver: str | None = None, budget: str = "hold") -> Comparison:
+    """Load or solve every argument and build the side-by-side table (``budget``: see the module's docstring)."""
     if top < 0:
         raise InputError(f"--top {top}: expected a number of changes, 0 or more")
-    runs = load_runs(arguments, solver)
+    runs = load_runs(arguments, solver, budget)
     return compare_runs(runs, top)
 
 
@@ -300,7 +352,8 @@ def change_lines(comparison: Comparison) -> list[str]:
             continue
         by_mineral: dict[str, list[str]] = {}
         for row in frame.itertuples(index=False):
-            by_mineral.setdefault(row.mineral, []).append(f"from {row.country} {_signed_tonnes(row.change_t)}")
+            by_mineral.setdefault(row.mineral, []).append(f"from {names.country(row.country)} "
+                                                          f"{_signed_tonnes(row.change_t)}")
         # wrap only between changes, never inside one ("-21,042 t" stays whole)
         parts = [f"{names.mineral(m)} " + ", ".join(i.replace(" ", NBSP) for i in items)
                  for m, items in by_mineral.items()]
@@ -315,6 +368,7 @@ SECTION_TITLES = {
                 "the mean over years; 'overall' the objective's aggregate)",
     "share_of_supply": "Share of supply attributed to {country}: % of tonnes supplied (deliveries and stock draws; "
                        "n/a: nothing supplied; same means)",
+    "budget": "Budget the plans were solved at, on cost including unmet demand, USD present value",
     "cost": "Cost including unmet demand at its value (what the plans minimise; ranked on it), USD present value",
     "shortfall": f"Unmet demand over the horizon (valued at {UNMET_DEMAND_VALUE})",
     "jv": "Capacity built by deal, t/yr (capex in USD)",
@@ -324,7 +378,7 @@ SECTION_TITLES = {
 def render_comparison(comparison: Comparison) -> str:
     """Aligned text for the terminal: a row per figure, a column per run, then the largest sourcing changes."""
     table, labels = comparison.table, comparison.labels
-    country = comparison.runs[0].summary.get("scenario", {}).get("dependence_on", "CHN")
+    country = comparison.names.country(comparison.runs[0].summary.get("scenario", {}).get("dependence_on", "CHN"))
     width = max(11, *(len(label) + 2 for label in labels))
     metric_width = max(24, *(len(m) + 4 for m in table["metric"]))
     lines = [f"Comparison of {len(labels)} runs (sourcing changes against '{labels[0]}')",
@@ -334,12 +388,17 @@ def render_comparison(comparison: Comparison) -> str:
             lines.append(f"  {row.metric:<{metric_width}}" + "".join(f"{v!s:>{width}}" for v in row[4:]))
     lines.append("  " + "from".ljust(metric_width)
                  + "".join(f"{(r.origin if r.origin == 'solved' else 'folder'):>{width}}" for r in comparison.runs))
+    lines.append("  " + "budget".ljust(metric_width)
+                 + "".join(f"{BUDGET_CELLS.get(r.budget_rule, r.budget_rule):>{width}}" for r in comparison.runs))
+    lines += budget_lines(comparison)
     for section, title in SECTION_TITLES.items():
         part = table[table["section"] == section]
         if part.empty:
             continue
         lines += ["", "  " + title.format(country=country)]
         for row in part.itertuples(index=False):
+            if row.key == "budget.rule":  # in the header, in words
+                continue
             cells = "".join(f"{_cell(v, row.unit):>{width}}" for v in row[4:])
             lines.append(f"    {row.metric:<{metric_width - 2}}{cells}")
     lines += ranking_lines(comparison)
@@ -349,6 +408,35 @@ def render_comparison(comparison: Comparison) -> str:
                       f"(t over the horizon)"]
         lines += change_lines(comparison)
     return "\n".join(lines)
+
+
+BUDGET_CELLS = {"first": "first run", "held": "held", "held, over": "over (1)", "own": "own", "folder": "own",
+                "cost": "none"}
+"""A run's budget rule in its column of the printout."""
+
+
+def budget_lines(comparison: Comparison) -> list[str]:
+    """What budget each run was planned at, in words: held at the first run's USD, or each its own."""
+    runs, first = comparison.runs, comparison.runs[0]
+    rules = [r.budget_rule for r in runs[1:]]
+    if first.budget_rule == "first":
+        text = (f"  Every scenario solved here is planned at the first run's budget ('{first.label}'), "
+                f"{usd(first.budget_pv_usd)} on "
+                f"cost including unmet demand (held in USD, so a column differs by its scenario, not by its budget; "
+                f"--budget own gives each its own)")
+        notes = []
+        if "held, over" in rules:
+            notes.append("over (1): even that run's least-cost plan exceeds the budget, so it is planned at least "
+                         "cost")
+        if "folder" in rules:
+            notes.append("own: a results folder keeps the budget it was solved at (it is not re-solved), so its "
+                         "column also differs by its budget")
+        return [text + ("; " + "; ".join(notes) if notes else "") + "."]
+    if all(r == "cost" for r in [first.budget_rule, *rules]):
+        return ["  Every run minimises cost: there is no budget."]
+    return ["  Each run has its own budget (a premium over its own least cost, or as its folder was solved): the "
+            "columns differ by budget as well as by scenario."
+            + (" Solve the first as a scenario to hold its budget." if first.origin == "folder" else "")]
 
 
 def weighting_section(comparison: Comparison) -> list[str]:

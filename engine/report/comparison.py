@@ -20,7 +20,7 @@ COMPARE_FORMATS = ("md", "html", "xlsx")
 def make_comparison_report(comparison: Comparison) -> Report:
     """Headline per run, the side-by-side table by section, the dependence and cost figure and the largest
     sourcing changes against the first run."""
-    from engine.analysis.compare import SECTION_TITLES, _cell, change_lines
+    from engine.analysis.compare import BUDGET_CELLS, SECTION_TITLES, _cell, budget_lines, change_lines
 
     names = comparison.names
     runs = comparison.runs
@@ -31,6 +31,7 @@ def make_comparison_report(comparison: Comparison) -> Report:
                        f"{r.summary['shortfall']['total_t']:,.0f} t" if r.ok else
                        f"not solved ({r.summary.get('status', 'unknown')})")
              + (" (solved here)" if r.origin == "solved" else f" (from {r.argument})")) for r in runs]
+    head.append(("Budget", " ".join(line.strip() for line in budget_lines(comparison))))
     table = comparison.table
     sections = []
     minerals = list(dict.fromkeys(m for r in runs if r.ok for m in r.summary["scenario"]["minerals"]))
@@ -45,7 +46,8 @@ def make_comparison_report(comparison: Comparison) -> Report:
         if part.empty:
             continue
         rows = [[f"{row.metric}" + (f" ({row.unit})" if row.unit else ""),
-                 *[_cell(v, row.unit) for v in row[4:]]] for row in part.itertuples(index=False)]
+                 *[BUDGET_CELLS.get(str(v), str(v)) if row.key == "budget.rule" else _cell(v, row.unit)
+                   for v in row[4:]]] for row in part.itertuples(index=False)]
         sections.append(Section(title.format(country=names.country(country)), tables=[Table(
             ["Figure", *comparison.labels], rows, ["l"] + ["r"] * len(runs))]))
     changes = [line.strip() for line in change_lines(comparison)]
