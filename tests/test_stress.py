@@ -56,6 +56,29 @@ def test_a_shock_reports_what_it_adds_to_the_base_plans_unmet_demand(tiny):
     assert germany["unmet_added_with_hedges_t"] == approx(20.0)  # no deal to make in the tiny dataset
     assert t.loc["CHN cuts ga (location)", "unmet_added_t"] == approx(0.0)  # China sells nothing already
     assert germany["rank"] == 1
+    assert germany["unmet_added_shocked_t"] == approx(20.0) and germany["unmet_added_by_mineral"] == "gallium +20 t"
+
+
+def test_only_shocks_that_add_unmet_demand_are_counted(tiny):
+    # the base (China banned) leaves 10 t unmet. Germany cut: +20 t; Japan cut: +10 t (its 10 t); China cut: nothing
+    # (it sells nothing already), so 2 of 3 shocks add unmet demand, and the China shock changes nothing at all;
+    # every shock's added tonnes are its re-plan's unmet tonnes minus the base's 10 t
+    loaded = scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}, policies=[
+        {"type": "export_ban", "exporter": "CHN", "allowed_share": 0.0}]), tiny, name="case")
+    result = stress(loaded)
+    t = result.table.set_index("shock")
+    assert result.base["shortfall_t"] == approx(10.0)
+    assert t.loc["JPN cuts ga (location)", "unmet_added_t"] == approx(10.0)
+    assert t.loc["JPN cuts ga (location)", "unmet_added_by_mineral"] == "gallium +10 t"
+    assert t.loc["CHN cuts ga (location)", "unmet_added_by_mineral"] == ""
+    printed = render_stress(result)
+    assert "  2 of 3 shocks add unmet demand; 1 changes nothing beyond solver noise (cost, unmet tonnes and " \
+           "exposure)." in printed
+    assert "Germany cuts gallium" in printed and "DEU" not in printed
+    # no base shortfall: the same shocks, totals and added tonnes are one
+    plain = stress(scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}), tiny, name="case"))
+    assert plain.base["shortfall_t"] == approx(0.0)
+    assert "  1 of 3 shocks add unmet demand; 2 change nothing beyond solver noise" in render_stress(plain)
 
 
 def test_a_shock_whose_cheapest_re_plan_exceeds_the_base_budget_says_so(tiny):
@@ -71,7 +94,7 @@ def test_a_shock_whose_cheapest_re_plan_exceeds_the_base_budget_says_so(tiny):
     assert t.loc["CHN cuts ga (location)", "cost_with_unmet_jump_usd"] == approx(11_000.0)
     assert result.base["budget_pv_usd"] == approx(4000.0)
     printed = render_stress(result)
-    assert "CHN cuts ga (location) (1)" in printed and "DEU cuts ga (location) (1)" not in printed
+    assert "China cuts gallium (1)" in printed and "Germany cuts gallium (1)" not in printed
     assert "(1): the base budget cannot be met under this shock" in printed and "(1 of 3 shocks)" in printed
     # a scenario that minimises cost has no budget: every re-plan is least cost and none is flagged
     plain = stress(scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}), tiny, name="case"))
@@ -99,4 +122,4 @@ def test_stress_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"stress.csv", "stress.png", "stress.svg", "summary.json",
                                                ".critmin-output"}
-    assert "CHN cuts all (location)" in result.output
+    assert "China cuts all minerals (1)" in result.output and "CHN" not in result.output

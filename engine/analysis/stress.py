@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.replan import over_budget, replan
+from engine.figures.labels import Names
 from engine.formulation import build_model
 from engine.formulation.model import FIRST_STAGE, Model
 from engine.formulation.select import country_mask
@@ -109,6 +110,9 @@ class _Stresser:
         self.model = session.model
         self.lp = self.model.lp
         self.backend = session.backend
+        self.names = Names(self.model.dataset.folder)
+        self.options = self.model.dataset.jv_options.set_index("option_id") if len(self.model.dataset.jv_options) \
+            else None
         present = [b for b in FIRST_STAGE if b in self.lp.variables]
         self.first = np.concatenate([self.model.block_cols(b) for b in present]) if present else np.empty(0, int)
         values = base.x[self.first]
@@ -172,6 +176,7 @@ class _Stresser:
         self.base_metrics = self._metrics(evaluated.x)
         self.base_builds = build_table(self.model, self.base.x).groupby(["mineral", "option_id"])["capacity_tpy"].sum()
         self.stock = _StockDraws(self.model)
+        self.base_by_mineral = self.base_metrics["dep"].groupby("mineral")["shortfall_t"].sum()
         self.base_cost = self.base_metrics["cost_pv_usd"]
         self.base_dependence = self.base_metrics["exposure_pct"]
 
@@ -208,6 +213,13 @@ class _Stresser:
             "share_of_supply_change_pp": now["share_of_supply_pct"] - base["share_of_supply_pct"],
             "stock_lasts_years": self.stock.lasts(x),
         })
+        added = now["dep"].groupby("mineral")["shortfall_t"].sum().sub(self.base_by_mineral, fill_value=0.0)
+        added = added[added.abs() >= EPS]
+        shocked = set(shock.minerals) if shock.minerals is not None else set(model.minerals)
+        row["unmet_added_shocked_t"] = _added(float(added[added.index.isin(shocked)].sum()), 0.0)
+        row["unmet_added_by_mineral"] = "; ".join(
+            f"{self.names.mineral(m)} {'+' if added[m] > 0 else '-'}{tonnes(abs(float(added[m])))} t"
+            for m in model.minerals if m in added.index)
         row["covering_options"], row["unmet_added_with_hedges_t"] = "", row["unmet_added_t"]
         if hedged is not None and hedged.ok:
             row["covering_options"] = self._covering(now["dep"], hedged.x)
@@ -261,23 +273,32 @@ class _Stresser:
             items = []
             if mineral in extra.index.get_level_values(0):
                 deals = extra.loc[mineral]
-                items += [f"{k} {tonnes(v)} t/yr" for k, v in deals[deals > 1e-3].sort_values(ascending=False)
-                          .head(3).items()]
+                items += [f"{self._option(k)} {tonnes(v)} t/yr"
+                          for k, v in deals[deals > 1e-3].sort_values(ascending=False).head(3).items()]
             if stock.get(mineral, 0.0) > 1e-6:
                 items.append(f"stockpile +{tonnes(float(stock[mineral]))} t")
             if items:
-                parts.append(f"{mineral} -{tonnes(float(removed[mineral]))} t unmet: " + ", ".join(items))
+                parts.append(f"{self.names.mineral(mineral)} -{tonnes(float(removed[mineral]))} t unmet: "
+                             + ", ".join(items))
         return "; ".join(parts)
+
+    def _option(self, option_id: str) -> str:
+        """A deal by its columns ('nickel 50/50 JV with Japan in United States'; ``Names.option``)."""
+        if self.options is None or option_id not in self.options.index:
+            return option_id
+        return self.names.option(self.options.loc[option_id])
 
 
 STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "over_budget",
-                  "cost_with_unmet_jump_usd",
-                  "unmet_added_t", "unmet_value_added_pv_usd", "cost_jump_usd", "exposure_change_pp",
-                  "share_of_supply_change_pp", "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
+                  "cost_with_unmet_jump_usd", "unmet_added_t", "unmet_added_shocked_t", "unmet_added_by_mineral",
+                  "unmet_value_added_pv_usd", "cost_jump_usd", "exposure_change_pp", "share_of_supply_change_pp",
+                  "stock_lasts_years", "covering_options", "unmet_added_with_hedges_t"]
 """``stress.csv``'s columns (a run of no shock has them too). Every figure is a change against the base plan
 re-planned with nothing shocked: the jump in cost including unmet demand at its value (the headline; its parts the
 value of the unmet demand added and the jump in the cost of supply), the unmet tonnes added (with and without the
-hedges), the changes in exposure and share of supply. ``over_budget``: the base plan's budget (held in USD, on cost
+hedges), in the minerals the shock hits (``unmet_added_shocked_t``) and by mineral in words
+(``unmet_added_by_mineral``), the changes in exposure and share of supply. ``over_budget``: the base plan's budget
+(held in USD, on cost
 including unmet demand) cannot be met under the shock, even by the cheapest re-plan, so the re-plan is least cost
 (it spends nothing on independence: exposure may rise)."""
 

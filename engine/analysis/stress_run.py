@@ -32,23 +32,54 @@ def render_stress(result: StressResult, top: int = 15) -> str:
              f"  'exposure' (tonnes attributed plus tonnes unmet, % of demand) and 'share of supply' (tonnes "
              f"attributed, % of tonnes supplied): changes in the {b.get('aggregate', 'mean')} over minerals and years.",
              *_budget_lines(t, b),
-             "", f"  {'#':>3} {'shock':<34}{'cost jump':>16}{'unmet added t':>15}{'unmet value':>16}"
-             f"{'supply':>16}{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  hedges that would "
-             f"have reduced it (deals and stockpile)"]
+             *count_lines(t),
+             "", f"  {'#':>3} {'shock':<36}{'cost jump':>16}{'unmet added t':>15}{'unmet value':>16}"
+             f"{'supply':>16}{'exposure':>10}{'share of supply':>17}{'added with hedges':>18}  "
+             f"{'unmet added, by mineral':<34}  hedges that would have reduced it (deals and stockpile)"]
+    names = Names(result.inputs.get("inputs"))
     for r in t.head(top).itertuples(index=False):
+        label = names.shock(r.kind, r.country, r.minerals, r.shock)
         if r.status != "optimal":
-            lines.append(f"  {r.rank:>3} {r.shock:<34}{r.status}")
+            lines.append(f"  {r.rank:>3} {label:<36}{r.status}")
             continue
         covering = r.covering_options if isinstance(r.covering_options, str) and r.covering_options else "-"
+        where = r.unmet_added_by_mineral if isinstance(r.unmet_added_by_mineral, str) and r.unmet_added_by_mineral \
+            else "-"
         flag = " (1)" if getattr(r, "over_budget", None) in (True,) else ""  # NaN: not run
-        lines.append(f"  {r.rank:>3} {r.shock + flag:<34}{usd(r.cost_with_unmet_jump_usd):>16}"
+        lines.append(f"  {r.rank:>3} {label + flag:<36}{usd(r.cost_with_unmet_jump_usd):>16}"
                      f"{_signed(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
                      f"{usd(r.cost_jump_usd):>16}"
                      f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
-                     f"{_signed(r.unmet_added_with_hedges_t):>18}  {covering}")
+                     f"{_signed(r.unmet_added_with_hedges_t):>18}  {where:<34}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)
+
+
+def shock_counts(table: pd.DataFrame) -> tuple[int, int, int]:
+    """(shocks that add unmet demand, shocks that change nothing beyond solver noise, shocks solved): a shock
+    adds unmet demand when its unmet tonnes added exceed a gram (``_added``); it changes nothing when its cost jump,
+    unmet tonnes and exposure change are all zero after the noise rule (``beyond_noise``)."""
+    if table.empty or "unmet_added_t" not in table:
+        return 0, 0, 0
+    solved = table[table["status"].astype(str) == "optimal"]
+    adds = int((solved["unmet_added_t"].fillna(0.0) > 0).sum())
+    same = int(((solved["cost_with_unmet_jump_usd"].fillna(0.0) == 0) & (solved["unmet_added_t"].fillna(0.0) == 0)
+                & (solved["exposure_change_pp"].fillna(0.0).abs() < 0.005)).sum())
+    return adds, same, len(solved)
+
+
+def count_lines(table: pd.DataFrame) -> list[str]:
+    """'12 of 50 shocks add unmet demand; 3 change nothing beyond solver noise.'"""
+    adds, same, solved = shock_counts(table)
+    if not solved:
+        return []
+    text = (f"  {adds} of {solved} shocks add unmet demand" if adds else
+            f"  None of the {solved} shocks adds unmet demand")
+    if same:
+        text += (f"; {same} {'changes' if same == 1 else 'change'} nothing beyond solver noise (cost, unmet tonnes "
+                 f"and exposure)")
+    return [text + "."]
 
 
 def _budget_lines(table: pd.DataFrame, base: dict) -> list[str]:
@@ -73,7 +104,7 @@ def write_stress(result: StressResult, folder: Path, force: bool = False) -> Pat
     def fill(tmp: Path) -> None:
         write_csv(result.table, tmp / "stress.csv", STRESS_COLUMNS)
         if len(result.table):
-            fig = stress_figure(result.table, Names(), result.scenario)
+            fig = stress_figure(result.table, Names(result.inputs.get("inputs")), result.scenario)
             if fig is not None:
                 (tmp / "stress.png").write_bytes(png_bytes(fig))
                 with plt.rc_context(RC):
@@ -91,4 +122,4 @@ def stress_summary(result: StressResult) -> dict:
                     "solver_checks": result.solver_checks, "versions": versions()})
 
 
-__all__ = ["pd", "render_stress", "write_stress"]
+__all__ = ["count_lines", "render_stress", "shock_counts", "write_stress"]

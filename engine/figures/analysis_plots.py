@@ -61,31 +61,47 @@ def stress_figure(table: pd.DataFrame, names: Names, scenario: str = "", top: in
     if t.empty:
         return None
     labels = [shock_label(r, names) for _, r in t.iterrows()]
-    fig = new_figure(11.0, 0.36 * len(t) + 1.9)
-    left, right = fig.subplots(1, 2, sharey=True)
+    value = t[value_column(t)].fillna(0.0).to_numpy(dtype=float)
+    jump = t[jump_column(t)].fillna(0.0).to_numpy(dtype=float)
+    # a panel only for a change that exists: the table's figures are already 0 within solver noise (beyond_noise)
+    panels = [name for name, values in (("unmet", value), ("jump", jump)) if np.abs(values).max() > 0]
+    if not panels:
+        return None
+    fig = new_figure(11.0 if len(panels) == 2 else 7.5, 0.36 * len(t) + 2.2)
+    axes = fig.subplots(1, len(panels), sharey=True)
+    axes = dict(zip(panels, np.atleast_1d(axes), strict=True))
     y = np.arange(len(t))
-    value = t[value_column(t)].to_numpy(dtype=float)
-    div, word = usd_scale(float(value.max()) if value.max() > 0 else 1.0)
-    left.barh(y, value / div, color=CHINA_RED, height=0.6)
-    for i, (v, tonnes) in enumerate(zip(value, t[unmet_column(t)].to_numpy(dtype=float), strict=True)):
-        text = f"{tonnes:,.1f} t more unmet" if tonnes >= 0.05 else "no more unmet"
-        left.text(v / div, i, f"  {text}", va="center", fontsize=8, color="#333333")
-    left.set_xlim(0, max(float(value.max()) / div, 1e-9) * 1.45 if value.max() > 0 else 1.0)
-    left.set_yticks(y, labels)
-    left.set_xlabel(f"USD {word}".strip() + " PV (value of unmet demand, 10x reference price)")
-    left.xaxis.set_major_formatter(usd_formatter())
-    left.set_title("Unmet demand the shock adds", loc="left")
-    jump = t[jump_column(t)].to_numpy(dtype=float)
-    div2, word2 = usd_scale(float(np.abs(jump).max()) if len(jump) else 1.0)
-    right.barh(y, jump / div2, color=OPTIMISED, height=0.6)
-    right.set_xlabel(f"USD {word2} (present value)".replace("  ", " "))
-    right.xaxis.set_major_formatter(usd_formatter())
-    right.set_title("Cost jump, including unmet demand at its value", loc="left")
-    for ax in (left, right):
+    if "unmet" in axes:
+        left = axes["unmet"]
+        div, word = usd_scale(float(value.max()) if value.max() > 0 else 1.0)
+        left.barh(y, value / div, color=CHINA_RED, height=0.6)
+        for i, (v, tonnes) in enumerate(zip(value, t[unmet_column(t)].fillna(0.0).to_numpy(dtype=float),
+                                            strict=True)):
+            text = f"+{tonnes:,.1f} t unmet" if tonnes >= 0.05 else "no more unmet"
+            left.text(max(v, 0.0) / div, i, f"  {text}", va="center", fontsize=8, color="#333333")
+        left.set_xlim(0, max(float(value.max()) / div, 1e-9) * 1.45 if value.max() > 0 else 1.0)
+        left.set_xlabel(f"USD {word}".strip() + " PV (value of unmet demand, 10x reference price)")
+        left.xaxis.set_major_formatter(usd_formatter())
+        left.set_title("Unmet demand the shock adds", loc="left")
+    if "jump" in axes:
+        right = axes["jump"]
+        div2, word2 = usd_scale(float(np.abs(jump).max()))
+        right.barh(y, jump / div2, color=OPTIMISED, height=0.6)
+        right.axvline(0, color="black", linewidth=0.8)
+        right.set_xlabel(f"USD {word2} (present value)".replace("  ", " "))
+        right.xaxis.set_major_formatter(usd_formatter())
+        right.set_title("Cost jump, including unmet demand at its value", loc="left")
+    first = axes[panels[0]]
+    first.set_yticks(y, labels)
+    for ax in axes.values():
         ax.grid(axis="x", color="#dddddd")
         ax.grid(axis="y", visible=False)
+    dropped = {"unmet": "no shock adds unmet demand", "jump": "no shock changes cost"}
+    missing = [dropped[name] for name in ("unmet", "jump") if name not in axes]
+    note = ("changes against the base plan; changes within solver noise dropped (shown as 0)"
+            + (f"; {', '.join(missing)}: that panel is not drawn" if missing else ""))
     where = f" for scenario '{scenario}'" if scenario else ""
-    fig.suptitle(f"Worst supply shocks{where} (JV builds and stockpile as planned)")
+    fig.suptitle(f"Worst supply shocks{where} (JV builds and stockpile as planned)\n{note}")
     return fig
 
 
