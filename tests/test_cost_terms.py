@@ -79,3 +79,23 @@ def test_unmet_value_is_its_definition_on_the_demand_table(name, samples):
     before = unmet_value_pv(changed, x)
     changed.demand = model.demand.assign(unmet_value_usd_per_t=model.demand["unmet_value_usd_per_t"] * 3)
     assert unmet_value_pv(changed, x) == defined(changed, x) > before
+
+
+def test_resource_cost_and_transfers_by_hand(tmp_path):
+    """A 5% tariff on China's gallium (40 t at 100 USD/t, least cost): purchases 4,000 at producers' prices are
+    resource cost, the 200 of tariff a transfer; together the cost of supply, 4,200; the objective's choice stated."""
+    from engine.inputs.dataset import load_dataset
+    from engine.inputs.scenario import scenario_from_dict
+    from engine.outputs.summary import OBJECTIVE_COUNTS
+    from engine.run import run_scenario
+    from tests.conftest import tiny_scenario, write_dataset
+
+    ds = load_dataset(write_dataset(tmp_path / "inputs"))
+    loaded = scenario_from_dict(tiny_scenario(objective={"minimise": "cost"}, policies=[
+        {"type": "tariff", "name": "five", "origin": "CHN", "ad_valorem": 0.05}]), ds)
+    cost = run_scenario(loaded).summary["cost"]
+    assert cost["resource_pv_usd"] == pytest.approx(4000.0)
+    assert cost["transfers_pv_usd"] == pytest.approx(200.0)
+    assert cost["transfers_by_component_pv_usd"]["tariff"] == pytest.approx(200.0)
+    assert cost["resource_pv_usd"] + cost["transfers_pv_usd"] == pytest.approx(cost["total_pv_usd"])
+    assert cost["objective_counts"] == OBJECTIVE_COUNTS

@@ -129,8 +129,12 @@ def render_cost(summary: dict) -> list[str]:
              f"premium {usd(cost['premium_usd'])}" + (f" ({premium:+.1f}%)" if premium is not None else ""),
              f"    = supply {usd(cost['total_pv_usd'])}" + _parts(cost.get("by_component_pv_usd") or {}),
              f"    + unmet demand {usd(cost['unmet_value_pv_usd'])} ({tonnes(short['total_t'])} t at "
-             f"{short['valued_at']})",
-             f"  Money: {money}."]
+             f"{short['valued_at']})"]
+    if cost.get("resource_pv_usd") is not None:
+        lines.append(f"  Supply = resource cost {usd(cost['resource_pv_usd'])} (what the economy spends: purchases "
+                     f"at producers' prices, JV capex, opex, royalties, stock holding) + transfers "
+                     f"{usd(cost['transfers_pv_usd'])} (tariffs and lost credits); {cost['objective_counts']}.")
+    lines.append(f"  Money: {money}.")
     return lines
 
 

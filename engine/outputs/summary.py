@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import platform
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
@@ -20,6 +21,9 @@ from engine.outputs.results import (
     unmet_value_pv,
 )
 from engine.outputs.weighting import weighting
+
+if TYPE_CHECKING:
+    import pandas as pd
 from engine.plan.hierarchy import Plan, Stage
 from engine.solvers.base import Backend, beyond_noise
 
@@ -148,6 +152,26 @@ def stage_entry(model: Model, plan: Plan, stage: Stage) -> dict:
             "seconds": _round(stage.seconds, 4), "iterations": stage.iterations}
 
 
+TRANSFERS = ("tariff", "feoc_credit_loss")
+"""Cost components that are transfers within the buyer's economy (tariffs to the Treasury, tax credits forgone),
+not resources it spends; every other component (purchases at producers' prices, JV capex, opex and royalties,
+stockpile holding) is resource cost."""
+OBJECTIVE_COUNTS = ("the objective counts the buyer's outlay including tariffs and lost credits; these are transfers "
+                    "to the Treasury, not a resource cost to the nation (resource_pv_usd leaves them out)")
+"""The one line that says what the plan's cost objective counts (summary ``cost.objective_counts``)."""
+
+
+def cost_split(by_component: pd.Series) -> dict:
+    """Resource cost R = sum of the components not in ``TRANSFERS`` and transfers T = sum of those in it, present
+    value; R + T = ``total_pv_usd`` (the cost of supply). Keys ``resource_pv_usd``, ``transfers_pv_usd``,
+    ``transfers_by_component_pv_usd`` and ``objective_counts``."""
+    transfers = by_component[by_component.index.isin(TRANSFERS)]
+    resource = by_component[~by_component.index.isin(TRANSFERS)]
+    return {"resource_pv_usd": _round(float(resource.sum()), 2), "transfers_pv_usd": _round(float(transfers.sum()), 2),
+            "transfers_by_component_pv_usd": {c: _round(float(v), 2) for c, v in transfers.items()},
+            "objective_counts": OBJECTIVE_COUNTS}
+
+
 def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backend,
                  timings: dict[str, float]) -> dict:
     """A JSON-ready summary of one run (see the README for every key)."""
@@ -214,6 +238,7 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         "unmet_value_pv_usd": _round(unmet_pv, 2),
         "by_mineral_pv_usd": {m: _round(v, 2) for m, v in costs.groupby("mineral")["pv_usd"].sum().items()},
         "by_component_pv_usd": {c: _round(v, 2) for c, v in costs.groupby("component")["pv_usd"].sum().items()},
+        **cost_split(costs.groupby("component")["pv_usd"].sum()),
     }
     summary["jv"] = jv_summary(model, tables)
     duals = tables.extra.get("duals")
