@@ -273,7 +273,7 @@ class _Stresser:
             items = []
             if mineral in extra.index.get_level_values(0):
                 deals = extra.loc[mineral]
-                items += [f"{self._option(k)} {tonnes(v)} t/yr"
+                items += [f"{self._option(k)} +{tonnes(v)} t/yr"
                           for k, v in deals[deals > 1e-3].sort_values(ascending=False).head(3).items()]
             if stock.get(mineral, 0.0) > 1e-6:
                 items.append(f"stockpile +{tonnes(float(stock[mineral]))} t")
