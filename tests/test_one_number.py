@@ -104,7 +104,7 @@ def test_a_stockpile_purchase_is_listed_when_it_is_what_removes_unmet_demand(tmp
     row = result.table.set_index("shock").loc["cut_2026"]
     assert row["unmet_added_t"] == approx(10.0)
     assert row["unmet_added_with_hedges_t"] == approx(0.0)
-    assert row["covering_options"] == "ga -10 t unmet: stockpile +10 t"
+    assert row["covering_options"] == "gallium -10 t unmet: stockpile +10 t"
 
 
 def test_deals_that_remove_nothing_are_not_listed(tmp_path):
