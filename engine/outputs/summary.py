@@ -50,6 +50,16 @@ UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference 
 """How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
 
 
+def unmet_basis(present_value: bool = True, *, short: bool = False) -> str:
+    """The basis of a value of unmet demand, said in its every label: the multiple of the reference price and the
+    money, ``"10x the mineral's reference price per tonne, present value"`` or ``"..., in each year's money"``
+    (undiscounted); ``short``: ``"10x reference price, PV"`` or ``"10x reference price, each year's money"``."""
+    nominal = "each year's money"
+    if short:
+        return f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x reference price, {'PV' if present_value else nominal}"
+    return f"{UNMET_DEMAND_VALUE}, {'present value' if present_value else 'in ' + nominal}"
+
+
 def money_basis(loaded: LoadedScenario) -> str:
     """What a USD figure is, said once in every summary (``money``), printout and report: real USD of the reference
     prices' year (the dataset's ``price_year``: every price and cost is held at that year's level), discounted to
