@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.figures.labels import Names
+from engine.inputs.names import Names
 from engine.outputs.summary import unmet_basis
 from tests.conftest import write_dataset
 

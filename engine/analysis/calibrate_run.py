@@ -43,7 +43,7 @@ def render_calibration(result: CalibrationResult) -> str:
         return "n/a" if distance is None else f"{'>= ' if bound else ''}{distance:.1f}"
 
     def shares(values: dict[str, float]) -> str:
-        return top_shares({names.country(k) if k != REST else k: v for k, v in values.items()}, 6)
+        return top_shares(values, 6, names.country)
 
     after = {b.observation.mineral: b for b in result.after}
     for b in result.before:
