@@ -67,9 +67,10 @@ def test_data_check_prints_the_backcast_per_mineral():
     assert r.exit_code == 0, r.output
     assert ("Backcast: the baseline's least-cost plan in 2025 (imports by location) against observed US "
             "imports") in r.output
-    for mineral in ("li", "co", "ga", "ge"):
+    for mineral in ("lithium", "cobalt", "gallium", "germanium"):
         assert re.search(rf"^  {mineral} +(>= )?\d+\.\d +\S", r.output, re.M), mineral
-    assert "  ni: no verified observed shares in observed_trade.csv" in r.output
+    assert "  nickel: no verified observed shares in observed_trade.csv" in r.output
+    assert "  lithium       >= 9.0   Chile 56%, Argentina 42%, other 2% " in r.output  # origins by name
 
 
 def test_baseline_holds_the_us_ban_on_russian_nickel():
