@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean readme-examples
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+readme-examples: $(STAMP)  # rewrite the output of README.md's marked examples from what the code prints
+	$(BIN)/python -m tools.readme_examples
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -90,7 +90,7 @@ def mineral_codes(scenario: ScenarioLike, minerals: Iterable[str], option: str =
 
 
 def _names(loaded: LoadedScenario) -> Any:
-    from engine.figures.labels import Names
+    from engine.inputs.names import Names
 
     return Names(loaded.dataset.folder)
 
@@ -150,7 +150,7 @@ class Solution:
         ds = self.run.loaded.dataset
         names = {k: v.split("(")[0].strip().lower() for k, v in zip(ds.minerals["mineral"], ds.minerals["name"],
                                                                     strict=True)}
-        return render_summary(self.summary, names)
+        return render_summary(self.summary, names, _names(self.run.loaded).countries)
 
     def plot(self, kind: str = "dependence", mineral: str | None = None) -> Figure | None:
         """A figure of the report: ``dependence`` (by year, per mineral), ``sourcing`` (of ``mineral``),

@@ -312,6 +312,7 @@ def _source_rows(sources: Path) -> list[dict[str, str]]:
 
 def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025, tolerance_pp: float = 3.0) -> None:
     """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
+    from engine.figures.labels import Names
     from engine.inputs.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
     from engine.outputs.files import stamped
     from engine.paths import inputs_dir
@@ -336,12 +337,13 @@ def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025,
         click.echo(f"\n  China's share of {year} supply (capacity active in {year}) against the sources{shipped}")
         click.echo(f"  {'mineral':<10} {'location':>9} {'ownership':>10}   {'sourced range':<15} {'basis':<9} "
                    f"{'gap':>7}")
+        names = Names(ds.folder)
         for c in share_checks(ds, reference, year):
             ok = c.gap_pp <= tolerance_pp
             failed |= not ok
             span = f"{100 * c.low:.1f}%" if c.low == c.high else f"{100 * c.low:.1f}-{100 * c.high:.1f}%"
-            click.echo(f"  {c.mineral:<10} {100 * c.location:>8.1f}% {100 * c.ownership:>9.1f}%   {span:<15} "
-                       f"{c.basis:<9} {c.gap_pp:>4.1f} pp{'' if ok else '  OUTSIDE +-3 pp'}")
+            click.echo(f"  {names.mineral(c.mineral):<10} {100 * c.location:>8.1f}% {100 * c.ownership:>9.1f}%   "
+                       f"{span:<15} {c.basis:<9} {c.gap_pp:>4.1f} pp{'' if ok else '  OUTSIDE +-3 pp'}")
         click.echo("  (gap: location share to the nearer end of the sourced range; ownership counts Chinese "
                    "equity wherever the plant is)")
     counts = provenance_counts(ds)
@@ -365,6 +367,7 @@ def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025,
 def _backcast_lines(ds: Any) -> None:
     """Print the backcast: the shipped baseline's least-cost plan in its first year against observed import shares."""
     from engine.analysis.backcast import least_cost_backcast, top_shares
+    from engine.figures.labels import Names
     from engine.inputs.scenario import load_scenario
 
     if ds.tables["observed_trade"].empty:
@@ -376,16 +379,18 @@ def _backcast_lines(ds: Any) -> None:
         click.echo(f"\n  Backcast: the baseline scenario does not load on this dataset ({str(exc).splitlines()[0]})")
         return
     rows, unobserved = least_cost_backcast(loaded)
+    names = Names(ds.folder)
     start = loaded.scenario.horizon.start
     click.echo(f"\n  Backcast: the baseline's least-cost plan in {start} (imports by location) against observed US "
                f"imports by origin")
-    click.echo(f"  {'mineral':<10} {'distance':>9}   {'observed':<32} {'planned':<32} period, measure, form")
+    click.echo(f"  {'mineral':<10} {'distance':>9}   {'observed':<40} {'planned':<40} period, measure, form")
     for b in rows:
         o = b.observation
-        click.echo(f"  {o.mineral:<10} {b.text:>9}   {top_shares(o.shares):<32} {top_shares(b.planned):<32} "
-                   f"{o.period}, {o.measure}, {o.form}")
+        click.echo(f"  {names.mineral(o.mineral):<10} {b.text:>9}   {top_shares(o.shares, name=names.country):<40} "
+                   f"{top_shares(b.planned, name=names.country):<40} {o.period}, {o.measure}, {o.form}")
     if unobserved:
-        click.echo(f"  {', '.join(unobserved)}: no verified observed shares in observed_trade.csv")
+        click.echo(f"  {', '.join(map(names.mineral, unobserved))}: no verified observed shares in "
+                   f"observed_trade.csv")
     click.echo("  (distance: half the L1 distance between the share vectors, 0 = identical, 100 = disjoint; '>=' where "
                "the source groups origins as 'other', so the distance is the least the unknown split allows)")
 

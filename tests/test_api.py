@@ -153,7 +153,7 @@ def test_solve_gives_the_clis_numbers(baseline_folder):
         assert len(ours) == len(theirs) > 0, name
         numbers = [c for c in ours.columns if pd.api.types.is_float_dtype(ours[c])]
         assert ours[numbers].to_numpy(float) == approx(theirs[numbers].to_numpy(float), rel=1e-9, abs=1e-9, nan_ok=True)
-    assert "Exposure to CHN" in plan.text and "Share of supply" in plan.text and isinstance(plan.plot(), Figure)
+    assert "Exposure to China" in plan.text and "Share of supply" in plan.text and isinstance(plan.plot(), Figure)
     assert isinstance(plan.plot("sourcing", mineral="gallium"), Figure)
 
 

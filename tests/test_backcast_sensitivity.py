@@ -67,9 +67,10 @@ def test_data_check_prints_the_backcast_per_mineral():
     assert r.exit_code == 0, r.output
     assert ("Backcast: the baseline's least-cost plan in 2025 (imports by location) against observed US "
             "imports") in r.output
-    for mineral in ("li", "co", "ga", "ge"):
+    for mineral in ("lithium", "cobalt", "gallium", "germanium"):
         assert re.search(rf"^  {mineral} +(>= )?\d+\.\d +\S", r.output, re.M), mineral
-    assert "  ni: no verified observed shares in observed_trade.csv" in r.output
+    assert "  nickel: no verified observed shares in observed_trade.csv" in r.output
+    assert "  lithium       >= 9.0   Chile 56%, Argentina 42%, other 2% " in r.output  # origins by name
 
 
 def test_baseline_holds_the_us_ban_on_russian_nickel():
@@ -193,6 +194,7 @@ EVEN = [{"mineral": "ga", "period": "2024", "origin": o, "share": s, "measure": 
 
 def test_calibration_by_hand(tmp_path):
     from engine.analysis.calibrate import calibrate, overlay_scenario
+    from engine.analysis.calibrate_run import render_calibration
     from engine.analysis.calibrate_run import summary as calibration_summary
 
     loaded = scenario_from_dict(tiny_scenario(objective=COST), _observed_dataset(tmp_path, EVEN))
@@ -205,6 +207,11 @@ def test_calibration_by_hand(tmp_path):
     assert list(result.moves["move"]) == ["CHN gallium exportable share 50.0% -> 20.0%",
                                           "DEU gallium exportable share 100.0% -> 50.0%"]
     assert overlay_scenario(result)["data"] == {"exportable_share": {"CHN-GA": 0.2, "DEU-GA": 0.5}}
+    text = render_calibration(result)  # names, not codes
+    assert "  gallium         50.0       0.0   China 50%, Germany 25%, Japan 25% / China 50%, Germany 25%, Japan 25%" \
+        in text.splitlines()
+    assert "  - China gallium exportable share 50.0% -> 20.0% (available in 2025: 50 -> 20 t, 1 block(s))" in text
+    assert "  - Germany gallium exportable share 100.0% -> 50.0% (available in 2025: 20 -> 10 t, 1 block(s))" in text
     summary = calibration_summary(result)  # three solves (base, two rounds), each point checked
     assert summary["solver_checks"] == {"points_rejected": 0, "stage_retries": 0}
     assert summary["inputs_hash"] == loaded.digest
@@ -237,7 +244,7 @@ def test_calibrate_command_writes_an_overlay_that_solves(tmp_path):
     out = tmp_path / "cal"
     r = CliRunner().invoke(main, ["calibrate", str(model), "--tolerance", "0", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "  - CHN gallium exportable share 50.0% -> 20.0% (available in 2025: 50 -> 20 t, 1 block(s))" in r.output
+    assert "  - China gallium exportable share 50.0% -> 20.0% (available in 2025: 50 -> 20 t, 1 block(s))" in r.output
     overlay = yaml.safe_load((out / "calibrated.yaml").read_text(encoding="utf-8"))
     assert overlay["extends"] == str(model.resolve()) and overlay["name"] == "tiny-calibrated"
     solved = CliRunner().invoke(main, ["solve", str(out / "calibrated.yaml"), "--no-write", "--json"])

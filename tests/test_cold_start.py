@@ -26,7 +26,7 @@ with contextlib.redirect_stdout(io.StringIO()) as out:
     except SystemExit as exc:
         code = exc.code
 heavy = [m for m in {heavy!r} if m in sys.modules]
-print(json.dumps({{"code": code, "heavy": heavy, "printed": "Exposure to CHN" in out.getvalue()}}))
+print(json.dumps({{"code": code, "heavy": heavy, "printed": "Exposure to China" in out.getvalue()}}))
 """
 
 

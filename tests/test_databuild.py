@@ -56,8 +56,8 @@ def test_no_memo_references_in_what_users_see():
 def test_china_2025_shares_are_within_3_pp_of_the_sources():
     r = CliRunner().invoke(main, ["data", "--check"])
     assert r.exit_code == 0, r.output
-    rows = re.findall(r"^  (li|ni|co|ga|ge) .* (\d+\.\d) pp$", r.output, flags=re.M)
-    assert [m for m, _ in rows] == ["li", "ni", "co", "ga", "ge"]
+    rows = re.findall(r"^  (lithium|nickel|cobalt|gallium|germanium) .* (\d+\.\d) pp$", r.output, flags=re.M)
+    assert [m for m, _ in rows] == ["lithium", "nickel", "cobalt", "gallium", "germanium"]
     assert all(float(gap) <= 3.0 for _, gap in rows)
     assert "every table is byte-identical" in r.output
 
@@ -221,7 +221,7 @@ def test_check_of_a_dataset_without_sources_uses_the_shipped_ranges(tmp_path):
     r = CliRunner().invoke(main, ["data", "--inputs", str(folder), "--check"])
     assert r.exit_code == 1, r.output
     assert f"against the sources of the shipped dataset ({SOURCES})" in r.output
-    assert re.search(r"^  ga +76\.9% +76\.9% +96\.5-98\.7% +capacity +19\.6 pp  OUTSIDE \+-3 pp$", r.output, re.M)
-    assert re.search(r"^  ge +95\.2% ", r.output, re.M)
-    assert not re.search(r"^  (li|ni|co) ", r.output, re.M)
+    assert re.search(r"^  gallium +76\.9% +76\.9% +96\.5-98\.7% +capacity +19\.6 pp  OUTSIDE \+-3 pp$", r.output, re.M)
+    assert re.search(r"^  germanium +95\.2% ", r.output, re.M)
+    assert not re.search(r"^  (lithium|nickel|cobalt|li|ni|co) ", r.output, re.M)
     assert "Build:" not in r.output

@@ -248,7 +248,8 @@ def test_the_same_figures_in_solve_compare_stress_sweep_and_robust(ban_run, tmp_
     assert n.share_of_supply_pct == pytest.approx(share, abs=1e-4)
     assert result.solved.cost_pv_usd == pytest.approx(s["cost"]["total_pv_usd"], abs=0.01)
     assert (f"re-planned this way has exposure {pct(exposure)} and cost {usd(s['cost']['total_with_unmet_pv_usd'])} "
-            f"including unmet demand, {tonnes(s['shortfall']['total_t'])} t unmet: solve's plan.") in \
+            f"including unmet demand (10x reference price, PV), {tonnes(s['shortfall']['total_t'])} t unmet: "
+            f"solve's plan.") in \
         render_robust(result)
     assert result.budget_usd == pytest.approx(s["cost"]["budget_pv_usd"], rel=1e-9)
     assert result.vss_usd == pytest.approx(float(np.mean(result.vss_by_scenario_usd)), rel=1e-9, abs=1e-3)

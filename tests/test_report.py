@@ -133,6 +133,55 @@ def test_xlsx_sheets_hold_the_tables_values(report, results):
     assert sheets["Flows"]["Cost, present value (USD)"].tolist() == pytest.approx(flows["cost_pv_usd"].tolist())
 
 
+def test_xlsx_figures_are_numbers_with_formats(report, results):
+    """Every figure of the workbook is a number with a number format; the cover's key figures are the summary's."""
+    import openpyxl
+
+    from engine.report.exports import FIGURE
+
+    book = openpyxl.load_workbook(report / "results.xlsx")
+    summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))
+    cover = book["Cover"]
+    by_label = {row[0].value: row[1] for row in cover.iter_rows(max_col=2) if row[0].value}
+    assert "Key figures" in by_label
+    exposure = by_label["Exposure to China (% of demand), optimised plan"]
+    assert cover.cell(exposure.row, 2).data_type == "n" and exposure.number_format == "0.0%"
+    assert exposure.value == pytest.approx(summary["dependence"]["exposure"]["overall_pct"] / 100)
+    cost = by_label["Cost including unmet demand (10x reference price, PV), USD"]
+    assert cost.value == pytest.approx(summary["cost"]["total_with_unmet_pv_usd"])
+    assert cost.number_format == '"USD "#,##0.00,,," bn"'
+    unmet = by_label["Unmet demand's value (10x reference price, each year's money), USD"]
+    assert unmet.value == pytest.approx(summary["shortfall"]["value_usd"]) and "USD" in unmet.number_format
+    # no cell anywhere holds a figure as text: each would match the report's figure pattern
+    texts = [(sheet.title, cell.coordinate, cell.value) for sheet in book.worksheets for row in sheet.iter_rows()
+             for cell in row if isinstance(cell.value, str) and FIGURE.match(cell.value.strip())]
+    assert texts == []
+    # and the numbers of the summary table have formats that show them as the report does
+    numbers = [cell for row in cover.iter_rows() for cell in row[1:] if cell.data_type == "n" and cell.value]
+    assert numbers and all(cell.number_format != "General" for cell in numbers)
+    formats = {cell.number_format for cell in numbers}
+    assert {"0.0%", '+0.0" pp";-0.0" pp";0.0" pp"'} <= formats
+    flows = book["Flows"]
+    column = next(c.column for c in flows[1] if c.value == "Tonnes (t)")
+    cells = [row[0] for row in flows.iter_rows(min_row=2, min_col=column, max_col=column)]
+    assert cells and all(c.data_type == "n" and c.number_format == "#,##0.0" for c in cells)
+    assert [c.value for c in book["Exposure by year"][1]] == ["Mineral", 2025, 2026, 2027]  # years as numbers
+
+
+@pytest.mark.parametrize(("text", "value", "form"), [
+    ("USD 65.17 bn", 65.17e9, '"USD "#,##0.00,,," bn"'), ("USD -213.2 m", -213.2e6, '"USD "#,##0.0,," m"'),
+    ("+USD 400", 400.0, '"USD "#,##0'), ("USD 0", 0.0, '"USD "#,##0'), ("14.4%", 0.144, "0.0%"),
+    ("-15.0 pp", -15.0, '+0.0" pp";-0.0" pp";0.0" pp"'), ("1,236", 1236, "#,##0"), ("2.14", 2.14, "#,##0.00"),
+    ("2025", 2025, "0"), ("2025–2035", "2025–2035", None), ("n/a", "n/a", None), ("USD 18.4 m per t", None, None),
+])
+def test_figure_cell(text, value, form):
+    from engine.report.exports import figure_cell
+
+    got, got_form = figure_cell(text)
+    assert got_form == form
+    assert got == (pytest.approx(value) if isinstance(value, float) else text if value is None else value)
+
+
 def test_parquet_tables_equal_the_csv_files(report, results):
     written = sorted(p.stem for p in (report / "parquet").glob("*.parquet"))
     assert written == sorted(TABLES)

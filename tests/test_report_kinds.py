@@ -202,7 +202,7 @@ def test_workbook_reads_as_a_planner_expects(reports, folders):
     for sheet, column in (("Exposure by year", "china_exposure_pct"),
                           ("Share of supply by year", "china_share_of_supply_pct")):
         pivot = book[sheet]
-        assert [c.value for c in pivot[1]] == ["Mineral", "2025", "2026", "2027"]
+        assert [c.value for c in pivot[1]] == ["Mineral", 2025, 2026, 2027]  # years as numbers
         ga = dep[dep["mineral"] == "ga"].set_index("year")[column]
         row = [c.value for c in pivot[2]]
         assert row[0] == "Gallium" and row[1:] == pytest.approx([ga[2025], ga[2026], ga[2027]])

@@ -8,6 +8,7 @@ The plant: domestic, capex 20 USD per t/yr (r = 0, life 1 → 20 per t/yr per ye
 from __future__ import annotations
 
 import functools
+import re
 
 import pandas as pd
 import pytest
@@ -81,6 +82,15 @@ def test_robust_beats_deterministic_on_fresh_scenarios(with_plant):
     assert result.deterministic.shortfall_t > 1.0
     assert result.robust.jv_capacity_tpy >= 10.0 - 1e-6
     assert result.vss_usd > 0
+    # the printout names the hedge (the option's mineral, deal and host), not its id; every unmet value its basis
+    from engine.analysis.robust_run import render_robust
+
+    text = render_robust(result)
+    assert re.search(r"\n +\+\d[\d,]*\.\d  gallium domestic build in the United States\n", text + "\n"), text
+    assert "US-PLANT" not in text
+    assert "  of which unmet demand (10x reference price, PV)" in text
+    assert "CVaR0.9 of unmet demand (10x reference price, PV)" in text
+    assert "Unmet demand is valued at 10x the mineral's reference price per tonne, present value; " in text
 
 
 def test_vss_standard_error_and_significance_by_hand():

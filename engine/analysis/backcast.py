@@ -14,6 +14,7 @@ compared with it as one group: the distance is then the smallest the unknown spl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,10 +132,11 @@ def least_cost_backcast(loaded: object, solver: str | None = None) -> tuple[list
     return rows, [m for m in model.minerals if m not in observed]
 
 
-def top_shares(shares: dict[str, float], n: int = 3) -> str:
-    """The ``n`` largest shares as 'CHL 56%, ARG 42%' (REST written as 'other')."""
+def top_shares(shares: dict[str, float], n: int = 3, name: Callable[[str], str] = str) -> str:
+    """The ``n`` largest shares as 'CHL 56%, ARG 42%' (REST written as 'other'; each origin as ``name`` gives it,
+    e.g. ``Names.country``: 'Chile 56%, Argentina 42%')."""
     ranked = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    return ", ".join(f"{'other' if k == REST else k} {100 * v:.0f}%" for k, v in ranked)
+    return ", ".join(f"{'other' if k == REST else name(k)} {100 * v:.0f}%" for k, v in ranked)
 
 
 __all__ = ["REST", "Backcast", "Observation", "backcast", "distance", "least_cost_backcast", "observations",

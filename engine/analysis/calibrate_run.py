@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from engine.analysis.backcast import top_shares
+from engine.analysis.backcast import REST, top_shares
 from engine.analysis.calibrate import CalibrationResult, overlay_scenario
+from engine.figures.labels import Names
 from engine.outputs.display import tonnes
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import provenance, versions
@@ -30,26 +31,36 @@ def backcast_table(result: CalibrationResult) -> pd.DataFrame:
 
 def render_calibration(result: CalibrationResult) -> str:
     loaded = result.loaded
+    names = Names(loaded.dataset.folder)
     lines = [f"Calibration of scenario '{loaded.name}' to observed US imports (observed_trade.csv): exportable-share "
              f"moves that make the least-cost plan's {loaded.scenario.horizon.start} imports reproduce them"]
     if result.status != "optimal":
         lines.append(f"  Not solved ({result.status}): {result.message}")
         return "\n".join(lines)
     lines += ["", f"  {'mineral':<10} {'before':>9} {'after':>9}   observed / planned after"]
+
     def shown(distance: float | None, bound: bool) -> str:
         return "n/a" if distance is None else f"{'>= ' if bound else ''}{distance:.1f}"
 
-    for r in backcast_table(result).itertuples(index=False):
-        before, after = shown(r.distance_before_pp, r.lower_bound), shown(r.distance_after_pp, r.lower_bound)
-        flag = "" if r.distance_after_pp is not None and r.distance_after_pp <= result.tolerance_pp + 1e-9 else \
+    def shares(values: dict[str, float]) -> str:
+        return top_shares(values, 6, names.country)
+
+    after = {b.observation.mineral: b for b in result.after}
+    for b in result.before:
+        a = after.get(b.observation.mineral, b)
+        before_pp, after_pp = shown(b.distance_pp, b.lower_bound), shown(a.distance_pp, b.lower_bound)
+        flag = "" if a.distance_pp is not None and a.distance_pp <= result.tolerance_pp + 1e-9 else \
             "  (out of reach by exportable shares: a policy in force or the cost order holds an origin back)"
-        lines.append(f"  {r.mineral:<10} {before:>9} {after:>9}   {r.observed} / {r.planned_after}{flag}")
+        lines.append(f"  {names.mineral(b.observation.mineral):<10} {before_pp:>9} {after_pp:>9}   "
+                     f"{shares(b.observation.shares)} / {shares(a.planned)}{flag}")
     lines.append(f"  (backcast distance in points, tolerance {result.tolerance_pp:g}; {result.rounds} re-solve "
                  f"round(s) of the whole scenario)")
     lines += ["", f"  Moves ({len(result.moves)}; the overlay sets {len(result.overlay)} blocks' shares by source id):"]
     for r in result.moves.itertuples(index=False):
-        lines.append(f"  - {r.move} (available in {loaded.scenario.horizon.start}: {tonnes(r.available_before_t)} "
-                     f"-> {tonnes(r.available_after_t)} t, {r.blocks} block(s))")
+        origin = "other origins" if r.group == REST else names.country(r.group)
+        lines.append(f"  - {origin} {names.mineral(r.mineral)} exportable share {100 * r.share_before:.1f}% -> "
+                     f"{100 * r.share_after:.1f}% (available in {loaded.scenario.horizon.start}: "
+                     f"{tonnes(r.available_before_t)} -> {tonnes(r.available_after_t)} t, {r.blocks} block(s))")
     if not len(result.moves):
         lines.append("  - none")
     return "\n".join(lines)

@@ -12,11 +12,12 @@ import pandas as pd
 from engine.analysis.frontier import compute_frontier
 from engine.errors import InputError
 from engine.formulation import build_model
+from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.selection import modelled, modelled_minerals
 from engine.outputs.display import pct, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import money_basis, provenance, versions
+from engine.outputs.summary import money_basis, provenance, unmet_basis, versions
 from engine.outputs.weighting import weighting, weighting_lines
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import SolverOptions, make_backend
@@ -102,9 +103,9 @@ def render_frontier(run: FrontierRun) -> str:
     """The frontier as a terminal table."""
     if not run.ok:
         return f"Frontier for '{run.loaded.name}': {run.status} ({run.message})"
-    country = run.loaded.scenario.dependence.country
+    country = Names(run.loaded.dataset.folder).country(run.loaded.scenario.dependence.country)
     lines = [f"Price of independence, scenario '{run.loaded.name}' "
-             f"(least-cost plan {usd(run.least_cost_usd)} including unmet demand at its value; "
+             f"(least-cost plan {usd(run.least_cost_usd)} including unmet demand at {unmet_basis()}; "
              f"{money_basis(run.loaded)}): exposure to {country} capped, from the least-cost plan down to the least "
              f"exposed"]
     for target, part in run.table.groupby("target", sort=False):
@@ -123,7 +124,7 @@ def render_frontier(run: FrontierRun) -> str:
                          f"{usd(r.premium_usd):>16}{marginal:>20}{fd:>18}")
     lines.append("")
     lines.append("  'next point costs': dual of the cap (USD, present value, per percentage point tightened);")
-    lines.append("  'premium': over the least-cost plan, on cost including unmet demand at its value;")
+    lines.append(f"  'premium': over the least-cost plan, on cost including unmet demand at {unmet_basis(short=True)};")
     lines.append("  'avg since last': cost change from the previous point divided by the exposure it actually shed;")
     lines.append(f"  'exposure': tonnes attributed to {country} plus tonnes unmet, % of demand (the cap's measure); "
                  f"'share of supply': tonnes attributed, % of tonnes supplied;")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from engine.analysis.robust import Evaluation, RobustResult
+from engine.figures.labels import Names
 from engine.outputs.display import pct, tonnes, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
-from engine.outputs.summary import UNMET_DEMAND_VALUE, versions
+from engine.outputs.summary import UNMET_DEMAND_VALUE, unmet_basis, versions
 
 
 def _record(evaluation: Evaluation | None) -> dict | None:
@@ -25,28 +26,31 @@ def comparison(result: RobustResult) -> pd.DataFrame:
 def render_robust(result: RobustResult) -> str:
     if result.status != "optimal":
         return f"Robust plan for '{result.scenario}': {result.status} ({result.message})"
-    risk = ("expected unmet demand value" if result.risk == "expected"
-            else f"CVaR{result.alpha:g} of the unmet demand value")
+    names = Names(result.inputs.get("inputs"))
+    basis = unmet_basis(short=True)
+    risk = (f"expected unmet demand value ({basis})" if result.risk == "expected"
+            else f"CVaR{result.alpha:g} of the unmet demand value ({basis})")
     r, d, n = result.robust, result.deterministic, result.nominal
     budget = "least cost" if result.budget_usd is None else f"the deterministic plan's budget, {usd(result.budget_usd)}"
     lines = [f"Robust plan for '{result.scenario}': planned against {result.plan_scenarios} sampled disruptions "
              f"(cost: expected cost plus the {risk}), tested with the deterministic plan on the same "
              f"{result.evaluation_scenarios} fresh ones.",
              f"  Both plans keep their JV builds and stockpile purchases; their flows are re-planned the same way on "
-             f"each scenario (the scenario's objective within {budget}, on cost including unmet demand).",
-             f"  Unmet demand is valued at {UNMET_DEMAND_VALUE}; {result.inputs.get('money', 'present value')}; "
+             f"each scenario (the scenario's objective within {budget}, on cost including unmet demand valued at "
+             f"{basis}).",
+             f"  Unmet demand is valued at {unmet_basis()}; {result.inputs.get('money', 'present value')}; "
              f"exposure: tonnes attributed plus tonnes unmet, % of demand; share of supply: tonnes attributed, % of "
              f"tonnes supplied (both the {result.aggregate} over minerals and years).",
-             "", f"  {'on the fresh scenarios':<40}{'robust plan':>18}{'deterministic plan':>22}"]
-    for label, attr, fmt in (("expected cost with unmet demand", "total_usd", usd),
-                             ("  of which supply", "cost_pv_usd", usd),
-                             ("  of which unmet demand value", "shortfall_value_pv_usd", usd),
+             "", f"  {'on the fresh scenarios':<52}{'robust plan':>18}{'deterministic plan':>22}"]
+    for label, attr, fmt in (("expected cost with unmet demand (PV)", "total_usd", usd),
+                             ("  of which supply (PV)", "cost_pv_usd", usd),
+                             (f"  of which unmet demand ({basis})", "shortfall_value_pv_usd", usd),
                              ("expected unmet demand, t", "shortfall_t", tonnes),
-                             (f"CVaR{result.alpha:g} of unmet demand value", "shortfall_cvar_pv_usd", usd),
+                             (f"CVaR{result.alpha:g} of unmet demand ({basis})", "shortfall_cvar_pv_usd", usd),
                              ("expected exposure", "exposure_pct", pct),
                              ("expected share of supply", "share_of_supply_pct", pct),
                              ("JV capacity built, t/yr", "jv_capacity_tpy", tonnes)):
-        lines.append(f"  {label:<40}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
+        lines.append(f"  {label:<52}{fmt(getattr(r, attr)):>18}{fmt(getattr(d, attr)):>22}")
     for e in (r, d):
         if e.scenarios_at_least_cost:
             lines.append(f"  ({e.label} plan: in {e.scenarios_at_least_cost} of {result.evaluation_scenarios} "
@@ -59,12 +63,12 @@ def render_robust(result: RobustResult) -> str:
     lines += ["", f"  Value of the stochastic solution: {usd(result.vss_usd)}"
                   + (f" ± {usd(se).removeprefix('USD ')} (standard error over the {len(result.vss_by_scenario_usd)} "
                      f"scenarios)" if pd.notna(se) else "") + verdict + ".",
-              "  (expected cost with unmet demand, deterministic minus robust: positive when planning for the "
-              "disruptions pays)"]
+              f"  (deterministic minus robust, on expected cost with unmet demand at {basis}: positive when "
+              f"planning for the disruptions pays)"]
     saved_t = d.shortfall_t - r.shortfall_t
     lines.append(f"  Against the deterministic plan the robust plan changes expected unmet demand by "
                  f"{tonnes(-saved_t) if abs(saved_t) > 1e-6 else '0'} t "
-                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at its value), expected exposure "
+                 f"({usd(r.shortfall_value_pv_usd - d.shortfall_value_pv_usd)} at {basis}), expected exposure "
                  f"by {r.exposure_pct - d.exposure_pct:+.2f} pp and expected cost by "
                  f"{usd(r.cost_pv_usd - d.cost_pv_usd)}.")
     solved = result.solved
@@ -72,7 +76,7 @@ def render_robust(result: RobustResult) -> str:
         same = (abs(n.total_usd - solved.total_usd) <= 1e-6 * abs(solved.total_usd) + 1.0
                 and abs(n.exposure_pct - solved.exposure_pct) <= 1e-4)
         lines.append(f"  Without disruption the deterministic plan re-planned this way has exposure "
-                     f"{pct(n.exposure_pct)} and cost {usd(n.total_usd)} including unmet demand"
+                     f"{pct(n.exposure_pct)} and cost {usd(n.total_usd)} including unmet demand ({basis})"
                      + (f", {tonnes(n.shortfall_t)} t unmet" if n.shortfall_t > 0 else "")
                      + (": solve's plan." if same else f"; solve: {pct(solved.exposure_pct)} and "
                                                          f"{usd(solved.total_usd)}."))
@@ -80,8 +84,8 @@ def render_robust(result: RobustResult) -> str:
         result.deterministic_builds.groupby("option_id")["capacity_tpy"].sum(), fill_value=0.0)
     extra = extra[extra.abs() > 1e-3].sort_values()
     if len(extra):
-        lines.append("  Hedges the robust plan adds (+) or drops (-), t/yr: "
-                     + "; ".join(f"{k} {v:+,.1f}" for k, v in extra.iloc[::-1].items()))
+        lines.append("  Hedges the robust plan adds (+) or drops (-), t/yr of capacity:")
+        lines += [f"    {v:+12,.1f}  {names.option(str(k))}" for k, v in extra.iloc[::-1].items()]
     return "\n".join(lines)
 
 

@@ -111,8 +111,6 @@ class _Stresser:
         self.lp = self.model.lp
         self.backend = session.backend
         self.names = Names(self.model.dataset.folder)
-        self.options = self.model.dataset.jv_options.set_index("option_id") if len(self.model.dataset.jv_options) \
-            else None
         present = [b for b in FIRST_STAGE if b in self.lp.variables]
         self.first = np.concatenate([self.model.block_cols(b) for b in present]) if present else np.empty(0, int)
         values = base.x[self.first]
@@ -283,10 +281,8 @@ class _Stresser:
         return "; ".join(parts)
 
     def _option(self, option_id: str) -> str:
-        """A deal by its columns ('nickel 50/50 JV with Japan in United States'; ``Names.option``)."""
-        if self.options is None or option_id not in self.options.index:
-            return option_id
-        return self.names.option(self.options.loc[option_id])
+        """A deal in words ('nickel 50/50 JV with Japan in the United States'; ``Names.option``)."""
+        return self.names.option(option_id)
 
 
 STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "over_budget",

@@ -71,10 +71,13 @@ def tonnes(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
-    """The terminal summary of a run."""
-    names = names or {}
+def render_summary(summary: dict, names: dict[str, str] | None = None,
+                   countries: dict[str, str] | None = None) -> str:
+    """The terminal summary of a run: minerals as ``names`` and countries as ``countries`` name them (code -> name;
+    a code not in them as it is)."""
+    names, countries = names or {}, countries or {}
     sc = summary["scenario"]
+    on, buyer = countries.get(sc["dependence_on"], sc["dependence_on"]), countries.get(sc["buyer"], sc["buyer"])
     lines = []
     head = f"Scenario '{sc['name']}'"
     if sc.get("file"):
@@ -82,10 +85,10 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
     lines.append(head)
     if sc.get("description"):
         lines.append(f"  {sc['description'].strip()}")
-    aim = (f"minimise exposure to {sc['dependence_on']} ({sc['basis']} basis, {sc['aggregate']} over "
+    aim = (f"minimise exposure to {on} ({sc['basis']} basis, {sc['aggregate']} over "
            f"minerals and years) within {sc['budget']}" if sc["objective"] == "dependence"
            else f"minimise cost under the scenario's caps on share of supply ({sc['basis']} basis)")
-    lines.append(f"  Buyer {sc['buyer']}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
+    lines.append(f"  Buyer {buyer}, {sc['horizon'][0]}-{sc['horizon'][1]}; {aim}.")
     model, stages = summary["model"], summary["stages"]
     solve_s = sum(st["seconds"] or 0 for st in [*stages, *summary.get("tie_break", [])])
     lines.append(f"  {summary['solver']['version']}: {summary['status']} after {len(stages)} stage(s), "
@@ -96,7 +99,7 @@ def render_summary(summary: dict, names: dict[str, str] | None = None) -> str:
         return "\n".join(lines)
     dep, short = summary["dependence"], summary["shortfall"]
     lines.append("")
-    lines.extend(measure_lines(dep, sc["dependence_on"], sc["aggregate"], names, short["by_mineral_t"],
+    lines.extend(measure_lines(dep, on, sc["aggregate"], names, short["by_mineral_t"],
                                short["total_t"]))
     lines.extend(weighting_lines(dep.get("weighting"), names))
     lines.append("")
@@ -125,15 +128,17 @@ def render_cost(summary: dict) -> list[str]:
     premium = cost.get("premium_pct")
     least = cost.get("least_cost_with_unmet_pv_usd", cost.get("least_cost_pv_usd"))
     total = cost.get("total_with_unmet_pv_usd", cost.get("total_pv_usd"))
-    lines = [f"  Cost including unmet demand at its value: least-cost {usd(least)}; optimised {usd(total)}; "
+    lines = [f"  Cost, present value, including unmet demand at {short['valued_at'].removesuffix(' per tonne')}: "
+             f"least-cost {usd(least)}; optimised {usd(total)}; "
              f"premium {usd(cost['premium_usd'])}" + (f" ({premium:+.1f}%)" if premium is not None else ""),
              f"    = supply {usd(cost['total_pv_usd'])}" + _parts(cost.get("by_component_pv_usd") or {}),
              f"    + unmet demand {usd(cost['unmet_value_pv_usd'])} ({tonnes(short['total_t'])} t at "
-             f"{short['valued_at']})"]
+             f"{short['valued_at']}, present value)"]
     if cost.get("resource_pv_usd") is not None:
-        lines.append(f"  Supply = resource cost {usd(cost['resource_pv_usd'])} (what the economy spends: purchases "
-                     f"at producers' prices, JV capex, opex, royalties, stock holding) + transfers "
-                     f"{usd(cost['transfers_pv_usd'])} (tariffs and lost credits); {cost['objective_counts']}.")
+        lines += [f"    supply = resource cost {usd(cost['resource_pv_usd'])} (what the economy spends: purchases at "
+                  f"producers' prices, JV capex, opex, royalties, stock holding)",
+                  f"           + transfers {usd(cost['transfers_pv_usd'])} (tariffs and lost credits)",
+                  f"  {cost['objective_counts']}"]
     lines.append(f"  Money: {money}.")
     return lines
 

@@ -54,6 +54,16 @@ UNMET_DEMAND_VALUE = f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x the mineral's reference 
 """How unmet demand is valued, in words, wherever a value of unmet demand is shown."""
 
 
+def unmet_basis(present_value: bool = True, *, short: bool = False) -> str:
+    """The basis of a value of unmet demand, said in its every label: the multiple of the reference price and the
+    money, ``"10x the mineral's reference price per tonne, present value"`` or ``"..., in each year's money"``
+    (undiscounted); ``short``: ``"10x reference price, PV"`` or ``"10x reference price, each year's money"``."""
+    nominal = "each year's money"
+    if short:
+        return f"{UNMET_DEMAND_PRICE_MULTIPLE:g}x reference price, {'PV' if present_value else nominal}"
+    return f"{UNMET_DEMAND_VALUE}, {'present value' if present_value else 'in ' + nominal}"
+
+
 def money_basis(loaded: LoadedScenario) -> str:
     """What a USD figure is, said once in every summary (``money``), printout and report: real USD of the reference
     prices' year (the dataset's ``price_year``: every price and cost is held at that year's level), discounted to
@@ -156,8 +166,8 @@ TRANSFERS = ("tariff", "feoc_credit_loss")
 """Cost components that are transfers within the buyer's economy (tariffs to the Treasury, tax credits forgone),
 not resources it spends; every other component (purchases at producers' prices, JV capex, opex and royalties,
 stockpile holding) is resource cost."""
-OBJECTIVE_COUNTS = ("the objective counts the buyer's outlay including tariffs and lost credits; these are transfers "
-                    "to the Treasury, not a resource cost to the nation (resource_pv_usd leaves them out)")
+OBJECTIVE_COUNTS = ("The objective counts the buyer's outlay, tariffs and lost credits included; these are transfers "
+                    "to the Treasury, not a resource cost to the nation (resource_pv_usd leaves them out).")
 """The one line that says what the plan's cost objective counts (summary ``cost.objective_counts``)."""
 
 

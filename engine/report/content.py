@@ -12,6 +12,7 @@ from engine.figures.labels import MODES, Names, component
 from engine.figures.style import png_bytes
 from engine.outputs.display import change_pp, pct, tonnes, usd
 from engine.outputs.read_folder import ResultsFolder
+from engine.outputs.summary import UNMET_DEMAND_VALUE
 from engine.outputs.weighting import exchange_cells, weighting_lines
 
 TOP_DUALS = 10
@@ -111,8 +112,9 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     unit = cost.get("unit", "")
     basis = unit.split(", ", 1)[1] if ", " in unit else "present value"
     items.append(("Money", (summary.get("money") or basis) + "."))
-    text = (f"{usd(with_unmet(cost))} including unmet demand at its value: {usd(cost['total_pv_usd'])} of supply "
-            f"and {usd(cost.get('unmet_value_pv_usd'))} of unmet demand")
+    text = (f"{usd(with_unmet(cost))} in present value including unmet demand at its value: "
+            f"{usd(cost['total_pv_usd'])} of supply and {usd(cost.get('unmet_value_pv_usd'))} of unmet demand "
+            f"({_valued_at(summary)}, present value)")
     least = cost.get("least_cost_with_unmet_pv_usd")
     if least is not None:
         text += f"; the least-cost plan costs {usd(least)}"
@@ -127,8 +129,9 @@ def headline(summary: dict, names: Names) -> list[tuple[str, str]]:
     if short["total_t"] > 0:
         parts = [f"{names.mineral(m)} {tonnes(v)} {names.unit(m)}" for m, v in short["by_mineral_t"].items()
                  if v >= 0.005]
-        worth = (f"{usd(short['value_pv_usd'])} in present value at {short['valued_at']}" if "value_pv_usd" in short
-                 else f"{usd(short['value_usd'])}")
+        worth = (f"{usd(short['value_pv_usd'])} in present value at {_valued_at(summary)} "
+                 f"({usd(short['value_usd'])} in each year's money)" if "value_pv_usd" in short
+                 else f"{usd(short['value_usd'])} in each year's money at {_valued_at(summary)}")
         items.append(("Unmet demand", f"{tonnes(short['total_t'])} t over {start}–{end} ({', '.join(parts)}), worth "
                                       f"{worth}."))
     else:
@@ -199,18 +202,24 @@ def with_unmet(cost: dict) -> float:
     return cost.get("total_with_unmet_pv_usd", cost["total_pv_usd"] + (cost.get("unmet_value_pv_usd") or 0.0))
 
 
+def _valued_at(summary: dict) -> str:
+    """How the summary's unmet demand is valued: '10x the mineral's reference price per tonne' (a folder written
+    before the words were in the summary: ``UNMET_DEMAND_VALUE``)."""
+    return (summary.get("shortfall") or {}).get("valued_at") or UNMET_DEMAND_VALUE
+
+
 def cost_table(summary: dict) -> Table:
     """The parts of the headline cost: each component of supply, and unmet demand at its value."""
     cost = summary["cost"]
     by = dict(cost["by_component_pv_usd"])
     parts = sorted(((component(c), v) for c, v in by.items() if v), key=lambda kv: -kv[1])
     if cost.get("unmet_value_pv_usd"):
-        parts.append((f"Unmet demand at its value ({summary['shortfall']['valued_at']})", cost["unmet_value_pv_usd"]))
+        parts.append((f"Unmet demand at its value ({_valued_at(summary)})", cost["unmet_value_pv_usd"]))
     total = with_unmet(cost) or 1.0
     rows = [[name, usd(v), f"{100 * v / total:.1f}%"] for name, v in parts]
     rows.append(["Cost including unmet demand", usd(with_unmet(cost)), "100.0%"])
     return Table(["Component", "Present value", "Share"], rows, ["l", "r", "r"],
-                 title="Cost by component, unmet demand included at its value")
+                 title=f"Cost by component, present value, unmet demand included at {_valued_at(summary)}")
 
 
 def duals_table(duals: pd.DataFrame | None, names: Names) -> Table | None:
@@ -255,7 +264,7 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
             ["Objective", f"minimise {OBJECTIVE_WORDS.get(objective.get('minimise', 'dependence'), 'cost')}; "
                           f"budget {budget_text}; "
                           + ("unmet demand avoided first, at any cost" if objective.get("shortfall") == "first"
-                             else "unmet demand a cost at its value")],
+                             else f"unmet demand a cost at {_valued_at(s)}")],
             ["Dependence counted", f"on {names.country(sc.get('dependence_on', 'CHN'))}, {sc.get('basis')} basis "
                                    f"(tonnes {basis_words(sc)} it), "
                                    + ((s.get("dependence") or {}).get("weighting") or {}).get(
@@ -379,7 +388,7 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
     if p:
         sections.append(Section("Strategic stockpile", plots=[p]))
     cost = s["cost"]
-    money = (f"{usd(with_unmet(cost))} in present value including unmet demand at its value"
+    money = (f"{usd(with_unmet(cost))} in present value including unmet demand at {_valued_at(s)}"
              + (f", {usd(cost['premium_usd'])} "
              f"({cost['premium_pct']:+.1f}%) over the least-cost plan" if cost.get("premium_pct") is not None else ""))
     p = _plot("costs", "Cost breakdown",

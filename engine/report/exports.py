@@ -1,13 +1,16 @@
 """The results as a planner's workbook (XLSX) or as Parquet files.
 
-The workbook: a cover sheet (the report's headline figures, assumptions, policies and policy status), mineral x
-year pivots of dependence, supply and cost for a solve, then one sheet per table with names instead of codes,
-units in the headers, number formats, frozen header rows and no scenario column when a run has one scenario.
-Parquet files hold the CSV tables unchanged.
+The workbook: a cover sheet (the report's headline, a solve's key figures, assumptions, policies and policy status),
+mineral x year pivots of dependence, supply and cost for a solve, then one sheet per table with names instead of
+codes, units in the headers, number formats, frozen header rows and no scenario column when a run has one scenario.
+Every figure is a number with a number format, the cover's too: its key figures exact from the summary, the figures
+of its tables as the report rounds them ("USD 913.5 m" is 913,500,000 shown as ``"USD "#,##0.0,," m"``); sentences
+stay text. Parquet files hold the CSV tables unchanged.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,7 @@ import pandas as pd
 
 from engine.figures.labels import Names, component, mode
 from engine.outputs.read_folder import TABLE_ORDER, ResultsFolder
+from engine.outputs.summary import unmet_basis
 
 if TYPE_CHECKING:
     from engine.report.content import Report
@@ -128,7 +132,7 @@ def pivots(folder: ResultsFolder, names: Names) -> list[tuple[str, pd.DataFrame,
         table = frame.groupby(["mineral", "year"])[value].agg(how).unstack("year") / (n if how == "sum" else 1)
         table.index = [names.Mineral(str(m)) for m in table.index]
         table = table.reindex([m for m in order if m in table.index] + [m for m in table.index if m not in order])
-        table.columns = [str(int(c)) for c in table.columns]
+        table.columns = [int(c) for c in table.columns]  # years as numbers
         return table.rename_axis("Mineral").reset_index()
 
     if dep is not None:
@@ -143,6 +147,63 @@ def pivots(folder: ResultsFolder, names: Names) -> list[tuple[str, pd.DataFrame,
     if costs is not None:
         out.append(("Cost by year", pivot(costs, "usd", "sum"), "usd"))
     return out
+
+
+# A figure as the report writes it: 'USD 65.17 bn', 'USD -213.2 m', '+USD 400', '14.4%', '-15.0 pp', '1,236', '2.14'.
+FIGURE = re.compile(r"^(?P<pre>[+-]?)(?P<usd>USD )?(?P<sign>[+-]?)(?P<num>\d[\d,]*(?:\.(?P<dec>\d+))?)"
+                    r"(?P<suffix> bn| m|%| pp)?$")
+USD_BN, USD_M, USD_WHOLE = '"USD "#,##0.00,,," bn"', '"USD "#,##0.0,," m"', '"USD "#,##0'
+SHARE, POINTS, TONNES, WHOLE = "0.0%", '+0.0" pp";-0.0" pp";0.0" pp"', "#,##0", "0"
+
+
+def figure_cell(text: object) -> tuple[object, str | None]:
+    """A report cell for a workbook: (the number a figure shows, a number format that shows it alike), or the text
+    itself and no format when it is not one figure."""
+    match = FIGURE.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return text, None
+    if match["pre"] and match["sign"]:
+        return text, None
+    sign = -1.0 if "-" in (match["pre"] + match["sign"]) else 1.0
+    number = sign * float(match["num"].replace(",", ""))
+    decimals = "0" * len(match["dec"] or "")
+    point = f".{decimals}" if decimals else ""
+    if match["usd"]:
+        scale, form = {" bn": (1e9, USD_BN), " m": (1e6, USD_M)}.get(match["suffix"] or "", (1.0, USD_WHOLE))
+        if match["suffix"] not in (" bn", " m", None):
+            return text, None
+        return number * scale, form
+    if match["suffix"] == "%":
+        return number / 100.0, f"0{point}%"
+    if match["suffix"] == " pp":
+        return number, f'+0{point}" pp";-0{point}" pp";0{point}" pp"'
+    if match["suffix"] is not None:
+        return text, None
+    if "," not in match["num"] and not point and abs(number) >= 1000:  # a year or a code, not a tonnage
+        return int(number), WHOLE
+    return (int(number) if not point else number), f"#,##0{point}"
+
+
+def key_figures(summary: dict, names: Names) -> list[tuple[str, float, str]]:
+    """A solve's headline figures, exact, as (label, value, number format): exposure and share of supply (a
+    fraction shown as a percentage), cost, the unmet demand's value on both bases, and its tonnes."""
+    dep, cost, short = summary.get("dependence") or {}, summary.get("cost") or {}, summary.get("shortfall") or {}
+    on = names.country((summary.get("scenario") or {}).get("dependence_on", "CHN"))
+    rows: list[tuple[str, float | None, str]] = []
+    for key, measure in (("exposure", "Exposure to {on} (% of demand)"),
+                         ("share_of_supply", "Share of supply attributed to {on} (% of tonnes supplied)")):
+        m = dep.get(key) or {}
+        for plan, field in (("optimised plan", "overall_pct"), ("least-cost plan", "least_cost_overall_pct")):
+            value = m.get(field)
+            rows.append((f"{measure.format(on=on)}, {plan}", None if value is None else value / 100.0, SHARE))
+    total = cost.get("total_with_unmet_pv_usd")
+    rows += [(f"Cost including unmet demand ({unmet_basis(short=True)}), USD", total, USD_BN),
+             ("Cost of supply, present value, USD", cost.get("total_pv_usd"), USD_BN),
+             ("Premium over the least-cost plan, present value, USD", cost.get("premium_usd"), USD_M),
+             ("Unmet demand, t", short.get("total_t"), TONNES),
+             (f"Unmet demand's value ({unmet_basis(short=True)}), USD", short.get("value_pv_usd"), USD_M),
+             (f"Unmet demand's value ({unmet_basis(False, short=True)}), USD", short.get("value_usd"), USD_M)]
+    return [(label, float(value), form) for label, value, form in rows if value is not None]
 
 
 def _style(sheet, frame: pd.DataFrame, units: list[str | None]) -> None:
@@ -160,14 +221,24 @@ def _style(sheet, frame: pd.DataFrame, units: list[str | None]) -> None:
                 cell.number_format = FORMATS[unit]
 
 
-def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report | None) -> None:
+def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report | None,
+           names: Names | None = None) -> None:
     from openpyxl.styles import Font
 
     title = report.title if report else f"critmin results: {folder.name if folder else ''}"
-    rows: list[list[str]] = [[title, ""], ["", ""]]
+    rows: list[list[object]] = [[title, ""], ["", ""]]
     bold = [1]
+    formats: dict[tuple[int, int], str] = {}  # (row, column), 1-based: number format
     if report is not None:
         rows += [[label, text] for label, text in report.headline]
+    figures = key_figures(folder.summary, names or Names()) if folder is not None and folder.kind == "solve" else []
+    if figures:
+        rows += [["", ""], ["Key figures", ""]]
+        bold.append(len(rows))
+        for label, value, form in figures:
+            rows.append([label, value])
+            formats[len(rows), 2] = form
+    if report is not None:
         for section in report.sections:
             for table in section.tables:
                 if section.heading not in ("Assumptions and policies", "Policy status", "Summary",
@@ -178,13 +249,18 @@ def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report 
                 bold.append(len(rows))
                 rows.append(list(table.columns))
                 bold.append(len(rows))
-                rows += [list(r) for r in table.rows]
+                for r in table.rows:
+                    cells = [figure_cell(v) for v in r]
+                    rows.append([v for v, _ in cells])
+                    formats.update({(len(rows), i): form for i, (_, form) in enumerate(cells, start=1) if form})
     if folder is not None:
         rows += [["", ""], ["Folder", str(folder.path)]]
     width = max(len(r) for r in rows)
-    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows])
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
     frame.to_excel(writer, sheet_name="Cover", index=False, header=False)
     sheet = writer.sheets["Cover"]
+    for (row, column), form in formats.items():
+        sheet.cell(row=row, column=column).number_format = form
     for r in bold:
         for cell in sheet[r]:
             cell.font = Font(bold=True, size=14 if r == 1 else 11)
@@ -208,7 +284,7 @@ def write_xlsx(folder: ResultsFolder, path: Path, report: Report | None = None) 
                                                                  if isinstance(folder.summary.get("inputs"), str)
                                                                  else None))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        _cover(writer, folder, report)
+        _cover(writer, folder, report, names)
         sheets = [(title, frame, [unit if c != "Mineral" else None for c in frame.columns])
                   for title, frame, unit in pivots(folder, names)]
         for table, frame in tables_of(folder):
