@@ -88,7 +88,7 @@ def test_deals_are_listed_with_the_unmet_demand_they_remove(tmp_path):
     assert row["cost_jump_usd"] == approx(3000.0 + 2000.0 - 4000.0)
     assert row["cost_with_unmet_jump_usd"] == approx(1000.0 + 10_000.0)
     assert row["unmet_added_with_hedges_t"] == approx(0.0)
-    assert row["covering_options"] == "gallium -10 t unmet: gallium plant, no partner, in United States +10.00 t/yr"
+    assert row["covering_options"] == "gallium -10 t unmet: gallium domestic build in the United States +10.00 t/yr"
 
 
 def test_a_stockpile_purchase_is_listed_when_it_is_what_removes_unmet_demand(tmp_path):
