@@ -23,7 +23,7 @@ from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.formulation.variants import SAMPLE_OWN
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import sort_order
+from engine.model.joins import positions, sort_order
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
 
@@ -317,10 +317,8 @@ def _cost_terms(model: Model) -> _CostTerms:
         n_scen = len(model.scenarios)
         pay_build = np.tile(build_order[pair_build], n_scen).astype(np.int64)
         mineral_code, minerals = pd.factorize(b["mineral"])  # the payments' minerals as codes: no strings copied
-        every = pd.DataFrame({"scen": np.repeat(model.scenarios["scen"].to_numpy(), len(pair_build)),
-                              "mineral": pd.Categorical.from_codes(mineral_code[pay_build], categories=minerals),
-                              "year": np.tile(years[pair_year], n_scen)})
-        pay_rows = demand_row_of(model, every) if len(every) else np.zeros(0, dtype=np.int64)
+        pay_rows = _payment_rows(model, mineral_code[pay_build], minerals, len(pair_build),
+                                 np.tile(years[pair_year], n_scen))
     d = model.demand
     group_order = np.asarray(d.reset_index(drop=True).sort_values(["scen", "mineral", "year"], kind="stable").index)
     group_prob = d["scen"].map(model.scenarios.set_index("scen")["probability"]).to_numpy(dtype=float)
@@ -330,6 +328,31 @@ def _cost_terms(model: Model) -> _CostTerms:
     terms.present = _present(terms, len(d))
     model._cost_terms_cache = terms
     return terms
+
+
+def _payment_rows(model: Model, mineral_code: np.ndarray, minerals: pd.Index, per_scenario: int,
+                  year: np.ndarray) -> np.ndarray:
+    """``demand_row_of`` of the capex payments (each scenario's ``per_scenario`` payments in turn; minerals as codes
+    into ``minerals``), by arithmetic on the positions of the few scenarios and minerals when the demand table is
+    the full grid (380,000 payments at 1.27M non-zeros: 35 ms as a frame and its join, 3 ms so)."""
+    scen = model.scenarios["scen"].to_numpy()
+    if not len(year):
+        return np.zeros(0, dtype=np.int64)
+    d = model.demand
+    scens = np.sort(d["scen"].unique())
+    grid = np.sort(d["mineral"].unique())
+    first, n_years = model.years[0], len(model.years)
+    if len(d) != len(scens) * len(grid) * n_years:  # not a full grid: demand_row_of's join, on a frame
+        every = pd.DataFrame({"scen": np.repeat(scen, per_scenario),
+                              "mineral": pd.Categorical.from_codes(mineral_code, categories=minerals),
+                              "year": year})
+        return demand_row_of(model, every)
+    s = np.repeat(positions(scen, scens), per_scenario)
+    at = positions(np.asarray(minerals), grid)
+    m = np.where(mineral_code >= 0, at[np.maximum(mineral_code, 0)], -1)
+    y = year.astype(np.int64) - first
+    ok = (s >= 0) & (m >= 0) & (y >= 0) & (y < n_years)
+    return np.where(ok, (s * len(grid) + m) * n_years + y, -1).astype(np.int64)
 
 
 def _cost_key(model: Model) -> tuple:
