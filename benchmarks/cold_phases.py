@@ -50,11 +50,12 @@ PARTS: list[tuple[str, str, str]] = [
     ("engine.inputs.scenario", "_check_against_dataset", "load: the scenario checked against the tables"),
     ("engine.run", "build_model", "build: the LP"),
     ("engine.plan.hierarchy", "PlanSession.__init__", "hand-off: the LP loaded into HiGHS"),
-    ("engine.plan.hierarchy", "PlanSession.solve", "solve: the stages, slivers and ties"),
+    ("engine.plan.hierarchy", "PlanSession.solve", "solve: the stages, slivers and ties (the plan's, and the policy "
+                                                   "impacts' re-solves)"),
     ("engine.run", "make_tables", "tables"),
     ("engine.plan.hierarchy", "PlanSession.cost_duals", "duals: the cost-stage LP and the whole-unit re-solves"),
     ("engine.run", "shadow_prices", "shadow prices"),
-    ("engine.run", "policy_status", "policy status"),
+    ("engine.run", "policy_tables", "policy impacts' tables"),
     ("engine.run", "make_summary", "summary"),
     ("engine.outputs.display", "render_summary", "printout"),
 ]

@@ -138,8 +138,12 @@ class Solution:
     costs = property(lambda self: self._table("costs"), doc="costs.csv: cost by component.")
     shortfall = property(lambda self: self._table("shortfall"), doc="shortfall.csv: unmet demand and its value.")
     builds = property(lambda self: self._table("builds"), doc="builds.csv: JV and licensing capacity built.")
-    duals = property(lambda self: self._table("duals"), doc="duals.csv: what each binding policy costs.")
-    policies = property(lambda self: self._table("policies"), doc="policies.csv: binding or slack, per policy.")
+    duals = property(lambda self: self._table("duals"), doc="duals.csv: shadow prices of binding rows and bounds, "
+                     "for analysts (the policies' impacts are in policies.csv).")
+    policies = property(lambda self: self._table("policies"), doc="policies.csv: what each policy does to the whole "
+                        "plan (removed, re-solved at the same budget): binds or slack.")
+    policy_years = property(lambda self: self._table("policy_years"), doc="policy_years.csv: each policy's "
+                            "mineral-years, with its removal's unmet change and one-unit relaxations.")
     stockpile = property(lambda self: self._table("stockpile"), doc="stockpile.csv: purchases, draws, stock.")
 
     @property

@@ -18,10 +18,11 @@ from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario, load_scenario
 from engine.outputs.duals import shadow_prices, whole_unit_relaxations
-from engine.outputs.policy_status import policy_status
+from engine.outputs.policy_status import base_figures, policy_tables, relaxation_candidates
 from engine.outputs.results import Tables, make_tables
 from engine.outputs.summary import make_summary
 from engine.plan.hierarchy import Plan, PlanSession
+from engine.plan.impacts import Impacts
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.base import Backend
 
@@ -72,16 +73,26 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
 
 def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],
                started: float) -> RunResult:
-    """The tables (with duals and policy status) and the summary of a solved plan: every run, cold or a warm
-    re-solve of a session, is reported here."""
+    """The tables (with duals and the policies' impacts) and the summary of a solved plan: every run, cold or a
+    warm re-solve of a session, is reported here. ``timings['impacts_s']``: the re-solves of the policy table
+    (``engine/plan/impacts.py``), each policy removed and the binding ones relaxed by a unit, on the loaded session."""
     t = time.perf_counter()
     tables = None
     if plan.ok:
         tables = make_tables(model, plan.x, plan.least_cost.x if plan.least_cost else None)
         duals = session.cost_duals(plan, probe=lambda sol: whole_unit_relaxations(model, sol))
         tables.extra["duals"] = shadow_prices(model, duals)
-        tables.extra["policies"] = policy_status(model, plan.x, tables.extra["duals"])
-    timings["results_s"] = time.perf_counter() - t
+        timings["results_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        impacts = Impacts(session, loaded, plan, solver=session.backend.name)
+        base = base_figures(model, plan)
+        removals = impacts.removals()
+        relaxations = impacts.relaxations(relaxation_candidates(model, plan, removals, tables.extra["duals"], base))
+        tables.extra["policies"], tables.extra["policy_years"] = policy_tables(model, plan, removals, relaxations,
+                                                                              base)
+        timings["impacts_s"] = time.perf_counter() - t
+    else:
+        timings["results_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     summary = make_summary(model, plan, tables, session.backend, timings)
     return RunResult(loaded, model, plan, session.backend, session, tables, summary, timings)

@@ -144,7 +144,7 @@ def test_mineral_names_or_codes_in_the_api():
 def test_solve_gives_the_clis_numbers(baseline_folder):
     plan = cm.solve("baseline")
     written = json.loads((baseline_folder / "summary.json").read_text())
-    for key in ("dependence", "cost", "shortfall", "jv", "policies", "binding_policies"):
+    for key in ("dependence", "cost", "shortfall", "jv", "policies", "policy_impacts"):
         assert plan.summary[key] == written[key], key
     for name in ("flows", "dependence", "costs", "shortfall", "builds", "duals", "policies", "stockpile"):
         ours = getattr(plan, name)

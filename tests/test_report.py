@@ -27,7 +27,8 @@ from conftest import TINY_DEMAND, tiny_scenario, write_dataset
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = Path("/usr/bin/chromium")
-TABLES = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "policies", "duals", "frontier"]
+TABLES = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "policies", "policy_years", "duals",
+          "frontier"]
 LICENCE = {"option_id": "USA-GA-LIC", "mineral": "ga", "host": "USA", "partner": "CHN", "mode": "licensing",
            "partner_equity_share": 0.0, "capex_usd_per_tpy": 50.0, "opex_usd_per_t": 110.0,
            "royalty_usd_per_t": 10.0, "lead_time_years": 1, "max_size_tpy": 30.0, "min_size_tpy": "",
@@ -125,7 +126,8 @@ def test_html_is_self_contained(report):
 
 def test_xlsx_sheets_hold_the_tables_values(report, results):
     sheets = pd.read_excel(report / "results.xlsx", sheet_name=None)
-    assert next(iter(sheets)) == "Cover" and {"Flows", "Dependence", "Policy status", "Frontier"} <= set(sheets)
+    assert next(iter(sheets)) == "Cover" and {"Flows", "Dependence", "Policy impacts", "Policy by mineral-year",
+                                                      "Frontier"} <= set(sheets)
     cover = sheets["Cover"].iloc[:, 0].astype(str).tolist()
     assert "Status" in cover and "Assumptions" in cover
     flows = pd.read_csv(results / "flows.csv")

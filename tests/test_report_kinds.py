@@ -142,7 +142,7 @@ def test_solve_report_uses_the_aggregate_frontier_and_marks_the_plan(folders, re
     md = (reports["solve"] / "report.md").read_text(encoding="utf-8")
     assert "## Price of independence\n" in md and "## Price of independence by mineral (tiny-frontier-each)" in md
     assert "The star is this plan" in md
-    for heading in ("## Assumptions and policies", "## Policy status", "## Strategic stockpile"):
+    for heading in ("## Assumptions and policies", "## Policy impacts", "## Strategic stockpile"):
         assert heading in md
 
 
@@ -171,8 +171,8 @@ def test_a_frontier_from_other_inputs_is_left_out(folders, tmp_path):
 def test_every_kind_has_a_report_and_a_workbook(reports):
     expected_sheets = {
         "solve": ["Cover", "Exposure by year", "Share of supply by year", "Supply by year", "Cost by year",
-                  "Dependence", "Flows", "By owner", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy status",
-                  "Shadow prices", "Frontier"],
+                  "Dependence", "Flows", "By owner", "JV builds", "Costs", "Shortfall", "Stockpile", "Policy impacts",
+                  "Policy by mineral-year", "Shadow prices", "Frontier"],
         "frontier": ["Cover", "Frontier"], "frontier-each": ["Cover", "Frontier"], "stress": ["Cover", "Shocks"],
         "sweep": ["Cover", "Percentiles", "Samples"],
         "robust": ["Cover", "JV builds", "Robust vs deterministic", "Deterministic JV builds"],
@@ -208,7 +208,7 @@ def test_workbook_reads_as_a_planner_expects(reports, folders):
         assert row[0] == "Gallium" and row[1:] == pytest.approx([ga[2025], ga[2026], ga[2027]])
     cover = [r[0] for r in book["Cover"].iter_rows(values_only=True)]
     for label in ("Scenario", "Exposure to China", "Share of supply attributed to China", "Cost", "Unmet demand",
-                  "Assumptions", "Policies in the scenario", "Which policies bind"):
+                  "Assumptions", "Policies in the scenario", "What each policy does to the whole plan"):
         assert label in cover
 
 

@@ -7,11 +7,15 @@ For each mineral-year with shortfall (or every year asked for):
    and licence capacity that could be online by then, and the options that would come too late.
 2. **Supply after each policy.** The most the buyer can be supplied when the scenario's policies are added one
    at a time (the least value-weighted shortfall of models with policies 1…k), so share rules show their bite too.
-3. **Smallest relaxations.** An elastic LP with no shortfall allowed (at a penalty of 1,000 per tonne, so a
+3. **Policies behind the shortfall.** Each policy removed in turn and the whole plan re-solved at the plan's budget in
+   USD (``engine/plan/impacts.py``): the tonnes of this mineral-year's shortfall its removal meets. The same figures
+   as ``policies.csv`` (``unmet_added_t`` by mineral-year), so a policy named here binds there, and the other way
+   round; when no single policy's removal meets any of it, the story says so.
+4. **Smallest relaxations.** An elastic LP with no shortfall allowed (at a penalty of 1,000 per tonne, so a
    physical shortage is still reported): every restricted delivery may be released and every policy row may be
    violated, at a penalty of one discounted unit per tonne; the released tonnes and violations name the
    smallest way back to meeting demand.
-4. **IIS cross-check.** With shortfall forbidden, HiGHS's irreducible infeasible subset lists the rows and bounds
+5. **IIS cross-check.** With shortfall forbidden, HiGHS's irreducible infeasible subset lists the rows and bounds
    that cannot hold together (HiGHS backend only).
 """
 
@@ -27,7 +31,9 @@ from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.display import tonnes
+from engine.outputs.policy_status import base_figures, changes, figures
 from engine.plan.hierarchy import PlanSession
+from engine.plan.impacts import Impacts
 from engine.solvers import SolverOptions, make_backend
 from engine.solvers.highs import HighsBackend
 
@@ -52,6 +58,8 @@ class YearStory:
     relaxations: list[tuple[str, str, float]] = field(default_factory=list)  # (policy, what, tonnes)
     shortage_t: float = 0.0  # unmet even with every policy relaxed
     least_cost_shortfall_t: float = float("nan")  # unmet in the least-cost plan
+    caused_by: list[tuple[str, float]] = field(default_factory=list)  # (policy, tonnes its removal meets here)
+    impacts_solved: bool = False  # the removals were solved (the plan was optimal)
 
     def unmet_by_choice_t(self, shortfall_t: float) -> float:
         """Of ``shortfall_t`` unmet, the tonnes the scenario's policies would let the buyer be supplied (unmet demand
@@ -215,7 +223,8 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
     """Solve the scenario and explain every mineral-year with shortfall (or those asked for); ``progress(done,
     total)`` after each policy's supply is solved."""
     model = build_model(loaded)
-    plan = PlanSession(model, make_backend(solver, SolverOptions())).solve()
+    session = PlanSession(model, make_backend(solver, SolverOptions()))
+    plan = session.solve()
     names = model.mineral_names()
     if plan.ok:
         short = model.demand.assign(short=plan.x[model.block_cols("short")],
@@ -240,6 +249,15 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
         supplies.append((label, _max_supply(sc, solver)))
         if progress is not None:
             progress(i + 1, len(steps) + 1)
+    caused: dict[tuple[str, int], list[tuple[str, float]]] = {}
+    if plan.ok:  # the policies' whole-plan removal impacts, as policies.csv has them
+        base = base_figures(model, plan)
+        for v in Impacts(session, loaded, plan, solver=session.backend.name).removals():
+            if not v.ok:
+                continue
+            for (m, y), t in changes(model, base, figures(v.model, v.plan, v.cost_usd))["unmet_by_year"].items():
+                if t > 0:
+                    caused.setdefault((m, int(y)), []).append((v.policy, float(t)))
     elastic = _elastic(build_model(loaded), solver)
     if progress is not None:
         progress(len(steps) + 1, len(steps) + 1)
@@ -248,6 +266,8 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
                           float(row.short) if pd.notna(row.short) else float("nan"),
                           **_capacity_story(model, row.mineral, int(row.year)),
                           least_cost_shortfall_t=float(row.least) if pd.notna(row.least) else float("nan"))
+        story.impacts_solved = plan.ok
+        story.caused_by = caused.get((row.mineral, int(row.year)), [])
         for label, supply in supplies:
             if supply is not None:
                 story.supply_after.append((label, float(supply.get((row.mineral, int(row.year)), np.nan))))
@@ -280,8 +300,15 @@ def render(ex: Explanation) -> str:
         lines += ["", f"{name} {s.year}: demand {tonnes(s.demand_t)} t; shortfall {short}."]
         lines.append(f"  capacity refining {name} that year: {tonnes(s.capacity_t)} t; available to the buyer "
                      f"(exportable shares): {tonnes(s.exportable_t)} t")
+        if s.caused_by:
+            lines.append("  policies behind it (each removed alone, the whole plan re-solved at the same budget; as in "
+                         "policies.csv):")
+            lines.extend(f"  - without '{policy}', {tonnes(t)} t of it would be met" for policy, t in s.caused_by)
+        elif s.impacts_solved and s.shortfall_t > 1e-6:
+            lines.append("  no single policy's removal meets any of it (the whole plan re-solved without each at the "
+                         "same budget)")
         for policy, where, t in s.removed:
-            lines.append(f"  - '{policy}' removes {tonnes(t)} t" + (f" ({where})" if where else ""))
+            lines.append(f"  - '{policy}' takes {tonnes(t)} t of capacity out" + (f" ({where})" if where else ""))
         lines.append(f"  eligible after restrictions: {tonnes(s.eligible_t)} t; JV and licence capacity that could "
                      f"be online by {s.year}: {tonnes(s.jv_online_tpy)} t/yr")
         if s.supply_after:

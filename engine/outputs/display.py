@@ -105,12 +105,8 @@ def render_summary(summary: dict, names: dict[str, str] | None = None,
     lines.append("")
     lines.extend(render_cost(summary))
     lines.extend(render_jv(summary.get("jv"), names))
-    lines.extend(render_policies(summary.get("policies"), names))
-    binding = summary.get("binding_policies") or []
-    if binding:
-        lines.append("")
-        lines.append("  Most expensive binding policies (shadow prices of the cost stage, in each year's money):")
-        lines.extend(f"  - {b['reading']}" for b in binding)
+    lines.extend(render_policies(summary.get("policies"), names,
+                                 (summary.get("policy_impacts") or {}).get("budget_pv_usd")))
     if short["total_t"] >= TONNES_NOISE:
         lines.append(f"  Unmet demand: {tonnes(short['total_t'])} t over the horizon, worth "
                      f"{usd(short['value_usd'])} in each year's money at {short['valued_at']} "
@@ -161,24 +157,75 @@ def _years_text(years: list[int]) -> str:
     return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
-def render_policies(policies: list[dict] | None, names: dict[str, str]) -> list[str]:
-    """Policy status: the policies that bind (or charge), where and when, and the ones that never bind."""
+def _signed_t(value: float) -> str:
+    return (f"{value:+,.0f} t" if abs(value) >= 100 else f"{value:+,.2f} t").replace("-", "\u2212")
+
+
+def effect_words(p: dict, prefix: str = "") -> str:
+    """'+10.00 t unmet, +USD 21.0 m cost including unmet, +0.055 pp exposure' from summary figures named
+    ``{prefix}unmet…`` (what moved beyond noise; 'no change beyond solver noise' otherwise)."""
+    names = ((f"unmet_{prefix}t", "t", "unmet"), (f"cost_with_unmet_{prefix}usd", "USD", "cost including unmet"),
+             (f"least_cost_{prefix}usd", "USD", "least cost"), (f"exposure_{prefix}pp", "pp", "exposure"))
+    parts = []
+    for key, unit, label in names:
+        value = p.get(key)
+        if value is None or value == 0:
+            continue
+        if unit == "USD":
+            text = ("+" if value > 0 else "\u2212") + usd(abs(value))
+        elif unit == "pp":
+            text = (f"{value:+.3f} pp" if abs(value) >= 0.001 else f"{value:+.2g} pp").replace("-", "\u2212")
+        else:
+            text = _signed_t(value)
+        parts.append(f"{text} {label}")
+    return ", ".join(parts) if parts else "no change beyond solver noise"
+
+
+UNIT_WORDS = {"bound": "one more tonne let through", "country_cap": "one more tonne allowed",
+              "export_quota": "one more tonne of quota", "content_rule": "one tonne less qualifying supply required",
+              "domestic_target": "one t/yr less capacity required",
+              "dependence_cap": "one percentage point more share of supply allowed"}
+"""A one-unit relaxation in words, by policy family (policy_years.csv's ``family``)."""
+
+
+def render_policies(policies: list[dict] | None, names: dict[str, str], budget: float | None = None) -> list[str]:
+    """What each policy does to the whole plan: the plan re-solved without it at the same budget in USD (policies.csv),
+    and for those that bind, the one-unit relaxation that matters most (policy_years.csv)."""
     if not policies:
         return []
-    lines = ["", "  Policy status (policies.csv has every mineral-year):"]
+    held = f" (USD {budget / 1e9:,.2f} bn)" if budget else ""
+    lines = ["", f"  Policy impacts: each policy removed and the whole plan re-solved at the same budget{held};",
+             "  figures are the plan with the policy minus the plan without it (policies.csv, policy_years.csv):"]
     for p in policies:
-        if p["status"] == "never binds":
+        if p["status"] != "binds":
             continue
-        minerals = ", ".join(names.get(m, m) for m in p["minerals"])
-        verb = "charges" if p["status"] == "charged" else "binds"
-        where = f"{p['binding']} of {p['covers']} mineral-years ({minerals}; {_years_text(p['binding_years'])})"
-        price = (f"; largest shadow price USD {p['largest_dual_usd']:,.0f} {p['largest_dual_unit']}"
-                 if p.get("largest_dual_usd") is not None else "")
-        lines.append(f"  - {p['policy']} ({p['type']}) {verb} in {where}{price}")
-    never = [p for p in policies if p["status"] == "never binds"]
-    if never:
-        lines.append("  Your policies that never bind:")
-        lines.extend(f"  - {p['policy']} ({p['type']}): {p['reading']}" for p in never)
+        kind = p["type"].replace("_", " ")
+        line = f"  - {p['policy']} ({kind}) binds: {effect_words(p, 'added_')}"
+        years = p.get("unmet_by_mineral_year_t") or []
+        if years:
+            shown = ", ".join(f"{names.get(y['mineral'], y['mineral'])} {y['year']} {_signed_t(y['added_t'])}"
+                              for y in years[:3])
+            more = f", and {len(years) - 3} more" if len(years) > 3 else ""
+            line += f"; unmet changes in {len(years)} mineral-year{'s' if len(years) > 1 else ''} ({shown}{more})"
+        line += f"; covers {p['covers_mineral_years']} mineral-years"
+        lines.append(line)
+        best = p.get("best_relaxation")
+        if best:
+            where = f" on {best['country']}" if best.get("country") else ""
+            words = UNIT_WORDS.get(best.get("family", ""), f"relaxed by {best['relaxed_by']}")
+            effect = effect_words(best, "change_")
+            if effect == "no change beyond solver noise":
+                lines.append(f"      {words} changes no level in the mineral-years tried (policy_years.csv)")
+            else:
+                lines.append(f"      {words} in {names.get(best['mineral'], best['mineral'])} {best['year']}{where}: "
+                             f"{effect}")
+    slack = [p for p in policies if p["status"] == "slack"]
+    if slack:
+        lines.append("  Slack (removing it changes no level of the plan): " + "; ".join(
+            f"{p['policy']} ({p['type'].replace('_', ' ')}, {p['covers_mineral_years']} mineral-years)"
+            for p in slack))
+    failed = [p for p in policies if p["status"] == "not solved"]
+    lines.extend(f"  - {p['policy']}: {p['reading']}" for p in failed)
     return lines
 
 

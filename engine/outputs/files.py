@@ -29,7 +29,7 @@ from engine.errors import CritminError, InputError
 from engine.outputs.units import units_of
 
 FLOAT_FORMAT = "%.10g"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The version of what critmin writes: every ``summary.json`` carries it as ``schema_version`` (a folder without
 it was written by version 1). Raise it when a written file changes meaning or loses a key; README, "Results schema
 version", lists the changes."""

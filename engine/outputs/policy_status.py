@@ -1,31 +1,39 @@
-"""Which of my policies bind? Every policy of the scenario, each mineral-year it covers, at the reported plan.
+"""What each policy does to the plan: whole-plan impacts (``policies.csv``) and each mineral-year it covers
+(``policy_years.csv``).
 
-One row per policy, mineral and year (and country, for country caps and export quotas), with:
+A policy's impact is a whole-plan difference, never a dual (duals stay in ``duals.csv``). Each policy is removed in
+turn and the whole hierarchy re-solved at the base plan's budget in USD (``engine/plan/impacts.py``); its impact on
+a figure F is ``F(plan with the policy) − F(plan re-solved without it)``, "added" by the policy:
 
-- ``family``: how the policy enters the model: a row family (``country_cap``, ``content_rule``,
-  ``dependence_cap``, ``export_quota``, ``domestic_target``), ``bound`` (bans, quotas by share, FEOC
-  exclusions, market access) or ``charge`` (tariffs, FEOC credit losses);
+- ``unmet_added_t``: unmet demand, tonnes over the horizon (expected over scenarios);
+- ``cost_with_unmet_added_usd``: cost including unmet demand at its value, USD present value, each plan at its own
+  prices (a tariff removed is not paid);
+- ``least_cost_added_usd``: the least-cost plan's cost including unmet demand, USD present value;
+- ``exposure_added_pp``, ``share_of_supply_added_pp``: the scenario's aggregate of exposure and of share of supply
+  attributed to the dependence country, percentage points.
 
-- ``status``: ``binding`` when the policy is at its limit, ``slack`` when it is not; tariffs and FEOC credit
-  losses have no limit and are ``charged`` (the plan buys tonnes they cover) or ``not charged``;
-- ``slack`` in the policy's own unit (``slack_unit``):
+At one budget in USD the re-solve without a policy is at least as good lexicographically: exposure no higher, and at
+equal exposure cost no higher; least cost no higher. A policy **binds** when one of unmet demand, cost including
+unmet demand, least cost or exposure changes beyond solver noise: ``|ΔF| > max(NOISE_REL, tolerance) × |F| + floor``
+(F the base plan's figure; ``tolerance`` the scenario's level tolerance; floors ``TONNES_NOISE`` t, LEVEL_ABS_TOL × 10
+in LP units for money and exposure). Otherwise it is **slack**: removing it changes none of them. ``changes`` names
+what moved; ``covers_mineral_years`` counts the mineral-years the policy covers, ``unmet_mineral_years`` those where
+removing it changes unmet demand (always mineral-years, never rows).
 
-  * country caps, content rules, export quotas: tonnes of supply still allowed (or above the required share),
-    ``slack = limit − used`` for caps and quotas, ``used − required`` for content rules;
-  * dependence caps: percentage points of supply, ``100 × cap − share of supply`` (``results.Measures``; the
-    share counted as 0 where nothing is supplied);
-  * domestic targets: t/yr of buyer-hosted capacity above the target;
-  * bans, quotas by share, FEOC exclusions and market access (bounds on deliveries): tonnes of the allowance
-    left unused, ``Σ_d max(allowed_d − x_d, 0)`` over the deliveries the policy covers (0 under a full ban).
-    Such a policy binds when the plan would buy some of what it holds back: the best reduced cost among the
-    deliveries it restricts is positive (its shadow price in ``duals.csv``);
+``policy_years.csv``, per policy and mineral-year it covers (country caps and quotas: the country row nearest its
+limit):
 
-- ``dual_usd``: the policy's shadow price (``engine.outputs.duals``), in that year's money, per ``dual_unit``;
-  empty when relaxing the policy would not lower the cost;
-- ``reading``: one line in planner words.
+- ``at_limit`` (``yes``/``no``; tariffs and FEOC credit losses ``charged``/``not charged``), ``limit``, ``used``,
+  ``slack`` in ``slack_unit``: the policy at the plan (caps and quotas: limit − used; content rules and domestic
+  targets: used − required; dependence caps in pp of supply; bans: tonnes of allowance left unused);
+- ``unmet_added_t``: that mineral-year's part of the removal's unmet change;
+- ``relaxed_by`` and ``relaxed_*_change_*``: for the mineral-years of a binding policy where one unit matters most
+  (``relaxation_candidates``), the whole hierarchy re-solved with the policy relaxed there by one unit (a tonne; a
+  t/yr for domestic targets; a percentage point for dependence caps), ``F(relaxed) − F(plan)``: negative is better.
 
-A row policy is binding when its slack is at most ``TOLERANCE`` × max(1, |limit|) in its own unit.
+Tariffs and FEOC credit losses have no unit to relax.
 """
+
 
 from __future__ import annotations
 
@@ -33,11 +41,23 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
-from engine.outputs.results import measures_of
+from engine.outputs.results import aggregate_dependence, measures, measures_of
+from engine.plan.hierarchy import Plan, objectives
+from engine.plan.impacts import UNITS, Variant
+from engine.solvers.base import LEVEL_ABS_TOL, NOISE_REL, TONNES_NOISE
 
-COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "status", "limit", "used", "slack", "slack_unit",
-           "dual_usd", "dual_unit", "reading"]
+COLUMNS = ["policy", "type", "status", "changes", "covers_mineral_years", "unmet_mineral_years", "unmet_added_t",
+           "cost_with_unmet_added_usd", "least_cost_added_usd", "exposure_added_pp", "share_of_supply_added_pp",
+           "solved", "reading"]
+"""policies.csv: one row per policy (module docstring)."""
+YEAR_COLUMNS = ["policy", "type", "family", "mineral", "year", "country", "at_limit", "limit", "used", "slack",
+                "slack_unit", "unmet_added_t", "relaxed_by", "relaxed_unmet_change_t",
+                "relaxed_cost_with_unmet_change_usd", "relaxed_least_cost_change_usd", "relaxed_exposure_change_pp",
+                "reading"]
+"""policy_years.csv: one row per policy and mineral-year it covers (module docstring)."""
 TOLERANCE = 1e-6
+RELAX_TOP = 3
+"""Mineral-years relaxed by one unit per binding policy, at most (``relaxation_candidates``)."""
 ROW_FAMILIES = {  # family: (sense of the limit, unit of limit/used/slack)
     "country_cap": ("upper", "t"),
     "export_quota": ("upper", "t"),
@@ -129,123 +149,285 @@ def _charge_status(model: Model, x: np.ndarray) -> pd.DataFrame:
     return charged["used"].sum().reset_index().assign(family="charge", country="", limit=np.nan, slack=np.nan)
 
 
-def _duals_by_key(duals: pd.DataFrame | None) -> tuple[dict, dict]:
-    """Shadow prices keyed (policy, mineral, year, country) for rows and (policy, mineral, year) for bounds."""
-    rows: dict = {}
-    bounds: dict = {}
-    if duals is None or duals.empty:
-        return rows, bounds
-    for r in duals.itertuples(index=False):
-        item = (float(r.dual_usd), str(r.unit).removeprefix("USD "), str(r.reading))
-        if r.family == "bound":
-            bounds.setdefault((r.policy, r.mineral, int(r.year)), item)
-        else:
-            rows.setdefault((r.policy, r.mineral, int(r.year), "" if pd.isna(r.country) else str(r.country)), item)
-    return rows, bounds
+MEASURES = (("unmet_t", "unmet demand"), ("cost_usd", "cost including unmet demand"), ("least_cost_usd", "least cost"),
+            ("exposure_pct", "exposure"))
+"""The figures a policy binds through, and their names in ``changes``."""
 
 
-def _number(value: float, unit: str) -> str:
-    if unit == "pp of supply":
-        return f"{value:,.2f} pp of supply"
-    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.2f} {unit}"
+def figures(model: Model, plan: Plan, cost_usd: float | None) -> dict:
+    """A plan's figures: unmet tonnes (total and per (mineral, year), expected over scenarios), cost including unmet
+    demand (``cost_usd``), least cost, exposure and share of supply (the scenario's aggregate, percent)."""
+    x = plan.x
+    m = measures(model, x)
+    d = model.demand
+    prob = d["probability"].to_numpy(dtype=float) if "probability" in d else np.ones(len(d))
+    by_year = pd.Series(m.shortfall_t * prob).groupby([d["mineral"].to_numpy(), d["year"].to_numpy(dtype=int)]).sum()
+    return {"unmet_t": float((m.shortfall_t * prob).sum()), "unmet_by_year": by_year, "cost_usd": cost_usd,
+            "least_cost_usd": plan.least_cost_usd, "exposure_pct": aggregate_dependence(model, m.exposure_pct),
+            "share_pct": aggregate_dependence(model, m.share_of_supply_pct)}
 
 
-def _reading(r: dict, names: dict[str, str]) -> str:
+def base_figures(model: Model, plan: Plan) -> dict:
+    """The base plan's figures (its cost at the model's own prices)."""
+    return figures(model, plan, float(objectives(model)["cost"] @ plan.x) * model.money_unit)
+
+
+def noise(model: Model, name: str, base: float) -> float:
+    """How far a figure may move by solver noise alone (module docstring)."""
+    relative = max(NOISE_REL, model.scenario.objective.tolerance) * abs(base)
+    floor = {"unmet_t": TONNES_NOISE, "cost_usd": 10 * LEVEL_ABS_TOL * model.money_unit,
+             "least_cost_usd": 10 * LEVEL_ABS_TOL * model.money_unit,
+             "exposure_pct": 10 * LEVEL_ABS_TOL * model.dependence_unit,
+             "share_pct": 10 * LEVEL_ABS_TOL * model.dependence_unit}[name]
+    return relative + floor
+
+
+def _beyond(model: Model, name: str, difference: float, base: float) -> float:
+    """``difference`` or 0.0 when within noise."""
+    if difference is None or base is None or not np.isfinite(difference):
+        return float("nan")
+    return float(difference) if abs(difference) > noise(model, name, base) else 0.0
+
+
+def changes(model: Model, base: dict, other: dict, sign: float = 1.0) -> dict:
+    """``sign × (base − other)`` per figure, 0 within noise (sign 1: what the policy adds; −1: other − base)."""
+    out = {}
+    for name in ("unmet_t", "cost_usd", "least_cost_usd", "exposure_pct", "share_pct"):
+        a, b = base[name], other[name]
+        if a is None or b is None or (isinstance(a, float) and np.isnan(a)) or np.isnan(b):
+            out[name] = float("nan")
+            continue
+        out[name] = _beyond(model, name, sign * (a - b), a)
+    joined = pd.concat([base["unmet_by_year"], other["unmet_by_year"]], axis=1).fillna(0.0)
+    per_year = sign * (joined.iloc[:, 0] - joined.iloc[:, 1])
+    out["unmet_by_year"] = per_year.where(per_year.abs() > TONNES_NOISE, 0.0)
+    return out
+
+
+def _covered(model: Model, x: np.ndarray) -> pd.DataFrame:
+    """Every policy's mineral-years at the plan (limit, used, slack), one row per policy and mineral-year (the row
+    nearest its limit where a policy has several: countries, or a quota row and its bounds)."""
+    frames = [f for f in (_row_status(model, x), _bound_status(model, x), _charge_status(model, x)) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["policy", "family", "mineral", "year", "country", "limit", "used", "slack"])
+    table = pd.concat(frames, ignore_index=True)
+    table["country"] = table["country"].fillna("")
+    scale = np.maximum(1.0, table["limit"].abs().fillna(1.0))
+    table["_near"] = (table["slack"] / scale).fillna(np.inf)
+    table = table.sort_values(["_near", "family", "country"], kind="stable").drop_duplicates(
+        ["policy", "mineral", "year"])
+    return table.drop(columns="_near")
+
+
+def relaxation_candidates(model: Model, plan: Plan, removals: list[Variant], duals: pd.DataFrame | None,
+                          base: dict | None = None, top: int = RELAX_TOP) -> list[tuple[str, str, str, int, str]]:
+    """Where a one-unit relaxation of each binding policy is tried: (policy, family, mineral, year, country).
+
+    The rule: among the mineral-years the policy covers (bans, quotas, caps, content rules, domestic targets; not
+    tariffs), those where removing the policy changes unmet demand or where it has a non-zero shadow price in
+    ``duals.csv``, ranked by the unmet tonnes its removal meets there, then by the size of that shadow price (in
+    each year's money), then mineral and year; the first ``top`` per policy."""
+    base = base or base_figures(model, plan)
+    covered = _covered(model, plan.x)
+    dual_size: dict = {}
+    if duals is not None and len(duals):
+        for r in duals.itertuples(index=False):
+            key = (r.policy, r.mineral, int(r.year))
+            dual_size[key] = max(dual_size.get(key, 0.0), abs(float(r.dual_usd)))
+    out = []
+    for v in removals:
+        if not v.ok or not _binds(model, changes(model, base, figures(v.model, v.plan, v.cost_usd))):
+            continue
+        unmet = changes(model, base, figures(v.model, v.plan, v.cost_usd))["unmet_by_year"]
+        mine = covered[(covered["policy"] == v.policy) & covered["family"].isin(list(UNITS))]
+        ranked = []
+        for r in mine.itertuples(index=False):
+            met = abs(float(unmet.get((r.mineral, int(r.year)), 0.0)))
+            price = dual_size.get((r.policy, r.mineral, int(r.year)), 0.0)
+            if met > 0 or price > 0:
+                ranked.append((-met, -price, r.mineral, int(r.year), r.family, r.country))
+        for _, _, mineral, year, family, country in sorted(ranked)[:top]:
+            out.append((v.policy, family, mineral, year, country))
+    return out
+
+
+def _binds(model: Model, change: dict) -> bool:
+    return any(change[name] != 0 and not np.isnan(change[name]) for name, _ in MEASURES)
+
+
+def _signed(value: float, unit: str) -> str:
+    if unit == "USD":
+        text = f"USD {abs(value) / 1e9:,.2f} bn" if abs(value) >= 1e9 else (
+            f"USD {abs(value) / 1e6:,.1f} m" if abs(value) >= 1e6 else f"USD {abs(value):,.0f}")
+        return ("+" if value > 0 else "−") + text
+    if unit == "pp":
+        return f"{value:+.3f} pp"
+    return (f"{value:+,.0f} t" if abs(value) >= 100 else f"{value:+,.2f} t").replace("-", "−")
+
+
+def effect_text(change: dict, names: dict[str, str] | None = None) -> str:
+    """'+10.00 t unmet, +USD 21.0 m cost including unmet, +0.055 pp exposure' for what moved (0 and NaN left out)."""
+    parts = []
+    for name, unit, label in (("unmet_t", "t", "unmet"), ("cost_usd", "USD", "cost including unmet"),
+                              ("least_cost_usd", "USD", "least cost"), ("exposure_pct", "pp", "exposure")):
+        value = change.get(name)
+        if value is None or np.isnan(value) or value == 0:
+            continue
+        parts.append(f"{_signed(value, unit).replace('-', '−')} {label}")
+    return ", ".join(parts) if parts else "no change beyond solver noise"
+
+
+def _unit_words(family: str) -> str:
+    return {"dependence_cap": "one percentage point more share of supply allowed",
+            "domestic_target": "one t/yr less capacity required", "content_rule": "one tonne less qualifying supply "
+            "required", "bound": "one more tonne let through", "country_cap": "one more tonne allowed",
+            "export_quota": "one more tonne of quota"}[family]
+
+
+def policy_tables(model: Model, plan: Plan, removals: list[Variant], relaxations: list[Variant],
+                  base: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``policies.csv`` and ``policy_years.csv`` (module docstring) of the plan and its re-solves."""
+    base = base or base_figures(model, plan)
+    names = model.mineral_names()
+    types = {p.name: p.type for p in model.scenario.policies}
+    covered = _covered(model, plan.x)
+    covered["type"] = covered["policy"].map(types)
+    units = {f: u for f, (_s, u) in ROW_FAMILIES.items()} | {"bound": "t", "charge": ""}
+    covered["slack_unit"] = covered["family"].map(units)
+    at_limit = covered["slack"].abs() <= TOLERANCE * np.maximum(1.0, covered["limit"].abs())
+    covered["at_limit"] = np.where(covered["family"] == "charge",
+                                   np.where(covered["used"] > 0.005, "charged", "not charged"),
+                                   np.where(at_limit, "yes", "no"))
+    for column in ("slack",):
+        covered.loc[covered["family"] != "dependence_cap", column] = covered[column].where(
+            covered[column].abs() >= 5e-7, 0.0)
+    rows, by_policy = [], {}
+    for v in removals:
+        change = changes(model, base, figures(v.model, v.plan, v.cost_usd)) if v.ok else None
+        by_policy[v.policy] = change
+        part = covered[covered["policy"] == v.policy]
+        n = int(part[["mineral", "year"]].drop_duplicates().shape[0])
+        moved = [] if change is None else [label for name, label in MEASURES if change[name] != 0
+                                           and not np.isnan(change[name])]
+        status = "not solved" if change is None else ("binds" if moved else "slack")
+        unmet_years = 0 if change is None else int((change["unmet_by_year"] != 0).sum())
+        rows.append({
+            "policy": v.policy, "type": types[v.policy], "status": status, "changes": "; ".join(moved),
+            "covers_mineral_years": n, "unmet_mineral_years": unmet_years,
+            **({k: np.nan for k in ("unmet_added_t", "cost_with_unmet_added_usd", "least_cost_added_usd",
+                                    "exposure_added_pp", "share_of_supply_added_pp")} if change is None else {
+                "unmet_added_t": change["unmet_t"], "cost_with_unmet_added_usd": change["cost_usd"],
+                "least_cost_added_usd": change["least_cost_usd"], "exposure_added_pp": change["exposure_pct"],
+                "share_of_supply_added_pp": change["share_pct"]}),
+            "solved": v.method if v.ok else f"not solved: {v.plan.status} ({v.plan.message})",
+            "reading": _policy_reading(v.policy, types[v.policy], status, change, n, names),
+        })
+    policies = pd.DataFrame(rows, columns=COLUMNS)
+    policies.attrs["unmet_by_year"] = {  # every mineral-year whose unmet demand the removal changes, largest first
+        name: [(m, int(y), float(t)) for (m, y), t in _largest(change["unmet_by_year"])]
+        for name, change in by_policy.items() if change is not None}
+    relaxed = {(v.policy, v.mineral, int(v.year)): v for v in relaxations}
+    year_rows = []
+    for r in covered.to_dict("records"):
+        change = by_policy.get(r["policy"])
+        added = 0.0 if change is None else float(change["unmet_by_year"].get((r["mineral"], int(r["year"])), 0.0))
+        v = relaxed.get((r["policy"], r["mineral"], int(r["year"])))
+        rc = changes(model, base, figures(v.model, v.plan, v.cost_usd), sign=-1.0) if v is not None and v.ok \
+            else None
+        year_rows.append({
+            **{k: r[k] for k in ("policy", "type", "family", "mineral", "country", "at_limit", "limit", "used",
+                                 "slack", "slack_unit")},
+            "year": int(r["year"]), "unmet_added_t": added if change is not None else np.nan,
+            "relaxed_by": f"1 {v.unit}" if v is not None else "",
+            "relaxed_unmet_change_t": rc["unmet_t"] if rc else np.nan,
+            "relaxed_cost_with_unmet_change_usd": rc["cost_usd"] if rc else np.nan,
+            "relaxed_least_cost_change_usd": rc["least_cost_usd"] if rc else np.nan,
+            "relaxed_exposure_change_pp": rc["exposure_pct"] if rc else np.nan,
+            "reading": _year_reading(r, added, v, rc, names),
+        })
+    years = pd.DataFrame(year_rows, columns=YEAR_COLUMNS)
+    if len(years):
+        order = {p.name: i for i, p in enumerate(model.scenario.policies)}
+        years = years.assign(_o=years["policy"].map(order)).sort_values(["_o", "mineral", "year"], kind="stable")
+        years = years.drop(columns="_o").reset_index(drop=True)
+    return policies, years
+
+
+def _largest(per_year: pd.Series) -> list:
+    """The non-zero entries of a per-(mineral, year) series, largest in size first (then mineral, year)."""
+    items = [((m, int(y)), float(t)) for (m, y), t in per_year.items() if t != 0]
+    return sorted(items, key=lambda item: (-abs(item[1]), item[0]))
+
+
+def _policy_reading(policy: str, kind: str, status: str, change: dict | None, covers: int,
+                    names: dict[str, str]) -> str:
+    if change is None:
+        return f"'{policy}': the plan without it was not solved"
+    if status == "slack":
+        return (f"'{policy}' is slack: removing it changes no level of the plan (in any of the {covers} "
+                f"mineral-years it covers)")
+    text = f"with '{policy}' the plan has {effect_text(change)} (against the plan re-solved without it)"
+    years = _largest(change["unmet_by_year"])
+    if years:
+        text += "; unmet by mineral-year: " + ", ".join(
+            f"{names.get(m, m)} {y} {_signed(t, 't')}" for (m, y), t in years[:3]) + (
+            f" and {len(years) - 3} more" if len(years) > 3 else "")
+    return text
+
+
+def _year_reading(r: dict, added: float, v: Variant | None, rc: dict | None, names: dict[str, str]) -> str:
     mineral = names.get(r["mineral"], r["mineral"])
     where = f" on {r['country']}" if r["country"] else ""
     head = f"'{r['policy']}'{where}, {mineral} {r['year']}"
-    if r["status"] in ("charged", "not charged"):
-        return (f"{head}: charges {_number(r['used'], 't')} bought" if r["status"] == "charged"
+    if r["family"] == "charge":
+        text = (f"{head}: charges {r['used']:,.2f} t bought" if r["at_limit"] == "charged"
                 else f"{head}: the plan buys nothing it charges")
-    if r["status"] == "binding":
-        if isinstance(r["dual_reading"], str) and r["dual_reading"]:
-            return f"binding: {r['dual_reading']}"
-        return f"{head}: at its limit, but relaxing it alone would not lower the cost"
-    if r["family"] == "bound":
-        return (f"{head}: not binding; the plan would not buy more of what it holds back"
-                + (f" ({_number(r['slack'], 't')} of its allowance unused)" if r["slack"] > 0.005 else ""))
-    room = {"country_cap": "more could come from there", "export_quota": "of the quota unused",
-            "dependence_cap": "below the cap", "content_rule": "above the required qualifying supply",
-            "domestic_target": "above the target"}[r["family"]]
-    return f"{head}: not binding; {_number(r['slack'], r['slack_unit'])} {room}"
+    else:
+        text = f"{head}: " + ("at its limit" if r["at_limit"] == "yes" else
+                              f"{r['slack']:,.2f} {r['slack_unit']} from its limit")
+    if added:
+        text += f"; removing the policy changes unmet demand here by {_signed(-added, 't')}"
+    if v is not None and rc is not None:
+        text += f"; {_unit_words(r['family'] if r['family'] in UNITS else 'bound')}: {effect_text(rc)}"
+    return text
 
 
-def policy_status(model: Model, x: np.ndarray, duals: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every policy of the scenario at the plan ``x``: one row per mineral-year (and country) it covers, sorted
-    by the scenario's policy order, mineral, year and country; the duals come from ``duals`` (the table of
-    :func:`engine.outputs.duals.shadow_prices`)."""
-    x = np.asarray(x, dtype=float)
-    frames = [f for f in (_row_status(model, x), _bound_status(model, x), _charge_status(model, x)) if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    table = pd.concat(frames, ignore_index=True)
-    if table["scen"].nunique() > 1:  # a stochastic model: the policy at its tightest over the scenarios
-        table = table.sort_values("slack", kind="stable").drop_duplicates(
-            ["policy", "family", "mineral", "year", "country"])
-    types = {p.name: p.type for p in model.scenario.policies}
-    order = {p.name: i for i, p in enumerate(model.scenario.policies)}
-    table["type"] = table["policy"].map(types)
-    units = {f: u for f, (_s, u) in ROW_FAMILIES.items()} | {"bound": "t", "charge": ""}
-    table["slack_unit"] = table["family"].map(units)
-    row_duals, bound_duals = _duals_by_key(duals)
-    found = [bound_duals.get((r.policy, r.mineral, r.year)) if r.family == "bound"
-             else row_duals.get((r.policy, r.mineral, r.year, r.country)) if r.family != "charge" else None
-             for r in table.itertuples(index=False)]
-    table["dual_usd"] = [f[0] if f else np.nan for f in found]
-    table["dual_unit"] = [f[1] if f else "" for f in found]
-    table["dual_reading"] = [f[2] if f else "" for f in found]
-    at_limit = table["slack"].abs() <= TOLERANCE * np.maximum(1.0, table["limit"].abs())
-    status = np.where(at_limit, "binding", "slack")
-    status = np.where(table["family"] == "bound", np.where(table["dual_usd"].notna(), "binding", "slack"), status)
-    status = np.where(table["family"] == "charge", np.where(table["used"] > 0.005, "charged", "not charged"), status)
-    table["status"] = status
-    table.loc[table["family"].isin(["country_cap", "content_rule", "export_quota", "domestic_target", "bound"])
-              & (table["slack"].abs() < 5e-7), "slack"] = 0.0
-    names = model.mineral_names()
-    table["reading"] = [_reading(r, names) for r in table.to_dict("records")]  # iterrows made a Series a row
-    table["order"] = table["policy"].map(order)
-    table = table.sort_values(["order", "mineral", "year", "country"], kind="stable")
-    return table.reset_index(drop=True)[COLUMNS]
-
-
-def _never_reading(part: pd.DataFrame, names: dict[str, str]) -> str:
-    """Why a policy never binds, in one line."""
-    if part.empty:
-        return "covers no mineral-year of the plan (nothing it applies to is modelled)"
-    n = len(part)
-    if part["status"].iloc[0] == "not charged":
-        return f"the plan buys nothing it charges in the {n} mineral-years it covers"
-    if (part["family"] == "bound").all():
-        return f"the plan would not buy more of what it holds back in any of the {n} mineral-years it covers"
-    closest = part.sort_values(["slack", "year"], kind="stable").iloc[0]
-    where = f" on {closest['country']}" if closest["country"] else ""
-    return (f"slack in all {n} mineral-years it covers; closest to its limit: "
-            f"{names.get(closest['mineral'], closest['mineral'])} {closest['year']}{where}, "
-            f"{_number(float(closest['slack']), str(closest['slack_unit']))} to spare")
-
-
-def policy_summary(status: pd.DataFrame, policies: list, names: dict[str, str] | None = None) -> list[dict]:
-    """One entry per policy of the scenario (in its order): how many mineral-years it covers and binds (or
-    charges) in, the years and minerals, its largest shadow price and a reading; ``never binds`` otherwise."""
+def policy_summary(policies: pd.DataFrame, years: pd.DataFrame, names: dict[str, str] | None = None) -> list[dict]:
+    """One entry per policy of the scenario (in its order) for summary.json: its whole-plan impacts, status, the
+    mineral-years it covers and changes unmet demand in, and its best one-unit relaxation."""
     names = names or {}
     out = []
-    for policy in policies:
-        part = status[status["policy"] == policy.name]
-        binding = part[part["status"].isin(["binding", "charged"])]
-        duals = binding["dual_usd"].dropna()
-        worst = binding.loc[duals.abs().idxmax()] if len(duals) else None
-        kind = "never binds"
-        if len(binding):
-            kind = "charged" if (binding["status"] == "charged").all() else "binding"
-        reading = (str(worst["reading"]) if worst is not None else str(binding["reading"].iloc[0]) if len(binding)
-                   else _never_reading(part, names))
+    for r in policies.to_dict("records"):
+        part = years[years["policy"] == r["policy"]]
+        unmet_years = policies.attrs.get("unmet_by_year", {}).get(r["policy"], [])
+        tried = part[part["relaxed_by"] != ""]
+        best = None
+        if len(tried):
+            columns = ["relaxed_unmet_change_t", "relaxed_exposure_change_pp", "relaxed_cost_with_unmet_change_usd",
+                       "relaxed_least_cost_change_usd"]
+            keys = [tuple(-abs(float(v)) if np.isfinite(v) else 0.0 for v in row) for row in
+                    tried[columns].to_numpy(dtype=float)]
+            b = tried.iloc[min(range(len(keys)), key=lambda i: keys[i])]  # the first of the largest, row order
+            best = {"mineral": b["mineral"], "year": int(b["year"]), "country": b["country"], "family": b["family"],
+                    "relaxed_by": b["relaxed_by"], "unmet_change_t": _num(b["relaxed_unmet_change_t"]),
+                    "cost_with_unmet_change_usd": _num(b["relaxed_cost_with_unmet_change_usd"]),
+                    "least_cost_change_usd": _num(b["relaxed_least_cost_change_usd"]),
+                    "exposure_change_pp": _num(b["relaxed_exposure_change_pp"])}
         out.append({
-            "policy": policy.name, "type": policy.type, "status": kind,
-            "covers": len(part), "binding": len(binding),
-            "binding_years": sorted({int(y) for y in binding["year"]}),
-            "minerals": list(dict.fromkeys(str(m) for m in binding["mineral"])),
-            "largest_dual_usd": None if worst is None else round(float(worst["dual_usd"]), 2),
-            "largest_dual_unit": None if worst is None else str(worst["dual_unit"]),
-            "reading": reading,
+            "policy": r["policy"], "type": r["type"], "status": r["status"], "changes": r["changes"],
+            "covers_mineral_years": int(r["covers_mineral_years"]),
+            "unmet_mineral_years": int(r["unmet_mineral_years"]),
+            "unmet_by_mineral_year_t": [{"mineral": m, "year": y, "added_t": _num(t)} for m, y, t in unmet_years],
+            "unmet_added_t": _num(r["unmet_added_t"]),
+            "cost_with_unmet_added_usd": _num(r["cost_with_unmet_added_usd"]),
+            "least_cost_added_usd": _num(r["least_cost_added_usd"]),
+            "exposure_added_pp": _num(r["exposure_added_pp"]),
+            "share_of_supply_added_pp": _num(r["share_of_supply_added_pp"]),
+            "best_relaxation": best, "solved": r["solved"], "reading": r["reading"],
         })
     return out
+
+
+def _num(value: object, digits: int = 6) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else round(value, digits) + 0.0

@@ -14,8 +14,8 @@ from engine.outputs.files import SCHEMA_VERSION
 from engine.outputs.older import upgrade, upgrade_table
 
 # The tables a results folder may hold, in the order reports and workbooks show them.
-TABLE_ORDER = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "stockpile", "policies", "duals",
-               "frontier"]
+TABLE_ORDER = ["dependence", "flows", "owners", "builds", "costs", "shortfall", "stockpile", "policies", "policy_years",
+               "duals", "frontier"]
 # The folders the analyses write, told apart by the table only they hold (a solve folder holds dependence.csv).
 KIND_TABLES = {
     "frontier": ["frontier"],

@@ -251,17 +251,18 @@ def make_summary(model: Model, plan: Plan, tables: Tables | None, backend: Backe
         **cost_split(costs.groupby("component")["pv_usd"].sum()),
     }
     summary["jv"] = jv_summary(model, tables)
-    duals = tables.extra.get("duals")
-    summary["binding_policies"] = [] if duals is None else [
-        {"policy": r.policy, "mineral": r.mineral, "year": int(r.year), "country": r.country,
-         "dual_usd": _round(r.dual_usd, 2), "unit": r.unit, "reading": r.reading}
-        for r in duals.head(5).itertuples(index=False)
-    ]
     status = tables.extra.get("policies")
     if status is not None:
         from engine.outputs.policy_status import policy_summary
 
-        summary["policies"] = policy_summary(status, list(model.scenario.policies), model.mineral_names())
+        summary["policies"] = policy_summary(status, tables.extra["policy_years"], model.mineral_names())
+        summary["policy_impacts"] = {
+            "method": "each policy removed in turn, and the binding ones relaxed by one unit where it matters most, "
+                      "the whole hierarchy re-solved at the base plan's budget in USD; added = with the policy "
+                      "minus without it",
+            "budget_pv_usd": _round(plan.budget_usd, 2),
+            "solves": int(len(status) + (tables.extra["policy_years"]["relaxed_by"] != "").sum()),
+        }
     summary["shortfall"] = {
         "total_t": _round(float(short["shortfall_t"].sum()), 6),
         "valued_at": UNMET_DEMAND_VALUE,

@@ -294,27 +294,43 @@ def assumptions_section(folder: ResultsFolder, names: Names) -> Section:
 
 
 def policy_status_section(summary: dict, table: pd.DataFrame | None, names: Names) -> Section | None:
-    """Which policies bind, where and when, and which never bind (from summary.json and policies.csv)."""
+    """What each policy does to the whole plan: the plan re-solved without it at the same budget in USD, and the
+    one-unit relaxation that matters most (from summary.json; policies.csv and policy_years.csv have every figure)."""
     policies = summary.get("policies")
     if not policies:
         return None
+    from engine.outputs.display import UNIT_WORDS, effect_words
+
+    budget = (summary.get("policy_impacts") or {}).get("budget_pv_usd")
     rows = []
     for p in policies:
-        minerals = ", ".join(names.mineral(m) for m in p["minerals"])
-        where = (f"{p['binding']} of {p['covers']} mineral-years ({minerals}; {_years_text(p['binding_years'])})"
-                 if p["binding"] else f"0 of {p['covers']} mineral-years")
-        price = ("" if p.get("largest_dual_usd") is None else
-                 f"{usd(p['largest_dual_usd'])} {str(p.get('largest_dual_unit') or '').removeprefix('USD ')}")
-        rows.append([p["policy"], p["type"], p["status"], where, price, p["reading"]])
-    paragraphs = ["Binding: the policy is at its limit in the plan. Slack: it is not. A ban or exclusion binds "
-                  "when the plan would buy some of what it holds back. Tariffs have no limit: they are charged or "
-                  "not. Every mineral-year is in policies.csv."]
-    never = [p["policy"] for p in policies if p["status"] == "never binds"]
-    if never:
-        paragraphs.append("Your policies that never bind: " + ", ".join(never) + ".")
-    return Section("Policy status", paragraphs, [Table(
-        ["Policy", "Type", "Status", "Binding in", "Largest shadow price", "Reading"], rows,
-        ["l", "l", "l", "l", "r", "l"], title="Which policies bind")])
+        years = p.get("unmet_by_mineral_year_t") or []
+        where = ", ".join(f"{names.mineral(y['mineral'])} {y['year']} {y['added_t']:+,.2f} t" for y in years[:4])
+        if len(years) > 4:
+            where += f" and {len(years) - 4} more"
+        best, relaxed = p.get("best_relaxation"), ""
+        if best:
+            words, effect = UNIT_WORDS.get(best.get("family", ""), best["relaxed_by"]), effect_words(best, "change_")
+            relaxed = (f"{words}: no level changes in the mineral-years tried" if effect.startswith("no change")
+                       else f"{words} in {names.mineral(best['mineral'])} {best['year']}: {effect}")
+        effect = effect_words(p, "added_") if p["status"] == "binds" else "none"
+        rows.append([p["policy"], p["type"].replace("_", " "), p["status"], str(p["covers_mineral_years"]), effect,
+                     where or "none", relaxed])
+    held = f" ({usd(budget)}, present value)" if budget else ""
+    paragraphs = [f"Each policy is removed in turn and the whole plan re-solved at the same budget{held}. The figures "
+                  "are the plan with the policy minus the plan without it: unmet demand (t), cost including unmet "
+                  "demand at its value and the least-cost plan's cost (USD, present value), and exposure to China "
+                  "(percentage points). A policy binds when removing it changes one of these beyond solver noise; "
+                  "slack when it changes none. For the policies that bind, one unit (a tonne, a t/yr, a percentage "
+                  "point) is relaxed in the mineral-years where it matters most and the plan re-solved again. "
+                  "policies.csv and policy_years.csv have every figure; shadow prices are in duals.csv only."]
+    slack = [p["policy"] for p in policies if p["status"] == "slack"]
+    if slack:
+        paragraphs.append("Slack (removing it changes no level of the plan): " + ", ".join(slack) + ".")
+    return Section("Policy impacts", paragraphs, [Table(
+        ["Policy", "Type", "Status", "Mineral-years covered", "With the policy", "Unmet demand it adds, by "
+         "mineral-year", "Best one-unit relaxation"], rows, ["l", "l", "l", "r", "l", "l", "l"],
+        title="What each policy does to the whole plan")])
 
 
 # ---------------------------------------------------------------------------------------------- figures

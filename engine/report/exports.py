@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 SHEETS = {  # table: sheet name
     "dependence": "Dependence", "flows": "Flows", "owners": "By owner", "builds": "JV builds", "costs": "Costs",
     "shortfall": "Shortfall",
-    "stockpile": "Stockpile", "policies": "Policy status", "duals": "Shadow prices", "frontier": "Frontier",
+    "stockpile": "Stockpile", "policies": "Policy impacts", "policy_years": "Policy by mineral-year",
+    "duals": "Shadow prices", "frontier": "Frontier",
     "stress": "Shocks", "percentiles": "Percentiles", "samples": "Samples", "evaluation": "Robust vs deterministic",
     "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
     "moves": "Moves", "bounds": "Bounds per iteration", "sensitivity": "Sensitivity",
@@ -60,6 +61,17 @@ LABELS = {  # column: header with its unit
     "unit": "Per", "reading": "What it means", "family": "Enters the model as", "status": "Status",
     "limit": "Limit (own unit)", "used": "Used (own unit)", "slack": "Slack (own unit)", "slack_unit": "Unit",
     "dual_unit": "Shadow price per",
+    "changes": "Removing it changes", "covers_mineral_years": "Mineral-years covered",
+    "unmet_mineral_years": "Mineral-years whose unmet demand it changes",
+    "unmet_added_t": "Unmet demand added by the policy (t)",
+    "cost_with_unmet_added_usd": "Cost incl. unmet demand added (USD, present value)",
+    "least_cost_added_usd": "Least cost added (USD, present value)",
+    "exposure_added_pp": "Exposure to China added (pp)", "share_of_supply_added_pp": "Share of supply added (pp)",
+    "solved": "Re-solved", "at_limit": "At its limit", "relaxed_by": "Relaxed by",
+    "relaxed_unmet_change_t": "One unit relaxed: unmet demand change (t)",
+    "relaxed_cost_with_unmet_change_usd": "One unit relaxed: cost incl. unmet change (USD, present value)",
+    "relaxed_least_cost_change_usd": "One unit relaxed: least cost change (USD, present value)",
+    "relaxed_exposure_change_pp": "One unit relaxed: exposure change (pp)",
 }
 COUNTRY_COLUMNS = ("location", "owner", "country", "partner", "host")
 FORMATS = {"usd": "#,##0", "t": "#,##0.0", "pct": "0.0", "share": "0.00", "year": "0"}
@@ -241,7 +253,7 @@ def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report 
     if report is not None:
         for section in report.sections:
             for table in section.tables:
-                if section.heading not in ("Assumptions and policies", "Policy status", "Summary",
+                if section.heading not in ("Assumptions and policies", "Policy impacts", "Summary",
                                            "The two plans on fresh scenarios") and folder is not None:
                     continue
                 rows.append(["", ""])

@@ -193,7 +193,9 @@ class PulpBackend:
         """Set ``A[row, cols] = vals`` in every PuLP constraint of the row (zeros remove entries)."""
         self.solved.set_row_coefficients(row, cols, vals)
         entry = self.rows[int(row)]
-        for target in [entry.expr, *[c for c in entry.parts.values() if c is not None]]:
+        constraints = [c for c in entry.parts.values() if c is not None]
+        # PuLP 3 keeps a constraint's terms in its own expression (``expr``); earlier versions are the expression
+        for target in [entry.expr, *[getattr(c, "expr", c) for c in constraints]]:
             for col, val in zip(np.asarray(cols, dtype=int), np.asarray(vals, dtype=float), strict=True):
                 var = self.vars[int(col)]
                 if val == 0.0:
