@@ -219,7 +219,7 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
               "The worst-case value of unmet demand for k = 0, 1, … restriction moves: the deterministic plan "
               "(solve's) and the plan that minimises the worst case for each k, with its premium over the "
               "deterministic plan.",
-              analysis_plots.worstcase_figure(table, country, folder.name))
+              analysis_plots.worstcase_figure(table, names.country(country), folder.name))
     rows = [[str(int(r.k)), _num(r.worst_unmet_value_pv_usd, usd),
              _num(r.deterministic_worst_unmet_value_pv_usd, usd), _num(r.premium_usd, usd),
              _num(r.exposure_pct, pct), _num(getattr(r, "share_of_supply_pct", None), pct), str(r.worst_set),
