@@ -77,25 +77,25 @@ def test_min_max_plan_by_hand(tmp_path):
     assert ge_cut["regret_usd"] == approx(30_000)
 
 
-SHORT_2025 = [{**row, "demand_t": 110} if (row["mineral"], row["year"]) == ("ge", 2025) else row for row in DEMAND]
-"""The hand case with 110 t of germanium demand in 2025: China 100 t and Germany 5 t leave 5 t unmet in the base
-plan (a stock bought in 2025 is drawn from 2026 only)."""
+SHORT_2025 = [{**row, "demand_t": 130} if (row["mineral"], row["year"]) == ("ga", 2025) else row for row in DEMAND]
+"""The hand case with 130 t of gallium demand in 2025: China 100 t and Germany 25 t leave 5 t unmet in the base plan
+(USD 5,000), and no gallium is spare for a stock."""
 
 
 def test_worst_sets_report_what_they_add_to_the_base_plans_unmet_demand(tmp_path):
-    # base: 5 t of germanium unmet (2025), USD 50,000. k = 1, cuts from 2026. Deterministic plan (no stock): the
+    # base: 5 t of gallium unmet (2025), USD 5,000. k = 1, cuts from 2026. Deterministic plan (no stock): the
     # germanium cut leaves Germany's 5 t of 10 t, 5 t more unmet (+50,000); the gallium cut 15 t more (+15,000).
     # Robust plan: 3 t of germanium stock (holding USD 30) takes the germanium cut to 2 t more (+20,000), above the
     # gallium cut's +15,000: its worst set adds 2 t. Totals include the base's 5 t: 7 t and 10 t
     result = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025))
     assert result.status == "optimal", result.message
-    assert result.base["unmet_t"] == approx(5.0) and result.base["unmet_value_pv_usd"] == approx(50_000)
+    assert result.base["unmet_t"] == approx(5.0) and result.base["unmet_value_pv_usd"] == approx(5_000)
     row = headline(result).set_index("k").loc[1]
     assert row["worst_unmet_t"] == approx(7.0) and row["deterministic_worst_unmet_t"] == approx(10.0)
     assert row["worst_unmet_added_t"] == approx(2.0)
     assert row["worst_unmet_added_t"] == approx(row["worst_unmet_t"] - result.base["unmet_t"])
     assert row["worst_unmet_value_added_pv_usd"] == approx(20_000)
-    assert row["worst_unmet_added_by_mineral"] == "germanium +2 t"
+    assert row["worst_unmet_added_by_mineral"] == "germanium +2.00 t"
     assert row["deterministic_worst_unmet_added_t"] == approx(5.0)
     assert row["deterministic_worst_unmet_value_added_pv_usd"] == approx(50_000)
     assert row["premium_usd"] == approx(30.0) and not row["over_budget"] and row["sets_adding_unmet"] == 2
@@ -105,28 +105,28 @@ def test_worst_sets_report_what_they_add_to_the_base_plans_unmet_demand(tmp_path
     assert regret.loc[("robust k=1", "germanium located in China from 2026"), "unmet_added_t"] == approx(2.0)
     printed = render_worstcase(result)
     assert ("  Every figure is a change against the base plan (the scenario's own plan, as solve plans it, with no "
-            "restriction: 5 t unmet (germanium 5 t), exposure ") in printed
+            "restriction: 5.00 t unmet (gallium 5.00 t), exposure ") in printed
     assert "  Budget: none; the scenario minimises cost, and so does every robust plan" in printed
-    assert ("       +2 t     +USD 20,000       +USD 50,000      +USD 30") in printed
-    assert "germanium located in China from 2026: germanium +2 t" in printed
-    assert "the robust plan buys, beyond the base plan: germanium stockpile +3 t." in printed
+    assert "     1      +2.00 t    +USD 20,000         +USD 50,000      +USD 30      0 pp             0 pp  " \
+           "germanium located in China from 2026: germanium +2.00 t" in printed
+    assert "the robust plan buys, beyond the base plan: germanium stockpile +3.00 t." in printed
     assert "  2 of 2 moves add unmet demand to the base plan, one at a time. The worst:" in printed
     assert "  - gallium located in China from 2026: +15 t unmet (+USD 15,000)" in printed
-    assert "CHN" not in printed and "7 t" not in printed and "10 t unmet" not in printed
+    assert "CHN" not in printed and "7.00 t" not in printed and "10 t" not in printed
 
 
 def test_a_move_that_adds_nothing_is_not_counted(tmp_path):
     # cuts to half of normal: China keeps 50 t of gallium and of germanium, enough with Germany's for 40 t and 10 t,
-    # except germanium in 2025 (110 t: 50 + 5 leave 55 t unmet, 50 t more than the base's 5 t). One move of four
+    # except gallium in 2025 (130 t: 50 + 25 leave 55 t unmet, 50 t more than the base's 5 t). One move of four
     # adds unmet demand
     result = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025, share=0.5, start_years="all"))
     moves = result.move_damage.set_index("move")["deterministic added_unmet_t"]
-    assert moves["germanium located in China from 2025"] == approx(50.0)
-    assert (moves.drop("germanium located in China from 2025") == 0.0).all()
+    assert moves["gallium located in China from 2025"] == approx(50.0)
+    assert (moves.drop("gallium located in China from 2025") == 0.0).all()
     printed = render_worstcase(result)
     assert "  1 of 4 moves add unmet demand to the base plan, one at a time; the other 3 add none. The worst:" \
         in printed
-    assert "  - germanium located in China from 2025: +50 t unmet (+USD 500,000)" in printed
+    assert "  - gallium located in China from 2025: +50 t unmet (+USD 50,000)" in printed
     # from 2026 on, no move adds anything: no set either, and nothing is charted
     later = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025, share=0.5, start_years="2026"))
     row = headline(later).set_index("k").loc[1]

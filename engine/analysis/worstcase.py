@@ -627,12 +627,13 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
-REGRET_COLUMNS = ["plan", "restriction", "moves", "unmet_added_t", "unmet_value_added_usd", "unmet_value_usd",
-                  "unmet_t", "best_possible_usd", "regret_usd"]
+REGRET_COLUMNS = ["plan", "restriction", "moves", "unmet_added_t", "unmet_value_added_usd", "best_possible_added_usd",
+                  "regret_usd", "unmet_value_usd", "unmet_t", "best_possible_usd"]
 """``regret.csv``'s columns (k = 0 finds no restriction set, nor does a k at which no set adds unmet demand: no
-rows). ``unmet_added_t`` and ``unmet_value_added_usd``: against the base plan with no restriction
-(``WorstCaseResult.base``); ``unmet_value_usd``, ``unmet_t`` and ``best_possible_usd``: totals under the set,
-including the base's own unmet demand; ``regret_usd``: the plan's against the best possible, a difference."""
+rows). ``unmet_added_t``, ``unmet_value_added_usd`` and ``best_possible_added_usd`` (the least any plan could add
+had the set been known in advance): against the base plan with no restriction (``WorstCaseResult.base``);
+``regret_usd``: the plan's against the best possible; then totals under the set, including the base's own unmet
+demand: ``unmet_value_usd``, ``unmet_t``, ``best_possible_usd``."""
 
 
 def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
@@ -658,6 +659,7 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             rows.append({"plan": label, "restriction": describe_set(s, result.country_name, result.names),
                          "moves": len(s), "unmet_added_t": added_tonnes(tonnes, base_t),
                          "unmet_value_added_usd": beyond_noise(value - base_value, value),
+                         "best_possible_added_usd": beyond_noise(best[s] - base_value, best[s]),
                          "unmet_value_usd": value, "unmet_t": tonnes,
                          "best_possible_usd": best[s], "regret_usd": beyond_noise(value - best[s], best[s])})
     return pd.DataFrame(rows, columns=REGRET_COLUMNS)

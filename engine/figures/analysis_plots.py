@@ -303,15 +303,16 @@ def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "
             ax.plot(ks, rob / div, marker="s", color=OPTIMISED, label="robust plan for each k")
         for k, value, added_t in zip(ks, rob, rob_t, strict=True):
             if k and added_t > 0:
-                ax.annotate(f"+{added_t:,.0f} t" if added_t >= 10 else f"+{added_t:,.2f} t", (k, value / div),
-                            textcoords="offset points", xytext=(0, -15), ha="center", fontsize=8,
+                ax.annotate(f"+{added_t:,.0f} t unmet" if added_t >= 10 else f"+{added_t:,.2f} t unmet",
+                            (k, value / div), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8,
                             color=OPTIMISED if not same else CHINA_RED)
         ax.set_xticks(ks)
+        ax.set_xlim(ks.min() - 0.3, ks.max() + 0.4)
         ax.set_xlabel(f"restriction moves allowed to {country} (k)")
         ax.set_ylabel(f"unmet demand added, USD {word} PV".replace("  ", " ") + "\n(value at 10x reference price)")
         ax.yaxis.set_major_formatter(usd_formatter())
         top = float(max(det.max(), rob.max()) / div)
-        ax.set_ylim(bottom=0, top=max(top * 1.2, 1e-9))
+        ax.set_ylim(bottom=0, top=max(top * 1.3, 1e-9))
         ax.legend(loc="upper left", fontsize=8)
         ax.set_title("Unmet demand the worst set adds to the base plan", loc="left")
     if cost:
@@ -319,6 +320,7 @@ def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "
         shown = ks > 0
         div, word = usd_scale(float(max(np.abs(premium[shown]).max(), 1.0)))
         ax.bar(ks[shown], premium[shown] / div, color=OPTIMISED, width=0.5)
+        ax.set_ylim(top=max(float(premium[shown].max() / div), 0.0) * 1.15 or None)
         ax.axhline(0, color="black", linewidth=0.8)
         for k, value, pp in zip(ks[shown], premium[shown], exposure[shown], strict=True):
             ax.annotate(f"exposure {pp:+.2f} pp" if pp else "exposure unchanged", (k, value / div),
@@ -329,11 +331,11 @@ def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "
         ax.yaxis.set_major_formatter(usd_formatter())
         ax.set_title("The robust plan with no restriction", loc="left")
     missing = ([] if damage else ["no restriction set adds unmet demand"]) + (
-        [] if cost else ["the robust plans cost no more and change exposure by nothing beyond solver noise"])
-    note = ("changes against the base plan (the scenario's own plan, no restriction); changes within solver noise "
-            "dropped" + (f"\n{'; '.join(missing)}: not drawn" if missing else ""))
+        [] if cost else ["no robust plan changes cost or exposure beyond solver noise"])
+    note = "\n".join(["changes against the base plan (the scenario's own plan, no restriction)",
+                      "changes within solver noise are dropped", *(f"{text}: not drawn" for text in missing)])
     where = f" for scenario '{scenario}'" if scenario else ""
-    fig.suptitle(f"Worst case against k{where}\n{note}", x=0.01, ha="left", fontsize=10)
+    fig.suptitle(f"Worst case against k{where}\n{note}", x=0.01, ha="left", fontsize=9)
     return fig
 
 
