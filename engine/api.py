@@ -526,7 +526,7 @@ class WorstCase:
     def plot(self) -> Figure | None:
         from engine.figures.analysis_plots import worstcase_figure
 
-        return worstcase_figure(self.table, self.result.country, self.result.scenario)
+        return worstcase_figure(self.table, self.result.country_name, self.result.scenario)
 
     def write(self, folder: Path | str, force: bool = False) -> Path:
         from engine.analysis.worstcase_run import write_worstcase

@@ -15,7 +15,7 @@ from engine.analysis.sensitivity_run import render_sensitivity, write_sensitivit
 from engine.cli import main
 from engine.formulation import build_model
 from engine.inputs.dataset import load_dataset
-from engine.inputs.scenario import scenario_from_dict
+from engine.inputs.scenario import load_scenario, scenario_from_dict
 from engine.plan.hierarchy import solve_plan
 from engine.solvers import make_backend
 from tests.conftest import TINY_CAPACITY, tiny_scenario, write_dataset, write_table
@@ -329,3 +329,18 @@ def test_sensitivity_own_budget_moves_with_the_variant(tmp_path):
     assert not china.over_budget_low and not china.over_budget_high
     assert ("  Each variant has its own budget (the scenario's rule, +10% over least cost, applied to the variant's "
             "own least cost), not the base plan's USD 4,400:") in render_sensitivity(result)
+
+
+def test_dearer_jv_capex_never_lowers_exposure_at_the_held_budget():
+    # a property over a shipped scenario: at the base plan's budget in USD, dearer JV capex only shrinks the set of
+    # affordable plans, so the least exposure never falls; cheaper capex never raises it. One family (its five deal
+    # modes at their low and high capex), about 4 s
+    result = sensitivity(load_scenario("baseline"), families=("JV capex",))
+    assert result.status == "optimal" and result.budget == "hold" and result.budget_pv_usd is not None
+    table = result.table
+    assert len(table) >= 2 and (table["status"] == "optimal").all()
+    assert not table["over_budget_low"].any() and not table["over_budget_high"].any()
+    for r in table.itertuples(index=False):
+        assert r.exposure_high_pp >= -1e-6, r.parameter
+        assert r.exposure_low_pp <= 1e-6, r.parameter
+        assert r.exposure_high_pp >= r.exposure_low_pp - 1e-6, r.parameter

@@ -21,8 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine.analysis.worstcase import allowed_moves, restriction_sets, undominated, worstcase
-from engine.analysis.worstcase_run import headline, stockpile_purchases
+from engine.analysis.worstcase_run import headline, render_worstcase, stockpile_purchases
 from engine.cli import main
+from engine.figures.analysis_plots import worstcase_figure
 from engine.formulation import build_model
 from engine.inputs.dataset import load_dataset
 from engine.inputs.scenario import scenario_from_dict
@@ -40,8 +41,8 @@ CAPACITY = [
 DEMAND = [{"mineral": m, "year": y, "demand_t": d} for y in (2025, 2026) for m, d in (("ga", 40), ("ge", 10))]
 
 
-def hand_case(tmp_path: Path, k: int = 2, **worst: object):
-    dataset = load_dataset(write_dataset(tmp_path / "inputs", capacity=CAPACITY, demand=DEMAND))
+def hand_case(tmp_path: Path, k: int = 2, demand: list[dict] | None = None, **worst: object):
+    dataset = load_dataset(write_dataset(tmp_path / "inputs", capacity=CAPACITY, demand=demand or DEMAND))
     scenario = {
         "horizon": {"start": 2025, "end": 2026}, "minerals": ["ga", "ge"],
         "finance": {"discount_rate": 0.0}, "dependence": {"basis": "location"},
@@ -64,16 +65,79 @@ def test_min_max_plan_by_hand(tmp_path):
     assert table.loc[2, "worst_unmet_value_pv_usd"] == approx(20_000)
     assert table.loc[1, "premium_usd"] == approx(30.0)
     assert table.loc[2, "premium_usd"] == approx(180.0)
-    assert table.loc[1, "worst_set"] == "germanium located in CHN from 2026"
+    assert table.loc[1, "worst_set"] == "germanium located in China from 2026"
     puts = stockpile_purchases(result)
     bought = puts[puts["year"] == 2025].set_index(["k", "mineral"])["put_t"]
     assert bought[(1, "ge")] == approx(3.0) and bought[(1, "ga")] == approx(0.0)
     assert bought[(2, "ge")] == approx(3.0) and bought[(2, "ga")] == approx(15.0)
     regret = result.regret.set_index(["plan", "restriction"])
-    ge_cut = regret.loc[("deterministic", "germanium located in CHN from 2026")]
+    ge_cut = regret.loc[("deterministic", "germanium located in China from 2026")]
     assert ge_cut["unmet_value_usd"] == approx(50_000)
     assert ge_cut["best_possible_usd"] == approx(20_000)
     assert ge_cut["regret_usd"] == approx(30_000)
+
+
+SHORT_2025 = [{**row, "demand_t": 130} if (row["mineral"], row["year"]) == ("ga", 2025) else row for row in DEMAND]
+"""The hand case with 130 t of gallium demand in 2025: China 100 t and Germany 25 t leave 5 t unmet in the base plan
+(USD 5,000), and no gallium is spare for a stock."""
+
+
+def test_worst_sets_report_what_they_add_to_the_base_plans_unmet_demand(tmp_path):
+    # base: 5 t of gallium unmet (2025), USD 5,000. k = 1, cuts from 2026. Deterministic plan (no stock): the
+    # germanium cut leaves Germany's 5 t of 10 t, 5 t more unmet (+50,000); the gallium cut 15 t more (+15,000).
+    # Robust plan: 3 t of germanium stock (holding USD 30) takes the germanium cut to 2 t more (+20,000), above the
+    # gallium cut's +15,000: its worst set adds 2 t. Totals include the base's 5 t: 7 t and 10 t
+    result = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025))
+    assert result.status == "optimal", result.message
+    assert result.base["unmet_t"] == approx(5.0) and result.base["unmet_value_pv_usd"] == approx(5_000)
+    row = headline(result).set_index("k").loc[1]
+    assert row["worst_unmet_t"] == approx(7.0) and row["deterministic_worst_unmet_t"] == approx(10.0)
+    assert row["worst_unmet_added_t"] == approx(2.0)
+    assert row["worst_unmet_added_t"] == approx(row["worst_unmet_t"] - result.base["unmet_t"])
+    assert row["worst_unmet_value_added_pv_usd"] == approx(20_000)
+    assert row["worst_unmet_added_by_mineral"] == "germanium +2.00 t"
+    assert row["deterministic_worst_unmet_added_t"] == approx(5.0)
+    assert row["deterministic_worst_unmet_value_added_pv_usd"] == approx(50_000)
+    assert row["premium_usd"] == approx(30.0) and not row["over_budget"] and row["sets_adding_unmet"] == 2
+    moves = result.move_damage.set_index("move")
+    assert moves.loc["gallium located in China from 2026", "deterministic added_unmet_t"] == approx(15.0)
+    regret = result.regret.set_index(["plan", "restriction"])
+    assert regret.loc[("robust k=1", "germanium located in China from 2026"), "unmet_added_t"] == approx(2.0)
+    printed = render_worstcase(result)
+    assert ("  Every figure is a change against the base plan (the scenario's own plan, as solve plans it, with no "
+            "restriction: 5.00 t unmet (gallium 5.00 t), exposure ") in printed
+    assert "  Budget: none; the scenario minimises cost, and so does every robust plan" in printed
+    assert "     1      +2.00 t    +USD 20,000         +USD 50,000      +USD 30      0 pp             0 pp  " \
+           "germanium located in China from 2026: germanium +2.00 t" in printed
+    assert "the robust plan buys, beyond the base plan: germanium stockpile +3.00 t." in printed
+    assert "  2 of 2 moves add unmet demand to the base plan, one at a time. The worst:" in printed
+    assert "  - gallium located in China from 2026: +15 t unmet (+USD 15,000)" in printed
+    assert "CHN" not in printed and "7.00 t" not in printed and "10 t" not in printed
+
+
+def test_a_move_that_adds_nothing_is_not_counted(tmp_path):
+    # cuts to half of normal: China keeps 50 t of gallium and of germanium, enough with Germany's for 40 t and 10 t,
+    # except gallium in 2025 (130 t: 50 + 25 leave 55 t unmet, 50 t more than the base's 5 t). One move of four
+    # adds unmet demand
+    result = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025, share=0.5, start_years="all"))
+    moves = result.move_damage.set_index("move")["deterministic added_unmet_t"]
+    assert moves["gallium located in China from 2025"] == approx(50.0)
+    assert (moves.drop("gallium located in China from 2025") == 0.0).all()
+    printed = render_worstcase(result)
+    assert "  1 of 4 moves add unmet demand to the base plan, one at a time; the other 3 add none. The worst:" \
+        in printed
+    assert "  - gallium located in China from 2025: +50 t unmet (+USD 50,000)" in printed
+    # from 2026 on, no move adds anything: no set either, and nothing is charted
+    later = worstcase(hand_case(tmp_path, k=1, demand=SHORT_2025, share=0.5, start_years="2026"))
+    row = headline(later).set_index("k").loc[1]
+    assert row["worst_unmet_added_t"] == 0.0 and row["worst_unmet_value_added_pv_usd"] == 0.0
+    assert row["sets_adding_unmet"] == 0 and row["worst_unmet_added_by_mineral"] == ""
+    printed = render_worstcase(later)
+    assert "no set of up to 1 move adds unmet demand" in printed
+    assert "  k = 1: 0 of 2 sets of up to 1 undominated move add unmet demand to the deterministic plan" in printed
+    assert "  None of the 2 moves adds unmet demand to the base plan, one at a time." in printed
+    assert later.regret.empty
+    assert worstcase_figure(headline(later), "China", "hand") is None
 
 
 def _random_case(tmp_path: Path, seed: int):
@@ -144,7 +208,7 @@ def test_worstcase_command_on_the_baseline(tmp_path):
     result = CliRunner().invoke(main, ["worstcase", "baseline", "--k", "1", "--from", "2026+", "--mineral", "gallium",
                                        "--mineral", "ge", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "germanium in or controlled by CHN from 2026" in result.output
+    assert "germanium in or controlled by China from 2026" in result.output and "CHN" not in result.output
     assert {"worstcase.csv", "regret.csv", "moves.csv", "bounds.csv", "builds.csv", "stockpile.csv", "k0", "k1",
             "worstcase.png", "worstcase.svg", "summary.json", "worstcase.yaml"} <= {p.name for p in out.iterdir()}
 

@@ -33,6 +33,13 @@ the bounds meet. The final plan (after stage 2) is checked against every set aga
 **Dominated moves.** V is monotone: a smaller availability never lowers unmet demand. A move whose factors are
 all at or above another's (a later start, a narrower basis) never adds damage beyond its dominator, so the
 adversary's best response only needs undominated moves (``prune``, on by default; exact, not a heuristic).
+
+**Against the base.** Every figure a planner reads is a change against the base plan: the scenario's own plan (as
+``solve`` plans it) with no restriction, re-planned like every set (its first stage fixed, least value of unmet
+demand). Its unmet tonnes (``WorstCaseResult.base``) are subtracted from every set's, per mineral; a change
+within solver noise (``beyond_noise``, or under ``TONNES_NOISE``) is dropped. The robust plans are planned within
+the base plan's budget held in USD (on cost including unmet demand), as ``sensitivity`` and ``compare`` do; when
+even the least cost of plans that hold η* exceeds it, the robust plan is that least-cost plan (``over_budget``).
 """
 
 from __future__ import annotations
@@ -46,7 +53,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from engine.analysis.replan import over_budget, replan
 from engine.errors import InputError
+from engine.figures.labels import Names
 from engine.formulation import build_model
 from engine.formulation.demand import shortfall_value_coefficients
 from engine.formulation.disruptions import ScenarioSet
@@ -59,7 +68,7 @@ from engine.outputs.results import attributed_by_group, overall_measures, total_
 from engine.outputs.summary import provenance
 from engine.plan.hierarchy import ABS_TOL, Plan, PlanSession, add_checks
 from engine.solvers import SolverOptions, make_backend
-from engine.solvers.base import beyond_noise
+from engine.solvers.base import TONNES_NOISE, beyond_noise
 
 CONVERGENCE_RTOL = 1e-9
 """The bounds have met when the adversary's best damage is at most the master's fixed level (η* plus the
@@ -84,6 +93,23 @@ class Move:
 
 
 Restriction = tuple[Move, ...]
+ByMineral = dict[str, float]
+"""Unmet tonnes per mineral code."""
+Damage = tuple[Restriction, float, float, ByMineral]
+"""A set, the value of the unmet demand it leaves (USD PV), its unmet tonnes, and those tonnes per mineral."""
+
+
+def added_tonnes(now: float, base: float) -> float:
+    """Unmet tonnes added to the base's: 0.0 within solver noise (under ``TONNES_NOISE``, what prints as 0.00 t,
+    or ``beyond_noise`` on the larger of the two)."""
+    added = now - base
+    return 0.0 if abs(added) < TONNES_NOISE else beyond_noise(added, max(abs(now), abs(base)))
+
+
+def added_by_mineral(now: ByMineral, base: ByMineral) -> ByMineral:
+    """Unmet tonnes added per mineral (``added_tonnes``), minerals whose change is dropped left out."""
+    out = {m: added_tonnes(now.get(m, 0.0), base.get(m, 0.0)) for m in sorted({*now, *base})}
+    return {m: v for m, v in out.items() if v != 0.0}
 
 
 def describe_set(moves: Restriction, country: str, names: dict[str, str]) -> str:
@@ -263,6 +289,9 @@ class Adversary:
         self.upper = lp.col_upper[moves.cols]
         self.value = lp.objective("shortfall")
         self.short = model.block_cols("short")
+        self.short_mineral = model.lp.variables["short"].keys["mineral"].to_numpy(dtype=object)
+        self.last_by_mineral: ByMineral = {}  # unmet tonnes per mineral of the last ``damage``
+        self.adding = 0  # sets of the last ``best_response`` that add unmet demand to its empty set's (noise dropped)
         self.rejected = 0  # points the backend rejected (broke a bound or row) and solved again
         self.backend.set_objective(self.value)
         self._plan: np.ndarray | None = None
@@ -299,17 +328,25 @@ class Adversary:
         if not sol.ok:
             raise RuntimeError(f"the adversary's re-solve under {restriction} ended {sol.status} ({sol.message})")
         value = float(self.value @ sol.x) * self.model.money_unit
-        return value, float(np.clip(sol.x[self.short], 0.0, None).sum())
+        short = np.clip(sol.x[self.short], 0.0, None)
+        by = pd.Series(short).groupby(self.short_mineral).sum()
+        self.last_by_mineral = {str(m): float(t) for m, t in by.items()}
+        return value, float(short.sum())
 
-    def best_response(self, plan_x: np.ndarray, sets: list[Restriction]) -> tuple[Restriction, float, float]:
+    def best_response(self, plan_x: np.ndarray, sets: list[Restriction]) -> Damage:
         """The set of ``sets`` that does most damage to the plan. Ties, within the solver's noise
         (``beyond_noise``), go to the first set in canonical order, so noise never picks the worst set."""
         self.fix(plan_x)
-        best: tuple[Restriction, float, float] = ((), -1.0, 0.0)
+        best: Damage = ((), -1.0, 0.0, {})
+        self.adding, empty = 0, None
         for restriction in sets:
             value, tonnes = self.damage(restriction)
+            if not restriction:
+                empty = tonnes
+            elif empty is not None and added_tonnes(tonnes, empty) > 0:
+                self.adding += 1
             if best[1] < 0 or beyond_noise(value - best[1], best[1]) > 0:
-                best = (restriction, value, tonnes)
+                best = (restriction, value, tonnes, self.last_by_mineral)
         return best
 
 
@@ -385,6 +422,8 @@ class PlanOutcome:
     worst_set: Restriction = ()
     worst_damage_usd: float = 0.0
     worst_shortfall_t: float = 0.0
+    worst_by_mineral: ByMineral = field(default_factory=dict)
+    over_budget: bool = False  # the least cost of plans holding η* exceeds the base budget: planned at least cost
     iterations: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     method: str = ""
@@ -411,7 +450,14 @@ class WorstCaseResult:
     adversary_moves: list[Move] = field(default_factory=list)
     deterministic: PlanOutcome | None = None
     robust: dict[int, PlanOutcome] = field(default_factory=dict)
-    deterministic_worst: dict[int, tuple[Restriction, float, float]] = field(default_factory=dict)
+    deterministic_worst: dict[int, Damage] = field(default_factory=dict)
+    base: dict = field(default_factory=dict)
+    """The base plan (the deterministic plan, no restriction): ``unmet_t``, ``unmet_by_mineral``,
+    ``unmet_value_pv_usd`` as re-planned like every set; ``cost_with_unmet_pv_usd``, ``exposure_pct``,
+    ``share_of_supply_pct`` of the plan itself; ``budget_pv_usd`` (None: the scenario minimises cost)."""
+    country_name: str = ""
+    sets_adding: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Per k: (restriction sets of undominated moves that add unmet demand to the deterministic plan, sets tried)."""
     move_damage: pd.DataFrame = field(default_factory=pd.DataFrame)
     regret: pd.DataFrame = field(default_factory=pd.DataFrame)
     names: dict[str, str] = field(default_factory=dict)
@@ -450,9 +496,11 @@ def _fix_eta(master: Master, level_usd: float, tol: float) -> float:
 
 def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restriction], adversary: Adversary,
             k: int, *, method: str, start_sets: list[Restriction], solver: str | None,
-            progress: Progress | None = None, checks: dict[str, int] | None = None) -> PlanOutcome | str:
+            progress: Progress | None = None, checks: dict[str, int] | None = None,
+            budget_usd: float | None = None) -> PlanOutcome | str:
     """The min–max plan for at most k moves, by enumeration or column-and-constraint generation; each master's
-    point checks are added to ``checks``."""
+    point checks are added to ``checks``. ``budget_usd``: the base plan's budget, held in USD (None: the scenario's
+    own objective, as for ``minimise: cost``)."""
     t0 = time.perf_counter()
     tol = loaded.scenario.objective.tolerance
     enumerate_all = method == "enumerate" or (method == "auto" and len(candidate_sets) <= ENUMERATE_UP_TO)
@@ -466,25 +514,26 @@ def solve_k(loaded: LoadedScenario, moves: MoveSet, candidate_sets: list[Restric
             return solved
         lower, x = solved
         bound = _fix_eta(master, lower, tol)
-        plan = master.session.solve()  # the scenario's hierarchy on the unrestricted plan, η fixed
+        # the scenario's hierarchy on the unrestricted plan, η fixed, within the base plan's budget in USD
+        plan = replan(master.session, budget_usd) if budget_usd is not None else master.session.solve()
         if checks is not None:
             add_checks(checks, master.session.checks)
         if not plan.ok:
             return f"k = {k}: {plan.message}"
         x = plan.x
         base_x = on_base(master.model, x, adversary.model)
-        worst, damage, tonnes = adversary.best_response(base_x, candidate_sets)
+        worst, damage, tonnes, by_mineral = adversary.best_response(base_x, candidate_sets)
         upper = min(upper, damage)
         iterations.append({"k": k, "iteration": iteration, "lower_usd": lower, "upper_usd": damage,
                            "sets": len(master.sets) - 1, "worst_set": worst})
         if progress is not None:
-            progress(f"k = {k}, iteration {iteration}: lower bound USD {lower:,.0f}, upper bound USD "
-                     f"{damage:,.0f}, {len(master.sets) - 1} restriction sets in the master")
+            progress(f"k = {k}, iteration {iteration}: worst-case value of unmet demand (the base plan's own "
+                     f"included) at least USD {lower:,.0f}, at most USD {damage:,.0f}; {len(master.sets) - 1} "
+                     f"restriction sets in the master")
         if damage <= bound * (1 + CONVERGENCE_RTOL) or worst in master.sets:
-            outcome = PlanOutcome("robust", k, master.model, x, plan, base_x, worst, damage, tonnes, iterations,
-                                  time.perf_counter() - t0, "enumeration" if enumerate_all else "CCG",
-                                  len(master.sets))
-            return outcome
+            return PlanOutcome("robust", k, master.model, x, plan, base_x, worst, damage, tonnes, by_mineral,
+                               over_budget(plan), iterations, time.perf_counter() - t0,
+                               "enumeration" if enumerate_all else "CCG", len(master.sets))
         sets = sorted({*sets, worst})
     return f"k = {k}: column-and-constraint generation did not converge in {MAX_ITERATIONS} iterations"
 
@@ -499,7 +548,7 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
     base = build_model(loaded)
     country = settings.country or loaded.scenario.dependence.country
     result = WorstCaseResult(loaded.name, country, "optimal", settings=settings, names=base.mineral_names(),
-                             inputs=provenance(loaded))
+                             inputs=provenance(loaded), country_name=Names(base.dataset.folder).country(country))
     moves = allowed_moves(base, settings)
     result.moves = moves.moves
     result.adversary_moves = undominated(moves) if prune else list(moves.moves)
@@ -520,12 +569,16 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
         sets = restriction_sets(result.adversary_moves, k)
         worst = adversary.best_response(deterministic.base_x, sets)
         result.deterministic_worst[k] = worst
+        result.sets_adding[k] = (adversary.adding, len([s for s in sets if s]))
         if k == 0:
-            deterministic.worst_set, deterministic.worst_damage_usd, deterministic.worst_shortfall_t = worst
+            (deterministic.worst_set, deterministic.worst_damage_usd, deterministic.worst_shortfall_t,
+             deterministic.worst_by_mineral) = worst
+            result.base = {"unmet_t": worst[2], "unmet_by_mineral": worst[3], "unmet_value_pv_usd": worst[1],
+                           **_plain(deterministic), "budget_pv_usd": plan.budget_usd}
             continue
         found.append(worst[0])
         outcome = solve_k(loaded, moves, sets, adversary, k, method=method, start_sets=found, solver=solver,
-                          progress=progress, checks=result.solver_checks)
+                          progress=progress, checks=result.solver_checks, budget_usd=plan.budget_usd)
         if isinstance(outcome, str):
             result.status, result.message = "error", outcome
             result.solver_checks["points_rejected"] += adversary.rejected
@@ -533,12 +586,21 @@ def worstcase(loaded: LoadedScenario, settings: WorstCaseSettings | None = None,
         result.robust[k] = outcome
         found += [it["worst_set"] for it in outcome.iterations]
         if progress is not None:
-            progress(f"k = {k}: worst case USD {outcome.worst_damage_usd:,.0f} "
+            added = beyond_noise(outcome.worst_damage_usd - result.base["unmet_value_pv_usd"],
+                                 outcome.worst_damage_usd)
+            progress(f"k = {k}: the worst set adds USD {added:,.0f} of unmet demand to the base plan "
                      f"({outcome.method}, {len(outcome.iterations)} iteration(s), {outcome.seconds:.2f} s)")
     result.move_damage = _move_damage(result, adversary)
     result.regret = _regret(result, adversary)
     result.solver_checks["points_rejected"] += adversary.rejected
     return result
+
+
+def _plain(outcome: PlanOutcome) -> dict:
+    """Cost including unmet demand, exposure and share of supply of a plan with no restriction."""
+    plain = outcome.unrestricted()
+    return {"cost_with_unmet_pv_usd": plain["cost_pv_usd"] + plain["unmet_value_pv_usd"],
+            "exposure_pct": plain["exposure_pct"], "share_of_supply_pct": plain["share_of_supply_pct"]}
 
 
 def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
@@ -547,7 +609,7 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
     if 1 in result.robust and result.robust[1] is not result.deterministic:
         plans.append(("robust k=1", result.robust[1]))
     rows = {m: {"mineral": m.mineral, "start_year": m.start, "by": m.by,
-                "move": m.describe(result.country, result.names)} for m in result.moves}
+                "move": m.describe(result.country_name, result.names)} for m in result.moves}
     for label, outcome in plans:
         adversary.fix(outcome.base_x)
         base_value, base_tonnes = adversary.damage(())
@@ -556,7 +618,7 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
             rows[m][f"{label} unmet_value_usd"] = value
             rows[m][f"{label} unmet_t"] = tonnes
             rows[m][f"{label} added_unmet_value_usd"] = beyond_noise(value - base_value, value)
-            rows[m][f"{label} added_unmet_t"] = max(tonnes - base_tonnes, 0.0)
+            rows[m][f"{label} added_unmet_t"] = added_tonnes(tonnes, base_tonnes)
     table = pd.DataFrame(list(rows.values()))
     if table.empty:
         return table
@@ -565,19 +627,24 @@ def _move_damage(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
-REGRET_COLUMNS = ["plan", "restriction", "moves", "unmet_value_usd", "unmet_t", "best_possible_usd", "regret_usd"]
-"""``regret.csv``'s columns (k = 0 finds no restriction set: no rows)."""
+REGRET_COLUMNS = ["plan", "restriction", "moves", "unmet_added_t", "unmet_value_added_usd", "best_possible_added_usd",
+                  "regret_usd", "unmet_value_usd", "unmet_t", "best_possible_usd"]
+"""``regret.csv``'s columns (k = 0 finds no restriction set, nor does a k at which no set adds unmet demand: no
+rows). ``unmet_added_t``, ``unmet_value_added_usd`` and ``best_possible_added_usd`` (the least any plan could add
+had the set been known in advance): against the base plan with no restriction (``WorstCaseResult.base``);
+``regret_usd``: the plan's against the best possible; then totals under the set, including the base's own unmet
+demand: ``unmet_value_usd``, ``unmet_t``, ``best_possible_usd``."""
 
 
 def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
     """Each plan against each worst restriction set found: damage, and regret against the best plan for that
     set had it been known (first stage free, least unmet demand)."""
     sets: list[Restriction] = []
-    for k, (worst, _, _) in sorted(result.deterministic_worst.items()):
-        if k and worst not in sets:
+    for k, (worst, *_) in sorted(result.deterministic_worst.items()):
+        if k and worst and worst not in sets:
             sets.append(worst)
     for k, outcome in sorted(result.robust.items()):
-        if k and outcome.worst_set not in sets:
+        if k and outcome.worst_set and outcome.worst_set not in sets:
             sets.append(outcome.worst_set)
     adversary.fix(None)
     best = {s: adversary.damage(s)[0] for s in sets}
@@ -588,11 +655,15 @@ def _regret(result: WorstCaseResult, adversary: Adversary) -> pd.DataFrame:
         adversary.fix(outcome.base_x)
         for s in sets:
             value, tonnes = adversary.damage(s)
-            rows.append({"plan": label, "restriction": describe_set(s, result.country, result.names),
-                         "moves": len(s), "unmet_value_usd": value, "unmet_t": tonnes,
+            base_value, base_t = result.base["unmet_value_pv_usd"], result.base["unmet_t"]
+            rows.append({"plan": label, "restriction": describe_set(s, result.country_name, result.names),
+                         "moves": len(s), "unmet_added_t": added_tonnes(tonnes, base_t),
+                         "unmet_value_added_usd": beyond_noise(value - base_value, value),
+                         "best_possible_added_usd": beyond_noise(best[s] - base_value, best[s]),
+                         "unmet_value_usd": value, "unmet_t": tonnes,
                          "best_possible_usd": best[s], "regret_usd": beyond_noise(value - best[s], best[s])})
     return pd.DataFrame(rows, columns=REGRET_COLUMNS)
 
 
-__all__ = ["Move", "MoveSet", "WorstCaseResult", "allowed_moves", "restriction_sets", "undominated",
-           "worstcase"]
+__all__ = ["Move", "MoveSet", "WorstCaseResult", "added_by_mineral", "added_tonnes", "allowed_moves",
+           "restriction_sets", "undominated", "worstcase"]

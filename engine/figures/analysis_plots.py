@@ -20,7 +20,6 @@ from engine.figures.style import (
     usd_formatter,
     usd_scale,
 )
-from engine.outputs.display import usd
 
 TOP_SHOCKS = 15
 
@@ -259,32 +258,84 @@ def compare_figure(runs: list[tuple[str, dict]], minerals: list[str], names: Nam
     return fig
 
 
+def _added(t: pd.DataFrame, added: str, total: str) -> np.ndarray:
+    """A worst-case column of changes against the base plan; folders written before it hold only the total, from
+    which the k = 0 row's (the base plan's own) is taken."""
+    if added in t:
+        return t[added].fillna(0.0).to_numpy(dtype=float)
+    values = t[total].fillna(0.0).to_numpy(dtype=float)
+    return values - values[0]
+
+
 @styled
 def worstcase_figure(table: pd.DataFrame | None, country: str, scenario: str = "") -> Figure | None:
-    """Worst-case damage against k: the deterministic plan and the robust plan for each k, premiums written."""
+    """What the worst restriction set adds to the base plan's unmet demand against k (the deterministic plan and
+    the robust plan for each k), and, in a second panel drawn only when there is one, what the robust plans change
+    with no restriction (premium, exposure). None when no set adds unmet demand and no robust plan changes
+    anything: there is no change to draw. ``country`` by name."""
     if table is None or table.empty:
         return None
-    t = table.sort_values("k")
-    det = t["deterministic_worst_unmet_value_pv_usd"].to_numpy(dtype=float)
-    rob = t["worst_unmet_value_pv_usd"].to_numpy(dtype=float)
-    div, word = usd_scale(float(max(det.max(), rob.max())) if max(det.max(), rob.max()) > 0 else 1.0)
-    fig = new_figure(7.5, 4.2)
-    ax = fig.subplots()
-    ax.plot(t["k"], det / div, marker="o", color=CHINA_RED, label="deterministic plan (solve's)")
-    ax.plot(t["k"], rob / div, marker="s", color=OPTIMISED, label="robust plan for each k")
-    for k, value, premium in zip(t["k"], rob, t["premium_usd"].to_numpy(dtype=float), strict=True):
-        if k:
-            text = f"premium {usd(premium)}"
-            ax.annotate(text, (k, value / div), textcoords="offset points", xytext=(0, -15), ha="center",
-                        fontsize=8, color=OPTIMISED)
-    ax.set_xticks(t["k"].to_numpy())
-    ax.set_xlabel(f"restriction moves allowed to {country} (k)")
-    ax.set_ylabel(f"worst-case unmet demand, USD {word} PV".replace("  ", " ") + "\n(value at 10x reference price)")
-    ax.yaxis.set_major_formatter(usd_formatter())
-    ax.set_ylim(bottom=0, top=max(float(det.max() / div) * 1.15, 1e-9) if det.max() > 0 else 1.0)
-    ax.legend(loc="upper left")
+    t = table.sort_values("k").reset_index(drop=True)
+    det = _added(t, "deterministic_worst_unmet_value_added_pv_usd", "deterministic_worst_unmet_value_pv_usd")
+    rob = _added(t, "worst_unmet_value_added_pv_usd", "worst_unmet_value_pv_usd")
+    rob_t = _added(t, "worst_unmet_added_t", "worst_unmet_t")
+    premium = t["premium_usd"].fillna(0.0).to_numpy(dtype=float) if "premium_usd" in t else np.zeros(len(t))
+    exposure = (t["exposure_change_pp"].fillna(0.0).to_numpy(dtype=float) if "exposure_change_pp" in t
+                else np.zeros(len(t)))
+    exposure = np.where(np.abs(exposure) < 0.005, 0.0, exposure)
+    damage = bool(np.abs(det).max() > 0 or np.abs(rob).max() > 0)
+    cost = bool(len(t) > 1 and (np.abs(premium[1:]).max() > 0 or np.abs(exposure[1:]).max() > 0))
+    if not damage and not cost:
+        return None
+    panels = [name for name, drawn in (("damage", damage), ("cost", cost)) if drawn]
+    fig = new_figure(7.5 if len(panels) == 1 else 11.5, 4.4)
+    axes = dict(zip(panels, np.atleast_1d(fig.subplots(1, len(panels))), strict=True))
+    ks = t["k"].to_numpy()
+    if damage:
+        ax = axes["damage"]
+        div, word = usd_scale(float(max(np.abs(det).max(), np.abs(rob).max())))
+        same = bool(np.allclose(det, rob, rtol=1e-6, atol=0.5))
+        if same:
+            ax.plot(ks, det / div, marker="o", color=CHINA_RED,
+                    label="deterministic plan (solve's) = robust plan: no plan lowers the worst case")
+        else:
+            ax.plot(ks, det / div, marker="o", color=CHINA_RED, label="deterministic plan (solve's)")
+            ax.plot(ks, rob / div, marker="s", color=OPTIMISED, label="robust plan for each k")
+        for k, value, added_t in zip(ks, rob, rob_t, strict=True):
+            if k and added_t > 0:
+                ax.annotate(f"+{added_t:,.0f} t unmet" if added_t >= 10 else f"+{added_t:,.2f} t unmet",
+                            (k, value / div), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8,
+                            color=OPTIMISED if not same else CHINA_RED)
+        ax.set_xticks(ks)
+        ax.set_xlim(ks.min() - 0.3, ks.max() + 0.4)
+        ax.set_xlabel(f"restriction moves allowed to {country} (k)")
+        ax.set_ylabel(f"unmet demand added, USD {word} PV".replace("  ", " ") + "\n(value at 10x reference price)")
+        ax.yaxis.set_major_formatter(usd_formatter())
+        top = float(max(det.max(), rob.max()) / div)
+        ax.set_ylim(bottom=0, top=max(top * 1.3, 1e-9))
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_title("Unmet demand the worst set adds to the base plan", loc="left")
+    if cost:
+        ax = axes["cost"]
+        shown = ks > 0
+        div, word = usd_scale(float(max(np.abs(premium[shown]).max(), 1.0)))
+        ax.bar(ks[shown], premium[shown] / div, color=OPTIMISED, width=0.5)
+        ax.set_ylim(top=max(float(premium[shown].max() / div), 0.0) * 1.15 or None)
+        ax.axhline(0, color="black", linewidth=0.8)
+        for k, value, pp in zip(ks[shown], premium[shown], exposure[shown], strict=True):
+            ax.annotate(f"exposure {pp:+.2f} pp" if pp else "exposure unchanged", (k, value / div),
+                        textcoords="offset points", xytext=(0, 4 if value >= 0 else -12), ha="center", fontsize=8)
+        ax.set_xticks(ks[shown])
+        ax.set_xlabel(f"restriction moves allowed to {country} (k)")
+        ax.set_ylabel(f"premium, USD {word} PV".replace("  ", " ") + "\n(cost including unmet demand)")
+        ax.yaxis.set_major_formatter(usd_formatter())
+        ax.set_title("The robust plan with no restriction", loc="left")
+    missing = ([] if damage else ["no restriction set adds unmet demand"]) + (
+        [] if cost else ["no robust plan changes cost or exposure beyond solver noise"])
+    note = "\n".join(["changes against the base plan (the scenario's own plan, no restriction)",
+                      "changes within solver noise are dropped", *(f"{text}: not drawn" for text in missing)])
     where = f" for scenario '{scenario}'" if scenario else ""
-    ax.set_title(f"Worst-case damage against k{where}", loc="left")
+    fig.suptitle(f"Worst case against k{where}\n{note}", x=0.01, ha="left", fontsize=9)
     return fig
 
 

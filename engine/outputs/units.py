@@ -48,6 +48,7 @@ DECLARED = {
     "moves": "count", "undominated_moves": "count", "settings/k": "count", "settings/share": "share of normal (0 to 1)",
     "settings/owner_threshold": "equity share (0 to 1)", "by_k/[]/k": "count (moves)",
     "by_k/[]/iterations": "count", "by_k/[]/restriction_sets_in_master": "count", "by_k/[]/seconds": "seconds",
+    "by_k/[]/sets_adding_unmet": "count (restriction sets)", "by_k/[]/sets_tried": "count (restriction sets)",
     "assumptions": "count", "rebuilt": "count", "ranked/[]/rank": "rank",
     "rounds": "count", "moves/[]/blocks": "count", "moves/[]/share_before": "exportable share (0 to 1)",
     "moves/[]/share_after": "exportable share (0 to 1)", "overlay/*": "exportable share (0 to 1)",

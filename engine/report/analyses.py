@@ -194,6 +194,14 @@ def robust_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str
     return head, sections
 
 
+def _column(table: pd.DataFrame, added: str, total: str) -> pd.Series:
+    """A worst-case change against the base plan; from a folder written before it, the total less the k = 0 row's
+    (the base plan's own)."""
+    if added in table:
+        return table[added].fillna(0.0)
+    return table[total] - float(table.loc[table["k"] == 0, total].iloc[0])
+
+
 def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[str, str]], list[Section]]:
     s = folder.summary
     settings = s.get("settings") or {}
@@ -206,33 +214,57 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
                           f"({s.get('moves')} moves, {s.get('undominated_moves')} undominated). Buyer-hosted JV "
                           f"output and licences are "
                           f"{'cut by the partner equity' if settings.get('cut_jv_output') else 'spared'}."),
-            ("Damage", "The value of unmet demand (10x the reference price, present value) with the plan's JV builds "
-                       "and stockpile fixed, purchases re-planned from the restriction's start year on.")]
+            ("Against the base", "Every figure is a change against the base plan (the scenario's own plan with no "
+                                 "restriction); changes within solver noise are dropped."),
+            ("Damage", "The unmet demand a restriction set adds, valued at 10x the reference price (present value), "
+                       "with the plan's JV builds and stockpile fixed, purchases re-planned from the restriction's "
+                       "start year on.")]
     table = folder.table("worstcase")
     if table is None:
         return head, []
-    top = table.sort_values("k").iloc[-1]
-    head.append(("Insurance", f"Against any {int(top['k'])} moves the robust plan's worst case is "
-                 f"{usd(top['worst_unmet_value_pv_usd'])}, against {usd(top['deterministic_worst_unmet_value_pv_usd'])}"
-                 f" for the deterministic plan, for a premium of {usd(top['premium_usd'])} (present value)."))
+    table = table.sort_values("k").reset_index(drop=True)
+    robust = _column(table, "worst_unmet_value_added_pv_usd", "worst_unmet_value_pv_usd")
+    det = _column(table, "deterministic_worst_unmet_value_added_pv_usd", "deterministic_worst_unmet_value_pv_usd")
+    added_t = _column(table, "worst_unmet_added_t", "worst_unmet_t")
+    budget = table["budget_pv_usd"].dropna() if "budget_pv_usd" in table else pd.Series(dtype=float)
+    head.append(("Budget", f"Every robust plan is planned within the base plan's budget, held at {usd(budget.iloc[0])} "
+                           f"(cost including unmet demand, present value)." if len(budget) else
+                           "The scenario minimises cost; so does every robust plan."))
+    last = len(table) - 1
+    if int(table.loc[last, "k"]):
+        head.append(("Insurance", f"Against any {int(table.loc[last, 'k'])} moves the robust plan's worst set adds "
+                     f"{usd(robust.iloc[last])} of unmet demand ({tonnes(added_t.iloc[last])} t), against "
+                     f"{usd(det.iloc[last])} for the deterministic plan, for a premium of "
+                     f"{usd(table.loc[last, 'premium_usd'])} (present value)."))
     p = _plot("worstcase", "Worst case against k",
-              "The worst-case value of unmet demand for k = 0, 1, … restriction moves: the deterministic plan "
-              "(solve's) and the plan that minimises the worst case for each k, with its premium over the "
-              "deterministic plan.",
-              analysis_plots.worstcase_figure(table, country, folder.name))
-    rows = [[str(int(r.k)), _num(r.worst_unmet_value_pv_usd, usd),
-             _num(r.deterministic_worst_unmet_value_pv_usd, usd), _num(r.premium_usd, usd),
-             _num(r.exposure_pct, pct), _num(getattr(r, "share_of_supply_pct", None), pct), str(r.worst_set),
-             f"{r.method}, {int(r.iterations)} iteration(s)" if r.k else "solve"]
-            for r in table.sort_values("k").itertuples(index=False)]
+              "The unmet demand the worst restriction set adds to the base plan for k = 0, 1, … moves: the "
+              "deterministic plan (solve's) and the plan that minimises the worst case for each k; the robust plans' "
+              "premium and exposure change in a second panel when there is one.",
+              analysis_plots.worstcase_figure(table, names.country(country), folder.name))
+    by = "worst_unmet_added_by_mineral"
+    exposure = table["exposure_change_pp"] if "exposure_change_pp" in table else pd.Series([float("nan")] * len(table))
+    rows = [[str(int(r.k)), _num(added_t.iloc[i], lambda v: f"+{tonnes(v)}" if v > 0 else "0"),
+             _num(robust.iloc[i], usd), _num(det.iloc[i], usd), _num(r.premium_usd, usd),
+             _num(exposure.iloc[i], lambda v: f"{v:+.2f} pp" if abs(v) >= 0.005 else "0 pp"),
+             str(r.worst_set) + (f": {getattr(r, by)}" if isinstance(getattr(r, by, None), str) else ""),
+             f"{r.method}, {int(r.iterations)} iteration(s)"]
+            for i, r in enumerate(table.itertuples(index=False)) if r.k]
     sections = [Section("Worst case against k", plots=[p] if p else [], tables=[Table(
-        ["k", "Worst case, robust plan", "Deterministic plan", "Premium", "Exposure", "Share of supply",
-         "Worst restriction set", "Method"], rows, ["r", "r", "r", "r", "r", "r", "l", "l"],
-        note="Premium: the robust plan's cost with no restriction over the deterministic plan's. Exposure "
-             "(attributed plus unmet tonnes, % of demand) and share of supply (attributed, % of tonnes supplied): "
-             "the robust plan's with no restriction.")])]
+        ["k", "Unmet added, t", "Value added, robust plan", "Deterministic plan", "Premium", "Exposure change",
+         "Worst restriction set: unmet added by mineral", "Method"], rows,
+        ["r", "r", "r", "r", "r", "r", "l", "l"],
+        note="Unmet demand added by the worst set against each plan, over the base plan's. Premium (cost including "
+             "unmet demand at its value) and exposure change (attributed plus unmet tonnes, % of demand): the "
+             "robust plan's, with no restriction, against the base plan.")] if rows else [])]
     regret = folder.table("regret")
-    if regret is not None and len(regret):
+    if regret is not None and len(regret) and "best_possible_added_usd" in regret:
+        rows = [[str(r.plan), str(r.restriction), _num(r.unmet_added_t, tonnes), _num(r.unmet_value_added_usd, usd),
+                 _num(r.best_possible_added_usd, usd), _num(r.regret_usd, usd)] for r in regret.itertuples(index=False)]
+        sections.append(Section("Regret", tables=[Table(
+            ["Plan", "Restriction set", "Unmet added, t", "Value added", "Best possible, added", "Regret"], rows,
+            ["l", "l", "r", "r", "r", "r"], note="Against the base plan. Best possible: the least unmet demand any "
+            "plan could add had the set been known in advance; regret: the plan's value added over it.")]))
+    elif regret is not None and len(regret):  # a folder written before the changes against the base
         rows = [[str(r.plan), str(r.restriction), _num(r.unmet_value_usd, usd), _num(r.best_possible_usd, usd),
                  _num(r.regret_usd, usd)] for r in regret.itertuples(index=False)]
         sections.append(Section("Regret", tables=[Table(
@@ -244,9 +276,12 @@ def worstcase_sections(folder: ResultsFolder, names: Names) -> tuple[list[tuple[
         value = "deterministic added_unmet_value_usd" if "deterministic added_unmet_value_usd" in moves else \
             "deterministic unmet_value_usd"
         tonnes_column = value.replace("value_usd", "t")
-        hurting = moves[moves[value] >= 1.0].head(10)
-        rows = [[str(r["move"]), _num(r[value], usd), _num(r[tonnes_column], tonnes)] for _, r in hurting.iterrows()]
-        sections.append(Section("Restrictions that hurt most", [] if rows else ["No single move adds unmet demand."],
+        hurting = moves[moves[tonnes_column].fillna(0.0) > 0]
+        rows = [[str(r["move"]), _num(r[value], usd), _num(r[tonnes_column], tonnes)]
+                for _, r in hurting.head(10).iterrows()]
+        text = (f"{len(hurting)} of {len(moves)} moves add unmet demand to the base plan, one at a time."
+                if rows else "No single move adds unmet demand to the base plan.")
+        sections.append(Section("Restrictions that hurt most", [text],
                                 tables=[Table(["Move (against the deterministic plan)", "Unmet demand value added",
                                                "Unmet added, t"], rows, ["l", "r", "r"])] if rows else []))
     return head, sections
