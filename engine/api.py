@@ -191,8 +191,9 @@ class Solution:
 
 
 def solve(scenario: ScenarioLike = None, *, solver: str = "highs", time_limit: float | None = None,
-          log: bool = False, export: Sequence[Path] = ()) -> Solution:
-    """Solve a scenario (``critmin solve``): the plan, its tables and its summary.
+          log: bool = False, export: Sequence[Path] = (), impacts: bool = True) -> Solution:
+    """Solve a scenario (``critmin solve``): the plan, its tables and its summary. ``impacts`` False skips the
+    policy table's re-solves (``critmin solve --no-impacts``: every policy ``not computed`` in policies.csv).
 
     >>> plan = solve({"extends": "baseline", "objective": {"budget": "+5%"}})
     >>> plan.status, plan.summary["cost"]["premium_pct"] <= 5.0001
@@ -203,7 +204,8 @@ def solve(scenario: ScenarioLike = None, *, solver: str = "highs", time_limit: f
 
     loaded = load(scenario)
     release_collection()  # the start-up of a `critmin solve` is over (engine.console)
-    return Solution(run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=export))
+    return Solution(run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=export,
+                                 impacts=impacts))
 
 
 # ------------------------------------------------------------------------------------------------ analyses

@@ -177,10 +177,13 @@ def load_warned(model: str | None) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of text.")
 @click.option("--log", is_flag=True, help="Show the solver's log.")
 @click.option("--strict", is_flag=True, help="Exit 3 if the plan leaves demand unmet.")
+@click.option("--no-impacts", is_flag=True,
+              help="Skip the policy impacts (each policy removed and the plan re-solved): policies.csv then lists "
+                   "every policy as 'not computed'.")
 @friendly
 def solve(model: str | None, solver: str, out: Path | None, force: bool, no_write: bool,
           time_limit: float | None, write_lp: Path | None, write_mps: Path | None, as_json: bool, log: bool,
-          strict: bool) -> None:
+          strict: bool, no_impacts: bool) -> None:
     """Solve a scenario (default: the shipped baseline) and write its results folder."""
     from engine import api
     from engine.outputs.files import check_writable
@@ -195,7 +198,7 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
         if path is not None and not path.parent.is_dir():
             raise InputError(f"{path}: folder {path.parent} does not exist")
     exports = [p for p in (write_lp, write_mps) if p is not None]
-    plan = api.solve(loaded, solver=solver, time_limit=time_limit, log=log, export=exports)
+    plan = api.solve(loaded, solver=solver, time_limit=time_limit, log=log, export=exports, impacts=not no_impacts)
     if plan.ok and not no_write:
         plan.write(folder, force=force)
     if as_json:

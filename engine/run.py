@@ -46,9 +46,11 @@ class RunResult:
 
 
 def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str | None = None,
-                 time_limit: float | None = None, log: bool = False, export: Sequence[Path] = ()) -> RunResult:
+                 time_limit: float | None = None, log: bool = False, export: Sequence[Path] = (),
+                 impacts: bool = True) -> RunResult:
     """Solve a scenario (a path, a shipped name, or an already loaded scenario) and summarise it. ``export``: .lp or
-    .mps files to write the final stage to, exactly as solved (before the duals are taken)."""
+    .mps files to write the final stage to, exactly as solved (before the duals are taken). ``impacts`` False skips
+    the policy table's re-solves (every policy ``not computed`` in policies.csv)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if isinstance(spec, LoadedScenario):
@@ -68,11 +70,11 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     timings["solve_s"] = time.perf_counter() - t
     for path in export:
         session.write(path, plan)
-    return finish_run(loaded, model, session, plan, timings, t0)
+    return finish_run(loaded, model, session, plan, timings, t0, impacts=impacts)
 
 
 def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],
-               started: float) -> RunResult:
+               started: float, *, impacts: bool = True) -> RunResult:
     """The tables (with duals and the policies' impacts) and the summary of a solved plan: every run, cold or a
     warm re-solve of a session, is reported here. ``timings['impacts_s']``: the re-solves of the policy table
     (``engine/plan/impacts.py``), each policy removed and the binding ones relaxed by a unit, on the loaded session."""
@@ -84,10 +86,13 @@ def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan:
         tables.extra["duals"] = shadow_prices(model, duals)
         timings["results_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        impacts = Impacts(session, loaded, plan, solver=session.backend.name)
         base = base_figures(model, plan)
-        removals = impacts.removals()
-        relaxations = impacts.relaxations(relaxation_candidates(model, plan, removals, tables.extra["duals"], base))
+        removals, relaxations = None, []
+        if impacts:
+            resolves = Impacts(session, loaded, plan, solver=session.backend.name)
+            removals = resolves.removals()
+            relaxations = resolves.relaxations(relaxation_candidates(model, plan, removals, tables.extra["duals"],
+                                                                     base))
         tables.extra["policies"], tables.extra["policy_years"] = policy_tables(model, plan, removals, relaxations,
                                                                               base)
         timings["impacts_s"] = time.perf_counter() - t

@@ -23,7 +23,7 @@ KEYS = ["scen", "mineral", "year", "kind", "id"]
 
 
 def solve(name: str, solver: str, out: Path) -> tuple[dict, pd.DataFrame]:
-    r = CliRunner().invoke(main, ["solve", name, "--solver", solver, "--out", str(out), "--json"])
+    r = CliRunner().invoke(main, ["solve", name, "--solver", solver, "--out", str(out), "--json", "--no-impacts"])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     flows = pd.read_csv(out / "flows.csv", keep_default_na=False)

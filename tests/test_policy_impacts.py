@@ -234,3 +234,27 @@ def test_explain_and_the_policy_table_agree(shipped):
         assert attributed == {t for t in table if t[:2] in stories}
         assert all(p["status"] == "binds" for p in result.summary["policies"]
                    if any(a[2] == p["policy"] for a in attributed))
+
+
+def test_no_impacts_lists_every_policy_as_not_computed_and_changes_nothing_else(tmp_path):
+    # --no-impacts skips the re-solves, not the plan: the same plan and figures, every policy 'not computed' with
+    # blank figures (a 0 would read as 'changes nothing'), and the printout says the impacts were skipped
+    with_impacts = CliRunner().invoke(main, ["solve", "baseline", "--out", str(tmp_path / "with"), "--json"])
+    without = CliRunner().invoke(main, ["solve", "baseline", "--out", str(tmp_path / "without"), "--json",
+                                        "--no-impacts"])
+    assert with_impacts.exit_code == 0 and without.exit_code == 0, without.output
+    a, b = json.loads(with_impacts.stdout), json.loads(without.stdout)
+    for key in ("cost", "dependence", "shortfall"):
+        assert a[key] == b[key], key
+    policies = pd.read_csv(tmp_path / "without" / "policies.csv", keep_default_na=False)
+    assert list(policies["policy"]) == [p["policy"] for p in a["policies"]]
+    assert set(policies["status"]) == {"not computed"}
+    assert (policies[["unmet_mineral_years", "unmet_added_t", "least_cost_added_usd"]] == "").all().all()
+    assert [p["unmet_mineral_years"] for p in b["policies"]] == [None] * len(policies)
+    years_with = pd.read_csv(tmp_path / "with" / "policy_years.csv")
+    years_without = pd.read_csv(tmp_path / "without" / "policy_years.csv")
+    same = ["policy", "family", "mineral", "year", "country", "at_limit", "limit", "used", "slack"]
+    pd.testing.assert_frame_equal(years_with[same], years_without[same])
+    text = CliRunner().invoke(main, ["solve", "baseline", "--no-write", "--no-impacts"]).stdout
+    assert ("  Policy impacts not computed (--no-impacts): 4 policies in force; policies.csv lists each as "
+            "'not computed' and policy_years.csv its limits and use.") in text

@@ -226,6 +226,10 @@ def render_policies(policies: list[dict] | None, names: dict[str, str], budget: 
             for p in slack))
     failed = [p for p in policies if p["status"] == "not solved"]
     lines.extend(f"  - {p['policy']}: {p['reading']}" for p in failed)
+    if all(p["status"] == "not computed" for p in policies):
+        return ["", f"  Policy impacts not computed (--no-impacts): {len(policies)} "
+                f"polic{'y' if len(policies) == 1 else 'ies'} in force; policies.csv lists each as 'not computed' "
+                "and policy_years.csv its limits and use."]
     return lines
 
 

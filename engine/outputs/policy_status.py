@@ -284,9 +284,15 @@ def _unit_words(family: str) -> str:
             "export_quota": "one more tonne of quota"}[family]
 
 
-def policy_tables(model: Model, plan: Plan, removals: list[Variant], relaxations: list[Variant],
+NOT_COMPUTED = "not computed"
+"""The status of every policy when the impacts were skipped (``critmin solve --no-impacts``)."""
+
+
+def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, relaxations: list[Variant],
                   base: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``policies.csv`` and ``policy_years.csv`` (module docstring) of the plan and its re-solves."""
+    """``policies.csv`` and ``policy_years.csv`` (module docstring) of the plan and its re-solves; ``removals``
+    None: the impacts were not computed (every policy ``not computed``, its figures blank; its mineral-years keep
+    their limit, use and slack)."""
     base = base or base_figures(model, plan)
     names = model.mineral_names()
     types = {p.name: p.type for p in model.scenario.policies}
@@ -302,7 +308,9 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant], relaxations
         covered.loc[covered["family"] != "dependence_cap", column] = covered[column].where(
             covered[column].abs() >= 5e-7, 0.0)
     rows, by_policy = [], {}
-    for v in removals:
+    if removals is None:
+        rows = [_not_computed(p.name, p.type, covered) for p in model.scenario.policies]
+    for v in removals or []:
         change = changes(model, base, figures(v.model, v.plan, v.cost_usd)) if v.ok else None
         by_policy[v.policy] = change
         part = covered[covered["policy"] == v.policy]
@@ -351,6 +359,18 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant], relaxations
         years = years.assign(_o=years["policy"].map(order)).sort_values(["_o", "mineral", "year"], kind="stable")
         years = years.drop(columns="_o").reset_index(drop=True)
     return policies, years
+
+
+def _not_computed(policy: str, kind: str, covered: pd.DataFrame) -> dict:
+    """A policy's row of ``policies.csv`` when the impacts were skipped."""
+    part = covered[covered["policy"] == policy]
+    return {"policy": policy, "type": kind, "status": NOT_COMPUTED, "changes": "",
+            "covers_mineral_years": int(part[["mineral", "year"]].drop_duplicates().shape[0]),
+            "unmet_mineral_years": np.nan,
+            **{k: np.nan for k in ("unmet_added_t", "cost_with_unmet_added_usd", "least_cost_added_usd",
+                                   "exposure_added_pp", "share_of_supply_added_pp")},
+            "solved": "not computed (--no-impacts)",
+            "reading": f"'{policy}': impacts not computed (solved with --no-impacts)"}
 
 
 def _largest(per_year: pd.Series) -> list:
@@ -416,7 +436,7 @@ def policy_summary(policies: pd.DataFrame, years: pd.DataFrame, names: dict[str,
         out.append({
             "policy": r["policy"], "type": r["type"], "status": r["status"], "changes": r["changes"],
             "covers_mineral_years": int(r["covers_mineral_years"]),
-            "unmet_mineral_years": int(r["unmet_mineral_years"]),
+            "unmet_mineral_years": None if pd.isna(r["unmet_mineral_years"]) else int(r["unmet_mineral_years"]),
             "unmet_by_mineral_year_t": [{"mineral": m, "year": y, "added_t": _num(t)} for m, y, t in unmet_years],
             "unmet_added_t": _num(r["unmet_added_t"]),
             "cost_with_unmet_added_usd": _num(r["cost_with_unmet_added_usd"]),
