@@ -258,3 +258,43 @@ def test_no_impacts_lists_every_policy_as_not_computed_and_changes_nothing_else(
     text = CliRunner().invoke(main, ["solve", "baseline", "--no-write", "--no-impacts"]).stdout
     assert ("  Policy impacts not computed (--no-impacts): 4 policies in force; policies.csv lists each as "
             "'not computed' and policy_years.csv its limits and use.") in text
+
+
+def _seeded_policy(seed: int) -> dict:
+    """One more policy on the baseline, drawn from a seed: a partial ban, a country cap or a tariff, on a mineral
+    and a country drawn too."""
+    import random
+
+    rng = random.Random(seed)
+    mineral = rng.choice(["li", "ni", "co", "ga", "ge"])
+    country = rng.choice(["CHN", "IDN", "CAN", "AUS", "COD", "JPN"])
+    kind = ["export_ban", "country_cap", "tariff"][seed % 3]
+    if kind == "export_ban":
+        return {"type": "export_ban", "name": "seeded", "exporter": country, "minerals": [mineral],
+                "allowed_share": round(rng.uniform(0.0, 0.6), 2), "years": f"{rng.choice([2025, 2027, 2030])}+"}
+    if kind == "country_cap":
+        return {"type": "country_cap", "name": "seeded", "max_share": round(rng.uniform(0.2, 0.6), 2),
+                "by": "location", "minerals": [mineral]}
+    return {"type": "tariff", "name": "seeded", "origin": country, "by": "location",
+            "ad_valorem": round(rng.uniform(0.05, 0.5), 2), "minerals": [mineral]}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_binding_means_a_level_moves_on_seeded_variants(seed, tmp_path):
+    """The shipped baseline with one seeded policy more: every policy's row against an independent fresh build of
+    the variant without it, at the variant's budget in USD."""
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump({"name": f"seeded_{seed}", "extends": "baseline",
+                                    "policies": [_seeded_policy(seed)]}), encoding="utf-8")
+    result = run_scenario(path)
+    assert result.ok, result.plan.message
+    base = base_figures(result.model, result.plan)
+    table = result.tables.extra["policies"]
+    assert "seeded" in set(table["policy"])
+    for row in table.to_dict("records"):
+        _, _, fresh = _fresh(without_policy(result.loaded, row["policy"]), result.plan.budget_usd)
+        change = changes(result.model, base, fresh)
+        moved = any(change[k] != 0 for k in ("unmet_t", "cost_usd", "least_cost_usd", "exposure_pct"))
+        assert (row["status"] == "binds") == moved, (seed, row["policy"], change)
+        assert row["unmet_added_t"] == pytest.approx(change["unmet_t"], abs=0.01), (seed, row["policy"])
+        assert row["exposure_added_pp"] == pytest.approx(change["exposure_pct"], abs=1e-4), (seed, row["policy"])
