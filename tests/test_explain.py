@@ -25,14 +25,14 @@ def test_export_ban_named_with_its_tonnes(tiny):
     (story,) = result.stories
     assert (story.mineral, story.year, story.demand_t, story.shortfall_t) == ("ga", 2025, 40.0, pytest.approx(10.0))
     assert story.exportable_t == pytest.approx(80.0)
-    assert story.removed == [("china_ban", "CHN", pytest.approx(50.0))]
+    assert story.removed == [("china_ban", "China", pytest.approx(50.0))]
     assert story.eligible_t == pytest.approx(30.0)
     assert [(p, t) for p, _, t in story.relaxations] == [("china_ban", pytest.approx(10.0))]
     assert "gallium 2025: demand 40 t; shortfall 10 t." in text
-    assert "'china_ban' takes 50 t of capacity out (CHN)" in text
+    assert "'china_ban' takes 50 t of capacity out (China)" in text
     assert story.caused_by == [("china_ban", pytest.approx(10.0))]  # without the ban, the 10 t are met
     assert "  - without 'china_ban', 10 t of it would be met" in text
-    assert "'china_ban': let 10 t through from CHN (CHN-GA)" in text
+    assert "'china_ban': let 10 t through from China (CHN-GA)" in text
     assert "demand[ga,2025,0]" in text  # the IIS cross-check names the demand row
 
 

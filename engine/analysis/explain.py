@@ -21,6 +21,7 @@ For each mineral-year with shortfall (or every year asked for):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ import pandas as pd
 
 from engine.formulation import build_model
 from engine.formulation.model import Model
+from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.outputs.display import tonnes
 from engine.outputs.policy_status import base_figures, changes, figures
@@ -101,7 +103,16 @@ def _max_supply(loaded: LoadedScenario, solver: str | None) -> pd.Series | None:
     return frame[frame["scen"] == frame["scen"].iloc[0]].set_index(["mineral", "year"])["supplied"]
 
 
-def _capacity_story(model: Model, mineral: str, year: int) -> dict:
+def _facility(model: Model, source_id: str) -> str:
+    """A source by its facility's name up to its first qualifier ('Chinese primary gallium'), else its id."""
+    capacity = model.dataset.capacity
+    match = capacity.loc[capacity["source_id"] == source_id, "facility"] if "facility" in capacity else ()
+    if len(match) == 0 or pd.isna(match.iloc[0]) or not str(match.iloc[0]).strip():
+        return source_id
+    return re.split(r" \(|;|,", str(match.iloc[0]))[0].strip()
+
+
+def _capacity_story(model: Model, mineral: str, year: int, words: Names) -> dict:
     sup = model.supply
     here = (sup["mineral"] == mineral).to_numpy() & (sup["year"] == year).to_numpy() & (sup["scen"] == 0).to_numpy()
     exportable = sup["available_t"].to_numpy() * sup["availability"].to_numpy()
@@ -128,12 +139,13 @@ def _capacity_story(model: Model, mineral: str, year: int) -> dict:
             if when <= year:
                 online += float(o.max_size_tpy)
             else:
-                too_late.append(f"{o.option_id} ({o.mode}, up to {tonnes(o.max_size_tpy)} t/yr, online {when} "
+                too_late.append(f"{words.option(o.option_id)} (up to {tonnes(o.max_size_tpy)} t/yr, online {when} "
                                 f"at the earliest: too late)")
     return {
         "capacity_t": float(sup.loc[here, "capacity_t"].sum()),
         "exportable_t": float(exportable[here].sum()),
-        "removed": [(n, ", ".join(sorted(p)), t) for n, (p, t) in removed.items() if t > 1e-9],
+        "removed": [(n, ", ".join(sorted(words.country(c) for c in p)), t) for n, (p, t) in removed.items()
+                    if t > 1e-9],
         "eligible_t": eligible, "jv_online_tpy": online, "jv_too_late": too_late,
     }
 
@@ -240,6 +252,7 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
     if not minerals and not years:
         wanted = wanted[(wanted["short"] > 1e-6) | wanted["short"].isna()]
     explanation = Explanation(loaded.name, plan.status.value, plan.message, [], names=names)
+    words = Names(model.dataset.folder)
     if wanted.empty:
         return explanation
     steps = [("no policies", _with_policies(loaded, 0))]
@@ -264,7 +277,7 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
     for row in wanted.itertuples(index=False):
         story = YearStory(row.mineral, int(row.year), float(row.demand_t),
                           float(row.short) if pd.notna(row.short) else float("nan"),
-                          **_capacity_story(model, row.mineral, int(row.year)),
+                          **_capacity_story(model, row.mineral, int(row.year), words),
                           least_cost_shortfall_t=float(row.least) if pd.notna(row.least) else float("nan"))
         story.impacts_solved = plan.ok
         story.caused_by = caused.get((row.mineral, int(row.year)), [])
@@ -275,8 +288,9 @@ def explain(loaded: LoadedScenario, *, solver: str | None = None, minerals: list
             table, shortage = elastic
             mine = table[(table["mineral"] == row.mineral) & (table["year"] == int(row.year))]
             for r in mine.itertuples(index=False):
-                what = (f"let {tonnes(r.tonnes)} t through from {r.where} ({r.id})" if r.kind == "release"
-                        else f"relax by {tonnes(r.tonnes)} t" + (f" for {r.where}" if r.where else ""))
+                what = (f"let {tonnes(r.tonnes)} t through from {words.country(r.where)} "
+                        f"({_facility(model, r.id)})" if r.kind == "release"
+                        else f"relax by {tonnes(r.tonnes)} t" + (f" for {words.country(r.where)}" if r.where else ""))
                 story.relaxations.append((r.policy, what, float(r.tonnes)))
             d = model.demand
             at = np.flatnonzero((d["mineral"] == row.mineral).to_numpy() & (d["year"] == row.year).to_numpy()
