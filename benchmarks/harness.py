@@ -320,30 +320,39 @@ TARGET_CLI_RATIO = 1.5
 
 
 def time_cli(n: int) -> dict:
-    """Wall time of ``critmin solve --no-write`` (the shipped baseline) from the shell, n times, alternated with a
-    fresh interpreter that only imports numpy, pandas and highspy (the same-run reference: on this VM importing
-    pandas alone takes 0.5-0.7 s on one day and 0.3 s on another). The ratio is the median over runs of each run's
-    time over the reference's run just before it. engine's bytecode is compiled first (untimed), as a regular
-    install has it: an editable install has none, and with PYTHONDONTWRITEBYTECODE Python never writes it."""
+    """Wall time of ``critmin solve --no-write --no-impacts`` (the shipped baseline) from the shell, n times,
+    alternated with a fresh interpreter that only imports numpy, pandas and highspy (the same-run reference: on this
+    VM importing pandas alone takes 0.5-0.7 s on one day and 0.3 s on another) and with ``critmin solve --no-write``
+    (the same, plus the policy impacts: each policy removed and the plan re-solved, issue 28). The ratio is the median
+    over runs of each run's time over the reference's run just before it; ``ratio_with_impacts`` the same for the
+    solve with impacts. engine's bytecode is compiled first (untimed), as a regular install has it: an editable
+    install has none, and with PYTHONDONTWRITEBYTECODE Python never writes it."""
     exe = Path(sys.executable).with_name("critmin")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
     command += ["solve", "--no-write"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], cwd=ROOT, capture_output=True)
-    times, imports, codes = [], [], []
+    times, imports, codes, with_impacts = [], [], [], []
     for _ in range(n):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", IMPORTS_ONLY], cwd=ROOT, capture_output=True, check=True)
         imports.append(time.perf_counter() - t)
         t = time.perf_counter()
-        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run([*command, "--no-impacts"], cwd=ROOT, capture_output=True, text=True)
         times.append(time.perf_counter() - t)
         codes.append(proc.returncode)
+        t = time.perf_counter()
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        with_impacts.append(time.perf_counter() - t)
+        codes.append(proc.returncode)
     ratios = [c / r for c, r in zip(times, imports, strict=True)]
-    return {"command": " ".join(["critmin", "solve", "--no-write"]), "n": n, "median_s": statistics.median(times),
-            "min_s": min(times), "runs_s": times, "exit_codes": codes,
+    ratios_with = [c / r for c, r in zip(with_impacts, imports, strict=True)]
+    return {"command": " ".join(["critmin", "solve", "--no-write", "--no-impacts"]), "n": n,
+            "median_s": statistics.median(times), "min_s": min(times), "runs_s": times, "exit_codes": codes,
             "imports_command": f'python -c "{IMPORTS_ONLY}"', "imports_median_s": statistics.median(imports),
             "imports_runs_s": imports, "ratios": ratios, "ratio": statistics.median(ratios),
-            "target_ratio": TARGET_CLI_RATIO}
+            "target_ratio": TARGET_CLI_RATIO, "with_impacts_command": " ".join(["critmin", "solve", "--no-write"]),
+            "with_impacts_median_s": statistics.median(with_impacts), "with_impacts_runs_s": with_impacts,
+            "ratio_with_impacts": statistics.median(ratios_with)}
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -470,6 +479,10 @@ def format_tables(results: dict) -> str:
             verdict = "met" if cli["ratio"] <= cli["target_ratio"] else "not met"
             lines.append(f"  critmin / reference: {cli['ratio']:.2f}x, target <= {cli['target_ratio']}x {verdict} "
                          f"(median over {cli['n']} alternated pairs; each pair: {_ratios_text(cli['ratios'])})")
+        if cli.get("ratio_with_impacts") is not None:
+            lines.append(f"  with the policy impacts (`{cli['with_impacts_command']}`, each policy removed and the "
+                         f"plan re-solved): median {cli['with_impacts_median_s']:.2f} s, "
+                         f"{cli['ratio_with_impacts']:.2f}x the reference")
     return "\n".join(lines)
 
 
