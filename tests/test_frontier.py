@@ -95,17 +95,22 @@ def test_a_dual_that_holds_for_part_of_a_unit_says_what_the_whole_unit_saves(tmp
     duals = r.tables.extra["duals"]
     china = duals[duals["country"] == "CHN"].iloc[0]
     assert (china["dual_usd"], china["whole_unit_usd"]) == (approx(50.0), approx(25.0))
-    assert china["reading"] == ("'cap' on CHN for gallium in 2025 adds USD 50 per tonne at the margin; a whole tonne "
-                                "saves USD 25 (the dual holds for only part of it)")
+    # its ranging says the same: the dual holds for the first 0.5 t; tightened, Germany is full and Japan's tonnes
+    # cost 200, so it holds for 0 t that way
+    assert (china["holds_relaxing"], china["holds_tightening"]) == (approx(0.5), 0.0)
+    assert china["reading"] == ("'cap' on CHN for gallium in 2025 adds USD 50 per tonne, for the first 0.5 t relaxed "
+                                "and 0 t tightened (ranging); a whole tonne saves USD 25")
 
 
 def test_a_dual_that_holds_for_a_whole_unit_reads_as_before(tiny):
-    # with China's 50 t the same cap's dual holds for 20 t: a whole tonne saves the dual, and the reading is unchanged
+    # with China's 50 t exportable the same cap's dual holds for 20 t (until China has replaced Germany's 20 t): a
+    # whole tonne saves the dual, and the reading does not repeat it
     r = solve_dict(tiny, objective={"minimise": "cost"},
                    policies=[{"type": "country_cap", "name": "cap", "max_share": 0.5}])
     china = r.tables.extra["duals"].query("country == 'CHN'").iloc[0]
     assert china["whole_unit_usd"] == approx(50.0)
-    assert china["reading"] == "'cap' on CHN for gallium in 2025 adds USD 50 per tonne"
+    assert china["reading"] == ("'cap' on CHN for gallium in 2025 adds USD 50 per tonne, for the first 20 t relaxed "
+                                "and 0 t tightened (ranging)")
 
 
 def test_ban_is_priced_by_the_source_it_holds_back(tiny):

@@ -56,6 +56,22 @@ class Solution:
         return self.status is Status.OPTIMAL
 
 
+@dataclass
+class Ranging:
+    """Bound ranging of an LP at its optimal basis (HiGHS's ``getRanging``), in model order and LP units.
+
+    For every row i (rows added after loading included) and column j, how far its activity ``a_i·x`` (the value
+    ``x_j``) may rise (``row_up``, ``col_up``) or fall (``row_dn``, ``col_dn``) by moving its binding bound, with the
+    same basis staying optimal: over ``[a_i·x − row_dn_i, a_i·x + row_up_i]`` the objective changes by exactly the
+    row's dual per unit, ``Δz = y_i·Δb_i``. ``inf`` where no basis change is met; a column's fall stops at its other
+    bound (below it the LP is infeasible)."""
+
+    row_up: np.ndarray
+    row_dn: np.ndarray
+    col_up: np.ndarray
+    col_dn: np.ndarray
+
+
 FEASIBILITY_ABS_TOL = 1e-5
 FEASIBILITY_REL_TOL = 1e-9
 """A point a solver returns is used only if it breaks no column bound and no row by more than
@@ -159,6 +175,10 @@ class Backend(Protocol):
         ...
 
     def write(self, path: Path) -> None: ...
+
+    def ranging(self) -> Ranging | str:
+        """Bound ranging of the LP as last solved to optimality (``Ranging``), or why there is none."""
+        ...
 
     @property
     def version(self) -> str: ...

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.errors import SolverError
 from engine.model.lp import LinearProgram
-from engine.solvers.base import SCALING, Solution, SolverOptions, Status
+from engine.solvers.base import SCALING, Ranging, Solution, SolverOptions, Status
 from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.interrupt import run_interruptibly
 from engine.solvers.ordering import SolverOrder
@@ -282,6 +282,35 @@ class HighsBackend:
                 solution.row_dual = self.order.model_rows(np.asarray(sol.row_dual, dtype=float))
                 solution.col_dual = self.order.model_cols(np.asarray(sol.col_dual, dtype=float))
         return solution
+
+    def ranging(self) -> Ranging | str:
+        """Bound ranging at the current optimal basis (``Ranging``), from HiGHS's ``getRanging``: its
+        ``row_bound_up.value_`` is the row activity up to which the basis stays optimal, ``row_bound_dn.value_`` the
+        activity down to which it does (likewise ``col_bound_*`` for column values). Returned as distances from the
+        current activity ``a_i·x`` (value ``x_j``), in model order; a column's fall is capped at its lower bound.
+        Only for an LP solved to optimality with a valid basis (the caller solves it just before); else why not."""
+        if self.is_mip:
+            return "not available for a MIP"
+        if self.h.getModelStatus() != _MS.kOptimal or not self.h.getBasis().valid:
+            return "not available: HiGHS holds no optimal basis of this LP"
+        status, ranging = self.h.getRanging()
+        if status != highspy.HighsStatus.kOk or not ranging.valid:
+            return f"not available: HiGHS returned {status.name} for the ranging"
+        sol = self.h.getSolution()
+        rows, cols = np.asarray(sol.row_value, dtype=float), np.asarray(sol.col_value, dtype=float)
+        lower = np.asarray(self.h.getLp().col_lower_, dtype=float)
+
+        def dist(up: object, dn: object, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            rise = np.asarray(up.value_, dtype=float) - at
+            fall = at - np.asarray(dn.value_, dtype=float)
+            return np.maximum(rise, 0.0) + 0.0, np.maximum(fall, 0.0) + 0.0  # + 0.0: never a negative zero
+
+        row_up, row_dn = dist(ranging.row_bound_up, ranging.row_bound_dn, rows)
+        col_up, col_dn = dist(ranging.col_bound_up, ranging.col_bound_dn, cols)
+        col_dn = np.minimum(col_dn, np.maximum(cols - lower, 0.0)) + 0.0
+        o = self.order
+        return Ranging(row_up=o.model_rows(row_up), row_dn=o.model_rows(row_dn),
+                       col_up=o.model_cols(col_up), col_dn=o.model_cols(col_dn))
 
     def write(self, path: Path) -> None:
         """Write the model as it stands (rows added by the hierarchy included), named, as .mps or .lp."""

@@ -20,7 +20,7 @@ import pulp
 
 from engine.errors import InputError, SolverError, did_you_mean
 from engine.model.lp import LinearProgram
-from engine.solvers.base import Solution, SolverOptions, Status
+from engine.solvers.base import Ranging, Solution, SolverOptions, Status
 from engine.solvers.check import SolvedModel, accept, rejected
 from engine.solvers.highs import stdout_silenced
 
@@ -284,6 +284,10 @@ class PulpBackend:
         if sol == pulp.LpSolutionIntegerFeasible or self.prob.status == pulp.LpStatusNotSolved:
             return Status.TIME_LIMIT if self.options.time_limit is not None else Status.ERROR
         return Status.ERROR
+
+    def ranging(self) -> Ranging | str:
+        """PuLP reads no ranging back from its solvers: always why not."""
+        return f"not available with {(self.solver_name or 'cbc').lower()}"
 
     def write(self, path: Path) -> None:
         assert self.prob is not None
