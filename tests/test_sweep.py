@@ -6,6 +6,8 @@ cuts gallium; eight samples.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.analysis.sweep import read_checkpoint, run_sweep
@@ -89,3 +91,16 @@ def test_resume_refuses_a_different_sweep(uncertain, tmp_path):
     sweep(uncertain, tmp_path / "a", stop_after=1)
     with pytest.raises(InputError, match="cannot resume: it holds a different sweep"):
         run_sweep(uncertain, tmp_path / "a", samples=SAMPLES, seed=8, resume=True)
+
+
+def test_a_sweep_says_each_sample_has_its_own_budget(tmp_path):
+    # a multi-run figure holds one budget or says each run has its own: a sweep sample re-optimises everything, so
+    # its budget is the scenario's premium over that sample's own least cost, and the printout and summary say so
+    from engine.analysis.sweep_report import render_sweep
+    from engine.inputs.scenario import load_scenario
+
+    run = run_sweep(load_scenario("baseline"), tmp_path / "sw", samples=1, seed=3)
+    rule = ("each sample has its own budget: the scenario's rule (+2% over least cost) applied to that sample's own "
+            "least cost, so a sample that raises least cost raises its budget too")
+    assert f"  Budget: {rule}." in render_sweep(run)
+    assert json.loads((tmp_path / "sw" / "summary.json").read_text())["budget"] == rule

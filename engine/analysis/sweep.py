@@ -361,6 +361,16 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def budget_rule(loaded: LoadedScenario) -> str:
+    """How a sweep's samples are budgeted, in one sentence: each plans with the scenario's own rule on the sample's
+    own least cost (a sample re-optimises everything, so its budget moves with its draws)."""
+    objective = loaded.scenario.objective
+    if objective.minimise == "cost":
+        return "every sample is planned at least cost (the scenario minimises cost)"
+    return (f"each sample has its own budget: the scenario's rule ({objective.budget}) applied to that sample's own "
+            f"least cost, so a sample that raises least cost raises its budget too")
+
+
 def write_outputs(run: SweepRun) -> None:
     """samples.csv, percentiles.csv and summary.json, each written to a temporary file and renamed."""
     from engine.outputs.files import stamped, write_csv
@@ -372,7 +382,7 @@ def write_outputs(run: SweepRun) -> None:
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
     summary = {"scenario": run.loaded.name, **provenance(run.loaded),
-               "samples": run.samples, "seed": run.seed,
+               "samples": run.samples, "seed": run.seed, "budget": budget_rule(run.loaded),
                "optimal": int((run.table["status"] == "optimal").sum()),
                "solver_checks": {name: int(run.table[name].fillna(0).sum()) if name in run.table else 0
                                  for name in CHECKS},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.analysis.sweep import SweepRun, percentiles
+from engine.analysis.sweep import SweepRun, budget_rule, percentiles
 from engine.inputs.names import Names
 from engine.outputs.display import pct, tonnes, usd
 from engine.outputs.summary import money_basis, unmet_basis
@@ -33,4 +33,6 @@ def render_sweep(run: SweepRun) -> str:
                  f"{money_basis(run.loaded)}; exposure: tonnes attributed plus tonnes unmet, % of demand; share of "
                  f"supply: tonnes attributed, % of tonnes supplied (the scenario's aggregate over minerals and years; "
                  f"per mineral, the mean over years).")
+    rule = budget_rule(run.loaded)
+    lines.append(f"  Budget: {rule}.")
     return "\n".join(lines)
