@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine.outputs.weighting import weighting_lines
 from engine.solvers.base import TONNES_NOISE
 
@@ -157,27 +159,37 @@ def _years_text(years: list[int]) -> str:
     return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
+def signed_amount(value: float, unit: str) -> str:
+    """A change with its sign and unit, as every policy line prints it: '+USD 21.0 m', '−1.00 t', '+0.055 pp',
+    '−0.00007 pp' (one significant digit below a thousandth of a point, never scientific notation)."""
+    sign = "+" if value > 0 else "\u2212" if value < 0 else ""
+    size = abs(value)
+    if unit == "USD":
+        return sign + usd(size)
+    if unit == "pp":
+        text = f"{size:.3f}" if size >= 0.001 or size == 0 else np.format_float_positional(size, precision=1,
+                                                                                          fractional=False)
+        return f"{sign}{text} pp"
+    return f"{sign}{size:,.0f} t" if size >= 100 else f"{sign}{size:,.2f} t"
+
+
 def _signed_t(value: float) -> str:
-    return (f"{value:+,.0f} t" if abs(value) >= 100 else f"{value:+,.2f} t").replace("-", "\u2212")
+    return signed_amount(value, "t")
 
 
 def effect_words(p: dict, prefix: str = "") -> str:
     """'+10.00 t unmet, +USD 21.0 m cost including unmet, +0.055 pp exposure' from summary figures named
     ``{prefix}unmet…`` (what moved beyond noise; 'no change beyond solver noise' otherwise)."""
-    names = ((f"unmet_{prefix}t", "t", "unmet"), (f"cost_with_unmet_{prefix}usd", "USD", "cost including unmet"),
-             (f"least_cost_{prefix}usd", "USD", "least cost"), (f"exposure_{prefix}pp", "pp", "exposure"))
-    parts = []
-    for key, unit, label in names:
-        value = p.get(key)
-        if value is None or value == 0:
-            continue
-        if unit == "USD":
-            text = ("+" if value > 0 else "\u2212") + usd(abs(value))
-        elif unit == "pp":
-            text = (f"{value:+.3f} pp" if abs(value) >= 0.001 else f"{value:+.2g} pp").replace("-", "\u2212")
-        else:
-            text = _signed_t(value)
-        parts.append(f"{text} {label}")
+    return effect_parts([(p.get(f"unmet_{prefix}t"), "t", "unmet"),
+                         (p.get(f"cost_with_unmet_{prefix}usd"), "USD", "cost including unmet"),
+                         (p.get(f"least_cost_{prefix}usd"), "USD", "least cost"),
+                         (p.get(f"exposure_{prefix}pp"), "pp", "exposure")])
+
+
+def effect_parts(items: list[tuple[float | None, str, str]]) -> str:
+    """(value, unit, label) triples in words, those that moved (not None, NaN or 0) only, else 'no change beyond
+    solver noise': the one wording of a policy's effect in the printout, policies.csv and the report."""
+    parts = [f"{signed_amount(v, unit)} {label}" for v, unit, label in items if v is not None and v == v and v != 0]
     return ", ".join(parts) if parts else "no change beyond solver noise"
 
 

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.model import Model
+from engine.outputs.display import UNIT_WORDS, effect_parts, signed_amount
 from engine.outputs.results import aggregate_dependence, measures, measures_of
 from engine.plan.hierarchy import Plan, objectives
 from engine.plan.impacts import UNITS, Variant
@@ -256,32 +257,18 @@ def _binds(model: Model, change: dict) -> bool:
 
 
 def _signed(value: float, unit: str) -> str:
-    if unit == "USD":
-        text = f"USD {abs(value) / 1e9:,.2f} bn" if abs(value) >= 1e9 else (
-            f"USD {abs(value) / 1e6:,.1f} m" if abs(value) >= 1e6 else f"USD {abs(value):,.0f}")
-        return ("+" if value > 0 else "−") + text
-    if unit == "pp":
-        return f"{value:+.3f} pp"
-    return (f"{value:+,.0f} t" if abs(value) >= 100 else f"{value:+,.2f} t").replace("-", "−")
+    return signed_amount(value, unit)
 
 
 def effect_text(change: dict, names: dict[str, str] | None = None) -> str:
     """'+10.00 t unmet, +USD 21.0 m cost including unmet, +0.055 pp exposure' for what moved (0 and NaN left out)."""
-    parts = []
-    for name, unit, label in (("unmet_t", "t", "unmet"), ("cost_usd", "USD", "cost including unmet"),
-                              ("least_cost_usd", "USD", "least cost"), ("exposure_pct", "pp", "exposure")):
-        value = change.get(name)
-        if value is None or np.isnan(value) or value == 0:
-            continue
-        parts.append(f"{_signed(value, unit).replace('-', '−')} {label}")
-    return ", ".join(parts) if parts else "no change beyond solver noise"
+    return effect_parts([(change.get("unmet_t"), "t", "unmet"), (change.get("cost_usd"), "USD", "cost including unmet"),
+                         (change.get("least_cost_usd"), "USD", "least cost"),
+                         (change.get("exposure_pct"), "pp", "exposure")])
 
 
 def _unit_words(family: str) -> str:
-    return {"dependence_cap": "one percentage point more share of supply allowed",
-            "domestic_target": "one t/yr less capacity required", "content_rule": "one tonne less qualifying supply "
-            "required", "bound": "one more tonne let through", "country_cap": "one more tonne allowed",
-            "export_quota": "one more tonne of quota"}[family]
+    return UNIT_WORDS[family]
 
 
 NOT_COMPUTED = "not computed"
