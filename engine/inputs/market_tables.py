@@ -3,8 +3,9 @@
 They live in ``<inputs>/market/`` and are read only when a scenario says ``market: equilibrium``: they are not
 part of ``tables.TABLES``, so the dataset's hash, and everything today's model writes, ignore them.
 
-- ``regions.csv`` (key region): name, ``countries`` (ISO3 codes separated by spaces; ``*`` in exactly one region:
-  every country no other region lists). A plant is "home" to the region of its location country.
+- ``regions.csv`` (key region): name, ``countries`` (ISO3 codes separated by spaces; ``*`` in at most one region:
+  every country no other region lists; without it, such a country's plants are home to no region). A plant is
+  "home" to the region of its location country.
 - ``regional_demand.csv`` (key region, mineral, year): ``quantity_t`` (reference quantity Q0, t/yr),
   ``price_usd_per_t`` (reference price P0, real USD of 2024), ``elasticity`` (ε ≤ 0, with ``elasticity_low`` ≤ ε ≤
   ``elasticity_high``), provenance per figure. The buyer region's quantities must equal ``demand.csv``.
@@ -89,13 +90,9 @@ class MarketData:
     folder: Path
 
     def region_of(self, countries: np.ndarray | pd.Series) -> np.ndarray:
-        """The region each country is home to (the ``*`` region for any country not listed)."""
-        rest = self.rest_region
-        return np.array([self.home.get(c, rest) for c in np.asarray(countries, dtype=object)], dtype=object)
-
-    @property
-    def rest_region(self) -> str:
-        return str(self.regions.loc[self.regions["countries"] == REST, "region"].iloc[0])
+        """The region each country is home to (every country of countries.csv has one when a region is ``*``;
+        without one, a country no region lists is home to none: '')."""
+        return np.array([self.home.get(c, "") for c in np.asarray(countries, dtype=object)], dtype=object)
 
 
 def market_folder(dataset: Dataset) -> Path:
@@ -149,8 +146,8 @@ def _check_regions(regions: pd.DataFrame, dataset: Dataset, where: Path, lines: 
     known = set(dataset.countries["iso3"])
     home: dict[str, str] = {}
     rests = [i for i in regions.index if regions["countries"][i].strip() == REST]
-    if len(rests) != 1:
-        problems.add(f"{where}: {len(rests)} regions have countries '*'; expected exactly one (the rest of the "
+    if len(rests) > 1:
+        problems.add(f"{where}: {len(rests)} regions have countries '*'; expected at most one (the rest of the "
                      f"world: every country no other region lists)")
     for i in regions.index:
         text = regions["countries"][i].strip()
