@@ -147,14 +147,39 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
     return folder
 
 
+def refuse_market(loaded: Any) -> None:
+    """Every command but ``solve`` stops, in one line (exit 2), on a ``market: equilibrium`` scenario."""
+    if loaded.scenario.market != "none":
+        command = click.get_current_context().info_name
+        raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
+                         f"market: {loaded.scenario.market}); only 'critmin solve' runs it in step 1")
+
+
+def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_limit: float | None, log: bool,
+                  as_json: bool) -> None:
+    """``critmin solve`` of a market scenario: the equilibrium, its printout and its results folder."""
+    from engine.market import solve_market
+
+    result = solve_market(loaded, log=log, time_limit=time_limit)
+    if not no_write:
+        result.write(folder, force=force)
+    if as_json:
+        echo_json(result.summary)
+        return
+    click.echo(result.text)
+    if not no_write:
+        click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv, summary.json)")
+
+
 def load_warned(model: str | None) -> Any:
     """The scenario, with one line on stderr for each of its values that selects nothing (a policy or shock
     outside the horizon, …: see ``engine.inputs.selection``); ``solve`` and ``validate`` print them with their
-    other warnings instead."""
+    other warnings instead. A market scenario is refused (``refuse_market``)."""
     from engine import api
     from engine.inputs.selection import selection_warnings
 
     loaded = api.load(model)
+    refuse_market(loaded)
     for warning in selection_warnings(loaded):
         click.echo(f"Warning: {warning}", err=True)
     return loaded
@@ -192,6 +217,9 @@ def solve(model: str | None, solver: str, out: Path | None, force: bool, no_writ
     folder = out if out is not None else Path("results") / loaded.name
     if not no_write:
         check_writable(folder, force, loaded.input_paths)
+    if loaded.scenario.market != "none":
+        _solve_market(loaded, folder, force, no_write, time_limit, log, as_json)
+        return
     for path in (write_lp, write_mps):
         if path is not None and path.suffix.lower() not in (".lp", ".mps"):
             raise InputError(f"{path}: expected a file ending in .lp or .mps")
@@ -224,6 +252,7 @@ def validate(model: str | None, as_json: bool) -> None:
     from engine.outputs.files import stamped
 
     loaded = api.load(model)
+    refuse_market(loaded)
     built = build_model(loaded)
     s = loaded.scenario
     if as_json:

@@ -153,3 +153,9 @@ def tonnes_by_source(result: RunResult, floor: float = 1e-4) -> dict[str, float]
     flows = result.tables.flows
     totals = flows.groupby("id")["tonnes"].sum()
     return {k: round(float(v), 6) for k, v in totals.items() if v >= floor}
+
+
+def single_buyer(paths):
+    """The shipped scenarios of today's single-buyer model: ``market: equilibrium`` ones (market mode, step 1)
+    run only under ``critmin solve`` and have their own tests (test_market.py)."""
+    return [p for p in paths if "\nmarket: equilibrium" not in Path(p).read_text(encoding="utf-8")]

@@ -17,8 +17,10 @@ from click.testing import CliRunner
 
 from engine.cli import main
 
+from conftest import single_buyer
+
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = sorted(p.stem for p in (ROOT / "models").glob("*.yaml"))
+MODELS = sorted(p.stem for p in single_buyer((ROOT / "models").glob("*.yaml")))
 KEYS = ["scen", "mineral", "year", "kind", "id"]
 
 

@@ -18,8 +18,10 @@ import engine.outputs.files
 import engine.outputs.run_folder
 from engine.cli import main
 
+from conftest import single_buyer
+
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = sorted((ROOT / "models").glob("*.yaml"))
+MODELS = sorted(single_buyer((ROOT / "models").glob("*.yaml")))
 RESULT_FILES = {"summary.json", "flows.csv", "dependence.csv", "costs.csv", "shortfall.csv", "scenario.yaml"}
 TOL_T = 1e-4  # tonnes
 

@@ -137,7 +137,8 @@ def test_bad_argument_names_it_and_suggests_a_shipped_scenario(runs):
         "written by 'critmin solve' (it holds summary.json), a path to a scenario .yaml file, or one of the "
         f"shipped scenarios: {known}")
     empty = runs["folder"].parent  # a folder, but not a results folder
-    with pytest.raises(InputError, match=r"neither a results folder nor a scenario; give a folder"):
+    with pytest.raises(InputError,
+                       match=r"neither a results folder nor a scenario( \(did you mean .*\))?; give a folder"):
         compare([str(runs["folder"]), str(empty)])
     r = invoke("compare", runs["folder"])
     assert r.exit_code == 2 and "compare needs at least two scenarios or results folders" in r.output

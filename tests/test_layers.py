@@ -1,6 +1,6 @@
 """The package layout is the flow: a module imports only modules of its own layer or of the layers below it.
 
-Layers, lowest first: errors and paths; inputs; model; formulation; solvers; plan; outputs; figures; run;
+Layers, lowest first: errors and paths; inputs; model; formulation; solvers; plan; outputs; figures; run and market;
 analysis; report; and the API and command line on top. Every import counts, including those inside functions
 (imported late to keep start-up light) and those only for type checking.
 """
@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engine.plan",),
     ("engine.outputs",),
     ("engine.figures",),
-    ("engine.run",),
+    ("engine.run", "engine.market"),
     ("engine.analysis",),
     ("engine.report",),
     ("engine.api", "engine.cli", "engine.console", "engine"),

@@ -30,10 +30,10 @@ from engine.report.build import build_report
 from engine.run import RunResult, run_scenario
 from engine.solvers.base import Status
 
-from conftest import solve_dict, write_dataset
+from conftest import single_buyer, solve_dict, write_dataset
 
 approx = functools.partial(pytest.approx, rel=1e-6, abs=1e-6)
-MODELS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "models").glob("*.yaml"))
+MODELS = sorted(p.stem for p in single_buyer((Path(__file__).resolve().parent.parent / "models").glob("*.yaml")))
 TOL_PCT = 1e-6
 
 

@@ -27,7 +27,7 @@ from engine.plan.hierarchy import PlanSession
 from engine.plan.noise import DECISION_BLOCKS, OTHER_BLOCKS
 from engine.solvers.base import NOISE_REL, TONNES_NOISE
 
-from conftest import TINY_CAPACITY, write_dataset, write_scenario
+from conftest import TINY_CAPACITY, single_buyer, write_dataset, write_scenario
 
 approx = functools.partial(pytest.approx, rel=1e-9, abs=1e-9)
 DECISIONS = ("flow", "jv_out", "build", "stock_put", "stock_draw", "stock_level", "stock_put_attr", "stock_draw_attr",
@@ -126,7 +126,7 @@ def test_a_decision_the_plan_cannot_do_without_stays(tmp_path):
     assert plan.summary["shortfall"]["total_t"] == 0.0
 
 
-SHIPPED = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "models").glob("*.yaml"))
+SHIPPED = sorted(p.stem for p in single_buyer((Path(__file__).resolve().parents[1] / "models").glob("*.yaml")))
 
 
 @pytest.mark.parametrize("name", SHIPPED)

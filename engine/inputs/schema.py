@@ -11,7 +11,16 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -572,6 +581,18 @@ class Scenario(StrictModel):
     robust: RobustSettings = Field(default_factory=RobustSettings)
     worstcase: WorstCaseSettings = Field(default_factory=WorstCaseSettings)
     strict: bool = False
+    market: Literal["none", "equilibrium"] = "none"
+    """``none``: today's single-buyer model. ``equilibrium``: the spatial price equilibrium of several regions
+    (market mode, step 1: ``critmin solve`` only; see the README's "Market mode (step 1)")."""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_default_market(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``market: none`` is left out of a dump, so that a scenario's hash, its ``scenario.yaml`` and every
+        output of today's model stay byte for byte what they were before market mode existed."""
+        dumped = handler(self)
+        if isinstance(dumped, dict) and dumped.get("market") == "none":
+            dumped.pop("market")
+        return dumped
 
     @field_validator("policies")
     @classmethod

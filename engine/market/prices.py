@@ -1,0 +1,78 @@
+"""Market prices: the duals of the balance rows, in each year's money, with the interval each holds over.
+
+Price rule: the price of region r, mineral m, year y is the dual of its balance row Σ_s x − Σ_k q = 0 in the final
+optimal simplex basis (HiGHS, presolve off), divided by the year's discount factor: USD/t in real USD of 2024,
+paid in year y. At a degenerate vertex or a demand-step kink several prices are optimal; the interval says which.
+
+Interval rule (the prices this region's own columns allow, the plants' capacity rents held as they are):
+
+    low  = max( p_k of every step not fully served (q_k < Δ_k),  delivered cost of every route that delivers )
+    high = min( p_k of every step served (q_k > 0),  delivered cost of every route whose plant has spare capacity
+                and which is not at its bound )
+
+Complementary slackness puts the price inside [low, high]; ``low_set_by`` and ``high_set_by`` name the step or
+plant that sets each end (blank high: nothing bounds the price from above).
+
+A competitive equilibrium understates prices where one seller dominates (gallium, germanium: China holds most of
+the capacity and can price above marginal cost); the printout and the README say so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.market.build import MarketLP
+from engine.market.solve import MarketSolution
+
+TOL_T = 1e-6
+
+
+def _extreme(frame: pd.DataFrame, rows: int, value: str, label: str, take_max: bool) -> tuple[np.ndarray, list]:
+    """Per balance row (``row`` column) the max or min of ``value`` over ``frame`` and the label of the row that
+    gives it (NaN and '' where the frame has none)."""
+    out = np.full(rows, np.nan)
+    who: list[str] = [""] * rows
+    if frame.empty:
+        return out, who
+    order = frame.sort_values(["row", value, label], ascending=[True, not take_max, True], kind="stable")
+    first = order.drop_duplicates("row", keep="first")
+    at = first["row"].to_numpy(dtype=np.int64)
+    out[at] = first[value].to_numpy(dtype=float)
+    for i, text in zip(at, first[label], strict=True):
+        who[i] = str(text)
+    return out, who
+
+
+def price_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
+    """``prices.csv``: one row per region, mineral and year."""
+    b = lp.balances
+    key = pd.MultiIndex.from_frame(b[["region", "mineral", "year"]])
+    steps = lp.steps.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]])),
+                            q=sol.q)
+    steps["label"] = "demand step " + steps["step"].astype(str)
+    flows = lp.flows.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]])),
+                            x=sol.x)
+    flows["label"] = "supply " + flows["source_id"].astype(str)
+    used = flows.groupby(["source_id", "year"], sort=False)["x"].transform("sum")
+    spare = (used.to_numpy() < flows["capacity_t"].to_numpy() - TOL_T) & \
+        (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T)
+    n = len(b)
+    lo_step, lo_step_by = _extreme(steps[steps["q"] < steps["width_t"] - TOL_T], n, "wtp_usd_per_t", "label", True)
+    lo_flow, lo_flow_by = _extreme(flows[flows["x"] > TOL_T], n, "delivered_cost_usd_per_t", "label", True)
+    hi_step, hi_step_by = _extreme(steps[steps["q"] > TOL_T], n, "wtp_usd_per_t", "label", False)
+    hi_flow, hi_flow_by = _extreme(flows[spare], n, "delivered_cost_usd_per_t", "label", False)
+    low = np.fmax(lo_step, lo_flow)
+    low_by = [s if (not np.isnan(a) and (np.isnan(f) or a >= f)) else fl
+              for a, f, s, fl in zip(lo_step, lo_flow, lo_step_by, lo_flow_by, strict=True)]
+    high = np.fmin(hi_step, hi_flow)
+    high_by = [s if (not np.isnan(a) and (np.isnan(f) or a <= f)) else fl
+               for a, f, s, fl in zip(hi_step, hi_flow, hi_step_by, hi_flow_by, strict=True)]
+    served = np.bincount(steps["row"].to_numpy(), weights=sol.q, minlength=n)
+    return pd.DataFrame({
+        "region": b["region"].to_numpy(), "mineral": b["mineral"].to_numpy(), "year": b["year"].to_numpy(),
+        "price_usd_per_t": np.round(sol.price, 6) + 0.0,
+        "price_low_usd_per_t": low, "price_high_usd_per_t": high,
+        "low_set_by": low_by, "high_set_by": high_by,
+        "quantity_t": served,
+    })

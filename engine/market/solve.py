@@ -1,0 +1,74 @@
+"""Solving the equilibrium LP with HiGHS (in-process): the primal, the row duals and the capacity rents."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from engine.errors import SolverError
+from engine.market.build import MONEY_UNIT, MarketLP
+from engine.solvers.highs import new_highs
+
+
+@dataclass
+class MarketSolution:
+    """The optimal point: tonnes per flow and step, and the duals in each year's money (USD/t)."""
+
+    x: np.ndarray  # tonnes per flow column
+    q: np.ndarray  # tonnes per demand step
+    price: np.ndarray  # per balance row, USD/t in the year's money
+    rent: np.ndarray  # per plant-year capacity row, USD/t in the year's money (≥ 0)
+    objective_pv_usd: float  # minus total surplus, present value (USD)
+    seconds: float
+    iterations: int
+    version: str
+
+
+def solve_lp(lp: MarketLP, *, log: bool = False, time_limit: float | None = None) -> MarketSolution:
+    """Solve ``lp`` to optimality (simplex, presolve off so the duals are the final basis's); ``SolverError``
+    otherwise."""
+    start = time.perf_counter()
+    h = new_highs(log)
+    a = lp.matrix
+    status = h.passModel(a.shape[1], a.shape[0], int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMinimize), 0.0, lp.cost, lp.lower, lp.upper, lp.row_lower,
+                         lp.row_upper, a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
+                         np.zeros(a.shape[1], dtype=np.int32))
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the market model (passModel returned an error)")
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("random_seed", 0)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.run()
+    state = h.getModelStatus()
+    if state != highspy.HighsModelStatus.kOptimal:
+        raise SolverError(f"HiGHS did not solve the market model to optimality: {h.modelStatusToString(state)}")
+    sol = h.getSolution()
+    values = np.asarray(sol.col_value, dtype=float)
+    duals = np.asarray(sol.row_dual, dtype=float)
+    n_x, n_p = lp.n_flows, len(lp.plants)
+    # balance row Σx − Σq = 0: one more tonne to supply than is consumed costs the price, so dual = price × disc
+    price = duals[n_p:] * MONEY_UNIT / lp.balances["discount"].to_numpy(dtype=float)
+    # capacity row Σ_r x ≤ K: one more tonne of capacity lowers the objective by the rent, so dual = −rent × disc
+    rent = -duals[:n_p] * MONEY_UNIT / _plant_discount(lp, lp.plants["year"].to_numpy())
+    info = h.getInfo()
+    return MarketSolution(x=values[:n_x], q=values[n_x:], price=price, rent=np.where(rent > 0.0, rent, 0.0),
+                          objective_pv_usd=float(info.objective_function_value) * MONEY_UNIT,
+                          seconds=time.perf_counter() - start, iterations=int(info.simplex_iteration_count),
+                          version=highs_version(h))
+
+
+def _plant_discount(lp: MarketLP, years: np.ndarray) -> np.ndarray:
+    """The discount factor of each plant-year row, read from the balance rows of the same year."""
+    by_year = dict(zip(lp.balances["year"].to_numpy(), lp.balances["discount"].to_numpy(dtype=float), strict=False))
+    return np.array([by_year[int(y)] for y in years], dtype=float)
+
+
+def highs_version(h: highspy.Highs) -> str:
+    """'HiGHS 1.x.y', as the other commands print it."""
+    return f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
