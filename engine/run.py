@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.errors import InputError
 from engine.formulation import build_model
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario, load_scenario
@@ -58,6 +59,7 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     else:
         loaded = load_scenario(spec)
         timings["load_s"] = time.perf_counter() - t0
+    single_buyer_only(loaded)
     t = time.perf_counter()
     model = build_model(loaded)
     timings["build_s"] = time.perf_counter() - t
@@ -71,6 +73,14 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
     for path in export:
         session.write(path, plan)
     return finish_run(loaded, model, session, plan, timings, t0, impacts=impacts)
+
+
+def single_buyer_only(loaded: LoadedScenario) -> None:
+    """Refuse, in one line, to plan a ``market: equilibrium`` scenario with the single-buyer model (market mode,
+    step 1, is solved by ``critmin solve`` through ``engine.market`` only)."""
+    if loaded.scenario.market != "none":
+        raise InputError(f"scenario '{loaded.name}' has market: {loaded.scenario.market}; only 'critmin solve' "
+                         f"solves market mode (step 1), and this command plans a single buyer")
 
 
 def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],

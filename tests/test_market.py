@@ -220,3 +220,23 @@ def test_shipped_market_tables_are_what_the_rule_makes():
         shipped["estimate"] = shipped["estimate"].astype(str).str.lower()
         pd.testing.assert_frame_equal(shipped.reset_index(drop=True), made.reset_index(drop=True),
                                       check_dtype=False, check_exact=False, rtol=1e-9)
+
+
+def test_compare_report_and_the_library_refuse_market_mode(tmp_path: Path):
+    # the single-buyer path must never plan a market scenario as if it were one: compare (solving it, or reading its
+    # folder), report, and engine.run all refuse in one line
+    refusal = ("Error: scenario 'market' has market: equilibrium; only 'critmin solve' solves market mode (step 1), "
+               "and this command plans a single buyer")
+    r = CliRunner().invoke(main, ["compare", "baseline", "market"])
+    assert r.exit_code == 2 and r.output.strip().endswith(refusal), r.output
+    folder = tmp_path / "market"
+    assert CliRunner().invoke(main, ["solve", "market", "--out", str(folder)]).exit_code == 0
+    for args in (["report", str(folder), "--out", str(tmp_path / "rep")], ["compare", "baseline", str(folder)]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert "a market-mode folder (market: equilibrium" in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "rep").exists()
+    from engine.run import run_scenario
+
+    with pytest.raises(InputError, match="only 'critmin solve' solves market mode"):
+        run_scenario("market")

@@ -139,11 +139,12 @@ def _solve_held(argument: str, solver: str | None, budget_usd: float):
     from engine.formulation import build_model
     from engine.inputs.scenario import load_scenario
     from engine.plan.hierarchy import PlanSession
-    from engine.run import finish_run
+    from engine.run import finish_run, single_buyer_only
     from engine.solvers import SolverOptions, make_backend
 
     started = time.perf_counter()
     loaded = load_scenario(argument)
+    single_buyer_only(loaded)
     model = build_model(loaded)
     session = PlanSession(model, make_backend(solver, SolverOptions()))
     t = time.perf_counter()

@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from engine.inputs.market_tables import MarketData, load_market
+from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.build import CapacityBasis, MarketLP, build_market
 from engine.market.demand import STEPS_ABOVE, STEPS_BELOW
@@ -158,8 +159,10 @@ def summary_text(result: MarketResult) -> str:
     lines.append("  (reference: minerals.csv, USGS 2024; prices.csv gives each price's interval)")
     lines += ["", f"  {lp.buyer_region} imports {first} by origin (t, share of the mineral's deliveries)"]
     imports = imports_by_origin(result, first)
+    countries = Names(loaded.dataset.folder)
     for m, g in imports.groupby("mineral", sort=True):
-        parts = ", ".join(f"{o} {t:,.0f} t ({sh:.0%})" if t >= 1 else f"{o} {t:,.2f} t ({sh:.0%})"
+        parts = ", ".join(f"{countries.country(o)} {t:,.0f} t ({sh:.0%})" if t >= 1 else
+                          f"{countries.country(o)} {t:,.2f} t ({sh:.0%})"
                           for o, t, sh in zip(g["location"], g["tonnes"], g["share"], strict=True))
         lines.append(f"  {names[m]:<11}{parts}")
     pv = welfare_pv(result.welfare, lp)

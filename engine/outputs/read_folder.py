@@ -160,6 +160,10 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
                          f"again with this one)")
     if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
         return summary
+    if summary.get("market", "none") != "none":
+        raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin solve' of a "
+                         f"market scenario); 'report' and 'compare' do not yet read market folders (market mode, "
+                         f"step 1): prices.csv, welfare.csv and market_flows.csv hold its results")
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
                          f"section); give a folder written by 'critmin solve'")
