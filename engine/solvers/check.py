@@ -136,8 +136,9 @@ class SolvedModel:
         size = np.bincount(col_of, weights=np.abs(terms), minlength=m.shape[1])
         for k, (cols, vals, _) in enumerate(self.extra):
             yk = float(y[self.n_model_rows + k])
-            np.add.at(aty, cols, vals * yk)
-            np.add.at(size, cols, np.abs(vals * yk))
+            if yk != 0.0:
+                aty += np.bincount(cols, weights=vals * yk, minlength=m.shape[1])
+                size += np.bincount(cols, weights=np.abs(vals * yk), minlength=m.shape[1])
         return aty, size
 
     def _with_extra(self, act: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -237,30 +238,27 @@ def accept(solution: Solution, solved: SolvedModel) -> Violation | None:
     return None
 
 
-def _bound_sides(values: np.ndarray, lower: np.ndarray, upper: np.ndarray, size: np.ndarray) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
-    """Whether each value is on its lower and on its upper bound (within the feasibility tolerance), and that
-    tolerance."""
-    bound = np.maximum(np.where(np.isfinite(lower), np.abs(lower), 0.0), np.where(np.isfinite(upper), np.abs(upper),
-                                                                                  0.0))
-    tol = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.maximum(size, bound)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(lower) & (values - lower <= tol), np.isfinite(upper) & (upper - values <= tol), tol
+def _feasibility_tol(lower: np.ndarray, upper: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Each value's feasibility tolerance, as ``_excess`` gives it: ``FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL ×``
+    the larger of the size of its terms and of its bounds."""
+    bound = np.maximum(np.where(np.isfinite(lower), np.abs(lower), 0.0),
+                       np.where(np.isfinite(upper), np.abs(upper), 0.0))
+    return FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.maximum(size, bound)
 
 
 def dual_violation(solved: SolvedModel, x: np.ndarray, row_dual: np.ndarray,
                    col_dual: np.ndarray) -> Violation | None:
-    """The first way the duals fail to be optimal duals of the point ``x`` of the solved model, or None. In order:
+    """The worst way the duals fail to be optimal duals of the point ``x`` of the solved model, or None. In order:
 
-    1. each reported reduced cost ``col_dual_j`` is ``d_j = c_j − a_jᵀy`` (within ``DUAL_ABS_TOL + DUAL_REL_TOL ×
-       (|c_j| + Σ_i |a_ij y_i|)``);
-    2. every multiplier larger than its tolerance (that one for a column's ``d_j``, ``DUAL_ABS_TOL + DUAL_REL_TOL ×
-       max|c|`` for a row's ``y_i``) has the sign of a bound the point is on, within the feasibility tolerance:
-       positive on a lower bound, negative on an upper one (a minimisation: raising a lower bound costs);
-    3. the dual objective ``Σ y_i·b_i + Σ d_j·b_j`` (each multiplier's bound; the activity where the multiplier
-       is within its tolerance) equals c·x within ``Σ |multiplier| × its feasibility tolerance``
-       (what complementary slackness within the feasibility tolerances allows) ``+ DUAL_REL_TOL ×`` the size of
-       the terms.
+    1. each reported reduced cost ``col_dual_j`` is ``d_j = c_j − a_jᵀy``, within ``DUAL_ABS_TOL + DUAL_REL_TOL ×
+       (|c_j| + Σ_i |a_ij y_i|)`` (that multiplier's tolerance; a row's is ``DUAL_ABS_TOL + DUAL_REL_TOL × max|c|``);
+    2. dual feasibility: no multiplier beyond its tolerance prices an infinite bound (positive: the lower bound,
+       negative: the upper one, a minimisation's signs: raising a lower bound costs);
+    3. complementary slackness: each multiplier times the distance of the point from its bound, beyond the
+       feasibility tolerance, is at most ``DUAL_ABS_TOL + DUAL_REL_TOL × Σ_j |c_j x_j|`` (LP money);
+    4. the dual objective ``Σ y_i·b_i + Σ d_j·b_j`` (each multiplier's bound; the activity where the multiplier is
+       within its tolerance) equals c·x within ``Σ |multiplier| × its feasibility tolerance + DUAL_ABS_TOL +
+       DUAL_REL_TOL ×`` the size of all the terms.
     """
     y, reported = np.asarray(row_dual, dtype=float), np.asarray(col_dual, dtype=float)
     n_rows, n_cols = len(solved.row_lower), len(solved.col_lower)
@@ -280,27 +278,47 @@ def dual_violation(solved: SolvedModel, x: np.ndarray, row_dual: np.ndarray,
                          f"c − Aᵀy = {d[j]:.10g}", float(abs(reported[j] - d[j])), float(col_tol[j]))
     row_tol = np.full(n_rows, DUAL_ABS_TOL + DUAL_REL_TOL * float(np.abs(cost).max(initial=0.0)))
     act, act_size = solved.activities(x)
-    worst: Violation | None = None
-    dual_obj, terms, allowed = 0.0, float(np.abs(cost * x).sum()), 0.0
+    scale = float(np.abs(cost * x).sum())
+    slack_tol = DUAL_ABS_TOL + DUAL_REL_TOL * scale
+    infeasible: Violation | None = None
+    slack: Violation | None = None
+    dual_obj, terms, allowed = 0.0, scale, 0.0
     for kind, m, tol, value, lower, upper, vsize in (
             ("row", y, row_tol, act, solved.row_lower, solved.row_upper, act_size),
             ("column", d, col_tol, x, solved.col_lower, solved.col_upper, np.abs(x))):
-        at_lower, at_upper, feas = _bound_sides(value, lower, upper, vsize)
-        wrong = ((m > tol) & ~at_lower) | ((m < -tol) & ~at_upper)
-        if wrong.any() and worst is None:
-            k = int(np.flatnonzero(wrong)[np.argmax((np.abs(m) / tol)[wrong])])
-            name = solved.row_name(k) if kind == "row" else solved.lp.col_names()[k]
-            side = "lower" if m[k] > 0 else "upper"
-            worst = Violation(f"{kind} {name} = {value[k]:.10g} in [{lower[k]:.10g}, {upper[k]:.10g}] is off the "
-                              f"{side} bound its dual's sign needs: its dual {m[k]:.10g} is beyond zero",
-                              float(abs(m[k])), float(tol[k]))
+        priced = np.abs(m) > tol
         bound = np.where(m > 0, lower, upper)
-        bound = np.where((np.abs(m) > tol) & np.isfinite(bound), bound, value)  # within tolerance: no term
+        feas = _feasibility_tol(lower, upper, vsize)
+
+        def name(k: int, kind: str = kind) -> str:
+            return solved.row_name(k) if kind == "row" else solved.lp.col_names()[k]
+
+        def where(k: int, m: np.ndarray = m, value: np.ndarray = value, lower: np.ndarray = lower,
+                  upper: np.ndarray = upper) -> str:
+            side = "lower" if m[k] > 0 else "upper"
+            return (f"= {value[k]:.10g} in [{lower[k]:.10g}, {upper[k]:.10g}] with a dual of {m[k]:.10g} (its {side} "
+                    f"bound)")
+
+        unbounded = priced & ~np.isfinite(bound)
+        if unbounded.any():
+            k = int(np.flatnonzero(unbounded)[np.argmax((np.abs(m) / tol)[unbounded])])
+            found = Violation(f"dual feasibility: {kind} {name(k)} {where(k)} prices an infinite bound",
+                              float(abs(m[k])), float(tol[k]))
+            if infeasible is None or found.amount / found.tolerance > infeasible.amount / infeasible.tolerance:
+                infeasible = found
+        with np.errstate(invalid="ignore"):
+            away = np.where(priced & np.isfinite(bound), np.maximum(np.abs(value - bound) - feas, 0.0), 0.0)
+        product = np.abs(m) * away
+        k = int(np.argmax(product)) if product.size else 0
+        if product.size and product[k] > slack_tol and (slack is None or product[k] > slack.amount):
+            slack = Violation(f"complementary slackness: {kind} {name(k)} {where(k)} is {away[k]:.6g} off that "
+                              f"bound beyond its tolerance; dual × distance exceeds zero", float(product[k]), slack_tol)
+        bound = np.where(priced & np.isfinite(bound), bound, value)  # within tolerance: no term
         dual_obj += float(m @ bound)
         terms += float(np.abs(m * bound).sum())
-        allowed += float(np.abs(m) @ feas)
-    if worst is not None:
-        return worst
+        allowed += float(np.abs(m[priced]) @ feas[priced])
+    if infeasible is not None or slack is not None:
+        return infeasible or slack
     primal = solved.objective(x)
     gap_tol = allowed + DUAL_ABS_TOL + DUAL_REL_TOL * terms
     if abs(primal - dual_obj) > gap_tol:
