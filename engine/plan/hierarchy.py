@@ -658,6 +658,8 @@ class PlanSession:
             if sol.status is Status.ERROR:  # HiGHS can stop a warm start with status "unknown": start cold
                 self.backend.reset_basis()
                 sol = self.backend.solve()
+            if sol.ok and "duals_refused" in sol.extra:  # they fail the dual check (``check.accept_duals``)
+                return None, sol.extra["duals_refused"]
             if not sol.ok or sol.row_dual is None:
                 return None, f"the LP they come from was {sol.status} ({sol.message})"
             violation = solved.violation(x)

@@ -78,6 +78,15 @@ FEASIBILITY_REL_TOL = 1e-9
 ``FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL × scale`` (model units: tonnes, t/yr, LP money), where ``scale`` is the
 size of the bound, and for a row also the size of its terms Σ|a_ij x_j| (``engine/solvers/check.py``)."""
 
+DUAL_ABS_TOL = 1e-6
+DUAL_REL_TOL = 1e-7
+"""Duals a solver returns are used only if they are optimal duals of the point it returned (``check.dual_violation``):
+a reduced cost the solver reports differs from c_j − a_jᵀy by at most ``DUAL_ABS_TOL + DUAL_REL_TOL × (|c_j| +
+Σ_i |a_ij y_i|)``; a multiplier larger than that (a row's: ``DUAL_ABS_TOL + DUAL_REL_TOL × max|c|``) sits on the bound
+its sign says, within the feasibility tolerance; and the dual objective is c·x within what those tolerances allow
+(Σ |multiplier| × its feasibility tolerance) plus ``DUAL_REL_TOL`` of the size of the terms. Model units: LP money per
+unit of the row or column."""
+
 INTEGRALITY_TOL = 1e-6
 """An integer column may be at most this far from an integer; it is then rounded to it."""
 

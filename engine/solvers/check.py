@@ -8,6 +8,13 @@ was solved, and its objective is ``c·x`` of that model rather than the number t
 
 with ``t = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL × scale`` (``scale``: the bound's size, and for a row the
 size of its terms Σ|a_ij x_j|) and ``t_int = INTEGRALITY_TOL`` (``engine/solvers/base.py``).
+
+Duals are checked against that point too (``dual_violation``, ``accept_duals``): with HiGHS's convention, for
+``min c·x`` subject to ``L <= A x <= U``, ``l <= x <= u``, row duals ``y`` and reduced costs ``d = c − Aᵀy`` are
+optimal duals of ``x`` when a positive multiplier sits on its lower bound and a negative one on its upper bound
+(dual feasibility: none is on an infinite bound; complementary slackness: none is on a bound the point is off), and
+then the dual objective ``Σ y_i·(L_i or U_i) + Σ d_j·(l_j or u_j)`` equals c·x. Duals that fail are dropped, with
+the reason in ``extra['duals_refused']``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.model.lp import CscMatrix, LinearProgram
-from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL, INTEGRALITY_TOL, Solution, Status
+from engine.solvers.base import (
+    DUAL_ABS_TOL,
+    DUAL_REL_TOL,
+    FEASIBILITY_ABS_TOL,
+    FEASIBILITY_REL_TOL,
+    INTEGRALITY_TOL,
+    Solution,
+    Status,
+)
 
 if TYPE_CHECKING:  # scipy only for a coefficient edit and ``to_scipy`` (importing it costs 0.05 s on a cold start)
     import scipy.sparse
@@ -111,6 +126,20 @@ class SolvedModel:
     def row_activity(self, x: np.ndarray) -> np.ndarray:
         """Row activities A x (model rows, then added rows): ``activities`` without the sizes."""
         return self._with_extra(self.matrix.row_sums(self.matrix.terms(x)), x)
+
+    def priced(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Aᵀy for row duals ``y`` (model rows, then added rows) and the size of each column's terms Σ|a_ij y_i|."""
+        m = self.matrix
+        col_of = np.repeat(np.arange(m.shape[1]), np.diff(m.indptr))
+        terms = m.data * np.asarray(y[: self.n_model_rows], dtype=float)[m.indices]
+        aty = np.bincount(col_of, weights=terms, minlength=m.shape[1])
+        size = np.bincount(col_of, weights=np.abs(terms), minlength=m.shape[1])
+        for k, (cols, vals, _) in enumerate(self.extra):
+            yk = float(y[self.n_model_rows + k])
+            if yk != 0.0:
+                aty += np.bincount(cols, weights=vals * yk, minlength=m.shape[1])
+                size += np.bincount(cols, weights=np.abs(vals * yk), minlength=m.shape[1])
+        return aty, size
 
     def _with_extra(self, act: np.ndarray, x: np.ndarray) -> np.ndarray:
         if self.extra:
@@ -207,6 +236,108 @@ def accept(solution: Solution, solved: SolvedModel) -> Violation | None:
         solution.extra["solver_objective"] = solution.objective
     solution.objective = solved.objective(solution.x)
     return None
+
+
+def _feasibility_tol(lower: np.ndarray, upper: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Each value's feasibility tolerance, as ``_excess`` gives it: ``FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL ×``
+    the larger of the size of its terms and of its bounds."""
+    bound = np.maximum(np.where(np.isfinite(lower), np.abs(lower), 0.0),
+                       np.where(np.isfinite(upper), np.abs(upper), 0.0))
+    return FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.maximum(size, bound)
+
+
+def dual_violation(solved: SolvedModel, x: np.ndarray, row_dual: np.ndarray,
+                   col_dual: np.ndarray) -> Violation | None:
+    """The worst way the duals fail to be optimal duals of the point ``x`` of the solved model, or None. In order:
+
+    1. each reported reduced cost ``col_dual_j`` is ``d_j = c_j − a_jᵀy``, within ``DUAL_ABS_TOL + DUAL_REL_TOL ×
+       (|c_j| + Σ_i |a_ij y_i|)`` (that multiplier's tolerance; a row's is ``DUAL_ABS_TOL + DUAL_REL_TOL × max|c|``);
+    2. dual feasibility: no multiplier beyond its tolerance prices an infinite bound (positive: the lower bound,
+       negative: the upper one, a minimisation's signs: raising a lower bound costs);
+    3. complementary slackness: each multiplier times the distance of the point from its bound, beyond the
+       feasibility tolerance, is at most ``DUAL_ABS_TOL + DUAL_REL_TOL × Σ_j |c_j x_j|`` (LP money);
+    4. the dual objective ``Σ y_i·b_i + Σ d_j·b_j`` (each multiplier's bound; the activity where the multiplier is
+       within its tolerance) equals c·x within ``Σ |multiplier| × its feasibility tolerance + DUAL_ABS_TOL +
+       DUAL_REL_TOL ×`` the size of all the terms.
+    """
+    y, reported = np.asarray(row_dual, dtype=float), np.asarray(col_dual, dtype=float)
+    n_rows, n_cols = len(solved.row_lower), len(solved.col_lower)
+    if y.shape != (n_rows,) or reported.shape != (n_cols,):
+        return Violation(f"duals of {y.size} rows and {reported.size} columns for a model of {n_rows} rows and "
+                         f"{n_cols} columns", float("inf"), 0.0)
+    if not (np.isfinite(y).all() and np.isfinite(reported).all()):
+        return Violation("a dual that is not a finite number", float("inf"), 0.0)
+    cost = solved.cost
+    aty, size = solved.priced(y)
+    d = cost - aty
+    col_tol = DUAL_ABS_TOL + DUAL_REL_TOL * (np.abs(cost) + size)
+    off = np.abs(reported - d) / col_tol
+    j = int(np.argmax(off)) if off.size else 0
+    if off.size and off[j] > 1.0:
+        return Violation(f"reduced cost of column {solved.lp.col_names()[j]} reported {reported[j]:.10g}, "
+                         f"c − Aᵀy = {d[j]:.10g}", float(abs(reported[j] - d[j])), float(col_tol[j]))
+    row_tol = np.full(n_rows, DUAL_ABS_TOL + DUAL_REL_TOL * float(np.abs(cost).max(initial=0.0)))
+    act, act_size = solved.activities(x)
+    scale = float(np.abs(cost * x).sum())
+    slack_tol = DUAL_ABS_TOL + DUAL_REL_TOL * scale
+    infeasible: Violation | None = None
+    slack: Violation | None = None
+    dual_obj, terms, allowed = 0.0, scale, 0.0
+    for kind, m, tol, value, lower, upper, vsize in (
+            ("row", y, row_tol, act, solved.row_lower, solved.row_upper, act_size),
+            ("column", d, col_tol, x, solved.col_lower, solved.col_upper, np.abs(x))):
+        priced = np.abs(m) > tol
+        bound = np.where(m > 0, lower, upper)
+        feas = _feasibility_tol(lower, upper, vsize)
+
+        def name(k: int, kind: str = kind) -> str:
+            return solved.row_name(k) if kind == "row" else solved.lp.col_names()[k]
+
+        def where(k: int, m: np.ndarray = m, value: np.ndarray = value, lower: np.ndarray = lower,
+                  upper: np.ndarray = upper) -> str:
+            side = "lower" if m[k] > 0 else "upper"
+            return (f"= {value[k]:.10g} in [{lower[k]:.10g}, {upper[k]:.10g}] with a dual of {m[k]:.10g} (its {side} "
+                    f"bound)")
+
+        unbounded = priced & ~np.isfinite(bound)
+        if unbounded.any():
+            k = int(np.flatnonzero(unbounded)[np.argmax((np.abs(m) / tol)[unbounded])])
+            found = Violation(f"dual feasibility: {kind} {name(k)} {where(k)} prices an infinite bound",
+                              float(abs(m[k])), float(tol[k]))
+            if infeasible is None or found.amount / found.tolerance > infeasible.amount / infeasible.tolerance:
+                infeasible = found
+        with np.errstate(invalid="ignore"):
+            away = np.where(priced & np.isfinite(bound), np.maximum(np.abs(value - bound) - feas, 0.0), 0.0)
+        product = np.abs(m) * away
+        k = int(np.argmax(product)) if product.size else 0
+        if product.size and product[k] > slack_tol and (slack is None or product[k] > slack.amount):
+            slack = Violation(f"complementary slackness: {kind} {name(k)} {where(k)} is {away[k]:.6g} off that "
+                              f"bound beyond its tolerance; dual × distance exceeds zero", float(product[k]), slack_tol)
+        bound = np.where(priced & np.isfinite(bound), bound, value)  # within tolerance: no term
+        dual_obj += float(m @ bound)
+        terms += float(np.abs(m * bound).sum())
+        allowed += float(np.abs(m[priced]) @ feas[priced])
+    if infeasible is not None or slack is not None:
+        return infeasible or slack
+    primal = solved.objective(x)
+    gap_tol = allowed + DUAL_ABS_TOL + DUAL_REL_TOL * terms
+    if abs(primal - dual_obj) > gap_tol:
+        return Violation(f"the dual objective {dual_obj:.10g} against c·x = {primal:.10g}", abs(primal - dual_obj),
+                         gap_tol)
+    return None
+
+
+def accept_duals(solution: Solution, solved: SolvedModel, solver: str) -> Violation | None:
+    """Check an accepted optimal answer's duals against its point (``dual_violation``); when they fail, drop them
+    and say why in ``extra['duals_refused']``. Returns what they break, or None (also when there are no duals)."""
+    if not solution.ok or solution.x is None or solution.row_dual is None or solution.col_dual is None:
+        return None
+    violation = dual_violation(solved, solution.x, solution.row_dual, solution.col_dual)
+    if violation is not None:
+        solution.extra["duals_refused"] = f"{solver}'s duals are not optimal duals of its point: {violation}"
+        solution.extra["refused_duals"] = (solution.row_dual, solution.col_dual)
+        solution.row_dual = solution.col_dual = None
+    return violation
 
 
 def rejected(solution: Solution, violation: Violation, solver: str) -> Solution:

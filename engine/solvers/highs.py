@@ -19,7 +19,7 @@ import numpy as np
 from engine.errors import SolverError
 from engine.model.lp import LinearProgram
 from engine.solvers.base import SCALING, Ranging, Solution, SolverOptions, Status
-from engine.solvers.check import SolvedModel, accept, rejected
+from engine.solvers.check import SolvedModel, accept, accept_duals, rejected
 from engine.solvers.interrupt import run_interruptibly
 from engine.solvers.ordering import SolverOrder
 
@@ -249,10 +249,12 @@ class HighsBackend:
 
     def solve(self, duals: bool = True) -> Solution:
         """Solve and check the point (``check.py``). A point that breaks the model is rejected and the model solved
-        again from scratch; a second such point is a solver error."""
+        again from scratch; a second such point is a solver error. Duals that are not optimal duals of the point
+        are dropped, with the reason in ``extra['duals_refused']`` (``check.accept_duals``)."""
         solution = self._solve(duals)
         violation = accept(solution, self.solved)
         if violation is None:
+            accept_duals(solution, self.solved, "HiGHS")
             return solution
         note = f"HiGHS returned a point that breaks {violation}; solved again from scratch"
         self.reset_basis()
@@ -260,7 +262,10 @@ class HighsBackend:
         again.rejected = [*solution.rejected, note]
         again.seconds += solution.seconds
         violation = accept(again, self.solved)
-        return again if violation is None else rejected(again, violation, "HiGHS")
+        if violation is not None:
+            return rejected(again, violation, "HiGHS")
+        accept_duals(again, self.solved, "HiGHS")
+        return again
 
     def _solve(self, duals: bool) -> Solution:
         start = time.perf_counter()

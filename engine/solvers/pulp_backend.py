@@ -7,9 +7,11 @@ files. Status is taken from the solution status, so a time-limited run is never 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import shutil
+import subprocess
 import sysconfig
 import time
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import pulp
 from engine.errors import InputError, SolverError, did_you_mean
 from engine.model.lp import LinearProgram
 from engine.solvers.base import Ranging, Solution, SolverOptions, Status
-from engine.solvers.check import SolvedModel, accept, rejected
+from engine.solvers.check import SolvedModel, accept, accept_duals, rejected
 from engine.solvers.highs import stdout_silenced
 
 ALIASES = {"cbc": "COIN_CMD", "highs": "HiGHS", "highs_cmd": "HiGHS_CMD", "glpk": "GLPK_CMD",
@@ -66,6 +68,36 @@ def pulp_solver(name: str | None, options: SolverOptions, extra: list[str] | Non
     kwargs = {k: v for k, v in wanted.items()
               if v is not None and (k in parameters or (takes_any and k != "options"))}
     return pulp.getSolver(key, **kwargs)
+
+
+CBC_NAMES = ("COIN_CMD", "PULP_CBC_CMD")
+CBC_LP_OPTIONS = ("boundPropLevel off", "singletonBounds off")
+"""CBC options for an LP: no bound propagation before the LP solve. CBC 2.9xx (cbcbox, "CBC devel") tightens column
+bounds from the rows (singleton rows, then knapsack-style propagation) before it solves even an LP
+(``-initialSolve``, whatever ``-presolve`` says), and reports the duals of the tightened LP without mapping them
+back: a row that implied a bound gets a dual of 0 and its price moves to the reduced cost of a column strictly inside
+its own bounds (a 25% cap's USD 100/t became China's flow's reduced cost), or every row dual is 0 and every reduced
+cost its cost (all columns held by tightened bounds). The tightened bounds are implied by the rows, so the point is
+the same; only the duals are wrong. Passed only where the CBC binary knows them (``cbc_lp_options``)."""
+
+
+@functools.cache
+def cbc_lp_options(path: str | None) -> tuple[str, ...]:
+    """Those of ``CBC_LP_OPTIONS`` the CBC at ``path`` knows (``cbc -NAME??`` answers "Match for"; an older CBC, which
+    propagates no bounds before an LP, knows none)."""
+    if path is None:
+        return ()
+    known = []
+    for option in CBC_LP_OPTIONS:
+        name = option.split()[0]
+        try:
+            out = subprocess.run([path, f"-{name}??"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if f"Match for `{name}'" in out.stdout + out.stderr:
+            known.append(option)
+    return tuple(known)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -225,10 +257,13 @@ class PulpBackend:
 
     def solve(self, duals: bool = True) -> Solution:
         """Solve and check the point (``check.py``). When CBC's MIP returns a point that breaks the model (its
-        preprocessing has), solve again without preprocessing; a point that still breaks it is a solver error."""
+        preprocessing has), solve again without preprocessing; a point that still breaks it is a solver error.
+        Duals that are not optimal duals of the point are dropped, with the reason in ``extra['duals_refused']``
+        (``check.accept_duals``)."""
         solution = self._solve(self.solver, duals)
         violation = accept(solution, self.solved)
         if violation is None:
+            accept_duals(solution, self.solved, self.solver.name)
             return solution
         note = f"{self.solver.name} returned a point that breaks {violation}"
         if not (self.is_mip and self.solver.name in ("COIN_CMD", "PULP_CBC_CMD")):
@@ -239,11 +274,17 @@ class PulpBackend:
         again.rejected = [f"{note}; solved again without preprocessing"]
         again.seconds += solution.seconds
         violation = accept(again, self.solved)
-        return again if violation is None else rejected(again, violation, self.solver.name)
+        if violation is not None:
+            return rejected(again, violation, self.solver.name)
+        accept_duals(again, self.solved, self.solver.name)
+        return again
 
     def _solve(self, solver: pulp.LpSolver, duals: bool) -> Solution:
         assert self.prob is not None
         start = time.perf_counter()
+        options = list(getattr(solver, "options", []))
+        if solver.name in CBC_NAMES and not self.is_mip:  # the duals of the LP as given (``CBC_LP_OPTIONS``)
+            solver.options = options + [o for o in cbc_lp_options(getattr(solver, "path", None)) if o not in options]
         try:
             with stdout_silenced(not self.options.log):  # PuLP's HiGHS wrapper prints a banner from C++
                 self.prob.solve(solver)
@@ -251,6 +292,9 @@ class PulpBackend:
             return Solution(status=Status.ERROR, seconds=time.perf_counter() - start, message=str(exc))
         except KeyboardInterrupt:
             return Solution(status=Status.INTERRUPTED, seconds=time.perf_counter() - start, message="interrupted")
+        finally:
+            if solver.name in CBC_NAMES:
+                solver.options = options
         seconds = time.perf_counter() - start
         status = self._status()
         solution = Solution(status=status, seconds=seconds, message=pulp.LpStatus[self.prob.status],
