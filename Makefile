@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/critmin solve --out results/baseline --force
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
