@@ -15,8 +15,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
+    Tag,
     field_validator,
     model_serializer,
     model_validator,
@@ -53,7 +55,9 @@ NUMBER_RANGES: dict[str, tuple[float, float, str]] = {
     "sd": (0, 100, "(a multiplier, or its log for lognormal)"), "low": (0, 100, "(a multiplier)"),
     "high": (0, 100, "(a multiplier)"), "mode": (0, 100, "(a multiplier)"), "scenarios": (1, 10_000, "scenarios"),
     "evaluation": (1, 100_000, "scenarios"), "alpha": (0, 1, "(a probability level, strictly between 0 and 1)"),
-    "seed": (0, 2**63 - 1, "(a seed)"), "budget": (0, 1e15, "USD (present value), or a premium such as '+2%'"),
+    "seed": (0, 2**63 - 1, "(a seed)"), "share_of_supply_max": (0, 1, "(a share, 0-1)"),
+    "points": (2, 1001, "(points of the frontier)"),
+    "budget": (0, 1e15, "USD (present value), or a premium such as '+2%'"),
 }
 """The stated range and unit of every number a scenario may hold; errors quote them."""
 
@@ -559,6 +563,50 @@ class WorstCaseSettings(StrictModel):
         return by
 
 
+# ----------------------------------------------------------------------------------------------- market
+class MarketGoal(StrictModel):
+    """The buyer region's dependence goal in market mode (step 2): a cap θ on its China share of supply in every
+    mineral-year, Σ a·x_buyer ≤ θ · Σ x_buyer (``engine/market/build.py``). Give exactly one of:
+
+    - ``share_of_supply_max``: θ itself (a share, 0-1);
+    - ``budget``: the budget rule on the parametric frontier of θ (``engine/market/frontier.py``): ``'+2%'`` allows
+      a fall in the buyer region's welfare of at most 2% of what it spends on these minerals in the uncapped
+      equilibrium (present value), or an absolute present value in USD; ``points`` values of θ are solved.
+    """
+
+    share_of_supply_max: Share | None = None
+    budget: BudgetSpec | None = None
+    points: int = Field(21, ge=2, le=1001)
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> MarketGoal:
+        if (self.share_of_supply_max is None) == (self.budget is None):
+            raise ValueError("expected exactly one of share_of_supply_max (a cap θ, a share 0-1) and budget (a "
+                             "welfare budget such as '+2%' for the frontier of θ)")
+        return self
+
+
+class MarketSettings(StrictModel):
+    """``market: {mode: equilibrium, goal: …}``: market mode with the buyer region's goal. ``market: equilibrium``
+    is the same without a goal. Printed as its mode, so ``market: {self}`` reads ``market: equilibrium``."""
+
+    mode: Literal["equilibrium"] = "equilibrium"
+    goal: MarketGoal | None = None
+
+    def __str__(self) -> str:
+        return self.mode
+
+
+def _market_branch(value: Any) -> str:
+    """A mapping is ``MarketSettings``; anything else the word. The tags start with ``function-`` so that an error's
+    YAML path reads ``market.goal.budget``, without the branch's name (``scenario._strip_tags`` drops them)."""
+    return "function-settings" if isinstance(value, dict | MarketSettings) else "function-word"
+
+
+MarketSpec = Annotated[Annotated[Literal["none", "equilibrium"], Tag("function-word")]
+                       | Annotated[MarketSettings, Tag("function-settings")], Discriminator(_market_branch)]
+
+
 # --------------------------------------------------------------------------------------------- scenario
 class Scenario(StrictModel):
     """A validated scenario: the buyer, the horizon, the objective and the policies in force."""
@@ -581,9 +629,15 @@ class Scenario(StrictModel):
     robust: RobustSettings = Field(default_factory=RobustSettings)
     worstcase: WorstCaseSettings = Field(default_factory=WorstCaseSettings)
     strict: bool = False
-    market: Literal["none", "equilibrium"] = "none"
+    market: MarketSpec = "none"
     """``none``: today's single-buyer model. ``equilibrium``: the spatial price equilibrium of several regions
-    (market mode, step 1: ``critmin solve`` only; see the README's "Market mode (step 1)")."""
+    (market mode: ``critmin solve`` only; see the README's "Market mode"). A mapping (``MarketSettings``) adds the
+    buyer region's goal."""
+
+    @property
+    def market_goal(self) -> MarketGoal | None:
+        """The market goal, if the scenario sets one."""
+        return self.market.goal if isinstance(self.market, MarketSettings) else None
 
     @model_serializer(mode="wrap")
     def _leave_out_default_market(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

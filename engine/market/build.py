@@ -16,6 +16,13 @@ Rows:
                                                                deliveries (bans and quotas as a share); a bound
     balance          Σ_s x[s, r, y] − Σ_k q[r, m, y, k] = 0    per region, mineral and year: its dual is the price
 
+    goal (step 2)    Σ_s (a_s − θ) · x[s, buyer, y] ≤ 0         per mineral m and year y of the buyer region, when
+                                                               the scenario sets ``market.goal``: the China share
+                                                               of supply Σ a·x / Σ x at most θ. a_s is today's
+                                                               attribution of plant s (``dependence.basis``,
+                                                               ``engine/formulation/supply.py``); its dual, −λ·disc_y,
+                                                               gives the certificate price λ ≥ 0
+
 Objective (minimised: the negative of total surplus):
 
     Σ disc_y · (c_s + t(s→r) + tariff[s, r, y]) · x[s, r, y]  −  Σ disc_y · p_k · q[r, m, y, k]
@@ -62,7 +69,20 @@ class MarketLP:
     row_lower: np.ndarray
     row_upper: np.ndarray
     buyer_region: str
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per goal row: mineral, year, discount
+    goal_col: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # buyer flow columns
+    goal_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # their goal row (local)
+    theta: float | None = None  # the cap the matrix holds (None: the goal rows are free)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def first_goal_row(self) -> int:
+        """Rows: plant capacity, then balance, then goal rows."""
+        return len(self.plants) + len(self.balances)
+
+    def goal_values(self, theta: float) -> np.ndarray:
+        """The goal rows' coefficients a − θ on ``goal_col`` (module docstring)."""
+        return self.flows["attribution"].to_numpy(dtype=float)[self.goal_col] - theta
 
     @property
     def n_flows(self) -> int:
@@ -91,9 +111,11 @@ def _curves(loaded: LoadedScenario, market: MarketData, minerals: list[str], yea
     return curves
 
 
-def build_market(loaded: LoadedScenario, market: MarketData, *,
-                 capacity_basis: CapacityBasis = "full") -> MarketLP:
-    """The equilibrium LP of ``loaded`` on ``market``'s regions (see the module docstring)."""
+def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: CapacityBasis = "full",
+                 theta: float | None = None, goal_rows: bool = False) -> MarketLP:
+    """The equilibrium LP of ``loaded`` on ``market``'s regions (see the module docstring). ``theta``: the goal's
+    cap θ (goal rows Σ (a − θ)·x ≤ 0); ``goal_rows`` without ``theta``: the goal rows, free (upper bound +∞, the
+    coefficients of θ = 1), for a frontier to set θ on the same model."""
     model = build_model(loaded)  # today's plant rows, with the buyer's tariffs and restrictions applied
     supply = model.supply.reset_index(drop=True)
     years = list(model.years)
@@ -130,6 +152,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *,
     flows["delivered_cost_usd_per_t"] = unit + trade + tariff + credit
     allowed = np.where(to_buyer, supply["allowed_share"].to_numpy(dtype=float)[plant_of], 1.0)
     flows["upper_t"] = k_cap[plant_of] * allowed
+    flows["attribution"] = supply["attribution"].to_numpy(dtype=float)[plant_of]
     # --- demand steps and balance rows (region, mineral, year in sorted order)
     steps = demand_steps(curves)
     balances = curves[["region", "mineral", "year"]].sort_values(["region", "mineral", "year"], kind="stable")
@@ -149,10 +172,27 @@ def build_market(loaded: LoadedScenario, market: MarketData, *,
     rows = np.concatenate([plant_of, n_p + flow_row, n_p + step_row])
     cols = np.concatenate([np.arange(n_x), np.arange(n_x), n_x + np.arange(n_q)])
     vals = np.concatenate([np.ones(n_x), np.ones(n_x), -np.ones(n_q)])
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_p + n_b, n_x + n_q))
+    # --- goal rows (buyer region, one per mineral and year): Σ (a − θ)·x ≤ 0
+    goals = balances.loc[balances["region"] == buyer, ["mineral", "year", "discount"]].reset_index(drop=True)
+    with_goal = goal_rows or theta is not None
+    if not with_goal:
+        goals = goals.iloc[:0]
+    goal_key = pd.MultiIndex.from_frame(goals[["mineral", "year"]])
+    goal_col = np.flatnonzero(to_buyer) if with_goal else np.zeros(0, dtype=np.int64)
+    goal_row = goal_key.get_indexer(pd.MultiIndex.from_frame(flows.loc[goal_col, ["mineral", "year"]]))
+    n_g = len(goals)
+    lp = MarketLP(flows=flows, steps=steps, plants=plants, balances=balances, cost=cost, lower=lower, upper=upper,
+                  matrix=sp.csc_matrix((0, 0)), row_lower=np.zeros(0), row_upper=np.zeros(0), buyer_region=buyer,
+                  goals=goals, goal_col=goal_col.astype(np.int64), goal_row=goal_row.astype(np.int64),
+                  theta=theta, warnings=list(model.warnings))
+    g_vals = lp.goal_values(1.0 if theta is None else theta)
+    nz = g_vals != 0.0
+    rows = np.concatenate([rows, n_p + n_b + goal_row[nz]])
+    cols = np.concatenate([cols, goal_col[nz]])
+    vals = np.concatenate([vals, g_vals[nz]])
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_p + n_b + n_g, n_x + n_q))
     matrix.sort_indices()
-    row_lower = np.concatenate([np.full(n_p, -np.inf), np.zeros(n_b)])
-    row_upper = np.concatenate([k_cap, np.zeros(n_b)])
-    return MarketLP(flows=flows, steps=steps, plants=plants, balances=balances, cost=cost, lower=lower,
-                    upper=upper, matrix=matrix, row_lower=row_lower, row_upper=row_upper, buyer_region=buyer,
-                    warnings=list(model.warnings))
+    lp.matrix = matrix
+    lp.row_lower = np.concatenate([np.full(n_p, -np.inf), np.zeros(n_b), np.full(n_g, -np.inf)])
+    lp.row_upper = np.concatenate([k_cap, np.zeros(n_b), np.full(n_g, np.inf if theta is None else 0.0)])
+    return lp

@@ -10,6 +10,9 @@ Interval rule (the prices this region's own columns allow, the plants' capacity 
     high = min( p_k of every step served (q_k > 0),  delivered cost of every route whose plant has spare capacity
                 and which is not at its bound )
 
+With the buyer region's goal (step 2) a route's delivered cost to the buyer includes its certificate λ(a − θ)
+(``goal.py``): a credit lowers it, a charge raises it.
+
 Complementary slackness puts the price inside [low, high]; ``low_set_by`` and ``high_set_by`` name the step or
 plant that sets each end (blank high: nothing bounds the price from above).
 
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from engine.market.build import MarketLP
+from engine.market.goal import flow_certificate
 from engine.market.solve import MarketSolution
 
 TOL_T = 1e-6
@@ -54,6 +58,7 @@ def price_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
     flows = lp.flows.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]])),
                             x=sol.x)
     flows["label"] = "supply " + flows["source_id"].astype(str)
+    flows["delivered_cost_usd_per_t"] = flows["delivered_cost_usd_per_t"].to_numpy() + flow_certificate(lp, sol)
     used = flows.groupby(["source_id", "year"], sort=False)["x"].transform("sum")
     spare = (used.to_numpy() < flows["capacity_t"].to_numpy() - TOL_T) & \
         (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T)

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -14,12 +15,27 @@ from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.build import CapacityBasis, MarketLP, build_market
 from engine.market.demand import STEPS_ABOVE, STEPS_BELOW
+from engine.market.frontier import Frontier, WelfareAccount, run_frontier
+from engine.market.goal import buyer_measures, certificate_table, flow_certificate
 from engine.market.prices import price_table
-from engine.market.solve import MarketSolution, solve_lp
+from engine.market.solve import MarketSolution, MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 
 DOMINATED = ("ga", "ge")  # one seller holds most capacity: a competitive price understates the market's
+
+
+@dataclass
+class GoalResult:
+    """The buyer region's goal (step 2): the uncapped equilibrium it is measured against, the certificates, who
+    pays, and (with a budget) the frontier of θ."""
+
+    theta: float
+    uncapped: MarketSolution
+    certificates: pd.DataFrame
+    who_pays: pd.DataFrame
+    spend_pv_usd: float
+    frontier: Frontier | None = None
 
 
 @dataclass
@@ -35,6 +51,7 @@ class MarketResult:
     flows: pd.DataFrame
     seconds: float
     summary: dict = field(default_factory=dict)
+    goal: GoalResult | None = None
 
     @property
     def text(self) -> str:
@@ -48,6 +65,11 @@ class MarketResult:
             write_csv(self.prices, tmp / "prices.csv")
             write_csv(self.welfare, tmp / "welfare.csv")
             write_csv(self.flows, tmp / "market_flows.csv")
+            if self.goal is not None:
+                write_csv(self.goal.certificates, tmp / "certificates.csv")
+                write_csv(self.goal.who_pays, tmp / "who_pays.csv")
+                if self.goal.frontier is not None:
+                    write_csv(self.goal.frontier.points, tmp / "frontier.csv")
             resolved = self.loaded.scenario.model_dump(mode="json", exclude_none=True)
             (tmp / "scenario.yaml").write_text(
                 "# The scenario exactly as solved (inheritance resolved, defaults filled in).\n"
@@ -58,21 +80,66 @@ class MarketResult:
 
 def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "full", log: bool = False,
                  time_limit: float | None = None) -> MarketResult:
-    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables)."""
+    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables); with ``market.goal``,
+    also the uncapped equilibrium and the goal's θ (given, or chosen by the budget rule on the frontier)."""
     start = time.perf_counter()
     market = load_market(loaded.dataset, loaded.scenario.buyer)
-    lp = build_market(loaded, market, capacity_basis=capacity_basis)
-    sol = solve_lp(lp, log=log, time_limit=time_limit)
+    spec = loaded.scenario.market_goal
+    lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None)
+    solver = MarketSolver(lp, log=log, time_limit=time_limit)
+    sol = solver.solve()
+    goal = None
+    if spec is not None:
+        uncapped = sol
+        account = WelfareAccount(lp, market, loaded.dataset.ownership)
+        frontier = None
+        if spec.share_of_supply_max is not None:
+            theta = float(spec.share_of_supply_max)
+        else:
+            budget = spec.budget
+            frontier = run_frontier(solver, account, uncapped, points=spec.points,
+                                    budget_premium=budget.premium if budget else None,
+                                    budget_absolute_usd=budget.absolute_usd if budget else None)
+            theta = float(frontier.points["theta"].iloc[frontier.chosen]) if frontier.chosen is not None else 1.0
+        solver.set_theta(theta)
+        sol = solver.solve()
+        certificates = certificate_table(lp, sol, buyer_measures(lp, uncapped))
+        goal = GoalResult(theta=theta, uncapped=uncapped, certificates=certificates,
+                          who_pays=who_pays(lp, account, uncapped, sol), spend_pv_usd=account.spend_pv(uncapped),
+                          frontier=frontier)
     flows = lp.flows.assign(tonnes=sol.x)
-    flows = flows.loc[flows["tonnes"] > 1e-9, ["source_id", "mineral", "location", "home_region", "region", "year",
-                                               "tonnes", "unit_cost_usd_per_t", "trade_cost_usd_per_t",
-                                               "tariff_usd_per_t", "delivered_cost_usd_per_t"]]
-    result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=price_table(lp, sol),
+    columns = ["source_id", "mineral", "location", "home_region", "region", "year", "tonnes", "unit_cost_usd_per_t",
+               "trade_cost_usd_per_t", "tariff_usd_per_t", "delivered_cost_usd_per_t"]
+    if goal is not None:
+        flows["certificate_usd_per_t"] = np.round(flow_certificate(lp, sol), 6) + 0.0
+        columns.append("certificate_usd_per_t")
+    flows = flows.loc[flows["tonnes"] > 1e-9, columns]
+    prices = price_table(lp, sol)
+    if goal is not None:
+        prices["price_uncapped_usd_per_t"] = np.round(goal.uncapped.price, 6) + 0.0
+    result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=prices,
                           welfare=welfare_table(lp, sol, market, loaded.dataset.ownership),
-                          flows=flows.reset_index(drop=True), seconds=0.0)
+                          flows=flows.reset_index(drop=True), seconds=0.0, goal=goal)
     result.seconds = time.perf_counter() - start
     result.summary = market_summary(result)
     return result
+
+
+def who_pays(lp: MarketLP, account: WelfareAccount, uncapped: MarketSolution, goal: MarketSolution) -> pd.DataFrame:
+    """``who_pays.csv``: per region, welfare in present value without and with the goal, the change of each part,
+    and the change in the cost of its uncapped consumption at the goal's prices (a Laspeyres index, percent)."""
+    before = account.by_region(uncapped).set_index("region")
+    after = account.by_region(goal).set_index("region")
+    out = pd.DataFrame({"region": before.index, "welfare_uncapped_pv_usd": before["welfare_pv_usd"].to_numpy(),
+                        "welfare_goal_pv_usd": after["welfare_pv_usd"].to_numpy()})
+    for part in ("consumer_surplus", "producer_surplus", "government_revenue", "welfare"):
+        out[f"{part}_change_pv_usd"] = (after[f"{part}_pv_usd"] - before[f"{part}_pv_usd"]).to_numpy()
+    basket = account.disc_s * uncapped.q
+    paid_before = np.bincount(account.region_s, basket * uncapped.price[account.row_s], minlength=len(out))
+    paid_after = np.bincount(account.region_s, basket * goal.price[account.row_s], minlength=len(out))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["price_change_pct"] = np.where(paid_before > 0, 100.0 * (paid_after - paid_before) / paid_before, 0.0)
+    return out
 
 
 def _names(loaded: LoadedScenario) -> dict[str, str]:
@@ -107,7 +174,7 @@ def market_summary(result: MarketResult) -> dict:
                for r, row in zip(pv["region"], pv.to_dict("records"), strict=True)}
     return stamped({
         "scenario": {"name": s.name, "file": str(result.loaded.path) if result.loaded.path else None},
-        "market": "equilibrium", "market_step": 1,
+        "market": "equilibrium", "market_step": 2 if result.goal is not None else 1,
         "buyer_region": result.lp.buyer_region,
         "regions": list(result.market.regions["region"]),
         "money": "real USD of 2024; prices in each year's money, welfare also as present value at "
@@ -120,13 +187,49 @@ def market_summary(result: MarketResult) -> dict:
         "prices_first_year": {"year": first, "by_mineral_usd_per_t": prices},
         "buyer_imports_first_year": {"year": first, "by_mineral": us_imports},
         "welfare": welfare,
+        "goal": goal_summary(result),
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
-                    "the buyer's row policies (caps, content rules, quotas in tonnes)", "the dependence goal",
-                    "every command but solve"],
+                    "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
+                    "calibration and the backcast", "every command but solve", "the choice of the default mode"],
     })
 
 
+def goal_summary(result: MarketResult) -> dict | None:
+    """The goal's θ, certificate prices, the buyer's welfare change and who pays; the frontier and its choice."""
+    goal = result.goal
+    if goal is None:
+        return None
+    names = _names(result.loaded)
+    c = goal.certificates
+    wp = goal.who_pays.set_index("region")
+    buyer = result.lp.buyer_region
+    out: dict = {
+        "share_of_supply_max": goal.theta,
+        "rule": "China share of supply of the buyer region at most theta in every mineral-year "
+                "(attribution: dependence.basis)",
+        "certificate_price_usd_per_t": {names[m]: {str(y): float(v) for y, v in
+                                                   zip(g["year"], g["certificate_price_usd_per_t"], strict=True)}
+                                        for m, g in c.groupby("mineral", sort=True)},
+        "binding_mineral_years": int(c["binding"].sum()),
+        "buyer_spend_uncapped_pv_usd": goal.spend_pv_usd,
+        "buyer_welfare_change_pv_usd": float(wp.loc[buyer, "welfare_change_pv_usd"]),
+        "who_pays": {r: {"welfare_change_pv_usd": float(row["welfare_change_pv_usd"]),
+                         "price_change_pct": float(row["price_change_pct"])}
+                     for r, row in wp.iterrows()},
+    }
+    f = goal.frontier
+    if f is not None:
+        budget = result.loaded.scenario.market_goal.budget if result.loaded.scenario.market_goal else None
+        out["frontier"] = {"points": len(f.points), "budget": str(budget).replace(" over least cost", " of spend")
+                           if budget is not None else None,
+                           "budget_usd": f.budget_usd, "seconds": f.seconds,
+                           "points_per_second": f.points_per_second,
+                           "chosen_theta": None if f.chosen is None else float(f.points["theta"].iloc[f.chosen])}
+    return out
+
+
 def _money(v: float) -> str:
+    v = 0.0 if abs(v) < 5e3 else v  # no "-0.00 m"
     a = abs(v)
     unit = (1e9, "bn") if a >= 1e9 else (1e6, "m")
     return f"{'-' if v < 0 else ''}{a / unit[0]:,.2f} {unit[1]}"
@@ -138,7 +241,8 @@ def summary_text(result: MarketResult) -> str:
     first = s.years[0]
     names = _names(loaded)
     regions = list(result.market.regions["region"])
-    lines = [f"Scenario '{s.name}' ({loaded.path if loaded.path else 'inline'}): market mode, step 1 "
+    step = 2 if result.goal else 1
+    lines = [f"Scenario '{s.name}' ({loaded.path if loaded.path else 'inline'}): market mode, step {step} "
              f"(spatial price equilibrium)",
              f"  Regions {', '.join(regions)}; buyer region {lp.buyer_region}; {s.horizon.start}-{s.horizon.end}; "
              f"total surplus maximised.",
@@ -174,6 +278,75 @@ def summary_text(result: MarketResult) -> str:
                      f"{_money(row['producer_surplus_pv_usd']):>14}{_money(row['government_revenue_pv_usd']):>14}"
                      f"{_money(row['welfare_pv_usd']):>14}")
     lines += ["  (consumer surplus on each region's demand curve; producer surplus of the capacity its countries "
-              "own by equity; government revenue: tariffs)",
-              "  Not in step 1: JV builds, stockpiles, other regions' policies, the dependence goal."]
+              "own by equity; government revenue: tariffs" + (" and the goal's certificates)" if result.goal else ")")]
+    if result.goal is not None:
+        lines += goal_text(result)
+    lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
+                 "backcast, other commands.")
     return "\n".join(lines)
+
+
+def goal_text(result: MarketResult) -> list[str]:
+    """The goal's lines: the frontier (with a budget), the chosen θ, certificate prices and who pays."""
+    goal = result.goal
+    assert goal is not None
+    lp, s = result.lp, result.loaded.scenario
+    buyer = lp.buyer_region
+    names = _names(result.loaded)
+    lines = [""]
+    f = goal.frontier
+    if f is not None:
+        others = [r for r in result.market.regions["region"] if r != buyer]
+        budget = s.market_goal.budget if s.market_goal else None
+        premium = budget.premium if budget is not None else None
+        shown = f"+{100 * premium:g}% of {buyer}'s spend" if premium is not None else "an absolute budget"
+        lines += [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
+                  f"{len(f.points)} points, warm, {f.seconds:.2f} s ({f.points_per_second:,.0f} points/s)",
+                  f"  Budget {shown}: a fall in {buyer} welfare of at most {_money(f.budget_usd)} USD "
+                  f"(uncapped spend {_money(f.spend_pv_usd)} USD, present value)",
+                  f"  {'theta':>6}{'exposure':>10}{'share':>8}{'dW ' + buyer:>12}{'% spend':>9}{'cert max':>11}"
+                  + "".join(f"{'dW ' + r:>11}" for r in others)]
+        for i, row in f.points.iterrows():
+            mark = " <- chosen" if f.chosen == i else ("" if row["within_budget"] else "  over budget")
+            lines.append(f"  {row['theta']:>6.3f}{row['exposure_pct']:>9.1f}%"
+                         f"{row['share_of_supply_mean_pct'] + 0.0:>7.1f}%"
+                         f"{_money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row['loss_pct_of_spend'] + 0.0:>8.2f}%"
+                         f"{row['certificate_max_usd_per_t']:>11,.0f}"
+                         + "".join(f"{_money(row[f'welfare_change_{r}_pv_usd']):>11}" for r in others) + mark)
+        lines.append("  (exposure: mean over mineral-years of China-attributed + unconsumed reference tonnes, % of the "
+                     "reference; share: mean China share of supply; dW: welfare change, USD present value; cert max: "
+                     "the largest certificate price, USD/t)")
+        if f.chosen is None:
+            lines.append("  No point is within the budget; the results below are the uncapped equilibrium.")
+        lines.append("")
+    c = goal.certificates
+    lines.append(f"  Goal: {buyer} China share of supply <= {goal.theta:.1%} in every mineral-year; binding in "
+                 f"{int(c['binding'].sum())} of {len(c)} mineral-years")
+    lines.append("  Certificate price (USD/t of attribution above theta; charge lambda(a - theta) per tonne: "
+                 "lambda(1 - theta) on a China tonne, a credit of lambda*theta on others)")
+    for m, g in c.groupby("mineral", sort=True):
+        bind = g[g["binding"]]
+        if bind.empty:
+            lines.append(f"  {names[m]:<11}slack in every year (lambda 0)")
+            continue
+        lo, hi = bind["certificate_price_usd_per_t"].min(), bind["certificate_price_usd_per_t"].max()
+        years = f"{bind['year'].min()}-{bind['year'].max()}" if len(bind) > 1 else str(bind["year"].iloc[0])
+        lines.append(f"  {names[m]:<11}lambda {lo:,.0f}" + (f"-{hi:,.0f}" if hi > lo else "")
+                     + f" in {len(bind)} years ({years}); charge on a China tonne "
+                     f"{lo * (1 - goal.theta):,.0f}" + (f"-{hi * (1 - goal.theta):,.0f}" if hi > lo else "")
+                     + f", credit {lo * goal.theta:,.0f}" + (f"-{hi * goal.theta:,.0f}" if hi > lo and goal.theta
+                                                             else ""))
+    wp = goal.who_pays.set_index("region")
+    spend = goal.spend_pv_usd
+    change = float(wp.loc[buyer, "welfare_change_pv_usd"])
+    lines += ["", "  Who pays (against the uncapped equilibrium; USD, present value; price: cost of the uncapped "
+                  "basket at the goal's prices)",
+              f"  {buyer} welfare change {_money(change)} ({-change / spend:.2%} of its uncapped spend "
+              f"{_money(spend)})" if spend > 0 else f"  {buyer} welfare change {_money(change)}",
+              f"  {'region':<8}{'consumer':>12}{'producer':>12}{'government':>12}{'welfare':>12}{'price':>9}"]
+    for r, row in wp.iterrows():
+        lines.append(f"  {r:<8}{_money(row['consumer_surplus_change_pv_usd']):>12}"
+                     f"{_money(row['producer_surplus_change_pv_usd']):>12}"
+                     f"{_money(row['government_revenue_change_pv_usd']):>12}{_money(row['welfare_change_pv_usd']):>12}"
+                     f"{row['price_change_pct']:>+8.2f}%")
+    return lines

@@ -5,6 +5,11 @@
                        where e(r, s) is the equity in plant s held by countries home to region r (ownership.csv;
                        the remainder is held in the plant's location country, as everywhere in critmin)
     government revenue GR_r = Σ tariff[s, r] · x[s, r]                      tariffs collected on r's imports
+                            + Σ λ(a_s − θ) · x[s, r]      (the buyer region, with its goal: the certificates'
+                                                           charges less their credits; 0 when the cap binds)
+
+With the goal the certificate is taken out of the margin in PS: a plant's rent on a flow to the buyer region is
+(price − delivered cost − λ(a − θ))·x, so a China-attributed plant pays the charge and another earns the credit.
 
 Delivered cost is production cost + trade cost + tariff (+ a lost credit, which is nobody's revenue), so the sum of
 every region's welfare is total surplus (the LP's objective, negated) plus the tariffs it counts as a cost. Trade
@@ -18,6 +23,7 @@ import pandas as pd
 from engine.inputs.market_tables import MarketData
 from engine.inputs.ownership import equity_table
 from engine.market.build import MarketLP
+from engine.market.goal import flow_certificate
 from engine.market.solve import MarketSolution
 
 WELFARE_PARTS = ("consumer_surplus_usd", "producer_surplus_usd", "government_revenue_usd")
@@ -30,8 +36,9 @@ def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownersh
     row_s = key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]]))
     cs = (lp.steps["wtp_usd_per_t"].to_numpy() - sol.price[row_s]) * sol.q
     row_f = key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]]))
-    margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy()) * sol.x
-    gr = lp.flows["tariff_usd_per_t"].to_numpy() * sol.x
+    certificate = flow_certificate(lp, sol)
+    margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy() - certificate) * sol.x
+    gr = (lp.flows["tariff_usd_per_t"].to_numpy() + certificate) * sol.x
     # producer surplus by owner: equity of each plant, owner country -> region
     plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
     equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
