@@ -168,7 +168,9 @@ def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_l
         return
     click.echo(result.text)
     if not no_write:
-        click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv, summary.json)")
+        goal = ", certificates.csv, who_pays.csv" if result.goal else ""
+        goal += ", frontier.csv" if result.goal and result.goal.frontier else ""
+        click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv{goal}, summary.json)")
 
 
 def load_warned(model: str | None) -> Any:

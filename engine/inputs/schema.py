@@ -15,10 +15,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
-    Tag,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -565,13 +564,16 @@ class WorstCaseSettings(StrictModel):
 
 # ----------------------------------------------------------------------------------------------- market
 class MarketGoal(StrictModel):
-    """The buyer region's dependence goal in market mode (step 2): a cap θ on its China share of supply in every
-    mineral-year, Σ a·x_buyer ≤ θ · Σ x_buyer (``engine/market/build.py``). Give exactly one of:
+    """``market_goal``: the buyer region's dependence goal in market mode (step 2; needs ``market: equilibrium``):
+    a cap θ on its China share of supply in every mineral-year, Σ a·x_buyer ≤ θ · Σ x_buyer
+    (``engine/market/build.py``). Give one of:
 
     - ``share_of_supply_max``: θ itself (a share, 0-1);
     - ``budget``: the budget rule on the parametric frontier of θ (``engine/market/frontier.py``): ``'+2%'`` allows
       a fall in the buyer region's welfare of at most 2% of what it spends on these minerals in the uncapped
       equilibrium (present value), or an absolute present value in USD; ``points`` values of θ are solved.
+
+    Neither (the default): no goal.
     """
 
     share_of_supply_max: Share | None = None
@@ -580,31 +582,14 @@ class MarketGoal(StrictModel):
 
     @model_validator(mode="after")
     def _one_goal(self) -> MarketGoal:
-        if (self.share_of_supply_max is None) == (self.budget is None):
-            raise ValueError("expected exactly one of share_of_supply_max (a cap θ, a share 0-1) and budget (a "
-                             "welfare budget such as '+2%' for the frontier of θ)")
+        if self.share_of_supply_max is not None and self.budget is not None:
+            raise ValueError("expected one of share_of_supply_max (a cap θ, a share 0-1) and budget (a welfare "
+                             "budget such as '+2%' for the frontier of θ), not both")
         return self
 
-
-class MarketSettings(StrictModel):
-    """``market: {mode: equilibrium, goal: …}``: market mode with the buyer region's goal. ``market: equilibrium``
-    is the same without a goal. Printed as its mode, so ``market: {self}`` reads ``market: equilibrium``."""
-
-    mode: Literal["equilibrium"] = "equilibrium"
-    goal: MarketGoal | None = None
-
-    def __str__(self) -> str:
-        return self.mode
-
-
-def _market_branch(value: Any) -> str:
-    """A mapping is ``MarketSettings``; anything else the word. The tags start with ``function-`` so that an error's
-    YAML path reads ``market.goal.budget``, without the branch's name (``scenario._strip_tags`` drops them)."""
-    return "function-settings" if isinstance(value, dict | MarketSettings) else "function-word"
-
-
-MarketSpec = Annotated[Annotated[Literal["none", "equilibrium"], Tag("function-word")]
-                       | Annotated[MarketSettings, Tag("function-settings")], Discriminator(_market_branch)]
+    @property
+    def is_set(self) -> bool:
+        return self.share_of_supply_max is not None or self.budget is not None
 
 
 # --------------------------------------------------------------------------------------------- scenario
@@ -629,15 +614,23 @@ class Scenario(StrictModel):
     robust: RobustSettings = Field(default_factory=RobustSettings)
     worstcase: WorstCaseSettings = Field(default_factory=WorstCaseSettings)
     strict: bool = False
-    market: MarketSpec = "none"
+    market: Literal["none", "equilibrium"] = "none"
     """``none``: today's single-buyer model. ``equilibrium``: the spatial price equilibrium of several regions
-    (market mode: ``critmin solve`` only; see the README's "Market mode"). A mapping (``MarketSettings``) adds the
-    buyer region's goal."""
+    (market mode: ``critmin solve`` only; see the README's "Market mode")."""
+    market_goal: MarketGoal = Field(default_factory=MarketGoal)
+    """The buyer region's goal in market mode (``MarketGoal``); unset by default."""
+
+    @field_validator("market_goal")
+    @classmethod
+    def _goal_needs_market(cls, goal: MarketGoal, info: ValidationInfo) -> MarketGoal:
+        if goal.is_set and info.data.get("market", "none") == "none":
+            raise ValueError("a goal needs market: equilibrium; got market: none")
+        return goal
 
     @property
-    def market_goal(self) -> MarketGoal | None:
+    def goal(self) -> MarketGoal | None:
         """The market goal, if the scenario sets one."""
-        return self.market.goal if isinstance(self.market, MarketSettings) else None
+        return self.market_goal if self.market_goal.is_set else None
 
     @model_serializer(mode="wrap")
     def _leave_out_default_market(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -646,6 +639,8 @@ class Scenario(StrictModel):
         dumped = handler(self)
         if isinstance(dumped, dict) and dumped.get("market") == "none":
             dumped.pop("market")
+        if isinstance(dumped, dict) and not self.market_goal.is_set:
+            dumped.pop("market_goal", None)
         return dumped
 
     @field_validator("policies")

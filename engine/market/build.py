@@ -17,7 +17,7 @@ Rows:
     balance          Σ_s x[s, r, y] − Σ_k q[r, m, y, k] = 0    per region, mineral and year: its dual is the price
 
     goal (step 2)    Σ_s (a_s − θ) · x[s, buyer, y] ≤ 0         per mineral m and year y of the buyer region, when
-                                                               the scenario sets ``market.goal``: the China share
+                                                               the scenario sets ``market_goal``: the China share
                                                                of supply Σ a·x / Σ x at most θ. a_s is today's
                                                                attribution of plant s (``dependence.basis``,
                                                                ``engine/formulation/supply.py``); its dual, −λ·disc_y,

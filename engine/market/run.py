@@ -80,11 +80,11 @@ class MarketResult:
 
 def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "full", log: bool = False,
                  time_limit: float | None = None) -> MarketResult:
-    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables); with ``market.goal``,
+    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables); with ``market_goal``,
     also the uncapped equilibrium and the goal's θ (given, or chosen by the budget rule on the frontier)."""
     start = time.perf_counter()
     market = load_market(loaded.dataset, loaded.scenario.buyer)
-    spec = loaded.scenario.market_goal
+    spec = loaded.scenario.goal
     lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None)
     solver = MarketSolver(lp, log=log, time_limit=time_limit)
     sol = solver.solve()
@@ -219,7 +219,7 @@ def goal_summary(result: MarketResult) -> dict | None:
     }
     f = goal.frontier
     if f is not None:
-        budget = result.loaded.scenario.market_goal.budget if result.loaded.scenario.market_goal else None
+        budget = result.loaded.scenario.goal.budget if result.loaded.scenario.goal else None
         out["frontier"] = {"points": len(f.points), "budget": str(budget).replace(" over least cost", " of spend")
                            if budget is not None else None,
                            "budget_usd": f.budget_usd, "seconds": f.seconds,
@@ -297,7 +297,7 @@ def goal_text(result: MarketResult) -> list[str]:
     f = goal.frontier
     if f is not None:
         others = [r for r in result.market.regions["region"] if r != buyer]
-        budget = s.market_goal.budget if s.market_goal else None
+        budget = s.goal.budget if s.goal else None
         premium = budget.premium if budget is not None else None
         shown = f"+{100 * premium:g}% of {buyer}'s spend" if premium is not None else "an absolute budget"
         lines += [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
