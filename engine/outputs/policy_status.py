@@ -295,13 +295,13 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
         covered.loc[covered["family"] != "dependence_cap", column] = covered[column].where(
             covered[column].abs() >= 5e-7, 0.0)
     rows, by_policy = [], {}
+    counts = _covers(covered)
     if removals is None:
-        rows = [_not_computed(p.name, p.type, covered) for p in model.scenario.policies]
+        rows = [_not_computed(p.name, p.type, counts.get(p.name, 0)) for p in model.scenario.policies]
     for v in removals or []:
         change = changes(model, base, figures(v.model, v.plan, v.cost_usd)) if v.ok else None
         by_policy[v.policy] = change
-        part = covered[covered["policy"] == v.policy]
-        n = int(part[["mineral", "year"]].drop_duplicates().shape[0])
+        n = counts.get(v.policy, 0)
         moved = [] if change is None else [label for name, label in MEASURES if change[name] != 0
                                            and not np.isnan(change[name])]
         status = "not solved" if change is None else ("binds" if moved else "slack")
@@ -348,11 +348,19 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
     return policies, years
 
 
-def _not_computed(policy: str, kind: str, covered: pd.DataFrame) -> dict:
-    """A policy's row of ``policies.csv`` when the impacts were skipped."""
-    part = covered[covered["policy"] == policy]
+def _covers(covered: pd.DataFrame) -> dict[str, int]:
+    """The mineral-years each policy covers: its rows of ``_covered``'s table, which has one per policy and
+    mineral-year (counted once for every policy, where a filter and a drop_duplicates per policy took 3 ms each)."""
+    counts: dict[str, int] = {}
+    for policy in covered["policy"].tolist() if len(covered) else []:
+        counts[policy] = counts.get(policy, 0) + 1
+    return counts
+
+
+def _not_computed(policy: str, kind: str, covers: int) -> dict:
+    """A policy's row of ``policies.csv`` when the impacts were skipped (``covers``: its mineral-years)."""
     return {"policy": policy, "type": kind, "status": NOT_COMPUTED, "changes": "",
-            "covers_mineral_years": int(part[["mineral", "year"]].drop_duplicates().shape[0]),
+            "covers_mineral_years": covers,
             "unmet_mineral_years": np.nan,
             **{k: np.nan for k in ("unmet_added_t", "cost_with_unmet_added_usd", "least_cost_added_usd",
                                    "exposure_added_pp", "share_of_supply_added_pp")},
