@@ -412,12 +412,17 @@ def policy_summary(policies: pd.DataFrame, years: pd.DataFrame, names: dict[str,
     mineral-years it covers and changes unmet demand in, and its best one-unit relaxation."""
     names = names or {}
     out = []
+    tried_at: dict[str, list[int]] = {}  # each policy's rows of policy_years.csv with a relaxation, in order
+    if len(years):
+        for i, (policy, relaxed_by) in enumerate(zip(years["policy"].tolist(), years["relaxed_by"].tolist(),
+                                                     strict=True)):
+            if relaxed_by != "":
+                tried_at.setdefault(policy, []).append(i)
     for r in policies.to_dict("records"):
-        part = years[years["policy"] == r["policy"]]
         unmet_years = policies.attrs.get("unmet_by_year", {}).get(r["policy"], [])
-        tried = part[part["relaxed_by"] != ""]
         best = None
-        if len(tried):
+        if r["policy"] in tried_at:
+            tried = years.iloc[tried_at[r["policy"]]]
             columns = ["relaxed_unmet_change_t", "relaxed_exposure_change_pp", "relaxed_cost_with_unmet_change_usd",
                        "relaxed_least_cost_change_usd"]
             keys = [tuple(-abs(float(v)) if np.isfinite(v) else 0.0 for v in row) for row in
