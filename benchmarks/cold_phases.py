@@ -57,7 +57,7 @@ PARTS: list[tuple[str, str, str]] = [
     ("engine.run", "shadow_prices", "shadow prices"),
     ("engine.run", "policy_tables", "policy impacts' tables"),
     ("engine.run", "make_summary", "summary"),
-    ("engine.inputs.names", "_names", "printout: the dataset's names read"),
+    ("engine.inputs.names", "_read", "printout: the dataset's names read (engine.inputs.names)"),
     ("engine.outputs.display", "render_summary", "printout"),
 ]
 """The command's parts: (module, attribute, label); none runs inside another."""

@@ -168,6 +168,15 @@ def figures(model: Model, plan: Plan, cost_usd: float | None) -> dict:
             "share_pct": aggregate_dependence(model, m.share_of_supply_pct)}
 
 
+def _variant_figures(v: Variant) -> dict:
+    """``figures`` of a re-solve, made once per variant (``relaxation_candidates`` and ``policy_tables`` read each
+    removal's three times)."""
+    made = v.__dict__.get("_figures")
+    if made is None:
+        made = v.__dict__["_figures"] = figures(v.model, v.plan, v.cost_usd)
+    return made
+
+
 def base_figures(model: Model, plan: Plan) -> dict:
     """The base plan's figures (its cost at the model's own prices)."""
     return figures(model, plan, float(objectives(model)["cost"] @ plan.x) * model.money_unit)
@@ -207,7 +216,17 @@ def changes(model: Model, base: dict, other: dict, sign: float = 1.0) -> dict:
 
 def _covered(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Every policy's mineral-years at the plan (limit, used, slack), one row per policy and mineral-year (the row
-    nearest its limit where a policy has several: countries, or a quota row and its bounds)."""
+    nearest its limit where a policy has several: countries, or a quota row and its bounds). Made once per model and
+    point (``relaxation_candidates`` and ``policy_tables`` both ask for the plan's); each caller gets its own copy."""
+    cached = getattr(model, "_covered_cache", None)
+    if cached is not None and cached[0].shape == x.shape and np.array_equal(cached[0], x, equal_nan=True):
+        return cached[1].copy()
+    table = _covered_table(model, x)
+    model._covered_cache = (x.copy(), table)
+    return table.copy()
+
+
+def _covered_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     frames = [f for f in (_row_status(model, x), _bound_status(model, x), _charge_status(model, x)) if len(f)]
     if not frames:
         return pd.DataFrame(columns=["policy", "family", "mineral", "year", "country", "limit", "used", "slack"])
@@ -237,9 +256,9 @@ def relaxation_candidates(model: Model, plan: Plan, removals: list[Variant], dua
             dual_size[key] = max(dual_size.get(key, 0.0), abs(float(r.dual_usd)))
     out = []
     for v in removals:
-        if not v.ok or not _binds(model, changes(model, base, figures(v.model, v.plan, v.cost_usd))):
+        if not v.ok or not _binds(model, changes(model, base, _variant_figures(v))):
             continue
-        unmet = changes(model, base, figures(v.model, v.plan, v.cost_usd))["unmet_by_year"]
+        unmet = changes(model, base, _variant_figures(v))["unmet_by_year"]
         mine = covered[(covered["policy"] == v.policy) & covered["family"].isin(list(UNITS))]
         ranked = []
         for r in mine.itertuples(index=False):
@@ -299,7 +318,7 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
     if removals is None:
         rows = [_not_computed(p.name, p.type, counts.get(p.name, 0)) for p in model.scenario.policies]
     for v in removals or []:
-        change = changes(model, base, figures(v.model, v.plan, v.cost_usd)) if v.ok else None
+        change = changes(model, base, _variant_figures(v)) if v.ok else None
         by_policy[v.policy] = change
         n = counts.get(v.policy, 0)
         moved = [] if change is None else [label for name, label in MEASURES if change[name] != 0
@@ -327,7 +346,7 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
         change = by_policy.get(r["policy"])
         added = 0.0 if change is None else float(change["unmet_by_year"].get((r["mineral"], int(r["year"])), 0.0))
         v = relaxed.get((r["policy"], r["mineral"], int(r["year"])))
-        rc = changes(model, base, figures(v.model, v.plan, v.cost_usd), sign=-1.0) if v is not None and v.ok \
+        rc = changes(model, base, _variant_figures(v), sign=-1.0) if v is not None and v.ok \
             else None
         year_rows.append({
             **{k: r[k] for k in ("policy", "type", "family", "mineral", "country", "at_limit", "limit", "used",
