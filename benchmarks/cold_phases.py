@@ -163,7 +163,8 @@ def measure(runs: int, extra: list[str] = ()) -> dict[str, Any]:
         rows.setdefault("the instrumented process, whole", []).append(instrumented[:2])
     ratio = [statistics.median(c[i] / r[i] for c, r in zip(rows["critmin"], rows["reference"], strict=True))
              for i in (0, 1)]
-    return {"runs": runs, "command": " ".join(["critmin solve --no-write", *extra]), "ratio_wall": ratio[0], "ratio_cpu": ratio[1],
+    return {"runs": runs, "command": " ".join(["critmin solve --no-write", *extra]), "ratio_wall": ratio[0],
+            "ratio_cpu": ratio[1],
             "phases": {k: [statistics.median(v[i] for v in values) for i in (0, 1)] for k, values in rows.items()}}
 
 
