@@ -1,6 +1,6 @@
 """Where a cold ``critmin solve --no-write`` spends its time, phase by phase, beside the imports-only reference:
 
-    python -m benchmarks.cold_phases [--runs 9]
+    python -m benchmarks.cold_phases [--runs 9] [--no-impacts]
 
 Each round runs, alternated, in fresh processes: ``python -c pass`` (interpreter start and exit), the reference
 (``python -c "import numpy, pandas, highspy"``), the ``critmin`` console script, and the same solve instrumented in
@@ -57,6 +57,7 @@ PARTS: list[tuple[str, str, str]] = [
     ("engine.run", "shadow_prices", "shadow prices"),
     ("engine.run", "policy_tables", "policy impacts' tables"),
     ("engine.run", "make_summary", "summary"),
+    ("engine.inputs.names", "_read", "printout: the dataset's names read (engine.inputs.names)"),
     ("engine.outputs.display", "render_summary", "printout"),
 ]
 """The command's parts: (module, attribute, label); none runs inside another."""
@@ -87,8 +88,9 @@ def _wrap(module: str, attribute: str, label: str, spent: dict[str, list[float]]
     setattr(owner, name, timed)
 
 
-def child() -> dict[str, list[float]]:
-    """One instrumented cold solve in this (fresh) process: ms of wall and CPU time by phase."""
+def child(extra: list[str]) -> dict[str, list[float]]:
+    """One instrumented cold solve (``critmin solve --no-write`` and ``extra``) in this (fresh) process: ms of wall
+    and CPU time by phase."""
     import contextlib
     import importlib
     import io
@@ -117,7 +119,7 @@ def child() -> dict[str, list[float]]:
         _wrap(module, attribute, label, spent)
     from engine.cli import main
 
-    sys.argv = ["critmin", "solve", "--no-write"]
+    sys.argv = ["critmin", "solve", "--no-write", *extra]
     wall, cpu = time.perf_counter() - start_wall, time.process_time()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         main()
@@ -141,8 +143,9 @@ def _timed(command: list[str]) -> tuple[float, float, str]:
     return wall * 1e3, cpu * 1e3, done.stdout
 
 
-def measure(runs: int) -> dict[str, Any]:
-    """``runs`` alternated rounds; the medians by phase and the ratios to the reference."""
+def measure(runs: int, extra: list[str] = ()) -> dict[str, Any]:
+    """``runs`` alternated rounds of ``critmin solve --no-write`` and ``extra``; the medians by phase and the ratios
+    to the reference."""
     exe = Path(sys.executable).with_name("critmin")
     critmin = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], cwd=ROOT, capture_output=True)
@@ -150,8 +153,8 @@ def measure(runs: int) -> dict[str, Any]:
     for _ in range(runs):
         start = _timed([sys.executable, "-c", "pass"])
         reference = _timed([sys.executable, "-c", REFERENCE])
-        solve = _timed([*critmin, "solve", "--no-write"])
-        instrumented = _timed([sys.executable, "-m", "benchmarks.cold_phases", "--child"])
+        solve = _timed([*critmin, "solve", "--no-write", *extra])
+        instrumented = _timed([sys.executable, "-m", "benchmarks.cold_phases", "--child", *extra])
         rows.setdefault("reference", []).append(reference[:2])
         rows.setdefault("critmin", []).append(solve[:2])
         rows.setdefault("interpreter start and exit (python -c pass)", []).append(start[:2])
@@ -160,7 +163,8 @@ def measure(runs: int) -> dict[str, Any]:
         rows.setdefault("the instrumented process, whole", []).append(instrumented[:2])
     ratio = [statistics.median(c[i] / r[i] for c, r in zip(rows["critmin"], rows["reference"], strict=True))
              for i in (0, 1)]
-    return {"runs": runs, "ratio_wall": ratio[0], "ratio_cpu": ratio[1],
+    return {"runs": runs, "command": " ".join(["critmin solve --no-write", *extra]), "ratio_wall": ratio[0],
+            "ratio_cpu": ratio[1],
             "phases": {k: [statistics.median(v[i] for v in values) for i in (0, 1)] for k, values in rows.items()}}
 
 
@@ -169,7 +173,7 @@ def format_phases(result: dict[str, Any]) -> str:
     lines = [f"{'phase (median of ' + str(result['runs']) + ' alternated rounds)':<86}{'wall ms':>9}{'CPU ms':>9}"]
     for label, (wall, cpu) in phases.items():
         name = {"reference": f'reference: python -c "{REFERENCE}"',
-                "critmin": "critmin solve --no-write (the console script)"}.get(label, label)
+                "critmin": f"{result['command']} (the console script)"}.get(label, label)
         lines.append(f"{name:<86}{wall:9.1f}{cpu:9.1f}")
         if label == "critmin":
             lines.append(f"{'  critmin / reference (median of the rounds ratios)':<86}{result['ratio_wall']:9.2f}"
@@ -181,12 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.cold_phases", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=9, help="alternated rounds (default: %(default)s)")
+    p.add_argument("--no-impacts", action="store_true",
+                   help="time critmin solve --no-write --no-impacts (the issue 26 target) instead")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    extra = ["--no-impacts"] if a.no_impacts else []
     if a.child:  # leave as the console script does (engine.console): no interpreter teardown
-        print(json.dumps(child()), flush=True)
+        print(json.dumps(child(extra)), flush=True)
         os._exit(0)
-    print(format_phases(measure(a.runs)))
+    print(format_phases(measure(a.runs, extra)))
     return 0
 
 

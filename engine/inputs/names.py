@@ -91,7 +91,8 @@ def _option_names(frame: pd.DataFrame | None, minerals: dict[str, str], countrie
 
 
 @functools.lru_cache(maxsize=8)
-def _names(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, str]]:
+def _minerals(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Mineral names and units of a dataset folder (``minerals.csv``)."""
     minerals = dict(FALLBACK_MINERALS)
     units: dict[str, str] = {}
     frame = _read(folder, "minerals")
@@ -100,24 +101,60 @@ def _names(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]
                                                                             strict=True)})
         if "unit" in frame.columns:
             units.update({m: u for m, u in zip(frame["mineral"], frame["unit"], strict=True) if u})
+    return minerals, units
+
+
+@functools.lru_cache(maxsize=8)
+def _countries(folder: Path) -> dict[str, str]:
+    """Country names of a dataset folder (``countries.csv``, then ``SHORT_COUNTRY``)."""
     countries: dict[str, str] = {}
     frame = _read(folder, "countries")
     if frame is not None and {"iso3", "name"} <= set(frame.columns):
         countries.update(dict(zip(frame["iso3"], frame["name"], strict=True)))
     countries.update(SHORT_COUNTRY)
-    options = _option_names(_read(folder, "jv_options"), minerals, countries)
-    return minerals, countries, units, options
+    return countries
+
+
+@functools.lru_cache(maxsize=8)
+def _options(folder: Path) -> dict[str, str]:
+    """JV option names of a dataset folder (``jv_options.csv``)."""
+    return _option_names(_read(folder, "jv_options"), _minerals(folder)[0], _countries(folder))
+
+
+def _names(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str], dict[str, str]]:
+    """Minerals, countries, units and options of a dataset folder, each read once per folder."""
+    minerals, units = _minerals(folder)
+    return minerals, _countries(folder), units, _options(folder)
 
 
 class Names:
-    """Mineral and country names from a dataset folder (default: the shipped inputs), falling back to codes."""
+    """Mineral and country names from a dataset folder (default: the shipped inputs), falling back to codes.
+
+    Each table is read when a name from it is first asked for (``solve``'s printout asks only for countries: the
+    three tables took 9 ms of a cold solve)."""
 
     def __init__(self, inputs: Path | str | None = None) -> None:
         folder = Path(inputs) if inputs else inputs_dir()
         if not folder.is_dir():
             folder = inputs_dir()
-        self.minerals, self.countries, self.units, self.options = _names(folder.resolve())
+        self._folder = folder.resolve()
         self._pattern: re.Pattern[str] | None = None
+
+    @property
+    def minerals(self) -> dict[str, str]:
+        return _minerals(self._folder)[0]
+
+    @property
+    def units(self) -> dict[str, str]:
+        return _minerals(self._folder)[1]
+
+    @property
+    def countries(self) -> dict[str, str]:
+        return _countries(self._folder)
+
+    @property
+    def options(self) -> dict[str, str]:
+        return _options(self._folder)
 
     def mineral(self, code: str) -> str:
         """``ga`` -> ``gallium``."""

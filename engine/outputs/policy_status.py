@@ -168,6 +168,15 @@ def figures(model: Model, plan: Plan, cost_usd: float | None) -> dict:
             "share_pct": aggregate_dependence(model, m.share_of_supply_pct)}
 
 
+def _variant_figures(v: Variant) -> dict:
+    """``figures`` of a re-solve, made once per variant (``relaxation_candidates`` and ``policy_tables`` read each
+    removal's three times)."""
+    made = v.__dict__.get("_figures")
+    if made is None:
+        made = v.__dict__["_figures"] = figures(v.model, v.plan, v.cost_usd)
+    return made
+
+
 def base_figures(model: Model, plan: Plan) -> dict:
     """The base plan's figures (its cost at the model's own prices)."""
     return figures(model, plan, float(objectives(model)["cost"] @ plan.x) * model.money_unit)
@@ -207,7 +216,17 @@ def changes(model: Model, base: dict, other: dict, sign: float = 1.0) -> dict:
 
 def _covered(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Every policy's mineral-years at the plan (limit, used, slack), one row per policy and mineral-year (the row
-    nearest its limit where a policy has several: countries, or a quota row and its bounds)."""
+    nearest its limit where a policy has several: countries, or a quota row and its bounds). Made once per model and
+    point (``relaxation_candidates`` and ``policy_tables`` both ask for the plan's); each caller gets its own copy."""
+    cached = getattr(model, "_covered_cache", None)
+    if cached is not None and cached[0].shape == x.shape and np.array_equal(cached[0], x, equal_nan=True):
+        return cached[1].copy()
+    table = _covered_table(model, x)
+    model._covered_cache = (x.copy(), table)
+    return table.copy()
+
+
+def _covered_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     frames = [f for f in (_row_status(model, x), _bound_status(model, x), _charge_status(model, x)) if len(f)]
     if not frames:
         return pd.DataFrame(columns=["policy", "family", "mineral", "year", "country", "limit", "used", "slack"])
@@ -237,9 +256,9 @@ def relaxation_candidates(model: Model, plan: Plan, removals: list[Variant], dua
             dual_size[key] = max(dual_size.get(key, 0.0), abs(float(r.dual_usd)))
     out = []
     for v in removals:
-        if not v.ok or not _binds(model, changes(model, base, figures(v.model, v.plan, v.cost_usd))):
+        if not v.ok or not _binds(model, changes(model, base, _variant_figures(v))):
             continue
-        unmet = changes(model, base, figures(v.model, v.plan, v.cost_usd))["unmet_by_year"]
+        unmet = changes(model, base, _variant_figures(v))["unmet_by_year"]
         mine = covered[(covered["policy"] == v.policy) & covered["family"].isin(list(UNITS))]
         ranked = []
         for r in mine.itertuples(index=False):
@@ -295,13 +314,13 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
         covered.loc[covered["family"] != "dependence_cap", column] = covered[column].where(
             covered[column].abs() >= 5e-7, 0.0)
     rows, by_policy = [], {}
+    counts = _covers(covered)
     if removals is None:
-        rows = [_not_computed(p.name, p.type, covered) for p in model.scenario.policies]
+        rows = [_not_computed(p.name, p.type, counts.get(p.name, 0)) for p in model.scenario.policies]
     for v in removals or []:
-        change = changes(model, base, figures(v.model, v.plan, v.cost_usd)) if v.ok else None
+        change = changes(model, base, _variant_figures(v)) if v.ok else None
         by_policy[v.policy] = change
-        part = covered[covered["policy"] == v.policy]
-        n = int(part[["mineral", "year"]].drop_duplicates().shape[0])
+        n = counts.get(v.policy, 0)
         moved = [] if change is None else [label for name, label in MEASURES if change[name] != 0
                                            and not np.isnan(change[name])]
         status = "not solved" if change is None else ("binds" if moved else "slack")
@@ -327,7 +346,7 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
         change = by_policy.get(r["policy"])
         added = 0.0 if change is None else float(change["unmet_by_year"].get((r["mineral"], int(r["year"])), 0.0))
         v = relaxed.get((r["policy"], r["mineral"], int(r["year"])))
-        rc = changes(model, base, figures(v.model, v.plan, v.cost_usd), sign=-1.0) if v is not None and v.ok \
+        rc = changes(model, base, _variant_figures(v), sign=-1.0) if v is not None and v.ok \
             else None
         year_rows.append({
             **{k: r[k] for k in ("policy", "type", "family", "mineral", "country", "at_limit", "limit", "used",
@@ -348,11 +367,19 @@ def policy_tables(model: Model, plan: Plan, removals: list[Variant] | None, rela
     return policies, years
 
 
-def _not_computed(policy: str, kind: str, covered: pd.DataFrame) -> dict:
-    """A policy's row of ``policies.csv`` when the impacts were skipped."""
-    part = covered[covered["policy"] == policy]
+def _covers(covered: pd.DataFrame) -> dict[str, int]:
+    """The mineral-years each policy covers: its rows of ``_covered``'s table, which has one per policy and
+    mineral-year (counted once for every policy, where a filter and a drop_duplicates per policy took 3 ms each)."""
+    counts: dict[str, int] = {}
+    for policy in covered["policy"].tolist() if len(covered) else []:
+        counts[policy] = counts.get(policy, 0) + 1
+    return counts
+
+
+def _not_computed(policy: str, kind: str, covers: int) -> dict:
+    """A policy's row of ``policies.csv`` when the impacts were skipped (``covers``: its mineral-years)."""
     return {"policy": policy, "type": kind, "status": NOT_COMPUTED, "changes": "",
-            "covers_mineral_years": int(part[["mineral", "year"]].drop_duplicates().shape[0]),
+            "covers_mineral_years": covers,
             "unmet_mineral_years": np.nan,
             **{k: np.nan for k in ("unmet_added_t", "cost_with_unmet_added_usd", "least_cost_added_usd",
                                    "exposure_added_pp", "share_of_supply_added_pp")},
@@ -404,12 +431,17 @@ def policy_summary(policies: pd.DataFrame, years: pd.DataFrame, names: dict[str,
     mineral-years it covers and changes unmet demand in, and its best one-unit relaxation."""
     names = names or {}
     out = []
+    tried_at: dict[str, list[int]] = {}  # each policy's rows of policy_years.csv with a relaxation, in order
+    if len(years):
+        for i, (policy, relaxed_by) in enumerate(zip(years["policy"].tolist(), years["relaxed_by"].tolist(),
+                                                     strict=True)):
+            if relaxed_by != "":
+                tried_at.setdefault(policy, []).append(i)
     for r in policies.to_dict("records"):
-        part = years[years["policy"] == r["policy"]]
         unmet_years = policies.attrs.get("unmet_by_year", {}).get(r["policy"], [])
-        tried = part[part["relaxed_by"] != ""]
         best = None
-        if len(tried):
+        if r["policy"] in tried_at:
+            tried = years.iloc[tried_at[r["policy"]]]
             columns = ["relaxed_unmet_change_t", "relaxed_exposure_change_pp", "relaxed_cost_with_unmet_change_usd",
                        "relaxed_least_cost_change_usd"]
             keys = [tuple(-abs(float(v)) if np.isfinite(v) else 0.0 for v in row) for row in

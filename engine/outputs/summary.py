@@ -7,6 +7,8 @@ import platform
 from importlib import metadata
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from engine.formulation.demand import UNMET_DEMAND_PRICE_MULTIPLE
 from engine.formulation.model import Model
 from engine.inputs.scenario import LoadedScenario
@@ -14,9 +16,10 @@ from engine.outputs.files import SCHEMA_VERSION, stamped
 from engine.outputs.results import (
     MEASURE_UNITS,
     Tables,
-    dependence_metric,
+    _aggregate,
+    _mineral_means,
+    aggregate_row_weights,
     expected_total,
-    per_mineral,
     total_cost_pv,
     unmet_value_pv,
 )
@@ -89,24 +92,48 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None or value != value else round(float(value), digits)
 
 
-def _by_mineral_year(dep, column: str) -> dict[str, dict[str, float]]:
+def _by_mineral_year(minerals: list, years: list, values: list) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    for row in dep.itertuples(index=False):
-        out.setdefault(row.mineral, {})[str(row.year)] = _round(getattr(row, column), 4)
+    for mineral, year, value in zip(minerals, years, values, strict=True):
+        out.setdefault(mineral, {})[str(year)] = _round(value, 4)
     return out
 
 
-def _measure_summary(model: Model, dep, column: str) -> dict:
+class _DemandRows:
+    """What ``dependence_metric`` and ``per_mineral`` make of a dependence table before they read a column (its
+    rows with demand, their weights in the aggregate, their minerals' positions), made once for the summary's four
+    columns rather than once a call; every figure is the same sum in the same order."""
+
+    def __init__(self, model: Model, dep) -> None:
+        t = dep[dep["demand_t"] > 0]
+        minerals = list(model.minerals)
+        self.model, self.rows = model, t
+        self.aggregate_codes = np.array([minerals.index(m) if m in minerals else -1 for m in t["mineral"]],
+                                        dtype=np.int64)
+        self.weights = aggregate_row_weights(model, t)
+        where = {m: k for k, m in enumerate(model.minerals)}
+        self.mean_codes = np.array([where.get(m, -1) for m in t["mineral"]], dtype=np.int64)
+
+    def metric(self, column: str) -> float:
+        """``dependence_metric(model, dep, column)``."""
+        return _aggregate(self.model, self.rows[column].to_numpy(dtype=float), *self.weights, self.aggregate_codes)
+
+    def per_mineral(self, column: str) -> dict[str, float]:
+        """``per_mineral(dep, column, model.minerals)``."""
+        return _mineral_means(self.mean_codes, self.rows[column].to_numpy(dtype=float), self.model.minerals)
+
+
+def _measure_summary(rows: _DemandRows, dep, column: str, minerals: list, years: list) -> dict:
     """One measure's overall aggregate, means per mineral and values per mineral-year, optimised and least-cost."""
     least = f"least_cost_{column}"
-    by_least = per_mineral(dep, least, model.minerals)
+    by_least = rows.per_mineral(least)
     return {
-        "overall_pct": _round(dependence_metric(model, dep, column), 4),
-        "least_cost_overall_pct": _round(dependence_metric(model, dep, least), 4),
+        "overall_pct": _round(rows.metric(column), 4),
+        "least_cost_overall_pct": _round(rows.metric(least), 4),
         "by_mineral": {m: {"optimised_pct": _round(v, 4), "least_cost_pct": _round(by_least.get(m), 4)}
-                       for m, v in per_mineral(dep, column, model.minerals).items()},
-        "by_mineral_year": _by_mineral_year(dep, column),
-        "least_cost_by_mineral_year": _by_mineral_year(dep, least),
+                       for m, v in rows.per_mineral(column).items()},
+        "by_mineral_year": _by_mineral_year(minerals, years, dep[column].tolist()),
+        "least_cost_by_mineral_year": _by_mineral_year(minerals, years, dep[least].tolist()),
     }
 
 
@@ -115,8 +142,10 @@ def dependence_summary(model: Model, dep) -> dict:
     (``exposure``, ``share_of_supply``) its unit, overall values, means per mineral and values per mineral-year."""
     country = model.scenario.dependence.country
     columns = {"exposure": "china_exposure_pct", "share_of_supply": "china_share_of_supply_pct"}
+    rows, minerals, years = _DemandRows(model, dep), dep["mineral"].tolist(), dep["year"].tolist()
     return {"country": country, "aggregate": model.scenario.objective.aggregate, "weighting": weighting(model),
-            **{name: {"unit": MEASURE_UNITS[name].format(country=country), **_measure_summary(model, dep, column)}
+            **{name: {"unit": MEASURE_UNITS[name].format(country=country),
+                      **_measure_summary(rows, dep, column, minerals, years)}
                for name, column in columns.items()}}
 
 

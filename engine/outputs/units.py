@@ -10,7 +10,9 @@ command's summary with it.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+import functools
+import re
+from collections.abc import Callable, Iterator
 
 SUFFIXES = {
     "_pv_usd": "USD, present value at the scenario's base year",
@@ -61,6 +63,16 @@ def suffix_unit(key: str) -> str | None:
     return next((unit for suffix, unit in SUFFIXES.items() if key.endswith(suffix)), None)
 
 
+_named_key = functools.lru_cache(maxsize=4096)(suffix_unit)
+"""``suffix_unit``, remembered per key (a summary repeats its keys: a mineral code, a year, ``optimised_pct``)."""
+
+_BY_DEPTH: dict[int, list[tuple[str, Callable[[str], object]]]] = {}
+"""``DECLARED``'s patterns by their number of ``/``, in ``DECLARED``'s order, each with its matcher
+(``fnmatch.fnmatchcase``'s own: ``re.compile(fnmatch.translate(pattern)).match``)."""
+for _pattern in DECLARED:
+    _BY_DEPTH.setdefault(_pattern.count("/"), []).append((_pattern, re.compile(fnmatch.translate(_pattern)).match))
+
+
 def _numbers(node: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """The path of every number (not a boolean) under ``node``."""
     if isinstance(node, dict):
@@ -74,13 +86,13 @@ def _numbers(node: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ..
 
 
 def _declared(path: tuple[str, ...]) -> str | None:
+    """The first pattern of ``DECLARED`` that matches the path with as many ``/`` (only those are tried)."""
     text = "/".join(path)
-    return next((pattern for pattern in DECLARED if fnmatch.fnmatchcase(text, pattern)
-                 and pattern.count("/") == text.count("/")), None)
+    return next((pattern for pattern, match in _BY_DEPTH.get(text.count("/"), ()) if match(text) is not None), None)
 
 
 def _named(path: tuple[str, ...]) -> bool:
-    return any(suffix_unit(key) is not None for key in path if key != "[]")
+    return any(_named_key(key) is not None for key in path if key != "[]")
 
 
 def units_of(summary: dict) -> dict[str, str]:

@@ -74,12 +74,15 @@ def weighting(model: Model) -> dict:
         out["widest"] = {"heavy": {"mineral": str(heavy["mineral"]), "year": int(heavy["year"])},
                          "light": {"mineral": str(light["mineral"]), "year": int(light["year"])},
                          "light_t": _sig(heavy["pp_per_tonne"] / light["pp_per_tonne"])}
-    for mineral, part in table.groupby("mineral", sort=False):
-        base = part["pp_per_tonne"].iloc[0] if aggregate == "leximin" else first["pp_per_tonne"]
-        ends = part.iloc[[0, -1]] if len(part) > 1 else part
+    years, pp = table["year"].tolist(), table["pp_per_tonne"].tolist()
+    rows: dict[object, list[int]] = {}  # each mineral's rows, minerals in order of appearance (a groupby's)
+    for i, mineral in enumerate(table["mineral"].tolist()):
+        rows.setdefault(mineral, []).append(i)
+    for mineral, part in rows.items():
+        base = pp[part[0]] if aggregate == "leximin" else first["pp_per_tonne"]
+        ends = [part[0], part[-1]] if len(part) > 1 else part
         out["by_mineral"][str(mineral)] = {
-            str(int(r.year)): {"reference_t": _sig(r.pp_per_tonne / base), "pp_per_tonne": _sig(r.pp_per_tonne)}
-            for r in ends.itertuples(index=False)}
+            str(int(years[i])): {"reference_t": _sig(pp[i] / base), "pp_per_tonne": _sig(pp[i])} for i in ends}
     return out
 
 
