@@ -152,7 +152,7 @@ def refuse_market(loaded: Any) -> None:
     if loaded.scenario.market != "none":
         command = click.get_current_context().info_name
         raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
-                         f"market: {loaded.scenario.market}); only 'critmin solve' runs it in step 1")
+                         f"market: {loaded.scenario.market}); only 'critmin solve' runs it so far")
 
 
 def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_limit: float | None, log: bool,

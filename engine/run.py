@@ -80,7 +80,8 @@ def single_buyer_only(loaded: LoadedScenario) -> None:
     step 1, is solved by ``critmin solve`` through ``engine.market`` only)."""
     if loaded.scenario.market != "none":
         raise InputError(f"scenario '{loaded.name}' has market: {loaded.scenario.market}; only 'critmin solve' "
-                         f"solves market mode (step 1), and this command plans a single buyer")
+                         f"(engine.market.solve_market in Python) solves market mode, and this command plans a single "
+                         f"buyer")
 
 
 def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],

@@ -225,8 +225,8 @@ def test_shipped_market_tables_are_what_the_rule_makes():
 def test_compare_report_and_the_library_refuse_market_mode(tmp_path: Path):
     # the single-buyer path must never plan a market scenario as if it were one: compare (solving it, or reading its
     # folder), report, and engine.run all refuse in one line
-    refusal = ("Error: scenario 'market' has market: equilibrium; only 'critmin solve' solves market mode (step 1), "
-               "and this command plans a single buyer")
+    refusal = ("Error: scenario 'market' has market: equilibrium; only 'critmin solve' (engine.market.solve_market "
+               "in Python) solves market mode, and this command plans a single buyer")
     r = CliRunner().invoke(main, ["compare", "baseline", "market"])
     assert r.exit_code == 2 and r.output.strip().endswith(refusal), r.output
     folder = tmp_path / "market"
@@ -238,5 +238,5 @@ def test_compare_report_and_the_library_refuse_market_mode(tmp_path: Path):
     assert not (tmp_path / "rep").exists()
     from engine.run import run_scenario
 
-    with pytest.raises(InputError, match="only 'critmin solve' solves market mode"):
+    with pytest.raises(InputError, match=r"only 'critmin solve' \(engine.market.solve_market in Python\)"):
         run_scenario("market")

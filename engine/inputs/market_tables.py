@@ -105,7 +105,7 @@ def load_market(dataset: Dataset, buyer: str = "USA") -> MarketData:
     missing = [s.filename for s in MARKET_TABLES if not (folder / s.filename).is_file()]
     if missing:
         raise InputError(f"market mode needs the market tables in {folder}: {', '.join(missing)} not found "
-                         f"(see the README, 'Market mode (step 1)'); 'market: none' runs without them")
+                         f"(see the README, 'Market mode'); 'market: none' runs without them")
     problems = Problems()
     frames: dict[str, pd.DataFrame] = {}
     lines: dict[str, list[int]] = {}

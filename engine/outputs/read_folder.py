@@ -162,8 +162,8 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
         return summary
     if summary.get("market", "none") != "none":
         raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin solve' of a "
-                         f"market scenario); 'report' and 'compare' do not yet read market folders (market mode, "
-                         f"step 1): prices.csv, welfare.csv and market_flows.csv hold its results")
+                         f"market scenario); 'report' and 'compare' do not yet read market folders (market mode "
+                         f"is solve only so far): prices.csv, welfare.csv and market_flows.csv hold its results")
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
                          f"section); give a folder written by 'critmin solve'")
