@@ -158,9 +158,11 @@ def refuse_market(loaded: Any) -> None:
 def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_limit: float | None, log: bool,
                   as_json: bool) -> None:
     """``critmin solve`` of a market scenario: the equilibrium, its printout and its results folder."""
+    from engine.analysis.market_backcast import market_backcast
     from engine.market import solve_market
 
     result = solve_market(loaded, log=log, time_limit=time_limit)
+    result.add_backcast(market_backcast(result))
     if not no_write:
         result.write(folder, force=force)
     if as_json:
@@ -170,6 +172,7 @@ def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_l
     if not no_write:
         goal = ", certificates.csv, who_pays.csv" if result.goal else ""
         goal += ", frontier.csv" if result.goal and result.goal.frontier else ""
+        goal += ", backcast.csv" if result.backcast is not None else ""
         click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv{goal}, summary.json)")
 
 

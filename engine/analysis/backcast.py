@@ -14,7 +14,7 @@ compared with it as one group: the distance is then the smallest the unknown spl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,9 +102,15 @@ def backcast(model: Model, x: np.ndarray, dataset: object | None = None) -> list
     """The backcast of the plan ``x`` of ``model`` in its first year against the observed shares, per mineral
     the model holds and the table observes."""
     observed = observations(dataset if dataset is not None else model.dataset)
-    planned = planned_shares(model, x, model.years[0])
+    return compare_shares(observed, planned_shares(model, x, model.years[0]), model.minerals)
+
+
+def compare_shares(observed: dict[str, Observation], planned: dict[str, dict[str, float]],
+                   minerals: Iterable[str]) -> list[Backcast]:
+    """The backcast of shares given as a dict (mineral -> location -> share of imports) against ``observed``, per
+    mineral of ``minerals`` the table observes, in that order (the plan's, or a market equilibrium's imports)."""
     out = []
-    for mineral in model.minerals:
+    for mineral in minerals:
         if mineral not in observed:
             continue
         plan = planned.get(mineral, {})
@@ -139,5 +145,5 @@ def top_shares(shares: dict[str, float], n: int = 3, name: Callable[[str], str] 
     return ", ".join(f"{'other' if k == REST else name(k)} {100 * v:.0f}%" for k, v in ranked)
 
 
-__all__ = ["REST", "Backcast", "Observation", "backcast", "distance", "least_cost_backcast", "observations",
-           "planned_shares", "top_shares"]
+__all__ = ["REST", "Backcast", "Observation", "backcast", "compare_shares", "distance", "least_cost_backcast",
+           "observations", "planned_shares", "top_shares"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,10 +53,19 @@ class MarketResult:
     seconds: float
     summary: dict = field(default_factory=dict)
     goal: GoalResult | None = None
+    # engine.analysis.market_backcast.MarketBackcast (a layer above), attached by add_backcast; None: not computed,
+    # or observed_trade.csv observes none of the minerals
+    backcast: Any = None
 
     @property
     def text(self) -> str:
         return summary_text(self)
+
+    def add_backcast(self, backcast: Any) -> None:
+        """Attach the backcast (``engine.analysis.market_backcast.market_backcast(self)``): its lines join the
+        printout, its rows ``backcast.csv`` and the summary's ``backcast``."""
+        self.backcast = backcast
+        self.summary = market_summary(self)
 
     def write(self, folder: Path, force: bool = False) -> Path:
         """prices.csv, welfare.csv, market_flows.csv, summary.json and scenario.yaml, written atomically."""
@@ -65,6 +75,8 @@ class MarketResult:
             write_csv(self.prices, tmp / "prices.csv")
             write_csv(self.welfare, tmp / "welfare.csv")
             write_csv(self.flows, tmp / "market_flows.csv")
+            if self.backcast is not None:
+                write_csv(self.backcast.table(), tmp / "backcast.csv")
             if self.goal is not None:
                 write_csv(self.goal.certificates, tmp / "certificates.csv")
                 write_csv(self.goal.who_pays, tmp / "who_pays.csv")
@@ -188,9 +200,11 @@ def market_summary(result: MarketResult) -> dict:
         "buyer_imports_first_year": {"year": first, "by_mineral": us_imports},
         "welfare": welfare,
         "goal": goal_summary(result),
+        "backcast": result.backcast.summary() if result.backcast is not None else None,
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
-                    "calibration and the backcast", "every command but solve", "the choice of the default mode"],
+                    "calibration, and the backcast of prices",
+                    "every command but solve", "the choice of the default mode"],
     })
 
 
@@ -279,10 +293,12 @@ def summary_text(result: MarketResult) -> str:
                      f"{_money(row['welfare_pv_usd']):>14}")
     lines += ["  (consumer surplus on each region's demand curve; producer surplus of the capacity its countries "
               "own by equity; government revenue: tariffs" + (" and the goal's certificates)" if result.goal else ")")]
+    if result.backcast is not None:
+        lines += ["", *result.backcast.lines(names.get, countries.country)]
     if result.goal is not None:
         lines += goal_text(result)
     lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
-                 "backcast, other commands.")
+                 "backcast of prices, other commands.")
     return "\n".join(lines)
 
 
