@@ -78,7 +78,13 @@ def observations(dataset: object) -> dict[str, Observation]:
 def planned_shares(model: Model, x: np.ndarray, year: int) -> dict[str, dict[str, float]]:
     """Per mineral: each location's share of the plan's imports in ``year`` (the buyer's own country left out)."""
     flows = flow_table(model, x)
-    flows = flows[(flows["year"] == year) & (flows["location"] != model.scenario.buyer)]
+    return location_shares(flows[(flows["year"] == year) & (flows["location"] != model.scenario.buyer)])
+
+
+def location_shares(flows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per mineral (sorted): each location's share of the tonnes of ``flows`` (columns ``mineral``, ``location``,
+    ``tonnes``), the locations with tonnes only; minerals with no tonnes left out. The one share rule of every
+    backcast (the single-buyer plan's and the market equilibrium's)."""
     out: dict[str, dict[str, float]] = {}
     for mineral, rows in flows.groupby("mineral", sort=True):
         by_location = rows.groupby("location", sort=True)["tonnes"].sum()

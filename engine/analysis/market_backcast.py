@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from engine.analysis.backcast import Backcast, compare_shares, least_cost_backcast, observations, top_shares
+from engine.analysis.backcast import (
+    Backcast,
+    compare_shares,
+    least_cost_backcast,
+    location_shares,
+    observations,
+    top_shares,
+)
 from engine.market.run import MarketResult
 
 
@@ -79,14 +86,8 @@ def equilibrium_shares(flows: pd.DataFrame, buyer_region: str, buyer_country: st
     """Per mineral: each location country's share of the buyer region's deliveries in ``year`` (the buyer's own
     country left out), from the market's flows (``source_id``, ``mineral``, ``location``, ``region``, ``year``,
     ``tonnes``)."""
-    f = flows[(flows["region"] == buyer_region) & (flows["year"] == year) & (flows["location"] != buyer_country)]
-    out: dict[str, dict[str, float]] = {}
-    for mineral, rows in f.groupby("mineral", sort=True):
-        by_location = rows.groupby("location", sort=True)["tonnes"].sum()
-        total = float(by_location.sum())
-        if total > 0:
-            out[str(mineral)] = {str(k): float(v) / total for k, v in by_location.items() if v > 0}
-    return out
+    return location_shares(flows[(flows["region"] == buyer_region) & (flows["year"] == year)
+                                 & (flows["location"] != buyer_country)])
 
 
 def market_backcast(result: MarketResult, solver: str | None = None) -> MarketBackcast | None:
