@@ -271,7 +271,7 @@ class _Stresser:
             items = []
             if mineral in extra.index.get_level_values(0):
                 deals = extra.loc[mineral]
-                items += [f"{self._option(k)} +{tonnes(v)} t/yr"
+                items += [f"{self.names.option(k)} +{tonnes(v)} t/yr"
                           for k, v in deals[deals > 1e-3].sort_values(ascending=False).head(3).items()]
             if stock.get(mineral, 0.0) > 1e-6:
                 items.append(f"stockpile +{tonnes(float(stock[mineral]))} t")
@@ -280,9 +280,6 @@ class _Stresser:
                              + ", ".join(items))
         return "; ".join(parts)
 
-    def _option(self, option_id: str) -> str:
-        """A deal in words ('nickel 50/50 JV with Japan in the United States'; ``Names.option``)."""
-        return self.names.option(option_id)
 
 
 STRESS_COLUMNS = ["rank", "shock", "kind", "country", "minerals", "share", "status", "over_budget",

@@ -12,7 +12,7 @@ from engine.analysis.stress import STRESS_COLUMNS, StressResult
 from engine.figures.analysis_plots import stress_figure
 from engine.figures.labels import Names
 from engine.figures.style import RC, png_bytes
-from engine.outputs.display import change_pp, pct, tonnes, usd
+from engine.outputs.display import change_pp, pct, signed_tonnes, tonnes, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.summary import versions
 
@@ -47,10 +47,10 @@ def render_stress(result: StressResult, top: int = 15) -> str:
             else "-"
         flag = " (1)" if getattr(r, "over_budget", None) in (True,) else ""  # NaN: not run
         lines.append(f"  {r.rank:>3} {label + flag:<36}{usd(r.cost_with_unmet_jump_usd):>16}"
-                     f"{_signed(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
+                     f"{signed_tonnes(r.unmet_added_t):>15}{usd(r.unmet_value_added_pv_usd):>16}"
                      f"{usd(r.cost_jump_usd):>16}"
                      f"{change_pp(r.exposure_change_pp, 0.0):>10}{change_pp(r.share_of_supply_change_pp, 0.0):>17}"
-                     f"{_signed(r.unmet_added_with_hedges_t):>18}  {where:<34}  {covering}")
+                     f"{signed_tonnes(r.unmet_added_with_hedges_t):>18}  {where:<34}  {covering}")
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in stress.csv")
     return "\n".join(lines)
@@ -93,11 +93,6 @@ def _budget_lines(table: pd.DataFrame, base: dict) -> list[str]:
             f"the cheapest re-plan exceeds it): the re-plan is least cost, and spends nothing on independence "
             f"({over} of {len(table)} shocks)."]
 
-
-def _signed(value: float) -> str:
-    """Tonnes added (+) or removed (−) against the base: '+12', '-0.50', '0'."""
-    text = tonnes(abs(value))
-    return text if text == "0" else ("+" if value > 0 else "-") + text
 
 
 def write_stress(result: StressResult, folder: Path, force: bool = False) -> Path:

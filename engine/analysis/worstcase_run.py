@@ -19,7 +19,7 @@ from engine.analysis.worstcase import (
 from engine.figures.analysis_plots import worstcase_figure
 from engine.figures.labels import Names
 from engine.figures.style import RC, png_bytes
-from engine.outputs.display import pct, tonnes, usd
+from engine.outputs.display import pct, signed_tonnes, tonnes, usd
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
 from engine.outputs.results import build_table, make_tables, stockpile_table
 from engine.outputs.summary import versions
@@ -45,13 +45,8 @@ def _with_unmet(plan: dict) -> float:
 
 def by_mineral_text(added: ByMineral, names: Names) -> str:
     """'cobalt +31,452 t; germanium +6.43 t' (minerals by name, in code order; '' when nothing is added)."""
-    return "; ".join(f"{names.mineral(m)} {_signed(v)} t" for m, v in sorted(added.items()))
+    return "; ".join(f"{names.mineral(m)} {signed_tonnes(v)} t" for m, v in sorted(added.items()))
 
-
-def _signed(value: float) -> str:
-    """Tonnes added (+) or removed (−) against the base: '+12', '-0.50', '0'."""
-    text = tonnes(abs(value))
-    return text if text == "0" else ("+" if value > 0 else "-") + text
 
 
 HEADLINE_COLUMNS = [
@@ -204,7 +199,7 @@ def render_worstcase(result: WorstCaseResult, top: int = 5) -> str:
         flag = " (1)" if r.over_budget else ""
         what = (f"{r.worst_set}: {r.worst_unmet_added_by_mineral}" if r.worst_unmet_added_t > 0 else
                 f"no set of up to {r.k} move{'s' if r.k > 1 else ''} adds unmet demand")
-        lines.append(f"  {str(r.k) + flag:>4} {_signed(r.worst_unmet_added_t) + ' t':>12} "
+        lines.append(f"  {str(r.k) + flag:>4} {signed_tonnes(r.worst_unmet_added_t) + ' t':>12} "
                      f"{_plus(r.worst_unmet_value_added_pv_usd):>14} "
                      f"{_plus(r.deterministic_worst_unmet_value_added_pv_usd):>19} {_plus(r.premium_usd):>12} "
                      f"{_change(r.exposure_change_pp):>9} {_change(r.share_of_supply_change_pp):>16}  {what}")
@@ -243,7 +238,7 @@ def move_lines(moves: pd.DataFrame, top: int = 5) -> list[str]:
     lines = ["", f"  {len(hurting)} of {n} moves add unmet demand to the base plan, one at a time"
                  f"{f'; the other {n - len(hurting)} add none' if len(hurting) < n else ''}. The worst:"]
     for _, r in hurting.head(top).iterrows():
-        lines.append(f"  - {r['move']}: {_signed(r['deterministic added_unmet_t'])} t unmet "
+        lines.append(f"  - {r['move']}: {signed_tonnes(r['deterministic added_unmet_t'])} t unmet "
                      f"({_plus(r['deterministic added_unmet_value_usd'])})")
     if len(hurting) > top:
         lines.append(f"  … {len(hurting) - top} more in moves.csv")

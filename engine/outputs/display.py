@@ -173,8 +173,11 @@ def signed_amount(value: float, unit: str) -> str:
     return f"{sign}{size:,.0f} t" if size >= 100 else f"{sign}{size:,.2f} t"
 
 
-def _signed_t(value: float) -> str:
-    return signed_amount(value, "t")
+def signed_tonnes(value: float) -> str:
+    """Tonnes added (+) or removed (-) against a base, as the analyses' tables print them: '+12', '-0.50', '0'
+    (``tonnes`` of the size; no unit)."""
+    text = tonnes(abs(value))
+    return text if text == "0" else ("+" if value > 0 else "-") + text
 
 
 def effect_words(p: dict, prefix: str = "") -> str:
@@ -215,7 +218,7 @@ def render_policies(policies: list[dict] | None, names: dict[str, str], budget: 
         line = f"  - {p['policy']} ({kind}) binds: {effect_words(p, 'added_')}"
         years = p.get("unmet_by_mineral_year_t") or []
         if years:
-            shown = ", ".join(f"{names.get(y['mineral'], y['mineral'])} {y['year']} {_signed_t(y['added_t'])}"
+            shown = ", ".join(f"{names.get(y['mineral'], y['mineral'])} {y['year']} {signed_amount(y['added_t'], 't')}"
                               for y in years[:3])
             more = f", and {len(years) - 3} more" if len(years) > 3 else ""
             line += f"; unmet changes in {len(years)} mineral-year{'s' if len(years) > 1 else ''} ({shown}{more})"

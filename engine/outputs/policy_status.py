@@ -275,19 +275,11 @@ def _binds(model: Model, change: dict) -> bool:
     return any(change[name] != 0 and not np.isnan(change[name]) for name, _ in MEASURES)
 
 
-def _signed(value: float, unit: str) -> str:
-    return signed_amount(value, unit)
-
-
-def effect_text(change: dict, names: dict[str, str] | None = None) -> str:
+def effect_text(change: dict) -> str:
     """'+10.00 t unmet, +USD 21.0 m cost including unmet, +0.055 pp exposure' for what moved (0 and NaN left out)."""
     return effect_parts([(change.get("unmet_t"), "t", "unmet"), (change.get("cost_usd"), "USD", "cost including unmet"),
                          (change.get("least_cost_usd"), "USD", "least cost"),
                          (change.get("exposure_pct"), "pp", "exposure")])
-
-
-def _unit_words(family: str) -> str:
-    return UNIT_WORDS[family]
 
 
 NOT_COMPUTED = "not computed"
@@ -404,7 +396,7 @@ def _policy_reading(policy: str, kind: str, status: str, change: dict | None, co
     years = _largest(change["unmet_by_year"])
     if years:
         text += "; unmet by mineral-year: " + ", ".join(
-            f"{names.get(m, m)} {y} {_signed(t, 't')}" for (m, y), t in years[:3]) + (
+            f"{names.get(m, m)} {y} {signed_amount(t, 't')}" for (m, y), t in years[:3]) + (
             f" and {len(years) - 3} more" if len(years) > 3 else "")
     return text
 
@@ -420,9 +412,9 @@ def _year_reading(r: dict, added: float, v: Variant | None, rc: dict | None, nam
         text = f"{head}: " + ("at its limit" if r["at_limit"] == "yes" else
                               f"{r['slack']:,.2f} {r['slack_unit']} from its limit")
     if added:
-        text += f"; removing the policy changes unmet demand here by {_signed(-added, 't')}"
+        text += f"; removing the policy changes unmet demand here by {signed_amount(-added, 't')}"
     if v is not None and rc is not None:
-        text += f"; {_unit_words(r['family'] if r['family'] in UNITS else 'bound')}: {effect_text(rc)}"
+        text += f"; {UNIT_WORDS[r['family'] if r['family'] in UNITS else 'bound']}: {effect_text(rc)}"
     return text
 
 
