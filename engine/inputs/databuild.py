@@ -36,6 +36,7 @@ from engine.inputs.tables import ORDER, PROVENANCE_FLAGS, TABLES_BY_NAME, TableS
 
 SOURCES_FOLDER = "sources"
 CHECKS_FILE = "checks.csv"
+MINE_CHECKS_FILE = "mine_checks.csv"
 SOURCE_COLUMNS = ("source_id", "publisher", "document", "year", "url", "locator", "value", "unit", "number", "note")
 ASSUMPTION_COLUMNS = ("assumption_id", "value", "unit", "low", "high", "basis")
 REF = re.compile(r"\b([SA]):([A-Za-z0-9](?:[A-Za-z0-9_.\-]*[A-Za-z0-9])?)")
@@ -282,14 +283,22 @@ def build_table(schema: TableSchema, folder: Path, library: Library) -> str:
     return out.getvalue()
 
 
+def built_names(folder: Path) -> list[str]:
+    """The tables ``folder`` builds, in ``ORDER``: every required table, and each optional one whose
+    ``rows/<table>.csv`` exists (a sources folder without the tier tables builds the others as before)."""
+    return [name for name in ORDER
+            if not TABLES_BY_NAME[name].optional or (folder / "rows" / TABLES_BY_NAME[name].filename).exists()]
+
+
 def build_tables(folder: Path) -> dict[str, str]:
     """Every table's CSV text, built from the sources folder ``folder``."""
     library = load_library(folder)
-    built = {name: build_table(TABLES_BY_NAME[name], folder, library) for name in ORDER}
-    texts = [(folder / "rows" / f"{name}.csv").read_text("utf-8") for name in ORDER]
-    checks = folder / CHECKS_FILE
-    if checks.exists():
-        texts.append(checks.read_text("utf-8"))
+    names = built_names(folder)
+    built = {name: build_table(TABLES_BY_NAME[name], folder, library) for name in names}
+    texts = [(folder / "rows" / f"{name}.csv").read_text("utf-8") for name in names]
+    for checks in (folder / CHECKS_FILE, folder / MINE_CHECKS_FILE):
+        if checks.exists():
+            texts.append(checks.read_text("utf-8"))
     used = {ref for text in texts for ref in REF.findall(text)}
     unused = sorted(({("S", s) for s in library.sources} | {("A", a) for a in library.assumptions}) - used)
     if unused:

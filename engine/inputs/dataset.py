@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError, did_you_mean
+from engine.inputs.tier_checks import check_tier_tables
 from engine.inputs.tables import (
     JV_MODES,
     ORDER,
@@ -455,7 +456,7 @@ def _digest(ordered: dict[str, pd.DataFrame]) -> str:
     h = hashlib.sha256()
     for name in ORDER:
         frame = ordered.get(name)
-        if frame is None:
+        if frame is None or (frame.empty and not TABLES_BY_NAME[name].hashed_when_empty):
             continue
         columns = [c.name for c in TABLES_BY_NAME[name].columns if c.name in frame.columns]
         h.update(name.encode())
@@ -488,6 +489,7 @@ def load_dataset(folder: Path) -> Dataset:
         line_map.setdefault(name, [])
     _check_references(tables, folder, problems, line_map)
     _check_rules(tables, folder, problems, line_map)
+    check_tier_tables(tables, folder, problems, line_map)
     problems.raise_if_any(f"The dataset in {folder} has problems:")
     return Dataset(folder=folder, tables=tables)  # sorted by key and hashed here (Dataset.__post_init__)
 

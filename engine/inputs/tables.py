@@ -40,7 +40,7 @@ class TableSchema:
     optional: bool = False
     extra_columns_allowed: bool = True
     figures: tuple[str, ...] = ()  # columns whose every value carries a provenance flag
-
+    hashed_when_empty: bool = True  # False: a dataset without rows in it keeps the hash it had before the table
 
     @property
     def filename(self) -> str:
@@ -199,6 +199,88 @@ OBSERVED_TRADE = TableSchema(
     figures=("share",),
 )
 
+MINE_KINDS = ("asset", "country", "remainder", "rest")
+"""What a mines.csv row counts: one named mine or company's operations (``asset``); a country's whole output, not split
+(``country``); a country's output less the assets listed for it (``remainder``); every country the source does not
+name (``rest``, location ROW)."""
+
+MINE_COMMODITIES: dict[str, str] = {
+    "lithium": "t LCE", "nickel": "t Ni", "cobalt": "t Co", "bauxite": "t bauxite", "zinc": "t Zn",
+}
+"""What a mines.csv row's ``output_t`` counts, and its unit: lithium, nickel and cobalt in contained metal (lithium
+as lithium carbonate equivalent); the host ores of gallium (bauxite, gross weight) and germanium (zinc content)."""
+
+MINES = TableSchema(
+    "mines",
+    "Mine output by country and by asset (Chinese-owned mines abroad split out of their country's total); not read "
+    "by the model.",
+    key=("mine_id", "year"),
+    columns=(
+        Column("mine_id", "str", "id of the mine, company operations or country aggregate"),
+        Column("year", "int", "year of record of the output", minimum=1900, maximum=2200),
+        Column("mineral", "str", "the modelled mineral the output feeds", references="minerals.mineral"),
+        Column("commodity", "str", "what output_t counts (t LCE for lithium; t contained metal for nickel, cobalt "
+                                   "and zinc; t for bauxite)", choices=tuple(MINE_COMMODITIES)),
+        Column("location", "str", "country where it is mined; ROW: every country the source does not name",
+               references="countries.iso3"),
+        Column("name", "str", "the mine, the company's operations or the aggregate"),
+        Column("kind", "str", "asset, country (whole output, not split), remainder (the country less its assets "
+                              "listed) or rest (every country not named)", choices=MINE_KINDS),
+        Column("output_t", "float", "output in the year of record", "t/yr", minimum=0.0, maximum=1e10),
+        Column("first_year", "int", "first year of output, where known", required=False, minimum=1800,
+               maximum=2200),
+        Column("last_year", "int", "last year of output, where known (blank: open-ended)", required=False,
+               minimum=1800, maximum=2200),
+        *PROVENANCE,
+    ),
+    optional=True,
+    figures=("output_t", "first_year", "last_year"),
+    hashed_when_empty=False,
+)
+
+MINE_OWNERSHIP = TableSchema(
+    "mine_ownership",
+    "Equity in each mine by owner country, owner chains looked through; the remainder is owned in the location "
+    "country.",
+    key=("mine_id", "owner"),
+    columns=(
+        Column("mine_id", "str", "mine", references="mines.mine_id"),
+        Column("owner", "str", "owner country (of the ultimate holder)", references="countries.iso3"),
+        Column("holder", "str", "the companies and the chain the share runs through"),
+        Column("equity_share", "float", "share of the mine's output held, through the chain", minimum=0.0,
+               maximum=1.0),
+        *PROVENANCE,
+    ),
+    optional=True,
+    figures=("equity_share",),
+    hashed_when_empty=False,
+)
+
+FEED_STAGES = ("ore", "concentrate", "intermediate", "refined")
+
+OBSERVED_FEED = TableSchema(
+    "observed_feed",
+    "Observed imports of refinery feed by origin (China's spodumene, cobalt intermediates, bauxite, nickel ore and "
+    "products): each origin's share of one importer's imports of one form over a period; not read by the model.",
+    key=("importer", "mineral", "form", "period", "origin"),
+    columns=(
+        Column("importer", "str", "importing country", references="countries.iso3"),
+        Column("mineral", "str", "the modelled mineral the feed carries", references="minerals.mineral"),
+        Column("stage", "str", "stage of the form imported", choices=FEED_STAGES),
+        Column("form", "str", "the form counted, e.g. spodumene concentrate (gross weight)"),
+        Column("period", "str", "months or years the shares cover, e.g. 2024, 2024-07 or Jan-Nov 2024"),
+        Column("origin", "str", "country of origin; ROW is every origin the source does not name",
+               references="countries.iso3"),
+        Column("share", "float", "share of the period's imports of the form from the origin", "share", minimum=0.0,
+               maximum=1.0),
+        Column("measure", "str", "what the share is of", choices=("quantity", "value", "contained")),
+        *PROVENANCE,
+    ),
+    optional=True,
+    figures=("share",),
+    hashed_when_empty=False,
+)
+
 RANGES: dict[str, tuple[str, str]] = {
     "capex_usd_per_tpy": ("capex_usd_per_tpy_low", "capex_usd_per_tpy_high"),
     "lead_time_years": ("lead_time_years_low", "lead_time_years_high"),
@@ -207,7 +289,7 @@ RANGES: dict[str, tuple[str, str]] = {
 report (low <= central <= high is checked at load)."""
 
 TABLES: tuple[TableSchema, ...] = (MINERALS, COUNTRIES, CAPACITY, OWNERSHIP, DEMAND, JV_OPTIONS,
-                                   OBSERVED_TRADE)
+                                   OBSERVED_TRADE, MINES, MINE_OWNERSHIP, OBSERVED_FEED)
 TABLES_BY_NAME: dict[str, TableSchema] = {t.name: t for t in TABLES}
 ORDER: list[str] = [t.name for t in TABLES]  # referenced tables come first
 
