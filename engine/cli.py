@@ -350,19 +350,37 @@ def _source_rows(sources: Path) -> list[dict[str, str]]:
 def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025, tolerance_pp: float = 3.0) -> None:
     """Print China's shares against the sources, provenance counts and build status; exit 1 on a failure."""
     from engine.figures.labels import Names
-    from engine.inputs.databuild import CHECKS_FILE, SOURCES_FOLDER, provenance_counts, share_checks, stale_tables
+    from engine.inputs.databuild import (
+        CHECKS_FILE,
+        MINE_CHECKS_FILE,
+        SOURCES_FOLDER,
+        china_shares,
+        provenance_counts,
+        share_checks,
+        stale_tables,
+    )
+    from engine.inputs.mine_shares import mine_checks, mine_stage_lines
     from engine.outputs.files import stamped
     from engine.paths import inputs_dir
 
+    mine_reference = sources if (sources / MINE_CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
+    mines = mine_checks(ds, mine_reference)
     if as_json:
         reference = sources if (sources / CHECKS_FILE).exists() else inputs_dir() / SOURCES_FOLDER
         shares = [{"mineral": c.mineral, "location_share": c.location, "ownership_share": c.ownership,
                    "sourced_low": c.low, "sourced_high": c.high, "basis": c.basis, "gap_pp": c.gap_pp,
                    "ok": c.gap_pp <= tolerance_pp}
                   for c in (share_checks(ds, reference, year) if (reference / CHECKS_FILE).exists() else [])]
+        mine_stage = [{"mineral": c.mineral, "year": c.year, "commodity": c.commodity, "output_t": c.output_t,
+                       "location_share": c.location, "equity_share": c.equity,
+                       "equity_lower_bound": c.equity_lower_bound,
+                       "sourced": None if c.sourced is None else {"basis": c.sourced.basis, "low": c.sourced.low,
+                                                                  "high": c.sourced.high, "gap_pp": c.sourced_gap_pp}}
+                      for c in mines]
         stale = stale_tables(sources, ds.folder) if sources.is_dir() else None
         echo_json(stamped({"dataset": str(ds.folder), "hash": ds.digest, "year": year, "shares": shares,
-                           "figures_by_provenance": provenance_counts(ds), "stale_tables": stale}))
+                           "mine_shares": mine_stage, "figures_by_provenance": provenance_counts(ds),
+                           "stale_tables": stale}))
         if not all(c["ok"] for c in shares) or stale:
             raise SystemExit(1)
         return
@@ -375,7 +393,8 @@ def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025,
         click.echo(f"  {'mineral':<10} {'location':>9} {'ownership':>10}   {'sourced range':<15} {'basis':<9} "
                    f"{'gap':>7}")
         names = Names(ds.folder)
-        for c in share_checks(ds, reference, year):
+        checks = share_checks(ds, reference, year)
+        for c in checks:
             ok = c.gap_pp <= tolerance_pp
             failed |= not ok
             span = f"{100 * c.low:.1f}%" if c.low == c.high else f"{100 * c.low:.1f}-{100 * c.high:.1f}%"
@@ -383,6 +402,9 @@ def _data_check(ds: Any, sources: Path, as_json: bool = False, year: int = 2025,
                        f"{span:<15} {c.basis:<9} {c.gap_pp:>4.1f} pp{'' if ok else '  OUTSIDE +-3 pp'}")
         click.echo("  (gap: location share to the nearer end of the sourced range; ownership counts Chinese "
                    "equity wherever the plant is)")
+    order = [c.mineral for c in checks] if (reference / CHECKS_FILE).exists() else None
+    for line in mine_stage_lines(mines, china_shares(ds, year), Names(ds.folder).mineral, year, order):
+        click.echo(line)
     counts = provenance_counts(ds)
     click.echo("\n  Figures by provenance")
     click.echo(f"  {'table':<14} {'sourced':>8} {'derived':>8} {'assumed':>8}")

@@ -99,7 +99,7 @@ class Figure:
         return "sourced" if self.arithmetic_sources <= 1 else "derived"
 
 
-def _read_rows(path: Path, columns: tuple[str, ...] | None = None) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, columns: tuple[str, ...] | None = None) -> list[tuple[int, dict[str, str]]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -127,7 +127,7 @@ def load_library(folder: Path) -> Library:
     """Read ``sources.csv`` and ``assumptions.csv`` of a sources folder; ids must be unique."""
     sources: dict[str, Source] = {}
     path = folder / "sources.csv"
-    for line, row in _read_rows(path, SOURCE_COLUMNS):
+    for line, row in read_rows(path, SOURCE_COLUMNS):
         where = f"{path}, line {line}"
         sid = row["source_id"]
         if not sid:
@@ -143,7 +143,7 @@ def load_library(folder: Path) -> Library:
                               row["note"])
     assumptions: dict[str, Assumption] = {}
     path = folder / "assumptions.csv"
-    for line, row in _read_rows(path, ASSUMPTION_COLUMNS):
+    for line, row in read_rows(path, ASSUMPTION_COLUMNS):
         where = f"{path}, line {line}"
         aid = row["assumption_id"]
         if not aid:
@@ -247,7 +247,7 @@ def _cite(figures: list[Figure], library: Library) -> str:
 def build_table(schema: TableSchema, folder: Path, library: Library) -> str:
     """The CSV text of one table built from ``rows/<table>.csv``."""
     path = folder / "rows" / schema.filename
-    rows = _read_rows(path)
+    rows = read_rows(path)
     names = [c.name for c in schema.columns]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -332,8 +332,9 @@ def stale_tables(folder: Path, target: Path) -> list[str]:
     return stale
 
 
-__all__ = ["PROVENANCE_FLAGS", "SOURCES_FOLDER", "Assumption", "Figure", "Library", "Source", "build_table",
-           "build_tables", "evaluate_cell", "format_number", "load_library", "stale_tables", "write_inputs"]
+__all__ = ["MINE_CHECKS_FILE", "PROVENANCE_FLAGS", "SOURCES_FOLDER", "Assumption", "Figure", "Library", "Source",
+           "build_table", "build_tables", "built_names", "evaluate_cell", "format_number", "load_library", "read_rows",
+           "stale_tables", "write_inputs"]
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ def share_checks(dataset: object, folder: Path, year: int = 2025) -> list[ShareC
     shares = china_shares(dataset, year)
     path = folder / CHECKS_FILE
     checks = []
-    for line, row in _read_rows(path, ("mineral", "basis", "low", "high", "note")):
+    for line, row in read_rows(path, ("mineral", "basis", "low", "high", "note")):
         where = f"{path}, line {line}"
         low = evaluate_cell(row["low"], library, f"{where}, column low").value
         high = evaluate_cell(row["high"], library, f"{where}, column high").value

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError, did_you_mean
-from engine.inputs.tier_checks import check_tier_tables
 from engine.inputs.tables import (
     JV_MODES,
     ORDER,
@@ -30,6 +29,7 @@ from engine.inputs.tables import (
     Problems,
     TableSchema,
 )
+from engine.inputs.tier_checks import check_tier_tables
 
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
