@@ -69,7 +69,7 @@ def test_data_check_prints_the_backcast_per_mineral():
             "imports") in r.output
     for mineral in ("lithium", "cobalt", "gallium", "germanium"):
         assert re.search(rf"^  {mineral} +(>= )?\d+\.\d +\S", r.output, re.M), mineral
-    assert "  nickel: no verified observed shares in observed_trade.csv" in r.output
+    assert re.search(r"^  nickel +>= \d+\.\d +Canada 44%", r.output, re.M)  # USGS MCS 2026 import sources
     assert "  lithium       >= 9.0   Chile 56%, Argentina 42%, other 2% " in r.output  # origins by name
 
 

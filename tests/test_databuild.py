@@ -141,7 +141,7 @@ def test_build_command_writes_what_check_accepts(tmp_path):
     assert r.exit_code == 2 and "capacity.csv" in r.output
     r = CliRunner().invoke(main, ["data", "--inputs", str(target), "--build"])
     assert r.exit_code == 0, r.output
-    assert r.output.startswith(f"Built 7 tables in {target} from {target / 'sources'}.")
+    assert r.output.startswith(f"Built 10 tables in {target} from {target / 'sources'}.")
     assert (target / "capacity.csv").read_bytes() == (INPUTS / "capacity.csv").read_bytes()
 
 
