@@ -306,9 +306,10 @@ def test_validate_and_data_commands():
     assert r.stdout.startswith(f"{ROOT / 'models' / 'baseline.yaml'}: valid.")
     r = invoke("data")
     assert r.exit_code == 0, r.output
-    for name in ("minerals", "countries", "capacity", "ownership", "demand", "jv_options"):
+    for name in ("minerals", "countries", "capacity", "ownership", "demand", "jv_options", "observed_trade", "mines",
+                 "mine_ownership", "observed_feed"):
         assert f"\n  {name}.csv: " in r.stdout
-    assert r.stdout.count(" rows; figures: ") == 7
+    assert r.stdout.count(" rows; figures: ") == 10
 
 
 # ------------------------------------------------------------------------------------------- atomic writes
