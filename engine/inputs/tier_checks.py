@@ -50,16 +50,13 @@ def _check_mines(mines: pd.DataFrame, where: Path, problems: Problems, lines: Se
     for i in mines.index[at_row & ~rest]:
         problems.add(f"{where}, line {lines[i]}, column kind: '{mines['kind'][i]}' at location ROW; expected "
                      f"'rest' (ROW is every country the source does not name)")
-    seen: dict[tuple[str, int], tuple[str, int]] = {}
-    for i, (mineral, year, commodity) in enumerate(zip(mines["mineral"], mines["year"], mines["commodity"],
-                                                       strict=True)):
-        key = (str(mineral), int(year))
-        if key not in seen:
-            seen[key] = (str(commodity), lines[i])
-        elif seen[key][0] != commodity:
-            problems.add(f"{where}, line {lines[i]}, column commodity: '{commodity}' differs from "
-                         f"'{seen[key][0]}' on line {seen[key][1]} for mineral {mineral} in {year}; expected one "
-                         f"commodity per mineral and year")
+    groups = mines.groupby(["mineral", "year"], sort=False)
+    first_row = groups["commodity"].transform(lambda c: c.index[0])  # the first row of each mineral and year
+    first_commodity = mines["commodity"][first_row].to_numpy()
+    for i in mines.index[mines["commodity"].to_numpy() != first_commodity]:
+        problems.add(f"{where}, line {lines[i]}, column commodity: '{mines['commodity'][i]}' differs from "
+                     f"'{first_commodity[i]}' on line {lines[first_row[i]]} for mineral {mines['mineral'][i]} in "
+                     f"{mines['year'][i]}; expected one commodity per mineral and year")
 
 
 def _check_sums(frame: pd.DataFrame, group: list[str], column: str, where: Path, problems: Problems,
