@@ -55,10 +55,11 @@ class WelfareAccount:
         self.tariff = lp.flows["tariff_usd_per_t"].to_numpy(dtype=float)
         plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
         equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
-        owner_region = market.region_of(equity["owner"])
-        at = pd.Index(plants["source_id"]).get_indexer(equity["source_id"])
-        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float),
-                               (at, pd.Series(owner_region).map(code).to_numpy(dtype=np.int64))),
+        owner_region = pd.Series(market.region_of(equity["owner"])).map(code)
+        held = owner_region.notna().to_numpy()  # equity of countries no region holds is nobody's welfare here
+        at = pd.Index(plants["source_id"]).get_indexer(equity["source_id"])[held]
+        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float)[held],
+                               (at, owner_region[held].to_numpy(dtype=np.int64))),
                               shape=(len(plants), len(self.regions)))
         plant_of_flow = pd.Index(plants["source_id"]).get_indexer(lp.flows["source_id"])
         self.owner_share = share[plant_of_flow].tocsc()  # flows × regions: e(r, s) of each flow's plant

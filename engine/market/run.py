@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from engine.formulation.disruptions import ScenarioSet
 from engine.inputs.market_tables import MarketData, load_market
 from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.build import CapacityBasis, MarketLP, build_market
 from engine.market.demand import STEPS_ABOVE, STEPS_BELOW
 from engine.market.frontier import Frontier, WelfareAccount, run_frontier
-from engine.market.goal import buyer_measures, certificate_table, flow_certificate
+from engine.market.goal import buyer_measures, certificate_table, flow_certificate, point_exposure, point_share
 from engine.market.prices import price_table
 from engine.market.solve import MarketSolution, MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
@@ -56,6 +57,8 @@ class MarketResult:
     # engine.analysis.market_backcast.MarketBackcast (a layer above), attached by add_backcast; None: not computed,
     # or observed_trade.csv observes none of the minerals
     backcast: Any = None
+    solver: MarketSolver | None = None  # the HiGHS model at the reported point, for warm re-solves (stress)
+    account: WelfareAccount | None = None  # present-value welfare per region of any point of ``lp``
 
     @property
     def text(self) -> str:
@@ -91,19 +94,22 @@ class MarketResult:
 
 
 def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "full", log: bool = False,
-                 time_limit: float | None = None) -> MarketResult:
-    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables); with ``market_goal``,
-    also the uncapped equilibrium and the goal's θ (given, or chosen by the budget rule on the frontier)."""
+                 time_limit: float | None = None, market: MarketData | None = None,
+                 scenarios: ScenarioSet | None = None) -> MarketResult:
+    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables, or ``market``: the
+    analyses' variants of them); with ``market_goal``, also the uncapped equilibrium and the goal's θ (given, or
+    chosen by the budget rule on the frontier). ``scenarios``: one sample's availability and cost factors
+    (``build_market``)."""
     start = time.perf_counter()
-    market = load_market(loaded.dataset, loaded.scenario.buyer)
+    market = market if market is not None else load_market(loaded.dataset, loaded.scenario.buyer)
     spec = loaded.scenario.goal
-    lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None)
+    lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None, scenarios=scenarios)
     solver = MarketSolver(lp, log=log, time_limit=time_limit)
     sol = solver.solve()
     goal = None
+    account = WelfareAccount(lp, market, loaded.dataset.ownership)
     if spec is not None:
         uncapped = sol
-        account = WelfareAccount(lp, market, loaded.dataset.ownership)
         frontier = None
         if spec.share_of_supply_max is not None:
             theta = float(spec.share_of_supply_max)
@@ -131,7 +137,8 @@ def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "ful
         prices["price_uncapped_usd_per_t"] = np.round(goal.uncapped.price, 6) + 0.0
     result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=prices,
                           welfare=welfare_table(lp, sol, market, loaded.dataset.ownership),
-                          flows=flows.reset_index(drop=True), seconds=0.0, goal=goal)
+                          flows=flows.reset_index(drop=True), seconds=0.0, goal=goal, solver=solver,
+                          account=account)
     result.seconds = time.perf_counter() - start
     result.summary = market_summary(result)
     return result
@@ -146,12 +153,44 @@ def who_pays(lp: MarketLP, account: WelfareAccount, uncapped: MarketSolution, go
                         "welfare_goal_pv_usd": after["welfare_pv_usd"].to_numpy()})
     for part in ("consumer_surplus", "producer_surplus", "government_revenue", "welfare"):
         out[f"{part}_change_pv_usd"] = (after[f"{part}_pv_usd"] - before[f"{part}_pv_usd"]).to_numpy()
-    basket = account.disc_s * uncapped.q
-    paid_before = np.bincount(account.region_s, basket * uncapped.price[account.row_s], minlength=len(out))
-    paid_after = np.bincount(account.region_s, basket * goal.price[account.row_s], minlength=len(out))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["price_change_pct"] = np.where(paid_before > 0, 100.0 * (paid_after - paid_before) / paid_before, 0.0)
+    out["price_change_pct"] = price_change_pct(account, uncapped, goal)
     return out
+
+
+def price_change_pct(account: WelfareAccount, base: MarketSolution, other: MarketSolution,
+                     steps: np.ndarray | None = None) -> np.ndarray:
+    """Per region (``account.regions``): the change, percent, in the cost of ``base``'s consumption at ``other``'s
+    prices, Σ disc·q_base·(price_other − price_base) / Σ disc·q_base·price_base (a Laspeyres index over the
+    mineral-years; 0 where the basket costs nothing). ``steps``: the demand steps in the basket (a mask; default
+    all, every mineral): who pays, stress and sensitivity all read price changes from here."""
+    basket = account.disc_s * base.q
+    if steps is not None:
+        basket = np.where(steps, basket, 0.0)
+    n = len(account.regions)
+    paid_before = np.bincount(account.region_s, basket * base.price[account.row_s], minlength=n)
+    paid_after = np.bincount(account.region_s, basket * other.price[account.row_s], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(paid_before > 0, 100.0 * (paid_after - paid_before) / paid_before, 0.0)
+
+
+def buyer_figures(lp: MarketLP, sol: MarketSolution) -> dict:
+    """The buyer region's measures over the horizon (``goal.py``): exposure (the mean over mineral-years), the mean
+    and largest share of supply, the tonnes it consumes, its reference tonnes Q0 and the reference tonnes it does
+    not consume (Σ max(0, Q0 − supplied)); per mineral code the mean exposure and share over its years."""
+    m = buyer_measures(lp, sol)
+    share_mean, share_max = point_share(m)
+    unconsumed = np.maximum(0.0, m["reference_t"].to_numpy(dtype=float) - m["supplied_t"].to_numpy(dtype=float))
+    by = m.groupby("mineral", sort=True)[["exposure_pct", "share_of_supply_pct"]].mean()
+    return {"exposure_pct": _tidy(point_exposure(m)), "share_of_supply_mean_pct": _tidy(share_mean),
+            "share_of_supply_max_pct": _tidy(share_max), "consumption_t": float(m["supplied_t"].sum()),
+            "reference_t": float(m["reference_t"].sum()), "unconsumed_t": float(unconsumed.sum()),
+            "by_mineral": {k: {"exposure_pct": _tidy(r["exposure_pct"]), "share_of_supply_pct": _tidy(
+                r["share_of_supply_pct"])} for k, r in by.iterrows()}}
+
+
+def _tidy(percent: float) -> float | None:
+    """A percentage rounded to 1e-9 points (no -0, no round-off below it); None where undefined (NaN)."""
+    return None if percent != percent else round(float(percent), 9) + 0.0
 
 
 def _names(loaded: LoadedScenario) -> dict[str, str]:
@@ -199,12 +238,14 @@ def market_summary(result: MarketResult) -> dict:
         "prices_first_year": {"year": first, "by_mineral_usd_per_t": prices},
         "buyer_imports_first_year": {"year": first, "by_mineral": us_imports},
         "welfare": welfare,
+        "buyer": {**buyer_figures(result.lp, result.solution),
+                  "spend_pv_usd": result.account.spend_pv(result.solution) if result.account else None},
         "goal": goal_summary(result),
         "backcast": result.backcast.summary() if result.backcast is not None else None,
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
                     "calibration, and the backcast of prices",
-                    "every command but solve", "the choice of the default mode"],
+                    "robust, worstcase, explain and calibrate in market mode", "the choice of the default mode"],
     })
 
 
@@ -298,7 +339,7 @@ def summary_text(result: MarketResult) -> str:
     if result.goal is not None:
         lines += goal_text(result)
     lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
-                 "backcast of prices, other commands.")
+                 "backcast of prices, robust and worstcase in market mode.")
     return "\n".join(lines)
 
 
