@@ -283,7 +283,7 @@ def goal_summary(result: MarketResult) -> dict | None:
     return out
 
 
-def _money(v: float) -> str:
+def money(v: float) -> str:
     v = 0.0 if abs(v) < 5e3 else v  # no "-0.00 m"
     a = abs(v)
     unit = (1e9, "bn") if a >= 1e9 else (1e6, "m")
@@ -329,9 +329,9 @@ def summary_text(result: MarketResult) -> str:
                   f"{s.horizon.start}-{s.horizon.end}",
               f"  {'region':<8}{'consumer':>14}{'producer':>14}{'government':>14}{'total':>14}"]
     for row in pv.to_dict("records"):
-        lines.append(f"  {row['region']:<8}{_money(row['consumer_surplus_pv_usd']):>14}"
-                     f"{_money(row['producer_surplus_pv_usd']):>14}{_money(row['government_revenue_pv_usd']):>14}"
-                     f"{_money(row['welfare_pv_usd']):>14}")
+        lines.append(f"  {row['region']:<8}{money(row['consumer_surplus_pv_usd']):>14}"
+                     f"{money(row['producer_surplus_pv_usd']):>14}{money(row['government_revenue_pv_usd']):>14}"
+                     f"{money(row['welfare_pv_usd']):>14}")
     lines += ["  (consumer surplus on each region's demand curve; producer surplus of the capacity its countries "
               "own by equity; government revenue: tariffs" + (" and the goal's certificates)" if result.goal else ")")]
     if result.backcast is not None:
@@ -341,6 +341,38 @@ def summary_text(result: MarketResult) -> str:
     lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
                  "backcast of prices, robust and worstcase in market mode.")
     return "\n".join(lines)
+
+
+def budget_words(budget: Any, buyer: str) -> str | None:
+    """'+2% of USA's spend', 'an absolute budget', or None without a budget."""
+    if budget is None:
+        return None
+    return f"+{100 * budget.premium:g}% of {buyer}'s spend" if budget.premium is not None else "an absolute budget"
+
+
+def frontier_lines(f: Frontier, buyer: str, others: list[str], budget: str | None) -> list[str]:
+    """The frontier of the goal as ``solve`` and ``frontier`` print it: one line per θ (exposure, share, the
+    buyer's welfare change and its % of spend, the largest certificate price, every other region's welfare
+    change), the chosen point marked; ``budget`` in words (None: no budget, no point chosen)."""
+    lines = [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
+             f"{len(f.points)} points, warm, {f.seconds:.2f} s ({f.points_per_second:,.0f} points/s)"]
+    if budget is not None:
+        lines.append(f"  Budget {budget}: a fall in {buyer} welfare of at most {money(f.budget_usd)} USD "
+                     f"(uncapped spend {money(f.spend_pv_usd)} USD, present value)")
+    lines.append(f"  {'theta':>6}{'exposure':>10}{'share':>8}{'dW ' + buyer:>12}{'% spend':>9}{'cert max':>11}"
+                 + "".join(f"{'dW ' + r:>11}" for r in others))
+    for i, row in f.points.iterrows():
+        mark = "" if budget is None else (" <- chosen" if f.chosen == i else ("" if row["within_budget"]
+                                                                             else "  over budget"))
+        lines.append(f"  {row['theta']:>6.3f}{row['exposure_pct']:>9.1f}%"
+                     f"{row['share_of_supply_mean_pct'] + 0.0:>7.1f}%"
+                     f"{money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row['loss_pct_of_spend'] + 0.0:>8.2f}%"
+                     f"{row['certificate_max_usd_per_t']:>11,.0f}"
+                     + "".join(f"{money(row[f'welfare_change_{r}_pv_usd']):>11}" for r in others) + mark)
+    lines.append("  (exposure: mean over mineral-years of China-attributed + unconsumed reference tonnes, % of the "
+                 "reference; share: mean China share of supply; dW: welfare change, USD present value; cert max: "
+                 "the largest certificate price, USD/t)")
+    return lines
 
 
 def goal_text(result: MarketResult) -> list[str]:
@@ -354,25 +386,7 @@ def goal_text(result: MarketResult) -> list[str]:
     f = goal.frontier
     if f is not None:
         others = [r for r in result.market.regions["region"] if r != buyer]
-        budget = s.goal.budget if s.goal else None
-        premium = budget.premium if budget is not None else None
-        shown = f"+{100 * premium:g}% of {buyer}'s spend" if premium is not None else "an absolute budget"
-        lines += [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
-                  f"{len(f.points)} points, warm, {f.seconds:.2f} s ({f.points_per_second:,.0f} points/s)",
-                  f"  Budget {shown}: a fall in {buyer} welfare of at most {_money(f.budget_usd)} USD "
-                  f"(uncapped spend {_money(f.spend_pv_usd)} USD, present value)",
-                  f"  {'theta':>6}{'exposure':>10}{'share':>8}{'dW ' + buyer:>12}{'% spend':>9}{'cert max':>11}"
-                  + "".join(f"{'dW ' + r:>11}" for r in others)]
-        for i, row in f.points.iterrows():
-            mark = " <- chosen" if f.chosen == i else ("" if row["within_budget"] else "  over budget")
-            lines.append(f"  {row['theta']:>6.3f}{row['exposure_pct']:>9.1f}%"
-                         f"{row['share_of_supply_mean_pct'] + 0.0:>7.1f}%"
-                         f"{_money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row['loss_pct_of_spend'] + 0.0:>8.2f}%"
-                         f"{row['certificate_max_usd_per_t']:>11,.0f}"
-                         + "".join(f"{_money(row[f'welfare_change_{r}_pv_usd']):>11}" for r in others) + mark)
-        lines.append("  (exposure: mean over mineral-years of China-attributed + unconsumed reference tonnes, % of the "
-                     "reference; share: mean China share of supply; dW: welfare change, USD present value; cert max: "
-                     "the largest certificate price, USD/t)")
+        lines += frontier_lines(f, buyer, others, budget_words(s.goal.budget if s.goal else None, buyer))
         if f.chosen is None:
             lines.append("  No point is within the budget; the results below are the uncapped equilibrium.")
         lines.append("")
@@ -398,12 +412,12 @@ def goal_text(result: MarketResult) -> list[str]:
     change = float(wp.loc[buyer, "welfare_change_pv_usd"])
     lines += ["", "  Who pays (against the uncapped equilibrium; USD, present value; price: cost of the uncapped "
                   "basket at the goal's prices)",
-              f"  {buyer} welfare change {_money(change)} ({-change / spend:.2%} of its uncapped spend "
-              f"{_money(spend)})" if spend > 0 else f"  {buyer} welfare change {_money(change)}",
+              f"  {buyer} welfare change {money(change)} ({-change / spend:.2%} of its uncapped spend "
+              f"{money(spend)})" if spend > 0 else f"  {buyer} welfare change {money(change)}",
               f"  {'region':<8}{'consumer':>12}{'producer':>12}{'government':>12}{'welfare':>12}{'price':>9}"]
     for r, row in wp.iterrows():
-        lines.append(f"  {r:<8}{_money(row['consumer_surplus_change_pv_usd']):>12}"
-                     f"{_money(row['producer_surplus_change_pv_usd']):>12}"
-                     f"{_money(row['government_revenue_change_pv_usd']):>12}{_money(row['welfare_change_pv_usd']):>12}"
+        lines.append(f"  {r:<8}{money(row['consumer_surplus_change_pv_usd']):>12}"
+                     f"{money(row['producer_surplus_change_pv_usd']):>12}"
+                     f"{money(row['government_revenue_change_pv_usd']):>12}{money(row['welfare_change_pv_usd']):>12}"
                      f"{row['price_change_pct']:>+8.2f}%")
     return lines
