@@ -86,11 +86,13 @@ def stress_figure(table: pd.DataFrame, buyer: str, label: Callable[[dict], str],
     fig = new_figure(11.0, 0.35 * len(top) + 1.6)
     left, right = fig.subplots(1, 2, sharey=True)
     ys = np.arange(len(top))
-    welfare = top[f"welfare_change_{buyer}_pv_usd"].to_numpy(dtype=float) / 1e6
+    welfare = top[f"welfare_change_{buyer}_pv_usd"].to_numpy(dtype=float)
+    scale, unit = (1e9, "bn") if np.abs(welfare).max(initial=0.0) >= 1e10 else (1e6, "m")
+    welfare = welfare / scale
     left.barh(ys, welfare, color=[CHINA_RED if v < 0 else "#2ca02c" for v in welfare])
     left.set_yticks(ys, names)
     left.axvline(0.0, color="#888888", lw=0.8)
-    left.set_xlabel(f"{buyer} welfare change (USD m, present value)")
+    left.set_xlabel(f"{buyer} welfare change (USD {unit}, present value)")
     right.barh(ys, top[f"price_change_{buyer}_pct"].to_numpy(dtype=float), color=region_colour(buyer))
     right.axvline(0.0, color="#888888", lw=0.8)
     right.set_xlabel(f"{buyer} price change, shocked minerals (%)")

@@ -71,6 +71,7 @@ class MarketSensitivityResult:
     rule: str
     status: str = "optimal"
     names: Names = field(default_factory=Names)
+    top: int = 15  # assumptions printed
 
 
 def _demand(market: MarketData, rows: np.ndarray, **columns: np.ndarray) -> MarketData:
@@ -205,7 +206,9 @@ def assumption_label(result: MarketSensitivityResult, family: str, parameter: st
     return f"{family}, {parameter}"
 
 
-def render_market_sensitivity(result: MarketSensitivityResult, top: int = 15) -> str:
+def render_market_sensitivity(result: MarketSensitivityResult, top: int | None = None) -> str:
+    """The printout: the base, the rule, and the ``top`` assumptions (default ``result.top``)."""
+    top = result.top if top is None else top
     b, buyer = result.base, result.buyer
     t = result.table
     lines = [f"Sensitivity of scenario '{result.loaded.name}' in market mode: one market assumption at a time at its "

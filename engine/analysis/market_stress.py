@@ -81,8 +81,9 @@ class _Shocker:
     def point(self, sol: MarketSolution) -> _Point:
         m = buyer_measures(self.lp, sol)
         unconsumed = np.maximum(0.0, m["reference_t"].to_numpy(dtype=float) - m["supplied_t"].to_numpy(dtype=float))
-        return _Point(sol, self.account.by_region(sol).set_index("region")["welfare_pv_usd"], point_exposure(m),
-                      point_share(m)[0], float(m["supplied_t"].sum()), float(unconsumed.sum()))
+        return _Point(sol, self.account.by_region(sol).set_index("region")["welfare_pv_usd"],
+                      round(point_exposure(m), 9) + 0.0, round(point_share(m)[0], 9) + 0.0,
+                      float(m["supplied_t"].sum()), float(unconsumed.sum()))
 
     def hit(self, shock: ShockSpec) -> np.ndarray:
         """The plant-year rows (``lp.plants``) the shock hits."""

@@ -23,6 +23,7 @@ from engine.market.prices import price_table
 from engine.market.solve import MarketSolution, MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
 
 DOMINATED = ("ga", "ge")  # one seller holds most capacity: a competitive price understates the market's
 
@@ -242,6 +243,7 @@ def market_summary(result: MarketResult) -> dict:
                   "spend_pv_usd": result.account.spend_pv(result.solution) if result.account else None},
         "goal": goal_summary(result),
         "backcast": result.backcast.summary() if result.backcast is not None else None,
+        "versions": versions(),
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
                     "calibration, and the backcast of prices",

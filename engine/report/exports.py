@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from engine.figures.labels import Names, component, mode
-from engine.outputs.read_folder import TABLE_ORDER, ResultsFolder
+from engine.outputs.read_folder import MARKET_KIND_TABLES, TABLE_ORDER, ResultsFolder
 from engine.outputs.summary import unmet_basis
 
 if TYPE_CHECKING:
@@ -291,7 +291,9 @@ def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report 
 
 def tables_of(folder: ResultsFolder) -> list[tuple[str, pd.DataFrame]]:
     """The folder's CSV tables in report order (frontier included when found)."""
-    order = TABLE_ORDER + [t for t in SHEETS if t not in TABLE_ORDER]
+    market = MARKET_KIND_TABLES.get(folder.kind, [])
+    order = market + [t for t in TABLE_ORDER + list(SHEETS) if t not in market]
+    order = list(dict.fromkeys(order))
     return [(name, folder.tables[name]) for name in order if name in folder.tables]
 
 
