@@ -134,10 +134,14 @@ def test_frontier_is_solves_frontier_with_prices_per_point(tmp_path: Path):
 
 
 # ------------------------------------------------------------------------------------------------- sweep
-def test_sweep_is_byte_identical_serial_workers_and_resumed(tmp_path: Path):
+def test_sweep_is_byte_identical_serial_workers_dask_and_resumed(tmp_path: Path):
     loaded = load_scenario("market")
     serial = run_sweep(loaded, tmp_path / "serial", samples=3, seed=5)
     run_sweep(loaded, tmp_path / "workers", samples=3, seed=5, workers=2)
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        run_sweep(loaded, tmp_path / "dask", samples=3, seed=5, scheduler=cluster.scheduler_address)
     part = run_sweep(loaded, tmp_path / "part", samples=3, seed=5, stop_after=1)
     assert part.interrupted and len(read_checkpoint(tmp_path / "part")) == 1
     r = invoke(["sweep", "market", "--samples", "3", "--seed", "5", "--out", tmp_path / "part", "--resume"])
@@ -145,6 +149,7 @@ def test_sweep_is_byte_identical_serial_workers_and_resumed(tmp_path: Path):
     for name in ("samples.csv", "percentiles.csv"):
         reference = (tmp_path / "serial" / name).read_bytes()
         assert (tmp_path / "workers" / name).read_bytes() == reference, name
+        assert (tmp_path / "dask" / name).read_bytes() == reference, name
         assert (tmp_path / "part" / name).read_bytes() == reference, name
     table = serial.table
     # elasticities and trade costs are drawn per mineral, inside their ranges

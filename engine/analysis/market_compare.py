@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.analysis.compare import TABLE_KEYS, check_argument
+from engine.analysis.compare import TABLE_KEYS, _get, _ordered, check_argument, not_a_solve_folder, unique_labels
 from engine.errors import InputError
 from engine.inputs.names import Names
 from engine.outputs.display import pct, tonnes, usd
@@ -83,28 +83,13 @@ def load_market_run(argument: str) -> MarketRun:
 
         folder = load_results_folder(argument)
         if folder.kind != "market":
-            raise InputError(f"{argument}: a market {folder.kind.removeprefix('market_')} folder; compare takes "
-                             f"folders written by 'critmin solve' or scenarios; 'critmin report {argument}' writes "
-                             f"its report")
+            raise not_a_solve_folder(argument, folder.kind.removeprefix("market_"))
         return MarketRun(folder.name, "folder", argument, folder.summary, folder.inputs)
     from engine.inputs.scenario import load_scenario
     from engine.market import solve_market
 
     loaded = load_scenario(argument)
     return MarketRun(loaded.name, "solved", argument, solve_market(loaded).summary, str(loaded.dataset.folder))
-
-
-def _get(summary: dict, *path: str) -> float | None:
-    value: object = summary
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return None if value is None else float(value)  # type: ignore[arg-type]
-
-
-def _ordered(runs: list[MarketRun], keys) -> list[str]:
-    return list(dict.fromkeys(k for r in runs for k in keys(r.summary)))
 
 
 def market_rows(runs: list[MarketRun]) -> list[dict]:
@@ -150,18 +135,7 @@ def market_rows(runs: list[MarketRun]) -> list[dict]:
 
 def compare_market(arguments: Sequence[str]) -> MarketComparison:
     """Load or solve every argument (each checked first) and build the side-by-side table."""
-    runs = [load_market_run(a) for a in arguments]
-    labels: dict[str, int] = {}
-    for run in runs:
-        labels[run.label] = labels.get(run.label, 0) + 1
-    for run in runs:
-        if labels[run.label] > 1:
-            run.label = run.argument
-    seen: dict[str, int] = {}
-    for run in runs:
-        seen[run.label] = seen.get(run.label, 0) + 1
-        if seen[run.label] > 1:
-            run.label = f"{run.label} ({seen[run.label]})"
+    runs = unique_labels([load_market_run(a) for a in arguments])
     table = pd.DataFrame(market_rows(runs), columns=[*TABLE_KEYS, *(r.label for r in runs)])
     return MarketComparison(runs, table, Names(runs[0].inputs))
 

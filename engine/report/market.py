@@ -13,18 +13,11 @@ import pandas as pd
 from engine.figures.labels import Names
 from engine.outputs.display import pct, tonnes, usd
 from engine.outputs.read_folder import ResultsFolder
+from engine.report.analyses import _num
 from engine.report.content import Report, Section, Table, _plot
 
 DOMINATED = ("ga", "ge")
 TOP_ROWS = 25
-
-
-def _num(value: object, fmt) -> str:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    return "" if math.isnan(v) else fmt(v)
 
 
 def _signed_usd(v: float) -> str:
