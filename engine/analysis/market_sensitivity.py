@@ -22,8 +22,9 @@ holds the base plan's budget in USD): a variant moves the market, not the goal. 
 variant's own frontier and budget rule. A fixed θ is always held; without a goal there is nothing to hold.
 
 Ranked by the swing of the buyer's welfare (|high − low|), then of its price. A region's own reference quantity
-moves its consumer surplus in level (its first step is worth ten times the reference price), so its welfare swing
-is large by construction: read its price and exposure columns.
+and the elasticities change the demand curve itself, so they move consumer surplus in level (the first step is
+worth ten times the reference price): their welfare swings are large by construction; read their price and
+exposure columns.
 """
 
 from __future__ import annotations
@@ -228,8 +229,9 @@ def render_market_sensitivity(result: MarketSensitivityResult, top: int | None =
     if len(t) > top:
         lines.append(f"  … {len(t) - top} more in sensitivity.csv")
     lines.append(f"  (changes against the base: welfare USD present value; price: the cost of {buyer}'s base "
-                 f"consumption at the variant's prices; a region's own reference quantity moves its consumer surplus "
-                 f"in level; xF multiplies the central value)")
+                 f"consumption at the variant's prices; a region's own reference quantity and the elasticities "
+                 f"change the demand curve itself, so they move consumer surplus in level; xF multiplies the "
+                 f"central value)")
     return "\n".join(lines)
 
 

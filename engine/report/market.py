@@ -256,7 +256,7 @@ def market_analysis_report(folder: ResultsFolder) -> Report:
     head = [("Scenario", folder.name), ("Mode", "market mode (spatial price equilibrium)")]
     if s.get("money"):
         head.append(("Money", str(s["money"])))
-    for key, label in (("rule", "Goal"), ("budget", "Budget")):
+    for key, label in (("rule", "Goal"), ("budget", "Goal" if kind == "sweep" else "Budget")):
         if s.get(key):
             head.append((label, str(s[key])))
     sections = []
@@ -271,6 +271,12 @@ def market_analysis_report(folder: ResultsFolder) -> Report:
                              f"{pct(base.get('buyer_exposure_pct'))}); each re-solved warm."))
         sections += stress_sections(folder, names, buyer, s.get("regions") or [])
         shown.add("stress")
+    if kind == "sweep" and folder.table("percentiles") is not None:
+        sections.append(sweep_section(folder, names, buyer))
+        shown |= {"percentiles", "samples"}
+    if kind == "sensitivity" and folder.table("sensitivity") is not None:
+        sections.append(sensitivity_section(folder, names, buyer))
+        shown.add("sensitivity")
     for name in folder.tables:
         if name not in shown:
             sections.append(Section(name.replace("_", " ").capitalize(),
@@ -347,6 +353,47 @@ def stress_sections(folder: ResultsFolder, names: Names, buyer: str, regions: li
                                                    *[f"Welfare {o}" for o in others]], region_rows,
                                                   ["r", "l"] + ["r"] * (2 * len(others)),
                                                   title="Price and welfare change of every other region")])]
+
+
+def sweep_section(folder: ResultsFolder, names: Names, buyer: str) -> Section:
+    """A market sweep: P5/P50/P95 of the rows its printout shows (every metric in percentiles.csv)."""
+    from engine.analysis.market_sweep import percentile_rows
+
+    stats = folder.table("percentiles").set_index("metric")
+    samples = folder.table("samples")
+    regions = sorted({c.split("_")[1] for c in stats.index if c.startswith("welfare_") and c.endswith("_pv_usd")
+                      and c != "welfare_change_goal_pv_usd"})
+    minerals = sorted({c.removeprefix("elasticity_") for c in (samples.columns if samples is not None else [])
+                       if c.startswith("elasticity_")})
+    formats = {"pct": pct, "t": tonnes, "usd": usd, "share": lambda v: f"{v:.3f}", "price": _price}
+    rows = [[label, *[_num(stats.loc[metric, p], formats[unit]) for p in ("p5", "p50", "p95")]]
+            for metric, label, unit in percentile_rows(stats, buyer, regions, minerals, names.mineral)]
+    s = folder.summary
+    return Section("Results over the samples", [f"{s.get('samples')} samples (seed {s.get('seed')}), "
+                                                f"{s.get('optimal')} solved; each draws the scenario's uncertainty, "
+                                                f"every curve's elasticity within its range and the trade cost "
+                                                f"within its range, then solves the equilibrium."],
+                   [Table(["Figure", "P5", "P50", "P95"], rows, ["l", "r", "r", "r"],
+                          title="Percentiles over the samples", note="Every region's prices in percentiles.csv.")])
+
+
+def sensitivity_section(folder: ResultsFolder, names: Names, buyer: str) -> Section:
+    """A market sensitivity: the assumptions ranked, the buyer's welfare, price and exposure at each end."""
+    table = folder.table("sensitivity")
+    words = {"elasticity": names.mineral, "trade cost": names.mineral, "production cost": names.country}
+    rows = [[str(r["rank"]), f"{r['family']}, {words.get(r['family'], str)(str(r['parameter']))}",
+             str(r["setting_low"]), str(r["setting_high"]), _signed_usd(r["welfare_low_pv_usd"]),
+             _signed_usd(r["welfare_high_pv_usd"]), _change(r["price_low_pct"]), _change(r["price_high_pct"]),
+             f"{r['exposure_low_pp']:+.1f} / {r['exposure_high_pp']:+.1f} pp"]
+            for r in table.head(TOP_ROWS).to_dict("records")]
+    more = f" (the first {TOP_ROWS} of {len(table)})" if len(table) > TOP_ROWS else ""
+    return Section("Assumptions ranked", ["Each market assumption alone at its low and high value, against the "
+                                          "base; ranked by the swing in the buyer's welfare, then in its price. A "
+                                          "region's own reference quantity and the elasticities change the demand "
+                                          "curve itself, so they move consumer surplus in level."],
+                   [Table(["#", "Assumption", "Low", "High", f"Welfare {buyer}, low", "high", "Price, low", "high",
+                           "Exposure, low / high"], rows, ["r", "l", "l", "l", "r", "r", "r", "r", "r"],
+                          title=f"Sensitivity{more}")])
 
 
 def make_market_report(folder: ResultsFolder) -> Report:
