@@ -319,11 +319,19 @@ TARGET_CLI_RATIO = 1.5
 """A cold ``critmin solve --no-write`` at most this multiple of the imports-only reference, in the same run."""
 
 
+MARKET_MODEL = "models/market.yaml"
+TARGET_MARKET_RATIO = 2.0
+"""Issue 29: a cold ``critmin solve`` of the market scenario at most this multiple of the baseline's (``market:
+none``, with its policy impacts), median over alternated runs."""
+
+
 def time_cli(n: int) -> dict:
     """Wall time of ``critmin solve --no-write --no-impacts`` (the shipped baseline) from the shell, n times,
     alternated with a fresh interpreter that only imports numpy, pandas and highspy (the same-run reference: on this
     VM importing pandas alone takes 0.5-0.7 s on one day and 0.3 s on another) and with ``critmin solve --no-write``
-    (the same, plus the policy impacts: each policy removed and the plan re-solved, issue 28). The ratio is the median
+    (the same, plus the policy impacts: each policy removed and the plan re-solved, issue 28), and with
+    ``critmin solve --no-write models/market.yaml`` (market mode, issue 29: ``ratio_market`` is the median of its
+    time over the baseline's with impacts in the same round). The ratio is the median
     over runs of each run's time over the reference's run just before it; ``ratio_with_impacts`` the same for the
     solve with impacts. engine's bytecode is compiled first (untimed), as a regular install has it: an editable
     install has none, and with PYTHONDONTWRITEBYTECODE Python never writes it."""
@@ -331,7 +339,7 @@ def time_cli(n: int) -> dict:
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
     command += ["solve", "--no-write"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], cwd=ROOT, capture_output=True)
-    times, imports, codes, with_impacts = [], [], [], []
+    times, imports, codes, with_impacts, market = [], [], [], [], []
     for _ in range(n):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", IMPORTS_ONLY], cwd=ROOT, capture_output=True, check=True)
@@ -344,15 +352,23 @@ def time_cli(n: int) -> dict:
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         with_impacts.append(time.perf_counter() - t)
         codes.append(proc.returncode)
+        t = time.perf_counter()
+        proc = subprocess.run([*command, MARKET_MODEL], cwd=ROOT, capture_output=True, text=True)
+        market.append(time.perf_counter() - t)
+        codes.append(proc.returncode)
     ratios = [c / r for c, r in zip(times, imports, strict=True)]
     ratios_with = [c / r for c, r in zip(with_impacts, imports, strict=True)]
+    ratios_market = [m / b for m, b in zip(market, with_impacts, strict=True)]
     return {"command": " ".join(["critmin", "solve", "--no-write", "--no-impacts"]), "n": n,
             "median_s": statistics.median(times), "min_s": min(times), "runs_s": times, "exit_codes": codes,
             "imports_command": f'python -c "{IMPORTS_ONLY}"', "imports_median_s": statistics.median(imports),
             "imports_runs_s": imports, "ratios": ratios, "ratio": statistics.median(ratios),
             "target_ratio": TARGET_CLI_RATIO, "with_impacts_command": " ".join(["critmin", "solve", "--no-write"]),
             "with_impacts_median_s": statistics.median(with_impacts), "with_impacts_runs_s": with_impacts,
-            "ratio_with_impacts": statistics.median(ratios_with)}
+            "ratio_with_impacts": statistics.median(ratios_with),
+            "market_command": " ".join(["critmin", "solve", "--no-write", MARKET_MODEL]),
+            "market_median_s": statistics.median(market), "market_runs_s": market,
+            "ratio_market": statistics.median(ratios_market), "target_ratio_market": TARGET_MARKET_RATIO}
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -483,6 +499,11 @@ def format_tables(results: dict) -> str:
             lines.append(f"  with the policy impacts (`{cli['with_impacts_command']}`, each policy removed and the "
                          f"plan re-solved): median {cli['with_impacts_median_s']:.2f} s, "
                          f"{cli['ratio_with_impacts']:.2f}x the reference")
+        if cli.get("ratio_market") is not None:
+            verdict = "met" if cli["ratio_market"] <= cli["target_ratio_market"] else "not met"
+            lines.append(f"  market mode (`{cli['market_command']}`, the equilibrium and its backcast): median "
+                         f"{cli['market_median_s']:.2f} s, {cli['ratio_market']:.2f}x the baseline's solve above, "
+                         f"target <= {cli['target_ratio_market']}x {verdict} (median of each run's ratio)")
     return "\n".join(lines)
 
 

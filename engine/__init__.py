@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Calibration", "Comparison", "Explained", "Frontier", "Robust", "Sensitivity", "Session", "Solution",
-           "Stress", "Sweep", "WorstCase", "calibrate", "compare_runs", "explain", "frontier", "load", "make_report",
-           "mineral_codes", "override", "robust", "sensitivity", "solve", "stress", "sweep", "worstcase"]
+__all__ = ["Calibration", "Comparison", "Explained", "Frontier", "MarketAnalysis", "MarketComparisonResult",
+           "MarketPlan", "Robust", "Sensitivity", "Session", "Solution", "Stress", "Sweep", "WorstCase", "calibrate",
+           "compare_runs", "explain", "frontier", "load", "make_report", "market_solve", "mineral_codes", "override",
+           "robust", "sensitivity", "solve", "stress", "sweep", "worstcase"]
 
 
 def __getattr__(name: str) -> Any:

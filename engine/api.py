@@ -204,8 +204,125 @@ def solve(scenario: ScenarioLike = None, *, solver: str = "highs", time_limit: f
 
     loaded = load(scenario)
     release_collection()  # the start-up of a `critmin solve` is over (engine.console)
+    if _is_market(loaded):
+        return market_solve(loaded, time_limit=time_limit, log=log)
     return Solution(run_scenario(loaded, solver=solver, time_limit=time_limit, log=log, export=export,
                                  impacts=impacts))
+
+
+# ----------------------------------------------------------------------------------------------- market mode
+def _is_market(loaded: LoadedScenario) -> bool:
+    return loaded.scenario.market != "none"
+
+
+NOT_IN_MARKET = {
+    "robust": "its first stage (JV builds and stockpiles chosen before the disruption) is not in the market model "
+              "yet",
+    "worstcase": "in a market the worst case becomes bilevel (the restricting country's moves change every "
+                 "region's prices and supply)",
+}
+"""Why ``robust`` and ``worstcase`` refuse a market scenario (a later step of market mode)."""
+
+
+def refuse_in_market(command: str, loaded: LoadedScenario) -> None:
+    """``robust`` and ``worstcase`` stop, in one line, on a ``market: equilibrium`` scenario."""
+    if _is_market(loaded):
+        from engine.errors import InputError
+
+        raise InputError(f"'critmin {command}' is not yet supported in market mode (scenario '{loaded.name}' has "
+                         f"market: {loaded.scenario.market}): {NOT_IN_MARKET[command]}; a later step")
+
+
+@dataclass
+class MarketPlan:
+    """``critmin solve`` of a market scenario (``engine.market.solve_market``): prices, welfare, flows, and with a
+    goal its certificates, who pays and frontier; the backcast attached as the command attaches it."""
+
+    result: Any  # engine.market.MarketResult
+
+    status = property(lambda self: "optimal")
+    ok = property(lambda self: True)
+    summary = property(lambda self: self.result.summary, doc="What summary.json holds.")
+    text = property(lambda self: self.result.text, doc="The printout of ``critmin solve``.")
+    prices = property(lambda self: self.result.prices, doc="prices.csv")
+    welfare = property(lambda self: self.result.welfare, doc="welfare.csv")
+    flows = property(lambda self: self.result.flows, doc="market_flows.csv")
+    certificates = property(lambda self: self.result.goal.certificates if self.result.goal else None,
+                            doc="certificates.csv (None without a goal)")
+    who_pays = property(lambda self: self.result.goal.who_pays if self.result.goal else None,
+                        doc="who_pays.csv (None without a goal)")
+
+    def write(self, folder: Path | str, force: bool = False) -> Path:
+        from engine.outputs.files import check_writable
+
+        check_writable(Path(folder), force, self.result.loaded.input_paths)
+        return self.result.write(Path(folder), force=force)
+
+
+def market_solve(scenario: ScenarioLike = None, *, time_limit: float | None = None, log: bool = False,
+                 backcast: bool = True) -> MarketPlan:
+    """The market equilibrium of a ``market: equilibrium`` scenario, as ``critmin solve`` computes and prints it
+    (``solve`` calls this for a market scenario)."""
+    from engine.market import solve_market
+
+    loaded = load(scenario)
+    result = solve_market(loaded, log=log, time_limit=time_limit)
+    if backcast:
+        from engine.analysis.market_backcast import market_backcast
+
+        result.add_backcast(market_backcast(result))
+    return MarketPlan(result)
+
+
+MARKET_ANALYSES = {
+    # kind: (module, render, summary, write, table attribute)
+    "frontier": ("engine.analysis.market_frontier", "render_market_frontier", "market_frontier_summary",
+                 "write_market_frontier", "table"),
+    "stress": ("engine.analysis.market_stress", "render_market_stress", "market_stress_summary",
+               "write_market_stress", "table"),
+    "sensitivity": ("engine.analysis.market_sensitivity", "render_market_sensitivity", "market_sensitivity_summary",
+                    "write_market_sensitivity", "table"),
+}
+
+
+@dataclass
+class MarketAnalysis:
+    """A market-mode ``frontier``, ``stress`` or ``sensitivity``: the face of the single-buyer results (``status``,
+    ``table``, ``summary``, ``json()``, ``text``, ``plot()``, ``write(folder)``)."""
+
+    result: Any
+    kind: str
+
+    def _call(self, which: int, *args: Any) -> Any:
+        import importlib
+
+        spec = MARKET_ANALYSES[self.kind]
+        return getattr(importlib.import_module(spec[0]), spec[which])(self.result, *args)
+
+    status = property(lambda self: self.result.status)
+    table = property(lambda self: getattr(self.result, MARKET_ANALYSES[self.kind][4]), doc="The analysis's table.")
+    summary = property(lambda self: self._call(2), doc="What the folder's summary.json holds.")
+    text = property(lambda self: self._call(1), doc="The printout.")
+
+    def json(self) -> dict:
+        """``--json``: the summary and the table."""
+        return {**self.summary, "table": self.table.to_dict(orient="records")}
+
+    def plot(self) -> Figure | None:
+        from engine.analysis import market_plots
+
+        if self.kind == "frontier":
+            return market_plots.frontier_figure(self.table, self.result.buyer, self.result.regions,
+                                                self.result.loaded.name)
+        if self.kind == "stress":
+            from engine.analysis.market_stress import shock_label
+
+            return market_plots.stress_figure(self.table, self.result.buyer,
+                                              lambda row: shock_label(self.result, row), self.result.loaded.name)
+        return None
+
+    def write(self, folder: Path | str, force: bool = False) -> Path:
+        return self._call(3, Path(folder), force)
 
 
 # ------------------------------------------------------------------------------------------------ analyses
@@ -242,10 +359,12 @@ class Frontier:
         return write_frontier(self.run, Path(folder), force=force)
 
 
-def frontier(scenario: ScenarioLike = None, *, points: int = 11, minerals: Sequence[str] = (),
+def frontier(scenario: ScenarioLike = None, *, points: int | None = None, minerals: Sequence[str] = (),
              caps: Sequence[float] | str | None = None, solver: str = "highs",
-             progress: ProgressCallback | None = None) -> Frontier:
-    """The price of independence (``critmin frontier``); ``minerals``: codes, names or ``each``.
+             progress: ProgressCallback | None = None) -> Frontier | MarketAnalysis:
+    """The price of independence (``critmin frontier``); ``minerals``: codes, names or ``each``; ``points``
+    default 11. A market scenario gives the frontier of its goal θ (``points`` default ``market_goal.points``;
+    ``caps``: values of θ in percent), with prices and certificate prices per point.
 
     >>> f = frontier("baseline", points=3)
     >>> len(f.table), float(f.table["premium_usd"].iloc[0])
@@ -254,10 +373,28 @@ def frontier(scenario: ScenarioLike = None, *, points: int = 11, minerals: Seque
     from engine.analysis.frontier_run import parse_caps, run_frontier
 
     loaded = load(scenario)
-    chosen = [m if m == "each" else mineral_codes(loaded, [m], "minerals")[0] for m in minerals]
     parsed = parse_caps(caps) if isinstance(caps, str) or caps is None else [float(c) for c in caps]
+    if _is_market(loaded):
+        from engine.analysis.market_frontier import market_frontier
+
+        _market_options(solver=solver, minerals=minerals)
+        return MarketAnalysis(market_frontier(loaded, points=points, caps=parsed, progress=progress), "frontier")
+    points = 11 if points is None else points
+    chosen = [m if m == "each" else mineral_codes(loaded, [m], "minerals")[0] for m in minerals]
     return Frontier(run_frontier(loaded, points=points, minerals=chosen, caps=parsed, solver=solver,
                                  progress=progress))
+
+
+def _market_options(solver: str = "highs", minerals: Sequence[str] = ()) -> None:
+    """Options market mode does not take, refused in one line: another solver (the equilibrium is solved by HiGHS
+    in-process), a frontier per mineral (the goal caps every mineral at once)."""
+    from engine.errors import InputError
+
+    if solver != "highs":
+        raise InputError(f"--solver {solver}: market mode is solved by HiGHS in-process only; leave --solver out")
+    if minerals:
+        raise InputError("--mineral: market mode's goal caps the China share of every mineral at once; a frontier "
+                         "per mineral is not built yet")
 
 
 @dataclass
@@ -368,14 +505,21 @@ class Stress:
 
 
 def stress(scenario: ScenarioLike = None, *, named_only: bool = False, solver: str = "highs",
-           progress: ProgressCallback | None = None) -> Stress:
-    """N-1 and named supply shocks against the base plan (``critmin stress``)."""
+           progress: ProgressCallback | None = None) -> Stress | MarketAnalysis:
+    """N-1 and named supply shocks against the base plan (``critmin stress``); in market mode against the base
+    equilibrium, each re-solved in the market (``engine.analysis.market_stress``)."""
     from engine.analysis.stress import stress as stress_scenario
     from engine.inputs.selection import check_named_shocks
 
     loaded = load(scenario)
     if named_only:
         check_named_shocks("named_only", loaded)
+    if _is_market(loaded):
+        from engine.analysis.market_stress import market_stress
+
+        _market_options(solver=solver)
+        return MarketAnalysis(market_stress(loaded, include_n_minus_one=not named_only, progress=progress),
+                              "stress")
     return Stress(stress_scenario(loaded, solver=solver, include_n_minus_one=not named_only, progress=progress))
 
 
@@ -414,6 +558,8 @@ class Sweep:
         from engine.figures.analysis_plots import sweep_figure
 
         loaded = self.run.loaded
+        if _is_market(loaded):
+            return None  # the percentiles are the result (percentiles.csv)
         minerals = list(loaded.scenario.minerals or loaded.dataset.minerals["mineral"])
         return sweep_figure(self.samples, minerals, _names(loaded))
 
@@ -427,6 +573,8 @@ def sweep(scenario: ScenarioLike = None, folder: Path | str | None = None, *, sa
 
     loaded = load(scenario)
     target = Path(folder) if folder is not None else Path("results") / f"{loaded.name}-sweep"
+    if _is_market(loaded):
+        _market_options(solver=solver)
     check_runner(solver, scheduler)
     check_folder(target, loaded, samples, seed, resume, force)
     return Sweep(run_sweep(loaded, target, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
@@ -487,6 +635,7 @@ def robust(scenario: ScenarioLike = None, *, scenarios: int | None = None, evalu
     from engine.analysis.robust import robust as robust_plan
 
     loaded = load(scenario)
+    refuse_in_market("robust", loaded)
     changes = {k: v for k, v in {"scenarios": scenarios, "evaluation": evaluation, "risk": risk, "alpha": alpha,
                                  "seed": seed}.items() if v is not None}
     if changes:
@@ -548,6 +697,7 @@ def worstcase(scenario: ScenarioLike = None, *, k: int | None = None, country: s
     from engine.inputs.scenario import with_overrides
 
     loaded = load(scenario)
+    refuse_in_market("worstcase", loaded)
     if isinstance(by, str):
         by = [b.strip() for b in by.split(",")]
     settings = settings_with(loaded, {}, k=k, country=country, share=share, owner_threshold=owner_threshold,
@@ -598,13 +748,51 @@ class Comparison:
 
 
 def compare_runs(runs: Sequence[str | Path], *, top: int = 5, solver: str = "highs",
-                 budget: str = "hold") -> Comparison:
+                 budget: str = "hold") -> Comparison | MarketComparisonResult:
     """Results folders or scenarios side by side (``critmin compare``); scenarios are solved, nothing written, at the
     first run's budget in USD (``budget="hold"``) or each at its own (``"own"``). (Not ``compare``:
     ``engine.analysis.compare`` is the module that does the work.)"""
     from engine.analysis.compare import compare as compare_runs
+    from engine.analysis.market_compare import check_modes, compare_market
 
-    return Comparison(compare_runs([str(r) for r in runs], top=top, solver=solver, budget=budget))
+    arguments = [str(r) for r in runs]
+    if len(arguments) >= 2 and check_modes(arguments):
+        _market_options(solver=solver)
+        return MarketComparisonResult(compare_market(arguments))
+    return Comparison(compare_runs(arguments, top=top, solver=solver, budget=budget))
+
+
+@dataclass
+class MarketComparisonResult:
+    """``critmin compare`` of market runs: the side-by-side table (the single-buyer comparison's shape)."""
+
+    result: Any  # engine.analysis.market_compare.MarketComparison
+
+    table = property(lambda self: self.result.table, doc="The comparison table (one row per figure).")
+
+    @property
+    def summary(self) -> dict:
+        from engine.analysis.market_compare import market_comparison_json
+        from engine.outputs.files import stamped
+
+        return stamped(market_comparison_json(self.result))
+
+    json = lambda self: self.summary  # noqa: E731
+
+    @property
+    def text(self) -> str:
+        from engine.analysis.market_compare import render_market_comparison
+
+        return render_market_comparison(self.result)
+
+    def plot(self) -> Figure | None:
+        return None
+
+    def write_csv(self, path: Path | str, force: bool = False) -> Path:
+        from engine.analysis.compare import check_csv_target, write_comparison_csv
+
+        check_csv_target(Path(path), force)
+        return write_comparison_csv(self.result, Path(path), force=force)
 
 
 def make_report(results: Path | str, formats: str | Sequence[str] = ("md", "html"), *,
@@ -712,9 +900,10 @@ class Session:
                                    {"solve_s": time.perf_counter() - started}, started))
 
 
-__all__ = ["Comparison", "Explained", "Frontier", "Robust", "Session", "Solution", "Stress", "Sweep", "WorstCase",
-           "compare_runs", "explain", "frontier", "load", "make_report", "mineral_codes", "override", "robust",
-           "solve", "stress", "sweep", "worstcase"]
+__all__ = ["Comparison", "Explained", "Frontier", "MarketAnalysis", "MarketComparisonResult", "MarketPlan",
+           "Robust", "Session", "Solution", "Stress", "Sweep", "WorstCase", "compare_runs", "explain", "frontier",
+           "load", "make_report", "market_solve", "mineral_codes", "override", "robust", "solve", "stress", "sweep",
+           "worstcase"]
 
 
 @dataclass
@@ -755,7 +944,7 @@ class Sensitivity:
 
 
 def sensitivity(scenario: ScenarioLike = None, *, step: float = 0.2, top: int = 15, budget: str = "hold",
-                solver: str = "highs", progress: ProgressCallback | None = None) -> Sensitivity:
+                solver: str = "highs", progress: ProgressCallback | None = None) -> Sensitivity | MarketAnalysis:
     """Each assumption family at its low and high value, re-solved (``critmin sensitivity``); ``budget="hold"``
     plans every variant at the base plan's budget in USD, ``"own"`` each at its own budget rule::
 
@@ -768,7 +957,15 @@ def sensitivity(scenario: ScenarioLike = None, *, step: float = 0.2, top: int = 
         from engine.errors import InputError
 
         raise InputError(f"budget={budget!r}: expected 'hold' (the base plan's budget in USD) or 'own'")
-    return Sensitivity(run_sensitivity(load(scenario), solver=solver, step=step, budget=budget, progress=progress),
+    loaded = load(scenario)
+    if _is_market(loaded):
+        from engine.analysis.market_sensitivity import market_sensitivity
+
+        _market_options(solver=solver)
+        result = market_sensitivity(loaded, step=step, budget=budget, progress=progress)
+        result.top = top
+        return MarketAnalysis(result, "sensitivity")
+    return Sensitivity(run_sensitivity(loaded, solver=solver, step=step, budget=budget, progress=progress),
                        top)
 
 

@@ -148,21 +148,30 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
 
 
 def refuse_market(loaded: Any) -> None:
-    """Every command but ``solve`` stops, in one line (exit 2), on a ``market: equilibrium`` scenario."""
+    """A command without a market mode stops, in one line (exit 2), on a ``market: equilibrium`` scenario:
+    ``robust`` and ``worstcase`` say why (``engine.api.refuse_in_market``), ``explain`` and ``calibrate`` that
+    they do not yet support it."""
+    from engine import api
+
     if loaded.scenario.market != "none":
         command = click.get_current_context().info_name
+        if command in api.NOT_IN_MARKET:
+            api.refuse_in_market(command, loaded)
         raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
-                         f"market: {loaded.scenario.market}); only 'critmin solve' runs it so far")
+                         f"market: {loaded.scenario.market}); solve, validate, frontier, stress, sweep, sensitivity, "
+                         f"compare and report do")
+
+
+def is_market(loaded: Any) -> bool:
+    return loaded.scenario.market != "none"
 
 
 def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_limit: float | None, log: bool,
                   as_json: bool) -> None:
     """``critmin solve`` of a market scenario: the equilibrium, its printout and its results folder."""
-    from engine.analysis.market_backcast import market_backcast
-    from engine.market import solve_market
+    from engine import api
 
-    result = solve_market(loaded, log=log, time_limit=time_limit)
-    result.add_backcast(market_backcast(result))
+    result = api.market_solve(loaded, log=log, time_limit=time_limit).result
     if not no_write:
         result.write(folder, force=force)
     if as_json:
@@ -176,15 +185,17 @@ def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_l
         click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv{goal}, summary.json)")
 
 
-def load_warned(model: str | None) -> Any:
+def load_warned(model: str | None, market: bool = False) -> Any:
     """The scenario, with one line on stderr for each of its values that selects nothing (a policy or shock
     outside the horizon, …: see ``engine.inputs.selection``); ``solve`` and ``validate`` print them with their
-    other warnings instead. A market scenario is refused (``refuse_market``)."""
+    other warnings instead. A market scenario is refused (``refuse_market``) unless the command runs ``market``
+    mode."""
     from engine import api
     from engine.inputs.selection import selection_warnings
 
     loaded = api.load(model)
-    refuse_market(loaded)
+    if not market:
+        refuse_market(loaded)
     for warning in selection_warnings(loaded):
         click.echo(f"Warning: {warning}", err=True)
     return loaded
@@ -257,7 +268,9 @@ def validate(model: str | None, as_json: bool) -> None:
     from engine.outputs.files import stamped
 
     loaded = api.load(model)
-    refuse_market(loaded)
+    if is_market(loaded):
+        _validate_market(loaded, as_json)
+        return
     built = build_model(loaded)
     s = loaded.scenario
     if as_json:
@@ -274,6 +287,34 @@ def validate(model: str | None, as_json: bool) -> None:
                + ", ".join(f"{p.name} ({p.type})" for p in s.policies))
     click.echo(f"  dataset {loaded.dataset.folder}; model {built.lp.describe()}")
     for warning in built.warnings:
+        click.echo(f"  Warning: {warning}")
+
+
+def _validate_market(loaded: Any, as_json: bool) -> None:
+    """``validate`` of a market scenario: the market tables checked and the equilibrium LP built, not solved."""
+    from engine.inputs.market_tables import load_market
+    from engine.market.build import build_market
+    from engine.outputs.files import stamped
+
+    market = load_market(loaded.dataset, loaded.scenario.buyer)
+    lp = build_market(loaded, market, goal_rows=loaded.scenario.goal is not None)
+    s = loaded.scenario
+    if as_json:
+        echo_json(stamped({"file": str(loaded.path), "valid": True, "scenario": s.name, "market": s.market,
+                           "regions": list(market.regions["region"]), "buyer_region": lp.buyer_region,
+                           "dataset": str(loaded.dataset.folder), "market_tables": str(market.folder),
+                           "model": {"columns": int(lp.matrix.shape[1]), "rows": int(lp.matrix.shape[0]),
+                                     "nonzeros": int(lp.matrix.nnz)}, "warnings": list(lp.warnings)}))
+        return
+    click.echo(f"{loaded.path}: valid (market mode).")
+    goal = "no goal"
+    if s.goal is not None:
+        goal = (f"goal theta {s.goal.share_of_supply_max:g}" if s.goal.share_of_supply_max is not None
+                else f"goal theta by the budget rule ({s.goal.points} points)")
+    click.echo(f"  scenario '{s.name}'; regions {', '.join(market.regions['region'])}, buyer region "
+               f"{lp.buyer_region}; {goal}")
+    click.echo(f"  dataset {loaded.dataset.folder}, market tables {market.folder}; equilibrium LP {lp.describe()}")
+    for warning in lp.warnings:
         click.echo(f"  Warning: {warning}")
 
 
@@ -456,23 +497,38 @@ def _backcast_lines(ds: Any) -> None:
 
 @main.command()
 @MODEL
-@click.option("--points", type=click.IntRange(min=2, max=500), default=11, show_default=True,
-              help="Caps, evenly spaced from the least-cost plan's exposure to the least reachable.")
+@click.option("--points", type=click.IntRange(min=2, max=1001), default=None,
+              help="Caps, evenly spaced from the least-cost plan's exposure to the least reachable [default: 11, at "
+                   "most 500]. Market mode: values of theta from the uncapped share down to 0 [default: "
+                   "market_goal.points, 21].")
 @click.option("--mineral", "minerals", multiple=True,
               help="Sweep one mineral's mean annual share (code or name; repeatable); 'each' for every mineral. "
                    "Default: all minerals together, the scenario's aggregate.")
-@click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points).")
+@click.option("--caps", default=None, help="Explicit caps in percent, e.g. '50,20' (instead of --points); in market "
+                                           "mode values of theta, the China share of supply in percent.")
 @SOLVER
 @analysis_folder("frontier[-each|-MINERAL]")
 @JSON
 @friendly
-def frontier(model: str | None, points: int, minerals: tuple[str, ...], caps: str | None, solver: str,
+def frontier(model: str | None, points: int | None, minerals: tuple[str, ...], caps: str | None, solver: str,
              out: Path | None, force: bool, no_write: bool, as_json: bool) -> None:
-    """The price of independence: cost against a tightening cap on exposure, with its marginal cost."""
+    """The price of independence: cost against a tightening cap on exposure, with its marginal cost. In market mode
+    the frontier of the goal theta: every region's welfare and prices and the certificate price per point."""
     from engine import api
     from engine.analysis.frontier_run import parse_caps
 
-    loaded = load_warned(model)
+    loaded = load_warned(model, market=True)
+    if is_market(loaded):
+        api._market_options(solver=solver, minerals=minerals)
+        folder = target_folder(loaded, "frontier", out, force, no_write)
+        with progress_bar("Tracing the frontier", show_pos=True) as progress:
+            result = api.frontier(loaded, points=points, caps=parse_caps(caps), progress=progress)
+        finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
+                        "frontier.csv, frontier_prices.csv, frontier_certificates.csv, frontier.png, frontier.svg, "
+                        "summary.json")
+        return
+    if points is not None and points > 500:
+        raise InputError(f"--points {points}: at most 500 caps")
     chosen = [m if m == "each" else api.mineral_codes(loaded, [m])[0] for m in minerals]
     # the aggregate frontier and a per-mineral one go to separate folders, so neither overwrites the other
     suffix = "frontier" if not chosen else "frontier-" + "-".join(dict.fromkeys(chosen))
@@ -597,13 +653,16 @@ def report(results_dir: Path, formats: str, out: Path | None, force: bool, as_js
 @friendly
 def stress(model: str | None, named_only: bool, solver: str, out: Path | None, force: bool,
            no_write: bool, as_json: bool) -> None:
-    """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it."""
+    """N-1 and named supply shocks against the base plan: what breaks, how badly, which deals hedge it. In market
+    mode against the base equilibrium: every region's price and welfare change."""
     from engine import api
     from engine.inputs.selection import check_named_shocks
 
-    loaded = load_warned(model)
+    loaded = load_warned(model, market=True)
     if named_only:
         check_named_shocks("--named-only", loaded)
+    if is_market(loaded):
+        api._market_options(solver=solver)
     folder = target_folder(loaded, "stress", out, force, no_write)
     with progress_bar("Stress-testing") as progress:
         result = api.stress(loaded, named_only=named_only, solver=solver, progress=progress)
@@ -629,12 +688,15 @@ def stress(model: str | None, named_only: bool, solver: str, out: Path | None, f
 @friendly
 def sweep(model: str | None, samples: int, seed: int, workers: int, scheduler: str | None, solver: str,
           out: Path | None, resume: bool, force: bool, as_json: bool) -> None:
-    """Monte Carlo over the scenario's uncertainty: percentiles of exposure, share of supply, cost and shortfall."""
+    """Monte Carlo over the scenario's uncertainty: percentiles of exposure, share of supply, cost and shortfall. In
+    market mode also over elasticities and trade costs: percentiles of prices and welfare."""
     from engine import api
     from engine.analysis.sweep import check_folder, check_runner
 
-    loaded = load_warned(model)
+    loaded = load_warned(model, market=True)
     folder = out if out is not None else Path("results") / f"{loaded.name}-sweep"
+    if is_market(loaded):
+        api._market_options(solver=solver)
     check_runner(solver, scheduler)  # before the progress bar and before anything is written
     check_folder(folder, loaded, samples, seed, resume, force)
     with progress_bar("Sampling", samples, show_pos=True) as progress:
@@ -749,14 +811,19 @@ def worstcase(model: str | None, k: int | None, country: str | None, by: str | N
 @friendly
 def sensitivity(model: str | None, step: float, top: int, budget: str, solver: str, out: Path | None, force: bool,
                 no_write: bool, as_json: bool) -> None:
-    """One assumption at a time at its low and high value, re-solved: a tornado of exposure and cost."""
+    """One assumption at a time at its low and high value, re-solved: a tornado of exposure and cost. In market
+    mode the market's assumptions (elasticity, trade cost, reference quantity, production cost), ranked by their
+    effect on the buyer region's welfare and price."""
     from engine import api
 
-    loaded = load_warned(model)
+    loaded = load_warned(model, market=True)
+    if is_market(loaded):
+        api._market_options(solver=solver)
     folder = target_folder(loaded, "sensitivity", out, force, no_write)
     with progress_bar("Re-solving") as progress:
         result = api.sensitivity(loaded, step=step, top=top, budget=budget, solver=solver, progress=progress)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
+                    "sensitivity.csv, summary.json" if is_market(loaded) else
                     "sensitivity.csv, sensitivity.png, sensitivity.svg, summary.json")
 
 

@@ -76,12 +76,11 @@ def run_scenario(spec: str | Path | LoadedScenario | None = None, *, solver: str
 
 
 def single_buyer_only(loaded: LoadedScenario) -> None:
-    """Refuse, in one line, to plan a ``market: equilibrium`` scenario with the single-buyer model (market mode,
-    step 1, is solved by ``critmin solve`` through ``engine.market`` only)."""
+    """Refuse, in one line, to plan a ``market: equilibrium`` scenario with the single-buyer model (market mode is
+    solved through ``engine.market``: the commands and ``engine.api`` go there)."""
     if loaded.scenario.market != "none":
-        raise InputError(f"scenario '{loaded.name}' has market: {loaded.scenario.market}; only 'critmin solve' "
-                         f"(engine.market.solve_market in Python) solves market mode, and this command plans a single "
-                         f"buyer")
+        raise InputError(f"scenario '{loaded.name}' has market: {loaded.scenario.market}; the single-buyer model "
+                         f"does not plan it: engine.market.solve_market (or engine.api.solve) solves market mode")
 
 
 def finish_run(loaded: LoadedScenario, model: Model, session: PlanSession, plan: Plan, timings: dict[str, float],

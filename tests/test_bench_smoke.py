@@ -154,7 +154,7 @@ def test_cold_cli_is_timed_against_an_imports_only_reference(results):
     from benchmarks.harness import time_cli
 
     cli = time_cli(1)
-    assert cli["exit_codes"] == [0, 0]
+    assert cli["exit_codes"] == [0, 0, 0]  # without impacts, with them, market mode
     assert len(cli["runs_s"]) == len(cli["imports_runs_s"]) == 1
     assert 0 < cli["imports_median_s"] < cli["median_s"]  # critmin imports these and then solves
     text = format_tables({**results, "cli": cli})
@@ -164,6 +164,9 @@ def test_cold_cli_is_timed_against_an_imports_only_reference(results):
     assert cli["with_impacts_median_s"] > cli["median_s"]  # the same solve and the policies' re-solves
     assert (f"  with the policy impacts (`critmin solve --no-write`, each policy removed and the plan re-solved): "
             f"median {cli['with_impacts_median_s']:.2f} s, {cli['ratio_with_impacts']:.2f}x the reference") in text
+    assert cli["ratio_market"] == cli["market_runs_s"][0] / cli["with_impacts_runs_s"][0]  # issue 29: one round
+    assert (f"  market mode (`critmin solve --no-write models/market.yaml`, the equilibrium and its backcast): median "
+            f"{cli['market_median_s']:.2f} s, {cli['ratio_market']:.2f}x the baseline's solve above") in text
 
 
 def test_analyses_timing_runs_and_reports_the_share_inside_highs():

@@ -116,9 +116,7 @@ def load_run(argument: str, solver: str | None = None, budget_usd: float | None 
     if check_argument(argument) == "folder":
         folder = load_results_folder(argument)
         if folder.kind != "solve":
-            raise InputError(f"{argument}: a {folder.kind} folder (written by 'critmin {folder.kind}'); compare "
-                             f"takes folders written by 'critmin solve' or scenarios; 'critmin report {argument}' "
-                             f"writes its report")
+            raise not_a_solve_folder(argument, folder.kind)
         return Run(folder.name, "folder", argument, folder.summary, folder.table("flows"), folder.inputs, "folder",
                    _get(folder.summary, "cost", "budget_pv_usd"))
     from engine.run import run_scenario
@@ -166,6 +164,12 @@ def load_runs(arguments: Sequence[str], solver: str | None = None, budget: str =
     if held is not None and runs[0].budget_rule in ("own", "folder"):
         runs[0].budget_rule = "first" if runs[0].origin == "solved" else runs[0].budget_rule
     runs += [load_run(a, solver, held) for a in arguments[1:]]
+    return unique_labels(runs)
+
+
+def unique_labels(runs: list) -> list:
+    """Each run labelled by its scenario's name, or by its argument where two share a name; the same argument twice
+    numbered, so no column of the table hides another (runs with ``label`` and ``argument``)."""
     counts: dict[str, int] = {}
     for run in runs:
         counts[run.label] = counts.get(run.label, 0) + 1
@@ -173,11 +177,17 @@ def load_runs(arguments: Sequence[str], solver: str | None = None, budget: str =
         if counts[run.label] > 1:
             run.label = run.argument
     seen: dict[str, int] = {}
-    for run in runs:  # the same argument twice: number the repeats, so no column of the table hides another
+    for run in runs:
         seen[run.label] = seen.get(run.label, 0) + 1
         if seen[run.label] > 1:
             run.label = f"{run.label} ({seen[run.label]})"
     return runs
+
+
+def not_a_solve_folder(argument: str, kind: str) -> InputError:
+    """compare reads folders written by 'critmin solve' only."""
+    return InputError(f"{argument}: a {kind} folder (written by 'critmin {kind}'); compare takes folders written by "
+                      f"'critmin solve' or scenarios; 'critmin report {argument}' writes its report")
 
 
 # ----------------------------------------------------------------------------------------------- sourcing

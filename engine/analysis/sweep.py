@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,16 @@ class SampleRunner:
         return _rounded(row)
 
 
+def sample_runner(loaded: LoadedScenario, seed: int, solver: str | None = None):
+    """The runner of a scenario's samples: ``SampleRunner``, or in market mode
+    ``engine.analysis.market_sweep.MarketSampleRunner`` (the same executors, checkpoint and resume)."""
+    if loaded.scenario.market != "none":
+        from engine.analysis.market_sweep import MarketSampleRunner
+
+        return MarketSampleRunner(loaded, seed, solver)
+    return SampleRunner(loaded, seed, solver)
+
+
 def _rounded(row: dict) -> dict:
     """Floats to 10 significant digits: the same sample gives the same text on every executor."""
     return {k: (float(f"{v:.10g}") if isinstance(v, float) and np.isfinite(v) else v) for k, v in row.items()
@@ -94,13 +105,13 @@ def _rounded(row: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- workers
-_WORKER: SampleRunner | None = None
-_WORKERS: dict[str, SampleRunner] = {}
+_WORKER: Any = None  # SampleRunner or MarketSampleRunner
+_WORKERS: dict[str, Any] = {}
 
 
 def _init_worker(loaded: LoadedScenario, seed: int, solver: str | None) -> None:
     global _WORKER
-    _WORKER = SampleRunner(loaded, seed, solver)
+    _WORKER = sample_runner(loaded, seed, solver)
 
 
 def _kill_hook(index: int) -> None:
@@ -123,13 +134,13 @@ def _run_in_worker(index: int) -> dict:
 def _run_on_dask_worker(index: int, loaded: LoadedScenario, seed: int, solver: str | None) -> dict:
     key = f"{loaded.digest}:{seed}:{solver}:{threading.get_ident()}"  # one runner per worker thread
     if key not in _WORKERS:
-        _WORKERS[key] = SampleRunner(loaded, seed, solver)
+        _WORKERS[key] = sample_runner(loaded, seed, solver)
     return _WORKERS[key].run(index)
 
 
 # ----------------------------------------------------------------------------------------------- executors
 def _serial(loaded: LoadedScenario, seed: int, solver: str | None, todo: list[int]) -> Iterator[dict]:
-    runner = SampleRunner(loaded, seed, solver)
+    runner = sample_runner(loaded, seed, solver)
     for index in todo:
         _kill_hook(index)
         yield runner.run(index)
@@ -364,6 +375,10 @@ def percentiles(table: pd.DataFrame) -> pd.DataFrame:
 def budget_rule(loaded: LoadedScenario) -> str:
     """How a sweep's samples are budgeted, in one sentence: each plans with the scenario's own rule on the sample's
     own least cost (a sample re-optimises everything, so its budget moves with its draws)."""
+    if loaded.scenario.market != "none":
+        from engine.analysis.market_sweep import goal_rule
+
+        return goal_rule(loaded)
     objective = loaded.scenario.objective
     if objective.minimise == "cost":
         return "every sample is planned at least cost (the scenario minimises cost)"
@@ -381,7 +396,8 @@ def write_outputs(run: SweepRun) -> None:
         tmp = run.folder / f".{name}.tmp"
         write_csv(frame, tmp)
         os.replace(tmp, run.folder / name)
-    summary = {"scenario": run.loaded.name, **provenance(run.loaded),
+    market = {"market": run.loaded.scenario.market} if run.loaded.scenario.market != "none" else {}
+    summary = {"scenario": run.loaded.name, **provenance(run.loaded), **market,
                "samples": run.samples, "seed": run.seed, "budget": budget_rule(run.loaded),
                "optimal": int((run.table["status"] == "optimal").sum()),
                "solver_checks": {name: int(run.table[name].fillna(0).sum()) if name in run.table else 0

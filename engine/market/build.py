@@ -46,6 +46,7 @@ import scipy.sparse as sp
 
 from engine.errors import InputError
 from engine.formulation import build_model
+from engine.formulation.disruptions import ScenarioSet
 from engine.inputs.market_tables import MarketData
 from engine.inputs.scenario import LoadedScenario
 from engine.market.demand import demand_steps
@@ -112,11 +113,14 @@ def _curves(loaded: LoadedScenario, market: MarketData, minerals: list[str], yea
 
 
 def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: CapacityBasis = "full",
-                 theta: float | None = None, goal_rows: bool = False) -> MarketLP:
+                 theta: float | None = None, goal_rows: bool = False,
+                 scenarios: ScenarioSet | None = None) -> MarketLP:
     """The equilibrium LP of ``loaded`` on ``market``'s regions (see the module docstring). ``theta``: the goal's
     cap θ (goal rows Σ (a − θ)·x ≤ 0); ``goal_rows`` without ``theta``: the goal rows, free (upper bound +∞, the
-    coefficients of θ = 1), for a frontier to set θ on the same model."""
-    model = build_model(loaded)  # today's plant rows, with the buyer's tariffs and restrictions applied
+    coefficients of θ = 1), for a frontier to set θ on the same model. ``scenarios``: one scenario's availability
+    and cost factors (a sweep's sample, ``engine.analysis.sampling``), applied to the plant rows as today's model
+    applies them."""
+    model = build_model(loaded, scenarios)  # today's plant rows, with the buyer's tariffs and restrictions applied
     supply = model.supply.reset_index(drop=True)
     years = list(model.years)
     curves = _curves(loaded, market, list(model.minerals), years)

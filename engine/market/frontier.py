@@ -20,6 +20,7 @@ of lowest exposure (``goal.py``) with ΔW within the budget; ties go to the smal
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +56,11 @@ class WelfareAccount:
         self.tariff = lp.flows["tariff_usd_per_t"].to_numpy(dtype=float)
         plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
         equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
-        owner_region = market.region_of(equity["owner"])
-        at = pd.Index(plants["source_id"]).get_indexer(equity["source_id"])
-        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float),
-                               (at, pd.Series(owner_region).map(code).to_numpy(dtype=np.int64))),
+        owner_region = pd.Series(market.region_of(equity["owner"])).map(code)
+        held = owner_region.notna().to_numpy()  # equity of countries no region holds is nobody's welfare here
+        at = pd.Index(plants["source_id"]).get_indexer(equity["source_id"])[held]
+        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float)[held],
+                               (at, owner_region[held].to_numpy(dtype=np.int64))),
                               shape=(len(plants), len(self.regions)))
         plant_of_flow = pd.Index(plants["source_id"]).get_indexer(lp.flows["source_id"])
         self.owner_share = share[plant_of_flow].tocsc()  # flows × regions: e(r, s) of each flow's plant
@@ -116,8 +118,12 @@ def choose(points: pd.DataFrame, budget_usd: float, spend_pv_usd: float) -> int 
 
 
 def run_frontier(solver: MarketSolver, account: WelfareAccount, base: MarketSolution, *, points: int,
-                 budget_premium: float | None, budget_absolute_usd: float | None) -> Frontier:
-    """Solve the grid of θ warm on ``solver`` (its model holds free goal rows), from the uncapped ``base``."""
+                 budget_premium: float | None, budget_absolute_usd: float | None,
+                 thetas: np.ndarray | None = None,
+                 on_point: Callable[[float, MarketSolution], None] | None = None) -> Frontier:
+    """Solve the grid of θ warm on ``solver`` (its model holds free goal rows), from the uncapped ``base``.
+    ``thetas``: the values of θ to solve instead of the grid (``critmin frontier --caps``); ``on_point`` is called
+    with each θ and its solution (``critmin frontier`` keeps their prices and certificate prices)."""
     lp = solver.lp
     base_measures = buyer_measures(lp, base)
     theta_max = float(np.nanmax(base_measures["share_of_supply_pct"].to_numpy(dtype=float), initial=0.0)) / 100.0
@@ -128,9 +134,11 @@ def run_frontier(solver: MarketSolver, account: WelfareAccount, base: MarketSolu
     others = [r for r in account.regions if r != buyer]
     rows = []
     start = time.perf_counter()
-    for theta in theta_grid(theta_max, points):
+    for theta in theta_grid(theta_max, points) if thetas is None else thetas:
         solver.set_theta(float(theta))
         sol = solver.solve()
+        if on_point is not None:
+            on_point(float(theta), sol)
         welfare = account.by_region(sol).set_index("region")["welfare_pv_usd"]
         measures = buyer_measures(lp, sol)
         share_mean, share_max = point_share(measures)

@@ -11,17 +11,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from engine.formulation.disruptions import ScenarioSet
 from engine.inputs.market_tables import MarketData, load_market
 from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.build import CapacityBasis, MarketLP, build_market
 from engine.market.demand import STEPS_ABOVE, STEPS_BELOW
 from engine.market.frontier import Frontier, WelfareAccount, run_frontier
-from engine.market.goal import buyer_measures, certificate_table, flow_certificate
+from engine.market.goal import buyer_measures, certificate_table, flow_certificate, point_exposure, point_share
 from engine.market.prices import price_table
 from engine.market.solve import MarketSolution, MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
+from engine.outputs.summary import versions
 
 DOMINATED = ("ga", "ge")  # one seller holds most capacity: a competitive price understates the market's
 
@@ -56,6 +58,8 @@ class MarketResult:
     # engine.analysis.market_backcast.MarketBackcast (a layer above), attached by add_backcast; None: not computed,
     # or observed_trade.csv observes none of the minerals
     backcast: Any = None
+    solver: MarketSolver | None = None  # the HiGHS model at the reported point, for warm re-solves (stress)
+    account: WelfareAccount | None = None  # present-value welfare per region of any point of ``lp``
 
     @property
     def text(self) -> str:
@@ -91,19 +95,22 @@ class MarketResult:
 
 
 def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "full", log: bool = False,
-                 time_limit: float | None = None) -> MarketResult:
-    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables); with ``market_goal``,
-    also the uncapped equilibrium and the goal's θ (given, or chosen by the budget rule on the frontier)."""
+                 time_limit: float | None = None, market: MarketData | None = None,
+                 scenarios: ScenarioSet | None = None) -> MarketResult:
+    """Build and solve the market equilibrium of ``loaded`` (its dataset's market tables, or ``market``: the
+    analyses' variants of them); with ``market_goal``, also the uncapped equilibrium and the goal's θ (given, or
+    chosen by the budget rule on the frontier). ``scenarios``: one sample's availability and cost factors
+    (``build_market``)."""
     start = time.perf_counter()
-    market = load_market(loaded.dataset, loaded.scenario.buyer)
+    market = market if market is not None else load_market(loaded.dataset, loaded.scenario.buyer)
     spec = loaded.scenario.goal
-    lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None)
+    lp = build_market(loaded, market, capacity_basis=capacity_basis, goal_rows=spec is not None, scenarios=scenarios)
     solver = MarketSolver(lp, log=log, time_limit=time_limit)
     sol = solver.solve()
     goal = None
+    account = WelfareAccount(lp, market, loaded.dataset.ownership)
     if spec is not None:
         uncapped = sol
-        account = WelfareAccount(lp, market, loaded.dataset.ownership)
         frontier = None
         if spec.share_of_supply_max is not None:
             theta = float(spec.share_of_supply_max)
@@ -131,7 +138,8 @@ def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "ful
         prices["price_uncapped_usd_per_t"] = np.round(goal.uncapped.price, 6) + 0.0
     result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=prices,
                           welfare=welfare_table(lp, sol, market, loaded.dataset.ownership),
-                          flows=flows.reset_index(drop=True), seconds=0.0, goal=goal)
+                          flows=flows.reset_index(drop=True), seconds=0.0, goal=goal, solver=solver,
+                          account=account)
     result.seconds = time.perf_counter() - start
     result.summary = market_summary(result)
     return result
@@ -146,12 +154,44 @@ def who_pays(lp: MarketLP, account: WelfareAccount, uncapped: MarketSolution, go
                         "welfare_goal_pv_usd": after["welfare_pv_usd"].to_numpy()})
     for part in ("consumer_surplus", "producer_surplus", "government_revenue", "welfare"):
         out[f"{part}_change_pv_usd"] = (after[f"{part}_pv_usd"] - before[f"{part}_pv_usd"]).to_numpy()
-    basket = account.disc_s * uncapped.q
-    paid_before = np.bincount(account.region_s, basket * uncapped.price[account.row_s], minlength=len(out))
-    paid_after = np.bincount(account.region_s, basket * goal.price[account.row_s], minlength=len(out))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["price_change_pct"] = np.where(paid_before > 0, 100.0 * (paid_after - paid_before) / paid_before, 0.0)
+    out["price_change_pct"] = price_change_pct(account, uncapped, goal)
     return out
+
+
+def price_change_pct(account: WelfareAccount, base: MarketSolution, other: MarketSolution,
+                     steps: np.ndarray | None = None) -> np.ndarray:
+    """Per region (``account.regions``): the change, percent, in the cost of ``base``'s consumption at ``other``'s
+    prices, Σ disc·q_base·(price_other − price_base) / Σ disc·q_base·price_base (a Laspeyres index over the
+    mineral-years; 0 where the basket costs nothing). ``steps``: the demand steps in the basket (a mask; default
+    all, every mineral): who pays, stress and sensitivity all read price changes from here."""
+    basket = account.disc_s * base.q
+    if steps is not None:
+        basket = np.where(steps, basket, 0.0)
+    n = len(account.regions)
+    paid_before = np.bincount(account.region_s, basket * base.price[account.row_s], minlength=n)
+    paid_after = np.bincount(account.region_s, basket * other.price[account.row_s], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(paid_before > 0, 100.0 * (paid_after - paid_before) / paid_before, 0.0)
+
+
+def buyer_figures(lp: MarketLP, sol: MarketSolution) -> dict:
+    """The buyer region's measures over the horizon (``goal.py``): exposure (the mean over mineral-years), the mean
+    and largest share of supply, the tonnes it consumes, its reference tonnes Q0 and the reference tonnes it does
+    not consume (Σ max(0, Q0 − supplied)); per mineral code the mean exposure and share over its years."""
+    m = buyer_measures(lp, sol)
+    share_mean, share_max = point_share(m)
+    unconsumed = np.maximum(0.0, m["reference_t"].to_numpy(dtype=float) - m["supplied_t"].to_numpy(dtype=float))
+    by = m.groupby("mineral", sort=True)[["exposure_pct", "share_of_supply_pct"]].mean()
+    return {"exposure_pct": _tidy(point_exposure(m)), "share_of_supply_mean_pct": _tidy(share_mean),
+            "share_of_supply_max_pct": _tidy(share_max), "consumption_t": float(m["supplied_t"].sum()),
+            "reference_t": float(m["reference_t"].sum()), "unconsumed_t": float(unconsumed.sum()),
+            "by_mineral": {k: {"exposure_pct": _tidy(r["exposure_pct"]), "share_of_supply_pct": _tidy(
+                r["share_of_supply_pct"])} for k, r in by.iterrows()}}
+
+
+def _tidy(percent: float) -> float | None:
+    """A percentage rounded to 1e-9 points (no -0, no round-off below it); None where undefined (NaN)."""
+    return None if percent != percent else round(float(percent), 9) + 0.0
 
 
 def _names(loaded: LoadedScenario) -> dict[str, str]:
@@ -199,12 +239,15 @@ def market_summary(result: MarketResult) -> dict:
         "prices_first_year": {"year": first, "by_mineral_usd_per_t": prices},
         "buyer_imports_first_year": {"year": first, "by_mineral": us_imports},
         "welfare": welfare,
+        "buyer": {**buyer_figures(result.lp, result.solution),
+                  "spend_pv_usd": result.account.spend_pv(result.solution) if result.account else None},
         "goal": goal_summary(result),
         "backcast": result.backcast.summary() if result.backcast is not None else None,
+        "versions": versions(),
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
                     "calibration, and the backcast of prices",
-                    "every command but solve", "the choice of the default mode"],
+                    "robust, worstcase, explain and calibrate in market mode", "the choice of the default mode"],
     })
 
 
@@ -242,7 +285,7 @@ def goal_summary(result: MarketResult) -> dict | None:
     return out
 
 
-def _money(v: float) -> str:
+def money(v: float) -> str:
     v = 0.0 if abs(v) < 5e3 else v  # no "-0.00 m"
     a = abs(v)
     unit = (1e9, "bn") if a >= 1e9 else (1e6, "m")
@@ -288,9 +331,9 @@ def summary_text(result: MarketResult) -> str:
                   f"{s.horizon.start}-{s.horizon.end}",
               f"  {'region':<8}{'consumer':>14}{'producer':>14}{'government':>14}{'total':>14}"]
     for row in pv.to_dict("records"):
-        lines.append(f"  {row['region']:<8}{_money(row['consumer_surplus_pv_usd']):>14}"
-                     f"{_money(row['producer_surplus_pv_usd']):>14}{_money(row['government_revenue_pv_usd']):>14}"
-                     f"{_money(row['welfare_pv_usd']):>14}")
+        lines.append(f"  {row['region']:<8}{money(row['consumer_surplus_pv_usd']):>14}"
+                     f"{money(row['producer_surplus_pv_usd']):>14}{money(row['government_revenue_pv_usd']):>14}"
+                     f"{money(row['welfare_pv_usd']):>14}")
     lines += ["  (consumer surplus on each region's demand curve; producer surplus of the capacity its countries "
               "own by equity; government revenue: tariffs" + (" and the goal's certificates)" if result.goal else ")")]
     if result.backcast is not None:
@@ -298,8 +341,40 @@ def summary_text(result: MarketResult) -> str:
     if result.goal is not None:
         lines += goal_text(result)
     lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
-                 "backcast of prices, other commands.")
+                 "backcast of prices, robust and worstcase in market mode.")
     return "\n".join(lines)
+
+
+def budget_words(budget: Any, buyer: str) -> str | None:
+    """'+2% of USA's spend', 'an absolute budget', or None without a budget."""
+    if budget is None:
+        return None
+    return f"+{100 * budget.premium:g}% of {buyer}'s spend" if budget.premium is not None else "an absolute budget"
+
+
+def frontier_lines(f: Frontier, buyer: str, others: list[str], budget: str | None) -> list[str]:
+    """The frontier of the goal as ``solve`` and ``frontier`` print it: one line per θ (exposure, share, the
+    buyer's welfare change and its % of spend, the largest certificate price, every other region's welfare
+    change), the chosen point marked; ``budget`` in words (None: no budget, no point chosen)."""
+    lines = [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
+             f"{len(f.points)} points, warm, {f.seconds:.2f} s ({f.points_per_second:,.0f} points/s)"]
+    if budget is not None:
+        lines.append(f"  Budget {budget}: a fall in {buyer} welfare of at most {money(f.budget_usd)} USD "
+                     f"(uncapped spend {money(f.spend_pv_usd)} USD, present value)")
+    lines.append(f"  {'theta':>6}{'exposure':>10}{'share':>8}{'dW ' + buyer:>12}{'% spend':>9}{'cert max':>11}"
+                 + "".join(f"{'dW ' + r:>11}" for r in others))
+    for i, row in f.points.iterrows():
+        mark = "" if budget is None else (" <- chosen" if f.chosen == i else ("" if row["within_budget"]
+                                                                             else "  over budget"))
+        lines.append(f"  {row['theta']:>6.3f}{row['exposure_pct']:>9.1f}%"
+                     f"{row['share_of_supply_mean_pct'] + 0.0:>7.1f}%"
+                     f"{money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row['loss_pct_of_spend'] + 0.0:>8.2f}%"
+                     f"{row['certificate_max_usd_per_t']:>11,.0f}"
+                     + "".join(f"{money(row[f'welfare_change_{r}_pv_usd']):>11}" for r in others) + mark)
+    lines.append("  (exposure: mean over mineral-years of China-attributed + unconsumed reference tonnes, % of the "
+                 "reference; share: mean China share of supply; dW: welfare change, USD present value; cert max: "
+                 "the largest certificate price, USD/t)")
+    return lines
 
 
 def goal_text(result: MarketResult) -> list[str]:
@@ -313,25 +388,7 @@ def goal_text(result: MarketResult) -> list[str]:
     f = goal.frontier
     if f is not None:
         others = [r for r in result.market.regions["region"] if r != buyer]
-        budget = s.goal.budget if s.goal else None
-        premium = budget.premium if budget is not None else None
-        shown = f"+{100 * premium:g}% of {buyer}'s spend" if premium is not None else "an absolute budget"
-        lines += [f"  Frontier of the goal: {buyer} China share of supply <= theta in every mineral-year; "
-                  f"{len(f.points)} points, warm, {f.seconds:.2f} s ({f.points_per_second:,.0f} points/s)",
-                  f"  Budget {shown}: a fall in {buyer} welfare of at most {_money(f.budget_usd)} USD "
-                  f"(uncapped spend {_money(f.spend_pv_usd)} USD, present value)",
-                  f"  {'theta':>6}{'exposure':>10}{'share':>8}{'dW ' + buyer:>12}{'% spend':>9}{'cert max':>11}"
-                  + "".join(f"{'dW ' + r:>11}" for r in others)]
-        for i, row in f.points.iterrows():
-            mark = " <- chosen" if f.chosen == i else ("" if row["within_budget"] else "  over budget")
-            lines.append(f"  {row['theta']:>6.3f}{row['exposure_pct']:>9.1f}%"
-                         f"{row['share_of_supply_mean_pct'] + 0.0:>7.1f}%"
-                         f"{_money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row['loss_pct_of_spend'] + 0.0:>8.2f}%"
-                         f"{row['certificate_max_usd_per_t']:>11,.0f}"
-                         + "".join(f"{_money(row[f'welfare_change_{r}_pv_usd']):>11}" for r in others) + mark)
-        lines.append("  (exposure: mean over mineral-years of China-attributed + unconsumed reference tonnes, % of the "
-                     "reference; share: mean China share of supply; dW: welfare change, USD present value; cert max: "
-                     "the largest certificate price, USD/t)")
+        lines += frontier_lines(f, buyer, others, budget_words(s.goal.budget if s.goal else None, buyer))
         if f.chosen is None:
             lines.append("  No point is within the budget; the results below are the uncapped equilibrium.")
         lines.append("")
@@ -357,12 +414,12 @@ def goal_text(result: MarketResult) -> list[str]:
     change = float(wp.loc[buyer, "welfare_change_pv_usd"])
     lines += ["", "  Who pays (against the uncapped equilibrium; USD, present value; price: cost of the uncapped "
                   "basket at the goal's prices)",
-              f"  {buyer} welfare change {_money(change)} ({-change / spend:.2%} of its uncapped spend "
-              f"{_money(spend)})" if spend > 0 else f"  {buyer} welfare change {_money(change)}",
+              f"  {buyer} welfare change {money(change)} ({-change / spend:.2%} of its uncapped spend "
+              f"{money(spend)})" if spend > 0 else f"  {buyer} welfare change {money(change)}",
               f"  {'region':<8}{'consumer':>12}{'producer':>12}{'government':>12}{'welfare':>12}{'price':>9}"]
     for r, row in wp.iterrows():
-        lines.append(f"  {r:<8}{_money(row['consumer_surplus_change_pv_usd']):>12}"
-                     f"{_money(row['producer_surplus_change_pv_usd']):>12}"
-                     f"{_money(row['government_revenue_change_pv_usd']):>12}{_money(row['welfare_change_pv_usd']):>12}"
+        lines.append(f"  {r:<8}{money(row['consumer_surplus_change_pv_usd']):>12}"
+                     f"{money(row['producer_surplus_change_pv_usd']):>12}"
+                     f"{money(row['government_revenue_change_pv_usd']):>12}{money(row['welfare_change_pv_usd']):>12}"
                      f"{row['price_change_pct']:>+8.2f}%")
     return lines

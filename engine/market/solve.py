@@ -50,6 +50,17 @@ class MarketSolver:
         self.h = h
         self.theta = lp.theta
         self._values = lp.goal_values(1.0 if lp.theta is None else lp.theta)
+        self._capacity = lp.row_upper[:len(lp.plants)].copy()
+
+    def set_capacity(self, capacity_t: np.ndarray) -> None:
+        """The plant capacity rows' right-hand sides K[s, y] (one per row of ``lp.plants``): a shock lowers some
+        (``engine/analysis/market_stress.py``), ``lp.row_upper`` restores them. Only the rows that differ from the
+        model's change, so the next ``solve`` starts from the last basis."""
+        changed = np.flatnonzero(capacity_t != self._capacity).astype(np.int32)
+        if changed.size:
+            self.h.changeRowsBounds(int(changed.size), changed, np.full(changed.size, -np.inf),
+                                    capacity_t[changed].astype(float))
+        self._capacity = np.asarray(capacity_t, dtype=float).copy()
 
     def set_theta(self, theta: float | None) -> None:
         """The goal's cap θ: coefficients a − θ on the buyer's flows and upper bound 0; ``None`` frees the rows

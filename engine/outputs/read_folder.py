@@ -26,7 +26,16 @@ KIND_TABLES = {
     "sensitivity": ["sensitivity"],
     "calibrate": ["calibration", "backcast"],
 }
-KINDS = ("solve", *KIND_TABLES)
+# Market mode (``market: equilibrium``): a solve folder holds prices.csv and market_flows.csv; an analysis folder
+# is told apart as above and by its summary's ``market``.
+MARKET_KIND_TABLES = {
+    "market": ["prices", "welfare", "market_flows", "certificates", "who_pays", "frontier", "backcast"],
+    "market_frontier": ["frontier", "frontier_prices", "frontier_certificates"],
+    "market_stress": ["stress"],
+    "market_sweep": ["percentiles", "samples"],
+    "market_sensitivity": ["sensitivity"],
+}
+KINDS = ("solve", *KIND_TABLES, *MARKET_KIND_TABLES)
 
 
 @dataclass
@@ -65,13 +74,25 @@ def is_results_folder(path: Path) -> bool:
 
 
 def folder_kind(path: Path) -> str:
-    """``solve``, ``frontier``, ``stress``, ``sweep`` or ``robust``: which command wrote the folder."""
+    """``solve``, ``frontier``, ``stress``, ``sweep``, ``robust``, …, or in market mode ``market`` (a solve) and
+    ``market_frontier``, ``market_stress``, …: which command wrote the folder."""
     if (path / "dependence.csv").is_file():
         return "solve"
+    if (path / "prices.csv").is_file() and (path / "market_flows.csv").is_file():
+        return "market"
     for kind, names in KIND_TABLES.items():
         if (path / f"{names[0]}.csv").is_file():
-            return kind
+            return f"market_{kind}" if f"market_{kind}" in MARKET_KIND_TABLES and _market(path) else kind
     return "solve"
+
+
+def _market(path: Path) -> bool:
+    """Whether the folder's summary says it was written in market mode."""
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("market", "none") != "none"
 
 
 def frontier_targets(path: Path) -> list[str]:
@@ -160,10 +181,6 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
                          f"again with this one)")
     if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
         return summary
-    if summary.get("market", "none") != "none":
-        raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin solve' of a "
-                         f"market scenario); 'report' and 'compare' do not yet read market folders (market mode "
-                         f"is solve only so far): prices.csv, welfare.csv and market_flows.csv hold its results")
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "
                          f"section); give a folder written by 'critmin solve'")
@@ -198,8 +215,8 @@ def load_results_folder(path: Path | str) -> ResultsFolder:
             tables["frontier"] = read_table(frontier)
         extra = {label: read_table(p) for label, p in find_mineral_frontiers(path, summary).items()}
     else:
-        tables = {name: read_table(path / f"{name}.csv") for name in KIND_TABLES[kind]
-                  if (path / f"{name}.csv").is_file()}
+        kinds = {**KIND_TABLES, **MARKET_KIND_TABLES}
+        tables = {name: read_table(path / f"{name}.csv") for name in kinds[kind] if (path / f"{name}.csv").is_file()}
     scenario: dict = {}
     if (path / "scenario.yaml").is_file():
         try:

@@ -62,12 +62,18 @@ def write_comparison_report(comparison: Comparison, target: Path, formats: Itera
     """report.md (with figures/), report.html and comparison.xlsx in ``target``, written atomically."""
     import pandas as pd
 
+    from engine.analysis.market_compare import MarketComparison
     from engine.outputs.files import write_folder_atomically
     from engine.report.exports import _cover, _style
     from engine.report.html import render_html
     from engine.report.markdown import FIGURES, render_markdown
 
-    report = make_comparison_report(comparison)
+    if isinstance(comparison, MarketComparison):
+        from engine.report.market import make_market_comparison_report
+
+        report = make_market_comparison_report(comparison)
+    else:
+        report = make_comparison_report(comparison)
     chosen = list(formats)
 
     def fill(tmp: Path) -> None:

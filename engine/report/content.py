@@ -441,6 +441,10 @@ def _sections(folder: ResultsFolder, names: Names) -> list[Section]:
 
 def make_report(folder: ResultsFolder) -> Report:
     """Everything the report shows, with the figures rendered (any kind of results folder)."""
+    if folder.kind.startswith("market"):
+        from engine.report.market import make_market_report
+
+        return make_market_report(folder)
     if folder.kind != "solve":
         from engine.report.analyses import make_analysis_report
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from engine.figures.labels import Names, component, mode
-from engine.outputs.read_folder import TABLE_ORDER, ResultsFolder
+from engine.outputs.read_folder import MARKET_KIND_TABLES, TABLE_ORDER, ResultsFolder
 from engine.outputs.summary import unmet_basis
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ SHEETS = {  # table: sheet name
     "deterministic_builds": "Deterministic JV builds", "worstcase": "Worst case by k", "regret": "Regret",
     "moves": "Moves", "bounds": "Bounds per iteration", "sensitivity": "Sensitivity",
     "calibration": "Calibration moves", "backcast": "Backcast",
+    "prices": "Prices", "welfare": "Welfare", "market_flows": "Market flows", "certificates": "Certificates",
+    "who_pays": "Who pays", "frontier_prices": "Frontier prices", "frontier_certificates": "Frontier certificates",
 }
 LABELS = {  # column: header with its unit
     "scen": "Scenario", "mineral": "Mineral", "year": "Year", "kind": "Kind", "id": "Source or option",
@@ -256,7 +258,7 @@ def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report 
     if report is not None:
         for section in report.sections:
             for table in section.tables:
-                if section.heading not in ("Assumptions and policies", "Policy impacts", "Summary",
+                if section.heading not in ("Assumptions and policies", "Policy impacts", "Summary", "Who pays",
                                            "The two plans on fresh scenarios") and folder is not None:
                     continue
                 rows.append(["", ""])
@@ -289,13 +291,15 @@ def _cover(writer: pd.ExcelWriter, folder: ResultsFolder | None, report: Report 
 
 def tables_of(folder: ResultsFolder) -> list[tuple[str, pd.DataFrame]]:
     """The folder's CSV tables in report order (frontier included when found)."""
-    order = TABLE_ORDER + [t for t in SHEETS if t not in TABLE_ORDER]
+    market = MARKET_KIND_TABLES.get(folder.kind, [])
+    order = market + [t for t in TABLE_ORDER + list(SHEETS) if t not in market]
+    order = list(dict.fromkeys(order))
     return [(name, folder.tables[name]) for name in order if name in folder.tables]
 
 
 def write_xlsx(folder: ResultsFolder, path: Path, report: Report | None = None) -> Path:
     """The planner's workbook (see the module docstring)."""
-    names = Names(folder.inputs if folder.kind == "solve" else (folder.summary.get("inputs")
+    names = Names(folder.inputs if folder.kind in ("solve", "market") else (folder.summary.get("inputs")
                                                                  if isinstance(folder.summary.get("inputs"), str)
                                                                  else None))
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
