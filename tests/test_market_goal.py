@@ -208,3 +208,23 @@ def test_bad_goal_is_named(goal: dict, message: str):
 def test_goal_needs_market_mode():
     with pytest.raises(InputError, match="market_goal: a goal needs market: equilibrium; got market: none"):
         scenario_from_dict({"extends": "baseline", "market_goal": {"budget": "+2%"}}, name="bad")
+
+
+def test_exposure_counts_shortfall_and_never_exceeds_100_percent():
+    """Hand-worked: Q0 = 10 t (steps 0 … STEPS_ABOVE at 1, 1, …, the rest above), one China plant (a = 1) and one
+    other (a = 0). 12 t consumed, all from China: 100% (not 120%: the denominator is what is consumed when more than
+    Q0); 8 t consumed, 4 from China: (4 + 2 short) / 10 = 60%; nothing consumed: 100% short."""
+    from types import SimpleNamespace
+
+    from engine.market.demand import STEPS_ABOVE
+    from engine.market.goal import buyer_measures
+
+    widths = np.full(STEPS_ABOVE + 3, 10.0 / (STEPS_ABOVE + 1))
+    steps = pd.DataFrame({"region": "USA", "mineral": "ga", "year": 2025, "step": np.arange(len(widths)),
+                          "width_t": widths})
+    flows = pd.DataFrame({"region": ["USA", "USA", "EU"], "mineral": "ga", "year": 2025,
+                          "attribution": [1.0, 0.0, 1.0]})
+    lp = SimpleNamespace(flows=flows, steps=steps, buyer_region="USA")
+    for x, expected in (([12.0, 0.0, 5.0], 100.0), ([4.0, 4.0, 0.0], 60.0), ([0.0, 0.0, 9.0], 100.0)):
+        m = buyer_measures(lp, SimpleNamespace(x=np.array(x)))
+        assert m["exposure_pct"].iloc[0] == pytest.approx(expected)

@@ -34,7 +34,7 @@ from engine.formulation.select import country_mask
 from engine.inputs.names import Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.goal import buyer_measures, point_exposure, point_share
-from engine.market.run import MarketResult, money, price_change_pct, solve_market
+from engine.market.run import MarketResult, money, price_change_pct, signed_money, solve_market
 from engine.market.solve import MarketSolution
 from engine.outputs.display import signed_tonnes
 from engine.outputs.files import stamped, write_csv, write_folder_atomically, write_json
@@ -184,16 +184,16 @@ def render_market_stress(result: MarketStressResult, top: int = 15) -> str:
              "  Every figure a change against the base: welfare in USD present value; price: the cost of the "
              "region's base consumption of the shocked minerals at the shocked prices (%); consumption and "
              f"unconsumed reference tonnes of {buyer} over the horizon.",
-             "", f"  {'#':>3} {'shock':<34}{'dW ' + buyer:>11}{'price':>9}{'consumed t':>13}{'unconsumed t':>14}"
+             "", f"  {'#':>3} {'shock':<34}{'dW ' + buyer:>12}{'price':>9}{'consumed t':>13}{'unconsumed t':>14}"
                  f"{'exposure':>10}  " + "".join(f"{'price ' + r:>11}" for r in others)
-                 + "".join(f"{'dW ' + r:>12}" for r in others)]
+                 + "".join(f"{'dW ' + r:>13}" for r in others)]
     for row in result.table.head(top).to_dict("records"):
         lines.append(f"  {row['rank']:>3} {shock_label(result, row)[:34]:<34}"
-                     f"{money(row[f'welfare_change_{buyer}_pv_usd']):>11}{row[f'price_change_{buyer}_pct']:>+8.2f}%"
+                     f"{signed_money(row[f'welfare_change_{buyer}_pv_usd']):>12}{row[f'price_change_{buyer}_pct']:>+8.2f}%"
                      f"{signed_tonnes(row['consumption_change_t']):>13}{signed_tonnes(row['unconsumed_added_t']):>14}"
                      f"{row['exposure_change_pp']:>+7.1f} pp  "
                      + "".join(f"{row[f'price_change_{r}_pct']:>+10.2f}%" for r in others)
-                     + "".join(f"{money(row[f'welfare_change_{r}_pv_usd']):>12}" for r in others))
+                     + "".join(f"{signed_money(row[f'welfare_change_{r}_pv_usd']):>13}" for r in others))
     if len(result.table) > top:
         lines.append(f"  … {len(result.table) - top} more in stress.csv")
     lines.append("  (where plants tie on delivered cost the equilibrium's allocation among regions is one of several "

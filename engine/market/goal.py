@@ -21,8 +21,9 @@ Measures of the buyer region per mineral-year (as the single-buyer model defines
 reference quantity Q0 of ``demand.csv`` as its demand):
 
     share of supply   100 × attributed / supplied          (undefined where nothing is supplied)
-    exposure          100 × (attributed + max(0, Q0 − supplied)) / Q0
+    exposure          100 × (attributed + max(0, Q0 − supplied)) / max(Q0, supplied)
 
+The denominator is Q0 unless the region consumes more than Q0 (prices below P0), so exposure never exceeds 100%.
 A point's exposure is the mean of its mineral-years' exposures (the single-buyer ``mean`` aggregate, each
 mineral-year alike): tonnes the buyer stops consuming count as exposed, so a cap cannot look better by buying less.
 """
@@ -62,7 +63,8 @@ def buyer_measures(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
         out["share_of_supply_pct"] = np.where(supplied > 1e-9, 100.0 * out["attributed_t"] / supplied, np.nan)
         q0 = out["reference_t"].to_numpy()
         unmet = np.maximum(0.0, q0 - supplied)
-        out["exposure_pct"] = np.where(q0 > 0, 100.0 * (out["attributed_t"] + unmet) / q0, np.nan)
+        whole = np.maximum(q0, supplied)
+        out["exposure_pct"] = np.where(whole > 0, 100.0 * (out["attributed_t"] + unmet) / whole, np.nan)
     return out
 
 

@@ -292,6 +292,12 @@ def money(v: float) -> str:
     return f"{'-' if v < 0 else ''}{a / unit[0]:,.2f} {unit[1]}"
 
 
+def signed_money(v: float) -> str:
+    """A change in USD as ``money`` prints it, with its sign: '+7.30 bn', '-5.57 bn', '0.00 m'."""
+    text = money(v)
+    return text if text.startswith(("-", "0.00")) else "+" + text
+
+
 def summary_text(result: MarketResult) -> str:
     loaded, s = result.loaded, result.loaded.scenario
     lp, sol = result.lp, result.solution
