@@ -112,6 +112,10 @@ class MarketData:
         without one, a country no region lists is home to none: '')."""
         return np.array([self.home.get(c, "") for c in np.asarray(countries, dtype=object)], dtype=object)
 
+    def countries_of(self, region: str) -> list[str]:
+        """The countries home to ``region``, sorted (for the ``*`` region every country no other region lists)."""
+        return sorted(c for c, r in self.home.items() if r == region)
+
 
 def market_folder(dataset: Dataset) -> Path:
     return dataset.folder / MARKET_FOLDER
