@@ -45,6 +45,7 @@ Not built: stockpiles.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -142,6 +143,18 @@ class MarketLP:
             out[first:] += np.bincount(out_row, weights=build[build_row], minlength=len(self.jv.output))
         return out
 
+    @cached_property
+    def rows_on_flows(self) -> sp.csr_matrix:
+        """The policy and JV rows' coefficients on the flow columns (rows × flows), made once."""
+        return self.matrix[self.first_extra_row:, :self.n_flows].tocsr()
+
+    @cached_property
+    def flow_discount(self) -> np.ndarray:
+        """The discount factor of each flow's year."""
+        by_year = dict(zip(self.balances["year"].to_numpy(), self.balances["discount"].to_numpy(dtype=float),
+                           strict=False))
+        return np.array([by_year[int(y)] for y in self.flows["year"].to_numpy()], dtype=float)
+
     def describe(self) -> str:
         return f"{self.matrix.shape[1]:,} columns, {self.matrix.shape[0]:,} rows, {self.matrix.nnz:,} non-zeros"
 
@@ -231,11 +244,10 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     flows["delivered_cost_usd_per_t"] = unit + trade + tariff + fx.credit
     jv_flow = (flows["kind"] == "jv").to_numpy()
     reach = np.where(jv_flow, flows["jv_max_t"].to_numpy(dtype=float), flows["capacity_t"].to_numpy(dtype=float))
-    flows["upper_t"] = reach * fx.allowed
-    flows = flows.drop(columns=["jv_max_t"])
     offtake = _offtake_shares(flows, jv, buyer)
-    whole = (offtake >= 1.0) & (region != buyer)  # φ = 1: only the funder may take it
-    flows.loc[whole, "upper_t"] = 0.0
+    flows["reach_t"] = np.where((offtake >= 1.0) & (region != buyer), 0.0, reach)  # φ = 1: only the funder's
+    flows["upper_t"] = flows["reach_t"].to_numpy() * fx.allowed
+    flows = flows.drop(columns=["jv_max_t"])
     # --- demand steps and balance rows (region, mineral, year in sorted order)
     steps = demand_steps(curves)
     balances = curves[["region", "mineral", "year"]].sort_values(["region", "mineral", "year"], kind="stable")

@@ -58,6 +58,7 @@ class WelfareAccount:
         self.delivered = lp.flows["delivered_cost_usd_per_t"].to_numpy(dtype=float)
         self.tariff = lp.flows["tariff_usd_per_t"].to_numpy(dtype=float)
         equity = plant_equity(lp, market, ownership)
+        equity = equity[equity["owner_region"].isin(list(code))]  # owners home to no region count for none
         ids = pd.Index(lp.plants["source_id"].drop_duplicates())
         share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float),
                                (ids.get_indexer(equity["source_id"]),

@@ -149,3 +149,36 @@ def capex_by_year(jv: JvOptions, build: np.ndarray, years: list[int], asset_life
     out = pd.DataFrame({"option_id": b["option_id"].to_numpy()[rows], "year": year[cols],
                         "capex_usd": per_year[rows]})
     return out.groupby(["option_id", "year"], as_index=False, sort=True)["capex_usd"].sum()
+
+
+def build_table(jv: JvOptions, build: np.ndarray, flows: pd.DataFrame, x: np.ndarray) -> pd.DataFrame:
+    """``builds.csv``: per option built, the capacity started (t/yr, total), the first year it is online, its
+    offtake share, the PV capex, and its output over the horizon by region (t)."""
+    b = jv.builds
+    columns = ["option_id", "mineral", "host", "partner", "partner_equity_share", "offtake_share", "built_tpy",
+               "first_online", "capex_pv_usd", "output_t", "output_funder_t"]
+    if b.empty or not (build > 1e-9).any():
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame({"option_id": b["option_id"].to_numpy(), "built": build,
+                          "online": np.where(build > 1e-9, b["online"].to_numpy(), np.iinfo(np.int64).max),
+                          "capex": b["annuity_usd"].to_numpy(dtype=float) * build})
+    per = frame.groupby("option_id", sort=True).agg(built_tpy=("built", "sum"), first_online=("online", "min"),
+                                                    capex_pv_usd=("capex", "sum"))
+    per = per[per["built_tpy"] > 1e-9]
+    is_jv = (flows["kind"] == "jv").to_numpy()
+    out = pd.DataFrame({"option_id": flows["source_id"].to_numpy()[is_jv], "x": x[is_jv],
+                        "funder": (flows["region"].to_numpy()[is_jv]
+                                   == jv.options.set_index("option_id")["funder"]
+                                   .reindex(flows["source_id"].to_numpy()[is_jv]).to_numpy())})
+    output = out.groupby("option_id")["x"].sum()
+    funder = out[out["funder"]].groupby("option_id")["x"].sum()
+    opts = jv.options.set_index("option_id").loc[per.index]
+    table = pd.DataFrame({"option_id": per.index, "mineral": opts["mineral"].to_numpy(),
+                          "host": opts["host"].to_numpy(), "partner": opts["partner"].to_numpy(),
+                          "partner_equity_share": opts["partner_equity_share"].to_numpy(dtype=float),
+                          "offtake_share": opts["offtake_share"].to_numpy(dtype=float),
+                          "built_tpy": per["built_tpy"].to_numpy(), "first_online": per["first_online"].to_numpy(),
+                          "capex_pv_usd": per["capex_pv_usd"].to_numpy(),
+                          "output_t": output.reindex(per.index).fillna(0.0).to_numpy(),
+                          "output_funder_t": funder.reindex(per.index).fillna(0.0).to_numpy()})
+    return table[columns].sort_values(["mineral", "option_id"], kind="stable").reset_index(drop=True)

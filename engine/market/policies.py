@@ -114,6 +114,24 @@ class ColumnEffects:
     covered: dict[str, np.ndarray]  # export ban -> flows it covers (its quota's flows)
     charged: dict[str, np.ndarray]  # policy -> flows it charges (tariff, lost credit)
     build_allowed: np.ndarray  # per build column
+    factor: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> its factor on every flow's bound
+    added: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> USD/t it adds to every flow's cost
+    forbids: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> build columns it forbids
+
+    def allowed_without(self, name: str) -> np.ndarray:
+        """The bound factor of every flow under every column policy but ``name``."""
+        out = np.ones(len(self.allowed))
+        for other, factor in self.factor.items():
+            if other != name:
+                out *= factor
+        return out
+
+    def build_allowed_without(self, name: str) -> np.ndarray:
+        out = np.ones(len(self.build_allowed), dtype=bool)
+        for other, forbidden in self.forbids.items():
+            if other != name:
+                out &= ~forbidden
+        return out
 
 
 def policy_regions(loaded: LoadedScenario, market: MarketData, buyer_region: str) -> list[tuple[str, ...]]:
@@ -143,6 +161,7 @@ def column_effects(d: Deliveries, regions: list[tuple[str, ...]]) -> ColumnEffec
     """Bounds and costs of every flow under the column policies (module docstring)."""
     model, n = d.model, len(d.flows)
     plant = d.flows["plant"].to_numpy()
+    unit = d.flows["unit_cost_usd_per_t"].to_numpy(dtype=float)
     fx = ColumnEffects(allowed=np.ones(n), ad_valorem=np.zeros(n), per_tonne=np.zeros(n), credit=np.zeros(n),
                        closed={}, covered={}, charged={}, build_allowed=np.ones(len(d.builds), dtype=bool))
     for policy, named in zip(d.loaded.scenario.policies, regions, strict=True):
@@ -160,7 +179,7 @@ def column_effects(d: Deliveries, regions: list[tuple[str, ...]]) -> ColumnEffec
                 hit = into & d.plant_mask(lambda _, f, p=policy: tariff_mask(model, f, p))[plant]
                 fx.ad_valorem[hit] += policy.ad_valorem
                 fx.per_tonne[hit] += policy.per_tonne_usd
-                _charge(fx, policy.name, hit)
+                _charge(fx, policy.name, hit, unit[hit] * policy.ad_valorem + policy.per_tonne_usd)
             elif policy.type == "feoc":
                 hit = into & d.plant_mask(lambda b, f, p=policy: feoc_mask(model, b, f, p))[plant]
                 if policy.action == "exclude":
@@ -168,7 +187,7 @@ def column_effects(d: Deliveries, regions: list[tuple[str, ...]]) -> ColumnEffec
                     _forbid_builds(d, fx, policy, hit, region)
                 else:
                     fx.credit[hit] += policy.credit_usd_per_t
-                    _charge(fx, policy.name, hit)
+                    _charge(fx, policy.name, hit, np.full(int(hit.sum()), policy.credit_usd_per_t))
             elif policy.type == "market_access":
                 hit = into & d.plant_mask(lambda b, f, p=policy, h=home: market_access_mask(model, b, f, p, h))[plant]
                 _close(fx, policy.name, hit, 0.0)
@@ -178,12 +197,14 @@ def column_effects(d: Deliveries, regions: list[tuple[str, ...]]) -> ColumnEffec
 
 def _close(fx: ColumnEffects, name: str, hit: np.ndarray, factor: float) -> None:
     fx.allowed[hit] *= factor
+    fx.factor.setdefault(name, np.ones(len(fx.allowed)))[hit] *= factor
     if factor < 1.0:
         fx.closed[name] = np.union1d(fx.closed.get(name, np.zeros(0, np.int64)), np.flatnonzero(hit))
 
 
-def _charge(fx: ColumnEffects, name: str, hit: np.ndarray) -> None:
+def _charge(fx: ColumnEffects, name: str, hit: np.ndarray, usd_per_t: np.ndarray) -> None:
     fx.charged[name] = np.union1d(fx.charged.get(name, np.zeros(0, np.int64)), np.flatnonzero(hit))
+    fx.added.setdefault(name, np.zeros(len(fx.allowed)))[hit] += usd_per_t
 
 
 def _forbid_builds(d: Deliveries, fx: ColumnEffects, policy: PolicyBase, hit: np.ndarray, region: str) -> None:
@@ -193,8 +214,9 @@ def _forbid_builds(d: Deliveries, fx: ColumnEffects, policy: PolicyBase, hit: np
         return
     options = set(d.flows.loc[hit & (d.flows["kind"] == "jv").to_numpy(), "source_id"])
     if options:
-        fx.build_allowed &= ~(d.builds["option_id"].isin(options).to_numpy()
-                              & scope_mask(d.builds, policy, d.model.years))
+        forbidden = d.builds["option_id"].isin(options).to_numpy() & scope_mask(d.builds, policy, d.model.years)
+        fx.build_allowed &= ~forbidden
+        fx.forbids[policy.name] = fx.forbids.get(policy.name, np.zeros(len(forbidden), dtype=bool)) | forbidden
 
 
 # ------------------------------------------------------------------------------------------------- rows

@@ -26,17 +26,15 @@ TIGHT_TOL = 1e-6  # t: a quantity row this close to its bound is tight
 
 def _on_flows(lp: MarketLP, keep: np.ndarray | None = None) -> sp.csr_matrix:
     """The policy and JV rows' coefficients on the flow columns (rows × flows), optionally only rows ``keep``."""
-    block = lp.matrix[lp.first_extra_row:, :lp.n_flows].tocsr()
-    return block if keep is None else block[np.flatnonzero(keep)]
+    return lp.rows_on_flows if keep is None else lp.rows_on_flows[np.flatnonzero(keep)]
 
 
 def flow_row_rents(lp: MarketLP, sol: MarketSolution, transfers_only: bool = False) -> np.ndarray:
     """Σ_i μ_i · A[i, f] per flow f over the policy and JV rows (only the transfer rows with ``transfers_only``)."""
     if not len(lp.rows):
         return np.zeros(lp.n_flows)
-    keep = lp.rows["transfer"].to_numpy(dtype=bool) if transfers_only else None
-    shadow = sol.shadow if keep is None else sol.shadow[keep]
-    return np.asarray(_on_flows(lp, keep).T @ shadow, dtype=float)
+    shadow = sol.shadow * lp.rows["transfer"].to_numpy(dtype=bool) if transfers_only else sol.shadow
+    return np.asarray(lp.rows_on_flows.T @ shadow, dtype=float)
 
 
 def flow_transfers(lp: MarketLP, sol: MarketSolution) -> np.ndarray:

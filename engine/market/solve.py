@@ -1,4 +1,19 @@
-"""Solving the equilibrium LP with HiGHS (in-process): the primal, the row duals and the capacity rents."""
+"""Solving the equilibrium LP with HiGHS (in-process): the primal, the row duals and the capacity rents.
+
+Each ``MarketSolver.solve`` is up to three steps on one warm HiGHS model:
+
+1. **minimum sizes** (only with JV options that have one): the binaries z by branch and bound, each node a warm
+   re-solve of the LP relaxation (``_fix_binaries``), then fixed;
+2. **the LP** with z fixed: its duals are the prices, rents and certificate and policy shadow prices (DESIGN §10:
+   integers fixed; with minimum sizes such prices do not recover a minimum-size plant's fixed cost);
+3. **the tie rule**: on the optimal face of step 2 (every column with a non-zero reduced cost held at its value,
+   every row with a non-zero dual held at its activity, so that every point left is optimal with the same duals),
+   the point of the largest value of consumption Σ disc·p_k·q_k: where a demand step's willingness to pay equals
+   the price and supply is there at that price, the step is served. Without it the tonnes on such a step (China's
+   gallium step at its reference price, which equals its plant's cost) are whatever vertex the simplex stops at,
+   and two runs that differ in one policy differ there by chance. Any optimal primal point and any optimal dual
+   satisfy complementary slackness together, so the step-2 prices hold for the step-3 point.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +32,7 @@ from engine.solvers.highs import new_highs
 
 BRANCH_TOL = 1e-9  # relative: a node's relaxation this close to the incumbent cannot beat it
 BUILD_TOL = 1e-6  # t/yr: a total build this close to 0 or to the minimum size is there
+FACE_TOL = 1e-9  # LP units: a reduced cost or dual beyond this holds its column or row in the tie rule
 
 
 @dataclass
@@ -40,11 +56,9 @@ class MarketSolution:
 
 
 class MarketSolver:
-    """One HiGHS model of ``lp``, kept for warm re-solves that change only the goal rows (``set_theta``).
-
-    With minimum-size binaries (``lp.integer``) each ``solve`` first finds their values by branch and bound
-    (``_fix_binaries``), then solves the LP with them fixed, whose duals give the prices (DESIGN §10: integers
-    fixed; such prices do not recover a minimum-size plant's fixed cost)."""
+    """One HiGHS model of ``lp``, kept for warm re-solves that change only some bounds, costs or rows (the goal's
+    θ by ``set_theta``; a policy taken away by ``solve_changed``). The bounds, costs and row bounds HiGHS holds are
+    kept beside it, so that every point is checked against the model that was solved."""
 
     def __init__(self, lp: MarketLP, *, log: bool = False, time_limit: float | None = None) -> None:
         self.lp = lp
@@ -63,6 +77,15 @@ class MarketSolver:
             h.setOptionValue("time_limit", float(time_limit))
         self.h = h
         self.theta = lp.theta
+        self._values = lp.goal_values(1.0 if lp.theta is None else lp.theta)
+        # the matrix without the goal rows (their coefficients change with θ: ``_activity`` adds them)
+        coo = lp.matrix.tocoo()
+        goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
+        self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])), shape=lp.matrix.shape)
+        # the model as HiGHS holds it
+        self.cost = lp.cost.copy()
+        self.col_lower, self.col_upper = lp.lower.copy(), lp.upper.copy()
+        self.row_lower, self.row_upper = lp.row_lower.copy(), lp.row_upper.copy()
         # the minimum-size search (``_fix_binaries``): sized options × build columns, summing each one's builds
         self._build_cols = lp.first_build_col + np.arange(lp.n_builds)
         if len(lp.integer):
@@ -75,7 +98,22 @@ class MarketSolver:
             self._sized_build = sp.csr_matrix((np.ones(int(keep.sum())), (row[keep], np.flatnonzero(keep))),
                                               shape=(len(sized), lp.n_builds))
             self._min_size = lp.jv.options["min_size_tpy"].to_numpy(dtype=float)[sized]
-        self._values = lp.goal_values(1.0 if lp.theta is None else lp.theta)
+
+    # ----------------------------------------------------------------------------------------- edits
+    def _cols_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        if len(cols):
+            self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
+            self.col_lower[cols], self.col_upper[cols] = lower, upper
+
+    def _costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        if len(cols):
+            self.h.changeColsCost(len(cols), cols.astype(np.int32), cost)
+            self.cost[cols] = cost
+
+    def _rows_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        if len(rows):
+            self.h.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
+            self.row_lower[rows], self.row_upper[rows] = lower, upper
 
     def set_theta(self, theta: float | None) -> None:
         """The goal's cap θ: coefficients a − θ on the buyer's flows and upper bound 0; ``None`` frees the rows
@@ -93,9 +131,47 @@ class MarketSolver:
                 h.changeCoeff(int(first + lp.goal_row[k]), int(lp.goal_col[k]), float(values[k]))
             self._values = values
         n_g = len(lp.goals)
-        upper = np.full(n_g, np.inf if theta is None else 0.0)
-        h.changeRowsBounds(n_g, np.arange(first, first + n_g, dtype=np.int32), np.full(n_g, -np.inf), upper)
+        self._rows_bounds(np.arange(first, first + n_g), np.full(n_g, -np.inf),
+                          np.full(n_g, np.inf if theta is None else 0.0))
         self.theta = theta
+
+    def solve_changed(self, *, cols: np.ndarray | None = None, upper: np.ndarray | None = None,
+                      cost_cols: np.ndarray | None = None, cost: np.ndarray | None = None,
+                      rows: np.ndarray | None = None, row_upper: np.ndarray | None = None) -> MarketSolution:
+        """Solve with the upper bounds of columns ``cols``, the costs of ``cost_cols`` and the upper bounds of rows
+        ``rows`` changed (warm), then put them back as they were."""
+        none = np.zeros(0, dtype=np.int64)
+        cols, cost_cols, rows = (none if c is None else np.asarray(c, dtype=np.int64) for c in (cols, cost_cols, rows))
+        kept = (self.col_upper[cols].copy(), self.cost[cost_cols].copy(), self.row_upper[rows].copy())
+        try:
+            self._cols_bounds(cols, self.col_lower[cols], np.asarray(upper, dtype=float))
+            self._costs(cost_cols, np.asarray(cost, dtype=float))
+            self._rows_bounds(rows, self.row_lower[rows], np.asarray(row_upper, dtype=float))
+            return self.solve()
+        finally:
+            self._cols_bounds(cols, self.col_lower[cols], kept[0])
+            self._costs(cost_cols, kept[1])
+            self._rows_bounds(rows, self.row_lower[rows], kept[2])
+
+    def _activity(self, values: np.ndarray, absolute: bool = False) -> np.ndarray:
+        """A·values for the matrix HiGHS holds (the goal rows at the current θ); Σ|a_ij·v_j| with
+        ``absolute``."""
+        lp = self.lp
+        if absolute:
+            out = abs(self._fixed_part) @ np.abs(values)
+            terms = np.abs(self._values * values[lp.goal_col])
+        else:
+            out = self._fixed_part @ values
+            terms = self._values * values[lp.goal_col]
+        np.add.at(out, lp.first_goal_row + lp.goal_row, terms)
+        return out
+
+    # ----------------------------------------------------------------------------------------- solving
+    def _run(self, what: str) -> None:
+        self.h.run()
+        state = self.h.getModelStatus()
+        if state != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"HiGHS did not solve {what} to optimality: {self.h.modelStatusToString(state)}")
 
     def _fix_binaries(self) -> np.ndarray:
         """Branch and bound over the minimum-size binaries z (kept continuous in [0, 1]), each node a warm simplex
@@ -104,24 +180,21 @@ class MarketSolver:
         A node's relaxation is integer-feasible when every sized option's total build Σ_y build[j, y] is 0 or at
         least m_j (z_j = 0 or 1 then holds it at the same cost); otherwise the first option with 0 < Σ build < m_j
         is branched on, z_j = 0 first, then z_j = 1. A node no better than the incumbent (the relaxation is a lower
-        bound) is pruned, so the incumbent is an optimum of the MIP, as HiGHS's branch and bound would find, at
-        the cost of a few LP solves instead of its setup on every point of a frontier."""
-        h, lp = self.h, self.lp
-        cols = lp.integer
+        bound) is pruned, so the incumbent is an optimum of the MIP, as HiGHS's branch and bound finds (a test
+        compares them), at the cost of a few LP solves instead of its set-up on every point of a frontier."""
+        h, cols = self.h, self.lp.integer
         n = len(cols)
-        index = cols.astype(np.int32)
         best, best_objective = None, np.inf
         stack: list[dict[int, float]] = [{}]
         while stack:
             fixed = stack.pop()
-            lower = np.array([fixed.get(k, 0.0) for k in range(n)])
-            upper = np.array([fixed.get(k, 1.0) for k in range(n)])
-            h.changeColsBounds(n, index, lower, upper)
+            self._cols_bounds(cols, np.array([fixed.get(k, 0.0) for k in range(n)]),
+                              np.array([fixed.get(k, 1.0) for k in range(n)]))
             h.run()
-            state = h.getModelStatus()
-            if state == highspy.HighsModelStatus.kInfeasible:
+            if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
                 continue
-            _optimal(h, "a node of the market model's minimum-size search")
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                self._run("a node of the market model's minimum-size search")  # names the status
             objective = float(h.getInfo().objective_function_value)
             if objective >= best_objective - BRANCH_TOL * max(1.0, abs(best_objective)):
                 continue
@@ -135,21 +208,54 @@ class MarketSolver:
             stack.append({**fixed, k: 0.0})
         if best is None:
             raise SolverError("HiGHS found no plan of the market model that meets the JV options' minimum sizes")
-        h.changeColsBounds(n, index, best, best)
+        self._cols_bounds(cols, best, best)
         return best
 
+    def _settle_ties(self, values: np.ndarray, col_dual: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
+        """Step 3 of the module docstring: the point of the optimal face with the largest Σ disc·p_k·q_k."""
+        lp, h = self.lp, self.h
+        n = len(values)
+        steps = slice(lp.n_flows, lp.n_flows + lp.n_steps)
+        free = np.abs(col_dual[steps]) <= FACE_TOL
+        if not (values[steps][free] < self.col_upper[steps][free] - BUILD_TOL).any():
+            return values  # every step the face leaves free is already fully served: this point is the rule's
+        cols = np.flatnonzero(np.abs(col_dual) > FACE_TOL)
+        rows = np.flatnonzero(np.abs(row_dual) > FACE_TOL)
+        # held at the bound each sits on (HiGHS, minimising: a negative multiplier on the upper bound)
+        at_col = np.where(col_dual[cols] < 0, self.col_upper[cols], self.col_lower[cols])
+        at_row = np.where(row_dual[rows] < 0, self.row_upper[rows], self.row_lower[rows])
+        kept_cols = (self.col_lower[cols].copy(), self.col_upper[cols].copy())
+        kept_rows = (self.row_lower[rows].copy(), self.row_upper[rows].copy())
+        kept_cost = self.cost.copy()
+        tie_cost = np.zeros(n)
+        tie_cost[steps] = lp.cost[steps]
+        everything = np.arange(n)
+        try:
+            self._cols_bounds(cols, at_col, at_col)
+            self._rows_bounds(rows, at_row, at_row)
+            self._costs(everything, tie_cost)
+            self._run("the market model's tie rule")
+            return np.asarray(h.getSolution().col_value, dtype=float)
+        finally:
+            self._costs(everything, kept_cost)
+            self._rows_bounds(rows, *kept_rows)
+            self._cols_bounds(cols, *kept_cols)
+
     def solve(self) -> MarketSolution:
-        """Solve to optimality (simplex, presolve off so the duals are the final basis's; with minimum sizes the
-        MIP first, its binaries then fixed); ``SolverError`` otherwise, or when the point breaks a row or bound."""
+        """Solve to optimality (module docstring: minimum sizes, the LP, the tie rule); ``SolverError`` otherwise,
+        or when the point breaks a row or bound of the model solved."""
         start = time.perf_counter()
         h, lp = self.h, self.lp
         binaries = self._fix_binaries() if len(lp.integer) else np.zeros(0)
-        h.run()
-        _optimal(h, "the market model")
+        self._run("the market model")
         sol = h.getSolution()
-        values = np.asarray(sol.col_value, dtype=float)
         duals = np.asarray(sol.row_dual, dtype=float)
-        check_point(lp, values, self._row_upper())
+        col_dual = np.asarray(sol.col_dual, dtype=float)
+        objective = float(h.getInfo().objective_function_value)
+        iterations = int(h.getInfo().simplex_iteration_count)
+        values = self._settle_ties(np.asarray(sol.col_value, dtype=float), col_dual, duals)
+        check_point(values, self._activity(values), self._activity(values, absolute=True), self.col_lower,
+                    self.col_upper, self.row_lower, self.row_upper)
         n_x, n_p, n_b = lp.n_flows, len(lp.plants), len(lp.balances)
         n_q = lp.n_steps
         # balance row Σx − Σq = 0: one more tonne to supply than is consumed costs the price, so dual = price × disc
@@ -159,28 +265,17 @@ class MarketSolver:
         # goal row Σ (a − θ)·x ≤ 0: the certificate price λ ≥ 0, dual = −λ × disc
         certificate = np.zeros(len(lp.goals))
         if self.theta is not None and len(lp.goals):
-            certificate = -duals[n_p + n_b:lp.first_extra_row] * MONEY_UNIT / lp.goals["discount"].to_numpy(dtype=float)
+            certificate = -duals[n_p + n_b:lp.first_extra_row] * MONEY_UNIT / lp.goals["discount"].to_numpy(float)
             certificate = np.where(certificate > 0.0, certificate, 0.0)
-        first = lp.first_extra_row
-        shadow = -duals[first:] * MONEY_UNIT / lp.rows["discount"].to_numpy(dtype=float)
-        reduced = np.asarray(sol.col_dual, dtype=float)[:n_x] * MONEY_UNIT / _flow_discount(lp)
-        info = h.getInfo()
+        # policy and JV rows Σ a·x ≤ u: the shadow price μ ≥ 0, dual = −μ × disc (× 1 for present-value rows)
+        shadow = -duals[lp.first_extra_row:] * MONEY_UNIT / lp.rows["discount"].to_numpy(dtype=float)
+        reduced = col_dual[:n_x] * MONEY_UNIT / lp.flow_discount
         return MarketSolution(x=values[:n_x], q=values[n_x:n_x + n_q], price=price,
-                              rent=np.where(rent > 0.0, rent, 0.0),
-                              objective_pv_usd=float(info.objective_function_value) * MONEY_UNIT,
-                              seconds=time.perf_counter() - start, iterations=int(info.simplex_iteration_count),
+                              rent=np.where(rent > 0.0, rent, 0.0), objective_pv_usd=objective * MONEY_UNIT,
+                              seconds=time.perf_counter() - start, iterations=iterations,
                               version=highs_version(h), certificate=certificate, theta=self.theta,
-                              build=values[n_x + n_q:n_x + n_q + lp.n_builds], shadow=np.where(shadow > 0, shadow, 0.0),
-                              reduced=reduced, binaries=binaries)
-
-    def _row_upper(self) -> np.ndarray:
-        """The row upper bounds the model holds now (the goal rows' follow ``set_theta``)."""
-        upper = self.lp.row_upper.copy()
-        n_g = len(self.lp.goals)
-        if n_g:
-            first = self.lp.first_goal_row
-            upper[first:first + n_g] = np.inf if self.theta is None else 0.0
-        return upper
+                              build=values[n_x + n_q:n_x + n_q + lp.n_builds],
+                              shadow=np.where(shadow > 0, shadow, 0.0), reduced=reduced, binaries=binaries)
 
 
 def solve_lp(lp: MarketLP, *, log: bool = False, time_limit: float | None = None) -> MarketSolution:
@@ -188,37 +283,23 @@ def solve_lp(lp: MarketLP, *, log: bool = False, time_limit: float | None = None
     return MarketSolver(lp, log=log, time_limit=time_limit).solve()
 
 
-def _optimal(h: highspy.Highs, what: str) -> None:
-    state = h.getModelStatus()
-    if state != highspy.HighsModelStatus.kOptimal:
-        raise SolverError(f"HiGHS did not solve {what} to optimality: {h.modelStatusToString(state)}")
-
-
-def check_point(lp: MarketLP, values: np.ndarray, row_upper: np.ndarray) -> None:
-    """The solver's point within every bound and row, to ``FEASIBILITY_ABS_TOL`` + ``FEASIBILITY_REL_TOL`` × the
-    size of the bound or the row's terms (as ``engine/solvers/check.py`` checks the single-buyer model's points);
-    a ``SolverError`` names the worst violation otherwise. Goal rows are checked at the θ the model holds."""
-    a = lp.matrix
-    if lp.matrix.shape[1] != len(values):
-        raise SolverError("HiGHS returned a point of the wrong size for the market model")
-    size = np.abs(a) @ np.abs(values)
-    activity = a @ values
-    excess = np.maximum(activity - row_upper, lp.row_lower - activity)
-    tol = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.maximum(size, np.abs(np.where(np.isfinite(row_upper),
-                                                                                         row_upper, 0.0)))
-    col_excess = np.maximum(values - lp.upper, lp.lower - values)
-    col_tol = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.abs(np.where(np.isfinite(lp.upper), lp.upper, 0.0))
+def check_point(values: np.ndarray, activity: np.ndarray, size: np.ndarray, col_lower: np.ndarray,
+                col_upper: np.ndarray, row_lower: np.ndarray, row_upper: np.ndarray) -> None:
+    """The solver's point within every bound and row of the model solved (``activity``: A·x, ``size``: Σ|a_ij·x_j|
+    per row), to ``FEASIBILITY_ABS_TOL`` + ``FEASIBILITY_REL_TOL`` × the size of the bound or the row's terms (as
+    ``engine/solvers/check.py`` checks the single-buyer model's points); a ``SolverError`` names the worst
+    violation otherwise."""
+    excess = np.maximum(activity - row_upper, row_lower - activity)
+    bound = np.maximum(np.abs(np.where(np.isfinite(row_upper), row_upper, 0.0)),
+                       np.abs(np.where(np.isfinite(row_lower), row_lower, 0.0)))
+    tol = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.maximum(size, bound)
+    col_excess = np.maximum(values - col_upper, col_lower - values)
+    col_tol = FEASIBILITY_ABS_TOL + FEASIBILITY_REL_TOL * np.abs(np.where(np.isfinite(col_upper), col_upper, 0.0))
     if (excess > tol).any() or (col_excess > col_tol).any():
-        worst_row = int(np.argmax(excess - tol)) if len(excess) else 0
-        worst_col = int(np.argmax(col_excess - col_tol)) if len(col_excess) else 0
-        raise SolverError(f"HiGHS's point for the market model breaks row {worst_row} by "
-                          f"{excess[worst_row]:.3g} or column {worst_col}'s bounds by {col_excess[worst_col]:.3g}")
-
-
-def _flow_discount(lp: MarketLP) -> np.ndarray:
-    """The discount factor of each flow's year."""
-    by_year = dict(zip(lp.balances["year"].to_numpy(), lp.balances["discount"].to_numpy(dtype=float), strict=False))
-    return np.array([by_year[int(y)] for y in lp.flows["year"].to_numpy()], dtype=float)
+        row = int(np.argmax(excess - tol)) if len(excess) else 0
+        col = int(np.argmax(col_excess - col_tol)) if len(col_excess) else 0
+        raise SolverError(f"HiGHS's point for the market model breaks row {row} by {excess[row]:.3g} (tolerance "
+                          f"{tol[row]:.3g}) or column {col}'s bounds by {col_excess[col]:.3g}")
 
 
 def _plant_discount(lp: MarketLP, years: np.ndarray) -> np.ndarray:
