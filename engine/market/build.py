@@ -288,7 +288,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
                   matrix=sp.csc_matrix((0, 0)), row_lower=np.zeros(0), row_upper=np.zeros(0), buyer_region=buyer,
                   goals=goals, goal_col=goal_col.astype(np.int64), goal_row=goal_row.astype(np.int64),
                   theta=theta, warnings=list(model.warnings), jv=jv, integer=bin0 + np.arange(n_bin),
-                  policies=_policy_table(loaded, named), effects=fx, years=years,
+                  policies=_policy_table(loaded, named, market), effects=fx, years=years,
                   finance=loaded.scenario.finance)
     g_vals = lp.goal_values(1.0 if theta is None else theta)
     nz = g_vals != 0.0
@@ -315,10 +315,13 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     return lp
 
 
-def _policy_table(loaded: LoadedScenario, named: list[tuple[str, ...]]) -> pd.DataFrame:
+def _policy_table(loaded: LoadedScenario, named: list[tuple[str, ...]], market: MarketData) -> pd.DataFrame:
+    """One row per policy: its name, type and the regions it acts on (an export ban never on its exporter's)."""
     policies = loaded.scenario.policies
+    acts = [tuple(r for r in regions if p.type != "export_ban" or market.home.get(p.exporter) != r)
+            for p, regions in zip(policies, named, strict=True)]
     return pd.DataFrame({"policy": [p.name for p in policies], "type": [p.type for p in policies],
-                         "regions": [" ".join(r) for r in named]}, columns=["policy", "type", "regions"])
+                         "regions": [" ".join(r) for r in acts]}, columns=["policy", "type", "regions"])
 
 
 def _offtake_shares(flows: pd.DataFrame, jv: JvOptions, buyer: str) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from engine.outputs.display import signed_tonnes, usd
+from engine.outputs.display import signed_tonnes, tonnes, usd
 
 
 def _money(v: float) -> str:
@@ -21,7 +21,7 @@ def _money(v: float) -> str:
 def _status(row: dict) -> str:
     """'binds: …' or 'slack', from a row of ``policies.csv``."""
     if row["binds"] is None or row["binds"] != row["binds"]:
-        return f"a cost, not a constraint: charges {row['charged_t']:,.0f} t over the horizon"
+        return f"a cost per tonne, not a constraint; {row['charged_t']:,.0f} t pay it over the horizon"
     parts = []
     if row["routes_closed"]:
         parts.append(f"{row['routes_binding']} of {row['routes_closed']} routes it closes would earn more than "
@@ -42,7 +42,8 @@ def policy_lines(status: pd.DataFrame, effects: pd.DataFrame, regions: list[str]
     if status.empty:
         return []
     lines = ["", "  Policies in the market (each against the same model re-solved without it; price: mean over the "
-                 "policy's years; t: consumed over those years; welfare: present value, USD)"]
+                 "policy's years; t consumed: change over those years; t re-sourced: tonnes that changed origin "
+                 "country; welfare: present value, USD)"]
     head = f"    {'':<22}" + "".join(f"{r:>10}" for r in regions)
     for row in status.to_dict("records"):
         lines.append(f"  {row['policy']} ({row['type']} on {row['regions'].replace(' ', ', ')}): {_status(row)}")
@@ -56,7 +57,9 @@ def policy_lines(status: pd.DataFrame, effects: pd.DataFrame, regions: list[str]
             moved = [g["consumed_change_t"].get(r, 0.0) for r in regions]
             lines.append(f"    {mineral(m) + ' price':<22}" + "".join(
                 f"{'n/a' if v != v else f'{v:+.1f}%':>10}" for v in pct))
-            lines.append(f"    {mineral(m) + ' t':<22}" + "".join(f"{signed_tonnes(v):>10}" for v in moved))
+            lines.append(f"    {mineral(m) + ' t consumed':<22}" + "".join(f"{signed_tonnes(v):>10}" for v in moved))
+            resourced = [g["resourced_t"].get(r, 0.0) for r in regions]
+            lines.append(f"    {mineral(m) + ' t re-sourced':<22}" + "".join(f"{tonnes(v):>10}" for v in resourced))
         welfare = mine.drop_duplicates("region").set_index("region")["welfare_change_pv_usd"]
         lines.append(f"    {'welfare':<22}" + "".join(f"{_money(welfare.get(r, 0.0)):>10}" for r in regions))
     return lines
@@ -76,6 +79,6 @@ def build_lines(builds: pd.DataFrame, buyer_region: str, mineral: Callable[[str]
         share = row["output_funder_t"] / row["output_t"] if row["output_t"] > 1e-9 else np.nan
         took = f"{buyer_region} took {share:.0%}" if share == share else "no output"
         lines.append(f"  {mineral(row['mineral']):<11}{row['option_id']} ({country(row['host'])}): "
-                     f"{row['built_tpy']:,.0f} t/yr, online {row['first_online']}, capex {usd(row['capex_pv_usd'])} "
+                     f"{tonnes(row['built_tpy'])} t/yr, online {row['first_online']}, capex {usd(row['capex_pv_usd'])} "
                      f"(present value); {offtake}; output {row['output_t']:,.0f} t, {took}")
     return lines

@@ -12,11 +12,12 @@
 **What it does** (``policy_effects``, DESIGN §9: a whole-plan difference, not a dual): the same model re-solved
 warm without the policy (its bounds restored, its cost taken off, its rows freed; every other policy and the goal's
 θ kept), and per mineral it covers and region: the mean price over the policy's years with and without it, the
-tonnes consumed over those years, and each region's welfare (present value, ``frontier.WelfareAccount``). A ban on
-one destination raises that region's price and moves the tonnes other regions consume. When removing a policy that
-only constrains (bounds, rows) does not raise total surplus, the point with it is also optimal without it, and that
-point is the comparison: the policy does nothing here (another optimum the re-solve may land on differs only by
-ties, e.g. a demand step whose willingness to pay equals a plant's cost, not by anything the policy does).
+tonnes consumed over those years, the tonnes that changed origin (half the L1 distance of the region's supply by
+location country, summed over the years), and each region's welfare (present value, ``frontier.WelfareAccount``).
+A ban on one destination raises that region's price and moves the tonnes other regions buy. When removing a
+policy that only constrains (bounds, rows) does not raise total surplus, the point with it is also optimal without
+it, and that point is the comparison: the policy does nothing here (another optimum the re-solve may land on
+differs only by ties among equally good flows, not by anything the policy does).
 """
 
 from __future__ import annotations
@@ -97,6 +98,18 @@ def solve_without(solver: MarketSolver, name: str) -> MarketSolution:
                                 row_upper=np.full(len(rows), np.inf))
 
 
+def _resourced(lp: MarketLP, change: np.ndarray, minerals: list[str], years: list[int]) -> pd.Series:
+    """Per (mineral, region): the tonnes that changed origin, Σ_years ½ Σ_countries |Δ deliveries from the
+    country| (half the L1 distance of the region's supply by location, in tonnes)."""
+    f = lp.flows
+    scope = f["mineral"].isin(minerals).to_numpy() & f["year"].isin(years).to_numpy()
+    frame = pd.DataFrame({"mineral": f["mineral"].to_numpy()[scope], "region": f["region"].to_numpy()[scope],
+                          "year": f["year"].to_numpy()[scope], "location": f["location"].to_numpy()[scope],
+                          "change": change[scope]})
+    by_origin = frame.groupby(["mineral", "region", "year", "location"], sort=True)["change"].sum().abs()
+    return 0.5 * by_origin.groupby(level=["mineral", "region"], sort=True).sum()
+
+
 def policy_effects(solver: MarketSolver, account: WelfareAccount, sol: MarketSolution,
                    loaded: LoadedScenario) -> pd.DataFrame:
     """``policy_effects.csv``: per policy, mineral it covers and region, the mean price over its years with and
@@ -132,11 +145,14 @@ def policy_effects(solver: MarketSolver, account: WelfareAccount, sol: MarketSol
                 grouped["price_without_usd_per_t"] > 0,
                 100.0 * (grouped["price_with_usd_per_t"] / grouped["price_without_usd_per_t"] - 1.0), np.nan)
         grouped["consumed_change_t"] = grouped["consumed_with_t"] - grouped["consumed_without_t"]
+        moved = _resourced(lp, sol.x - without.x, minerals, years)
+        grouped["resourced_t"] = moved.reindex(pd.MultiIndex.from_frame(grouped[["mineral", "region"]])).fillna(
+            0.0).to_numpy()
         grouped["welfare_change_pv_usd"] = grouped["region"].map(welfare_with - change).to_numpy(dtype=float)
         grouped.insert(0, "policy", policy.name)
         frames.append(grouped)
     columns = ["policy", "mineral", "region", "price_with_usd_per_t", "price_without_usd_per_t", "price_change_pct",
-               "consumed_with_t", "consumed_without_t", "consumed_change_t", "welfare_change_pv_usd"]
+               "consumed_with_t", "consumed_without_t", "consumed_change_t", "resourced_t", "welfare_change_pv_usd"]
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)[columns]
