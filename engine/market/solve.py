@@ -6,13 +6,14 @@ Each ``MarketSolver.solve`` is up to three steps on one warm HiGHS model:
    re-solve of the LP relaxation (``_fix_binaries``), then fixed;
 2. **the LP** with z fixed: its duals are the prices, rents and certificate and policy shadow prices (DESIGN §10:
    integers fixed; with minimum sizes such prices do not recover a minimum-size plant's fixed cost);
-3. **the tie rule**: on the optimal face of step 2 (every column with a non-zero reduced cost held at its value,
-   every row with a non-zero dual held at its activity, so that every point left is optimal with the same duals),
-   the point of the largest value of consumption Σ disc·p_k·q_k: where a demand step's willingness to pay equals
-   the price and supply is there at that price, the step is served. Without it the tonnes on such a step (China's
-   gallium step at its reference price, which equals its plant's cost) are whatever vertex the simplex stops at,
-   and two runs that differ in one policy differ there by chance. Any optimal primal point and any optimal dual
-   satisfy complementary slackness together, so the step-2 prices hold for the step-3 point.
+3. **the tie rule**: on the optimal face of step 2 (every column with a non-zero reduced cost held at its bound,
+   every row with a non-zero dual held at its active bound, so that every point left is optimal with the same
+   duals), the point of the least weighted tonnage Σ w_f·x_f, w_f = 1 + h(source, region, year)/2^64 a fixed hash
+   of the flow's name (``engine/plan/ties.py``'s ``key_hashes``, the single-buyer model's tie rule): among
+   equally good equilibria (two plants at the same delivered cost, a demand step whose willingness to pay equals
+   a plant's cost) one fixed point, whatever vertex the simplex reached, so that two runs that differ in one
+   policy differ by what the policy does, not by chance. Any optimal primal point and any optimal dual satisfy
+   complementary slackness together, so the step-2 prices hold for the step-3 point.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ import scipy.sparse as sp
 from engine.errors import SolverError
 from engine.market.build import MONEY_UNIT, MarketLP
 from engine.model.joins import positions
+from engine.plan.ties import key_hashes
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL
 from engine.solvers.highs import new_highs
 
 BRANCH_TOL = 1e-9  # relative: a node's relaxation this close to the incumbent cannot beat it
 BUILD_TOL = 1e-6  # t/yr: a total build this close to 0 or to the minimum size is there
 FACE_TOL = 1e-9  # LP units: a reduced cost or dual beyond this holds its column or row in the tie rule
+TIE_SCALE = 1e-3  # the tie rule's weights per tonne, near the LP's cost coefficients (MONEY_UNIT USD per tonne)
 
 
 @dataclass
@@ -86,6 +89,9 @@ class MarketSolver:
         self.cost = lp.cost.copy()
         self.col_lower, self.col_upper = lp.lower.copy(), lp.upper.copy()
         self.row_lower, self.row_upper = lp.row_lower.copy(), lp.row_upper.copy()
+        # the tie rule's weights (``_settle_ties``), scaled near the LP's costs
+        unit = (key_hashes("x", lp.flows[["source_id", "region", "year"]]) >> np.uint64(11)).astype(float) * 2.0 ** -53
+        self._tie_weights = (1.0 + unit) * TIE_SCALE
         # the minimum-size search (``_fix_binaries``): sized options × build columns, summing each one's builds
         self._build_cols = lp.first_build_col + np.arange(lp.n_builds)
         if len(lp.integer):
@@ -211,14 +217,10 @@ class MarketSolver:
         self._cols_bounds(cols, best, best)
         return best
 
-    def _settle_ties(self, values: np.ndarray, col_dual: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
-        """Step 3 of the module docstring: the point of the optimal face with the largest Σ disc·p_k·q_k."""
+    def _settle_ties(self, col_dual: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
+        """Step 3 of the module docstring: the point of the optimal face with the least weighted tonnage."""
         lp, h = self.lp, self.h
-        n = len(values)
-        steps = slice(lp.n_flows, lp.n_flows + lp.n_steps)
-        free = np.abs(col_dual[steps]) <= FACE_TOL
-        if not (values[steps][free] < self.col_upper[steps][free] - BUILD_TOL).any():
-            return values  # every step the face leaves free is already fully served: this point is the rule's
+        n = len(self.cost)
         cols = np.flatnonzero(np.abs(col_dual) > FACE_TOL)
         rows = np.flatnonzero(np.abs(row_dual) > FACE_TOL)
         # held at the bound each sits on (HiGHS, minimising: a negative multiplier on the upper bound)
@@ -228,7 +230,7 @@ class MarketSolver:
         kept_rows = (self.row_lower[rows].copy(), self.row_upper[rows].copy())
         kept_cost = self.cost.copy()
         tie_cost = np.zeros(n)
-        tie_cost[steps] = lp.cost[steps]
+        tie_cost[:lp.n_flows] = self._tie_weights
         everything = np.arange(n)
         try:
             self._cols_bounds(cols, at_col, at_col)
@@ -253,7 +255,7 @@ class MarketSolver:
         col_dual = np.asarray(sol.col_dual, dtype=float)
         objective = float(h.getInfo().objective_function_value)
         iterations = int(h.getInfo().simplex_iteration_count)
-        values = self._settle_ties(np.asarray(sol.col_value, dtype=float), col_dual, duals)
+        values = self._settle_ties(col_dual, duals)
         check_point(values, self._activity(values), self._activity(values, absolute=True), self.col_lower,
                     self.col_upper, self.row_lower, self.row_upper)
         n_x, n_p, n_b = lp.n_flows, len(lp.plants), len(lp.balances)
