@@ -232,6 +232,7 @@ class MarketSolver:
         tie_cost = np.zeros(n)
         tie_cost[:lp.n_flows] = self._tie_weights
         everything = np.arange(n)
+        basis = h.getBasis()  # the next solve starts from step 2's basis, as if this step had not run
         try:
             self._cols_bounds(cols, at_col, at_col)
             self._rows_bounds(rows, at_row, at_row)
@@ -242,6 +243,7 @@ class MarketSolver:
             self._costs(everything, kept_cost)
             self._rows_bounds(rows, *kept_rows)
             self._cols_bounds(cols, *kept_cols)
+            h.setBasis(basis)
 
     def solve(self) -> MarketSolution:
         """Solve to optimality (module docstring: minimum sizes, the LP, the tie rule); ``SolverError`` otherwise,
