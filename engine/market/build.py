@@ -58,6 +58,7 @@ from engine.formulation.model import Model
 from engine.inputs.market_tables import MarketData
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import Finance
+from engine.inputs.selection import selection_warnings
 from engine.market.demand import demand_steps
 from engine.market.jv import JvOptions, jv_options, online_builds
 from engine.market.policies import (
@@ -287,7 +288,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     lp = MarketLP(flows=flows, steps=steps, plants=plants, balances=balances, cost=cost, lower=lower, upper=upper,
                   matrix=sp.csc_matrix((0, 0)), row_lower=np.zeros(0), row_upper=np.zeros(0), buyer_region=buyer,
                   goals=goals, goal_col=goal_col.astype(np.int64), goal_row=goal_row.astype(np.int64),
-                  theta=theta, warnings=list(model.warnings), jv=jv, integer=bin0 + np.arange(n_bin),
+                  theta=theta, warnings=_warnings(model, loaded), jv=jv, integer=bin0 + np.arange(n_bin),
                   policies=_policy_table(loaded, named, market), effects=fx, years=years,
                   finance=loaded.scenario.finance)
     g_vals = lp.goal_values(1.0 if theta is None else theta)
@@ -313,6 +314,12 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     k_cap = plants["capacity_t"].to_numpy(dtype=float)
     lp.row_upper = np.concatenate([k_cap, np.zeros(n_b), np.full(n_g, np.inf if theta is None else 0.0), e_upper])
     return lp
+
+
+def _warnings(model: Model, loaded: LoadedScenario) -> list[str]:
+    """Today's model's warnings, and the scenario's values that select nothing (its policies' among them: the
+    model is built without them)."""
+    return list(dict.fromkeys([*model.warnings, *selection_warnings(loaded)]))
 
 
 def _policy_table(loaded: LoadedScenario, named: list[tuple[str, ...]], market: MarketData) -> pd.DataFrame:
