@@ -9,7 +9,7 @@
   route would add to total surplus. A route two policies close counts for both;
 - a tariff or lost credit is a cost, not a constraint: the tonnes it charges are reported.
 
-**What it does** (``policy_effects``, DESIGN §9: a whole-plan difference, not a dual): the same model re-solved
+**What it does** (``policy_effects``: a whole-plan difference, not a dual, as for today's model): the same model re-solved
 warm without the policy (its bounds restored, its cost taken off, its rows freed; every other policy and the goal's
 θ kept), and per mineral it covers and region: the mean price over the policy's years with and without it, the
 tonnes consumed over those years, the tonnes that changed origin (half the L1 distance of the region's supply by

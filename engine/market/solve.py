@@ -4,8 +4,8 @@ Each ``MarketSolver.solve`` is up to three steps on one warm HiGHS model:
 
 1. **minimum sizes** (only with JV options that have one): the binaries z by branch and bound, each node a warm
    re-solve of the LP relaxation (``_fix_binaries``), then fixed;
-2. **the LP** with z fixed: its duals are the prices, rents and certificate and policy shadow prices (DESIGN §10:
-   integers fixed; with minimum sizes such prices do not recover a minimum-size plant's fixed cost);
+2. **the LP** with z fixed: its duals are the prices, rents and certificate and policy shadow prices (integers
+   fixed, as the design asks; with minimum sizes such prices do not recover a minimum-size plant's fixed cost);
 3. **the tie rule**: on the optimal face of step 2 (every column with a non-zero reduced cost held at its bound,
    every row with a non-zero dual held at its active bound, so that every point left is optimal with the same
    duals), the point of the least weighted tonnage Σ w_f·x_f, w_f = 1 + h(source, region, year)/2^64 a fixed hash
