@@ -264,9 +264,8 @@ def test_the_buyers_policies_are_todays_on_the_buyers_flows():
     assert (others["tariff_usd_per_t"] == 0).all() and (others["upper_t"] > 0).any()
 
 
-def test_the_shipped_example_ban_raises_the_us_price_and_moves_other_regions(shipped):
-    if shipped.loaded.name != "market_policies":
-        pytest.skip("the example is market_policies")
+def test_the_shipped_example_ban_raises_the_us_price_and_moves_other_regions():
+    shipped = solve_market(load_scenario("market_policies"))
     e = shipped.policy_effects[shipped.policy_effects["policy"] == "china_ga_ge_ban"].set_index(["mineral", "region"])
     assert e.loc[("ga", "USA"), "price_change_pct"] > 0 and e.loc[("ge", "USA"), "price_change_pct"] > 0
     assert e.loc[("ga", "EU"), "price_change_pct"] > 0  # the US bids for the gallium the EU bought
