@@ -9,15 +9,14 @@
   route would add to total surplus. A route two policies close counts for both;
 - a tariff or lost credit is a cost, not a constraint: the tonnes it charges are reported.
 
-**What it does** (``policy_effects``: a whole-plan difference, not a dual, as for today's model): the same model re-solved
-warm without the policy (its bounds restored, its cost taken off, its rows freed; every other policy and the goal's
-θ kept), and per mineral it covers and region: the mean price over the policy's years with and without it, the
-tonnes consumed over those years, the tonnes that changed origin (half the L1 distance of the region's supply by
-location country, summed over the years), and each region's welfare (present value, ``frontier.WelfareAccount``).
-A ban on one destination raises that region's price and moves the tonnes other regions buy. When removing a
-policy that only constrains (bounds, rows) does not raise total surplus, the point with it is also optimal without
-it, and that point is the comparison: the policy does nothing here (another optimum the re-solve may land on
-differs only by ties among equally good flows, not by anything the policy does).
+**What it does** (``policy_effects``: a whole-plan difference, not a dual, as for today's model): the same model
+re-solved warm without the policy (its bounds restored, its cost taken off, its rows freed; every other policy and
+the goal's θ kept), and per mineral it covers and region: the mean price over the policy's years with and without
+it, the tonnes consumed over those years, the tonnes that changed origin (half the L1 distance of the region's
+supply by location country, summed over the years), and each region's welfare (present value,
+``frontier.WelfareAccount``). A ban on one destination raises that region's price and moves the tonnes other
+regions buy. When removing a policy that only constrains (bounds, rows) does not raise total surplus, the point
+with it is also optimal without it, and that point is the comparison: the policy does nothing here.
 """
 
 from __future__ import annotations

@@ -73,8 +73,16 @@ class MarketResult:
         self.backcast = backcast
         self.summary = market_summary(self)
 
+    @property
+    def files(self) -> list[str]:
+        """The files ``write`` puts in the folder (scenario.yaml aside), in the order the printout names them."""
+        names = ["prices.csv", "welfare.csv", "market_flows.csv", "builds.csv", "policies.csv", "policy_effects.csv"]
+        if self.goal is not None:
+            names += ["certificates.csv", "who_pays.csv"] + (["frontier.csv"] if self.goal.frontier else [])
+        return names + (["backcast.csv"] if self.backcast is not None else []) + ["summary.json"]
+
     def write(self, folder: Path, force: bool = False) -> Path:
-        """prices.csv, welfare.csv, market_flows.csv, summary.json and scenario.yaml, written atomically."""
+        """The ``files`` and scenario.yaml, written atomically."""
 
         def fill(tmp: Path) -> None:
             write_json(self.summary, tmp / "summary.json")
