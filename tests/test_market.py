@@ -16,6 +16,7 @@ from engine.inputs.dataset import load_dataset
 from engine.inputs.market_tables import build_market_tables, load_market
 from engine.inputs.scenario import load_scenario, scenario_from_dict
 from engine.market import solve_market
+from engine.market.rents import flow_row_rents
 from engine.plan.hierarchy import PlanSession
 from engine.solvers import make_backend
 
@@ -122,8 +123,9 @@ def test_complementary_slackness(shipped):
     cost = lp.flows["delivered_cost_usd_per_t"].to_numpy()
     scale = np.maximum(1.0, np.abs(cost))
     positive = sol.x > 1e-6
-    # a positive flow is priced at its delivered cost (production + trade + tariff) plus its plant's rent
-    gap = price[row_f] - cost - sol.rent[plant]
+    # a positive flow is priced at its delivered cost (production + trade + tariff) plus its plant's rent plus the
+    # rents of the policy and JV rows it is in (offtake rows here)
+    gap = price[row_f] - cost - sol.rent[plant] - flow_row_rents(lp, sol)
     at_bound = sol.x >= lp.flows["upper_t"].to_numpy() - 1e-6
     assert np.all(np.abs(gap[positive & ~at_bound]) <= 1e-6 * scale[positive & ~at_bound])
     idle = ~positive & ~at_bound  # a route the buyer's restrictions close (bound 0) may be worth more than it costs

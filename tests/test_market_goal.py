@@ -18,6 +18,7 @@ from engine.inputs.scenario import load_scenario, scenario_from_dict
 from engine.market import solve_market
 from engine.market.build import build_market
 from engine.market.frontier import WelfareAccount, choose, run_frontier
+from engine.market.rents import flow_row_rents
 from engine.market.solve import MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
 
@@ -142,7 +143,7 @@ def test_complementary_slackness_with_the_goal(shipped):
     from engine.market.goal import flow_certificate
 
     cost = lp.flows["delivered_cost_usd_per_t"].to_numpy() + flow_certificate(lp, sol)
-    gap = sol.price[row_f] - cost - sol.rent[plant]
+    gap = sol.price[row_f] - cost - sol.rent[plant] - flow_row_rents(lp, sol)
     scale = np.maximum(1.0, np.abs(sol.price[row_f]))
     positive = sol.x > 1e-6
     at_bound = sol.x >= lp.flows["upper_t"].to_numpy() - 1e-6

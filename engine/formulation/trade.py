@@ -61,13 +61,19 @@ def _exclude(model: Model, block: str, frame: pd.DataFrame, mask: np.ndarray, po
         builds.loc[hit, "allowed"] = False
 
 
+def export_ban_mask(model: Model, frame: pd.DataFrame, policy: ExportBan, home: list[str]) -> np.ndarray:
+    """The deliveries of ``frame`` an export ban covers on their way to a buyer whose countries are ``home``:
+    located in or owned by the exporter, and not located in ``home`` (a sale at home is not an export)."""
+    mask = scope_mask(frame, policy, model.years) & country_mask(
+        frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
+    return mask & ~isin(frame["location"], home)  # (a missing location is not at home)
+
+
 def apply_export_ban(model: Model, policy: ExportBan) -> None:
     """Scale covered deliveries by ``allowed_share``; add a quota row per mineral-year if ``quota_t`` is set."""
     rows, cols = [], []
     for block, frame in model.delivery_frames():
-        mask = scope_mask(frame, policy, model.years) & country_mask(
-            frame, model.equity, [policy.exporter], policy.by, policy.owner_threshold)
-        mask &= ~isin(frame["location"], [model.scenario.buyer])  # (a missing location is not the buyer)
+        mask = export_ban_mask(model, frame, policy, [model.scenario.buyer])
         _restrict(model, block, frame, mask, policy.allowed_share, policy.name)
         if policy.quota_t is not None:
             rows.append(frame.loc[mask, ["scen", "mineral", "year"]])
@@ -125,15 +131,22 @@ def apply_feoc(model: Model, policy: Feoc) -> None:
             _add(frame, mask, "credit_loss_usd_per_t", policy.credit_usd_per_t)
 
 
+def market_access_mask(model: Model, block: str, frame: pd.DataFrame, policy: MarketAccess,
+                       home: list[str]) -> np.ndarray:
+    """The deliveries of ``frame`` (delivery block ``block``) a market-access rule bars from a buyer whose countries
+    are ``home``: purchases from sources the country controls; JV output of its partnerships above the equity limit
+    or, with ``hosted_in_buyer``, hosted outside ``home``."""
+    scope = scope_mask(frame, policy, model.years)
+    if block == "flow":
+        return scope & owner_mask(frame, model.equity, [policy.country], policy.owner_threshold)
+    partner = (frame["partner"] == policy.country).to_numpy()
+    too_much = frame["partner_equity_share"].to_numpy() > policy.max_equity + 1e-12
+    abroad = ~isin(frame["host"], home) if policy.hosted_in_buyer else False
+    return scope & partner & (too_much | abroad)
+
+
 def apply_market_access(model: Model, policy: MarketAccess) -> None:
     """Ban direct purchases from firms owned by the country; allow its JVs only within the equity limit."""
     for block, frame in model.delivery_frames():
-        scope = scope_mask(frame, policy, model.years)
-        if block == "flow":
-            mask = scope & owner_mask(frame, model.equity, [policy.country], policy.owner_threshold)
-        else:
-            partner = (frame["partner"] == policy.country).to_numpy()
-            too_much = frame["partner_equity_share"].to_numpy() > policy.max_equity + 1e-12
-            abroad = (frame["host"] != model.scenario.buyer).to_numpy() if policy.hosted_in_buyer else False
-            mask = scope & partner & (too_much | abroad)
-        _exclude(model, block, frame, mask, policy)
+        _exclude(model, block, frame, market_access_mask(model, block, frame, policy, [model.scenario.buyer]),
+                 policy)

@@ -10,6 +10,8 @@ part of ``tables.TABLES``, so the dataset's hash, and everything today's model w
   ``price_usd_per_t`` (reference price P0, real USD of 2024), ``elasticity`` (ε ≤ 0, with ``elasticity_low`` ≤ ε ≤
   ``elasticity_high``), provenance per figure. The buyer region's quantities must equal ``demand.csv``.
 - ``trade_costs.csv`` (key mineral): ``usd_per_t`` for a tonne moved between two different regions (0 within one).
+- ``offtake.csv`` (key option_id; optional when no JV option is hosted outside the buyer's region):
+  ``offtake_share``, the share of a JV option's capacity reserved for the buyer that funds it (``engine/market/jv.py``).
 
 ``build_market_tables`` makes ``regional_demand.csv`` and ``trade_costs.csv`` from the dataset and
 ``market/assumptions.csv`` (the rule is in its docstring); the test suite checks the shipped files are what it makes.
@@ -75,7 +77,22 @@ TRADE_COSTS = TableSchema(
     figures=("usd_per_t",),
 )
 
-MARKET_TABLES: tuple[TableSchema, ...] = (REGIONS, REGIONAL_DEMAND, TRADE_COSTS)
+OFFTAKE = TableSchema(
+    "offtake",
+    "The offtake share a JV option hosted outside the buyer's region gives the buyer that funds it: the buyer has "
+    "first call on that share of the plant's capacity (engine/market/jv.py).",
+    key=("option_id",),
+    columns=(
+        Column("option_id", "str", "a JV option of jv_options.csv"),
+        Column("offtake_share", "float", "share of the plant's capacity reserved for the funder", minimum=0.0,
+               maximum=1.0),
+        *PROVENANCE,
+    ),
+    optional=True,
+    figures=("offtake_share",),
+)
+
+MARKET_TABLES: tuple[TableSchema, ...] = (REGIONS, REGIONAL_DEMAND, TRADE_COSTS, OFFTAKE)
 REST = "*"
 
 
@@ -88,11 +105,16 @@ class MarketData:
     trade_costs: pd.DataFrame
     home: dict[str, str]  # country -> region, for every country of countries.csv
     folder: Path
+    offtake: pd.DataFrame | None = None  # option_id, offtake_share (None: offtake.csv is not there)
 
     def region_of(self, countries: np.ndarray | pd.Series) -> np.ndarray:
         """The region each country is home to (every country of countries.csv has one when a region is ``*``;
         without one, a country no region lists is home to none: '')."""
         return np.array([self.home.get(c, "") for c in np.asarray(countries, dtype=object)], dtype=object)
+
+    def countries_of(self, region: str) -> list[str]:
+        """The countries home to ``region``, sorted (for the ``*`` region every country no other region lists)."""
+        return sorted(c for c, r in self.home.items() if r == region)
 
 
 def market_folder(dataset: Dataset) -> Path:
@@ -102,7 +124,7 @@ def market_folder(dataset: Dataset) -> Path:
 def load_market(dataset: Dataset, buyer: str = "USA") -> MarketData:
     """Read and check the market tables beside ``dataset``; one ``InputError`` names what is missing or wrong."""
     folder = market_folder(dataset)
-    missing = [s.filename for s in MARKET_TABLES if not (folder / s.filename).is_file()]
+    missing = [s.filename for s in MARKET_TABLES if not s.optional and not (folder / s.filename).is_file()]
     if missing:
         raise InputError(f"market mode needs the market tables in {folder}: {', '.join(missing)} not found "
                          f"(see the README, 'Market mode'); 'market: none' runs without them")
@@ -125,6 +147,12 @@ def load_market(dataset: Dataset, buyer: str = "USA") -> MarketData:
     for i in demand.index[~demand["region"].isin(known)]:
         problems.add(f"{folder / REGIONAL_DEMAND.filename}, line {lines['regional_demand'][i]}, column region: "
                      f"unknown region '{demand['region'][i]}'; expected one listed in regions.csv")
+    offtake = frames.get("offtake")
+    if offtake is not None:
+        options = set(dataset.jv_options["option_id"])
+        for i in offtake.index[~offtake["option_id"].isin(options)]:
+            problems.add(f"{folder / OFFTAKE.filename}, line {lines['offtake'][i]}, column option_id: unknown JV "
+                         f"option '{offtake['option_id'][i]}'; expected one listed in jv_options.csv")
     for i in demand.index:
         lo, mid, hi = demand["elasticity_low"][i], demand["elasticity"][i], demand["elasticity_high"][i]
         if not lo <= mid <= hi:
@@ -135,7 +163,9 @@ def load_market(dataset: Dataset, buyer: str = "USA") -> MarketData:
     data = MarketData(regions=regions.sort_values("region", kind="stable").reset_index(drop=True),
                       demand=demand.sort_values(["region", "mineral", "year"], kind="stable").reset_index(drop=True),
                       trade_costs=trade.sort_values("mineral", kind="stable").reset_index(drop=True),
-                      home=home, folder=folder)
+                      home=home, folder=folder,
+                      offtake=None if offtake is None else
+                      offtake.sort_values("option_id", kind="stable").reset_index(drop=True))
     _check_buyer(data, dataset, buyer, lines["regional_demand"], demand, problems)
     problems.raise_if_any(f"The market tables in {folder} have problems:")
     return data

@@ -456,6 +456,8 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
         meaning.append(f"{loaded.locate(('objective', 'weights'))}: every modelled mineral has weight 0, so "
                        f"dependence would count for nothing; give at least one mineral a weight above 0 (an "
                        f"unlisted mineral weighs 1)")
+    if s.market == "none" and (regions := _single_buyer_regions(loaded)):
+        raise InputError("; ".join(regions))
     world = set(ds.countries.loc[ds.countries["region"] == "World", "iso3"])
     for i, p in enumerate(s.policies):
         listed = (getattr(p, "countries", None) or []) if p.type == "country_cap" else []
@@ -475,6 +477,20 @@ def _check_against_dataset(loaded: LoadedScenario) -> None:
                 f"{ds.file('demand')}: no demand for mineral '{m}' in {', '.join(map(str, missing))}; the "
                 f"scenario's horizon ({loaded.where(('horizon',))}) is {s.horizon.start}-{s.horizon.end}"
             )
+
+
+def _single_buyer_regions(loaded: LoadedScenario) -> list[str]:
+    """With ``market: none`` a policy acts on the one buyer: ``regions`` may name only the buyer itself."""
+    s = loaded.scenario
+    out = []
+    for i, p in enumerate(s.policies):
+        if p.regions is None or p.regions == [s.buyer]:
+            continue
+        named = "all" if p.regions == "all" else ", ".join(p.regions)
+        out.append(f"{loaded.locate(('policies', i, 'regions'))}: names regions ({named}), but market: none has "
+                   f"one buyer ({s.buyer}) that every policy acts on; set market: equilibrium to apply a policy "
+                   f"to other regions, or leave the key out")
+    return out
 
 
 def load_scenario(spec: str | Path | None = None, *, inputs: Path | None = None) -> LoadedScenario:

@@ -192,6 +192,24 @@ NameList = Annotated[list[str] | None, BeforeValidator(_as_list)]
 """A list of country codes or mineral ids; a single name or ``all`` (None) are accepted."""
 
 
+def _as_regions(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == ALL:
+        return ALL
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and not value:
+        raise ValueError("an empty list of regions; write 'all', list at least one region, or leave the key out "
+                         "for the buyer's region")
+    return value
+
+
+RegionList = Annotated[Literal["all"] | list[str] | None, BeforeValidator(_as_regions)]
+"""Market regions (``inputs/market/regions.csv``) a policy acts on: a list, one region, or ``all``; None (the key
+left out) is the buyer's region."""
+
+
 # ------------------------------------------------------------------------------------------- main sections
 class Horizon(StrictModel):
     """The planning years, inclusive."""
@@ -304,12 +322,29 @@ class DataSettings(StrictModel):
 
 # --------------------------------------------------------------------------------------------- policies
 class PolicyBase(StrictModel):
-    """Fields every policy shares: a name (used in reports and duals), minerals and years it covers."""
+    """Fields every policy shares: a name (used in reports and duals), minerals and years it covers.
+
+    ``regions`` (market mode only): the importing regions the policy acts on, from ``inputs/market/regions.csv``,
+    or ``all``; left out, the buyer's region (so a scenario without it means what it always meant). An export ban
+    with ``regions: all`` cuts the exporter's sales to every region but its own; a cap, content rule or tariff acts
+    on each listed region's own imports (``engine/market/policies.py``). With ``market: none`` only the buyer's
+    own code is accepted.
+    """
 
     name: str | None = None
     description: str = ""
     minerals: NameList = None
     years: YearSpec = Field(default_factory=Years)
+    regions: RegionList = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_default_regions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``regions`` left out is left out of a dump, so that a scenario without it hashes and writes byte for
+        byte as before the key existed."""
+        dumped = handler(self)
+        if isinstance(dumped, dict) and dumped.get("regions", 0) is None:
+            dumped.pop("regions")
+        return dumped
 
 
 class ExportBan(PolicyBase):

@@ -3,8 +3,11 @@
 Welfare per region r in present value (``welfare.py``, here vectorised for warm re-solves; a test holds the two
 equal):
 
-    W_r = Σ disc·(p_k − price)·q_k  +  Σ_s e(r, s) Σ_r' disc·(price_r' − delivered − λ(a − θ))·x[s, r']
-          +  Σ disc·(tariff + λ(a − θ))·x[s, r]
+    W_r = Σ disc·(p_k − price)·q_k  +  Σ_s e(r, s) [Σ_r' disc·(price_r' − delivered − τ)·x[s, r'] − capex_s]
+          +  Σ disc·(tariff + τ)·x[s, r]
+
+τ the transfers on a flow (the goal's λ(a − θ) and the share rules' charges, ``rents.py``), capex_s a JV's
+present-value capex (``jv.py``).
 
 The cost of the goal is the fall in the buyer region's welfare against the uncapped equilibrium,
 ΔW_buyer(θ) = W_buyer(uncapped) − W_buyer(θ). Its spend is S = Σ disc·price·q over its demand steps in the uncapped
@@ -28,10 +31,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from engine.inputs.market_tables import MarketData
-from engine.inputs.ownership import equity_table
 from engine.market.build import MarketLP
-from engine.market.goal import buyer_measures, flow_certificate, point_exposure, point_share
+from engine.market.goal import buyer_measures, point_exposure, point_share
+from engine.market.rents import flow_transfers
 from engine.market.solve import MarketSolution, MarketSolver
+from engine.market.welfare import plant_equity
 
 BUDGET_TOLERANCE = 1e-9  # relative to the spend: a point this close above the budget is within it
 
@@ -54,26 +58,27 @@ class WelfareAccount:
         self.wtp = lp.steps["wtp_usd_per_t"].to_numpy(dtype=float)
         self.delivered = lp.flows["delivered_cost_usd_per_t"].to_numpy(dtype=float)
         self.tariff = lp.flows["tariff_usd_per_t"].to_numpy(dtype=float)
-        plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
-        equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
-        owner_region = pd.Series(market.region_of(equity["owner"])).map(code)
-        held = owner_region.notna().to_numpy()  # equity of countries no region holds is nobody's welfare here
-        at = pd.Index(plants["source_id"]).get_indexer(equity["source_id"])[held]
-        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float)[held],
-                               (at, owner_region[held].to_numpy(dtype=np.int64))),
-                              shape=(len(plants), len(self.regions)))
-        plant_of_flow = pd.Index(plants["source_id"]).get_indexer(lp.flows["source_id"])
-        self.owner_share = share[plant_of_flow].tocsc()  # flows × regions: e(r, s) of each flow's plant
+        equity = plant_equity(lp, market, ownership)
+        equity = equity[equity["owner_region"].isin(list(code))]  # owners home to no region count for none
+        ids = pd.Index(lp.plants["source_id"].drop_duplicates())
+        share = sp.csr_matrix((equity["equity_share"].to_numpy(dtype=float),
+                               (ids.get_indexer(equity["source_id"]),
+                                pd.Series(equity["owner_region"]).map(code).to_numpy(dtype=np.int64))),
+                              shape=(len(ids), len(self.regions)))
+        self.owner_share = share[ids.get_indexer(lp.flows["source_id"])].tocsc()  # flows × regions: e(r, s)
+        builds = lp.jv.builds if lp.jv is not None else pd.DataFrame(columns=["option_id", "annuity_usd"])
+        self.build_owner_share = share[ids.get_indexer(builds["option_id"])].tocsc()  # builds × regions
+        self.annuity = builds["annuity_usd"].to_numpy(dtype=float)  # PV capex per t/yr built
         buyer = lp.buyer_region
         self.buyer = code[buyer]
 
     def by_region(self, sol: MarketSolution) -> pd.DataFrame:
         """Per region: consumer, producer and government parts and the total, present value (USD)."""
         n = len(self.regions)
-        cert = flow_certificate(self.lp, sol)
+        cert = flow_transfers(self.lp, sol)
         cs = np.bincount(self.region_s, self.disc_s * (self.wtp - sol.price[self.row_s]) * sol.q, minlength=n)
         margin = self.disc_f * (sol.price[self.row_f] - self.delivered - cert) * sol.x
-        ps = self.owner_share.T @ margin
+        ps = self.owner_share.T @ margin - self.build_owner_share.T @ (self.annuity * sol.build)
         gr = np.bincount(self.region_f, self.disc_f * (self.tariff + cert) * sol.x, minlength=n)
         return pd.DataFrame({"region": self.regions, "consumer_surplus_pv_usd": cs, "producer_surplus_pv_usd": ps,
                              "government_revenue_pv_usd": gr, "welfare_pv_usd": cs + ps + gr})

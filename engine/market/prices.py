@@ -11,7 +11,9 @@ Interval rule (the prices this region's own columns allow, the plants' capacity 
                 and which is not at its bound )
 
 With the buyer region's goal (step 2) a route's delivered cost to the buyer includes its certificate λ(a − θ)
-(``goal.py``): a credit lowers it, a charge raises it.
+(``goal.py``), and with a region's share rules (country caps, dependence caps, content rules) their charges and
+credits (``rents.py``): a credit lowers it, a charge raises it. A route in an export quota or an offtake row at its
+bound has no spare capacity. A JV plant's capacity is what is built and online.
 
 Complementary slackness puts the price inside [low, high]; ``low_set_by`` and ``high_set_by`` name the step or
 plant that sets each end (blank high: nothing bounds the price from above).
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from engine.market.build import MarketLP
-from engine.market.goal import flow_certificate
+from engine.market.rents import flow_transfers, in_tight_row
 from engine.market.solve import MarketSolution
 
 TOL_T = 1e-6
@@ -58,10 +60,11 @@ def price_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
     flows = lp.flows.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]])),
                             x=sol.x)
     flows["label"] = "supply " + flows["source_id"].astype(str)
-    flows["delivered_cost_usd_per_t"] = flows["delivered_cost_usd_per_t"].to_numpy() + flow_certificate(lp, sol)
-    used = flows.groupby(["source_id", "year"], sort=False)["x"].transform("sum")
-    spare = (used.to_numpy() < flows["capacity_t"].to_numpy() - TOL_T) & \
-        (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T)
+    flows["delivered_cost_usd_per_t"] = flows["delivered_cost_usd_per_t"].to_numpy() + flow_transfers(lp, sol)
+    plant = flows["plant"].to_numpy()
+    used = np.bincount(plant, weights=sol.x, minlength=len(lp.plants))
+    spare = (used < lp.plant_capacity(sol.build) - TOL_T)[plant] & \
+        (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T) & ~in_tight_row(lp, sol)
     n = len(b)
     lo_step, lo_step_by = _extreme(steps[steps["q"] < steps["width_t"] - TOL_T], n, "wtp_usd_per_t", "label", True)
     lo_flow, lo_flow_by = _extreme(flows[flows["x"] > TOL_T], n, "delivered_cost_usd_per_t", "label", True)

@@ -19,6 +19,9 @@ from engine.market.build import CapacityBasis, MarketLP, build_market
 from engine.market.demand import STEPS_ABOVE, STEPS_BELOW
 from engine.market.frontier import Frontier, WelfareAccount, run_frontier
 from engine.market.goal import buyer_measures, certificate_table, flow_certificate, point_exposure, point_share
+from engine.market.jv import build_table
+from engine.market.lines import build_lines, policy_lines
+from engine.market.policy_status import policy_effects, policy_status
 from engine.market.prices import price_table
 from engine.market.solve import MarketSolution, MarketSolver
 from engine.market.welfare import welfare_pv, welfare_table
@@ -60,6 +63,9 @@ class MarketResult:
     backcast: Any = None
     solver: MarketSolver | None = None  # the HiGHS model at the reported point, for warm re-solves (stress)
     account: WelfareAccount | None = None  # present-value welfare per region of any point of ``lp``
+    policies: pd.DataFrame = field(default_factory=pd.DataFrame)  # policies.csv (policy_status.py)
+    policy_effects: pd.DataFrame = field(default_factory=pd.DataFrame)  # policy_effects.csv
+    builds: pd.DataFrame = field(default_factory=pd.DataFrame)  # builds.csv (jv.py)
 
     @property
     def text(self) -> str:
@@ -71,14 +77,25 @@ class MarketResult:
         self.backcast = backcast
         self.summary = market_summary(self)
 
+    @property
+    def files(self) -> list[str]:
+        """The files ``write`` puts in the folder (scenario.yaml aside), in the order the printout names them."""
+        names = ["prices.csv", "welfare.csv", "market_flows.csv", "builds.csv", "policies.csv", "policy_effects.csv"]
+        if self.goal is not None:
+            names += ["certificates.csv", "who_pays.csv"] + (["frontier.csv"] if self.goal.frontier else [])
+        return names + (["backcast.csv"] if self.backcast is not None else []) + ["summary.json"]
+
     def write(self, folder: Path, force: bool = False) -> Path:
-        """prices.csv, welfare.csv, market_flows.csv, summary.json and scenario.yaml, written atomically."""
+        """The ``files`` and scenario.yaml, written atomically."""
 
         def fill(tmp: Path) -> None:
             write_json(self.summary, tmp / "summary.json")
             write_csv(self.prices, tmp / "prices.csv")
             write_csv(self.welfare, tmp / "welfare.csv")
             write_csv(self.flows, tmp / "market_flows.csv")
+            write_csv(self.policies, tmp / "policies.csv")
+            write_csv(self.policy_effects, tmp / "policy_effects.csv")
+            write_csv(self.builds, tmp / "builds.csv")
             if self.backcast is not None:
                 write_csv(self.backcast.table(), tmp / "backcast.csv")
             if self.goal is not None:
@@ -139,7 +156,9 @@ def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "ful
     result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=prices,
                           welfare=welfare_table(lp, sol, market, loaded.dataset.ownership),
                           flows=flows.reset_index(drop=True), seconds=0.0, goal=goal, solver=solver,
-                          account=account)
+                          account=account,
+                          policies=policy_status(lp, sol), policy_effects=policy_effects(solver, account, sol, loaded),
+                          builds=build_table(lp.jv, sol.build, lp.flows, sol.x))
     result.seconds = time.perf_counter() - start
     result.summary = market_summary(result)
     return result
@@ -244,11 +263,35 @@ def market_summary(result: MarketResult) -> dict:
         "goal": goal_summary(result),
         "backcast": result.backcast.summary() if result.backcast is not None else None,
         "versions": versions(),
-        "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
-                    "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
-                    "calibration, and the backcast of prices",
+        "policies": policies_summary(result),
+        "jv_builds": {str(r["option_id"]): {k: _plain(r[k]) for k in ("mineral", "host", "built_tpy", "first_online",
+                                                                        "offtake_share", "output_t", "output_funder_t",
+                                                                        "capex_pv_usd")}
+                      for r in result.builds.to_dict("records")},
+        "not_yet": ["stockpiles", "calibration, and the backcast of prices",
                     "robust, worstcase, explain and calibrate in market mode", "the choice of the default mode"],
     })
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: numpy scalars as Python's, NaN as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and value != value else value
+
+
+def policies_summary(result: MarketResult) -> dict:
+    """Per policy: its regions, how it acts, whether it binds and how much, and per region the welfare change it
+    causes (against the same model without it)."""
+    effects = result.policy_effects
+    out = {}
+    for row in result.policies.to_dict("records"):
+        mine = effects[effects["policy"] == row["policy"]].drop_duplicates("region")
+        out[row["policy"]] = {**{k: _plain(v) for k, v in row.items() if k != "policy"},
+                              "welfare_change_pv_usd": {r: float(v) for r, v in
+                                                        zip(mine["region"], mine["welfare_change_pv_usd"],
+                                                            strict=True)}}
+    return out
 
 
 def goal_summary(result: MarketResult) -> dict | None:
@@ -344,10 +387,12 @@ def summary_text(result: MarketResult) -> str:
               "own by equity; government revenue: tariffs" + (" and the goal's certificates)" if result.goal else ")")]
     if result.backcast is not None:
         lines += ["", *result.backcast.lines(names.get, countries.country)]
+    lines += build_lines(result.builds, lp.buyer_region, lambda m: names.get(m, m), countries.country)
+    lines += policy_lines(result.policies, result.policy_effects, regions, lambda m: names.get(m, m))
     if result.goal is not None:
         lines += goal_text(result)
-    lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
-                 "backcast of prices, robust and worstcase in market mode.")
+    lines.append("  Not built yet: stockpiles, calibration and the backcast of prices, robust and worstcase in market "
+                 "mode.")
     return "\n".join(lines)
 
 

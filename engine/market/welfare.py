@@ -1,32 +1,60 @@
 """Welfare per region (each year's money, and its present value).
 
     consumer surplus   CS_r = Σ_k (p_k − price_r) · q_k                     over r's demand steps
-    producer surplus   PS_r = Σ_s e(r, s) · Σ_r' (price_r' − delivered cost[s, r']) · x[s, r']
-                       where e(r, s) is the equity in plant s held by countries home to region r (ownership.csv;
-                       the remainder is held in the plant's location country, as everywhere in critmin)
+    producer surplus   PS_r = Σ_s e(r, s) · [Σ_r' (price_r' − delivered cost[s, r'] − transfer[s, r']) · x[s, r']
+                                             − capex_s]
+                       where e(r, s) is the equity in plant s held by countries home to region r (ownership.csv,
+                       the remainder held in the plant's location country, as everywhere in critmin; for a JV option
+                       the deal's equity: the partner's share, the host the rest) and capex_s a JV's annuity that
+                       year (``jv.py``): capex is counted once, as its owners' cost
     government revenue GR_r = Σ tariff[s, r] · x[s, r]                      tariffs collected on r's imports
-                            + Σ λ(a_s − θ) · x[s, r]      (the buyer region, with its goal: the certificates'
-                                                           charges less their credits; 0 when the cap binds)
+                            + Σ transfer[s, r] · x[s, r]  (the goal's certificates λ(a − θ) and the charges and
+                                                           credits of r's share rules, ``rents.py``: 0 net where
+                                                           they bind)
 
-With the goal the certificate is taken out of the margin in PS: a plant's rent on a flow to the buyer region is
-(price − delivered cost − λ(a − θ))·x, so a China-attributed plant pays the charge and another earns the credit.
+A transfer is taken out of the margin in PS: a plant's rent on a flow into a region with a binding share rule is
+(price − delivered cost − μ·coefficient)·x, so the plant the rule holds back pays the charge and another earns the
+credit. Quota and offtake rents stay in the margins.
 
 Delivered cost is production cost + trade cost + tariff (+ a lost credit, which is nobody's revenue), so the sum of
-every region's welfare is total surplus (the LP's objective, negated) plus the tariffs it counts as a cost. Trade
-costs are a resource cost, not anyone's surplus.
+every region's welfare is total surplus (the LP's objective, negated, capex included) plus the tariffs it counts as
+a cost. Trade costs are a resource cost, not anyone's surplus.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from engine.formulation.jv import jv_equity
 from engine.inputs.market_tables import MarketData
 from engine.inputs.ownership import equity_table
 from engine.market.build import MarketLP
-from engine.market.goal import flow_certificate
+from engine.market.jv import capex_by_year
+from engine.market.rents import flow_transfers
 from engine.market.solve import MarketSolution
+from engine.model.finance import capital_recovery_factor
 
 WELFARE_PARTS = ("consumer_surplus_usd", "producer_surplus_usd", "government_revenue_usd")
+
+
+def plant_equity(lp: MarketLP, market: MarketData, ownership: pd.DataFrame) -> pd.DataFrame:
+    """Every plant's owners: ``source_id`` (a JV's option id), ``owner``, ``equity_share``, ``owner_region``."""
+    capacity = lp.plants.loc[lp.plants["kind"] == "capacity", ["source_id", "location"]].drop_duplicates("source_id")
+    parts = [equity_table(capacity.reset_index(drop=True),
+                          ownership[ownership["source_id"].isin(set(capacity["source_id"]))])]
+    if lp.jv is not None and len(lp.jv.options):
+        parts.append(jv_equity(lp.jv.options))
+    equity = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return equity.assign(owner_region=market.region_of(equity["owner"]))
+
+
+def capex_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
+    """JV capex paid per option and year (the year's money), as the LP's objective holds it."""
+    if lp.jv is None or lp.jv.builds.empty:
+        return pd.DataFrame(columns=["option_id", "year", "capex_usd"])
+    fin = lp.finance
+    return capex_by_year(lp.jv, sol.build, lp.years, fin.asset_life_years,
+                         capital_recovery_factor(fin.discount_rate, fin.asset_life_years))
 
 
 def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownership: pd.DataFrame) -> pd.DataFrame:
@@ -36,16 +64,17 @@ def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownersh
     row_s = key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]]))
     cs = (lp.steps["wtp_usd_per_t"].to_numpy() - sol.price[row_s]) * sol.q
     row_f = key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]]))
-    certificate = flow_certificate(lp, sol)
-    margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy() - certificate) * sol.x
-    gr = (lp.flows["tariff_usd_per_t"].to_numpy() + certificate) * sol.x
-    # producer surplus by owner: equity of each plant, owner country -> region
-    plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
-    equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
-    equity = equity.assign(owner_region=market.region_of(equity["owner"]))
+    transfer = flow_transfers(lp, sol)
+    margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy() - transfer) * sol.x
+    gr = (lp.flows["tariff_usd_per_t"].to_numpy() + transfer) * sol.x
+    # producer surplus by owner: each plant's margins less its capex, split by equity
     rent = pd.DataFrame({"source_id": lp.flows["source_id"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                         "rent": margin}).groupby(["source_id", "year"], as_index=False, sort=True)["rent"].sum()
-    owned = rent.merge(equity, on="source_id", how="inner")
+                         "rent": margin})
+    capex = capex_table(lp, sol)
+    rent = pd.concat([rent, pd.DataFrame({"source_id": capex["option_id"].to_numpy(), "year": capex["year"].to_numpy(),
+                                          "rent": -capex["capex_usd"].to_numpy(dtype=float)})], ignore_index=True)
+    rent = rent.groupby(["source_id", "year"], as_index=False, sort=True)["rent"].sum()
+    owned = rent.merge(plant_equity(lp, market, ownership), on="source_id", how="inner")
     owned["ps"] = owned["rent"] * owned["equity_share"]
     parts = [
         pd.DataFrame({"region": lp.steps["region"].to_numpy(), "year": lp.steps["year"].to_numpy(),
@@ -77,4 +106,4 @@ def welfare_pv(welfare: pd.DataFrame, lp: MarketLP) -> pd.DataFrame:
     return out.groupby("region", as_index=False, sort=True).sum()
 
 
-__all__ = ["WELFARE_PARTS", "welfare_pv", "welfare_table"]
+__all__ = ["WELFARE_PARTS", "capex_table", "plant_equity", "welfare_pv", "welfare_table"]
