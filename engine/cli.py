@@ -172,7 +172,7 @@ def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_l
     if not no_write:
         goal = ", certificates.csv, who_pays.csv" if result.goal else ""
         goal += ", frontier.csv" if result.goal and result.goal.frontier else ""
-        goal += ", backcast.csv" if result.backcast is not None else ""
+        goal += "".join(f", {name}" for name in result.backcast.tables()) if result.backcast is not None else ""
         click.echo(f"\n  Results written to {folder}/ (prices.csv, welfare.csv, market_flows.csv{goal}, summary.json)")
 
 

@@ -76,7 +76,8 @@ class MarketResult:
             write_csv(self.welfare, tmp / "welfare.csv")
             write_csv(self.flows, tmp / "market_flows.csv")
             if self.backcast is not None:
-                write_csv(self.backcast.table(), tmp / "backcast.csv")
+                for name, frame in self.backcast.tables().items():  # backcast.csv, price_backcast.csv, …
+                    write_csv(frame, tmp / name)
             if self.goal is not None:
                 write_csv(self.goal.certificates, tmp / "certificates.csv")
                 write_csv(self.goal.who_pays, tmp / "who_pays.csv")
@@ -203,7 +204,7 @@ def market_summary(result: MarketResult) -> dict:
         "backcast": result.backcast.summary() if result.backcast is not None else None,
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
-                    "calibration, and the backcast of prices",
+                    "calibration in solve (critmin calibrate fits route costs)",
                     "every command but solve", "the choice of the default mode"],
     })
 
@@ -297,8 +298,7 @@ def summary_text(result: MarketResult) -> str:
         lines += ["", *result.backcast.lines(names.get, countries.country)]
     if result.goal is not None:
         lines += goal_text(result)
-    lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, calibration and the "
-                 "backcast of prices, other commands.")
+    lines.append("  Not built yet: JV builds and offtake, stockpiles, other regions' policies, other commands.")
     return "\n".join(lines)
 
 
