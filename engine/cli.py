@@ -744,20 +744,42 @@ def sensitivity(model: str | None, step: float, top: int, budget: str, solver: s
               help="Backcast distance (points) to reach per mineral.")
 @click.option("--rounds", type=click.IntRange(min=1, max=50), default=6, show_default=True,
               help="Most re-solves of the whole scenario.")
+@click.option("--margin", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Market mode: each route-cost step's distance from the calibrated add-on, as a share of the "
+                   "mineral's reference price [default: 0.01].")
 @SOLVER
 @analysis_folder("calibrate")
 @JSON
 @friendly
-def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out: Path | None, force: bool,
-              no_write: bool, as_json: bool) -> None:
-    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
+def calibrate(model: str | None, tolerance: float, rounds: int, margin: float | None, solver: str, out: Path | None,
+              force: bool, no_write: bool, as_json: bool) -> None:
+    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay. On a
+    market scenario: increasing route costs that make the equilibrium reproduce them (README, Market mode)."""
     from engine import api
 
+    market = api.load(model)
+    if market.scenario.market != "none":
+        _calibrate_market(market, margin, solver, out, force, no_write, as_json)
+        return
+    if margin is not None:
+        raise InputError("--margin: applies to a market scenario only (market: equilibrium)")
     loaded = load_warned(model)
     folder = target_folder(loaded, "calibrate", out, force, no_write)
     result = api.calibrate(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
+
+
+def _calibrate_market(loaded: Any, margin: float | None, solver: str, out: Path | None, force: bool, no_write: bool,
+                      as_json: bool) -> None:
+    """``critmin calibrate`` of a market scenario: route costs fitted to observed imports, before and after."""
+    from engine.analysis.market_calibrate import DEFAULT_MARGIN, calibrate_market
+    from engine.analysis.market_calibrate_run import FILES, market_calibration_report
+
+    folder = target_folder(loaded, "calibrate", out, force, no_write)
+    result = calibrate_market(loaded, margin=DEFAULT_MARGIN if margin is None else margin)
+    report = market_calibration_report(result, solver)
+    finish_analysis(report, as_json, None if no_write else lambda: report.write(folder, force=force), FILES)
 
 
 if __name__ == "__main__":  # pragma: no cover
