@@ -188,7 +188,7 @@ def test_same_inputs_give_byte_identical_prices(tmp_path: Path):
 
 
 @pytest.mark.parametrize("command", [["stress"], ["frontier"], ["explain"], ["validate"], ["sensitivity"],
-                                     ["robust"], ["worstcase"], ["calibrate"], ["sweep", "--samples", "2"]])
+                                     ["robust"], ["worstcase"], ["sweep", "--samples", "2"]])
 def test_other_commands_refuse_market_mode_in_one_line(command):
     r = CliRunner().invoke(main, [*command, "market"])
     assert r.exit_code == 2, r.output

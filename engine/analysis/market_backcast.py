@@ -54,6 +54,8 @@ class PriceCheck:
     year: int  # the equilibrium's first year
     observed_year: int
     price_usd_per_t: float  # prices.csv, that year's money
+    price_low_usd_per_t: float  # the interval the price holds over (prices.csv)
+    price_high_usd_per_t: float
     low_usd_per_t: float
     high_usd_per_t: float
     series: str  # the observed series, '; '-joined
@@ -72,6 +74,21 @@ class PriceCheck:
         if self.price_usd_per_t > self.high_usd_per_t:
             return 100.0 * (self.price_usd_per_t - self.high_usd_per_t) / self.high_usd_per_t
         return 100.0 * (self.price_usd_per_t - self.low_usd_per_t) / self.low_usd_per_t
+
+    @property
+    def interval_overlaps(self) -> bool:
+        """Whether some price of the equilibrium's interval is inside the observed range (reported; the rule uses
+        the price)."""
+        lo = self.price_low_usd_per_t if np.isfinite(self.price_low_usd_per_t) else self.price_usd_per_t
+        hi = self.price_high_usd_per_t if np.isfinite(self.price_high_usd_per_t) else self.price_usd_per_t
+        return lo <= self.high_usd_per_t * (1 + PRICE_TOLERANCE) and hi >= self.low_usd_per_t * (1 - PRICE_TOLERANCE)
+
+    @property
+    def interval_text(self) -> str:
+        lo, hi = self.price_low_usd_per_t, self.price_high_usd_per_t
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return "-"
+        return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}-{hi:,.0f}"
 
     @property
     def range_text(self) -> str:
@@ -185,13 +202,16 @@ class MarketBackcast:
     def price_table(self) -> pd.DataFrame:
         """``price_backcast.csv``: per mineral and region with an observed price, the equilibrium's first-year price,
         the observed range, whether it is inside and how far off (percent)."""
-        columns = ["mineral", "region", "year", "price_usd_per_t", "observed_year", "observed_low_usd_per_t",
-                   "observed_high_usd_per_t", "inside", "off_pct", "series", "source"]
+        columns = ["mineral", "region", "year", "price_usd_per_t", "price_low_usd_per_t", "price_high_usd_per_t",
+                   "observed_year", "observed_low_usd_per_t", "observed_high_usd_per_t", "inside", "off_pct",
+                   "interval_overlaps", "series", "source"]
         return pd.DataFrame([{"mineral": p.mineral, "region": p.region, "year": p.year,
-                              "price_usd_per_t": p.price_usd_per_t, "observed_year": p.observed_year,
+                              "price_usd_per_t": p.price_usd_per_t, "price_low_usd_per_t": p.price_low_usd_per_t,
+                              "price_high_usd_per_t": p.price_high_usd_per_t, "observed_year": p.observed_year,
                               "observed_low_usd_per_t": p.low_usd_per_t, "observed_high_usd_per_t": p.high_usd_per_t,
-                              "inside": p.inside, "off_pct": round(p.off_pct, 6) + 0.0, "series": p.series,
-                              "source": p.source} for p in self.prices], columns=columns)
+                              "inside": p.inside, "off_pct": round(p.off_pct, 6) + 0.0,
+                              "interval_overlaps": p.interval_overlaps, "series": p.series, "source": p.source}
+                             for p in self.prices], columns=columns)
 
     def own_use_table(self) -> pd.DataFrame:
         """``own_use_backcast.csv``: per region and mineral with an observation, the share of its plants' output the
@@ -229,7 +249,8 @@ class MarketBackcast:
                                                          "observed_year": p.observed_year,
                                                          "observed_low_usd_per_t": p.low_usd_per_t,
                                                          "observed_high_usd_per_t": p.high_usd_per_t,
-                                                         "inside": p.inside, "off_pct": round(p.off_pct, 6) + 0.0}
+                                                         "inside": p.inside, "off_pct": round(p.off_pct, 6) + 0.0,
+                                                         "interval_overlaps": p.interval_overlaps}
                                               for p in self.prices if p.mineral == m}
                                           for m in sorted({p.mineral for p in self.prices})}},
                 "own_use": {"rule": "share of the first-year output of plants home to the region that the region "
@@ -255,14 +276,15 @@ class MarketBackcast:
             out += [""] if out else []
             out += [f"  Backcast {self.year}: prices against observed prices (USD/t; market/observed_prices.csv, the "
                     "latest observed year up to the first)",
-                    f"  {'mineral':<11}{'region':<8}{'equilibrium':>13}  {'observed':<28}verdict"]
+                    f"  {'mineral':<11}{'region':<8}{'equilibrium':>13}  {'interval':<22}{'observed':<24}verdict"]
             for p in self.prices:
                 observed = f"{p.observed_year} {p.range_text}"
+                overlap = "; its interval overlaps" if not p.inside and p.interval_overlaps else ""
                 out.append(f"  {mineral_name(p.mineral):<11}{p.region:<8}{p.price_usd_per_t:>13,.0f}  "
-                           f"{observed:<28}{p.verdict}")
+                           f"{p.interval_text:<22}{observed:<24}{p.verdict}{overlap}")
             inside = sum(p.inside for p in self.prices)
-            out.append(f"  ({inside} of {len(self.prices)} inside the observed range; price_backcast.csv names each "
-                       "series and its source)")
+            out.append(f"  ({inside} of {len(self.prices)} inside the observed range; the interval is the range of "
+                       "prices the equilibrium allows, prices.csv; price_backcast.csv names each series and source)")
         if self.own_use or self.own_use_missing:
             out += [""] if out else []
             out += [f"  Backcast {self.year}: {OWN_USE_REGION}'s use of its own refined output (share of its "
@@ -307,7 +329,7 @@ def price_checks(prices: pd.DataFrame, observed: pd.DataFrame, year: int) -> lis
     """Per mineral and region (sorted) of ``observed`` that ``prices`` (prices.csv) has in ``year``: the price against
     the range of the latest observed year up to ``year`` (the earliest after it where none is)."""
     out: list[PriceCheck] = []
-    have = prices[prices["year"] == year].set_index(["mineral", "region"])["price_usd_per_t"]
+    have = prices[prices["year"] == year].set_index(["mineral", "region"])
     for (mineral, region), rows in observed.groupby(["mineral", "region"], sort=True):
         if (mineral, region) not in have.index:
             continue
@@ -315,8 +337,11 @@ def price_checks(prices: pd.DataFrame, observed: pd.DataFrame, year: int) -> lis
         before = years[years <= year]
         pick = int(before.max()) if len(before) else int(years.min())
         chosen = rows[rows["year"] == pick]
+        at = have.loc[(mineral, region)]
         out.append(PriceCheck(mineral=str(mineral), region=str(region), year=int(year), observed_year=pick,
-                              price_usd_per_t=float(have[(mineral, region)]),
+                              price_usd_per_t=float(at["price_usd_per_t"]),
+                              price_low_usd_per_t=float(at["price_low_usd_per_t"]),
+                              price_high_usd_per_t=float(at["price_high_usd_per_t"]),
                               low_usd_per_t=float(chosen["low_usd_per_t"].min()),
                               high_usd_per_t=float(chosen["high_usd_per_t"].max()),
                               series="; ".join(str(s) for s in chosen["series"]),

@@ -64,12 +64,13 @@ def with_route_steps(lp: MarketLP, steps: pd.DataFrame) -> MarketLP:
     per_route = ordered.groupby(["source_id", "region"], sort=True).size()
     first_step = np.concatenate([[0], np.cumsum(per_route.to_numpy())[:-1]])  # row of step 0 in ``ordered``
     at = stepped.get_indexer(route)  # the stepped route of each flow, −1 for none
-    counts = np.where(at >= 0, per_route.reindex(stepped).to_numpy()[np.maximum(at, 0)], 1)
+    # lookups padded with the unstepped route's values at index −1: one step, add-on 0, no width limit
+    counts = np.append(per_route.reindex(stepped).to_numpy(dtype=np.int64), 1)[at]
     src = np.repeat(np.arange(n_x), counts)  # the old flow of each new column
     k = np.arange(len(src)) - np.repeat(np.cumsum(counts) - counts, counts)  # step within its route
     row = np.where(at[src] >= 0, first_step[np.maximum(at[src], 0)] + k, -1)  # its row in ``ordered``
-    add = np.where(row >= 0, ordered["usd_per_t"].to_numpy(dtype=float)[np.maximum(row, 0)], 0.0)
-    width = np.where(row >= 0, ordered["width_t"].to_numpy(dtype=float)[np.maximum(row, 0)], np.inf)
+    add = np.append(ordered["usd_per_t"].to_numpy(dtype=float), 0.0)[row]
+    width = np.append(ordered["width_t"].to_numpy(dtype=float), np.inf)[row]
     # cumulative widths within each route: W_k and W_(k−1)
     start = np.where(k == 0, 0.0, np.nan)
     cum = width.copy()
