@@ -405,6 +405,9 @@ def format_tables(results: dict) -> str:
                              f"{_fmt_s(r.get('own_s')):>7}"
                              f"{peak:>8}{delta:>7}{ratio:>8}{flag}{status}")
     lines += format_targets(results)
+    from benchmarks.market import format_market
+
+    lines += format_market(results.get("market") or [])
     warm = results.get("warm")
     if warm and "error" not in warm:
         lines += ["", "Warm re-solves on the default model (baseline data + a 40% dependence cap; single stage "
@@ -533,9 +536,11 @@ def run(settings: Settings) -> dict:
     """Run the benchmarks; return the results (also written to ``settings.out`` as JSON, if set)."""
     from benchmarks.peers import linopy_available
 
+    from benchmarks.market import MARKET_SIZES
+
     for name in settings.sizes:
-        if name not in SIZES:
-            raise ValueError(f"unknown size '{name}'; expected one of {', '.join(SIZES)}")
+        if name not in SIZES and name not in MARKET_SIZES:
+            raise ValueError(f"unknown size '{name}'; expected one of {', '.join([*SIZES, *MARKET_SIZES])}")
     linopy = linopy_available()
     work = Path(tempfile.mkdtemp(prefix="critmin-bench-"))
     results: dict = {"machine": machine_info(), "settings": settings.as_dict(), "sizes": []}
@@ -545,7 +550,14 @@ def run(settings: Settings) -> dict:
         warmup = work / "warmup.pkl"
         with open(warmup, "wb") as f:
             pickle.dump(build_inputs(SIZES["tiny"]), f, protocol=pickle.HIGHEST_PROTOCOL)
+        from benchmarks.market import MARKET_SIZES, run_market_size
+
+        results["market"] = []
         for name in settings.sizes:
+            if name in MARKET_SIZES:
+                results["market"].append(run_market_size(name, settings, runner, work,
+                                                         lambda text: _say(settings, text)))
+                continue
             results["sizes"].append(run_size(name, settings, runner, work, warmup, linopy))
         if settings.warm:
             _say(settings, "[default] warm re-solves against cold rebuilds …")
@@ -569,6 +581,8 @@ def run(settings: Settings) -> dict:
                                 f"{r['reference_objective']}"
                                 for s in results["sizes"] for r in s["tools"]
                                 if r["group"] == "single" and r.get("agrees") is False]
+    results["disagreements"] += [f"{m['size']['name']}: a run's objective differs from the market model's"
+                                 for m in results.get("market") or [] if not m["agrees"]]
     if settings.out is not None:
         settings.out.parent.mkdir(parents=True, exist_ok=True)
         settings.out.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -139,7 +139,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     flows["home_region"] = home[plant_of]
     unit = supply["unit_cost_usd_per_t"].to_numpy(dtype=float)[plant_of]
     trade_by_mineral = dict(zip(market.trade_costs["mineral"], market.trade_costs["usd_per_t"], strict=True))
-    trade = np.array([trade_by_mineral.get(m, 0.0) for m in flows["mineral"]], dtype=float)
+    trade = plants["mineral"].map(trade_by_mineral).fillna(0.0).to_numpy(dtype=float)[plant_of]  # per plant, repeated
     trade = np.where(flows["home_region"].to_numpy() == region, 0.0, trade)
     to_buyer = region == buyer
     tariff = np.where(to_buyer, unit * supply["ad_valorem"].to_numpy(dtype=float)[plant_of]

@@ -32,48 +32,80 @@ from engine.market.solve import MarketSolution
 TOL_T = 1e-6
 
 
-def _extreme(frame: pd.DataFrame, rows: int, value: str, label: str, take_max: bool) -> tuple[np.ndarray, list]:
-    """Per balance row (``row`` column) the max or min of ``value`` over ``frame`` and the label of the row that
-    gives it (NaN and '' where the frame has none)."""
+def column_rows(lp: MarketLP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(plant row of each flow, balance row of each flow, balance row of each demand step), read from the LP's own
+    columns: a flow column's first two entries are its plant's capacity row and its region's balance row (rows are
+    ordered capacity, balance, goal), a step column's one entry is its balance row."""
+    a = lp.matrix
+    if not a.has_sorted_indices:
+        a = a.sorted_indices()
+    n_x, n_p = lp.n_flows, len(lp.plants)
+    first = a.indptr[:-1]
+    plant = a.indices[first[:n_x]].astype(np.int64)
+    flow = a.indices[first[:n_x] + 1].astype(np.int64) - n_p
+    step = a.indices[first[n_x:]].astype(np.int64) - n_p
+    if (n_x and (plant.max() >= n_p or flow.min() < 0)) or (len(step) and step.min() < 0):
+        raise ValueError("the market LP's columns are not in the layout build_market makes")
+    return plant, flow, step
+
+
+def _extreme(pick: np.ndarray, row: np.ndarray, value: np.ndarray, label_rank: np.ndarray, rows: int,
+             take_max: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per balance row the max or min of ``value`` over the candidates ``pick`` (a mask) and the candidate that gives
+    it (its position in the full arrays), ties to the smallest label (``label_rank``), then the first: NaN and −1
+    where a row has none."""
     out = np.full(rows, np.nan)
-    who: list[str] = [""] * rows
-    if frame.empty:
+    who = np.full(rows, -1, dtype=np.int64)
+    at = np.flatnonzero(pick)
+    if not len(at):
         return out, who
-    order = frame.sort_values(["row", value, label], ascending=[True, not take_max, True], kind="stable")
-    first = order.drop_duplicates("row", keep="first")
-    at = first["row"].to_numpy(dtype=np.int64)
-    out[at] = first[value].to_numpy(dtype=float)
-    for i, text in zip(at, first[label], strict=True):
-        who[i] = str(text)
+    r, v = row[at], value[at]
+    order = np.lexsort((at, label_rank[at], -v if take_max else v, r))
+    first = order[np.r_[True, r[order][1:] != r[order][:-1]]]
+    out[r[first]] = v[first]
+    who[r[first]] = at[first]
     return out, who
+
+
+def _labels(who: np.ndarray, code: np.ndarray, names: np.ndarray, prefix: str) -> list[str]:
+    """'prefix name' of each chosen candidate (``names[code[who]]``; −1: '')."""
+    return [f"{prefix}{names[code[i]]}" if i >= 0 else "" for i in who]
 
 
 def price_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
     """``prices.csv``: one row per region, mineral and year."""
     b = lp.balances
-    key = pd.MultiIndex.from_frame(b[["region", "mineral", "year"]])
-    steps = lp.steps.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]])),
-                            q=sol.q)
-    steps["label"] = "demand step " + steps["step"].astype(str)
-    flows = lp.flows.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]])),
-                            x=sol.x)
-    flows["label"] = "supply " + flows["source_id"].astype(str)
-    flows["delivered_cost_usd_per_t"] = flows["delivered_cost_usd_per_t"].to_numpy() + flow_certificate(lp, sol)
-    used = flows.groupby(["source_id", "year"], sort=False)["x"].transform("sum")
-    spare = (used.to_numpy() < flows["capacity_t"].to_numpy() - TOL_T) & \
-        (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T)
     n = len(b)
-    lo_step, lo_step_by = _extreme(steps[steps["q"] < steps["width_t"] - TOL_T], n, "wtp_usd_per_t", "label", True)
-    lo_flow, lo_flow_by = _extreme(flows[flows["x"] > TOL_T], n, "delivered_cost_usd_per_t", "label", True)
-    hi_step, hi_step_by = _extreme(steps[steps["q"] > TOL_T], n, "wtp_usd_per_t", "label", False)
-    hi_flow, hi_flow_by = _extreme(flows[spare], n, "delivered_cost_usd_per_t", "label", False)
+    plant, flow_row, step_row = column_rows(lp)
+    # demand steps: label 'demand step k', ranked as text
+    k = lp.steps["step"].to_numpy(dtype=np.int64)
+    k_text = np.array([str(v) for v in range(int(k.max()) + 1 if len(k) else 0)], dtype=object)
+    k_rank = np.argsort(np.argsort(k_text, kind="stable"), kind="stable")[k] if len(k) else k
+    q, width = sol.q, lp.steps["width_t"].to_numpy(dtype=float)
+    wtp = lp.steps["wtp_usd_per_t"].to_numpy(dtype=float)
+    # flows: label 'supply <source_id>', ranked as text
+    sources, plant_code = np.unique(lp.plants["source_id"].to_numpy(dtype=object), return_inverse=True)
+    source_code = plant_code[plant]  # each flow's plant's source id, ranked as text
+    x = sol.x
+    delivered = lp.flows["delivered_cost_usd_per_t"].to_numpy(dtype=float) + flow_certificate(lp, sol)
+    used = np.bincount(plant, weights=x, minlength=len(lp.plants))[plant]
+    spare = (used < lp.flows["capacity_t"].to_numpy(dtype=float) - TOL_T) & \
+        (x < lp.flows["upper_t"].to_numpy(dtype=float) - TOL_T)
+    lo_step, lo_step_at = _extreme(q < width - TOL_T, step_row, wtp, k_rank, n, True)
+    hi_step, hi_step_at = _extreme(q > TOL_T, step_row, wtp, k_rank, n, False)
+    lo_flow, lo_flow_at = _extreme(x > TOL_T, flow_row, delivered, source_code, n, True)
+    hi_flow, hi_flow_at = _extreme(spare, flow_row, delivered, source_code, n, False)
+    lo_step_by = _labels(lo_step_at, k, k_text, "demand step ")
+    hi_step_by = _labels(hi_step_at, k, k_text, "demand step ")
+    lo_flow_by = _labels(lo_flow_at, source_code, sources, "supply ")
+    hi_flow_by = _labels(hi_flow_at, source_code, sources, "supply ")
     low = np.fmax(lo_step, lo_flow)
     low_by = [s if (not np.isnan(a) and (np.isnan(f) or a >= f)) else fl
               for a, f, s, fl in zip(lo_step, lo_flow, lo_step_by, lo_flow_by, strict=True)]
     high = np.fmin(hi_step, hi_flow)
     high_by = [s if (not np.isnan(a) and (np.isnan(f) or a <= f)) else fl
                for a, f, s, fl in zip(hi_step, hi_flow, hi_step_by, hi_flow_by, strict=True)]
-    served = np.bincount(steps["row"].to_numpy(), weights=sol.q, minlength=n)
+    served = np.bincount(step_row, weights=q, minlength=n)
     return pd.DataFrame({
         "region": b["region"].to_numpy(), "mineral": b["mineral"].to_numpy(), "year": b["year"].to_numpy(),
         "price_usd_per_t": np.round(sol.price, 6) + 0.0,

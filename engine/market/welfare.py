@@ -18,12 +18,14 @@ costs are a resource cost, not anyone's surplus.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.inputs.market_tables import MarketData
 from engine.inputs.ownership import equity_table
 from engine.market.build import MarketLP
 from engine.market.goal import flow_certificate
+from engine.market.prices import column_rows
 from engine.market.solve import MarketSolution
 
 WELFARE_PARTS = ("consumer_surplus_usd", "producer_surplus_usd", "government_revenue_usd")
@@ -32,19 +34,20 @@ WELFARE_PARTS = ("consumer_surplus_usd", "producer_surplus_usd", "government_rev
 def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownership: pd.DataFrame) -> pd.DataFrame:
     """``welfare.csv``: one row per region and year, each part in the year's money, the total also discounted."""
     b = lp.balances
-    key = pd.MultiIndex.from_frame(b[["region", "mineral", "year"]])
-    row_s = key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]]))
+    plant_f, row_f, row_s = column_rows(lp)  # each flow's plant row and balance row, each step's balance row
     cs = (lp.steps["wtp_usd_per_t"].to_numpy() - sol.price[row_s]) * sol.q
-    row_f = key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]]))
     certificate = flow_certificate(lp, sol)
     margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy() - certificate) * sol.x
     gr = (lp.flows["tariff_usd_per_t"].to_numpy() + certificate) * sol.x
+    grid = b[["region", "year"]].drop_duplicates().sort_values(["region", "year"]).reset_index(drop=True)
+    grid_of_row = pd.MultiIndex.from_frame(grid).get_indexer(pd.MultiIndex.from_frame(b[["region", "year"]]))
     # producer surplus by owner: equity of each plant, owner country -> region
-    plants = lp.flows[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
+    plants = lp.plants[["source_id", "location"]].drop_duplicates("source_id").reset_index(drop=True)
     equity = equity_table(plants, ownership[ownership["source_id"].isin(set(plants["source_id"]))])
     equity = equity.assign(owner_region=market.region_of(equity["owner"]))
-    rent = pd.DataFrame({"source_id": lp.flows["source_id"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                         "rent": margin}).groupby(["source_id", "year"], as_index=False, sort=True)["rent"].sum()
+    rent = pd.DataFrame({"source_id": lp.plants["source_id"].to_numpy(), "year": lp.plants["year"].to_numpy(),
+                         "rent": np.bincount(plant_f, margin, minlength=len(lp.plants))}).groupby(
+        ["source_id", "year"], as_index=False, sort=True)["rent"].sum()
     owned = rent.merge(equity, on="source_id", how="inner")
     owned["ps"] = owned["rent"] * owned["equity_share"]
     parts = [
@@ -52,10 +55,9 @@ def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownersh
                       "consumer_surplus_usd": cs}),
         pd.DataFrame({"region": owned["owner_region"].to_numpy(), "year": owned["year"].to_numpy(),
                       "producer_surplus_usd": owned["ps"].to_numpy()}),
-        pd.DataFrame({"region": lp.flows["region"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                      "government_revenue_usd": gr}),
+        pd.DataFrame({"region": grid["region"].to_numpy(), "year": grid["year"].to_numpy(),
+                      "government_revenue_usd": np.bincount(grid_of_row[row_f], gr, minlength=len(grid))}),
     ]
-    grid = b[["region", "year"]].drop_duplicates().sort_values(["region", "year"]).reset_index(drop=True)
     for part in parts:
         column = part.columns[-1]
         sums = part.groupby(["region", "year"], as_index=False, sort=True)[column].sum()
