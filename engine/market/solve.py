@@ -10,7 +10,10 @@ import numpy as np
 
 from engine.errors import SolverError
 from engine.market.build import MONEY_UNIT, MarketLP
+from engine.solvers.heap import settle_heap
 from engine.solvers.highs import new_highs
+
+SETTLE_HEAP_NNZ = 100_000  # models this large get settle_heap() before each run
 
 
 @dataclass
@@ -76,6 +79,8 @@ class MarketSolver:
         otherwise."""
         start = time.perf_counter()
         h, lp = self.h, self.lp
+        if lp.matrix.nnz >= SETTLE_HEAP_NNZ:
+            settle_heap()  # HiGHS's work memory stays in the heap between uses (engine/solvers/heap.py)
         h.run()
         state = h.getModelStatus()
         if state != highspy.HighsModelStatus.kOptimal:
