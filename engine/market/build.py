@@ -49,6 +49,7 @@ from engine.formulation import build_model
 from engine.inputs.market_tables import MarketData
 from engine.inputs.scenario import LoadedScenario
 from engine.market.demand import demand_steps
+from engine.solvers.heap import settle_heap
 
 MONEY_UNIT = 1e6  # USD per unit of the LP objective
 CapacityBasis = Literal["full", "exportable"]
@@ -116,6 +117,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     """The equilibrium LP of ``loaded`` on ``market``'s regions (see the module docstring). ``theta``: the goal's
     cap θ (goal rows Σ (a − θ)·x ≤ 0); ``goal_rows`` without ``theta``: the goal rows, free (upper bound +∞, the
     coefficients of θ = 1), for a frontier to set θ on the same model."""
+    settle_heap()  # the build's arrays and HiGHS's work memory stay in the heap (engine/solvers/heap.py)
     model = build_model(loaded)  # today's plant rows, with the buyer's tariffs and restrictions applied
     supply = model.supply.reset_index(drop=True)
     years = list(model.years)
