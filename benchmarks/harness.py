@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -245,17 +246,24 @@ def _summarise(tool: Tool, runs: list[dict]) -> dict:
     }
 
 
+def generated_inputs(folder: Path, make: Callable[[], object]) -> tuple[Path, float]:
+    """``make()``'s inputs pickled to ``folder/inputs.pkl`` for the child processes; the path and the seconds
+    ``make`` took."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    inputs = make()
+    generate_s = time.perf_counter() - t
+    path = folder / "inputs.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path, generate_s
+
+
 def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: Path | None,
              linopy: str | None) -> dict:
     size = SIZES[name]
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    inputs = build_inputs(size)
-    generate_s = time.perf_counter() - t
-    inputs_path = folder / "inputs.pkl"
-    with open(inputs_path, "wb") as f:
-        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    inputs_path, generate_s = generated_inputs(folder, lambda: build_inputs(size))
     _say(settings, f"[{name}] generated in {generate_s:.2f} s; preparing the limit's MPS files …")
     hierarchy_wanted = any(_selected(t, 0, settings, linopy) is None for t in TOOLS if t.group == "hierarchy")
     prep = runner({"kind": "prep", "inputs": str(inputs_path), "out_dir": str(folder),
@@ -534,9 +542,8 @@ def format_targets(results: dict) -> list[str]:
 # ------------------------------------------------------------------------------------------------ entry
 def run(settings: Settings) -> dict:
     """Run the benchmarks; return the results (also written to ``settings.out`` as JSON, if set)."""
-    from benchmarks.peers import linopy_available
-
     from benchmarks.market import MARKET_SIZES
+    from benchmarks.peers import linopy_available
 
     for name in settings.sizes:
         if name not in SIZES and name not in MARKET_SIZES:

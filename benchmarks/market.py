@@ -29,8 +29,6 @@ over the limit's; the targets (issue 29) are a median of at most 1.2× the time 
 
 from __future__ import annotations
 
-import pickle
-import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -163,7 +161,7 @@ def market_prep(task: dict, inputs) -> dict:
     options = {name: solver.h.getOptionValue(name)[1] for name in OPTIONS}
     sol = solver.solve()
     return {"columns": int(lp.matrix.shape[1]), "rows": int(lp.matrix.shape[0]), "nnz": int(lp.matrix.nnz),
-            "regions": int(len(market.regions)), "mps": str(path), "options": options,
+            "regions": len(market.regions), "mps": str(path), "options": options,
             "objective": sol.objective_pv_usd, "iterations": sol.iterations}
 
 
@@ -187,35 +185,15 @@ def run_market_task(task: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ harness side
-def _total(run: dict, clock: str = "phases") -> float:
-    times = run.get(clock) or {}
-    counted = run.get("counted") or ["build", "handoff", "solve", "extract"]
-    return sum(times.get(f"{c}_s") or 0.0 for c in counted)
-
-
-def _ratios(mine: list[dict], limit: list[dict], value) -> list[float]:
-    return [value(a) / value(b) for a, b in zip(mine, limit, strict=True)
-            if "error" not in a and "error" not in b and value(b)]
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
 def run_market_size(name: str, settings, runner, work: Path, say) -> dict:
     """Generate, prepare and time one market size in rounds (``max(repeat, MIN_ROUNDS)``; the smoke test's tiny
     size: ``repeat``); ratios against the limit of the same round."""
+    from benchmarks.harness import _median, _round_ratios, _run_total, generated_inputs
+
     size = MARKET_SIZES[name]
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    inputs = market_inputs(size)
-    generate_s = time.perf_counter() - t
-    inputs_path, warmup_path = folder / "inputs.pkl", folder / "warmup.pkl"
-    with open(inputs_path, "wb") as f:
-        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
-    with open(warmup_path, "wb") as f:
-        pickle.dump(market_inputs(MARKET_SIZES["market-tiny"]), f, protocol=pickle.HIGHEST_PROTOCOL)
+    inputs_path, generate_s = generated_inputs(folder, lambda: market_inputs(size))
+    warmup_path, _ = generated_inputs(folder / "warmup", lambda: market_inputs(MARKET_SIZES["market-tiny"]))
     prep = runner({"kind": "market-prep", "inputs": str(inputs_path), "out_dir": str(folder)})
     if "error" in prep:
         raise RuntimeError(f"{name}: preparing the market model failed: {prep['error']}")
@@ -228,22 +206,22 @@ def run_market_size(name: str, settings, runner, work: Path, say) -> dict:
             result = runner({"kind": kind, "inputs": str(inputs_path), "mps": prep["mps"],
                              "options": prep["options"], "warmup": str(warmup_path)})
             runs.append(result)
-            shown = result.get("error") or f"{_total(result):.2f} s, peak {result['peak_mb']:.0f} MB"
+            shown = result.get("error") or f"{_run_total(result):.2f} s, peak {result['peak_mb']:.0f} MB"
             say(f"[{name}] round {r + 1}/{rounds}: {kind}: {shown}")
     ok = [run for run in mine if "error" not in run]
     phases = {p: _median([run["phases"].get(f"{p}_s") for run in ok if run["phases"].get(f"{p}_s") is not None])
               for p in ("build", "handoff", "solve", "extract")}
-    wall = _ratios(mine, limit, _total)
-    cpu = _ratios(mine, limit, lambda run: _total(run, "cpu_phases"))
-    memory = _ratios(mine, limit, lambda run: run.get("peak_mb"))
+    wall = _round_ratios(mine, limit, _run_total)
+    cpu = _round_ratios(mine, limit, lambda run: _run_total(run, "cpu_phases"))
+    memory = _round_ratios(mine, limit, lambda run: run.get("peak_mb"))
     agrees = all(abs(run["objective"] - prep["objective"]) <= 1e-7 * max(1.0, abs(prep["objective"]))
                  for run in [*ok, *(x for x in limit if "error" not in x)])
     return {"size": size.as_dict(), "generate_s": generate_s, "columns": prep["columns"], "rows": prep["rows"],
             "nnz": prep["nnz"], "regions": prep["regions"], "options": prep["options"], "rounds": rounds,
             "limit_runs": limit, "critmin_runs": mine, "agrees": agrees,
-            "limit_s": _median([_total(x) for x in limit if "error" not in x]),
+            "limit_s": _median([_run_total(x) for x in limit if "error" not in x]),
             "limit_peak_mb": _median([x["peak_mb"] for x in limit if "error" not in x]),
-            "critmin_s": _median([_total(x) for x in ok]), "critmin_peak_mb": _median([x["peak_mb"] for x in ok]),
+            "critmin_s": _median([_run_total(x) for x in ok]), "critmin_peak_mb": _median([x["peak_mb"] for x in ok]),
             "phases_s": phases, "wall_ratios": wall, "wall_ratio": _median(wall), "cpu_ratios": cpu,
             "cpu_ratio": _median(cpu), "memory_ratios": memory, "memory_ratio": _median(memory)}
 
@@ -260,10 +238,10 @@ def format_market(results: list[dict]) -> list[str]:
         return (f"{median:.2f}x {'met' if median <= target else 'not met'} "
                 f"({'/'.join(f'{v:.2f}' for v in ratios)})")
 
-    lines = ["", "Market mode: the equilibrium LP end to end (build, solve, prices, welfare) against HiGHS alone on the "
-                 "same LP in the same round (the limit: run() only, critmin's market options); median over rounds",
+    lines = ["", "Market mode: the equilibrium LP end to end (build, solve, prices, welfare) against HiGHS alone on "
+                 "the same LP in the same round (the limit: run() only, critmin's market options); median over rounds",
              f"{'size':<13}{'regions':>8}{'columns':>10}{'rows':>8}{'nnz':>11}  {'limit s':>8}{'build':>7}"
-             f"{'handoff':>8}{'solve':>7}{'extract':>8}{'total':>7}  {'wall':<30}{'CPU':<30}{'peak MB':>13}  memory"]
+             f"{'handoff':>8}{'solve':>7}{'extract':>8}{'total':>7}  {'wall':<42}{'CPU':<42}{'peak MB':>13}  memory"]
     for r in results:
         p = r["phases_s"]
 
@@ -272,8 +250,8 @@ def format_market(results: list[dict]) -> list[str]:
 
         lines.append(f"{r['size']['name']:<13}{r['regions']:>8}{r['columns']:>10,}{r['rows']:>8,}{r['nnz']:>11,}  "
                      f"{s(r['limit_s']):>8}{s(p['build']):>7}{s(p['handoff']):>8}{s(p['solve']):>7}{s(p['extract']):>8}"
-                     f"{s(r['critmin_s']):>7}  {cell(r['wall_ratio'], r['wall_ratios'], TARGET_TIME_RATIO):<30}"
-                     f"{cell(r['cpu_ratio'], r['cpu_ratios'], TARGET_TIME_RATIO):<30}"
+                     f"{s(r['critmin_s']):>7}  {cell(r['wall_ratio'], r['wall_ratios'], TARGET_TIME_RATIO):<42}"
+                     f"{cell(r['cpu_ratio'], r['cpu_ratios'], TARGET_TIME_RATIO):<42}"
                      f"{r['critmin_peak_mb'] or 0:>6.0f}/{r['limit_peak_mb'] or 0:<6.0f}  "
                      f"{cell(r['memory_ratio'], r['memory_ratios'], TARGET_MEMORY_RATIO)}"
                      + ("" if r["agrees"] else "  OBJECTIVE DIFFERS"))

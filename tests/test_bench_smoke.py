@@ -214,7 +214,7 @@ def test_market_size_runs_end_to_end_against_the_limit_and_agrees(results):
     assert market["wall_ratio"] > 0 and market["memory_ratio"] > 0
     assert "Market mode: the equilibrium LP end to end" in format_tables(results)
     # more regions than the shipped six where a size asks for copies, each non-buyer region's demand split evenly
-    dataset, scenario, data = market_inputs(MARKET_SIZES["market-tiny"])
+    _, scenario, data = market_inputs(MARKET_SIZES["market-tiny"])
     assert market["regions"] == len(data.regions) == 6 and scenario["market"] == "equilibrium"
     grown = market_inputs(dataclasses.replace(MARKET_SIZES["market-tiny"], copies=3))[2]
     assert len(grown.regions) == 1 + 5 * 3

@@ -104,7 +104,7 @@ class MarketCalibrationReport:
         lp = r.lp
         return stamped({
             "scenario": loaded.name, **provenance(loaded), "status": r.status, "message": r.message,
-            "market": "equilibrium", "year": r.year, "margin": r.margin,
+            "market": "equilibrium", "first_year": r.year, "margin": r.margin,
             "method": "increasing route costs (positive mathematical programming): share rows on the buyer "
                       "region's first-year imports give each origin group's add-on; every import route of a fitted "
                       "mineral then costs add-on - margin up to its first-year tonnes and add-on + margin beyond",
