@@ -773,12 +773,11 @@ def calibrate(model: str | None, tolerance: float, rounds: int, margin: float | 
 def _calibrate_market(loaded: Any, margin: float | None, solver: str, out: Path | None, force: bool, no_write: bool,
                       as_json: bool) -> None:
     """``critmin calibrate`` of a market scenario: route costs fitted to observed imports, before and after."""
-    from engine.analysis.market_calibrate import DEFAULT_MARGIN, calibrate_market
-    from engine.analysis.market_calibrate_run import FILES, market_calibration_report
+    from engine import api
+    from engine.analysis.market_calibrate_run import FILES
 
     folder = target_folder(loaded, "calibrate", out, force, no_write)
-    result = calibrate_market(loaded, margin=DEFAULT_MARGIN if margin is None else margin)
-    report = market_calibration_report(result, solver)
+    report = api.calibrate(loaded, solver=solver, margin=margin)
     finish_analysis(report, as_json, None if no_write else lambda: report.write(folder, force=force), FILES)
 
 

@@ -191,5 +191,8 @@ def test_calibrate_command_on_a_market_scenario_writes_its_files_and_is_byte_ide
         assert a == b, file
     summary = json.loads((tmp_path / "a" / "summary.json").read_text(encoding="utf-8"))
     assert summary["prices_compared"] == len(summary["prices"]) > 0
+    r = runner.invoke(main, ["report", str(tmp_path / "a"), "--out", str(tmp_path / "report")])
+    assert r.exit_code == 2 and r.output.strip().count("\n") == 0
+    assert "a market-mode folder (market: equilibrium, written by 'critmin calibrate' of a market scenario)" in r.output
     r = runner.invoke(main, ["calibrate", "baseline", "--margin", "0.02", "--no-write"])
     assert r.exit_code == 2 and "--margin: applies to a market scenario only (market: equilibrium)" in r.output

@@ -159,6 +159,10 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
                          f"{SCHEMA_VERSION} (a newer critmin wrote the folder: upgrade critmin, or run the command "
                          f"again with this one)")
     if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
+        if summary.get("market", "none") != "none":
+            raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin {kind}' "
+                             f"of a market scenario); 'report' and 'compare' do not yet read market folders: its CSV "
+                             f"files hold its results")
         return summary
     if summary.get("market", "none") != "none":
         raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin solve' of a "
