@@ -148,11 +148,13 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
 
 
 def refuse_market(loaded: Any) -> None:
-    """Every command but ``solve`` stops, in one line (exit 2), on a ``market: equilibrium`` scenario."""
+    """Every command but ``solve`` and ``calibrate`` stops, in one line (exit 2), on a ``market: equilibrium``
+    scenario."""
     if loaded.scenario.market != "none":
         command = click.get_current_context().info_name
         raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
-                         f"market: {loaded.scenario.market}); only 'critmin solve' runs it so far")
+                         f"market: {loaded.scenario.market}); only 'critmin solve' and 'critmin calibrate' run it "
+                         f"so far")
 
 
 def _solve_market(loaded: Any, folder: Path, force: bool, no_write: bool, time_limit: float | None, log: bool,
