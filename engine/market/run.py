@@ -205,7 +205,7 @@ def market_summary(result: MarketResult) -> dict:
         "not_yet": ["JV builds and stockpiles", "policies of regions other than the buyer",
                     "the buyer's row policies (caps, content rules, quotas in tonnes)", "JV offtake",
                     "calibration in solve (critmin calibrate fits route costs)",
-                    "every command but solve", "the choice of the default mode"],
+                    "every command but solve and calibrate"],
     })
 
 
