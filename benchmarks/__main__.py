@@ -8,12 +8,13 @@ from pathlib import Path
 
 from benchmarks.config import DEFAULT_SIZES, SIZES
 from benchmarks.harness import DEFAULT_OUT, REL_TOL, Settings, format_tables, run
+from benchmarks.market import MARKET_SIZES
 
 
 def parse(argv: list[str] | None = None) -> Settings:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--sizes", default=",".join(DEFAULT_SIZES),
-                   help=f"comma-separated sizes from {', '.join(SIZES)} (default: %(default)s)")
+                   help=f"comma-separated sizes from {', '.join([*SIZES, *MARKET_SIZES])} (default: %(default)s)")
     p.add_argument("--repeat", type=int, default=1, help="runs per tool and size; the median is reported")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default: %(default)s)")
     p.add_argument("--skip-pulp", action="store_true", help="skip every PuLP tool (critmin's pulp backend and "
@@ -40,9 +41,9 @@ def parse(argv: list[str] | None = None) -> Settings:
     p.add_argument("--keep", action="store_true", help="keep the work folder (MPS files, logs)")
     a = p.parse_args(argv)
     sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
-    unknown = [s for s in sizes if s not in SIZES]
+    unknown = [s for s in sizes if s not in SIZES and s not in MARKET_SIZES]
     if unknown:
-        p.error(f"unknown size(s) {', '.join(unknown)}; expected {', '.join(SIZES)}")
+        p.error(f"unknown size(s) {', '.join(unknown)}; expected {', '.join([*SIZES, *MARKET_SIZES])}")
     settings = Settings(sizes=sizes, repeat=max(1, a.repeat), out=a.out, skip_pulp=a.skip_pulp,
                         skip_linopy=a.skip_linopy, cbc_max_nnz=a.cbc_max_nnz, peer_max_nnz=a.peer_max_nnz,
                         hierarchy_max_nnz=a.hierarchy_max_nnz, cbc_hierarchy_max_nnz=a.cbc_hierarchy_max_nnz,

@@ -55,7 +55,7 @@ SIZES: dict[str, Size] = {
     "large": Size("large", facilities=12, jv_copies=4, horizon_end=2045, scenarios=18),  # ~1.1M
     "xl": Size("xl", facilities=20, jv_copies=6, horizon_end=2050, scenarios=30),  # ~4M
 }
-DEFAULT_SIZES = ("small", "medium", "large")
+DEFAULT_SIZES = ("small", "medium", "large", "market")  # "market": benchmarks/market.py's equilibrium LP
 
 
 def bench_policies(horizon_start: int = HORIZON_START) -> list[dict]:

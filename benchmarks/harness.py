@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -245,17 +246,24 @@ def _summarise(tool: Tool, runs: list[dict]) -> dict:
     }
 
 
+def generated_inputs(folder: Path, make: Callable[[], object]) -> tuple[Path, float]:
+    """``make()``'s inputs pickled to ``folder/inputs.pkl`` for the child processes; the path and the seconds
+    ``make`` took."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    inputs = make()
+    generate_s = time.perf_counter() - t
+    path = folder / "inputs.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path, generate_s
+
+
 def run_size(name: str, settings: Settings, runner: Runner, work: Path, warmup: Path | None,
              linopy: str | None) -> dict:
     size = SIZES[name]
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    inputs = build_inputs(size)
-    generate_s = time.perf_counter() - t
-    inputs_path = folder / "inputs.pkl"
-    with open(inputs_path, "wb") as f:
-        pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
+    inputs_path, generate_s = generated_inputs(folder, lambda: build_inputs(size))
     _say(settings, f"[{name}] generated in {generate_s:.2f} s; preparing the limit's MPS files …")
     hierarchy_wanted = any(_selected(t, 0, settings, linopy) is None for t in TOOLS if t.group == "hierarchy")
     prep = runner({"kind": "prep", "inputs": str(inputs_path), "out_dir": str(folder),
@@ -421,6 +429,9 @@ def format_tables(results: dict) -> str:
                              f"{_fmt_s(r.get('own_s')):>7}"
                              f"{peak:>8}{delta:>7}{ratio:>8}{flag}{status}")
     lines += format_targets(results)
+    from benchmarks.market import format_market
+
+    lines += format_market(results.get("market") or [])
     warm = results.get("warm")
     if warm and "error" not in warm:
         lines += ["", "Warm re-solves on the default model (baseline data + a 40% dependence cap; single stage "
@@ -552,11 +563,12 @@ def format_targets(results: dict) -> list[str]:
 # ------------------------------------------------------------------------------------------------ entry
 def run(settings: Settings) -> dict:
     """Run the benchmarks; return the results (also written to ``settings.out`` as JSON, if set)."""
+    from benchmarks.market import MARKET_SIZES
     from benchmarks.peers import linopy_available
 
     for name in settings.sizes:
-        if name not in SIZES:
-            raise ValueError(f"unknown size '{name}'; expected one of {', '.join(SIZES)}")
+        if name not in SIZES and name not in MARKET_SIZES:
+            raise ValueError(f"unknown size '{name}'; expected one of {', '.join([*SIZES, *MARKET_SIZES])}")
     linopy = linopy_available()
     work = Path(tempfile.mkdtemp(prefix="critmin-bench-"))
     results: dict = {"machine": machine_info(), "settings": settings.as_dict(), "sizes": []}
@@ -566,7 +578,14 @@ def run(settings: Settings) -> dict:
         warmup = work / "warmup.pkl"
         with open(warmup, "wb") as f:
             pickle.dump(build_inputs(SIZES["tiny"]), f, protocol=pickle.HIGHEST_PROTOCOL)
+        from benchmarks.market import MARKET_SIZES, run_market_size
+
+        results["market"] = []
         for name in settings.sizes:
+            if name in MARKET_SIZES:
+                results["market"].append(run_market_size(name, settings, runner, work,
+                                                         lambda text: _say(settings, text)))
+                continue
             results["sizes"].append(run_size(name, settings, runner, work, warmup, linopy))
         if settings.warm:
             _say(settings, "[default] warm re-solves against cold rebuilds …")
@@ -590,6 +609,8 @@ def run(settings: Settings) -> dict:
                                 f"{r['reference_objective']}"
                                 for s in results["sizes"] for r in s["tools"]
                                 if r["group"] == "single" and r.get("agrees") is False]
+    results["disagreements"] += [f"{m['size']['name']}: a run's objective differs from the market model's"
+                                 for m in results.get("market") or [] if not m["agrees"]]
     if settings.out is not None:
         settings.out.parent.mkdir(parents=True, exist_ok=True)
         settings.out.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -408,6 +408,10 @@ def run_task(task: dict) -> dict:
     """Run one task (in this process) and return its result."""
     warnings.filterwarnings("ignore", category=FutureWarning)
     kind = task["kind"]
+    if kind.startswith("market-"):
+        from benchmarks.market import run_market_task
+
+        return run_market_task(task)
     if kind == "prep":
         return prep(task, load_inputs(task["inputs"]))
     if kind == "warm":

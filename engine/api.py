@@ -216,8 +216,8 @@ def _is_market(loaded: LoadedScenario) -> bool:
 
 
 NOT_IN_MARKET = {
-    "robust": "its first stage (JV builds and stockpiles chosen before the disruption) is not in the market model "
-              "yet",
+    "robust": "its first stage (JV builds and stockpiles chosen before the disruption) needs stockpiles, which the "
+              "market model does not have yet",
     "worstcase": "in a market the worst case becomes bilevel (the restricting country's moves change every "
                  "region's prices and supply)",
 }
@@ -1008,17 +1008,29 @@ class Calibration:
 
 
 def calibrate(scenario: ScenarioLike = None, *, tolerance_pp: float = 5.0, rounds: int = 6,
-              solver: str = "highs") -> Calibration:
+              solver: str = "highs", margin: float | None = None) -> Any:
     """The smallest exportable-share moves that make the least-cost plan reproduce observed imports
     (``critmin calibrate``)::
 
         fit = cm.calibrate("baseline")
         fit.moves
-    """
+
+    On a market scenario, increasing route costs that make the equilibrium reproduce them, before and after
+    (``engine.analysis.market_calibrate``; ``margin``: the steps' distance from each add-on as a share of the
+    reference price, default 0.01); it returns a ``MarketCalibrationReport`` (``.text``, ``.tables()``,
+    ``.summary``, ``.write``)."""
     from engine.analysis.calibrate import calibrate as run_calibration
     from engine.errors import InputError
 
     loaded = load(scenario)
+    if loaded.scenario.market != "none":
+        from engine.analysis.market_calibrate import DEFAULT_MARGIN, calibrate_market
+        from engine.analysis.market_calibrate_run import market_calibration_report
+
+        return market_calibration_report(calibrate_market(loaded, margin=DEFAULT_MARGIN if margin is None
+                                                          else margin), solver)
+    if margin is not None:
+        raise InputError("margin: applies to a market scenario only (market: equilibrium)")
     if loaded.dataset.tables["observed_trade"].empty:
         raise InputError(f"{loaded.dataset.folder / 'observed_trade.csv'}: no observed import shares to calibrate "
                          f"to (expected rows of mineral, period, origin, share, measure, form)")

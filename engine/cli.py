@@ -149,8 +149,8 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
 
 def refuse_market(loaded: Any) -> None:
     """A command without a market mode stops, in one line (exit 2), on a ``market: equilibrium`` scenario:
-    ``robust`` and ``worstcase`` say why (``engine.api.refuse_in_market``), ``explain`` and ``calibrate`` that
-    they do not yet support it."""
+    ``robust`` and ``worstcase`` say why (``engine.api.refuse_in_market``), ``explain`` that it does not yet
+    support it."""
     from engine import api
 
     if loaded.scenario.market != "none":
@@ -158,8 +158,8 @@ def refuse_market(loaded: Any) -> None:
         if command in api.NOT_IN_MARKET:
             api.refuse_in_market(command, loaded)
         raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
-                         f"market: {loaded.scenario.market}); solve, validate, frontier, stress, sweep, sensitivity, "
-                         f"compare and report do")
+                         f"market: {loaded.scenario.market}); solve, validate, calibrate, frontier, stress, sweep, "
+                         f"sensitivity, compare and report do")
 
 
 def is_market(loaded: Any) -> bool:
@@ -830,20 +830,41 @@ def sensitivity(model: str | None, step: float, top: int, budget: str, solver: s
               help="Backcast distance (points) to reach per mineral.")
 @click.option("--rounds", type=click.IntRange(min=1, max=50), default=6, show_default=True,
               help="Most re-solves of the whole scenario.")
+@click.option("--margin", type=FiniteFloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Market mode: each route-cost step's distance from the calibrated add-on, as a share of the "
+                   "mineral's reference price [default: 0.01].")
 @SOLVER
 @analysis_folder("calibrate")
 @JSON
 @friendly
-def calibrate(model: str | None, tolerance: float, rounds: int, solver: str, out: Path | None, force: bool,
-              no_write: bool, as_json: bool) -> None:
-    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay."""
+def calibrate(model: str | None, tolerance: float, rounds: int, margin: float | None, solver: str, out: Path | None,
+              force: bool, no_write: bool, as_json: bool) -> None:
+    """Exportable-share moves that make the least-cost plan reproduce observed imports; writes an overlay. On a
+    market scenario: increasing route costs that make the equilibrium reproduce them (README, Market mode)."""
     from engine import api
 
+    market = api.load(model)
+    if market.scenario.market != "none":
+        _calibrate_market(market, margin, solver, out, force, no_write, as_json)
+        return
+    if margin is not None:
+        raise InputError("--margin: applies to a market scenario only (market: equilibrium)")
     loaded = load_warned(model)
     folder = target_folder(loaded, "calibrate", out, force, no_write)
     result = api.calibrate(loaded, solver=solver, tolerance_pp=tolerance, rounds=rounds)
     finish_analysis(result, as_json, None if no_write else lambda: result.write(folder, force=force),
                     "calibration.csv, backcast.csv, calibrated.yaml, summary.json")
+
+
+def _calibrate_market(loaded: Any, margin: float | None, solver: str, out: Path | None, force: bool, no_write: bool,
+                      as_json: bool) -> None:
+    """``critmin calibrate`` of a market scenario: route costs fitted to observed imports, before and after."""
+    from engine import api
+    from engine.analysis.market_calibrate_run import FILES
+
+    folder = target_folder(loaded, "calibrate", out, force, no_write)
+    report = api.calibrate(loaded, solver=solver, margin=margin)
+    finish_analysis(report, as_json, None if no_write else lambda: report.write(folder, force=force), FILES)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ optimum, and that the generator is deterministic and produces data the engine's 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -21,8 +23,8 @@ from engine.inputs.tables import TABLES_BY_NAME
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results.json"
-    settings = Settings(sizes=["tiny"], repeat=1, out=out, isolate=False, warm=False, cli=False, quiet=True,
-                        analyses=False)
+    settings = Settings(sizes=["tiny", "market-tiny"], repeat=1, out=out, isolate=False, warm=False, cli=False,
+                        quiet=True, analyses=False)
     return run(settings)
 
 
@@ -199,3 +201,26 @@ def test_cold_phases_child_times_every_phase_of_a_solve():
     for _module, _attribute, label in PARTS:
         assert phases[f"  {label}"][0] > 0, label
     assert phases[f"    {INSIDE[2]}"][0] > 0
+
+
+def test_market_size_runs_end_to_end_against_the_limit_and_agrees(results):
+    """The market size (benchmarks/market.py) at its tiny size: critmin's build, hand-off, solve and extract, and
+    HiGHS alone on the MPS critmin's market solver writes, with its options; both reach the model's optimum."""
+    from benchmarks.market import MARKET_SIZES, market_inputs
+
+    (market,) = results["market"]
+    assert market["size"]["name"] == "market-tiny" and market["rounds"] == 1 and market["agrees"] is True
+    assert market["options"] == {"presolve": "off", "solver": "simplex", "random_seed": 0}
+    (limit,), (mine,) = market["limit_runs"], market["critmin_runs"]
+    assert limit["counted"] == ["solve"] and limit["status"] == "optimal"
+    assert all(mine["phases"][f"{p}_s"] is not None for p in ("build", "handoff", "solve", "extract"))
+    assert market["wall_ratio"] > 0 and market["memory_ratio"] > 0
+    assert "Market mode: the equilibrium LP end to end" in format_tables(results)
+    # more regions than the shipped six where a size asks for copies, each non-buyer region's demand split evenly
+    _, scenario, data = market_inputs(MARKET_SIZES["market-tiny"])
+    assert market["regions"] == len(data.regions) == 6 and scenario["market"] == "equilibrium"
+    grown = market_inputs(dataclasses.replace(MARKET_SIZES["market-tiny"], copies=3))[2]
+    assert len(grown.regions) == 1 + 5 * 3
+    eu = grown.demand[grown.demand["region"].str.startswith("EU")].groupby("year")["quantity_t"].sum()
+    assert eu.to_numpy() == pytest.approx(data.demand[data.demand["region"] == "EU"].groupby("year")[
+        "quantity_t"].sum().to_numpy())

@@ -189,7 +189,7 @@ def test_same_inputs_give_byte_identical_prices(tmp_path: Path):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
 
 
-@pytest.mark.parametrize("command", [["explain"], ["calibrate"]])
+@pytest.mark.parametrize("command", [["explain"]])
 def test_commands_without_a_market_mode_refuse_it_in_one_line(command):
     # the others run it (tests/test_market_commands.py), robust and worstcase say why they do not yet
     r = CliRunner().invoke(main, [*command, "market"])

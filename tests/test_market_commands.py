@@ -260,8 +260,8 @@ def test_reports_of_the_market_analyses(hand, tmp_path: Path):
 # ------------------------------------------------------------------------------------------------- refusals
 REFUSALS = {
     "robust": "Error: 'critmin robust' is not yet supported in market mode (scenario 'market' has market: "
-              "equilibrium): its first stage (JV builds and stockpiles chosen before the disruption) is not in the "
-              "market model yet; a later step",
+              "equilibrium): its first stage (JV builds and stockpiles chosen before the disruption) needs "
+              "stockpiles, which the market model does not have yet; a later step",
     "worstcase": "Error: 'critmin worstcase' is not yet supported in market mode (scenario 'market' has market: "
                  "equilibrium): in a market the worst case becomes bilevel (the restricting country's moves change "
                  "every region's prices and supply); a later step",
@@ -285,7 +285,7 @@ def test_robust_and_worstcase_refuse_in_one_line(command: str):
      "not built yet"),
     (["explain", "market"],
      "Error: 'critmin explain' does not yet support market mode (scenario 'market' has market: equilibrium); solve, "
-     "validate, frontier, stress, sweep, sensitivity, compare and report do"),
+     "validate, calibrate, frontier, stress, sweep, sensitivity, compare and report do"),
 ])
 def test_options_market_mode_does_not_take(args: list[str], message: str):
     r = invoke(args)

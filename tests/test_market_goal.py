@@ -172,12 +172,12 @@ def test_welfare_account_equals_welfare_table(shipped):
         assert fast[column].to_numpy() == pytest.approx(slow[column].to_numpy(), rel=1e-9, abs=1e-3), column
 
 
-def test_frontier_is_warm_and_at_least_ten_points_per_second(shipped):
+def test_frontier_picks_the_lowest_exposure_within_budget_on_the_shipped_data(shipped):
+    """(Its speed, points per second warm, is measured by the benchmarks, not asserted here.)"""
     loaded, market, lp, solver, base = shipped
     account = WelfareAccount(lp, market, loaded.dataset.ownership)
     f = run_frontier(solver, account, base, points=21, budget_premium=0.02, budget_absolute_usd=None)
     assert len(f.points) == 21 and f.chosen is not None
-    assert f.points_per_second >= 10, f.points_per_second
     ok = f.points["within_budget"]
     assert not (ok & (f.points["exposure_pct"] < f.points["exposure_pct"].iloc[f.chosen])).any()
 

@@ -72,6 +72,7 @@ from engine.market.policies import (
     policy_rows,
 )
 from engine.model.joins import positions
+from engine.solvers.heap import settle_heap
 
 MONEY_UNIT = 1e6  # USD per unit of the LP objective
 CapacityBasis = Literal["full", "exportable"]
@@ -220,6 +221,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     coefficients of θ = 1), for a frontier to set θ on the same model. ``scenarios``: one scenario's availability
     and cost factors (a sweep's sample, ``engine.analysis.sampling``), applied to the plant rows as today's model
     applies them."""
+    settle_heap()  # the build's arrays and HiGHS's work memory stay in the heap (engine/solvers/heap.py)
     model = _unpoliced(loaded, scenarios)
     years = list(model.years)
     curves = _curves(loaded, market, list(model.minerals), years)
@@ -241,7 +243,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     fx = column_effects(deliveries, named)
     unit = flows["unit_cost_usd_per_t"].to_numpy(dtype=float)
     trade_by_mineral = dict(zip(market.trade_costs["mineral"], market.trade_costs["usd_per_t"], strict=True))
-    trade = np.array([trade_by_mineral.get(m, 0.0) for m in flows["mineral"]], dtype=float)
+    trade = plants["mineral"].map(trade_by_mineral).fillna(0.0).to_numpy(dtype=float)[plant_of]  # per plant, repeated
     trade = np.where(flows["home_region"].to_numpy() == region, 0.0, trade)
     tariff = unit * fx.ad_valorem + fx.per_tonne
     flows["trade_cost_usd_per_t"] = trade

@@ -118,6 +118,20 @@ class ColumnEffects:
     added: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> USD/t it adds to every flow's cost
     forbids: dict[str, np.ndarray] = field(default_factory=dict)  # policy -> build columns it forbids
 
+    def on_columns(self, src: np.ndarray) -> ColumnEffects:
+        """The same effects on a model whose flow column i is old flow ``src[i]`` (a route split into steps,
+        ``engine/market/route_costs.py``): per-flow arrays taken at ``src``, index sets mapped to every new column
+        of an old flow in them."""
+        def index(old: np.ndarray) -> np.ndarray:
+            return np.flatnonzero(np.isin(src, old))
+
+        return ColumnEffects(allowed=self.allowed[src], ad_valorem=self.ad_valorem[src], per_tonne=self.per_tonne[src],
+                             credit=self.credit[src], closed={k: index(v) for k, v in self.closed.items()},
+                             covered={k: index(v) for k, v in self.covered.items()},
+                             charged={k: index(v) for k, v in self.charged.items()},
+                             build_allowed=self.build_allowed, factor={k: v[src] for k, v in self.factor.items()},
+                             added={k: v[src] for k, v in self.added.items()}, forbids=dict(self.forbids))
+
     def allowed_without(self, name: str) -> np.ndarray:
         """The bound factor of every flow under every column policy but ``name``."""
         out = np.ones(len(self.allowed))

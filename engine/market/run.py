@@ -83,7 +83,7 @@ class MarketResult:
         names = ["prices.csv", "welfare.csv", "market_flows.csv", "builds.csv", "policies.csv", "policy_effects.csv"]
         if self.goal is not None:
             names += ["certificates.csv", "who_pays.csv"] + (["frontier.csv"] if self.goal.frontier else [])
-        return names + (["backcast.csv"] if self.backcast is not None else []) + ["summary.json"]
+        return names + (list(self.backcast.tables()) if self.backcast is not None else []) + ["summary.json"]
 
     def write(self, folder: Path, force: bool = False) -> Path:
         """The ``files`` and scenario.yaml, written atomically."""
@@ -97,7 +97,8 @@ class MarketResult:
             write_csv(self.policy_effects, tmp / "policy_effects.csv")
             write_csv(self.builds, tmp / "builds.csv")
             if self.backcast is not None:
-                write_csv(self.backcast.table(), tmp / "backcast.csv")
+                for name, frame in self.backcast.tables().items():  # backcast.csv, price_backcast.csv, …
+                    write_csv(frame, tmp / name)
             if self.goal is not None:
                 write_csv(self.goal.certificates, tmp / "certificates.csv")
                 write_csv(self.goal.who_pays, tmp / "who_pays.csv")
@@ -268,8 +269,8 @@ def market_summary(result: MarketResult) -> dict:
                                                                         "offtake_share", "output_t", "output_funder_t",
                                                                         "capex_pv_usd")}
                       for r in result.builds.to_dict("records")},
-        "not_yet": ["stockpiles", "calibration, and the backcast of prices",
-                    "robust, worstcase, explain and calibrate in market mode", "the choice of the default mode"],
+        "not_yet": ["stockpiles", "calibration in solve (critmin calibrate fits route costs)",
+                    "robust, worstcase and explain in market mode"],
     })
 
 
@@ -391,8 +392,8 @@ def summary_text(result: MarketResult) -> str:
     lines += policy_lines(result.policies, result.policy_effects, regions, lambda m: names.get(m, m))
     if result.goal is not None:
         lines += goal_text(result)
-    lines.append("  Not built yet: stockpiles, calibration and the backcast of prices, robust and worstcase in market "
-                 "mode.")
+    lines.append("  Not built yet: stockpiles, calibration in solve (critmin calibrate fits route costs), robust, "
+                 "worstcase and explain in market mode.")
     return "\n".join(lines)
 
 

@@ -30,12 +30,14 @@ from engine.market.build import MONEY_UNIT, MarketLP
 from engine.model.joins import positions
 from engine.plan.ties import key_hashes
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL
+from engine.solvers.heap import settle_heap
 from engine.solvers.highs import new_highs
 
 BRANCH_TOL = 1e-9  # relative: a node's relaxation this close to the incumbent cannot beat it
 BUILD_TOL = 1e-6  # t/yr: a total build this close to 0 or to the minimum size is there
 FACE_TOL = 1e-9  # LP units: a reduced cost or dual beyond this holds its column or row in the tie rule
 TIE_SCALE = 1e-3  # the tie rule's weights per tonne, near the LP's cost coefficients (MONEY_UNIT USD per tonne)
+SETTLE_HEAP_NNZ = 100_000  # models this large get settle_heap() before each run
 
 
 @dataclass
@@ -56,6 +58,8 @@ class MarketSolution:
     shadow: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per policy/JV row: −dual, in its unit (≥ 0)
     reduced: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per flow: reduced cost, USD/t, year's money
     binaries: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the minimum-size binaries, as fixed
+    row_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every row's dual, LP units, of the LP solved
+    # before the tie rule (rows a caller appended, e.g. calibrate's share rows, are read from here)
 
 
 class MarketSolver:
@@ -182,6 +186,8 @@ class MarketSolver:
 
     # ----------------------------------------------------------------------------------------- solving
     def _run(self, what: str) -> None:
+        if self.lp.matrix.nnz >= SETTLE_HEAP_NNZ:
+            settle_heap()  # HiGHS's work memory stays in the heap between uses (engine/solvers/heap.py)
         self.h.run()
         state = self.h.getModelStatus()
         if state != highspy.HighsModelStatus.kOptimal:
@@ -280,14 +286,16 @@ class MarketSolver:
             certificate = -duals[n_p + n_b:lp.first_extra_row] * MONEY_UNIT / lp.goals["discount"].to_numpy(float)
             certificate = np.where(certificate > 0.0, certificate, 0.0)
         # policy and JV rows Σ a·x ≤ u: the shadow price μ ≥ 0, dual = −μ × disc (× 1 for present-value rows)
-        shadow = -duals[lp.first_extra_row:] * MONEY_UNIT / lp.rows["discount"].to_numpy(dtype=float)
+        extra = duals[lp.first_extra_row:lp.first_extra_row + len(lp.rows)]
+        shadow = -extra * MONEY_UNIT / lp.rows["discount"].to_numpy(dtype=float)
         reduced = col_dual[:n_x] * MONEY_UNIT / lp.flow_discount
         return MarketSolution(x=values[:n_x], q=values[n_x:n_x + n_q], price=price,
                               rent=np.where(rent > 0.0, rent, 0.0), objective_pv_usd=objective * MONEY_UNIT,
                               seconds=time.perf_counter() - start, iterations=iterations,
                               version=highs_version(h), certificate=certificate, theta=self.theta,
                               build=values[n_x + n_q:n_x + n_q + lp.n_builds],
-                              shadow=np.where(shadow > 0, shadow, 0.0), reduced=reduced, binaries=binaries)
+                              shadow=np.where(shadow > 0, shadow, 0.0), reduced=reduced, binaries=binaries,
+                              row_dual=duals)
 
 
 def solve_lp(lp: MarketLP, *, log: bool = False, time_limit: float | None = None) -> MarketSolution:

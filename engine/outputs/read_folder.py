@@ -180,6 +180,10 @@ def read_summary(path: Path, kind: str = "solve") -> dict:
                          f"{SCHEMA_VERSION} (a newer critmin wrote the folder: upgrade critmin, or run the command "
                          f"again with this one)")
     if kind != "solve":  # an analysis (frontier, stress, sweep, robust, worstcase) writes its own summary
+        if kind == "calibrate" and summary.get("market", "none") != "none":
+            raise InputError(f"{path}: a market-mode folder (market: {summary['market']}, written by 'critmin {kind}' "
+                             f"of a market scenario); 'report' and 'compare' do not yet read a market calibration: "
+                             f"its CSV files hold its results")
         return summary
     if not isinstance(summary.get("scenario"), dict) or "status" not in summary:
         raise InputError(f"{path}: not a summary written by 'critmin solve' (it needs 'status' and a 'scenario' "

@@ -54,6 +54,17 @@ DECLARED = {
     "assumptions": "count", "rebuilt": "count", "ranked/[]/rank": "rank",
     "rounds": "count", "moves/[]/blocks": "count", "moves/[]/share_before": "exportable share (0 to 1)",
     "moves/[]/share_after": "exportable share (0 to 1)", "overlay/*": "exportable share (0 to 1)",
+    # market mode: the backcast (critmin solve) and the calibration (critmin calibrate)
+    "backcast/year": "calendar year", "backcast/by_mineral/*/*_shares/*": "share of the buyer's imports (0 to 1)",
+    "backcast/prices/inside": "count", "backcast/prices/compared": "count",
+    "backcast/prices/by_mineral/*/*/observed_year": "calendar year", "backcast/own_use/rows/[]/year": "calendar year",
+    "backcast/own_use/rows/[]/equilibrium_share": "share of the region's plants' output (0 to 1)",
+    "backcast/own_use/rows/[]/observed_share": "share of the region's plants' output (0 to 1)",
+    "first_year": "calendar year", "margin": "share of the mineral's reference price (0 to 1)",
+    "backcast/[]/year": "calendar year", "groups/[]/observed_share": "share of the buyer's imports (0 to 1)",
+    "groups/[]/target_share": "share of the buyer's imports (0 to 1)", "prices/[]/year": "calendar year",
+    "prices/[]/observed_year": "calendar year", "prices_compared": "count", "prices_inside_before": "count",
+    "prices_inside_after": "count", "routes_stepped": "count",
 }
 """Numbers whose keys name no unit, by path."""
 
