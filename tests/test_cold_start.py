@@ -92,3 +92,21 @@ def test_the_collector_is_left_alone_outside_the_console_script():
     frozen = gc.get_freeze_count()
     release_collection()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+@pytest.mark.parametrize("given,expected", [(None, "1"), ("3", "3")])
+def test_the_console_script_runs_blas_on_one_thread_unless_told_otherwise(given, expected):
+    """``critmin`` starts numpy's OpenBLAS with one thread (engine.console.one_blas_thread): the same sums on any
+    number of cores, and no threads to start. An ``OPENBLAS_NUM_THREADS`` the user set is kept."""
+    import os
+
+    script = ("import atexit, os, sys; sys.argv = ['critmin', 'solve', '--no-write', '--no-impacts']\n"
+              "atexit.register(lambda: print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS'), "
+              "'numpy' in sys.modules, file=sys.stderr))\n"
+              "from engine.console import run; run()")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0
+    assert done.stderr.split("BLAS ")[-1].split()[:2] == [expected, "True"]
