@@ -94,19 +94,21 @@ def test_the_collector_is_left_alone_outside_the_console_script():
     assert gc.isenabled() and gc.get_freeze_count() == frozen
 
 
-@pytest.mark.parametrize("given,expected", [(None, "1"), ("3", "3")])
-def test_the_console_script_runs_blas_on_one_thread_unless_told_otherwise(given, expected):
-    """``critmin`` starts numpy's OpenBLAS with one thread (engine.console.one_blas_thread): the same sums on any
-    number of cores, and no threads to start. An ``OPENBLAS_NUM_THREADS`` the user set is kept."""
+@pytest.mark.parametrize("name,given,expected", [
+    ("OPENBLAS_NUM_THREADS", None, "1"), ("OPENBLAS_NUM_THREADS", "3", "3"),
+    ("NUMPY_MADVISE_HUGEPAGE", None, "0"), ("NUMPY_MADVISE_HUGEPAGE", "1", "1")])
+def test_the_console_script_starts_numpy_as_set_unless_told_otherwise(name, given, expected):
+    """``critmin`` starts numpy's OpenBLAS with one thread (the same sums on any number of cores, no threads to
+    start) and without huge-page advice (engine.console.numpy_settings). A value the user set is kept."""
     import os
 
     script = ("import atexit, os, sys; sys.argv = ['critmin', 'solve', '--no-write', '--no-impacts']\n"
-              "atexit.register(lambda: print('BLAS', os.environ.get('OPENBLAS_NUM_THREADS'), "
+              f"atexit.register(lambda: print('SET', os.environ.get({name!r}), "
               "'numpy' in sys.modules, file=sys.stderr))\n"
               "from engine.console import run; run()")
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k != name}
     if given is not None:
-        env["OPENBLAS_NUM_THREADS"] = given
+        env[name] = given
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0
-    assert done.stderr.split("BLAS ")[-1].split()[:2] == [expected, "True"]
+    assert done.stderr.split("SET ")[-1].split()[:2] == [expected, "True"]

@@ -22,6 +22,7 @@ from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
 from engine.model.joins import strings
+from engine.model.pages import ordinary_pages
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
@@ -70,8 +71,13 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given).
 
     With ``cvar_alpha`` the shortfall objective (the value of unmet demand in the cost) is its CVaR at that level
-    instead of its mean.
+    instead of its mean. numpy's arrays are on ordinary pages meanwhile (``engine.model.pages``).
     """
+    with ordinary_pages():
+        return _build_model(loaded, scenarios, cvar_alpha)
+
+
+def _build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None, cvar_alpha: float | None) -> Model:
     s = loaded.scenario
     model = Model(loaded=loaded)
     model.years = s.years

@@ -24,6 +24,7 @@ from engine.formulation.supply import delivered_cost
 from engine.formulation.variants import SAMPLE_OWN
 from engine.model.finance import capital_recovery_factor
 from engine.model.joins import positions, sort_order
+from engine.model.pages import ordinary_pages
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
 
@@ -528,7 +529,12 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
-    """All result tables of a solution."""
+    """All result tables of a solution (numpy's arrays on ordinary pages meanwhile: ``engine.model.pages``)."""
+    with ordinary_pages():
+        return _make_tables(model, x, least_cost_x)
+
+
+def _make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> Tables:
     flows = flow_table(model, x)
     extra = {"owners": owner_table(model, flows), "builds": build_table(model, x)}
     if len(model.stockpile):
