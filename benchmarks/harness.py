@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.config import DEFAULT_SIZES, SIZES, build_inputs
+from engine.console import NUMPY_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "results.json"
@@ -162,7 +163,8 @@ class Runner:
             return run_task(task)
         task_path.write_text(json.dumps(task))
         log = self.work / f"task{self.count}.log"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {**NUMPY_SETTINGS, **os.environ,  # numpy started as the critmin command starts it (engine/console.py)
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         with open(log, "w") as out:
             try:
                 proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", str(task_path)], cwd=ROOT, env=env,
