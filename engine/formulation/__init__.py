@@ -21,7 +21,7 @@ from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
-from engine.model.joins import strings
+from engine.model.joins import end_to_end, strings
 from engine.model.pages import ordinary_pages
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
@@ -51,19 +51,11 @@ def _deliveries(model: Model) -> pd.DataFrame:
     copied every column twice (0.1 s at 1.1M non-zeros)."""
     frames = model.delivery_frames()
     columns = {"col": np.concatenate([model.block_cols(block) for block, _ in frames]),
-               "kind": _end_to_end([pd.Series(strings("purchase" if block == "flow" else "jv", len(frame)))
+               "kind": end_to_end([pd.Series(strings("purchase" if block == "flow" else "jv", len(frame)))
                                     for block, frame in frames])}
     for column in ("id", *DELIVERY_COLUMNS):
-        columns[column] = _end_to_end([frame[column] for _, frame in frames])
+        columns[column] = end_to_end([frame[column] for _, frame in frames])
     return pd.DataFrame(columns, copy=False)
-
-
-def _end_to_end(series: list[pd.Series]) -> object:
-    """The series end to end, in the dtype pandas' concat gives them (numpy's concatenate where they share a numpy
-    dtype)."""
-    if len({s.dtype for s in series}) == 1 and isinstance(series[0].dtype, np.dtype):
-        return np.concatenate([s.to_numpy() for s in series])
-    return pd.concat(series, ignore_index=True) if len(series) > 1 else series[0].array
 
 
 def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,

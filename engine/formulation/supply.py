@@ -142,7 +142,8 @@ def finalise_flow_bounds(model: Model) -> None:
     model.lp.variables["flow"].upper[:] = upper.to_numpy(dtype=float)
 
 
-def delivered_cost(supply: pd.DataFrame) -> pd.Series:
-    """Delivered cost per tonne including tariffs and lost credits (USD/t)."""
+def delivered_cost(supply: pd.DataFrame | dict[str, np.ndarray]) -> pd.Series | np.ndarray:
+    """Delivered cost per tonne including tariffs and lost credits (USD/t), of a table's rows or of its columns'
+    arrays (the same operations, so the same bits)."""
     return (supply["unit_cost_usd_per_t"] * (1.0 + supply["ad_valorem"]) + supply["tariff_usd_per_t"]
             + supply["credit_loss_usd_per_t"])

@@ -124,23 +124,42 @@ def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndar
     return codes.decode(unique, by), group_of.astype(np.int64)
 
 
+def sort_key(keys: list[np.ndarray]) -> np.ndarray | None:
+    """The keys (outermost first), each an array of non-negative integers or booleans, combined into one int64
+    per row that orders as they do (``np.lexsort(keys[::-1])``); None where the combination would not fit."""
+    combined = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    radix = 1
+    for key in keys:
+        key = np.asarray(key).astype(np.int64)
+        size = int(key.max()) + 1 if len(key) else 1
+        radix *= size
+        if radix > _RADIX_LIMIT or (len(key) and key.min() < 0):
+            return None
+        combined *= size
+        combined += key
+    return combined
+
+
 def sort_order(keys: list[np.ndarray]) -> np.ndarray:
     """The stable order that sorts rows by ``keys`` (outermost first), each an array of non-negative integers or
     booleans: ``np.lexsort(keys[::-1])``, by one stable argsort of the keys combined into one int64 where they
     fit (fewer passes over the rows)."""
     if not keys or not len(keys[0]):
         return np.arange(len(keys[0]) if keys else 0, dtype=np.int64)
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
-    radix = 1
-    for key in keys:
-        key = np.asarray(key).astype(np.int64)
-        size = int(key.max()) + 1
-        radix *= size
-        if radix > _RADIX_LIMIT or key.min() < 0:
-            return np.lexsort(keys[::-1])
-        combined *= size
-        combined += key
+    combined = sort_key(keys)
+    if combined is None:
+        return np.lexsort(keys[::-1])
     return np.argsort(combined, kind="stable")
+
+
+def group_codes(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For rows keyed by ``keys`` (as ``sort_key`` takes them): each distinct key's first row, in key order, and each
+    row's group (its key's rank among the distinct keys)."""
+    combined = sort_key(keys)
+    if combined is None:
+        combined = np.unique(np.column_stack(keys), axis=0, return_inverse=True)[1].ravel()
+    _, first, group = np.unique(combined, return_index=True, return_inverse=True)
+    return first, group.ravel().astype(np.int64)
 
 
 def taken(series: pd.Series, rows: np.ndarray | None) -> np.ndarray | pd.api.extensions.ExtensionArray | pd.Series:
@@ -177,3 +196,13 @@ def tiled(values: np.ndarray | pd.api.extensions.ExtensionArray | pd.Series,
 def strings(value: str, n: int) -> pd.api.extensions.ExtensionArray:
     """``n`` copies of ``value`` as an array of the string dtype pandas gives a column set to a string."""
     return pd.Series(value, index=range(n), dtype="str").array
+
+
+def end_to_end(parts: list) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Columns' values (Series, or arrays as ``taken`` gives them) end to end, in the dtype pandas' concat of the
+    columns gives: numpy's concatenate where they share a numpy dtype (no copy of each part into a frame first),
+    pandas' concat otherwise."""
+    series = [part if isinstance(part, pd.Series) else pd.Series(part, copy=False) for part in parts]
+    if len({s.dtype for s in series}) == 1 and isinstance(series[0].dtype, np.dtype):
+        return np.concatenate([s.to_numpy() for s in series])
+    return pd.concat(series, ignore_index=True).array if len(series) > 1 else series[0].array

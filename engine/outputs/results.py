@@ -22,8 +22,9 @@ from engine.formulation.dependence import MeasureTerms, aggregate_weights, measu
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
 from engine.formulation.variants import SAMPLE_OWN
+from engine.inputs.ownership import group_sums
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import positions, sort_order
+from engine.model.joins import end_to_end, group_codes, positions, sort_order, strings, taken
 from engine.model.pages import ordinary_pages
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
@@ -55,32 +56,37 @@ FLOW_ATTRIBUTES = ["scen", "mineral", "year", "id", "location", "owner", "attrib
 COST_COLUMNS = ["unit_cost_usd_per_t", "ad_valorem", "tariff_usd_per_t", "credit_loss_usd_per_t"]  # delivered_cost's
 
 
+FLOW_COLUMNS = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
+                "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
+
+
 def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Deliveries with tonnes > 0 (purchases and JV output): who, where, how much, at what cost, how much
     counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``.
 
     Sorted by its keys: scenario, mineral, year, kind (jv before purchase) and id, a lexsort on integer codes
-    (ids in codepoint order), so the order never depends on the order of the model's rows."""
-    frames = []
+    (ids in codepoint order), so the order never depends on the order of the model's rows. Assembled from the
+    columns' arrays, one frame at the end (``tests/test_table_assembly.py``: the frames pandas' selections, concat
+    and take gave, to the bit)."""
+    parts: dict[str, list] = {name: [] for name in FLOW_COLUMNS}
     for block, frame in model.delivery_frames():
         tonnes = clean(x[model.block_cols(block)])
         keep = np.flatnonzero(tonnes > 0)
-        unit = delivered_cost(frame[COST_COLUMNS].take(keep)).to_numpy()  # only the rows kept: the same values
-        part = frame[FLOW_ATTRIBUTES].take(keep).rename(columns={"attribution": "china_attribution"})
+        unit = delivered_cost({name: frame[name].to_numpy()[keep] for name in COST_COLUMNS})  # the rows kept
         tonnes = tonnes[keep]
-        part.insert(3, "kind", "purchase" if block == "flow" else "jv")
-        part["tonnes"] = tonnes
-        part["unit_cost_usd_per_t"] = unit
-        part["cost_usd"] = tonnes * unit
-        part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
+        for name in ("scen", "mineral", "year", "id", "location", "owner", "restricted_by"):
+            parts[name].append(taken(frame[name], keep))
+        parts["china_attribution"].append(taken(frame["attribution"], keep))
+        parts["kind"].append(strings("purchase" if block == "flow" else "jv", len(keep)))
+        parts["tonnes"].append(tonnes)
+        parts["unit_cost_usd_per_t"].append(unit)
+        parts["cost_usd"].append(tonnes * unit)
+        parts["cost_pv_usd"].append(tonnes * unit * model.discount(parts["year"][-1]))
+    out = {name: end_to_end(values) for name, values in parts.items()}
     order = sort_order([pd.factorize(out["scen"], sort=True)[0], pd.factorize(out["mineral"], sort=True)[0],
-                        out["year"].to_numpy(), (out["kind"] == "purchase").to_numpy(),
+                        np.asarray(out["year"]), np.asarray(out["kind"]) == "purchase",
                         pd.factorize(out["id"], sort=True)[0]])
-    columns = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
-               "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
-    return out[columns].take(order).reset_index(drop=True)
+    return pd.DataFrame({name: values.take(order) for name, values in out.items()})
 
 
 OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
@@ -95,18 +101,35 @@ def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
 
     The one table of tonnes by owner: the sourcing chart's owner panel, the report and the workbook read it
     (``flows``' ``owner`` is each delivery's largest owner alone). Sorted by its keys; rows of zero tonnes left
-    out."""
-    equity = model.equity
+    out. Each delivery is split in the equity table's order of its holdings and the sums are pandas' group sums
+    in that order (``group_sums``): the table a left merge of the flows with the equity table and a groupby give,
+    to the bit (``tests/test_table_assembly.py``)."""
     if flows.empty:
         return pd.DataFrame(columns=OWNER_COLUMNS)
-    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
-        equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
-    unlisted = split["owner"].isna()  # no holdings known: the location country's (as ``equity_table`` completes)
-    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
-    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
-    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
-    out["tonnes"] = clean(out["tonnes"].to_numpy())
-    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+    equity = model.equity
+    source, sources = pd.factorize(equity["source_id"])
+    by_source = np.argsort(source, kind="stable")  # each source's holdings together, in the table's order
+    held = np.bincount(source, minlength=len(sources))
+    at = positions(flows["id"], sources)  # the delivery's source, or -1: no holdings listed
+    first = np.where(at >= 0, (np.cumsum(held) - held)[at], 0)
+    count = np.where(at >= 0, held[at], 1)  # a delivery without listed holdings is its location's
+    row = np.repeat(np.arange(len(at)), count)
+    listed = np.repeat(at >= 0, count)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
+    holding = by_source[np.where(listed, np.repeat(first, count) + within, 0)]
+    owner_code, location_code = pd.factorize(equity["owner"], sort=True), pd.factorize(flows["location"], sort=True)
+    owners = np.unique(np.concatenate([owner_code[1].to_numpy(), location_code[1].to_numpy()]))  # codepoint order
+    owner = np.where(listed, positions(owner_code[1], owners)[owner_code[0]][holding],
+                     positions(location_code[1], owners)[location_code[0]][row])
+    tonnes = flows["tonnes"].to_numpy()[row] * np.where(listed, equity["equity_share"].to_numpy(dtype=float)[holding],
+                                                          1.0)
+    keys = [pd.factorize(flows[name], sort=True)[0][row] for name in ("scen", "mineral", "year")]
+    first_row, group = group_codes([*keys, owner])
+    sums = clean(group_sums(group, tonnes, len(first_row)))
+    kept = first_row[sums > 0]
+    return pd.DataFrame({"scen": taken(flows["scen"], row[kept]), "mineral": taken(flows["mineral"], row[kept]),
+                         "year": taken(flows["year"], row[kept]),
+                         "owner": pd.array(owners[owner[kept]], dtype=flows["owner"].dtype), "tonnes": sums[sums > 0]})
 
 
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
