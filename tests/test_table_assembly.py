@@ -17,8 +17,22 @@ from engine.formulation.select import isin
 from engine.formulation.supply import delivered_cost
 from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
+from engine.model.finance import capital_recovery_factor
 from engine.model.joins import end_to_end, group_codes, positions, taken, tiled
-from engine.outputs.results import COST_COLUMNS, FLOW_COLUMNS, OWNER_COLUMNS, clean, flow_table, owner_table
+from engine.outputs.results import (
+    COST_COLUMNS,
+    FLOW_COLUMNS,
+    OWNER_COLUMNS,
+    _component_sums,
+    attributed_by_group,
+    build_table,
+    clean,
+    cost_components,
+    dependence_table,
+    flow_table,
+    owner_table,
+    stockpile_table,
+)
 
 
 def _equity_by_pandas(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
@@ -266,3 +280,58 @@ def test_group_codes_number_the_distinct_keys_in_order(seed):
     assert group.tolist() == expected.tolist()
     assert (group[first] == np.arange(len(first))).all()
     assert all(first[g] == np.flatnonzero(group == g)[0] for g in range(len(first)))  # each group's first row
+
+
+def _costs_by_pandas(model, x: np.ndarray) -> pd.DataFrame:
+    """The cost table's definition: each component's demand rows concatenated and sorted by pandas."""
+    sums, present = _component_sums(model, x)
+    keys = model.demand[["scen", "mineral", "year"]]
+    frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
+    long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
+                                                            kind="stable").reset_index(drop=True)
+    long["pv_usd"] = long["usd"] * model.discount(long["year"])
+    return long
+
+
+def _builds_by_pandas(model, x: np.ndarray) -> pd.DataFrame:
+    """The build table's definition: the builds with their options' attributes mapped, filtered and sorted."""
+    b = model.builds
+    size = clean(x[model.block_cols("build")])
+    opts = model.jv_options.set_index("option_id")
+    fin = model.scenario.finance
+    capex = size * b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
+    out = pd.DataFrame({
+        "option_id": b["option_id"], "mineral": b["mineral"], "mode": b["option_id"].map(opts["mode"]),
+        "partner": b["option_id"].map(opts["partner"]), "host": b["option_id"].map(opts["host"]),
+        "partner_equity_share": b["option_id"].map(opts["partner_equity_share"]),
+        "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"], "capex_usd": capex,
+        "capex_annuity_usd_per_yr": capex * capital_recovery_factor(fin.discount_rate, fin.asset_life_years),
+    })
+    return out[out["capacity_tpy"] > 0].sort_values(["option_id", "year_started"], kind="stable").reset_index(
+        drop=True)
+
+
+def _dependence_by_pandas(model, x: np.ndarray, least_cost_x: np.ndarray) -> pd.DataFrame:
+    out = attributed_by_group(model, x)
+    ref = attributed_by_group(model, least_cost_x)
+    for column in ("china_exposure_pct", "china_share_of_supply_pct"):
+        out[f"least_cost_{column}"] = ref[column].to_numpy()
+    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t", "china_exposure_pct",
+                "china_share_of_supply_pct", "least_cost_china_exposure_pct",
+                "least_cost_china_share_of_supply_pct"]]
+
+
+@pytest.mark.parametrize("name,samples", [*CASES, ("ira_content", 0), ("crma_caps", 2)])
+def test_cost_build_dependence_and_stockpile_tables_equal_their_pandas_definitions(name, samples):
+    model = _model(name, samples)
+    points = _points(model)
+    for x in points:
+        pd.testing.assert_frame_equal(cost_components(model, x), _costs_by_pandas(model, x), check_exact=True)
+        pd.testing.assert_frame_equal(build_table(model, x), _builds_by_pandas(model, x), check_exact=True)
+        pd.testing.assert_frame_equal(dependence_table(model, x, points[0]),
+                                      _dependence_by_pandas(model, x, points[0]), check_exact=True)
+        if len(model.stockpile):
+            put = pd.Series(clean(x[model.block_cols("stock_put")]),
+                            index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
+            expected = put.reindex(pd.MultiIndex.from_frame(model.stockpile[["mineral", "year"]])).to_numpy()
+            assert stockpile_table(model, x)["put_t"].to_numpy().tobytes() == expected.tobytes()

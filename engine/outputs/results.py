@@ -134,27 +134,25 @@ def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
 
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
-    its keys (option_id, year_started)."""
+    its keys (option_id, year_started). Each build's option attributes are taken at its option's position (what
+    ``map`` on the option table gives)."""
     columns = ["option_id", "mineral", "mode", "partner", "host", "partner_equity_share", "year_started",
                "capacity_tpy", "year_online", "capex_usd", "capex_annuity_usd_per_yr"]
     if model.builds.empty:
         return pd.DataFrame(columns=columns)
     b = model.builds
+    terms = _cost_terms(model)
     size = clean(x[model.block_cols("build")])
-    opts = model.jv_options.set_index("option_id")
-    fin = model.scenario.finance
-    crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
-    capex = size * b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
-    out = pd.DataFrame({
-        "option_id": b["option_id"], "mineral": b["mineral"],
-        "mode": b["option_id"].map(opts["mode"]), "partner": b["option_id"].map(opts["partner"]),
-        "host": b["option_id"].map(opts["host"]),
-        "partner_equity_share": b["option_id"].map(opts["partner_equity_share"]),
-        "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"],
-        "capex_usd": capex, "capex_annuity_usd_per_yr": capex * crf,
+    rows = terms.build_order[size[terms.build_order] > 0]  # built, in (option_id, year_started) order
+    option = positions(b["option_id"], model.jv_options["option_id"])[rows]
+    capex = size[rows] * terms.capex_per_tpy[rows]
+    opts = model.jv_options
+    return pd.DataFrame({
+        "option_id": taken(b["option_id"], rows), "mineral": taken(b["mineral"], rows),
+        **{name: taken(opts[name], option) for name in ("mode", "partner", "host", "partner_equity_share")},
+        "year_started": taken(b["year"], rows), "capacity_tpy": size[rows], "year_online": taken(b["online"], rows),
+        "capex_usd": capex, "capex_annuity_usd_per_yr": capex * _crf(model),
     })
-    out = out[out["capacity_tpy"] > 0].sort_values(["option_id", "year_started"], kind="stable")
-    return out.reset_index(drop=True)[columns]
 
 
 def _same(held: tuple, current: tuple) -> bool:
@@ -281,12 +279,19 @@ def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> pd.DataFrame:
-    out = attributed_by_group(model, x)
-    ref = attributed_by_group(model, least_cost_x) if least_cost_x is not None else None
-    for column in MEASURE_COLUMNS:
-        out[f"least_cost_{column}"] = ref[column].to_numpy() if ref is not None else np.nan
-    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t", *MEASURE_COLUMNS,
-                *(f"least_cost_{c}" for c in MEASURE_COLUMNS)]]
+    """Per demand row: demand, supply, shortfall, attributed tonnes and the two measures of the plan, and the two
+    measures of the least-cost plan (NaN without one): ``attributed_by_group``'s columns side by side."""
+    m = measures(model, x)
+    ref = measures(model, least_cost_x) if least_cost_x is not None else None
+    nan = np.full(len(model.demand), np.nan)
+    d = model.demand
+    return pd.DataFrame({
+        **{name: taken(d[name], None) for name in ("scen", "mineral", "year", "demand_t")},
+        "supplied_t": m.supplied_t, "shortfall_t": m.shortfall_t, "china_t": m.china_t,
+        "china_exposure_pct": m.exposure_pct, "china_share_of_supply_pct": m.share_of_supply_pct,
+        "least_cost_china_exposure_pct": ref.exposure_pct if ref is not None else nan,
+        "least_cost_china_share_of_supply_pct": ref.share_of_supply_pct if ref is not None else nan,
+    })
 
 
 @dataclass
@@ -479,12 +484,20 @@ def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = N
     solution's ``build_table`` already; the annuities come from ``x`` either way.
     """
     sums, present = _component_sums(model, x)
-    keys = model.demand[["scen", "mineral", "year"]]
-    frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
-    long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
-                                                            kind="stable").reset_index(drop=True)
-    long["pv_usd"] = long["usd"] * model.discount(long["year"])
-    return long
+    names = sorted(sums)
+    parts = [(np.flatnonzero(present[c]), names.index(c), sums[c]) for c in sums]
+    row = np.concatenate([rows for rows, _, _ in parts])
+    component = np.concatenate([np.full(len(rows), code) for rows, code, _ in parts])
+    usd = np.concatenate([values[rows] for rows, _, values in parts])
+    rank = np.empty(len(model.demand), dtype=np.int64)
+    rank[_cost_terms(model).group_order] = np.arange(len(model.demand))  # the row's place by (scen, mineral, year)
+    order = np.argsort(rank[row] * len(names) + component, kind="stable")
+    row, usd = row[order], usd[order]
+    d = model.demand
+    year = taken(d["year"], row)
+    return pd.DataFrame({"scen": taken(d["scen"], row), "mineral": taken(d["mineral"], row), "year": year,
+                         "component": pd.array(np.array(names, dtype=object)[component[order]], dtype="str"),
+                         "usd": usd, "pv_usd": usd * model.discount(year)})
 
 
 def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -539,11 +552,9 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     if sp.empty:
         return pd.DataFrame(columns=["scen", "mineral", "year", "put_t", "draw_t", "stock_t", "put_attributed_t",
                                      "draw_attributed_t", "stock_attributed_t"])
-    put = pd.Series(clean(x[model.block_cols("stock_put")]),
-                    index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
     return pd.DataFrame({
         "scen": sp["scen"], "mineral": sp["mineral"], "year": sp["year"],
-        "put_t": put.reindex(pd.MultiIndex.from_frame(sp[["mineral", "year"]])).to_numpy(),
+        "put_t": clean(x[model.block_cols("stock_put")])[sp["put_index"].to_numpy()],  # the row's (mineral, year)
         "draw_t": clean(x[model.block_cols("stock_draw")]), "stock_t": clean(x[model.block_cols("stock_level")]),
         "put_attributed_t": clean(x[model.block_cols("stock_put_attr")]),
         "draw_attributed_t": clean(x[model.block_cols("stock_draw_attr")]),
