@@ -52,13 +52,15 @@ class _Codes:
     are equal exactly when the keys are, and ordered like the key tuples. ``ok`` is False when the codes
     could overflow."""
 
-    def __init__(self, frame: pd.DataFrame, keys: list[str]) -> None:
-        self.combined = np.zeros(len(frame), dtype=np.int64)
+    def __init__(self, frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None) -> None:
+        self.combined = np.zeros(len(frame) if rows is None else len(rows), dtype=np.int64)
         self.uniques: list[pd.Index] = []
         self.radix = 1
         self.ok = True
         for key in keys:
             codes, uniques = pd.factorize(frame[key], sort=True, use_na_sentinel=False)
+            if rows is not None:  # the rows' codes among all the column's values: ordered as the rows' own values
+                codes = codes[rows]
             size = max(len(uniques), 1)
             self.radix *= size
             if self.radix > _RADIX_LIMIT:
@@ -104,15 +106,18 @@ def match_rows(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> np.
     return pd.Index(np.where(found, table_code, -1)).get_indexer(frame_code).astype(np.int64)
 
 
-def group_rows(keys: pd.DataFrame, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def group_rows(keys: pd.DataFrame, by: list[str], rows: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Group the rows of ``keys`` by columns ``by``: (one row per group, the group number of each input row).
+    ``rows``: group only the rows at these positions, as ``group_rows(keys.iloc[rows], by)`` would, without
+    gathering their values first (a take of a string column copies every string: 20 ms for 270,000 rows).
 
     The workhorse of the vectorised formulation: a constraint family is a group-by over a variable table.
     Groups are numbered in sorted key order (missing values last), as ``groupby(by, sort=True, dropna=False)``.
     """
-    codes = _Codes(keys, by)
-    if not codes.ok or not len(keys):
-        grouper = keys.groupby(by, sort=True, dropna=False, observed=True)
+    codes = _Codes(keys, by, rows)
+    if not codes.ok or not len(codes.combined):
+        chosen = keys if rows is None else keys.iloc[rows]
+        grouper = chosen.groupby(by, sort=True, dropna=False, observed=True)
         return grouper.size().reset_index()[by], grouper.ngroup().to_numpy(dtype=np.int64)
     combined = codes.combined
     if codes.radix <= 8 * len(combined):  # dense: count instead of sorting
