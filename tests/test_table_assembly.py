@@ -18,7 +18,7 @@ from engine.formulation.supply import delivered_cost
 from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import end_to_end, group_codes, positions, taken, tiled
+from engine.model.joins import end_to_end, group_codes, positions, strings, taken, tiled
 from engine.outputs.results import (
     COST_COLUMNS,
     FLOW_COLUMNS,
@@ -335,3 +335,12 @@ def test_cost_build_dependence_and_stockpile_tables_equal_their_pandas_definitio
                             index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
             expected = put.reindex(pd.MultiIndex.from_frame(model.stockpile[["mineral", "year"]])).to_numpy()
             assert stockpile_table(model, x)["put_t"].to_numpy().tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("value", ["purchase", "", "jv", "é ü"])
+@pytest.mark.parametrize("n", [0, 1, 7, 50_000])
+def test_strings_equal_pandas_column_of_one_string(value, n):
+    got, expected = strings(value, n), pd.Series(value, index=range(n), dtype="str").array
+    assert type(got) is type(expected) and got.dtype == expected.dtype
+    assert getattr(got, "_pa_array", None) is None or got._pa_array.type == expected._pa_array.type
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(expected), check_exact=True)
