@@ -130,7 +130,7 @@ def add_flows(model: Model) -> None:
                         ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
         columns[name] = np.full(n * times, value)
     columns["restricted_by"] = strings("", n * times)
-    supply = pd.DataFrame(columns)
+    supply = pd.DataFrame(columns, copy=False)  # fresh arrays: kept as they are, not stacked into 2-D blocks
     model.supply = supply
     model.lp.add_variables("flow", columns_frame(supply, ["source_id", "year", "scen"]))
 
