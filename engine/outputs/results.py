@@ -68,13 +68,16 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     (ids in codepoint order), so the order never depends on the order of the model's rows. Assembled from the
     columns' arrays, one frame at the end (``tests/test_table_assembly.py``: the frames pandas' selections, concat
     and take gave, to the bit)."""
-    parts: dict[str, list] = {name: [] for name in FLOW_COLUMNS}
-    for block, frame in model.delivery_frames():
+    frames = model.delivery_frames()
+    parts: dict[str, list] = {name: [] for name in ("scen", "mineral", "year", "id", "china_attribution", "tonnes",
+                                                     "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "kind")}
+    kept = []
+    for block, frame in frames:
         tonnes = clean(x[model.block_cols(block)])
         keep = np.flatnonzero(tonnes > 0)
         unit = delivered_cost({name: frame[name].to_numpy()[keep] for name in COST_COLUMNS})  # the rows kept
         tonnes = tonnes[keep]
-        for name in ("scen", "mineral", "year", "id", "location", "owner", "restricted_by"):
+        for name in ("scen", "mineral", "year", "id"):
             parts[name].append(taken(frame[name], keep))
         parts["china_attribution"].append(taken(frame["attribution"], keep))
         parts["kind"].append(strings("purchase" if block == "flow" else "jv", len(keep)))
@@ -82,11 +85,17 @@ def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
         parts["unit_cost_usd_per_t"].append(unit)
         parts["cost_usd"].append(tonnes * unit)
         parts["cost_pv_usd"].append(tonnes * unit * model.discount(parts["year"][-1]))
+        kept.append(keep)
     out = {name: end_to_end(values) for name, values in parts.items()}
     order = sort_order([pd.factorize(out["scen"], sort=True)[0], pd.factorize(out["mineral"], sort=True)[0],
                         np.asarray(out["year"]), np.asarray(out["kind"]) == "purchase",
                         pd.factorize(out["id"], sort=True)[0]])
-    return pd.DataFrame({name: values.take(order) for name, values in out.items()})
+    table = {name: values.take(order) for name, values in out.items()}
+    first = np.cumsum([0] + [len(frame) for _, frame in frames[:-1]])
+    at = np.concatenate([start + keep for start, keep in zip(first, kept, strict=True)])[order]
+    for name in ("location", "owner", "restricted_by"):  # strings taken once, at their rows in the frames end to end
+        table[name] = end_to_end([frame[name] for _, frame in frames]).take(at)
+    return pd.DataFrame({name: table[name] for name in FLOW_COLUMNS})
 
 
 OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
