@@ -16,7 +16,7 @@ import pandas as pd
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.checks import run_checks
 from engine.formulation.demand import add_demand_balance, add_shortfall, demand_row_of, use_cvar_shortfall
-from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
+from engine.formulation.disruptions import ScenarioSet, apply_availability, availability_factors, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
@@ -83,9 +83,10 @@ def _build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None, cvar_alp
     supply.add_flows(model)
     jv.add_jv_variables(model)
     add_shortfall(model)
+    availability = availability_factors(scenario_set.availability)
     for _, frame in model.delivery_frames():
         frame["demand_row"] = demand_row_of(model, frame)
-        apply_availability(frame, scenario_set.availability)
+        apply_availability(frame, availability)
         if scenario_set.cost.empty:  # every factor 1: costs stay as they are
             continue
         factor = mineral_factor(frame, scenario_set.cost)

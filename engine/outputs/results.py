@@ -403,12 +403,13 @@ def _present(terms: _CostTerms, groups: int) -> dict[str, np.ndarray]:
     """Per component of the delivery blocks and the stockpile, the demand rows it has terms on (whatever the
     solution: jv_capex, whose terms are the builds above zero, is found per solution)."""
     present: dict[str, np.ndarray] = {}
-    parts = [(component, rows) for _block, _cols, rows, units in terms.blocks for component in units]
+    parts = [(list(units), rows) for _block, _cols, rows, units in terms.blocks]
     if terms.stock_rows is not None:
-        parts.append(("stockpile_holding", terms.stock_rows))
-    for component, rows in parts:
-        present[component] = present.get(component, np.zeros(groups, bool)) | (
-            np.bincount(rows, minlength=groups) > 0)
+        parts.append((["stockpile_holding"], terms.stock_rows))
+    for components, rows in parts:
+        has = np.bincount(rows, minlength=groups) > 0  # once per block: every component of it has the same rows
+        for component in components:
+            present[component] = present.get(component, np.zeros(groups, bool)) | has
     return present
 
 
