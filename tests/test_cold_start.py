@@ -14,7 +14,8 @@ import pytest
 from engine.outputs.summary import _version
 
 NOT_ON_THE_SOLVE_PATH = ("matplotlib", "openpyxl", "pulp", "dask", "distributed", "scipy", "jinja2", "PIL",
-                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder")
+                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder",
+                         "engine.formulation.variants")
 
 SOLVE = """
 import contextlib, io, json, sys

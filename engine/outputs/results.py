@@ -21,7 +21,6 @@ from engine.formulation.demand import demand_row_of
 from engine.formulation.dependence import MeasureTerms, aggregate_weights, measure_terms
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
-from engine.formulation.variants import SAMPLE_OWN
 from engine.inputs.ownership import group_sums
 from engine.model.finance import capital_recovery_factor
 from engine.model.joins import end_to_end, group_codes, positions, sort_order, strings, taken
@@ -435,6 +434,8 @@ def share_terms(model: Model, like: Model) -> None:
     builds, stockpile and demand keys, one scenario of probability 1; only the columns ``variants.SAMPLE_OWN``
     names are the sample's own, every other column is ``like``'s), exactly what ``_cost_terms`` and
     ``_share_terms`` would build. Only those columns of ``model`` are read."""
+    from engine.formulation.variants import SAMPLE_OWN  # samples only: kept off a solve's imports (1.5 ms)
+
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
     blocks, unit_columns = [], {}
