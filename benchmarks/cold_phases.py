@@ -105,9 +105,10 @@ def child(extra: list[str]) -> dict[str, list[float]]:
         phases[label] = [(now_wall - wall) * 1e3, (now_cpu - cpu) * 1e3]
         wall, cpu = now_wall, now_cpu
 
-    from engine.console import hold_collection
+    from engine.console import hold_collection, numpy_settings
 
     hold_collection()  # as the console script starts (engine.console); the solve command releases it
+    numpy_settings()  # numpy started as the console script starts it (one BLAS thread, no huge-page advice)
     cpu = time.process_time()  # the interpreter's start-up is the `python -c pass` line
     for label, modules in IMPORTS:
         for module in modules.split(","):

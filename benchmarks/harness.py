@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.config import DEFAULT_SIZES, SIZES, build_inputs
+from engine.console import NUMPY_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "results.json"
@@ -163,7 +165,8 @@ class Runner:
             return run_task(task)
         task_path.write_text(json.dumps(task))
         log = self.work / f"task{self.count}.log"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {**NUMPY_SETTINGS, **os.environ,  # numpy started as the critmin command starts it (engine/console.py)
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         with open(log, "w") as out:
             try:
                 proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", str(task_path)], cwd=ROOT, env=env,
@@ -333,50 +336,74 @@ TARGET_MARKET_RATIO = 2.0
 none``, with its policy impacts), median over alternated runs."""
 
 
-def time_cli(n: int) -> dict:
-    """Wall time of ``critmin solve --no-write --no-impacts`` (the shipped baseline) from the shell, n times,
-    alternated with a fresh interpreter that only imports numpy, pandas and highspy (the same-run reference: on this
-    VM importing pandas alone takes 0.5-0.7 s on one day and 0.3 s on another) and with ``critmin solve --no-write``
-    (the same, plus the policy impacts: each policy removed and the plan re-solved, issue 28), and with
-    ``critmin solve --no-write models/market.yaml`` (market mode, issue 29: ``ratio_market`` is the median of its
-    time over the baseline's with impacts in the same round). The ratio is the median
-    over runs of each run's time over the reference's run just before it; ``ratio_with_impacts`` the same for the
-    solve with impacts. engine's bytecode is compiled first (untimed), as a regular install has it: an editable
-    install has none, and with PYTHONDONTWRITEBYTECODE Python never writes it."""
+def _run_timed(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Wall and CPU seconds (user + system, from the children's resource usage) of one command, and its exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode
+
+
+def time_cli(n: int, first_loads: int = 3) -> dict:
+    """``critmin solve --no-write --no-impacts`` (the shipped baseline) from the shell, n times, alternated with a fresh
+    interpreter that only imports numpy, pandas and highspy (the same-run reference: on this VM importing pandas alone
+    takes 0.5-0.7 s on one day and 0.3 s on another) and with ``critmin solve --no-write`` (the same, plus the policy
+    impacts: each policy removed and the plan re-solved, issue 28) and with ``critmin solve --no-write
+    models/market.yaml`` (market mode, issue 29: ``ratio_market`` is the median of its time over the baseline's with
+    impacts in the same round). Each command's wall time and CPU time (user +
+    system, which a busy shared machine inflates far less); a ratio is the median over runs of each run's time over
+    the reference's run just before it (``ratio``/``cpu_ratio``; ``ratio_with_impacts``/``cpu_ratio_with_impacts``).
+    The dataset cache (``engine/inputs/dataset_cache.py``) is the user's, filled by the first run as by any earlier
+    run on the shipped inputs; ``first_loads`` more pairs run the solve with an empty cache of their own each (the
+    first run on new inputs: ``first_load_ratio``). engine's bytecode is compiled first (untimed), as a regular
+    install has it: an editable install has none, and with PYTHONDONTWRITEBYTECODE Python never writes it."""
     exe = Path(sys.executable).with_name("critmin")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
     command += ["solve", "--no-write"]
+    reference = [sys.executable, "-c", IMPORTS_ONLY]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "engine")], cwd=ROOT, capture_output=True)
-    times, imports, codes, with_impacts, market = [], [], [], [], []
+    subprocess.run([*command, "--no-impacts"], cwd=ROOT, capture_output=True)  # untimed: fills the dataset cache
+    runs: dict[str, list[tuple[float, float, int]]] = {"imports": [], "solve": [], "impacts": [], "first_imports": [],
+                                                       "first": [], "market": []}
     for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", IMPORTS_ONLY], cwd=ROOT, capture_output=True, check=True)
-        imports.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        proc = subprocess.run([*command, "--no-impacts"], cwd=ROOT, capture_output=True, text=True)
-        times.append(time.perf_counter() - t)
-        codes.append(proc.returncode)
-        t = time.perf_counter()
-        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        with_impacts.append(time.perf_counter() - t)
-        codes.append(proc.returncode)
-        t = time.perf_counter()
-        proc = subprocess.run([*command, MARKET_MODEL], cwd=ROOT, capture_output=True, text=True)
-        market.append(time.perf_counter() - t)
-        codes.append(proc.returncode)
-    ratios = [c / r for c, r in zip(times, imports, strict=True)]
-    ratios_with = [c / r for c, r in zip(with_impacts, imports, strict=True)]
-    ratios_market = [m / b for m, b in zip(market, with_impacts, strict=True)]
+        runs["imports"].append(_run_timed(reference))
+        runs["solve"].append(_run_timed([*command, "--no-impacts"]))
+        runs["impacts"].append(_run_timed(command))
+        runs["market"].append(_run_timed([*command, MARKET_MODEL]))
+    for _ in range(first_loads):
+        with tempfile.TemporaryDirectory(prefix="critmin-cache-") as empty:
+            runs["first_imports"].append(_run_timed(reference))
+            runs["first"].append(_run_timed([*command, "--no-impacts"], {**os.environ, "CRITMIN_CACHE_DIR": empty}))
+
+    def ratios(name: str, clock: int, reference_runs: str = "imports") -> list[float]:
+        return [a[clock] / b[clock] for a, b in zip(runs[name], runs[reference_runs], strict=True)]
+
+    def median_of(name: str, clock: int) -> float | None:
+        return statistics.median(r[clock] for r in runs[name]) if runs[name] else None
+
+    first = ratios("first", 0, "first_imports")
     return {"command": " ".join(["critmin", "solve", "--no-write", "--no-impacts"]), "n": n,
-            "median_s": statistics.median(times), "min_s": min(times), "runs_s": times, "exit_codes": codes,
-            "imports_command": f'python -c "{IMPORTS_ONLY}"', "imports_median_s": statistics.median(imports),
-            "imports_runs_s": imports, "ratios": ratios, "ratio": statistics.median(ratios),
+            "median_s": median_of("solve", 0), "min_s": min(r[0] for r in runs["solve"]),
+            "runs_s": [r[0] for r in runs["solve"]], "cpu_median_s": median_of("solve", 1),
+            "exit_codes": [r[2] for name in ("solve", "impacts", "first", "market") for r in runs[name]],
+            "imports_command": f'python -c "{IMPORTS_ONLY}"', "imports_median_s": median_of("imports", 0),
+            "imports_cpu_median_s": median_of("imports", 1), "imports_runs_s": [r[0] for r in runs["imports"]],
+            "ratios": ratios("solve", 0), "ratio": statistics.median(ratios("solve", 0)),
+            "cpu_ratios": ratios("solve", 1), "cpu_ratio": statistics.median(ratios("solve", 1)),
             "target_ratio": TARGET_CLI_RATIO, "with_impacts_command": " ".join(["critmin", "solve", "--no-write"]),
-            "with_impacts_median_s": statistics.median(with_impacts), "with_impacts_runs_s": with_impacts,
-            "ratio_with_impacts": statistics.median(ratios_with),
+            "with_impacts_median_s": median_of("impacts", 0), "with_impacts_runs_s": [r[0] for r in runs["impacts"]],
+            "with_impacts_cpu_median_s": median_of("impacts", 1),
+            "ratio_with_impacts": statistics.median(ratios("impacts", 0)),
+            "cpu_ratio_with_impacts": statistics.median(ratios("impacts", 1)),
+            "first_loads": first_loads, "first_load_median_s": median_of("first", 0),
+            "first_load_ratio": statistics.median(first) if first else None,
+            "first_load_cpu_ratio": statistics.median(ratios("first", 1, "first_imports")) if first else None,
             "market_command": " ".join(["critmin", "solve", "--no-write", MARKET_MODEL]),
-            "market_median_s": statistics.median(market), "market_runs_s": market,
-            "ratio_market": statistics.median(ratios_market), "target_ratio_market": TARGET_MARKET_RATIO}
+            "market_median_s": median_of("market", 0), "market_runs_s": [r[0] for r in runs["market"]],
+            "ratio_market": statistics.median(ratios("market", 0, "impacts")),
+            "target_ratio_market": TARGET_MARKET_RATIO}
 
 
 # ------------------------------------------------------------------------------------------------ output
@@ -502,14 +529,28 @@ def format_tables(results: dict) -> str:
         if cli.get("imports_median_s") is not None:
             lines.append(f"  reference, alternated: `{cli['imports_command']}` {cli['imports_median_s']:.2f} s, "
                          f"so critmin's own part is {cli['median_s'] - cli['imports_median_s']:.2f} s")
+        def verdict(ratio: float) -> str:
+            return "met" if ratio <= cli["target_ratio"] else "not met"
+
         if cli.get("ratio") is not None:
-            verdict = "met" if cli["ratio"] <= cli["target_ratio"] else "not met"
-            lines.append(f"  critmin / reference: {cli['ratio']:.2f}x, target <= {cli['target_ratio']}x {verdict} "
-                         f"(median over {cli['n']} alternated pairs; each pair: {_ratios_text(cli['ratios'])})")
+            lines.append(f"  critmin / reference, wall: {cli['ratio']:.2f}x, target <= {cli['target_ratio']}x "
+                         f"{verdict(cli['ratio'])} (median over {cli['n']} alternated pairs; each pair: "
+                         f"{_ratios_text(cli['ratios'])})")
+            if cli.get("cpu_ratio") is not None:
+                lines.append(f"  critmin / reference, CPU: {cli['cpu_ratio']:.2f}x {verdict(cli['cpu_ratio'])} "
+                             f"({cli['cpu_median_s']:.2f} s against {cli['imports_cpu_median_s']:.2f} s; each pair: "
+                             f"{_ratios_text(cli['cpu_ratios'])})")
+        if cli.get("first_load_ratio") is not None:
+            lines.append(f"  the first run on the inputs (the dataset cache empty, engine/inputs/dataset_cache.py): "
+                         f"median {cli['first_load_median_s']:.2f} s, {cli['first_load_ratio']:.2f}x wall, "
+                         f"{cli['first_load_cpu_ratio']:.2f}x CPU ({cli['first_loads']} pairs)")
         if cli.get("ratio_with_impacts") is not None:
-            lines.append(f"  with the policy impacts (`{cli['with_impacts_command']}`, each policy removed and the "
-                         f"plan re-solved): median {cli['with_impacts_median_s']:.2f} s, "
-                         f"{cli['ratio_with_impacts']:.2f}x the reference")
+            cpu = cli.get("cpu_ratio_with_impacts")
+            lines.append(f"  with the policy impacts (`{cli['with_impacts_command']}`, as a user types it: each policy "
+                         f"removed and the plan re-solved): median {cli['with_impacts_median_s']:.2f} s, "
+                         f"{cli['ratio_with_impacts']:.2f}x the reference"
+                         + (f" ({cpu:.2f}x CPU)" if cpu is not None else "")
+                         + f"; target <= {cli['target_ratio']}x {verdict(cli['ratio_with_impacts'])}")
         if cli.get("ratio_market") is not None:
             verdict = "met" if cli["ratio_market"] <= cli["target_ratio_market"] else "not met"
             lines.append(f"  market mode (`{cli['market_command']}`, the equilibrium and its backcast): median "

@@ -60,6 +60,19 @@ def _process_state() -> dict[str, object]:
             "SIGINT handler": signal.getsignal(signal.SIGINT), "signal wake-up fd": wakeup}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _dataset_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Loaded datasets are cached (engine/inputs/dataset_cache.py) in a folder of this session's, not the user's
+    ``~/.cache/critmin``; set before the first test, so every test and command it starts sees the same value."""
+    previous = os.environ.get("CRITMIN_CACHE_DIR")
+    os.environ["CRITMIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("dataset-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CRITMIN_CACHE_DIR", None)
+    else:
+        os.environ["CRITMIN_CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _restores_process_state() -> Iterator[None]:
     """Every test leaves the process as it found it; one that does not fails, named, instead of a later test."""

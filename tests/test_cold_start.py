@@ -14,7 +14,8 @@ import pytest
 from engine.outputs.summary import _version
 
 NOT_ON_THE_SOLVE_PATH = ("matplotlib", "openpyxl", "pulp", "dask", "distributed", "scipy", "jinja2", "PIL",
-                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder")
+                         "engine.report", "engine.figures", "engine.analysis", "engine.outputs.run_folder",
+                         "engine.formulation.variants")
 
 SOLVE = """
 import contextlib, io, json, sys
@@ -92,3 +93,23 @@ def test_the_collector_is_left_alone_outside_the_console_script():
     frozen = gc.get_freeze_count()
     release_collection()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+@pytest.mark.parametrize("name,given,expected", [
+    ("OPENBLAS_NUM_THREADS", None, "1"), ("OPENBLAS_NUM_THREADS", "3", "3"),
+    ("NUMPY_MADVISE_HUGEPAGE", None, "0"), ("NUMPY_MADVISE_HUGEPAGE", "1", "1")])
+def test_the_console_script_starts_numpy_as_set_unless_told_otherwise(name, given, expected):
+    """``critmin`` starts numpy's OpenBLAS with one thread (the same sums on any number of cores, no threads to
+    start) and without huge-page advice (engine.console.numpy_settings). A value the user set is kept."""
+    import os
+
+    script = ("import atexit, os, sys; sys.argv = ['critmin', 'solve', '--no-write', '--no-impacts']\n"
+              f"atexit.register(lambda: print('SET', os.environ.get({name!r}), "
+              "'numpy' in sys.modules, file=sys.stderr))\n"
+              "from engine.console import run; run()")
+    env = {k: v for k, v in os.environ.items() if k != name}
+    if given is not None:
+        env[name] = given
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0
+    assert done.stderr.split("SET ")[-1].split()[:2] == [expected, "True"]

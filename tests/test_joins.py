@@ -120,3 +120,19 @@ def test_row_block_int32_indices_give_the_int64_matrix_beyond_int32_keys() -> No
     got, expected = lp.matrix(), assemble_csc(rows, cols, vals, (n_rows, n_cols))
     for part in ("indptr", "indices", "data"):
         np.testing.assert_array_equal(getattr(got, part), getattr(expected, part))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_group_rows_of_chosen_rows_equals_grouping_those_rows(seed: int) -> None:
+    keys = random_table(seed, 500)
+    if seed % 2:
+        keys.loc[keys.index[::7], "country"] = None  # missing values: their own group, last
+    keys["country"] = keys["country"].astype("str")
+    rows = np.flatnonzero(np.random.default_rng(seed).random(500) < 0.4)
+    by = ["scen", "mineral", "year", "country"][1 + seed % 3:]
+    groups, codes = group_rows(keys, by, rows)
+    expected_groups, expected_codes = group_rows(keys.iloc[rows].reset_index(drop=True), by)
+    pd.testing.assert_frame_equal(groups, expected_groups)
+    np.testing.assert_array_equal(codes, expected_codes)
+    grouper = keys.iloc[rows].groupby(by, sort=True, dropna=False)
+    np.testing.assert_array_equal(codes, grouper.ngroup().to_numpy())

@@ -70,3 +70,35 @@ def test_point_check_shares_the_model_matrix_and_sums_rows_to_the_same_bits():
     x = rng.uniform(0, 100, lp.n_cols)
     assert np.array_equal(solved.activities(x)[0], csr @ x)
     assert (solved.to_scipy() != csr).nnz == 0 and solved.to_scipy().format == "csr"
+
+
+def test_numpy_s_huge_page_advice_is_off_inside_critmin_s_steps_and_put_back_after():
+    """engine.model.pages: builds, hand-offs, solves and tables run with numpy's huge-page advice off; the setting
+    found is put back, also after an error and when steps nest."""
+    from engine.model import pages
+
+    if pages._SET is None:
+        pytest.skip("this numpy has no huge-page switch")
+    seen = []
+    found = pages._SET(True)
+    try:
+        with pages.ordinary_pages():
+            seen.append(pages._SET(False))
+            with pages.ordinary_pages():
+                seen.append(pages._SET(False))
+            seen.append(pages._SET(False))
+        seen.append(pages._SET(True))
+        with pytest.raises(ZeroDivisionError), pages.ordinary_pages():
+            1 / 0  # noqa: B018
+        seen.append(pages._SET(True))
+        build = []
+        original = pages._SET
+        pages._SET = lambda value: build.append(value) or original(value)
+        try:
+            build_model(load_scenario("baseline"))
+        finally:
+            pages._SET = original
+        assert build == [False, True]
+    finally:
+        pages._SET(found)
+    assert seen == [False, False, False, True, True]

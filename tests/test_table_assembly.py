@@ -14,9 +14,25 @@ from engine.analysis.sampling import scenario_set
 from engine.formulation import build_model
 from engine.formulation.jv import jv_equity
 from engine.formulation.select import isin
+from engine.formulation.supply import delivered_cost
 from engine.inputs.ownership import equity_table, group_sums
 from engine.inputs.scenario import load_scenario
-from engine.model.joins import positions, taken, tiled
+from engine.model.finance import capital_recovery_factor
+from engine.model.joins import end_to_end, group_codes, positions, strings, taken, tiled
+from engine.outputs.results import (
+    COST_COLUMNS,
+    FLOW_COLUMNS,
+    OWNER_COLUMNS,
+    _component_sums,
+    attributed_by_group,
+    build_table,
+    clean,
+    cost_components,
+    dependence_table,
+    flow_table,
+    owner_table,
+    stockpile_table,
+)
 
 
 def _equity_by_pandas(capacity: pd.DataFrame, ownership: pd.DataFrame) -> pd.DataFrame:
@@ -180,3 +196,151 @@ def test_isin_equals_pandas_on_every_string_storage():
         assert (~isin(series, ["USA"])).tolist() == (series != "USA").to_numpy(dtype=bool, na_value=True).tolist()
     chunked = pd.concat([pd.Series(["a", "b"], dtype="str")] * 3, ignore_index=True)  # several Arrow chunks
     assert isin(chunked, ["b"]).tolist() == [False, True] * 3
+
+
+def _flows_by_pandas(model, x: np.ndarray) -> pd.DataFrame:
+    """The flow table's definition: each block's delivered rows selected, concatenated and sorted by pandas."""
+    frames = []
+    for block, frame in model.delivery_frames():
+        tonnes = clean(x[model.block_cols(block)])
+        keep = np.flatnonzero(tonnes > 0)
+        unit = delivered_cost(frame[COST_COLUMNS].take(keep)).to_numpy()
+        part = frame[["scen", "mineral", "year", "id", "location", "owner", "attribution", "restricted_by"]].take(
+            keep).rename(columns={"attribution": "china_attribution"})
+        tonnes = tonnes[keep]
+        part.insert(3, "kind", "purchase" if block == "flow" else "jv")
+        part["tonnes"] = tonnes
+        part["unit_cost_usd_per_t"] = unit
+        part["cost_usd"] = tonnes * unit
+        part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)
+    out = out.assign(_purchase=out["kind"] == "purchase")
+    return out.sort_values(["scen", "mineral", "year", "_purchase", "id"], kind="stable").reset_index(drop=True)[
+        FLOW_COLUMNS]
+
+
+def _owners_by_pandas(model, flows: pd.DataFrame) -> pd.DataFrame:
+    """The owner table's definition: the flows merged with the equity table, split, and summed by pandas."""
+    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
+        model.equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
+    unlisted = split["owner"].isna()
+    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
+    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
+    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
+    out["tonnes"] = clean(out["tonnes"].to_numpy())
+    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+
+
+def _points(model) -> list[np.ndarray]:
+    """A solved plan, nothing delivered, and random tonnes on most columns (each delivery's owners split)."""
+    from engine.plan.hierarchy import solve_plan
+    from engine.solvers import make_backend
+
+    rng = np.random.default_rng(len(model.supply))
+    spread = rng.uniform(0, 50, model.lp.n_cols) * (rng.random(model.lp.n_cols) < 0.7)
+    return [solve_plan(model, make_backend("highs")).x, np.zeros(model.lp.n_cols), spread]
+
+
+@pytest.mark.parametrize("name,samples", [*CASES, ("ira_content", 0), ("crma_caps", 2)])
+def test_flow_and_owner_tables_equal_their_pandas_definitions_bit_for_bit(name, samples):
+    model = _model(name, samples)
+    for x in _points(model):
+        flows = flow_table(model, x)
+        pd.testing.assert_frame_equal(flows, _flows_by_pandas(model, x), check_exact=True)
+        owners = owner_table(model, flows)
+        expected = _owners_by_pandas(model, flows) if len(flows) else pd.DataFrame(columns=OWNER_COLUMNS)
+        pd.testing.assert_frame_equal(owners, expected, check_exact=True)
+        assert owners["tonnes"].to_numpy().tobytes() == expected["tonnes"].to_numpy().tobytes()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_end_to_end_keeps_the_dtype_pandas_concat_gives(seed):
+    rng = np.random.default_rng(seed)
+    kinds = [lambda n: rng.uniform(size=n), lambda n: rng.integers(0, 9, n),
+             lambda n: pd.array(rng.choice(["a", "b", "c"], n), dtype="str"),
+             lambda n: pd.array(rng.integers(0, 9, n), dtype="Int64")]
+    make = kinds[seed % len(kinds)]
+    parts = [make(int(n)) for n in rng.integers(0, 5, 1 + seed % 3)]
+    expected = pd.concat([pd.Series(p) for p in parts], ignore_index=True)
+    got = pd.Series(end_to_end(parts))
+    pd.testing.assert_series_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_group_codes_number_the_distinct_keys_in_order(seed):
+    rng = np.random.default_rng(seed)
+    keys = [rng.integers(0, size, 80) for size in rng.integers(1, 6, 3)]
+    if seed % 2:  # keys too large to combine in one int64: the other path
+        keys.append(rng.integers(0, 2**40, 80))
+        keys.append(rng.integers(0, 2**40, 80))
+    first, group = group_codes(keys)
+    table = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    expected = table.groupby(list(table.columns), sort=True).ngroup().to_numpy()
+    assert group.tolist() == expected.tolist()
+    assert (group[first] == np.arange(len(first))).all()
+    assert all(first[g] == np.flatnonzero(group == g)[0] for g in range(len(first)))  # each group's first row
+
+
+def _costs_by_pandas(model, x: np.ndarray) -> pd.DataFrame:
+    """The cost table's definition: each component's demand rows concatenated and sorted by pandas."""
+    sums, present = _component_sums(model, x)
+    keys = model.demand[["scen", "mineral", "year"]]
+    frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
+    long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
+                                                            kind="stable").reset_index(drop=True)
+    long["pv_usd"] = long["usd"] * model.discount(long["year"])
+    return long
+
+
+def _builds_by_pandas(model, x: np.ndarray) -> pd.DataFrame:
+    """The build table's definition: the builds with their options' attributes mapped, filtered and sorted."""
+    b = model.builds
+    size = clean(x[model.block_cols("build")])
+    opts = model.jv_options.set_index("option_id")
+    fin = model.scenario.finance
+    capex = size * b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
+    out = pd.DataFrame({
+        "option_id": b["option_id"], "mineral": b["mineral"], "mode": b["option_id"].map(opts["mode"]),
+        "partner": b["option_id"].map(opts["partner"]), "host": b["option_id"].map(opts["host"]),
+        "partner_equity_share": b["option_id"].map(opts["partner_equity_share"]),
+        "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"], "capex_usd": capex,
+        "capex_annuity_usd_per_yr": capex * capital_recovery_factor(fin.discount_rate, fin.asset_life_years),
+    })
+    return out[out["capacity_tpy"] > 0].sort_values(["option_id", "year_started"], kind="stable").reset_index(
+        drop=True)
+
+
+def _dependence_by_pandas(model, x: np.ndarray, least_cost_x: np.ndarray) -> pd.DataFrame:
+    out = attributed_by_group(model, x)
+    ref = attributed_by_group(model, least_cost_x)
+    for column in ("china_exposure_pct", "china_share_of_supply_pct"):
+        out[f"least_cost_{column}"] = ref[column].to_numpy()
+    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t", "china_exposure_pct",
+                "china_share_of_supply_pct", "least_cost_china_exposure_pct",
+                "least_cost_china_share_of_supply_pct"]]
+
+
+@pytest.mark.parametrize("name,samples", [*CASES, ("ira_content", 0), ("crma_caps", 2)])
+def test_cost_build_dependence_and_stockpile_tables_equal_their_pandas_definitions(name, samples):
+    model = _model(name, samples)
+    points = _points(model)
+    for x in points:
+        pd.testing.assert_frame_equal(cost_components(model, x), _costs_by_pandas(model, x), check_exact=True)
+        pd.testing.assert_frame_equal(build_table(model, x), _builds_by_pandas(model, x), check_exact=True)
+        pd.testing.assert_frame_equal(dependence_table(model, x, points[0]),
+                                      _dependence_by_pandas(model, x, points[0]), check_exact=True)
+        if len(model.stockpile):
+            put = pd.Series(clean(x[model.block_cols("stock_put")]),
+                            index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
+            expected = put.reindex(pd.MultiIndex.from_frame(model.stockpile[["mineral", "year"]])).to_numpy()
+            assert stockpile_table(model, x)["put_t"].to_numpy().tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("value", ["purchase", "", "jv", "é ü"])
+@pytest.mark.parametrize("n", [0, 1, 7, 50_000])
+def test_strings_equal_pandas_column_of_one_string(value, n):
+    got, expected = strings(value, n), pd.Series(value, index=range(n), dtype="str").array
+    assert type(got) is type(expected) and got.dtype == expected.dtype
+    assert getattr(got, "_pa_array", None) is None or got._pa_array.type == expected._pa_array.type
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(expected), check_exact=True)

@@ -16,12 +16,13 @@ import pandas as pd
 from engine.formulation import cost, dependence, domestic, jv, shares, supply, trade
 from engine.formulation.checks import run_checks
 from engine.formulation.demand import add_demand_balance, add_shortfall, demand_row_of, use_cvar_shortfall
-from engine.formulation.disruptions import ScenarioSet, apply_availability, mineral_factor
+from engine.formulation.disruptions import ScenarioSet, apply_availability, availability_factors, mineral_factor
 from engine.formulation.model import Model, money_unit_for
 from engine.formulation.stockpile import add_stockpile
 from engine.inputs.scenario import LoadedScenario
 from engine.inputs.schema import PolicyBase
-from engine.model.joins import strings
+from engine.model.joins import end_to_end, strings
+from engine.model.pages import ordinary_pages
 
 # Policies that change bounds or costs of purchases: applied before bounds and costs are final.
 COLUMN_POLICIES: dict[str, Callable[[Model, PolicyBase], None]] = {
@@ -50,19 +51,11 @@ def _deliveries(model: Model) -> pd.DataFrame:
     copied every column twice (0.1 s at 1.1M non-zeros)."""
     frames = model.delivery_frames()
     columns = {"col": np.concatenate([model.block_cols(block) for block, _ in frames]),
-               "kind": _end_to_end([pd.Series(strings("purchase" if block == "flow" else "jv", len(frame)))
+               "kind": end_to_end([pd.Series(strings("purchase" if block == "flow" else "jv", len(frame)))
                                     for block, frame in frames])}
     for column in ("id", *DELIVERY_COLUMNS):
-        columns[column] = _end_to_end([frame[column] for _, frame in frames])
+        columns[column] = end_to_end([frame[column] for _, frame in frames])
     return pd.DataFrame(columns, copy=False)
-
-
-def _end_to_end(series: list[pd.Series]) -> object:
-    """The series end to end, in the dtype pandas' concat gives them (numpy's concatenate where they share a numpy
-    dtype)."""
-    if len({s.dtype for s in series}) == 1 and isinstance(series[0].dtype, np.dtype):
-        return np.concatenate([s.to_numpy() for s in series])
-    return pd.concat(series, ignore_index=True) if len(series) > 1 else series[0].array
 
 
 def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
@@ -70,8 +63,13 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     """Build the LP of a validated scenario (one deterministic scenario unless ``scenarios`` is given).
 
     With ``cvar_alpha`` the shortfall objective (the value of unmet demand in the cost) is its CVaR at that level
-    instead of its mean.
+    instead of its mean. numpy's arrays are on ordinary pages meanwhile (``engine.model.pages``).
     """
+    with ordinary_pages():
+        return _build_model(loaded, scenarios, cvar_alpha)
+
+
+def _build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None, cvar_alpha: float | None) -> Model:
     s = loaded.scenario
     model = Model(loaded=loaded)
     model.years = s.years
@@ -85,9 +83,10 @@ def build_model(loaded: LoadedScenario, scenarios: ScenarioSet | None = None, *,
     supply.add_flows(model)
     jv.add_jv_variables(model)
     add_shortfall(model)
+    availability = availability_factors(scenario_set.availability)
     for _, frame in model.delivery_frames():
         frame["demand_row"] = demand_row_of(model, frame)
-        apply_availability(frame, scenario_set.availability)
+        apply_availability(frame, availability)
         if scenario_set.cost.empty:  # every factor 1: costs stay as they are
             continue
         factor = mineral_factor(frame, scenario_set.cost)

@@ -48,19 +48,30 @@ class ScenarioSet:
         return len(self.table) > 1
 
 
-def apply_availability(frame: pd.DataFrame, availability: pd.DataFrame) -> None:
-    """Multiply ``frame['availability']`` by the factors that match its (scen, id[, year]) rows; rows with no
-    year (no column, or a blank) apply to every year."""
-    if availability.empty or frame.empty:
-        return
+def availability_factors(availability: pd.DataFrame) -> list[tuple[list[str], pd.DataFrame]]:
+    """The availability rows as factor tables to match: the product of each (scen, id, year)'s dated factors, then of
+    each (scen, id)'s undated ones (``apply_availability``); made once for every delivery table of a build."""
+    if availability.empty:
+        return []
     dated = availability["year"].notna().to_numpy() if "year" in availability.columns else \
         np.zeros(len(availability), dtype=bool)
-    factor = np.ones(len(frame))
+    tables = []
     for keys, part in ((["scen", "id", "year"], availability[dated]), (["scen", "id"], availability[~dated])):
         if part.empty:
             continue
         part = part.astype({"year": "int64"}) if "year" in keys else part
-        table = part.groupby(keys, sort=False)["factor"].prod().reset_index()
+        tables.append((keys, part.groupby(keys, sort=False)["factor"].prod().reset_index()))
+    return tables
+
+
+def apply_availability(frame: pd.DataFrame, availability: pd.DataFrame | list[tuple[list[str], pd.DataFrame]]) -> None:
+    """Multiply ``frame['availability']`` by the factors that match its (scen, id[, year]) rows; rows with no
+    year (no column, or a blank) apply to every year. ``availability``: the rows, or their ``availability_factors``."""
+    tables = availability_factors(availability) if isinstance(availability, pd.DataFrame) else availability
+    if not tables or frame.empty:
+        return
+    factor = np.ones(len(frame))
+    for keys, table in tables:
         row = match_rows(frame, table, keys)
         factor *= np.where(row >= 0, table["factor"].to_numpy()[np.maximum(row, 0)], 1.0)
     frame["availability"] = frame["availability"].to_numpy() * factor

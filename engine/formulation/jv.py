@@ -134,7 +134,7 @@ def add_jv_variables(model: Model) -> None:
                           ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
         out[column] = np.full(n * times, value)
     out["restricted_by"] = strings("", n * times)
-    out = pd.DataFrame(out)
+    out = pd.DataFrame(out, copy=False)  # fresh arrays: kept as they are, not stacked into 2-D blocks
     model.jv_output = out
     model.lp.add_variables("jv_out", columns_frame(out, ["option_id", "year", "scen"]), 0.0,
                            out["max_size_tpy"].to_numpy())

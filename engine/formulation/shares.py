@@ -51,12 +51,13 @@ def add_country_cap(model: Model, policy: CountryCap) -> None:
         mask &= (dl[column] != model.scenario.buyer).to_numpy()
     if policy.countries is not None:
         mask &= dl[column].isin(policy.countries).to_numpy()
-    chosen = dl.loc[mask, ["scen", "mineral", "year", column, "col"]].rename(columns={column: "country"})
-    if chosen.empty:
+    chosen = np.flatnonzero(mask)
+    if not len(chosen):
         return
-    groups, codes = group_rows(chosen, ["scen", "mineral", "year", "country"])
+    groups, codes = group_rows(dl, ["scen", "mineral", "year", column], chosen)  # no copy of the chosen rows
+    groups = groups.rename(columns={column: "country"})
     share = np.full(len(groups), policy.max_share)
-    rows, cols, vals, rhs = _with_shortfall(model, groups, codes, chosen["col"].to_numpy(),
+    rows, cols, vals, rhs = _with_shortfall(model, groups, codes, dl["col"].to_numpy()[chosen],
                                             np.ones(len(chosen)), share)
     keys = groups.assign(policy=policy.name)
     model.lp.add_constraints(f"country_cap:{policy.name}", keys, rows, cols, vals, upper=rhs)

@@ -130,7 +130,7 @@ def add_flows(model: Model) -> None:
                         ("tariff_usd_per_t", 0.0), ("credit_loss_usd_per_t", 0.0)):
         columns[name] = np.full(n * times, value)
     columns["restricted_by"] = strings("", n * times)
-    supply = pd.DataFrame(columns)
+    supply = pd.DataFrame(columns, copy=False)  # fresh arrays: kept as they are, not stacked into 2-D blocks
     model.supply = supply
     model.lp.add_variables("flow", columns_frame(supply, ["source_id", "year", "scen"]))
 
@@ -142,7 +142,8 @@ def finalise_flow_bounds(model: Model) -> None:
     model.lp.variables["flow"].upper[:] = upper.to_numpy(dtype=float)
 
 
-def delivered_cost(supply: pd.DataFrame) -> pd.Series:
-    """Delivered cost per tonne including tariffs and lost credits (USD/t)."""
+def delivered_cost(supply: pd.DataFrame | dict[str, np.ndarray]) -> pd.Series | np.ndarray:
+    """Delivered cost per tonne including tariffs and lost credits (USD/t), of a table's rows or of its columns'
+    arrays (the same operations, so the same bits)."""
     return (supply["unit_cost_usd_per_t"] * (1.0 + supply["ad_valorem"]) + supply["tariff_usd_per_t"]
             + supply["credit_loss_usd_per_t"])

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.errors import InputError, did_you_mean
+from engine.inputs import dataset_cache
 from engine.inputs.tables import (
     JV_MODES,
     ORDER,
@@ -470,10 +471,32 @@ def empty_table(name: str) -> pd.DataFrame:
 
 
 def load_dataset(folder: Path) -> Dataset:
-    """Read and validate every table in ``folder``; raise ``InputError`` naming file, line and column."""
+    """Read and validate every table in ``folder``; raise ``InputError`` naming file, line and column. A dataset
+    loaded before from the same files (byte for byte) comes from the cache (``dataset_cache``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: inputs folder not found")
+    key = dataset_cache.entry_key(folder)
+    kept = dataset_cache.read(key[0]) if key is not None else None
+    if kept is not None:
+        return _restored(folder, *kept)
+    dataset = _read_dataset(folder)
+    if key is not None:
+        dataset_cache.write(key[0], key[1], folder, dataset.tables, dataset.digest)
+    return dataset
+
+
+def _restored(folder: Path, tables: dict[str, pd.DataFrame], digest: str) -> Dataset:
+    """A Dataset of tables already in canonical order and their digest (a cached load), not sorted and hashed
+    again."""
+    dataset = object.__new__(Dataset)
+    for name, value in (("folder", folder), ("tables", tables), ("digest", digest)):
+        object.__setattr__(dataset, name, value)
+    return dataset
+
+
+def _read_dataset(folder: Path) -> Dataset:
+    """``load_dataset`` from the files."""
     problems = Problems()
     tables: dict[str, pd.DataFrame] = {}
     line_map: dict[str, Lines] = {}

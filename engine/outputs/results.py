@@ -21,9 +21,10 @@ from engine.formulation.demand import demand_row_of
 from engine.formulation.dependence import MeasureTerms, aggregate_weights, measure_terms
 from engine.formulation.model import Model
 from engine.formulation.supply import delivered_cost
-from engine.formulation.variants import SAMPLE_OWN
+from engine.inputs.ownership import group_sums
 from engine.model.finance import capital_recovery_factor
-from engine.model.joins import positions, sort_order
+from engine.model.joins import end_to_end, group_codes, positions, sort_order, strings, taken
+from engine.model.pages import ordinary_pages
 
 EPS = 1e-6  # tonnes below this (a gram) are reported as zero
 
@@ -54,32 +55,46 @@ FLOW_ATTRIBUTES = ["scen", "mineral", "year", "id", "location", "owner", "attrib
 COST_COLUMNS = ["unit_cost_usd_per_t", "ad_valorem", "tariff_usd_per_t", "credit_loss_usd_per_t"]  # delivered_cost's
 
 
+FLOW_COLUMNS = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
+                "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
+
+
 def flow_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """Deliveries with tonnes > 0 (purchases and JV output): who, where, how much, at what cost, how much
     counts as China. JV rows carry operating cost only; their capex is in ``builds`` and ``costs``.
 
     Sorted by its keys: scenario, mineral, year, kind (jv before purchase) and id, a lexsort on integer codes
-    (ids in codepoint order), so the order never depends on the order of the model's rows."""
-    frames = []
-    for block, frame in model.delivery_frames():
+    (ids in codepoint order), so the order never depends on the order of the model's rows. Assembled from the
+    columns' arrays, one frame at the end (``tests/test_table_assembly.py``: the frames pandas' selections, concat
+    and take gave, to the bit)."""
+    frames = model.delivery_frames()
+    parts: dict[str, list] = {name: [] for name in ("scen", "mineral", "year", "id", "china_attribution", "tonnes",
+                                                     "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "kind")}
+    kept = []
+    for block, frame in frames:
         tonnes = clean(x[model.block_cols(block)])
         keep = np.flatnonzero(tonnes > 0)
-        unit = delivered_cost(frame[COST_COLUMNS].take(keep)).to_numpy()  # only the rows kept: the same values
-        part = frame[FLOW_ATTRIBUTES].take(keep).rename(columns={"attribution": "china_attribution"})
+        unit = delivered_cost({name: frame[name].to_numpy()[keep] for name in COST_COLUMNS})  # the rows kept
         tonnes = tonnes[keep]
-        part.insert(3, "kind", "purchase" if block == "flow" else "jv")
-        part["tonnes"] = tonnes
-        part["unit_cost_usd_per_t"] = unit
-        part["cost_usd"] = tonnes * unit
-        part["cost_pv_usd"] = tonnes * unit * model.discount(part["year"])
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
+        for name in ("scen", "mineral", "year", "id"):
+            parts[name].append(taken(frame[name], keep))
+        parts["china_attribution"].append(taken(frame["attribution"], keep))
+        parts["kind"].append(strings("purchase" if block == "flow" else "jv", len(keep)))
+        parts["tonnes"].append(tonnes)
+        parts["unit_cost_usd_per_t"].append(unit)
+        parts["cost_usd"].append(tonnes * unit)
+        parts["cost_pv_usd"].append(tonnes * unit * model.discount(parts["year"][-1]))
+        kept.append(keep)
+    out = {name: end_to_end(values) for name, values in parts.items()}
     order = sort_order([pd.factorize(out["scen"], sort=True)[0], pd.factorize(out["mineral"], sort=True)[0],
-                        out["year"].to_numpy(), (out["kind"] == "purchase").to_numpy(),
+                        np.asarray(out["year"]), np.asarray(out["kind"]) == "purchase",
                         pd.factorize(out["id"], sort=True)[0]])
-    columns = ["scen", "mineral", "year", "kind", "id", "location", "owner", "china_attribution", "tonnes",
-               "unit_cost_usd_per_t", "cost_usd", "cost_pv_usd", "restricted_by"]
-    return out[columns].take(order).reset_index(drop=True)
+    table = {name: values.take(order) for name, values in out.items()}
+    first = np.cumsum([0] + [len(frame) for _, frame in frames[:-1]])
+    at = np.concatenate([start + keep for start, keep in zip(first, kept, strict=True)])[order]
+    for name in ("location", "owner", "restricted_by"):  # strings taken once, at their rows in the frames end to end
+        table[name] = end_to_end([frame[name] for _, frame in frames]).take(at)
+    return pd.DataFrame({name: table[name] for name in FLOW_COLUMNS})
 
 
 OWNER_COLUMNS = ["scen", "mineral", "year", "owner", "tonnes"]
@@ -94,43 +109,58 @@ def owner_table(model: Model, flows: pd.DataFrame) -> pd.DataFrame:
 
     The one table of tonnes by owner: the sourcing chart's owner panel, the report and the workbook read it
     (``flows``' ``owner`` is each delivery's largest owner alone). Sorted by its keys; rows of zero tonnes left
-    out."""
-    equity = model.equity
+    out. Each delivery is split in the equity table's order of its holdings and the sums are pandas' group sums
+    in that order (``group_sums``): the table a left merge of the flows with the equity table and a groupby give,
+    to the bit (``tests/test_table_assembly.py``)."""
     if flows.empty:
         return pd.DataFrame(columns=OWNER_COLUMNS)
-    split = flows[["scen", "mineral", "year", "id", "location", "tonnes"]].merge(
-        equity.rename(columns={"source_id": "id"}), on="id", how="left", validate="many_to_many")
-    unlisted = split["owner"].isna()  # no holdings known: the location country's (as ``equity_table`` completes)
-    split.loc[unlisted, "owner"] = split.loc[unlisted, "location"]
-    split["tonnes"] = split["tonnes"] * split["equity_share"].fillna(1.0)
-    out = split.groupby(["scen", "mineral", "year", "owner"], as_index=False, sort=True)["tonnes"].sum()
-    out["tonnes"] = clean(out["tonnes"].to_numpy())
-    return out[out["tonnes"] > 0].reset_index(drop=True)[OWNER_COLUMNS]
+    equity = model.equity
+    source, sources = pd.factorize(equity["source_id"])
+    by_source = np.argsort(source, kind="stable")  # each source's holdings together, in the table's order
+    held = np.bincount(source, minlength=len(sources))
+    at = positions(flows["id"], sources)  # the delivery's source, or -1: no holdings listed
+    first = np.where(at >= 0, (np.cumsum(held) - held)[at], 0)
+    count = np.where(at >= 0, held[at], 1)  # a delivery without listed holdings is its location's
+    row = np.repeat(np.arange(len(at)), count)
+    listed = np.repeat(at >= 0, count)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
+    holding = by_source[np.where(listed, np.repeat(first, count) + within, 0)]
+    owner_code, location_code = pd.factorize(equity["owner"], sort=True), pd.factorize(flows["location"], sort=True)
+    owners = np.unique(np.concatenate([owner_code[1].to_numpy(), location_code[1].to_numpy()]))  # codepoint order
+    owner = np.where(listed, positions(owner_code[1], owners)[owner_code[0]][holding],
+                     positions(location_code[1], owners)[location_code[0]][row])
+    tonnes = flows["tonnes"].to_numpy()[row] * np.where(listed, equity["equity_share"].to_numpy(dtype=float)[holding],
+                                                          1.0)
+    keys = [pd.factorize(flows[name], sort=True)[0][row] for name in ("scen", "mineral", "year")]
+    first_row, group = group_codes([*keys, owner])
+    sums = clean(group_sums(group, tonnes, len(first_row)))
+    kept = first_row[sums > 0]
+    return pd.DataFrame({"scen": taken(flows["scen"], row[kept]), "mineral": taken(flows["mineral"], row[kept]),
+                         "year": taken(flows["year"], row[kept]),
+                         "owner": pd.array(owners[owner[kept]], dtype=flows["owner"].dtype), "tonnes": sums[sums > 0]})
 
 
 def build_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     """JV and licence builds with capacity > 0: what, with whom, where, when, how big, what it costs; sorted by
-    its keys (option_id, year_started)."""
+    its keys (option_id, year_started). Each build's option attributes are taken at its option's position (what
+    ``map`` on the option table gives)."""
     columns = ["option_id", "mineral", "mode", "partner", "host", "partner_equity_share", "year_started",
                "capacity_tpy", "year_online", "capex_usd", "capex_annuity_usd_per_yr"]
     if model.builds.empty:
         return pd.DataFrame(columns=columns)
     b = model.builds
+    terms = _cost_terms(model)
     size = clean(x[model.block_cols("build")])
-    opts = model.jv_options.set_index("option_id")
-    fin = model.scenario.finance
-    crf = capital_recovery_factor(fin.discount_rate, fin.asset_life_years)
-    capex = size * b["option_id"].map(opts["capex_usd_per_tpy"]).to_numpy()
-    out = pd.DataFrame({
-        "option_id": b["option_id"], "mineral": b["mineral"],
-        "mode": b["option_id"].map(opts["mode"]), "partner": b["option_id"].map(opts["partner"]),
-        "host": b["option_id"].map(opts["host"]),
-        "partner_equity_share": b["option_id"].map(opts["partner_equity_share"]),
-        "year_started": b["year"], "capacity_tpy": size, "year_online": b["online"],
-        "capex_usd": capex, "capex_annuity_usd_per_yr": capex * crf,
+    rows = terms.build_order[size[terms.build_order] > 0]  # built, in (option_id, year_started) order
+    option = positions(b["option_id"], model.jv_options["option_id"])[rows]
+    capex = size[rows] * terms.capex_per_tpy[rows]
+    opts = model.jv_options
+    return pd.DataFrame({
+        "option_id": taken(b["option_id"], rows), "mineral": taken(b["mineral"], rows),
+        **{name: taken(opts[name], option) for name in ("mode", "partner", "host", "partner_equity_share")},
+        "year_started": taken(b["year"], rows), "capacity_tpy": size[rows], "year_online": taken(b["online"], rows),
+        "capex_usd": capex, "capex_annuity_usd_per_yr": capex * _crf(model),
     })
-    out = out[out["capacity_tpy"] > 0].sort_values(["option_id", "year_started"], kind="stable")
-    return out.reset_index(drop=True)[columns]
 
 
 def _same(held: tuple, current: tuple) -> bool:
@@ -257,12 +287,19 @@ def attributed_by_group(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def dependence_table(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> pd.DataFrame:
-    out = attributed_by_group(model, x)
-    ref = attributed_by_group(model, least_cost_x) if least_cost_x is not None else None
-    for column in MEASURE_COLUMNS:
-        out[f"least_cost_{column}"] = ref[column].to_numpy() if ref is not None else np.nan
-    return out[["scen", "mineral", "year", "demand_t", "supplied_t", "shortfall_t", "china_t", *MEASURE_COLUMNS,
-                *(f"least_cost_{c}" for c in MEASURE_COLUMNS)]]
+    """Per demand row: demand, supply, shortfall, attributed tonnes and the two measures of the plan, and the two
+    measures of the least-cost plan (NaN without one): ``attributed_by_group``'s columns side by side."""
+    m = measures(model, x)
+    ref = measures(model, least_cost_x) if least_cost_x is not None else None
+    nan = np.full(len(model.demand), np.nan)
+    d = model.demand
+    return pd.DataFrame({
+        **{name: taken(d[name], None) for name in ("scen", "mineral", "year", "demand_t")},
+        "supplied_t": m.supplied_t, "shortfall_t": m.shortfall_t, "china_t": m.china_t,
+        "china_exposure_pct": m.exposure_pct, "china_share_of_supply_pct": m.share_of_supply_pct,
+        "least_cost_china_exposure_pct": ref.exposure_pct if ref is not None else nan,
+        "least_cost_china_share_of_supply_pct": ref.share_of_supply_pct if ref is not None else nan,
+    })
 
 
 @dataclass
@@ -365,12 +402,13 @@ def _present(terms: _CostTerms, groups: int) -> dict[str, np.ndarray]:
     """Per component of the delivery blocks and the stockpile, the demand rows it has terms on (whatever the
     solution: jv_capex, whose terms are the builds above zero, is found per solution)."""
     present: dict[str, np.ndarray] = {}
-    parts = [(component, rows) for _block, _cols, rows, units in terms.blocks for component in units]
+    parts = [(list(units), rows) for _block, _cols, rows, units in terms.blocks]
     if terms.stock_rows is not None:
-        parts.append(("stockpile_holding", terms.stock_rows))
-    for component, rows in parts:
-        present[component] = present.get(component, np.zeros(groups, bool)) | (
-            np.bincount(rows, minlength=groups) > 0)
+        parts.append((["stockpile_holding"], terms.stock_rows))
+    for components, rows in parts:
+        has = np.bincount(rows, minlength=groups) > 0  # once per block: every component of it has the same rows
+        for component in components:
+            present[component] = present.get(component, np.zeros(groups, bool)) | has
     return present
 
 
@@ -396,6 +434,8 @@ def share_terms(model: Model, like: Model) -> None:
     builds, stockpile and demand keys, one scenario of probability 1; only the columns ``variants.SAMPLE_OWN``
     names are the sample's own, every other column is ``like``'s), exactly what ``_cost_terms`` and
     ``_share_terms`` would build. Only those columns of ``model`` are read."""
+    from engine.formulation.variants import SAMPLE_OWN  # samples only: kept off a solve's imports (1.5 ms)
+
     terms = _cost_terms(like)
     frames = dict(model.delivery_frames())
     blocks, unit_columns = [], {}
@@ -455,12 +495,20 @@ def cost_components(model: Model, x: np.ndarray, builds: pd.DataFrame | None = N
     solution's ``build_table`` already; the annuities come from ``x`` either way.
     """
     sums, present = _component_sums(model, x)
-    keys = model.demand[["scen", "mineral", "year"]]
-    frames = [keys[present[c]].assign(component=c, usd=sums[c][present[c]]) for c in sums]
-    long = pd.concat(frames, ignore_index=True).sort_values(["scen", "mineral", "year", "component"],
-                                                            kind="stable").reset_index(drop=True)
-    long["pv_usd"] = long["usd"] * model.discount(long["year"])
-    return long
+    names = sorted(sums)
+    parts = [(np.flatnonzero(present[c]), names.index(c), sums[c]) for c in sums]
+    row = np.concatenate([rows for rows, _, _ in parts])
+    component = np.concatenate([np.full(len(rows), code) for rows, code, _ in parts])
+    usd = np.concatenate([values[rows] for rows, _, values in parts])
+    rank = np.empty(len(model.demand), dtype=np.int64)
+    rank[_cost_terms(model).group_order] = np.arange(len(model.demand))  # the row's place by (scen, mineral, year)
+    order = np.argsort(rank[row] * len(names) + component, kind="stable")
+    row, usd = row[order], usd[order]
+    d = model.demand
+    year = taken(d["year"], row)
+    return pd.DataFrame({"scen": taken(d["scen"], row), "mineral": taken(d["mineral"], row), "year": year,
+                         "component": pd.array(np.array(names, dtype=object)[component[order]], dtype="str"),
+                         "usd": usd, "pv_usd": usd * model.discount(year)})
 
 
 def unmet_value(model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -515,11 +563,9 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
     if sp.empty:
         return pd.DataFrame(columns=["scen", "mineral", "year", "put_t", "draw_t", "stock_t", "put_attributed_t",
                                      "draw_attributed_t", "stock_attributed_t"])
-    put = pd.Series(clean(x[model.block_cols("stock_put")]),
-                    index=pd.MultiIndex.from_frame(model.lp.variables["stock_put"].keys))
     return pd.DataFrame({
         "scen": sp["scen"], "mineral": sp["mineral"], "year": sp["year"],
-        "put_t": put.reindex(pd.MultiIndex.from_frame(sp[["mineral", "year"]])).to_numpy(),
+        "put_t": clean(x[model.block_cols("stock_put")])[sp["put_index"].to_numpy()],  # the row's (mineral, year)
         "draw_t": clean(x[model.block_cols("stock_draw")]), "stock_t": clean(x[model.block_cols("stock_level")]),
         "put_attributed_t": clean(x[model.block_cols("stock_put_attr")]),
         "draw_attributed_t": clean(x[model.block_cols("stock_draw_attr")]),
@@ -528,7 +574,12 @@ def stockpile_table(model: Model, x: np.ndarray) -> pd.DataFrame:
 
 
 def make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None = None) -> Tables:
-    """All result tables of a solution."""
+    """All result tables of a solution (numpy's arrays on ordinary pages meanwhile: ``engine.model.pages``)."""
+    with ordinary_pages():
+        return _make_tables(model, x, least_cost_x)
+
+
+def _make_tables(model: Model, x: np.ndarray, least_cost_x: np.ndarray | None) -> Tables:
     flows = flow_table(model, x)
     extra = {"owners": owner_table(model, flows), "builds": build_table(model, x)}
     if len(model.stockpile):
