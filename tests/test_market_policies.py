@@ -419,3 +419,21 @@ def test_a_ban_to_every_destination_leaves_china_only_its_own_market():
         assert chinese.loc[chinese["region"] == "USA", "tonnes"].sum() == 0.0
         abroad = chinese.loc[~chinese["region"].isin(["CHN", "USA"]), "tonnes"].sum()
         assert abroad == others if others is not None else abroad > 0
+
+
+@pytest.mark.parametrize("name", ["market_goal", "market_policies", "market_ban_all"])
+def test_a_policy_binds_exactly_when_the_whole_plan_gains_without_it(name: str):
+    """'binds' is the whole plan's answer: the world's surplus rises without the policy. A policy that binds only
+    at the vertex (a closed route priced above its cost by a degenerate dual, as the 2025 Ga/Ge ban under the goal
+    at theta = 0) is reported slack, and then no region's welfare changes without it."""
+    result = solve_market(load_scenario(name))
+    status, effects = result.policies, result.policy_effects
+    noise = 1e-10 * abs(result.solution.objective_pv_usd)
+    for row in status[status["binds"].notna()].to_dict("records"):
+        assert row["binds"] == (row["surplus_gain_pv_usd"] > noise), row["policy"]
+        if not row["binds"]:
+            welfare = effects.loc[effects["policy"] == row["policy"], "welfare_change_pv_usd"]
+            assert (welfare.abs() < 1e4).all(), row["policy"]
+    if name == "market_goal":  # the goal already keeps China's gallium and germanium out at theta = 0
+        ban = status.set_index("policy").loc["china_ga_ge_ban_2025"]
+        assert ban["binds_at_vertex"] and not ban["binds"]

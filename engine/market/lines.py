@@ -32,7 +32,12 @@ def _status(row: dict) -> str:
         value = f"USD {row['shadow_price_max']:,.0f}{unit.removeprefix('USD')}"
         parts.append(f"{row['binding_rows']} of {row['rows']} rows bind" + (f" (up to {value})"
                                                                                if row["binding_rows"] else ""))
-    return ("binds: " if row["binds"] else "slack: ") + "; ".join(parts)
+    if not row["binds"] and row["binds_at_vertex"]:
+        return ("slack: removing it changes nothing in the whole plan, though at this vertex " + "; ".join(parts)
+                + " (a degenerate point: another constraint holds the same tonnes back)")
+    gain = row.get("surplus_gain_pv_usd")
+    won = f"; without it the world gains {usd(gain)} of surplus" if row["binds"] and gain == gain and gain else ""
+    return ("binds: " if row["binds"] else "slack: ") + "; ".join(parts) + won
 
 
 def policy_lines(status: pd.DataFrame, effects: pd.DataFrame, regions: list[str],
@@ -45,23 +50,28 @@ def policy_lines(status: pd.DataFrame, effects: pd.DataFrame, regions: list[str]
                  "policy's years; t consumed: change over those years; t re-sourced: tonnes that changed origin "
                  "country; welfare: present value, USD)"]
     head = f"    {'':<22}" + "".join(f"{r:>10}" for r in regions)
+    zero = {"+0.0%", "-0.0%", "n/a", "0", _money(0.0)}
     for row in status.to_dict("records"):
         lines.append(f"  {row['policy']} ({row['type']} on {row['regions'].replace(' ', ', ')}): {_status(row)}")
         mine = effects[effects["policy"] == row["policy"]]
         if mine.empty:
             continue
-        lines.append(head)
+        table: list[tuple[str, list[str]]] = []
         for m, g in mine.groupby("mineral", sort=True):
             g = g.set_index("region")
             pct = [g["price_change_pct"].get(r, np.nan) for r in regions]
-            moved = [g["consumed_change_t"].get(r, 0.0) for r in regions]
-            lines.append(f"    {mineral(m) + ' price':<22}" + "".join(
-                f"{'n/a' if v != v else f'{v:+.1f}%':>10}" for v in pct))
-            lines.append(f"    {mineral(m) + ' t consumed':<22}" + "".join(f"{signed_tonnes(v):>10}" for v in moved))
-            resourced = [g["resourced_t"].get(r, 0.0) for r in regions]
-            lines.append(f"    {mineral(m) + ' t re-sourced':<22}" + "".join(f"{tonnes(v):>10}" for v in resourced))
+            table.append((mineral(m) + " price", ["n/a" if v != v else f"{v:+.1f}%" for v in pct]))
+            table.append((mineral(m) + " t consumed",
+                          [signed_tonnes(g["consumed_change_t"].get(r, 0.0)) for r in regions]))
+            table.append((mineral(m) + " t re-sourced", [tonnes(g["resourced_t"].get(r, 0.0)) for r in regions]))
         welfare = mine.drop_duplicates("region").set_index("region")["welfare_change_pv_usd"]
-        lines.append(f"    {'welfare':<22}" + "".join(f"{_money(welfare.get(r, 0.0)):>10}" for r in regions))
+        table.append(("welfare", [_money(welfare.get(r, 0.0)) for r in regions]))
+        if all(cell.strip() in zero for _, cells in table for cell in cells):
+            lines.append(f"    no region's prices, consumption, sourcing or welfare change without it "
+                         f"({', '.join(sorted(mine['mineral'].map(mineral).unique()))})")
+            continue
+        lines.append(head)
+        lines += [f"    {label:<22}" + "".join(f"{cell:>10}" for cell in cells) for label, cells in table]
     return lines
 
 

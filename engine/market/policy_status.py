@@ -9,6 +9,12 @@
   route would add to total surplus. A route two policies close counts for both;
 - a tariff or lost credit is a cost, not a constraint: the tonnes it charges are reported.
 
+Duals hold at one vertex: where the point is degenerate (a goal that also keeps China's tonnes out, a ban beside
+another ban) a closed route can price above its cost although removing the policy changes nothing. So ``binds``
+is the whole plan's answer, as for today's model: a constraint binds when removing it raises the world's total
+surplus beyond noise (``surplus_gain_pv_usd``, from ``policy_effects``); ``binds_at_vertex`` keeps the duals'
+answer beside it.
+
 **What it does** (``policy_effects``: a whole-plan difference, not a dual, as for today's model): the same model
 re-solved warm without the policy (its bounds restored, its cost taken off, its rows freed; every other policy and
 the goal's θ kept), and per mineral it covers and region: the mean price over the policy's years with and without
@@ -41,8 +47,9 @@ def _rows_of(lp: MarketLP, name: str, kind: str) -> np.ndarray:
     return np.flatnonzero(mine)
 
 
-def policy_status(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
-    """``policies.csv``: per policy, its regions, how it acts, its rows and routes and whether they bind."""
+def policy_status(lp: MarketLP, sol: MarketSolution, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``policies.csv``: per policy, its regions, how it acts, its rows and routes and whether they bind (with
+    ``effects``, ``policy_effects``'s table: by the whole plan, module docstring; without, by the duals)."""
     fx = lp.effects
     out = []
     at_bound = sol.x >= lp.flows["upper_t"].to_numpy() - AT_BOUND_T
@@ -61,12 +68,21 @@ def policy_status(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
                     else "", "routes_closed": len(closed), "routes_binding": len(binding),
                     "route_value_max_usd_per_t": float(-sol.reduced[binding].min(initial=0.0)) if len(binding) else 0.0,
                     "charged_t": float(sol.x[charged].sum()),
-                    "binds": bool(len(binding) or (shadow > ACTIVE_TOL).any()) if (len(rows) or len(closed))
+                    "binds_at_vertex": bool(len(binding) or (shadow > ACTIVE_TOL).any()) if (len(rows) or len(closed))
                     else None})
     columns = ["policy", "type", "regions", "acts_by", "rows", "binding_rows", "shadow_price_max",
                "shadow_price_unit", "routes_closed", "routes_binding", "route_value_max_usd_per_t", "charged_t",
-               "binds"]
-    return pd.DataFrame(out, columns=columns)
+               "binds_at_vertex", "surplus_gain_pv_usd", "binds"]
+    table = pd.DataFrame(out, columns=[c for c in columns if c not in ("surplus_gain_pv_usd", "binds")])
+    gain = pd.Series(dtype=float) if effects is None or effects.empty else \
+        effects.drop_duplicates("policy").set_index("policy")["surplus_gain_pv_usd"]
+    table["surplus_gain_pv_usd"] = table["policy"].map(gain).astype(float)
+    noise = SAME_OBJECTIVE * max(1.0, abs(sol.objective_pv_usd))
+    whole = table["surplus_gain_pv_usd"].to_numpy() > noise
+    known = table["surplus_gain_pv_usd"].notna().to_numpy()
+    table["binds"] = [None if v is None else (bool(w) if k else v)
+                      for v, w, k in zip(table["binds_at_vertex"], whole, known, strict=True)]
+    return table[columns]
 
 
 def _constraint_only(lp: MarketLP, name: str) -> bool:
@@ -122,6 +138,7 @@ def policy_effects(solver: MarketSolver, account: WelfareAccount, sol: MarketSol
     frames = []
     for policy in loaded.scenario.policies:
         without = solve_without(solver, policy.name)
+        gain = round(sol.objective_pv_usd - without.objective_pv_usd, 6) + 0.0  # the world's surplus without it
         if _constraint_only(lp, policy.name) and without.objective_pv_usd >= sol.objective_pv_usd - \
                 SAME_OBJECTIVE * max(1.0, abs(sol.objective_pv_usd)):
             without = sol  # no better without it: the point with it is optimal without it too (an alternative
@@ -148,10 +165,12 @@ def policy_effects(solver: MarketSolver, account: WelfareAccount, sol: MarketSol
         grouped["resourced_t"] = moved.reindex(pd.MultiIndex.from_frame(grouped[["mineral", "region"]])).fillna(
             0.0).to_numpy()
         grouped["welfare_change_pv_usd"] = grouped["region"].map(welfare_with - change).to_numpy(dtype=float)
+        grouped["surplus_gain_pv_usd"] = gain
         grouped.insert(0, "policy", policy.name)
         frames.append(grouped)
     columns = ["policy", "mineral", "region", "price_with_usd_per_t", "price_without_usd_per_t", "price_change_pct",
-               "consumed_with_t", "consumed_without_t", "consumed_change_t", "resourced_t", "welfare_change_pv_usd"]
+               "consumed_with_t", "consumed_without_t", "consumed_change_t", "resourced_t", "welfare_change_pv_usd",
+               "surplus_gain_pv_usd"]
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True)[columns]

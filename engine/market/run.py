@@ -154,11 +154,12 @@ def solve_market(loaded: LoadedScenario, *, capacity_basis: CapacityBasis = "ful
     prices = price_table(lp, sol)
     if goal is not None:
         prices["price_uncapped_usd_per_t"] = np.round(goal.uncapped.price, 6) + 0.0
+    effects = policy_effects(solver, account, sol, loaded)
     result = MarketResult(loaded=loaded, market=market, lp=lp, solution=sol, prices=prices,
                           welfare=welfare_table(lp, sol, market, loaded.dataset.ownership),
                           flows=flows.reset_index(drop=True), seconds=0.0, goal=goal, solver=solver,
                           account=account,
-                          policies=policy_status(lp, sol), policy_effects=policy_effects(solver, account, sol, loaded),
+                          policies=policy_status(lp, sol, effects), policy_effects=effects,
                           builds=build_table(lp.jv, sol.build, lp.flows, sol.x))
     result.seconds = time.perf_counter() - start
     result.summary = market_summary(result)
