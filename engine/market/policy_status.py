@@ -41,18 +41,29 @@ def _rows_of(lp: MarketLP, name: str, kind: str) -> np.ndarray:
     return np.flatnonzero(mine)
 
 
-def policy_status(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
-    """``policies.csv``: per policy, its regions, how it acts, its rows and routes and whether they bind."""
+def policy_status(lp: MarketLP, sol: MarketSolution, mineral: str | None = None,
+                  year: int | None = None) -> pd.DataFrame:
+    """``policies.csv``: per policy, its regions, how it acts, its rows and routes and whether they bind; with
+    ``mineral`` and ``year``, the same figures over that mineral-year's rows and routes only (``critmin
+    explain``)."""
     fx = lp.effects
     out = []
     at_bound = sol.x >= lp.flows["upper_t"].to_numpy() - AT_BOUND_T
+    in_rows = np.ones(len(lp.rows), dtype=bool)
+    in_flows = np.ones(lp.n_flows, dtype=bool)
+    if mineral is not None:
+        in_rows = (lp.rows["mineral"] == mineral).to_numpy() & (lp.rows["year"] == year).to_numpy()
+        in_flows = (lp.flows["mineral"] == mineral).to_numpy() & (lp.flows["year"] == year).to_numpy()
     for name, kind, regions in lp.policies[["policy", "type", "regions"]].itertuples(index=False):
         rows = _rows_of(lp, name, kind)
+        rows = rows[in_rows[rows]]
         shadow = sol.shadow[rows]
         closed = fx.closed.get(name, np.zeros(0, np.int64)) if fx is not None else np.zeros(0, np.int64)
+        closed = closed[in_flows[closed]]
         lost = -sol.reduced[closed]
         binding = closed[at_bound[closed] & (lost > ACTIVE_TOL)]
         charged = fx.charged.get(name, np.zeros(0, np.int64)) if fx is not None else np.zeros(0, np.int64)
+        charged = charged[in_flows[charged]]
         acts = [w for w, on in (("bounds", len(closed)), ("rows", len(rows)), ("cost", len(charged))) if on]
         units = lp.rows["unit"].to_numpy()[rows]
         out.append({"policy": name, "type": kind, "regions": regions, "acts_by": " and ".join(acts) or "nothing",

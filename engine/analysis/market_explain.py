@@ -1,0 +1,439 @@
+"""``critmin explain`` of a market scenario: the buyer region's price and supply, mineral-year by mineral-year.
+
+The equilibrium is ``solve_market``'s (the point ``critmin solve`` reports), and every figure is read from the
+tables ``solve`` writes or from the market functions that make them, so each is the number ``solve`` writes:
+
+1. **The price and what sets it** (``prices.csv``): the price, the interval it holds over and what sets each end
+   (``low_set_by``, ``high_set_by``). A plant at an end is named with its delivered cost to the buyer region, taken
+   apart (``route_parts``); a demand step with its willingness to pay and the reference tonnes the region leaves
+   unconsumed at that price (``engine.market.goal.buyer_measures``); a binding row (the goal's certificate, a
+   policy row, an offtake row) through what it adds to the plant's cost.
+2. **Where the tonnes come from** (``market_flows.csv``): the region's deliveries by plant, with its location
+   country, largest owner and China attribution; then every plant cheaper than the price that the region does not
+   buy more from, and why. By complementary slackness a route below its bound satisfies price ≤ delivered cost +
+   the plant's rent + certificate + the rows' charges, so a cheaper route is either at its bound (a policy closed
+   it: named), or its plant is full (the regions that take its output named, with their prices: the rent is what
+   they pay over its cost), or a row holds it (an export quota or offtake at its bound, the goal's or a share
+   rule's charge), or it is a JV option not built by then.
+3. **The policies that bind that mineral-year** (``policy_status`` over the mineral-year's rows and routes, the
+   same definition as ``policies.csv``), and what each does (``policy_effects.csv``: prices with and without it,
+   over its years; each region's welfare change over the horizon).
+4. **The certificate price** of the goal (``certificates.csv``): λ, the charge on a China tonne and the credit on
+   the others, or that the goal is slack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.inputs.names import Names
+from engine.inputs.scenario import LoadedScenario
+from engine.market.goal import buyer_measures, flow_certificate
+from engine.market.policy_status import policy_status
+from engine.market.rents import flow_row_rents, in_tight_row
+from engine.market.run import MarketResult, signed_money, solve_market
+from engine.outputs.display import tonnes
+
+TOL_T = 1e-6  # tonnes: a flow or a spare capacity below this is none
+TOL_USD = 1e-6  # USD/t: a price this close to an end of its interval sits at that end
+SHOWN = 5  # plants listed among those the buyer does not buy more from
+
+
+@dataclass
+class RouteCost:
+    """What a tonne of one plant costs the buyer region, and what it must earn (USD/t, the year's money): the
+    delivered cost (production + trade + tariff + lost credit), the goal's certificate, each policy row's charge,
+    the plant's capacity rent and what the route would earn beyond its bound; the parts add up to the price for a
+    route that delivers below its bound."""
+
+    source_id: str
+    facility: str
+    location: str
+    owner: str
+    attribution: float
+    tonnes: float
+    production: float
+    trade: float
+    tariff: float
+    credit_loss: float
+    delivered: float
+    certificate: float
+    row_charges: dict[str, float]
+    rent: float
+    beyond_bound: float
+    capacity_t: float
+    bound_t: float
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PriceEnd:
+    """One end of the price interval: its value and what sets it (``prices.csv``'s label, in words)."""
+
+    value: float | None
+    set_by: str
+    kind: str  # "plant", "demand step" or "" (nothing bounds the price from this side)
+    words: str
+
+
+@dataclass
+class MarketYearStory:
+    """The explanation for one mineral-year of the buyer region."""
+
+    mineral: str
+    year: int
+    region: str
+    price_usd_per_t: float
+    low: PriceEnd
+    high: PriceEnd
+    set_by: str  # "low", "high", "both" or "inside"
+    consumed_t: float
+    reference_t: float
+    unconsumed_t: float
+    sources: list[RouteCost]
+    passed_over: list[RouteCost]
+    passed_over_more: int
+    policies: list[dict]
+    certificate: dict | None
+
+
+@dataclass
+class MarketExplanation:
+    scenario: str
+    region: str
+    stories: list[MarketYearStory]
+    names: dict[str, str] = field(default_factory=dict)
+    goal: bool = False
+
+
+def _facilities(result: MarketResult) -> dict[str, str]:
+    """A plant by its facility's name up to its first qualifier, a JV option by its words, else its id."""
+    words = Names(result.loaded.dataset.folder)
+    capacity = result.loaded.dataset.capacity
+    out: dict[str, str] = {}
+    if "facility" in capacity:
+        for sid, name in zip(capacity["source_id"], capacity["facility"], strict=True):
+            if isinstance(name, str) and name.strip():
+                out[sid] = re.split(r" \(|;|,", name)[0].strip()
+    if result.lp.jv is not None:
+        for option in result.lp.jv.options["option_id"]:
+            out[option] = words.option(option)
+    return out
+
+
+class _Routes:
+    """Every flow's cost parts and state at the reported point, made once."""
+
+    def __init__(self, result: MarketResult) -> None:
+        lp, sol = result.lp, result.solution
+        self.lp, self.sol = lp, sol
+        self.certificate = flow_certificate(lp, sol)
+        self.capacity = lp.plant_capacity(sol.build)
+        self.used = np.bincount(lp.flows["plant"].to_numpy(), weights=sol.x, minlength=len(lp.plants))
+        self.tight = in_tight_row(lp, sol)
+        self.row_total = flow_row_rents(lp, sol)
+        self.by_column = lp.rows_on_flows.tocsc() if len(lp.rows) else None
+        fx = lp.effects
+        self.closed = {} if fx is None else dict(fx.closed)
+        kinds = dict(zip(lp.policies["policy"], lp.policies["type"], strict=True))
+        self.kinds = kinds
+        self.facility = _facilities(result)
+
+    def charges(self, f: int) -> dict[str, float]:
+        """Each policy or JV row's charge μ·A on flow ``f`` (USD/t), by the row's policy (an offtake row: its option)."""
+        if self.by_column is None:
+            return {}
+        column = self.by_column[:, f]
+        out: dict[str, float] = {}
+        for i, a in zip(column.indices, column.data, strict=True):
+            value = float(self.sol.shadow[i] * a)
+            if abs(value) > TOL_USD:
+                key = str(self.lp.rows["policy"].iat[i])
+                family = str(self.lp.rows["family"].iat[i])
+                label = f"offtake of {key}" if family == "offtake" else key
+                out[label] = out.get(label, 0.0) + value
+        return out
+
+    def route(self, f: int) -> RouteCost:
+        flows, sol = self.lp.flows, self.sol
+        plant = int(flows["plant"].iat[f])
+        bound = float(flows["upper_t"].iat[f])
+        at_bound = sol.x[f] >= bound - TOL_T
+        owner = flows["owner"].iat[f]
+        return RouteCost(
+            source_id=str(flows["source_id"].iat[f]), facility=self.facility.get(flows["source_id"].iat[f], ""),
+            location=str(flows["location"].iat[f]), owner="" if pd.isna(owner) else str(owner),
+            attribution=float(flows["attribution"].iat[f]), tonnes=float(sol.x[f]),
+            production=float(flows["unit_cost_usd_per_t"].iat[f]), trade=float(flows["trade_cost_usd_per_t"].iat[f]),
+            tariff=float(flows["tariff_usd_per_t"].iat[f]), credit_loss=float(flows["credit_loss_usd_per_t"].iat[f]),
+            delivered=float(flows["delivered_cost_usd_per_t"].iat[f]), certificate=float(self.certificate[f]),
+            row_charges=self.charges(f), rent=float(sol.rent[plant]),
+            beyond_bound=float(max(0.0, -sol.reduced[f])) if at_bound else 0.0,
+            capacity_t=float(self.capacity[plant]), bound_t=bound)
+
+    def why_not_more(self, f: int, route: RouteCost, prices: pd.Series, region_words) -> list[str]:
+        """Why the buyer does not take more of route ``f`` (module docstring, part 2)."""
+        lp, sol, flows = self.lp, self.sol, self.lp.flows
+        plant = int(flows["plant"].iat[f])
+        reasons = []
+        reach = float(flows["reach_t"].iat[f])
+        if sol.x[f] >= route.bound_t - TOL_T and route.bound_t < reach - TOL_T:
+            names = [p for p, cols in self.closed.items() if f in set(cols.tolist())]
+            by = ", ".join(f"'{p}' ({self.kinds.get(p, '')})" for p in names) or "a policy"
+            left = f"; {tonnes(route.bound_t)} t allowed" if route.bound_t > TOL_T else ""
+            reasons.append(f"closed to {lp.buyer_region} by {by}{left}")
+        if flows["kind"].iat[f] == "jv" and self.capacity[plant] <= TOL_T:
+            reasons.append("a JV option not built (or not online) by then")
+        elif self.used[plant] >= self.capacity[plant] - TOL_T and self.capacity[plant] > TOL_T:
+            here = np.flatnonzero((flows["plant"].to_numpy() == plant) & (sol.x > TOL_T))
+            takers = [(str(flows["region"].iat[g]), float(sol.x[g])) for g in here
+                      if flows["region"].iat[g] != lp.buyer_region]
+            takers.sort(key=lambda t: (-t[1], t[0]))
+            taken = "; ".join(f"{region_words(r)} {tonnes(t)} t at its price {prices.get(r, np.nan):,.0f}"
+                              for r, t in takers)
+            reasons.append(f"full ({tonnes(self.capacity[plant])} t"
+                           + (f"; taken by {taken}" if taken else "") + f"): its rent {route.rent:,.0f} USD/t is "
+                           f"what its buyers pay over its cost")
+        if self.tight[f]:
+            reasons.append("in an export quota or offtake row at its bound")
+        if route.certificate > TOL_USD:
+            reasons.append(f"the goal's certificate charges it {route.certificate:,.0f} USD/t")
+        for name, value in route.row_charges.items():
+            if value > TOL_USD and not self.tight[f]:
+                reasons.append(f"'{name}' charges it {value:,.0f} USD/t")
+        return reasons
+
+
+def _end(value: float, label: str, routes: _Routes, buyer_flows: pd.DataFrame, story: dict, names: Names,
+         low: bool) -> PriceEnd:
+    """One end of the interval, in words."""
+    if not isinstance(label, str) or not label or value != value:
+        return PriceEnd(None, "", "", "nothing bounds the price from above" if not low else "nothing bounds it below")
+    if label.startswith("demand step "):
+        if low:
+            words = (f"{label} (willingness to pay {value:,.0f} USD/t) is not fully served: at a lower price the "
+                     f"region would consume more")
+        else:
+            words = f"{label} (willingness to pay {value:,.0f} USD/t) is served: at a higher price it would go"
+        if story["unconsumed_t"] > TOL_T:
+            words += (f"; the region goes short at that willingness to pay, leaving {tonnes(story['unconsumed_t'])} t "
+                      f"of its reference {tonnes(story['reference_t'])} t unconsumed")
+        return PriceEnd(float(value), label, "demand step", words)
+    source = label.removeprefix("supply ")
+    at = buyer_flows.index[buyer_flows["source_id"] == source]
+    if not len(at):
+        return PriceEnd(float(value), label, "plant", f"{source} at {value:,.0f} USD/t")
+    route = routes.route(int(at[0]))
+    what = "delivers to the region at that cost" if low else "has spare capacity for the region at that cost"
+    return PriceEnd(float(value), label, "plant", f"{_plant_words(route, names)} {what}: {_cost_words(route)}")
+
+
+def _plant_words(route: RouteCost, names: Names) -> str:
+    owner = f", owned by {names.country(route.owner)}" if route.owner and route.owner != route.location else ""
+    facility = route.facility if route.facility and route.facility != route.source_id else ""
+    return (f"{route.source_id}" + (f" ({facility})" if facility else "") + f" in {names.country(route.location)}"
+            + owner)
+
+
+def _cost_words(route: RouteCost) -> str:
+    """'production 900,000 + trade 10,000 = 910,000 USD/t' with every non-zero part of what the route must earn."""
+    parts = [("production", route.production), ("trade", route.trade), ("tariff", route.tariff),
+             ("lost credit", route.credit_loss), ("certificate", route.certificate),
+             *((f"'{k}'", v) for k, v in route.row_charges.items())]
+    shown = [f"{'- ' if v < 0 else '+ '}{label} {abs(v):,.0f}" for label, v in parts
+             if abs(v) > TOL_USD or label == "production"]
+    total = route.delivered + route.certificate + sum(route.row_charges.values())
+    return " ".join(shown).removeprefix("+ ") + f" = {total:,.0f} USD/t"
+
+
+def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[MarketYearStory]:
+    lp, sol = result.lp, result.solution
+    buyer = lp.buyer_region
+    names = Names(result.loaded.dataset.folder)
+    routes = _Routes(result)
+    measures = buyer_measures(lp, sol).set_index(["mineral", "year"])
+    prices = result.prices.set_index(["region", "mineral", "year"])
+    certificates = result.goal.certificates.set_index(["mineral", "year"]) if result.goal is not None else None
+    effects = result.policy_effects
+    out = []
+    for mineral, year in wanted:
+        p = prices.loc[(buyer, mineral, year)]
+        m = measures.loc[(mineral, year)]
+        consumed, reference = float(m["supplied_t"]), float(m["reference_t"])
+        story = {"unconsumed_t": max(0.0, reference - consumed), "reference_t": reference}
+        here = np.flatnonzero((lp.flows["mineral"] == mineral).to_numpy() & (lp.flows["year"] == year).to_numpy()
+                              & (lp.flows["region"] == buyer).to_numpy())
+        buyer_flows = lp.flows.iloc[here]
+        region_prices = result.prices[(result.prices["mineral"] == mineral) & (result.prices["year"] == year)]
+        region_prices = region_prices.set_index("region")["price_usd_per_t"]
+        low = _end(float(p["price_low_usd_per_t"]), p["low_set_by"], routes, buyer_flows, story, names, True)
+        high = _end(float(p["price_high_usd_per_t"]), p["high_set_by"], routes, buyer_flows, story, names, False)
+        price = float(p["price_usd_per_t"])
+        at_low = low.value is not None and abs(price - low.value) <= TOL_USD * max(1.0, abs(price))
+        at_high = high.value is not None and abs(price - high.value) <= TOL_USD * max(1.0, abs(price))
+        set_by = "both" if at_low and at_high else "low" if at_low else "high" if at_high else "inside"
+        delivering = [int(f) for f in here if sol.x[f] > TOL_T]
+        sources = sorted((routes.route(f) for f in delivering), key=lambda r: (-r.tonnes, r.source_id))
+        cheaper = [int(f) for f in here if lp.flows["delivered_cost_usd_per_t"].iat[f] < price - TOL_USD
+                   and sol.x[f] < lp.flows["reach_t"].iat[f] - TOL_T]
+        cheaper.sort(key=lambda f: (lp.flows["delivered_cost_usd_per_t"].iat[f], lp.flows["source_id"].iat[f]))
+        passed = []
+        for f in cheaper[:SHOWN]:
+            route = routes.route(f)
+            route.reasons = routes.why_not_more(f, route, region_prices, names.country)
+            passed.append(route)
+        out.append(MarketYearStory(
+            mineral=mineral, year=year, region=buyer, price_usd_per_t=price, low=low, high=high, set_by=set_by,
+            consumed_t=consumed, reference_t=reference, unconsumed_t=story["unconsumed_t"], sources=sources,
+            passed_over=passed, passed_over_more=max(0, len(cheaper) - SHOWN),
+            policies=_policies(result, mineral, year, effects),
+            certificate=_certificate(certificates, mineral, year, result)))
+    return out
+
+
+def _policies(result: MarketResult, mineral: str, year: int, effects: pd.DataFrame) -> list[dict]:
+    """The policies acting in this mineral-year (``policy_status`` over its rows and routes) and, per policy, its
+    rows of ``policy_effects.csv`` for this mineral."""
+    status = policy_status(result.lp, result.solution, mineral, year)
+    out = []
+    for row in status.to_dict("records"):
+        acting = row["rows"] or row["routes_closed"] or row["charged_t"] > TOL_T
+        if not acting:
+            continue
+        mine = effects[(effects["policy"] == row["policy"]) & (effects["mineral"] == mineral)]
+        row["effects"] = mine.drop(columns=["policy", "mineral"]).to_dict("records")
+        row["binds"] = None if row["binds"] is None else bool(row["binds"])
+        out.append(row)
+    return out
+
+
+def _certificate(certificates: pd.DataFrame | None, mineral: str, year: int, result: MarketResult) -> dict | None:
+    if certificates is None:
+        return None
+    row = certificates.loc[(mineral, year)]
+    return {"theta": float(row["theta"]), "certificate_price_usd_per_t": float(row["certificate_price_usd_per_t"]),
+            "charge_attributed_usd_per_t": float(row["charge_attributed_usd_per_t"]),
+            "credit_unattributed_usd_per_t": float(row["credit_unattributed_usd_per_t"]),
+            "binding": bool(row["binding"]), "net_revenue_usd": float(row["net_revenue_usd"]),
+            "share_of_supply_pct": float(row["share_of_supply_pct"])}
+
+
+def explain_market(loaded: LoadedScenario, *, minerals: list[str] | None = None,
+                   years: list[int] | None = None) -> MarketExplanation:
+    """Solve the market scenario as ``critmin solve`` does and explain the buyer region's mineral-years: ``minerals``
+    in every year, ``years`` for every mineral, both: their crossing; neither: the first year, every mineral."""
+    result = solve_market(loaded)
+    return explain_result(result, minerals=minerals, years=years)
+
+
+def explain_result(result: MarketResult, *, minerals: list[str] | None = None,
+                   years: list[int] | None = None) -> MarketExplanation:
+    """``explain_market`` of an equilibrium already solved."""
+    scenario = result.loaded.scenario
+    chosen_minerals = list(minerals) if minerals else sorted(result.lp.balances["mineral"].unique())
+    chosen_years = list(years) if years else ([scenario.years[0]] if not minerals else list(scenario.years))
+    wanted = [(m, int(y)) for m in chosen_minerals for y in sorted(set(chosen_years))]
+    names = Names(result.loaded.dataset.folder)
+    return MarketExplanation(result.loaded.name, result.lp.buyer_region, _stories(result, wanted),
+                             names={m: names.mineral(m) for m in chosen_minerals}, goal=result.goal is not None)
+
+
+# ----------------------------------------------------------------------------------------------- words
+def _source_line(r: RouteCost, share: float, names: Names) -> str:
+    attributed = f"China-attributed {r.attribution:.0%}"
+    return (f"  - {_plant_words(r, names)}: {tonnes(r.tonnes)} t ({share:.0%}); {attributed}; costs the region "
+            f"{_cost_words(r)}" + (f" + rent {r.rent:,.0f}" if r.rent > TOL_USD else ""))
+
+
+def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
+    if p["binds"] is None:
+        head = f"  - '{p['policy']}' ({p['type']} on {p['regions']}): a cost, not a constraint; " \
+               f"{tonnes(p['charged_t'])} t pay it"
+    else:
+        parts = []
+        if p["routes_closed"]:
+            parts.append(f"{p['routes_binding']} of {p['routes_closed']} routes it closes would earn more than they "
+                         f"cost" + (f" (up to USD {p['route_value_max_usd_per_t']:,.0f}/t)" if p["routes_binding"]
+                                    else ""))
+        if p["rows"]:
+            unit = str(p["shadow_price_unit"]).removeprefix("USD")
+            parts.append(f"{p['binding_rows']} of {p['rows']} rows bind" + (
+                f" (up to USD {p['shadow_price_max']:,.0f}{unit})" if p["binding_rows"] else ""))
+        head = (f"  - '{p['policy']}' ({p['type']} on {p['regions']}): " + ("binds: " if p["binds"] else "slack: ")
+                + "; ".join(parts))
+    lines = [head]
+    effects = {e["region"]: e for e in p["effects"]}
+    shown = [r for r in dict.fromkeys([region, *p["regions"].split()]) if r in effects]
+    for r in shown:
+        e = effects[r]
+        change = e["price_change_pct"]
+        lines.append(f"    without it, {r}'s {mineral} price over its years: {e['price_with_usd_per_t']:,.0f} with, "
+                     f"{e['price_without_usd_per_t']:,.0f} without ("
+                     + ("n/a" if change != change else f"{change:+.1f}%") + f"); {r} consumes "
+                     f"{tonnes(abs(e['consumed_change_t']))} t {'more' if e['consumed_change_t'] >= 0 else 'less'} "
+                     f"with it; {r}'s welfare change over the horizon (every mineral): "
+                     f"{signed_money(e['welfare_change_pv_usd'])} USD")
+    return lines
+
+
+def render_market(ex: MarketExplanation, dataset_folder=None) -> str:
+    """The explanation in planner's words."""
+    names = Names(dataset_folder)
+    lines = [f"Scenario '{ex.scenario}': market mode; why {ex.region} pays what it pays and buys where it buys "
+             f"(the equilibrium 'critmin solve' reports; USD/t in each year's money)"]
+    for s in ex.stories:
+        mineral = ex.names.get(s.mineral, s.mineral)
+        lines += ["", f"{mineral} {s.year}: {ex.region} price {s.price_usd_per_t:,.0f} USD/t; consumes "
+                      f"{tonnes(s.consumed_t)} t of its reference {tonnes(s.reference_t)} t"
+                  + (f" ({tonnes(s.unconsumed_t)} t unconsumed)" if s.unconsumed_t > TOL_T else "") + "."]
+        interval = (f"{s.low.value:,.0f}" if s.low.value is not None else "-inf") + " to " + (
+            f"{s.high.value:,.0f}" if s.high.value is not None else "no upper end")
+        which = {"both": "both ends", "low": "the low end", "high": "the high end",
+                 "inside": "neither end (the balance row's dual, inside the interval)"}[s.set_by]
+        lines.append(f"  the price holds from {interval} (prices.csv); it sits at {which}")
+        lines.append(f"  low end: {s.low.words}")
+        lines.append(f"  high end: {s.high.words}")
+        total = sum(r.tonnes for r in s.sources)
+        lines.append(f"  where its {tonnes(total)} t come from:" if s.sources else "  it buys nothing")
+        lines.extend(_source_line(r, r.tonnes / total if total > 0 else 0.0, names) for r in s.sources)
+        if s.passed_over:
+            lines.append("  cheaper plants it does not buy more from (delivered cost below the price), and why:")
+            for r in s.passed_over:
+                lines.append(f"  - {_plant_words(r, names)}, delivered {r.delivered:,.0f} USD/t, {ex.region} takes "
+                             f"{tonnes(r.tonnes)} t: " + ("; ".join(r.reasons) or "no reason found"))
+            if s.passed_over_more:
+                lines.append(f"  and {s.passed_over_more} more")
+        else:
+            lines.append("  no plant cheaper than the price is left unbought")
+        binding = [p for p in s.policies if p["binds"] or p["binds"] is None]
+        slack = [p["policy"] for p in s.policies if p["binds"] is False]
+        if binding:
+            lines.append(f"  policies at work in {mineral} {s.year} (as policies.csv and policy_effects.csv):")
+            for p in binding:
+                lines.extend(_policy_lines(p, ex.region, mineral))
+        lines.append("  slack here: " + ", ".join(f"'{p}'" for p in slack) if slack else
+                     "  no policy is slack here" if s.policies else "  no policy acts here")
+        c = s.certificate
+        if c is not None:
+            if c["binding"]:
+                lines.append(f"  the goal (China share of supply <= {c['theta']:.1%}) binds: certificate price "
+                             f"{c['certificate_price_usd_per_t']:,.0f} USD/t; a charge of "
+                             f"{c['charge_attributed_usd_per_t']:,.0f} on a China tonne, a credit of "
+                             f"{c['credit_unattributed_usd_per_t']:,.0f} on others (certificates.csv)")
+            else:
+                lines.append(f"  the goal (China share of supply <= {c['theta']:.1%}) is slack here: certificate "
+                             f"price 0 (share {c['share_of_supply_pct']:.1f}%)")
+    return "\n".join(lines)
+
+
+def market_explanation_json(ex: MarketExplanation) -> dict:
+    """The explanation as data (``critmin explain --json``)."""
+    return {"scenario": ex.scenario, "market": "equilibrium", "region": ex.region,
+            "explained": [{**asdict(s), "mineral_name": ex.names.get(s.mineral, s.mineral)} for s in ex.stories]}
+
+
+__all__ = ["MarketExplanation", "explain_market", "explain_result", "market_explanation_json", "render_market"]
