@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.inputs.names import Names
+from engine.inputs.names import WITH_ARTICLE, Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.goal import buyer_measures, flow_certificate
 from engine.market.policy_status import policy_status
@@ -78,6 +78,7 @@ class PriceEnd:
     set_by: str
     kind: str  # "plant", "demand step" or "" (nothing bounds the price from this side)
     words: str
+    route: RouteCost | None = None  # the plant's route to the buyer region (kind "plant")
 
 
 @dataclass
@@ -91,6 +92,7 @@ class MarketYearStory:
     low: PriceEnd
     high: PriceEnd
     set_by: str  # "low", "high", "both" or "inside"
+    setter: str  # what sets the price, in words
     consumed_t: float
     reference_t: float
     unconsumed_t: float
@@ -139,6 +141,7 @@ class _Routes:
         self.by_column = lp.rows_on_flows.tocsc() if len(lp.rows) else None
         fx = lp.effects
         self.closed = {} if fx is None else dict(fx.closed)
+        self.added = {} if fx is None else dict(fx.added)
         kinds = dict(zip(lp.policies["policy"], lp.policies["type"], strict=True))
         self.kinds = kinds
         self.facility = _facilities(result)
@@ -157,6 +160,10 @@ class _Routes:
                 label = f"offtake of {key}" if family == "offtake" else key
                 out[label] = out.get(label, 0.0) + value
         return out
+
+    def flow_of(self, source_id: str, among: np.ndarray) -> int:
+        """The flow of ``source_id`` among the flows ``among``."""
+        return int(among[self.lp.flows["source_id"].to_numpy()[among] == source_id][0])
 
     def route(self, f: int) -> RouteCost:
         flows, sol = self.lp.flows, self.sol
@@ -179,25 +186,28 @@ class _Routes:
         """Why the buyer does not take more of route ``f`` (module docstring, part 2)."""
         lp, sol, flows = self.lp, self.sol, self.lp.flows
         plant = int(flows["plant"].iat[f])
+        buyer = lp.buyer_region
         reasons = []
         reach = float(flows["reach_t"].iat[f])
         if sol.x[f] >= route.bound_t - TOL_T and route.bound_t < reach - TOL_T:
             names = [p for p, cols in self.closed.items() if f in set(cols.tolist())]
             by = ", ".join(f"'{p}' ({self.kinds.get(p, '')})" for p in names) or "a policy"
             left = f"; {tonnes(route.bound_t)} t allowed" if route.bound_t > TOL_T else ""
-            reasons.append(f"closed to {lp.buyer_region} by {by}{left}")
+            reasons.append(f"closed to {buyer} by {by}{left}")
+        for name, added in self.added.items():
+            if added[f] > TOL_USD:
+                reasons.append(f"'{name}' ({self.kinds.get(name, '')}) adds {added[f]:,.0f} USD/t")
         if flows["kind"].iat[f] == "jv" and self.capacity[plant] <= TOL_T:
             reasons.append("a JV option not built (or not online) by then")
         elif self.used[plant] >= self.capacity[plant] - TOL_T and self.capacity[plant] > TOL_T:
             here = np.flatnonzero((flows["plant"].to_numpy() == plant) & (sol.x > TOL_T))
-            takers = [(str(flows["region"].iat[g]), float(sol.x[g])) for g in here
-                      if flows["region"].iat[g] != lp.buyer_region]
+            takers = [(str(flows["region"].iat[g]), float(sol.x[g])) for g in here if flows["region"].iat[g] != buyer]
             takers.sort(key=lambda t: (-t[1], t[0]))
-            taken = "; ".join(f"{region_words(r)} {tonnes(t)} t at its price {prices.get(r, np.nan):,.0f}"
+            taken = ", ".join(f"{region_words(r)} {tonnes(t)} t (its price {prices.get(r, np.nan):,.0f})"
                               for r, t in takers)
-            reasons.append(f"full ({tonnes(self.capacity[plant])} t"
-                           + (f"; taken by {taken}" if taken else "") + f"): its rent {route.rent:,.0f} USD/t is "
-                           f"what its buyers pay over its cost")
+            reasons.append(f"full at {tonnes(self.capacity[plant])} t" + (f", taken by {taken}" if taken else "")
+                           + f": its buyers pay a rent of {route.rent:,.0f} USD/t over its cost, so a tonne more would "
+                           f"cost {buyer} {route.delivered + route.certificate + sum(route.row_charges.values()) + route.rent:,.0f}")
         if self.tight[f]:
             reasons.append("in an export quota or offtake row at its bound")
         if route.certificate > TOL_USD:
@@ -229,14 +239,52 @@ def _end(value: float, label: str, routes: _Routes, buyer_flows: pd.DataFrame, s
         return PriceEnd(float(value), label, "plant", f"{source} at {value:,.0f} USD/t")
     route = routes.route(int(at[0]))
     what = "delivers to the region at that cost" if low else "has spare capacity for the region at that cost"
-    return PriceEnd(float(value), label, "plant", f"{_plant_words(route, names)} {what}: {_cost_words(route)}")
+    return PriceEnd(float(value), label, "plant", f"{_plant_words(route, names)} {what}: {_cost_words(route)}", route)
+
+
+def _setter(end: PriceEnd | None, story: dict, region: str, names: Names, low: PriceEnd, high: PriceEnd,
+            new_capacity: RouteCost | None) -> str:
+    """What sets the price (module docstring, part 1): the marginal source, a demand step or a binding row."""
+    if end is None and low.kind == high.kind == "demand step":
+        short = (f", leaving {tonnes(story['unconsumed_t'])} t of its reference {tonnes(story['reference_t'])} t "
+                 f"unconsumed" if story["unconsumed_t"] > TOL_T else "")
+        return (f"demand, at a kink of its curve: {region} consumes {high.set_by} in full and nothing of "
+                f"{low.set_by}{short}; any price from {low.value:,.0f} to {high.value:,.0f} USD/t clears, and the "
+                f"price rule reports the balance row's dual")
+    if end is None and new_capacity is not None:
+        r = new_capacity
+        return (f"new capacity: {_plant_words(r, names)}, built to {tonnes(r.capacity_t)} t of its "
+                f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.rent:,.0f} USD/t that pays for building "
+                f"it (its capital cost); the price is inside its interval, whose ends do not count capital costs")
+    if end is None:
+        return "neither end of its interval: the price is the balance row's dual, inside the interval"
+    if end.kind == "demand step":
+        if story["unconsumed_t"] > TOL_T:
+            return (f"demand: {region} goes short at a willingness to pay of {end.value:,.0f} USD/t ({end.set_by}), "
+                    f"leaving {tonnes(story['unconsumed_t'])} t of its reference {tonnes(story['reference_t'])} t "
+                    f"unconsumed")
+        return (f"demand: at a willingness to pay of {end.value:,.0f} USD/t ({end.set_by}) {region} buys no more "
+                f"(it consumes its reference {tonnes(story['reference_t'])} t or more)")
+    r = end.route
+    if r is None:
+        return f"{end.set_by} at {end.value:,.0f} USD/t"
+    rows = [f"the goal's certificate {r.certificate:,.0f} USD/t"] if abs(r.certificate) > TOL_USD else []
+    rows += [f"'{k}' {v:,.0f} USD/t" for k, v in r.row_charges.items()]
+    return (f"the marginal source, {_plant_words(r, names)}: {_cost_words(r)}"
+            + (f"; binding rows in that cost: {', '.join(rows)}" if rows else ""))
 
 
 def _plant_words(route: RouteCost, names: Names) -> str:
+    if route.facility and route.facility == names.option(route.source_id):  # a JV option: its words say where
+        return f"{route.source_id} ({route.facility})"
     owner = f", owned by {names.country(route.owner)}" if route.owner and route.owner != route.location else ""
     facility = route.facility if route.facility and route.facility != route.source_id else ""
-    return (f"{route.source_id}" + (f" ({facility})" if facility else "") + f" in {names.country(route.location)}"
+    return (f"{route.source_id}" + (f" ({facility})" if facility else "") + f" in {_in(names.country(route.location))}"
             + owner)
+
+
+def _in(country: str) -> str:
+    return f"the {country}" if country in WITH_ARTICLE else country
 
 
 def _cost_words(route: RouteCost) -> str:
@@ -247,6 +295,8 @@ def _cost_words(route: RouteCost) -> str:
     shown = [f"{'- ' if v < 0 else '+ '}{label} {abs(v):,.0f}" for label, v in parts
              if abs(v) > TOL_USD or label == "production"]
     total = route.delivered + route.certificate + sum(route.row_charges.values())
+    if len(shown) == 1:
+        return f"production {total:,.0f} USD/t"
     return " ".join(shown).removeprefix("+ ") + f" = {total:,.0f} USD/t"
 
 
@@ -276,11 +326,17 @@ def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[Market
         at_low = low.value is not None and abs(price - low.value) <= TOL_USD * max(1.0, abs(price))
         at_high = high.value is not None and abs(price - high.value) <= TOL_USD * max(1.0, abs(price))
         set_by = "both" if at_low and at_high else "low" if at_low else "high" if at_high else "inside"
-        delivering = [int(f) for f in here if sol.x[f] > TOL_T]
-        sources = sorted((routes.route(f) for f in delivering), key=lambda r: (-r.tonnes, r.source_id))
-        cheaper = [int(f) for f in here if lp.flows["delivered_cost_usd_per_t"].iat[f] < price - TOL_USD
-                   and sol.x[f] < lp.flows["reach_t"].iat[f] - TOL_T]
-        cheaper.sort(key=lambda f: (lp.flows["delivered_cost_usd_per_t"].iat[f], lp.flows["source_id"].iat[f]))
+        sources = sorted((routes.route(int(f)) for f in here if sol.x[f] > TOL_T), key=lambda r: (-r.tonnes,
+                                                                                                 r.source_id))
+        partly_built = [r for r, f in zip(sources, [routes.flow_of(r.source_id, here) for r in sources], strict=True)
+                        if lp.flows["kind"].iat[f] == "jv" and r.capacity_t < lp.flows["reach_t"].iat[f] - TOL_T
+                        and abs(r.delivered + r.certificate + sum(r.row_charges.values()) + r.rent - price)
+                        <= TOL_USD * max(1.0, price)]
+        setter = _setter(high if at_high else low if at_low else None, story, buyer, names, low, high,
+                         partly_built[0] if partly_built else None)
+        before = (lp.flows["unit_cost_usd_per_t"] + lp.flows["trade_cost_usd_per_t"]).to_numpy(dtype=float)
+        cheaper = [int(f) for f in here if before[f] < price - TOL_USD and sol.x[f] < lp.flows["reach_t"].iat[f] - TOL_T]
+        cheaper.sort(key=lambda f: (before[f], lp.flows["source_id"].iat[f]))
         passed = []
         for f in cheaper[:SHOWN]:
             route = routes.route(f)
@@ -288,6 +344,7 @@ def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[Market
             passed.append(route)
         out.append(MarketYearStory(
             mineral=mineral, year=year, region=buyer, price_usd_per_t=price, low=low, high=high, set_by=set_by,
+            setter=setter,
             consumed_t=consumed, reference_t=reference, unconsumed_t=story["unconsumed_t"], sources=sources,
             passed_over=passed, passed_over_more=max(0, len(cheaper) - SHOWN),
             policies=_policies(result, mineral, year, effects),
@@ -301,8 +358,7 @@ def _policies(result: MarketResult, mineral: str, year: int, effects: pd.DataFra
     status = policy_status(result.lp, result.solution, mineral, year)
     out = []
     for row in status.to_dict("records"):
-        acting = row["rows"] or row["routes_closed"] or row["charged_t"] > TOL_T
-        if not acting:
+        if row["acts_by"] == "nothing":
             continue
         mine = effects[(effects["policy"] == row["policy"]) & (effects["mineral"] == mineral)]
         row["effects"] = mine.drop(columns=["policy", "mineral"]).to_dict("records")
@@ -345,8 +401,8 @@ def explain_result(result: MarketResult, *, minerals: list[str] | None = None,
 # ----------------------------------------------------------------------------------------------- words
 def _source_line(r: RouteCost, share: float, names: Names) -> str:
     attributed = f"China-attributed {r.attribution:.0%}"
-    return (f"  - {_plant_words(r, names)}: {tonnes(r.tonnes)} t ({share:.0%}); {attributed}; costs the region "
-            f"{_cost_words(r)}" + (f" + rent {r.rent:,.0f}" if r.rent > TOL_USD else ""))
+    return (f"  - {_plant_words(r, names)}: {tonnes(r.tonnes)} t ({share:.0%}); {attributed}; {_cost_words(r)}"
+            + (f"; full: its rent {r.rent:,.0f} makes up the price" if r.rent > TOL_USD else ""))
 
 
 def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
@@ -390,20 +446,24 @@ def render_market(ex: MarketExplanation, dataset_folder=None) -> str:
         lines += ["", f"{mineral} {s.year}: {ex.region} price {s.price_usd_per_t:,.0f} USD/t; consumes "
                       f"{tonnes(s.consumed_t)} t of its reference {tonnes(s.reference_t)} t"
                   + (f" ({tonnes(s.unconsumed_t)} t unconsumed)" if s.unconsumed_t > TOL_T else "") + "."]
-        interval = (f"{s.low.value:,.0f}" if s.low.value is not None else "-inf") + " to " + (
-            f"{s.high.value:,.0f}" if s.high.value is not None else "no upper end")
-        which = {"both": "both ends", "low": "the low end", "high": "the high end",
-                 "inside": "neither end (the balance row's dual, inside the interval)"}[s.set_by]
-        lines.append(f"  the price holds from {interval} (prices.csv); it sits at {which}")
-        lines.append(f"  low end: {s.low.words}")
-        lines.append(f"  high end: {s.high.words}")
+        if s.low.value is not None and s.high.value is not None and s.low.value == s.high.value:
+            lines.append("  set by " + s.setter + "; prices.csv allows no other price")
+        else:
+            interval = (f"{s.low.value:,.0f}" if s.low.value is not None else "none") + " to " + (
+                f"{s.high.value:,.0f}" if s.high.value is not None else "no upper end")
+            lines.append(f"  set by {s.setter}")
+            lines.append(f"  the price holds from {interval} USD/t (prices.csv):")
+            lines.append(f"  - low end: {s.low.words}")
+            lines.append(f"  - high end: {s.high.words}")
         total = sum(r.tonnes for r in s.sources)
-        lines.append(f"  where its {tonnes(total)} t come from:" if s.sources else "  it buys nothing")
+        lines.append(f"  where its {tonnes(total)} t come from (market_flows.csv):" if s.sources
+                     else "  it buys nothing")
         lines.extend(_source_line(r, r.tonnes / total if total > 0 else 0.0, names) for r in s.sources)
         if s.passed_over:
-            lines.append("  cheaper plants it does not buy more from (delivered cost below the price), and why:")
+            lines.append("  plants cheaper than the price before policies (production + trade) that it does not buy "
+                         "more from, and why:")
             for r in s.passed_over:
-                lines.append(f"  - {_plant_words(r, names)}, delivered {r.delivered:,.0f} USD/t, {ex.region} takes "
+                lines.append(f"  - {_plant_words(r, names)}, {r.production + r.trade:,.0f} USD/t, {ex.region} takes "
                              f"{tonnes(r.tonnes)} t: " + ("; ".join(r.reasons) or "no reason found"))
             if s.passed_over_more:
                 lines.append(f"  and {s.passed_over_more} more")
