@@ -556,6 +556,8 @@ def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...]
     chosen = api.mineral_codes(loaded, minerals)
     for year in years:
         check_years("--year", year, loaded)
+    if is_market(loaded):
+        api._market_options(solver=solver)
     with progress_bar("Explaining", show_pos=True) as progress:
         result = api.explain(loaded, minerals=chosen, years=years, solver=solver, progress=progress)
     if as_json:

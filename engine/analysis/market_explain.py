@@ -69,6 +69,12 @@ class RouteCost:
     bound_t: float
     reasons: list[str] = field(default_factory=list)
 
+    @property
+    def scarcity(self) -> float:
+        """What a tonne earns over its cost: the plant's rent, or the route's value beyond its bound where the
+        route's bound holds instead of the plant's capacity row (the same tonnes: a degenerate pair)."""
+        return self.rent + self.beyond_bound
+
 
 @dataclass
 class PriceEnd:
@@ -254,7 +260,7 @@ def _setter(end: PriceEnd | None, story: dict, region: str, names: Names, low: P
     if end is None and new_capacity is not None:
         r = new_capacity
         return (f"new capacity: {_plant_words(r, names)}, built to {tonnes(r.capacity_t)} t of its "
-                f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.rent:,.0f} USD/t that pays for building "
+                f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.scarcity:,.0f} USD/t that pays for building "
                 f"it (its capital cost); the price is inside its interval, whose ends do not count capital costs")
     if end is None:
         return "neither end of its interval: the price is the balance row's dual, inside the interval"
@@ -330,7 +336,7 @@ def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[Market
                                                                                                  r.source_id))
         partly_built = [r for r, f in zip(sources, [routes.flow_of(r.source_id, here) for r in sources], strict=True)
                         if lp.flows["kind"].iat[f] == "jv" and r.capacity_t < lp.flows["reach_t"].iat[f] - TOL_T
-                        and abs(r.delivered + r.certificate + sum(r.row_charges.values()) + r.rent - price)
+                        and abs(r.delivered + r.certificate + sum(r.row_charges.values()) + r.scarcity - price)
                         <= TOL_USD * max(1.0, price)]
         setter = _setter(high if at_high else low if at_low else None, story, buyer, names, low, high,
                          partly_built[0] if partly_built else None)
@@ -402,7 +408,7 @@ def explain_result(result: MarketResult, *, minerals: list[str] | None = None,
 def _source_line(r: RouteCost, share: float, names: Names) -> str:
     attributed = f"China-attributed {r.attribution:.0%}"
     return (f"  - {_plant_words(r, names)}: {tonnes(r.tonnes)} t ({share:.0%}); {attributed}; {_cost_words(r)}"
-            + (f"; full: its rent {r.rent:,.0f} makes up the price" if r.rent > TOL_USD else ""))
+            + (f"; full: its rent {r.scarcity:,.0f} makes up the price" if r.scarcity > TOL_USD else ""))
 
 
 def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
