@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # the heavy modules load on first use, so ``import engine`` s
 
     from engine.analysis.compare import Comparison as _Comparison
     from engine.analysis.explain import Explanation
-    from engine.analysis.market_explain import MarketExplanation
     from engine.analysis.frontier_run import FrontierRun
+    from engine.analysis.market_explain import MarketExplanation
     from engine.analysis.robust import RobustResult
     from engine.analysis.stress import StressResult
     from engine.analysis.sweep import SweepRun

@@ -75,6 +75,11 @@ class RouteCost:
         route's bound holds instead of the plant's capacity row (the same tonnes: a degenerate pair)."""
         return self.rent + self.beyond_bound
 
+    @property
+    def charged(self) -> float:
+        """The delivered cost with the goal's certificate and the rows' charges (USD/t)."""
+        return self.delivered + self.certificate + sum(self.row_charges.values())
+
 
 @dataclass
 class PriceEnd:
@@ -153,7 +158,7 @@ class _Routes:
         self.facility = _facilities(result)
 
     def charges(self, f: int) -> dict[str, float]:
-        """Each policy or JV row's charge μ·A on flow ``f`` (USD/t), by the row's policy (an offtake row: its option)."""
+        """Each policy or JV row's charge μ·A on flow ``f`` (USD/t), by the row's policy (offtake: its option)."""
         if self.by_column is None:
             return {}
         column = self.by_column[:, f]
@@ -213,7 +218,7 @@ class _Routes:
                               for r, t in takers)
             reasons.append(f"full at {tonnes(self.capacity[plant])} t" + (f", taken by {taken}" if taken else "")
                            + f": its buyers pay a rent of {route.rent:,.0f} USD/t over its cost, so a tonne more would "
-                           f"cost {buyer} {route.delivered + route.certificate + sum(route.row_charges.values()) + route.rent:,.0f}")
+                           f"cost {buyer} {route.charged + route.rent:,.0f}")
         if self.tight[f]:
             reasons.append("in an export quota or offtake row at its bound")
         if route.certificate > TOL_USD:
@@ -260,8 +265,9 @@ def _setter(end: PriceEnd | None, story: dict, region: str, names: Names, low: P
     if end is None and new_capacity is not None:
         r = new_capacity
         return (f"new capacity: {_plant_words(r, names)}, built to {tonnes(r.capacity_t)} t of its "
-                f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.scarcity:,.0f} USD/t that pays for building "
-                f"it (its capital cost); the price is inside its interval, whose ends do not count capital costs")
+                f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.scarcity:,.0f} USD/t that pays for "
+                f"building it (its capital cost); the price is inside its interval, whose ends do not count capital "
+                f"costs")
     if end is None:
         return "neither end of its interval: the price is the balance row's dual, inside the interval"
     if end.kind == "demand step":
@@ -300,7 +306,7 @@ def _cost_words(route: RouteCost) -> str:
              *((f"'{k}'", v) for k, v in route.row_charges.items())]
     shown = [f"{'- ' if v < 0 else '+ '}{label} {abs(v):,.0f}" for label, v in parts
              if abs(v) > TOL_USD or label == "production"]
-    total = route.delivered + route.certificate + sum(route.row_charges.values())
+    total = route.charged
     if len(shown) == 1:
         return f"production {total:,.0f} USD/t"
     return " ".join(shown).removeprefix("+ ") + f" = {total:,.0f} USD/t"
@@ -336,12 +342,13 @@ def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[Market
                                                                                                  r.source_id))
         partly_built = [r for r, f in zip(sources, [routes.flow_of(r.source_id, here) for r in sources], strict=True)
                         if lp.flows["kind"].iat[f] == "jv" and r.capacity_t < lp.flows["reach_t"].iat[f] - TOL_T
-                        and abs(r.delivered + r.certificate + sum(r.row_charges.values()) + r.scarcity - price)
+                        and abs(r.charged + r.scarcity - price)
                         <= TOL_USD * max(1.0, price)]
         setter = _setter(high if at_high else low if at_low else None, story, buyer, names, low, high,
                          partly_built[0] if partly_built else None)
         before = (lp.flows["unit_cost_usd_per_t"] + lp.flows["trade_cost_usd_per_t"]).to_numpy(dtype=float)
-        cheaper = [int(f) for f in here if before[f] < price - TOL_USD and sol.x[f] < lp.flows["reach_t"].iat[f] - TOL_T]
+        reach = lp.flows["reach_t"].to_numpy(dtype=float)
+        cheaper = [int(f) for f in here if before[f] < price - TOL_USD and sol.x[f] < reach[f] - TOL_T]
         cheaper.sort(key=lambda f: (before[f], lp.flows["source_id"].iat[f]))
         passed = []
         for f in cheaper[:SHOWN]:
