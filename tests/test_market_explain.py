@@ -66,8 +66,8 @@ def test_open_trade_price_is_set_by_the_named_plant_with_spare_capacity(tmp_path
     # China's plant is cheaper (25) but full: ROW takes the rest of it at its price 45, paying a rent of 25
     (china,) = s.passed_over
     assert china.source_id == "CHN-GA" and china.rent == pytest.approx(25.0)
-    assert china.reasons == ["full at 30 t, taken by Rest of world 20 t (its price 45): its buyers pay a rent of 25 "
-                             "USD/t over its cost, so a tonne more would cost USA 50"]
+    assert china.reasons == ["full at 30 t, taken by Rest of world 20 t (its price 45): it earns a rent of 25 USD/t "
+                             "over its cost from its buyers, so a tonne more would cost USA 50"]
     assert s.consumed_t == pytest.approx(15.0) and s.unconsumed_t == 0.0
     assert s.policies == [] and s.certificate is None
 

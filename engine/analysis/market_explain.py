@@ -217,8 +217,8 @@ class _Routes:
             taken = ", ".join(f"{region_words(r)} {tonnes(t)} t (its price {prices.get(r, np.nan):,.0f})"
                               for r, t in takers)
             reasons.append(f"full at {tonnes(self.capacity[plant])} t" + (f", taken by {taken}" if taken else "")
-                           + f": its buyers pay a rent of {route.rent:,.0f} USD/t over its cost, so a tonne more would "
-                           f"cost {buyer} {route.charged + route.rent:,.0f}")
+                           + f": it earns a rent of {route.rent:,.0f} USD/t over its cost from its buyers, so a tonne "
+                           f"more would cost {buyer} {route.charged + route.rent:,.0f}")
         if self.tight[f]:
             reasons.append("in an export quota or offtake row at its bound")
         if route.certificate > TOL_USD:
@@ -418,6 +418,13 @@ def _source_line(r: RouteCost, share: float, names: Names) -> str:
             + (f"; full: its rent {r.scarcity:,.0f} makes up the price" if r.scarcity > TOL_USD else ""))
 
 
+def _more_or_less(change_t: float) -> str:
+    """'5.40 t less', '12 t more' or 'the same tonnes'."""
+    if tonnes(change_t) == "0":
+        return "the same tonnes"
+    return f"{tonnes(abs(change_t))} t {'more' if change_t > 0 else 'less'}"
+
+
 def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
     if p["binds"] is None:
         head = f"  - '{p['policy']}' ({p['type']} on {p['regions']}): a cost, not a constraint; " \
@@ -440,11 +447,10 @@ def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
     for r in shown:
         e = effects[r]
         change = e["price_change_pct"]
-        lines.append(f"    without it, {r}'s {mineral} price over its years: {e['price_with_usd_per_t']:,.0f} with, "
+        lines.append(f"    {r}'s mean {mineral} price over the policy's years: {e['price_with_usd_per_t']:,.0f} with it, "
                      f"{e['price_without_usd_per_t']:,.0f} without ("
                      + ("n/a" if change != change else f"{change:+.1f}%") + f"); {r} consumes "
-                     f"{tonnes(abs(e['consumed_change_t']))} t {'more' if e['consumed_change_t'] >= 0 else 'less'} "
-                     f"with it; {r}'s welfare change over the horizon (every mineral): "
+                     + _more_or_less(e["consumed_change_t"]) + f" with it; {r}'s welfare change over the horizon (every mineral): "
                      f"{signed_money(e['welfare_change_pv_usd'])} USD")
     return lines
 
