@@ -447,11 +447,11 @@ def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
     for r in shown:
         e = effects[r]
         change = e["price_change_pct"]
-        lines.append(f"    {r}'s mean {mineral} price over the policy's years: {e['price_with_usd_per_t']:,.0f} with it, "
-                     f"{e['price_without_usd_per_t']:,.0f} without ("
-                     + ("n/a" if change != change else f"{change:+.1f}%") + f"); {r} consumes "
-                     + _more_or_less(e["consumed_change_t"]) + f" with it; {r}'s welfare change over the horizon (every mineral): "
-                     f"{signed_money(e['welfare_change_pv_usd'])} USD")
+        pct = "n/a" if change != change else f"{change:+.1f}%"
+        lines.append(f"    {r}'s mean {mineral} price over the policy's years: {e['price_with_usd_per_t']:,.0f} with "
+                     f"it, {e['price_without_usd_per_t']:,.0f} without ({pct}); {r} consumes "
+                     f"{_more_or_less(e['consumed_change_t'])} with it; {r}'s welfare change over the horizon (every "
+                     f"mineral): {signed_money(e['welfare_change_pv_usd'])} USD")
     return lines
 
 
