@@ -108,6 +108,27 @@ def test_a_demand_step_sets_the_price_when_the_us_goes_short(tmp_path: Path):
         render_market(ex)
 
 
+# A plant the US shares with ROW sets its price. CHN-GA 30 t at 20, DEU-GA 20 t at 80, USA-GA 20 t at 100;
+# Germany may not export to the US. CHN-GA runs full (15 t to each region); ROW's other 5 t come from DEU-GA, which
+# has spare capacity: ROW's price is 80, and CHN-GA's rent 80 - 20 = 60. The US buys only CHN-GA's tonnes, at its
+# own cost 25 + the same rent = 85: inside its interval (25, what CHN-GA costs it, to 100, USA-GA's cost).
+def test_a_full_plant_shared_with_another_region_sets_the_us_price(tmp_path: Path):
+    inputs = write_dataset(tmp_path / "inputs", demand=[{"mineral": "ga", "year": 2025, "demand_t": 15}], capacity=[
+        {"source_id": f"{c}-GA", "mineral": "ga", "location": c, "capacity_t": t, "exportable_share": 1.0,
+         "unit_cost_usd_per_t": cost, "first_year": 2020, "last_year": ""}
+        for c, t, cost in (("CHN", 30, 20), ("DEU", 20, 80), ("USA", 20, 100))])
+    write_market(inputs, [("USA", "USA"), ("ROW", "*")],
+                 [{"region": "USA", "quantity_t": 15}, {"region": "ROW", "quantity_t": 20}], {"ga": 5.0})
+    ban = {**BAN, "name": "no_german_ga", "exporter": "DEU"}
+    loaded = scenario_from_dict(tiny_scenario(market="equilibrium", policies=[ban]), load_dataset(inputs))
+    (s,) = explain_market(loaded).stories
+    assert s.price_usd_per_t == pytest.approx(85.0)
+    assert (s.low.value, s.high.value) == pytest.approx((25.0, 100.0)) and s.set_by == "inside"
+    assert s.setter == ("competition for a full plant: CHN-GA in China is full, and Rest of world also buys its "
+                        "output, at its price 80 USD/t (its cost there 20 + a rent of 60); USA pays its own cost 25 "
+                        "+ the same rent")
+
+
 # ------------------------------------------------------------------------------------ the shipped scenarios
 def _solve_files(tmp_path: Path, scenario: str) -> Path:
     folder = tmp_path / scenario

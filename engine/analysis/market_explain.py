@@ -253,8 +253,26 @@ def _end(value: float, label: str, routes: _Routes, buyer_flows: pd.DataFrame, s
     return PriceEnd(float(value), label, "plant", f"{_plant_words(route, names)} {what}: {_cost_words(route)}", route)
 
 
+def _shared_plant(routes: _Routes, sources: list[RouteCost], here: np.ndarray, price: float,
+                  region_prices: pd.Series) -> tuple[RouteCost, RouteCost, str, float] | None:
+    """A full plant the buyer shares with another region, whose rent makes up the buyer's price: (the buyer's
+    route, the other region's route, that region, its price), the region taking most of the plant's output."""
+    lp, sol, flows = routes.lp, routes.sol, routes.lp.flows
+    for r in sources:
+        if abs(r.charged + r.scarcity - price) > TOL_USD * max(1.0, price) or r.rent <= TOL_USD:
+            continue
+        plant = int(flows["plant"].iat[routes.flow_of(r.source_id, here)])
+        others = [int(g) for g in np.flatnonzero((flows["plant"].to_numpy() == plant) & (sol.x > TOL_T))
+                  if flows["region"].iat[g] != lp.buyer_region]
+        if others:
+            g = max(others, key=lambda k: (sol.x[k], -k))
+            region = str(flows["region"].iat[g])
+            return r, routes.route(g), region, float(region_prices.get(region, np.nan))
+    return None
+
+
 def _setter(end: PriceEnd | None, story: dict, region: str, names: Names, low: PriceEnd, high: PriceEnd,
-            new_capacity: RouteCost | None) -> str:
+            new_capacity: RouteCost | None, shared: tuple[RouteCost, RouteCost, str, float] | None = None) -> str:
     """What sets the price (module docstring, part 1): the marginal source, a demand step or a binding row."""
     if end is None and low.kind == high.kind == "demand step":
         short = (f", leaving {tonnes(story['unconsumed_t'])} t of its reference {tonnes(story['reference_t'])} t "
@@ -268,6 +286,12 @@ def _setter(end: PriceEnd | None, story: dict, region: str, names: Names, low: P
                 f"{tonnes(r.bound_t)} t: {_cost_words(r)}, plus a rent of {r.scarcity:,.0f} USD/t that pays for "
                 f"building it (its capital cost); the price is inside its interval, whose ends do not count capital "
                 f"costs")
+    if end is None and shared is not None:
+        mine, theirs, other, other_price = shared
+        return (f"competition for a full plant: {_plant_words(mine, names)} is full, and {names.country(other)} also "
+                f"buys its output, at its price {other_price:,.0f} USD/t (its cost there "
+                f"{theirs.charged:,.0f} + a rent of {mine.rent:,.0f}); {region} pays its own cost {mine.charged:,.0f} "
+                f"+ the same rent")
     if end is None:
         return "neither end of its interval: the price is the balance row's dual, inside the interval"
     if end.kind == "demand step":
@@ -344,8 +368,9 @@ def _stories(result: MarketResult, wanted: list[tuple[str, int]]) -> list[Market
                         if lp.flows["kind"].iat[f] == "jv" and r.capacity_t < lp.flows["reach_t"].iat[f] - TOL_T
                         and abs(r.charged + r.scarcity - price)
                         <= TOL_USD * max(1.0, price)]
+        shared = None if partly_built else _shared_plant(routes, sources, here, price, region_prices)
         setter = _setter(high if at_high else low if at_low else None, story, buyer, names, low, high,
-                         partly_built[0] if partly_built else None)
+                         partly_built[0] if partly_built else None, shared)
         before = (lp.flows["unit_cost_usd_per_t"] + lp.flows["trade_cost_usd_per_t"]).to_numpy(dtype=float)
         reach = lp.flows["reach_t"].to_numpy(dtype=float)
         cheaper = [int(f) for f in here if before[f] < price - TOL_USD and sol.x[f] < reach[f] - TOL_T]
