@@ -7,7 +7,9 @@ tables ``solve`` writes or from the market functions that make them, so each is 
    (``low_set_by``, ``high_set_by``). A plant at an end is named with its delivered cost to the buyer region, taken
    apart (``route_parts``); a demand step with its willingness to pay and the reference tonnes the region leaves
    unconsumed at that price (``engine.market.goal.buyer_measures``); a binding row (the goal's certificate, a
-   policy row, an offtake row) through what it adds to the plant's cost.
+   policy row, an offtake row) through what it adds to the plant's cost. A price inside its interval is set by a
+   full plant the region shares with another (that region's price fixes the plant's rent; the buyer pays its own
+   cost plus the same rent) or by a JV option built in part (its rent pays for building it).
 2. **Where the tonnes come from** (``market_flows.csv``): the region's deliveries by plant, with its location
    country, largest owner and China attribution; then every plant cheaper than the price that the region does not
    buy more from, and why. By complementary slackness a route below its bound satisfies price ≤ delivered cost +
