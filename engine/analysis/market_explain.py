@@ -27,7 +27,10 @@ tables ``solve`` writes or from the market functions that make them, so each is 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -195,7 +198,8 @@ class _Routes:
             beyond_bound=float(max(0.0, -sol.reduced[f])) if at_bound else 0.0,
             capacity_t=float(self.capacity[plant]), bound_t=bound)
 
-    def why_not_more(self, f: int, route: RouteCost, prices: pd.Series, region_words) -> list[str]:
+    def why_not_more(self, f: int, route: RouteCost, prices: pd.Series,
+                     region_words: Callable[[str], str]) -> list[str]:
         """Why the buyer does not take more of route ``f`` (module docstring, part 2)."""
         lp, sol, flows = self.lp, self.sol, self.lp.flows
         plant = int(flows["plant"].iat[f])
@@ -482,7 +486,7 @@ def _policy_lines(p: dict, region: str, mineral: str) -> list[str]:
     return lines
 
 
-def render_market(ex: MarketExplanation, dataset_folder=None) -> str:
+def render_market(ex: MarketExplanation, dataset_folder: Path | str | None = None) -> str:
     """The explanation in planner's words."""
     names = Names(dataset_folder)
     lines = [f"Scenario '{ex.scenario}': market mode; why {ex.region} pays what it pays and buys where it buys "
@@ -536,10 +540,22 @@ def render_market(ex: MarketExplanation, dataset_folder=None) -> str:
     return "\n".join(lines)
 
 
+def _plain(value: Any) -> Any:
+    """JSON values all the way down: numpy scalars as Python's, NaN as None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and value != value else value
+
+
 def market_explanation_json(ex: MarketExplanation) -> dict:
     """The explanation as data (``critmin explain --json``)."""
-    return {"scenario": ex.scenario, "market": "equilibrium", "region": ex.region,
-            "explained": [{**asdict(s), "mineral_name": ex.names.get(s.mineral, s.mineral)} for s in ex.stories]}
+    return _plain({"scenario": ex.scenario, "market": "equilibrium", "region": ex.region,
+                   "explained": [{**asdict(s), "mineral_name": ex.names.get(s.mineral, s.mineral)}
+                                 for s in ex.stories]})
 
 
 __all__ = ["MarketExplanation", "explain_market", "explain_result", "market_explanation_json", "render_market"]
