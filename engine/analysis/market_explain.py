@@ -39,7 +39,7 @@ from engine.inputs.names import WITH_ARTICLE, Names
 from engine.inputs.scenario import LoadedScenario
 from engine.market.goal import buyer_measures, flow_certificate
 from engine.market.policy_status import policy_status
-from engine.market.rents import flow_row_rents, in_tight_row
+from engine.market.rents import in_tight_row
 from engine.market.run import MarketResult, signed_money, solve_market
 from engine.outputs.display import tonnes
 
@@ -153,7 +153,6 @@ class _Routes:
         self.capacity = lp.plant_capacity(sol.build)
         self.used = np.bincount(lp.flows["plant"].to_numpy(), weights=sol.x, minlength=len(lp.plants))
         self.tight = in_tight_row(lp, sol)
-        self.row_total = flow_row_rents(lp, sol)
         self.by_column = lp.rows_on_flows.tocsc() if len(lp.rows) else None
         fx = lp.effects
         self.closed = {} if fx is None else dict(fx.closed)
@@ -246,7 +245,7 @@ def _end(value: float, label: str, routes: _Routes, buyer_flows: pd.DataFrame, s
                      f"region would consume more")
         else:
             words = f"{label} (willingness to pay {value:,.0f} USD/t) is served: at a higher price it would go"
-        if story["unconsumed_t"] > TOL_T:
+        if low and story["unconsumed_t"] > TOL_T:
             words += (f"; the region goes short at that willingness to pay, leaving {tonnes(story['unconsumed_t'])} t "
                       f"of its reference {tonnes(story['reference_t'])} t unconsumed")
         return PriceEnd(float(value), label, "demand step", words)
