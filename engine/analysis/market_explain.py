@@ -490,6 +490,8 @@ def render_market(ex: MarketExplanation, dataset_folder: Path | str | None = Non
     names = Names(dataset_folder)
     lines = [f"Scenario '{ex.scenario}': market mode; why {ex.region} pays what it pays and buys where it buys "
              f"(the equilibrium 'critmin solve' reports; USD/t in each year's money)"]
+    if not ex.stories:
+        return lines[0] + "\n\nNo mineral-year selected; nothing to explain."
     for s in ex.stories:
         mineral = ex.names.get(s.mineral, s.mineral)
         lines += ["", f"{mineral} {s.year}: {ex.region} price {s.price_usd_per_t:,.0f} USD/t; consumes "
