@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the heavy modules load on first use, so ``import engine`` s
     from engine.analysis.compare import Comparison as _Comparison
     from engine.analysis.explain import Explanation
     from engine.analysis.frontier_run import FrontierRun
+    from engine.analysis.market_explain import MarketExplanation
     from engine.analysis.robust import RobustResult
     from engine.analysis.stress import StressResult
     from engine.analysis.sweep import SweepRun
@@ -454,17 +455,78 @@ class Explained:
         return render(self.result)
 
 
+@dataclass
+class MarketExplained:
+    """``critmin explain`` of a market scenario: per mineral-year of the buyer region, its price and what sets it,
+    where its tonnes come from and why not from cheaper plants, the policies at work and the goal's certificate
+    price (``engine.analysis.market_explain``; every figure as ``critmin solve`` writes it)."""
+
+    result: MarketExplanation
+    folder: Any = None  # the dataset folder (country and option names)
+
+    status = property(lambda self: "optimal")
+
+    @property
+    def years(self) -> pd.DataFrame:
+        """One row per mineral-year explained: price, its interval and what sets each end, consumption."""
+        import pandas as pd
+
+        return pd.DataFrame([{"mineral": s.mineral, "year": s.year, "region": s.region, "price_usd_per_t":
+                              s.price_usd_per_t, "price_low_usd_per_t": s.low.value, "price_high_usd_per_t":
+                              s.high.value, "low_set_by": s.low.set_by, "high_set_by": s.high.set_by,
+                              "price_at": s.set_by, "set_by": s.setter, "consumed_t": s.consumed_t,
+                              "reference_t": s.reference_t, "unconsumed_t": s.unconsumed_t}
+                             for s in self.result.stories])
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        """The buyer region's deliveries per mineral-year and plant (tonnes, location, owner, attribution, cost)."""
+        import pandas as pd
+
+        return pd.DataFrame([{"mineral": s.mineral, "year": s.year, "source_id": r.source_id, "location": r.location,
+                              "owner": r.owner, "attribution": r.attribution, "tonnes": r.tonnes,
+                              "delivered_cost_usd_per_t": r.delivered, "certificate_usd_per_t": r.certificate,
+                              "rent_usd_per_t": r.rent}
+                             for s in self.result.stories for r in s.sources])
+
+    @property
+    def summary(self) -> dict:
+        """``critmin explain --json``."""
+        from engine.analysis.market_explain import market_explanation_json
+        from engine.outputs.files import stamped
+
+        return stamped({"status": self.status, **market_explanation_json(self.result)})
+
+    json = lambda self: self.summary  # noqa: E731
+
+    @property
+    def text(self) -> str:
+        from engine.analysis.market_explain import render_market
+
+        return render_market(self.result, self.folder)
+
+
 def explain(scenario: ScenarioLike = None, *, minerals: Sequence[str] = (), years: Sequence[int] = (),
-            solver: str = "highs", progress: ProgressCallback | None = None) -> Explained:
-    """Why demand goes unmet (``critmin explain``); ``minerals`` as codes or names."""
+            solver: str = "highs", progress: ProgressCallback | None = None) -> Explained | MarketExplained:
+    """Why demand goes unmet (``critmin explain``); ``minerals`` as codes or names. A market scenario: why the
+    buyer region pays its price and buys where it buys (``MarketExplained``; by default the first year, every
+    mineral)."""
     from engine.analysis.explain import explain as explain_scenario
     from engine.inputs.selection import check_years
 
     loaded = load(scenario)
     for year in years:
         check_years("years", year, loaded)
-    return Explained(explain_scenario(loaded, solver=solver, minerals=mineral_codes(loaded, minerals, "minerals"),
-                                      years=list(years), progress=progress))
+    codes = mineral_codes(loaded, minerals, "minerals")
+    if _is_market(loaded):
+        from engine.analysis.market_explain import explain_market
+
+        _market_options(solver=solver)
+        explained = MarketExplained(explain_market(loaded, minerals=codes, years=list(years)), loaded.dataset.folder)
+        if progress is not None:
+            progress(1, 1)
+        return explained
+    return Explained(explain_scenario(loaded, solver=solver, minerals=codes, years=list(years), progress=progress))
 
 
 @dataclass

@@ -149,8 +149,8 @@ def target_folder(loaded: Any, suffix: str, out: Path | None, force: bool, no_wr
 
 def refuse_market(loaded: Any) -> None:
     """A command without a market mode stops, in one line (exit 2), on a ``market: equilibrium`` scenario:
-    ``robust`` and ``worstcase`` say why (``engine.api.refuse_in_market``), ``explain`` that it does not yet
-    support it."""
+    ``robust`` and ``worstcase`` say why (``engine.api.refuse_in_market``); any other, that it does not yet support
+    it."""
     from engine import api
 
     if loaded.scenario.market != "none":
@@ -158,8 +158,8 @@ def refuse_market(loaded: Any) -> None:
         if command in api.NOT_IN_MARKET:
             api.refuse_in_market(command, loaded)
         raise InputError(f"'critmin {command}' does not yet support market mode (scenario '{loaded.name}' has "
-                         f"market: {loaded.scenario.market}); solve, validate, calibrate, frontier, stress, sweep, "
-                         f"sensitivity, compare and report do")
+                         f"market: {loaded.scenario.market}); solve, validate, calibrate, frontier, explain, stress, "
+                         f"sweep, sensitivity, compare and report do")
 
 
 def is_market(loaded: Any) -> bool:
@@ -547,14 +547,17 @@ def frontier(model: str | None, points: int | None, minerals: tuple[str, ...], c
 @friendly
 def explain(model: str | None, minerals: tuple[str, ...], years: tuple[int, ...], solver: str,
             as_json: bool) -> None:
-    """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it."""
+    """Why demand goes unmet: capacity policy by policy, and the smallest relaxations that restore it. A market
+    scenario: why the buyer region pays its price and buys where it buys (default: the first year)."""
     from engine import api
     from engine.inputs.selection import check_years
 
-    loaded = load_warned(model)
+    loaded = load_warned(model, market=True)
     chosen = api.mineral_codes(loaded, minerals)
     for year in years:
         check_years("--year", year, loaded)
+    if is_market(loaded):
+        api._market_options(solver=solver)
     with progress_bar("Explaining", show_pos=True) as progress:
         result = api.explain(loaded, minerals=chosen, years=years, solver=solver, progress=progress)
     if as_json:

@@ -189,12 +189,20 @@ def test_same_inputs_give_byte_identical_prices(tmp_path: Path):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
 
 
-@pytest.mark.parametrize("command", [["explain"]])
+@pytest.mark.parametrize("command", [["robust"], ["worstcase"]])
 def test_commands_without_a_market_mode_refuse_it_in_one_line(command):
-    # the others run it (tests/test_market_commands.py), robust and worstcase say why they do not yet
+    # every other command runs it (tests/test_market_commands.py; explain: tests/test_market_explain.py); robust and
+    # worstcase say why they do not yet
     r = CliRunner().invoke(main, [*command, "market"])
     assert r.exit_code == 2, r.output
-    assert r.output.strip().count("\n") == 0 and "does not yet support market mode" in r.output
+    assert r.output.strip().count("\n") == 0 and "is not yet supported in market mode" in r.output
+
+
+def test_explain_no_longer_refuses_market_mode():
+    r = CliRunner().invoke(main, ["explain", "market", "--mineral", "gallium", "--year", "2025"])
+    assert r.exit_code == 0, r.output
+    assert "market mode; why USA pays what it pays and buys where it buys" in r.output
+    assert "does not yet support market mode" not in r.output
 
 
 def test_missing_market_tables_are_named_in_one_line(tmp_path: Path):

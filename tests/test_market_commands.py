@@ -283,9 +283,8 @@ def test_robust_and_worstcase_refuse_in_one_line(command: str):
     (["frontier", "market", "--mineral", "li"],
      "Error: --mineral: market mode's goal caps the China share of every mineral at once; a frontier per mineral is "
      "not built yet"),
-    (["explain", "market"],
-     "Error: 'critmin explain' does not yet support market mode (scenario 'market' has market: equilibrium); solve, "
-     "validate, calibrate, frontier, stress, sweep, sensitivity, compare and report do"),
+    (["explain", "market", "--solver", "pulp"],  # explain runs market mode (tests/test_market_explain.py)
+     "Error: --solver pulp: market mode is solved by HiGHS in-process only; leave --solver out"),
 ])
 def test_options_market_mode_does_not_take(args: list[str], message: str):
     r = invoke(args)

@@ -47,19 +47,31 @@ def _rows_of(lp: MarketLP, name: str, kind: str) -> np.ndarray:
     return np.flatnonzero(mine)
 
 
-def policy_status(lp: MarketLP, sol: MarketSolution, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+def policy_status(lp: MarketLP, sol: MarketSolution, effects: pd.DataFrame | None = None,
+                  mineral: str | None = None, year: int | None = None) -> pd.DataFrame:
     """``policies.csv``: per policy, its regions, how it acts, its rows and routes and whether they bind (with
-    ``effects``, ``policy_effects``'s table: by the whole plan, module docstring; without, by the duals)."""
+    ``effects``, ``policy_effects``'s table: by the whole plan, module docstring; without, by the duals). With
+    ``mineral`` and ``year`` (``critmin explain``), the same figures over that mineral-year's rows and routes only;
+    a policy binds there when its duals say so in that mineral-year and, given ``effects``, the whole plan gains
+    without it."""
     fx = lp.effects
     out = []
     at_bound = sol.x >= lp.flows["upper_t"].to_numpy() - AT_BOUND_T
+    in_rows = np.ones(len(lp.rows), dtype=bool)
+    in_flows = np.ones(lp.n_flows, dtype=bool)
+    if mineral is not None:
+        in_rows = (lp.rows["mineral"] == mineral).to_numpy() & (lp.rows["year"] == year).to_numpy()
+        in_flows = (lp.flows["mineral"] == mineral).to_numpy() & (lp.flows["year"] == year).to_numpy()
     for name, kind, regions in lp.policies[["policy", "type", "regions"]].itertuples(index=False):
         rows = _rows_of(lp, name, kind)
+        rows = rows[in_rows[rows]]
         shadow = sol.shadow[rows]
         closed = fx.closed.get(name, np.zeros(0, np.int64)) if fx is not None else np.zeros(0, np.int64)
+        closed = closed[in_flows[closed]]
         lost = -sol.reduced[closed]
         binding = closed[at_bound[closed] & (lost > ACTIVE_TOL)]
         charged = fx.charged.get(name, np.zeros(0, np.int64)) if fx is not None else np.zeros(0, np.int64)
+        charged = charged[in_flows[charged]]
         acts = [w for w, on in (("bounds", len(closed)), ("rows", len(rows)), ("cost", len(charged))) if on]
         units = lp.rows["unit"].to_numpy()[rows]
         out.append({"policy": name, "type": kind, "regions": regions, "acts_by": " and ".join(acts) or "nothing",
@@ -80,7 +92,8 @@ def policy_status(lp: MarketLP, sol: MarketSolution, effects: pd.DataFrame | Non
     noise = SAME_OBJECTIVE * max(1.0, abs(sol.objective_pv_usd))
     whole = table["surplus_gain_pv_usd"].to_numpy() > noise
     known = table["surplus_gain_pv_usd"].notna().to_numpy()
-    table["binds"] = [None if v is None else (bool(w) if k else v)
+    scoped = mineral is not None
+    table["binds"] = [None if v is None else (bool(w) and (v or not scoped) if k else v)
                       for v, w, k in zip(table["binds_at_vertex"], whole, known, strict=True)]
     return table[columns]
 

@@ -271,7 +271,7 @@ def market_summary(result: MarketResult) -> dict:
                                                                         "capex_pv_usd")}
                       for r in result.builds.to_dict("records")},
         "not_yet": ["stockpiles", "calibration in solve (critmin calibrate fits route costs)",
-                    "robust, worstcase and explain in market mode"],
+                    "robust and worstcase in market mode"],
     })
 
 
@@ -393,8 +393,8 @@ def summary_text(result: MarketResult) -> str:
     lines += policy_lines(result.policies, result.policy_effects, regions, lambda m: names.get(m, m))
     if result.goal is not None:
         lines += goal_text(result)
-    lines.append("  Not built yet: stockpiles, calibration in solve (critmin calibrate fits route costs), robust, "
-                 "worstcase and explain in market mode.")
+    lines.append("  Not built yet: stockpiles, calibration in solve (critmin calibrate fits route costs), robust and "
+                 "worstcase in market mode.")
     return "\n".join(lines)
 
 
