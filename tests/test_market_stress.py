@@ -225,3 +225,17 @@ def test_no_shock_lowers_exposure_unless_non_attributed_supply_rises_or_surplus_
         replaced = (n1 > n0 + 1e-6) | (d1 < d0 - 1e-6)
         assert not ((e1 < e0 - 1e-7) & ~replaced).any(), shock.name
         assert now.exposure_pct - shocker.base.exposure_pct == approx(float(np.mean(e1 - e0)), abs=1e-7)
+
+
+def test_a_shocks_row_does_not_depend_on_the_shocks_before_it(shipped_market):
+    """Every shock starts from the base's optimal basis, so where the equilibrium's duals are not unique (a
+    degenerate LP) a shock's prices and welfare are the same whichever shocks ran before it: shocks that leave the
+    market's optimum alone (Finland, Norway) change nothing, instead of moving welfare between regions."""
+    _, shocker, shocks = shipped_market
+    some = shocks[:6] + [s for s in shocks if s.country in ("FIN", "NOR")]
+    forward = [shocker.run(s) for s in some]
+    backward = [shocker.run(s) for s in reversed(some)][::-1]
+    assert forward == backward
+    for row in forward:
+        if row["country"] in ("FIN", "NOR"):
+            assert row["world_surplus_change_pv_usd"] == 0.0 and row["welfare_change_USA_pv_usd"] == 0.0, row

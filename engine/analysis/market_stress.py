@@ -10,10 +10,13 @@ run serves nobody): a plant's capacity K × share, a JV plant-year's builds onli
 rows' build coefficients, ``MarketSolver.set_capacity``: Σ_r x ≤ share · Σ online build). The single-buyer stress
 bounds a JV's output by share × its maximum size instead, the same for a whole cut (share 0), looser for a partial
 one on a plant built below its maximum. Builds are re-optimised with the shock (the market's perfect foresight:
-a JV cut for the whole horizon is simply not built), where the single-buyer stress holds the base plan's. The base is the equilibrium ``critmin solve`` reports
-(``solve_market``: with a goal, at the θ it gives or chooses); each shock is re-solved warm on the base's HiGHS
-model (``MarketSolver.set_capacity``, the capacity rows' right-hand sides only) **at the base's θ**: the goal is
-held, as the single-buyer stress holds the base plan's budget, so a shock moves prices and supply, not the goal.
+a JV cut for the whole horizon is simply not built), where the single-buyer stress holds the base plan's.
+
+The base is the equilibrium ``critmin solve`` reports (``solve_market``: with a goal, at the θ it gives or
+chooses); each shock is re-solved warm on the base's HiGHS model, **from the base's optimal basis** (so that where
+the equilibrium's duals are not unique a shock's prices and welfare do not depend on the shocks run before it),
+**at the base's θ**: the goal is held, as the single-buyer stress holds the base plan's budget, so a shock moves
+prices and supply, not the goal.
 
 Per shock, against the base (``stress.csv``):
 
@@ -86,6 +89,7 @@ class _Shocker:
         self.jv_first = len(self.lp.plants) - (len(self.lp.jv.output) if self.lp.jv is not None else 0)
         self.base = self.point(result.solution)
         self.base_capacity = self.lp.plant_capacity(result.solution.build)  # JV plant-years: the base's builds
+        self.base_basis = self.solver.h.getBasis()  # every shock starts from the base's optimal basis
         self.steps_mineral = self.lp.steps["mineral"].to_numpy()
 
     def point(self, sol: MarketSolution) -> _Point:
@@ -123,7 +127,10 @@ class _Shocker:
     def solve(self, shock: ShockSpec) -> _Point:
         """The shocked equilibrium (the base itself when the shock changes nothing), the model restored after."""
         try:
-            return self.point(self.solver.solve()) if self.apply(self.factors(shock)) else self.base
+            if not self.apply(self.factors(shock)):
+                return self.base
+            self.solver.h.setBasis(self.base_basis)
+            return self.point(self.solver.solve())
         finally:
             self.restore()
 
