@@ -34,6 +34,8 @@ from engine.inputs.dataset import load_dataset
 from engine.inputs.scenario import load_scenario, scenario_from_dict
 from engine.market import solve_market
 from engine.market.goal import buyer_measures
+from engine.market.run import money
+from tools.readme_examples import README
 
 from conftest import tiny_scenario, write_dataset
 
@@ -239,3 +241,21 @@ def test_a_shocks_row_does_not_depend_on_the_shocks_before_it(shipped_market):
     for row in forward:
         if row["country"] in ("FIN", "NOR"):
             assert row["world_surplus_change_pv_usd"] == 0.0 and row["welfare_change_USA_pv_usd"] == 0.0, row
+
+
+def test_the_readme_states_the_stress_figures_the_code_gives(shipped_market):
+    """The README's prose on the shipped stress (China cutting cobalt; a tie moving exposure at no cost), computed
+    here as the printout formats them."""
+    _, shocker, shocks = shipped_market
+    rows = {s.name: shocker.run(s) for s in shocks if s.name in ("CHN cuts co (location)", "ZWE cuts li (location)")}
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    co = rows["CHN cuts co (location)"]
+    stated = (f"raises the US cobalt price by {co['price_change_USA_pct']:.0f}% and costs the US USD "
+              f"{money(-co['welfare_change_USA_pv_usd'])} in welfare on `models/market.yaml` (China "
+              f"+{co['price_change_CHN_pct']:.0f}%, the EU +{co['price_change_EU_pct']:.0f}%; China's own welfare "
+              f"falls by USD {money(-co['welfare_change_CHN_pv_usd'])}; the rest of the world's rises by USD "
+              f"{money(co['welfare_change_ROW_pv_usd'])};")
+    assert stated in text
+    zwe = rows["ZWE cuts li (location)"]
+    assert zwe["welfare_change_USA_pv_usd"] == 0.0 and zwe["price_change_USA_pct"] == 0.0
+    assert f"(Zimbabwe cutting lithium: −{-zwe['exposure_change_pp']:.1f} points, USD 0)" in text
