@@ -214,7 +214,8 @@ def render_market_stress(result: MarketStressResult, top: int = 15) -> str:
     lines = [f"Stress test of '{result.loaded.name}' in market mode: {b['shocks']} shocks against the base "
              f"equilibrium ({buyer} welfare {money(b['welfare_pv_usd'][buyer])} USD present value, exposure "
              f"{b['buyer_exposure_pct']:.1f}%, share of supply {b['buyer_share_of_supply_pct']:.1f}%)",
-             f"  A shock cuts the plants it hits for every region; each re-solved warm; {result.rule}.",
+             f"  A shock cuts the plants and the JV plants it hits (by location, or by equity at its owner "
+             f"threshold) for every region; builds re-optimised; each re-solved warm from the base; {result.rule}.",
              "  Every figure a change against the base: welfare in USD present value; price: the cost of the "
              "region's base consumption of the shocked minerals at the shocked prices (%); consumption and "
              f"unconsumed reference tonnes of {buyer} over the horizon.",
