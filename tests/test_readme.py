@@ -19,7 +19,8 @@ def test_readme_examples_print_what_the_code_prints(drift):
 def test_the_examples_are_marked():
     names = [e.name for e in examples(README.read_text(encoding="utf-8").split("\n"))]
     assert names == ["solve", "explain", "worstcase", "calibrate", "python", "errors", "frontier", "session",
-                     "market-backcast", "market-explain", "market-calibrate"]
+                     "market-backcast", "market-frontier", "market-stress", "market-sweep", "market-sensitivity",
+                     "market-explain", "market-calibrate"]
 
 
 def test_a_changed_figure_is_caught():

@@ -1,11 +1,22 @@
 """``critmin stress`` in market mode: each supply shock re-solved in the market, against the base equilibrium.
 
 The shocks are the single-buyer command's (``engine.analysis.stress``: N−1 by location, N−1 by owner, the
-scenario's named shocks): the capacity of the plants a shock hits falls to ``share`` of normal in its years, for
-every region at once (a plant that cannot run serves nobody). The base is the equilibrium ``critmin solve`` reports
-(``solve_market``: with a goal, at the θ it gives or chooses); each shock is re-solved warm on the base's HiGHS
-model (``MarketSolver.set_capacity``, the capacity rows' right-hand sides only) **at the base's θ**: the goal is
-held, as the single-buyer stress holds the base plan's budget, so a shock moves prices and supply, not the goal.
+scenario's named shocks), and so is what each selects (``stress._hit``): the plants and the JV and licence
+plant-years located in the country, or owned by it (at least ``owner_threshold`` of the equity, 0.5 unless a named
+shock says otherwise; a JV's partner holds its equity share and its host the rest, so an ownership shock on China
+cuts a US-hosted JV with a 50% or 73.2% Chinese partner whole, not in proportion, and never a licence, which has
+no equity). What it selects runs at ``share`` of normal in its years, for every region at once (a plant that cannot
+run serves nobody): a plant's capacity K × share, a JV plant-year's builds online × share (its capacity and offtake
+rows' build coefficients, ``MarketSolver.set_capacity``: Σ_r x ≤ share · Σ online build). The single-buyer stress
+bounds a JV's output by share × its maximum size instead, the same for a whole cut (share 0), looser for a partial
+one on a plant built below its maximum. Builds are re-optimised with the shock (the market's perfect foresight:
+a JV cut for the whole horizon is simply not built), where the single-buyer stress holds the base plan's.
+
+The base is the equilibrium ``critmin solve`` reports (``solve_market``: with a goal, at the θ it gives or
+chooses); each shock is re-solved warm on the base's HiGHS model, **from the base's optimal basis** (so that where
+the equilibrium's duals are not unique a shock's prices and welfare do not depend on the shocks run before it),
+**at the base's θ**: the goal is held, as the single-buyer stress holds the base plan's budget, so a shock moves
+prices and supply, not the goal.
 
 Per shock, against the base (``stress.csv``):
 
@@ -75,7 +86,10 @@ class _Shocker:
         self.lp, self.solver, self.account = result.lp, result.solver, result.account
         self.model = build_model(result.loaded)  # the plants' equity, for shocks by owner (the LP's plant rows)
         self.capacity = self.lp.row_upper[:len(self.lp.plants)].copy()
+        self.jv_first = len(self.lp.plants) - (len(self.lp.jv.output) if self.lp.jv is not None else 0)
         self.base = self.point(result.solution)
+        self.base_capacity = self.lp.plant_capacity(result.solution.build)  # JV plant-years: the base's builds
+        self.base_basis = self.solver.h.getBasis()  # every shock starts from the base's optimal basis
         self.steps_mineral = self.lp.steps["mineral"].to_numpy()
 
     def point(self, sol: MarketSolution) -> _Point:
@@ -86,27 +100,47 @@ class _Shocker:
                       float(m["supplied_t"].sum()), float(unconsumed.sum()))
 
     def hit(self, shock: ShockSpec) -> np.ndarray:
-        """The plant-year rows (``lp.plants``) the shock hits."""
+        """The plant-year rows (``lp.plants``: plants, then JV plant-years) the shock hits: the single-buyer
+        stress's selection (``stress._hit``: located in or owned by the country, by ``model.equity``, in which a
+        JV's partner holds its equity share and its host the rest)."""
         plants = self.lp.plants.assign(id=self.lp.plants["source_id"])
         mask = country_mask(plants, self.model.equity, [shock.country], shock.by, shock.owner_threshold)
         if shock.minerals is not None:
             mask = mask & plants["mineral"].isin(shock.minerals).to_numpy()
         return mask & plants["year"].isin(shock.years.select(self.model.years)).to_numpy()
 
+    def factors(self, shock: ShockSpec) -> np.ndarray:
+        """The share of normal each plant-year row can run at under the shock (1 where it does not hit)."""
+        return np.where(self.hit(shock), shock.share, 1.0)
+
+    def apply(self, factor: np.ndarray) -> bool:
+        """Put the shock's factors on the solver's model: a plant's capacity K × factor, a JV plant-year's builds
+        online × factor (its rows' build coefficients); True when anything changed."""
+        capacity = self.capacity * factor
+        jv_share = factor[self.jv_first:]
+        self.solver.set_capacity(capacity, jv_share if self.jv_first < len(factor) else None)
+        return bool((capacity != self.capacity).any() or (jv_share != 1.0).any())
+
+    def restore(self) -> None:
+        self.solver.set_capacity(self.capacity, np.ones(len(self.capacity) - self.jv_first))
+
+    def solve(self, shock: ShockSpec) -> _Point:
+        """The shocked equilibrium (the base itself when the shock changes nothing), the model restored after."""
+        try:
+            if not self.apply(self.factors(shock)):
+                return self.base
+            self.solver.h.setBasis(self.base_basis)
+            return self.point(self.solver.solve())
+        finally:
+            self.restore()
+
     def run(self, shock: ShockSpec) -> dict:
-        hit = self.hit(shock)
-        capacity = np.where(hit, self.capacity * shock.share, self.capacity)
+        factor = self.factors(shock)
         row = {"shock": shock.name, "kind": shock.kind, "country": shock.country,
                "minerals": ",".join(shock.minerals) if shock.minerals else "all", "share": shock.share,
-               "plant_years_hit": int(hit.sum()), "capacity_removed_t": float((self.capacity - capacity).sum())}
-        if not (capacity != self.capacity).any():
-            now = self.base
-        else:
-            self.solver.set_capacity(capacity)
-            try:
-                now = self.point(self.solver.solve())
-            finally:
-                self.solver.set_capacity(self.capacity)
+               "plant_years_hit": int((factor < 1.0).sum()),
+               "capacity_removed_t": float((self.base_capacity * (1.0 - factor)).sum())}
+        now = self.solve(shock)
         row["status"] = "optimal"
         row.update(self.changes(now, shock))
         return row
@@ -180,7 +214,8 @@ def render_market_stress(result: MarketStressResult, top: int = 15) -> str:
     lines = [f"Stress test of '{result.loaded.name}' in market mode: {b['shocks']} shocks against the base "
              f"equilibrium ({buyer} welfare {money(b['welfare_pv_usd'][buyer])} USD present value, exposure "
              f"{b['buyer_exposure_pct']:.1f}%, share of supply {b['buyer_share_of_supply_pct']:.1f}%)",
-             f"  A shock cuts the plants it hits for every region; each re-solved warm; {result.rule}.",
+             f"  A shock cuts the plants and the JV plants it hits (by location, or by equity at its owner "
+             f"threshold) for every region; builds re-optimised; each re-solved warm from the base; {result.rule}.",
              "  Every figure a change against the base: welfare in USD present value; price: the cost of the "
              "region's base consumption of the shocked minerals at the shocked prices (%); consumption and "
              f"unconsumed reference tonnes of {buyer} over the horizon.",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from engine.errors import SolverError
@@ -125,13 +126,26 @@ class MarketSolver:
             self.h.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)
             self.row_lower[rows], self.row_upper[rows] = lower, upper
 
-    def set_capacity(self, capacity_t: np.ndarray) -> None:
-        """The plant capacity rows' right-hand sides K[s, y] (one per row of ``lp.plants``): a shock lowers some
-        (``engine/analysis/market_stress.py``), ``lp.row_upper`` restores them. Only the rows that differ from the
-        model's change, so the next ``solve`` starts from the last basis."""
+    def set_capacity(self, capacity_t: np.ndarray, jv_share: np.ndarray | None = None) -> None:
+        """The plant capacity rows' right-hand sides K[s, y] (one per row of ``lp.plants``) and, with ``jv_share``
+        (one per JV plant-year, ``lp.jv.output``'s rows), the share of its builds online that can run: the build
+        coefficients of its capacity row (−1) and offtake row (−(1 − φ)) become the model's × the share, so that
+        Σ_r x ≤ share · Σ online build (``build.py``). A shock lowers some (``engine/analysis/market_stress.py``);
+        ``lp.row_upper`` and shares of 1 restore them. Only what differs from the model HiGHS holds changes, so the
+        next ``solve`` starts from the last basis."""
         capacity_t = np.asarray(capacity_t, dtype=float)
         changed = np.flatnonzero(capacity_t != self.row_upper[:len(capacity_t)])
         self._rows_bounds(changed, self.row_lower[changed], capacity_t[changed])
+        if jv_share is None or self.lp.jv is None or not len(self.lp.jv.output):
+            return
+        if getattr(self, "_jv_terms", None) is None:
+            self._jv_terms = _jv_build_terms(self.lp, self._fixed_part)
+        rows, cols, model_values, plant, at = self._jv_terms
+        values = model_values * np.asarray(jv_share, dtype=float)[plant]
+        changed = np.flatnonzero(values != self._fixed_part.data[at])
+        for k in changed:
+            self.h.changeCoeff(int(rows[k]), int(cols[k]), float(values[k]))
+        self._fixed_part.data[at[changed]] = values[changed]
 
     def set_theta(self, theta: float | None) -> None:
         """The goal's cap θ: coefficients a − θ on the buyer's flows and upper bound 0; ``None`` frees the rows
@@ -296,6 +310,28 @@ class MarketSolver:
                               build=values[n_x + n_q:n_x + n_q + lp.n_builds],
                               shadow=np.where(shadow > 0, shadow, 0.0), reduced=reduced, binaries=binaries,
                               row_dual=duals)
+
+
+def _jv_build_terms(lp: MarketLP, fixed: sp.csr_matrix) -> tuple[np.ndarray, ...]:
+    """Every build coefficient of a JV plant-year's capacity or offtake row: (row, column, the model's value, the
+    JV plant-year it belongs to, its position in ``fixed.data``)."""
+    a = lp.matrix[:, lp.first_build_col:lp.first_build_col + lp.n_builds].tocoo()
+    jv_first = len(lp.plants) - len(lp.jv.output)
+    plant = np.full(lp.matrix.shape[0], -1, dtype=np.int64)
+    plant[jv_first:len(lp.plants)] = np.arange(len(lp.jv.output))
+    offtake = np.flatnonzero((lp.rows["family"] == "offtake").to_numpy())
+    if len(offtake):
+        keys = lp.rows.iloc[offtake]
+        at = pd.MultiIndex.from_frame(lp.jv.output[["option_id", "year"]].astype({"year": np.int64}))
+        plant[lp.first_extra_row + offtake] = at.get_indexer(pd.MultiIndex.from_arrays(
+            [keys["policy"].to_numpy(), keys["year"].to_numpy(dtype=np.int64)]))
+    keep = plant[a.row] >= 0
+    rows, cols = a.row[keep].astype(np.int64), a.col[keep].astype(np.int64) + lp.first_build_col
+    entry_row = np.repeat(np.arange(fixed.shape[0], dtype=np.int64), np.diff(fixed.indptr))
+    key = entry_row * fixed.shape[1] + fixed.indices
+    order = np.argsort(key, kind="stable")
+    at = order[np.searchsorted(key[order], rows * fixed.shape[1] + cols)]
+    return rows, cols, a.data[keep].astype(float), plant[rows], at
 
 
 def solve_lp(lp: MarketLP, *, log: bool = False, time_limit: float | None = None) -> MarketSolution:
