@@ -234,14 +234,49 @@ def _split(text: str) -> dict[str, float]:
     return {part.split()[0]: float(part.split()[1]) for part in text.split(";")}
 
 
+def _sourced(row: dict[str, str]) -> bool:
+    """An assumptions.csv row whose figure is published (its basis starts with 'Sourced:')."""
+    return row["basis"].startswith("Sourced:")
+
+
+def _other_regions(assumed: dict[str, dict[str, str]], mineral: str, world: float,
+                   buyer_t: float) -> list[tuple[str, float, str, str]]:
+    """(region, reference quantity, source text, provenance flag) of every region but the buyer's: the regions
+    with a share of world demand first, then the rest split by ``market-share-<mineral>`` scaled to sum 1."""
+    use_id, share_id, world_id = (f"market-utilisation-{mineral}", f"market-share-{mineral}",
+                                  f"market-world-share-{mineral}")
+    fixed = _split(assumed[world_id]["value"]) if world_id in assumed else {}
+    split = _split(assumed[share_id]["value"])
+    both = sorted(set(fixed) & set(split))
+    if both:
+        raise InputError(f"market/assumptions.csv: {', '.join(both)} in both {world_id} and {share_id}; expected "
+                         "each region in one of them")
+    flag = "derived" if world_id in assumed and _sourced(assumed[world_id]) and _sourced(assumed[use_id]) \
+        else "assumed"
+    out = [(region, share * world, f"assumptions: {use_id}, {world_id}, market-reference-price, "
+            "market-elasticity (world demand = utilisation x capacity.csv of the year, times the region's share of "
+            "it)", flag) for region, share in fixed.items()]
+    rest = max(world - buyer_t - sum(q for _, q, _, _ in out), 0.0)
+    total = sum(split.values())
+    scaled = f", less {', '.join(fixed)}, split by the share scaled to the rest" if fixed else ", split by the share"
+    out += [(region, rest * share / total, f"assumptions: {use_id}, {share_id}, market-reference-price, "
+             f"market-elasticity (world demand = utilisation x capacity.csv of the year, less US demand{scaled})",
+             "assumed") for region, share in split.items()]
+    return out
+
+
 def build_market_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
     """``regional_demand`` and ``trade_costs`` from the dataset and ``market/assumptions.csv``.
 
-    Rule: for mineral m and year y, world demand at the reference price = utilisation_m × the capacity of every
-    plant active in y (capacity.csv); the buyer's reference quantity is demand.csv's; the rest (world − buyer,
-    never below 0) is split among the other regions by the assumed shares ``market-share-<m>``. Every region's
-    reference price is the mineral's price in minerals.csv; elasticity −0.3 (−0.5 to −0.1) everywhere. The trade
-    cost is 2% of the reference price.
+    Rule: for mineral m and year y, world demand at the reference price W = utilisation_m × the capacity of every
+    plant active in y (capacity.csv); the buyer's reference quantity is demand.csv's; a region with a share of
+    world demand ``market-world-share-<m>`` (optional; sourced figures) gets s_r × W; the rest (W − buyer − those,
+    never below 0) is split among the other regions in proportion to ``market-share-<m>`` (scaled to sum 1). Every
+    region's reference price is the mineral's price in minerals.csv; elasticity −0.3 (−0.5 to −0.1) everywhere.
+    The trade cost is 2% of the reference price.
+
+    Provenance of a quantity: ``derived`` when it is a world share × W and both the share and the utilisation are
+    sourced (their basis in assumptions.csv starts with 'Sourced:'); ``assumed`` otherwise.
     """
     folder = market_folder(dataset)
     assumed = _assumptions(folder)
@@ -256,7 +291,6 @@ def build_market_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
             (cap["last_year"].astype("Float64").fillna(9999) >= year).to_numpy(dtype=bool)
         use = float(assumed[f"market-utilisation-{mineral}"]["value"])
         world = use * float(cap.loc[active, "capacity_t"].sum())
-        rest = max(world - float(us_t), 0.0)
         common = {"mineral": mineral, "year": int(year), "price_usd_per_t": prices[mineral],
                   "elasticity": float(elasticity["value"]), "elasticity_low": float(elasticity["low"]),
                   "elasticity_high": float(elasticity["high"])}
@@ -265,14 +299,11 @@ def build_market_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                                "assumptions: market-reference-price, market-elasticity",
                      "estimate": True, "provenance": "quantity_t=assumed price_usd_per_t=derived "
                      "elasticity=assumed elasticity_low=assumed elasticity_high=assumed"})
-        for region, share in _split(assumed[f"market-share-{mineral}"]["value"]).items():
-            rows.append({"region": region, **common, "quantity_t": round(rest * share, 3),
-                         "source": f"price: {price_source[mineral]}; assumptions: market-utilisation-{mineral}, "
-                                   f"market-share-{mineral}, market-reference-price, market-elasticity "
-                                   "(world demand = utilisation x capacity.csv of the year, less US demand, split "
-                                   "by the share)",
-                         "estimate": True, "provenance": "quantity_t=assumed price_usd_per_t=derived "
-                         "elasticity=assumed elasticity_low=assumed elasticity_high=assumed"})
+        for region, quantity, source, flag in _other_regions(assumed, mineral, world, float(us_t)):
+            rows.append({"region": region, **common, "quantity_t": round(quantity, 3),
+                         "source": f"price: {price_source[mineral]}; {source}", "estimate": True,
+                         "provenance": f"quantity_t={flag} price_usd_per_t=derived elasticity=assumed "
+                                       "elasticity_low=assumed elasticity_high=assumed"})
     demand = pd.DataFrame(rows, columns=[c.name for c in REGIONAL_DEMAND.columns])
     demand = demand.sort_values(["region", "mineral", "year"], kind="stable").reset_index(drop=True)
     share = float(assumed["market-trade-cost"]["value"])
