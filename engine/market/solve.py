@@ -237,9 +237,13 @@ class MarketSolver:
         n = len(self.cost)
         cols = np.flatnonzero(np.abs(col_dual) > FACE_TOL)
         rows = np.flatnonzero(np.abs(row_dual) > FACE_TOL)
-        # held at the bound each sits on (HiGHS, minimising: a negative multiplier on the upper bound)
-        at_col = np.where(col_dual[cols] < 0, self.col_upper[cols], self.col_lower[cols])
-        at_row = np.where(row_dual[rows] < 0, self.row_upper[rows], self.row_lower[rows])
+        # held at the bound each sits on in step 2's point (the nearer one). Not by the multiplier's sign: a
+        # multiplier within HiGHS's dual feasibility tolerance (1e-7) can have the wrong sign for its bound
+        # (−7e-8 on a flow at 0), and holding that column at its other bound makes the face empty
+        at_col = _nearer_bound(np.asarray(h.getSolution().col_value, dtype=float)[cols], self.col_lower[cols],
+                               self.col_upper[cols])
+        at_row = _nearer_bound(np.asarray(h.getSolution().row_value, dtype=float)[rows], self.row_lower[rows],
+                               self.row_upper[rows])
         kept_cols = (self.col_lower[cols].copy(), self.col_upper[cols].copy())
         kept_rows = (self.row_lower[rows].copy(), self.row_upper[rows].copy())
         kept_cost = self.cost.copy()
@@ -320,6 +324,11 @@ def check_point(values: np.ndarray, activity: np.ndarray, size: np.ndarray, col_
         col = int(np.argmax(col_excess - col_tol)) if len(col_excess) else 0
         raise SolverError(f"HiGHS's point for the market model breaks row {row} by {excess[row]:.3g} (tolerance "
                           f"{tol[row]:.3g}) or column {col}'s bounds by {col_excess[col]:.3g}")
+
+
+def _nearer_bound(value: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The bound nearer to each value (the lower one on a tie)."""
+    return np.where(np.abs(upper - value) < np.abs(value - lower), upper, lower)
 
 
 def _plant_discount(lp: MarketLP, years: np.ndarray) -> np.ndarray:
