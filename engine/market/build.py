@@ -152,14 +152,39 @@ class MarketLP:
         return self.matrix[self.first_extra_row:, :self.n_flows].tocsr()
 
     @cached_property
+    def flow_row(self) -> np.ndarray:
+        """The balance row (local: 0 is the first balance row) of each flow: its region, mineral and year."""
+        return _balance_rows(self.balances, self.flows)
+
+    @cached_property
+    def step_row(self) -> np.ndarray:
+        """The balance row (local) of each demand step."""
+        return _balance_rows(self.balances, self.steps)
+
+    @cached_property
     def flow_discount(self) -> np.ndarray:
         """The discount factor of each flow's year."""
-        by_year = dict(zip(self.balances["year"].to_numpy(), self.balances["discount"].to_numpy(dtype=float),
-                           strict=False))
-        return np.array([by_year[int(y)] for y in self.flows["year"].to_numpy()], dtype=float)
+        return year_discount(self.balances, self.flows["year"].to_numpy())
 
     def describe(self) -> str:
         return f"{self.matrix.shape[1]:,} columns, {self.matrix.shape[0]:,} rows, {self.matrix.nnz:,} non-zeros"
+
+
+def _balance_rows(balances: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """The position of each row of ``table`` among ``balances`` by region, mineral and year (-1: none)."""
+    key = pd.MultiIndex.from_frame(balances[["region", "mineral", "year"]])
+    return key.get_indexer(pd.MultiIndex.from_frame(table[["region", "mineral", "year"]]))
+
+
+def year_discount(balances: pd.DataFrame, years: np.ndarray) -> np.ndarray:
+    """The discount factor of each of ``years``, read from the balance rows of the same year (every year of the
+    horizon has one)."""
+    first = balances.drop_duplicates("year")  # every balance row of a year has the year's discount
+    known = first["year"].to_numpy(dtype=np.int64)
+    at = positions(np.asarray(years, dtype=np.int64), known)
+    if (at < 0).any():
+        raise KeyError(f"no balance row of year {int(np.asarray(years)[at < 0][0])}")
+    return first["discount"].to_numpy(dtype=float)[at]
 
 
 def _curves(loaded: LoadedScenario, market: MarketData, minerals: list[str], years: list[int]) -> pd.DataFrame:
@@ -261,9 +286,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     balances = curves[["region", "mineral", "year"]].sort_values(["region", "mineral", "year"], kind="stable")
     balances = balances.reset_index(drop=True)
     balances["discount"] = model.discount(balances["year"].to_numpy())
-    key = pd.MultiIndex.from_frame(balances[["region", "mineral", "year"]])
-    flow_row = key.get_indexer(pd.MultiIndex.from_frame(flows[["region", "mineral", "year"]]))
-    step_row = key.get_indexer(pd.MultiIndex.from_frame(steps[["region", "mineral", "year"]]))
+    flow_row, step_row = _balance_rows(balances, flows), _balance_rows(balances, steps)
     disc_flow = model.discount(flows["year"].to_numpy())
     disc_step = model.discount(steps["year"].to_numpy())
     n_x, n_q, n_b = len(flows), len(steps), len(balances)
@@ -317,6 +340,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(first_extra + n_e, n_x + n_q + n_build + n_bin))
     matrix.sort_indices()
     lp.matrix = matrix
+    lp.__dict__.update(flow_row=flow_row, step_row=step_row)  # the cached properties, known here
     lp.row_lower = np.concatenate([np.full(n_p, -np.inf), np.zeros(n_b), np.full(n_g, -np.inf), np.full(n_e, -np.inf)])
     k_cap = plants["capacity_t"].to_numpy(dtype=float)
     lp.row_upper = np.concatenate([k_cap, np.zeros(n_b), np.full(n_g, np.inf if theta is None else 0.0), e_upper])

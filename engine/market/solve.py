@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.errors import SolverError
-from engine.market.build import MONEY_UNIT, MarketLP
+from engine.market.build import MONEY_UNIT, MarketLP, year_discount
 from engine.model.joins import positions
 from engine.plan.ties import key_hashes
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL
@@ -86,9 +86,14 @@ class MarketSolver:
         self.theta = lp.theta
         self._values = lp.goal_values(1.0 if lp.theta is None else lp.theta)
         # the matrix without the goal rows (their coefficients change with θ: ``_activity`` adds them)
-        coo = lp.matrix.tocoo()
-        goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
-        self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])), shape=lp.matrix.shape)
+        if len(lp.goal_col):
+            coo = lp.matrix.tocoo()
+            goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
+            self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])),
+                                             shape=lp.matrix.shape)
+        else:  # no goal rows: the matrix as built
+            self._fixed_part = lp.matrix.tocsr()
+        self._fixed_abs = abs(self._fixed_part)  # for the point check's row sizes (``_activity``), made once
         # the model as HiGHS holds it
         self.cost = lp.cost.copy()
         self.col_lower, self.col_upper = lp.lower.copy(), lp.upper.copy()
@@ -176,7 +181,7 @@ class MarketSolver:
         ``absolute``."""
         lp = self.lp
         if absolute:
-            out = abs(self._fixed_part) @ np.abs(values)
+            out = self._fixed_abs @ np.abs(values)
             terms = np.abs(self._values * values[lp.goal_col])
         else:
             out = self._fixed_part @ values
@@ -231,8 +236,10 @@ class MarketSolver:
         self._cols_bounds(cols, best, best)
         return best
 
-    def _settle_ties(self, col_dual: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
-        """Step 3 of the module docstring: the point of the optimal face with the least weighted tonnage."""
+    def _settle_ties(self, col_value: np.ndarray, row_value: np.ndarray, col_dual: np.ndarray,
+                     row_dual: np.ndarray) -> np.ndarray:
+        """Step 3 of the module docstring: the point of the optimal face of step 2's solution (``col_value``,
+        ``row_value``: its point; ``col_dual``, ``row_dual``: its multipliers) with the least weighted tonnage."""
         lp, h = self.lp, self.h
         n = len(self.cost)
         cols = np.flatnonzero(np.abs(col_dual) > FACE_TOL)
@@ -240,10 +247,8 @@ class MarketSolver:
         # held at the bound each sits on in step 2's point (the nearer one). Not by the multiplier's sign: a
         # multiplier within HiGHS's dual feasibility tolerance (1e-7) can have the wrong sign for its bound
         # (−7e-8 on a flow at 0), and holding that column at its other bound makes the face empty
-        at_col = _nearer_bound(np.asarray(h.getSolution().col_value, dtype=float)[cols], self.col_lower[cols],
-                               self.col_upper[cols])
-        at_row = _nearer_bound(np.asarray(h.getSolution().row_value, dtype=float)[rows], self.row_lower[rows],
-                               self.row_upper[rows])
+        at_col = _nearer_bound(col_value[cols], self.col_lower[cols], self.col_upper[cols])
+        at_row = _nearer_bound(row_value[rows], self.row_lower[rows], self.row_upper[rows])
         kept_cols = (self.col_lower[cols].copy(), self.col_upper[cols].copy())
         kept_rows = (self.row_lower[rows].copy(), self.row_upper[rows].copy())
         kept_cost = self.cost.copy()
@@ -275,7 +280,8 @@ class MarketSolver:
         col_dual = np.asarray(sol.col_dual, dtype=float)
         objective = float(h.getInfo().objective_function_value)
         iterations = int(h.getInfo().simplex_iteration_count)
-        values = self._settle_ties(col_dual, duals)
+        values = self._settle_ties(np.asarray(sol.col_value, dtype=float), np.asarray(sol.row_value, dtype=float),
+                                   col_dual, duals)
         check_point(values, self._activity(values), self._activity(values, absolute=True), self.col_lower,
                     self.col_upper, self.row_lower, self.row_upper)
         n_x, n_p, n_b = lp.n_flows, len(lp.plants), len(lp.balances)
@@ -333,8 +339,7 @@ def _nearer_bound(value: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np
 
 def _plant_discount(lp: MarketLP, years: np.ndarray) -> np.ndarray:
     """The discount factor of each plant-year row, read from the balance rows of the same year."""
-    by_year = dict(zip(lp.balances["year"].to_numpy(), lp.balances["discount"].to_numpy(dtype=float), strict=False))
-    return np.array([by_year[int(y)] for y in years], dtype=float)
+    return year_discount(lp.balances, years)
 
 
 def highs_version(h: highspy.Highs) -> str:
