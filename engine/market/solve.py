@@ -91,9 +91,8 @@ class MarketSolver:
             goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
             self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])),
                                              shape=lp.matrix.shape)
-        else:  # no goal rows: the matrix as built
-            self._fixed_part = lp.matrix.tocsr()
-        self._fixed_abs = abs(self._fixed_part)  # for the point check's row sizes (``_activity``), made once
+        else:  # no goal rows: the matrix as built (not a copy)
+            self._fixed_part = lp.matrix
         # the model as HiGHS holds it
         self.cost = lp.cost.copy()
         self.col_lower, self.col_upper = lp.lower.copy(), lp.upper.copy()
@@ -181,7 +180,8 @@ class MarketSolver:
         ``absolute``."""
         lp = self.lp
         if absolute:
-            out = self._fixed_abs @ np.abs(values)
+            a = self._fixed_part  # |A| on A's own index arrays: only the values are copied
+            out = type(a)((np.abs(a.data), a.indices, a.indptr), shape=a.shape) @ np.abs(values)
             terms = np.abs(self._values * values[lp.goal_col])
         else:
             out = self._fixed_part @ values
