@@ -176,6 +176,18 @@ def _balance_rows(balances: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
     return key.get_indexer(pd.MultiIndex.from_frame(table[["region", "mineral", "year"]]))
 
 
+def _flow_balance_rows(balances: pd.DataFrame, plants: pd.DataFrame, regions: np.ndarray) -> np.ndarray:
+    """``_balance_rows`` of the flows (plant-major, ``regions`` in order within each plant) from integer codes: the
+    plants' (mineral, year) and the regions', not the 591k flows' strings (-1: no balance row)."""
+    n_p, n_r = len(plants), len(regions)
+    pairs = pd.concat([plants[["mineral", "year"]], balances[["mineral", "year"]]], ignore_index=True)
+    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
+    region_of_balance = positions(balances["region"], regions)
+    table = np.full((n_r + 1, len(uniques)), -1, dtype=np.int64)  # row n_r: balance regions not in ``regions``
+    table[np.where(region_of_balance >= 0, region_of_balance, n_r), codes[n_p:]] = np.arange(len(balances))
+    return table[np.tile(np.arange(n_r), n_p), np.repeat(codes[:n_p], n_r)]
+
+
 def year_discount(balances: pd.DataFrame, years: np.ndarray) -> np.ndarray:
     """The discount factor of each of ``years``, read from the balance rows of the same year (every year of the
     horizon has one)."""
@@ -286,7 +298,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     balances = curves[["region", "mineral", "year"]].sort_values(["region", "mineral", "year"], kind="stable")
     balances = balances.reset_index(drop=True)
     balances["discount"] = model.discount(balances["year"].to_numpy())
-    flow_row, step_row = _balance_rows(balances, flows), _balance_rows(balances, steps)
+    flow_row, step_row = _flow_balance_rows(balances, plants, regions), _balance_rows(balances, steps)
     disc_flow = model.discount(flows["year"].to_numpy())
     disc_step = model.discount(steps["year"].to_numpy())
     n_x, n_q, n_b = len(flows), len(steps), len(balances)
@@ -329,7 +341,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     # --- policy rows, then JV rows
     deliveries.builds = jv.builds.assign(allowed=fx.build_allowed)
     blocks = policy_rows(deliveries, named, fx, build0, curves)
-    blocks += _jv_rows(jv, flows, offtake, buyer, jv_first, build0, bin0, balances)
+    blocks += _jv_rows(jv, plants, flows, offtake, buyer, jv_first, build0, bin0, balances)
     first_extra = n_p + n_b + n_g
     extra, e_rows, e_cols, e_vals, e_upper = _stack(blocks)
     lp.rows = extra
@@ -372,8 +384,8 @@ def _offtake_shares(flows: pd.DataFrame, jv: JvOptions, buyer: str) -> np.ndarra
     return out
 
 
-def _jv_rows(jv: JvOptions, flows: pd.DataFrame, offtake: np.ndarray, buyer: str, jv_first: int, build0: int,
-             bin0: int, balances: pd.DataFrame) -> list[RowBlock]:
+def _jv_rows(jv: JvOptions, plants: pd.DataFrame, flows: pd.DataFrame, offtake: np.ndarray, buyer: str,
+             jv_first: int, build0: int, bin0: int, balances: pd.DataFrame) -> list[RowBlock]:
     """Offtake rows (0 < φ < 1), maximum and minimum size rows (``jv.py``)."""
     blocks: list[RowBlock] = []
     if jv.options.empty:
@@ -391,7 +403,7 @@ def _jv_rows(jv: JvOptions, flows: pd.DataFrame, offtake: np.ndarray, buyer: str
         row_of_out = local[jv_first + out_row]
         keep = row_of_out >= 0
         phi = phi_of_plant.reindex(jv_first + out_row[keep]).to_numpy(dtype=float)
-        first = flows.drop_duplicates("plant").set_index("plant").loc[plant_rows]
+        first = plants.iloc[plant_rows]  # each plant's attributes (its flows repeat them)
         keys = pd.DataFrame({"family": "offtake", "policy": first["source_id"].to_numpy(), "region": buyer,
                              "mineral": first["mineral"].to_numpy(), "year": first["year"].to_numpy(dtype=np.int64),
                              "country": first["location"].to_numpy(),

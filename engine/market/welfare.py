@@ -75,24 +75,25 @@ def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownersh
                            np.concatenate([margin, -capex["capex_usd"].to_numpy(dtype=float)]))
     owned = rent.merge(plant_equity(lp, market, ownership), on="source_id", how="inner")
     owned["ps"] = owned["rent"] * owned["equity_share"]
-    parts = [
-        pd.DataFrame({"region": lp.steps["region"].to_numpy(), "year": lp.steps["year"].to_numpy(),
-                      "consumer_surplus_usd": cs}),
-        pd.DataFrame({"region": owned["owner_region"].to_numpy(), "year": owned["year"].to_numpy(),
-                      "producer_surplus_usd": owned["ps"].to_numpy()}),
-        pd.DataFrame({"region": lp.flows["region"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                      "government_revenue_usd": gr}),
-    ]
     grid = b[["region", "year"]].drop_duplicates().sort_values(["region", "year"]).reset_index(drop=True)
-    for part in parts:
-        column = part.columns[-1]
-        sums = part.groupby(["region", "year"], as_index=False, sort=True)[column].sum()
-        grid = grid.merge(sums, on=["region", "year"], how="left")
+    # each balance row's cell of the grid: the steps' and flows' sums grouped on integer cells, not on strings
+    cell = pd.MultiIndex.from_frame(grid).get_indexer(pd.MultiIndex.from_frame(b[["region", "year"]]))
+    grid["consumer_surplus_usd"] = _by_cell(cell[row_s], cs, len(grid))
+    ps = pd.DataFrame({"region": owned["owner_region"].to_numpy(), "year": owned["year"].to_numpy(),
+                       "producer_surplus_usd": owned["ps"].to_numpy()})
+    grid = grid.merge(ps.groupby(["region", "year"], as_index=False, sort=True)["producer_surplus_usd"].sum(),
+                      on=["region", "year"], how="left")
+    grid["government_revenue_usd"] = _by_cell(cell[row_f], gr, len(grid))
     grid[list(WELFARE_PARTS)] = grid[list(WELFARE_PARTS)].fillna(0.0)
     grid["welfare_usd"] = grid[list(WELFARE_PARTS)].sum(axis=1)
     disc = dict(zip(b["year"], b["discount"], strict=False))
     grid["welfare_pv_usd"] = grid["welfare_usd"] * grid["year"].map(disc).to_numpy(dtype=float)
     return grid
+
+
+def _by_cell(cell: np.ndarray, values: np.ndarray, cells: int) -> np.ndarray:
+    """Σ values per cell (NaN where a cell has none), summed as a group-by sums them (in row order)."""
+    return pd.Series(values).groupby(cell, sort=True).sum().reindex(np.arange(cells)).to_numpy(dtype=float)
 
 
 def _by_source_year(source: np.ndarray, year: np.ndarray, rent: np.ndarray) -> pd.DataFrame:
