@@ -270,18 +270,20 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     # --- flows: every plant-year to every region (plant-major, regions in sorted order)
     n_p, n_r = len(plants), len(regions)
     plant_of = np.repeat(np.arange(n_p), n_r)
-    region = np.tile(regions, n_p)
+    region = np.tile(np.arange(n_r), n_p)  # each flow's region, as its position in ``regions``
+    home = market.region_of(plants["location"])  # per plant
     flows = plants.iloc[plant_of].reset_index(drop=True)
-    flows["region"] = region
+    flows["region"] = pd.Series(regions).astype("str").array.take(region)  # the names taken, not converted
     flows["plant"] = plant_of
-    flows["home_region"] = market.region_of(plants["location"])[plant_of]
+    flows["home_region"] = pd.Series(home).astype("str").array.take(plant_of)
+    buyer_at = int(positions(np.array([buyer], dtype=object), regions)[0])  # -1: the buyer is no region
     deliveries = Deliveries(loaded, model, market, model.delivery_frames(), flows, buyer,
                             jv.builds.assign(allowed=True) if len(jv.builds) else jv.builds)
     fx = column_effects(deliveries, named)
     unit = flows["unit_cost_usd_per_t"].to_numpy(dtype=float)
     trade_by_mineral = dict(zip(market.trade_costs["mineral"], market.trade_costs["usd_per_t"], strict=True))
     trade = plants["mineral"].map(trade_by_mineral).fillna(0.0).to_numpy(dtype=float)[plant_of]  # per plant, repeated
-    trade = np.where(flows["home_region"].to_numpy() == region, 0.0, trade)
+    trade = np.where(positions(home, regions)[plant_of] == region, 0.0, trade)  # 0 within the home region
     tariff = unit * fx.ad_valorem + fx.per_tonne
     flows["trade_cost_usd_per_t"] = trade
     flows["tariff_usd_per_t"] = tariff
@@ -290,7 +292,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     jv_flow = (flows["kind"] == "jv").to_numpy()
     reach = np.where(jv_flow, flows["jv_max_t"].to_numpy(dtype=float), flows["capacity_t"].to_numpy(dtype=float))
     offtake = _offtake_shares(flows, jv, buyer)
-    flows["reach_t"] = np.where((offtake >= 1.0) & (region != buyer), 0.0, reach)  # φ = 1: only the funder's
+    flows["reach_t"] = np.where((offtake >= 1.0) & (region != buyer_at), 0.0, reach)  # φ = 1: only the funder's
     flows["upper_t"] = flows["reach_t"].to_numpy() * fx.allowed
     flows = flows.drop(columns=["jv_max_t"])
     # --- demand steps and balance rows (region, mineral, year in sorted order)
@@ -324,7 +326,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     if not with_goal:
         goals = goals.iloc[:0]
     goal_key = pd.MultiIndex.from_frame(goals[["mineral", "year"]])
-    goal_col = np.flatnonzero(region == buyer) if with_goal else np.zeros(0, dtype=np.int64)
+    goal_col = np.flatnonzero(region == buyer_at) if with_goal else np.zeros(0, dtype=np.int64)
     goal_row = goal_key.get_indexer(pd.MultiIndex.from_frame(flows.loc[goal_col, ["mineral", "year"]]))
     n_g = len(goals)
     lp = MarketLP(flows=flows, steps=steps, plants=plants, balances=balances, cost=cost, lower=lower, upper=upper,
