@@ -222,6 +222,12 @@ def test_market_size_runs_end_to_end_against_the_limit_and_agrees(results):
     assert all(mine["phases"][f"{p}_s"] is not None for p in ("build", "handoff", "solve", "extract"))
     assert market["wall_ratio"] > 0 and market["memory_ratio"] > 0
     assert "Market mode: the equilibrium LP end to end" in format_tables(results)
+    # the tie rule is timed inside critmin's solve (counted there) and reported apart
+    assert 0 < mine["ties_cpu_s"] <= mine["cpu_phases"]["solve_s"] and market["ties_cpu_s"] == mine["ties_cpu_s"]
+    # the shipped goal's frontier, warm: its points over run_frontier's seconds, against the 10 points/s
+    (frontier,) = market["frontier_runs"]
+    assert frontier["points"] == 21 and market["frontier_rate"] == pytest.approx(21 / frontier["frontier_s"])
+    assert (f"median {market['frontier_rate']:.1f} points/s wall" in format_tables(results))
     # more regions than the shipped six where a size asks for copies, each non-buyer region's demand split evenly
     _, scenario, data = market_inputs(MARKET_SIZES["market-tiny"])
     assert market["regions"] == len(data.regions) == 6 and scenario["market"] == "equilibrium"

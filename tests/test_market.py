@@ -240,3 +240,15 @@ def test_the_single_buyer_library_refuses_market_mode():
     with pytest.raises(InputError, match=r"the single-buyer model does not plan it: engine.market.solve_market "
                                          r"\(or engine.api.solve\) solves market mode"):
         run_scenario("market")
+
+
+def test_the_tie_rule_holds_a_column_at_the_bound_its_point_sits_on():
+    """The optimal face is held where step 2's point is, whatever the sign of a multiplier within the solver's
+    dual tolerance: a flow at 0 with reduced cost −7e-8 stays at 0, not at its upper bound (which would leave no
+    point on the face: the bench's market size failed so)."""
+    from engine.market.solve import _nearer_bound
+
+    lower, upper = np.array([0.0, 0.0, -np.inf, 5.0]), np.array([1802.9, 10.0, 3.0, 5.0])
+    assert _nearer_bound(np.array([0.0, 10.0, 3.0, 5.0]), lower, upper).tolist() == [0.0, 10.0, 3.0, 5.0]
+    assert _nearer_bound(np.array([1e-9, 10.0 - 1e-9, 3.0 - 1e-12, 5.0]), lower, upper).tolist() == \
+        [0.0, 10.0, 3.0, 5.0]

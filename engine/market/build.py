@@ -152,14 +152,51 @@ class MarketLP:
         return self.matrix[self.first_extra_row:, :self.n_flows].tocsr()
 
     @cached_property
+    def flow_row(self) -> np.ndarray:
+        """The balance row (local: 0 is the first balance row) of each flow: its region, mineral and year."""
+        return _balance_rows(self.balances, self.flows)
+
+    @cached_property
+    def step_row(self) -> np.ndarray:
+        """The balance row (local) of each demand step."""
+        return _balance_rows(self.balances, self.steps)
+
+    @cached_property
     def flow_discount(self) -> np.ndarray:
         """The discount factor of each flow's year."""
-        by_year = dict(zip(self.balances["year"].to_numpy(), self.balances["discount"].to_numpy(dtype=float),
-                           strict=False))
-        return np.array([by_year[int(y)] for y in self.flows["year"].to_numpy()], dtype=float)
+        return year_discount(self.balances, self.flows["year"].to_numpy())
 
     def describe(self) -> str:
         return f"{self.matrix.shape[1]:,} columns, {self.matrix.shape[0]:,} rows, {self.matrix.nnz:,} non-zeros"
+
+
+def _balance_rows(balances: pd.DataFrame, table: pd.DataFrame) -> np.ndarray:
+    """The position of each row of ``table`` among ``balances`` by region, mineral and year (-1: none)."""
+    key = pd.MultiIndex.from_frame(balances[["region", "mineral", "year"]])
+    return key.get_indexer(pd.MultiIndex.from_frame(table[["region", "mineral", "year"]]))
+
+
+def _flow_balance_rows(balances: pd.DataFrame, plants: pd.DataFrame, regions: np.ndarray) -> np.ndarray:
+    """``_balance_rows`` of the flows (plant-major, ``regions`` in order within each plant) from integer codes: the
+    plants' (mineral, year) and the regions', not the 591k flows' strings (-1: no balance row)."""
+    n_p, n_r = len(plants), len(regions)
+    pairs = pd.concat([plants[["mineral", "year"]], balances[["mineral", "year"]]], ignore_index=True)
+    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
+    region_of_balance = positions(balances["region"], regions)
+    table = np.full((n_r + 1, len(uniques)), -1, dtype=np.int64)  # row n_r: balance regions not in ``regions``
+    table[np.where(region_of_balance >= 0, region_of_balance, n_r), codes[n_p:]] = np.arange(len(balances))
+    return table[np.tile(np.arange(n_r), n_p), np.repeat(codes[:n_p], n_r)]
+
+
+def year_discount(balances: pd.DataFrame, years: np.ndarray) -> np.ndarray:
+    """The discount factor of each of ``years``, read from the balance rows of the same year (every year of the
+    horizon has one)."""
+    first = balances.drop_duplicates("year")  # every balance row of a year has the year's discount
+    known = first["year"].to_numpy(dtype=np.int64)
+    at = positions(np.asarray(years, dtype=np.int64), known)
+    if (at < 0).any():
+        raise KeyError(f"no balance row of year {int(np.asarray(years)[at < 0][0])}")
+    return first["discount"].to_numpy(dtype=float)[at]
 
 
 def _curves(loaded: LoadedScenario, market: MarketData, minerals: list[str], years: list[int]) -> pd.DataFrame:
@@ -233,18 +270,20 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     # --- flows: every plant-year to every region (plant-major, regions in sorted order)
     n_p, n_r = len(plants), len(regions)
     plant_of = np.repeat(np.arange(n_p), n_r)
-    region = np.tile(regions, n_p)
+    region = np.tile(np.arange(n_r), n_p)  # each flow's region, as its position in ``regions``
+    home = market.region_of(plants["location"])  # per plant
     flows = plants.iloc[plant_of].reset_index(drop=True)
-    flows["region"] = region
+    flows["region"] = pd.Series(regions).astype("str").array.take(region)  # the names taken, not converted
     flows["plant"] = plant_of
-    flows["home_region"] = market.region_of(plants["location"])[plant_of]
+    flows["home_region"] = pd.Series(home).astype("str").array.take(plant_of)
+    buyer_at = int(positions(np.array([buyer], dtype=object), regions)[0])  # -1: the buyer is no region
     deliveries = Deliveries(loaded, model, market, model.delivery_frames(), flows, buyer,
                             jv.builds.assign(allowed=True) if len(jv.builds) else jv.builds)
     fx = column_effects(deliveries, named)
     unit = flows["unit_cost_usd_per_t"].to_numpy(dtype=float)
     trade_by_mineral = dict(zip(market.trade_costs["mineral"], market.trade_costs["usd_per_t"], strict=True))
     trade = plants["mineral"].map(trade_by_mineral).fillna(0.0).to_numpy(dtype=float)[plant_of]  # per plant, repeated
-    trade = np.where(flows["home_region"].to_numpy() == region, 0.0, trade)
+    trade = np.where(positions(home, regions)[plant_of] == region, 0.0, trade)  # 0 within the home region
     tariff = unit * fx.ad_valorem + fx.per_tonne
     flows["trade_cost_usd_per_t"] = trade
     flows["tariff_usd_per_t"] = tariff
@@ -253,7 +292,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     jv_flow = (flows["kind"] == "jv").to_numpy()
     reach = np.where(jv_flow, flows["jv_max_t"].to_numpy(dtype=float), flows["capacity_t"].to_numpy(dtype=float))
     offtake = _offtake_shares(flows, jv, buyer)
-    flows["reach_t"] = np.where((offtake >= 1.0) & (region != buyer), 0.0, reach)  # φ = 1: only the funder's
+    flows["reach_t"] = np.where((offtake >= 1.0) & (region != buyer_at), 0.0, reach)  # φ = 1: only the funder's
     flows["upper_t"] = flows["reach_t"].to_numpy() * fx.allowed
     flows = flows.drop(columns=["jv_max_t"])
     # --- demand steps and balance rows (region, mineral, year in sorted order)
@@ -261,9 +300,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     balances = curves[["region", "mineral", "year"]].sort_values(["region", "mineral", "year"], kind="stable")
     balances = balances.reset_index(drop=True)
     balances["discount"] = model.discount(balances["year"].to_numpy())
-    key = pd.MultiIndex.from_frame(balances[["region", "mineral", "year"]])
-    flow_row = key.get_indexer(pd.MultiIndex.from_frame(flows[["region", "mineral", "year"]]))
-    step_row = key.get_indexer(pd.MultiIndex.from_frame(steps[["region", "mineral", "year"]]))
+    flow_row, step_row = _flow_balance_rows(balances, plants, regions), _balance_rows(balances, steps)
     disc_flow = model.discount(flows["year"].to_numpy())
     disc_step = model.discount(steps["year"].to_numpy())
     n_x, n_q, n_b = len(flows), len(steps), len(balances)
@@ -289,7 +326,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     if not with_goal:
         goals = goals.iloc[:0]
     goal_key = pd.MultiIndex.from_frame(goals[["mineral", "year"]])
-    goal_col = np.flatnonzero(region == buyer) if with_goal else np.zeros(0, dtype=np.int64)
+    goal_col = np.flatnonzero(region == buyer_at) if with_goal else np.zeros(0, dtype=np.int64)
     goal_row = goal_key.get_indexer(pd.MultiIndex.from_frame(flows.loc[goal_col, ["mineral", "year"]]))
     n_g = len(goals)
     lp = MarketLP(flows=flows, steps=steps, plants=plants, balances=balances, cost=cost, lower=lower, upper=upper,
@@ -306,7 +343,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     # --- policy rows, then JV rows
     deliveries.builds = jv.builds.assign(allowed=fx.build_allowed)
     blocks = policy_rows(deliveries, named, fx, build0, curves)
-    blocks += _jv_rows(jv, flows, offtake, buyer, jv_first, build0, bin0, balances)
+    blocks += _jv_rows(jv, plants, flows, offtake, buyer, jv_first, build0, bin0, balances)
     first_extra = n_p + n_b + n_g
     extra, e_rows, e_cols, e_vals, e_upper = _stack(blocks)
     lp.rows = extra
@@ -317,6 +354,7 @@ def build_market(loaded: LoadedScenario, market: MarketData, *, capacity_basis: 
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(first_extra + n_e, n_x + n_q + n_build + n_bin))
     matrix.sort_indices()
     lp.matrix = matrix
+    lp.__dict__.update(flow_row=flow_row, step_row=step_row)  # the cached properties, known here
     lp.row_lower = np.concatenate([np.full(n_p, -np.inf), np.zeros(n_b), np.full(n_g, -np.inf), np.full(n_e, -np.inf)])
     k_cap = plants["capacity_t"].to_numpy(dtype=float)
     lp.row_upper = np.concatenate([k_cap, np.zeros(n_b), np.full(n_g, np.inf if theta is None else 0.0), e_upper])
@@ -348,8 +386,8 @@ def _offtake_shares(flows: pd.DataFrame, jv: JvOptions, buyer: str) -> np.ndarra
     return out
 
 
-def _jv_rows(jv: JvOptions, flows: pd.DataFrame, offtake: np.ndarray, buyer: str, jv_first: int, build0: int,
-             bin0: int, balances: pd.DataFrame) -> list[RowBlock]:
+def _jv_rows(jv: JvOptions, plants: pd.DataFrame, flows: pd.DataFrame, offtake: np.ndarray, buyer: str,
+             jv_first: int, build0: int, bin0: int, balances: pd.DataFrame) -> list[RowBlock]:
     """Offtake rows (0 < φ < 1), maximum and minimum size rows (``jv.py``)."""
     blocks: list[RowBlock] = []
     if jv.options.empty:
@@ -367,7 +405,7 @@ def _jv_rows(jv: JvOptions, flows: pd.DataFrame, offtake: np.ndarray, buyer: str
         row_of_out = local[jv_first + out_row]
         keep = row_of_out >= 0
         phi = phi_of_plant.reindex(jv_first + out_row[keep]).to_numpy(dtype=float)
-        first = flows.drop_duplicates("plant").set_index("plant").loc[plant_rows]
+        first = plants.iloc[plant_rows]  # each plant's attributes (its flows repeat them)
         keys = pd.DataFrame({"family": "offtake", "policy": first["source_id"].to_numpy(), "region": buyer,
                              "mineral": first["mineral"].to_numpy(), "year": first["year"].to_numpy(dtype=np.int64),
                              "country": first["location"].to_numpy(),

@@ -48,9 +48,7 @@ class WelfareAccount:
         self.lp = lp
         self.regions = sorted(lp.balances["region"].unique())
         code = {r: i for i, r in enumerate(self.regions)}
-        key = pd.MultiIndex.from_frame(lp.balances[["region", "mineral", "year"]])
-        self.row_s = key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]]))
-        self.row_f = key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]]))
+        self.row_s, self.row_f = lp.step_row, lp.flow_row
         disc = lp.balances["discount"].to_numpy(dtype=float)
         self.disc_s, self.disc_f = disc[self.row_s], disc[self.row_f]
         self.region_s = lp.steps["region"].map(code).to_numpy(dtype=np.int64)

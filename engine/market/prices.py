@@ -34,42 +34,46 @@ from engine.market.solve import MarketSolution
 TOL_T = 1e-6
 
 
-def _extreme(frame: pd.DataFrame, rows: int, value: str, label: str, take_max: bool) -> tuple[np.ndarray, list]:
-    """Per balance row (``row`` column) the max or min of ``value`` over ``frame`` and the label of the row that
-    gives it (NaN and '' where the frame has none)."""
+def _extreme(frame: pd.DataFrame, rows: int, value: str, label: str, take_max: bool,
+             prefix: str = "") -> tuple[np.ndarray, list]:
+    """Per balance row (``row`` column) the max or min of ``value`` over ``frame`` and ``prefix`` + the label of the
+    row that gives it (NaN and '' where the frame has none; of several rows that give it, the first label in sort
+    order)."""
     out = np.full(rows, np.nan)
     who: list[str] = [""] * rows
     if frame.empty:
         return out, who
-    order = frame.sort_values(["row", value, label], ascending=[True, not take_max, True], kind="stable")
-    first = order.drop_duplicates("row", keep="first")
+    row = frame["row"].to_numpy(dtype=np.int64)
+    v = frame[value].to_numpy(dtype=float)
+    best = np.full(rows, -np.inf if take_max else np.inf)
+    (np.maximum if take_max else np.minimum).at(best, row, v)
+    ties = frame.loc[v == best[row], ["row", value, label]]  # only the rows that reach the extreme are sorted
+    first = ties.sort_values(["row", label], kind="stable").drop_duplicates("row", keep="first")
     at = first["row"].to_numpy(dtype=np.int64)
     out[at] = first[value].to_numpy(dtype=float)
     for i, text in zip(at, first[label], strict=True):
-        who[i] = str(text)
+        who[i] = prefix + str(text)
     return out, who
 
 
 def price_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
     """``prices.csv``: one row per region, mineral and year."""
     b = lp.balances
-    key = pd.MultiIndex.from_frame(b[["region", "mineral", "year"]])
-    steps = lp.steps.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]])),
-                            q=sol.q)
+    steps = lp.steps.assign(row=lp.step_row, q=sol.q)
     steps["label"] = "demand step " + steps["step"].astype(str)
-    flows = lp.flows.assign(row=key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]])),
-                            x=sol.x)
-    flows["label"] = "supply " + flows["source_id"].astype(str)
-    flows["delivered_cost_usd_per_t"] = flows["delivered_cost_usd_per_t"].to_numpy() + flow_transfers(lp, sol)
-    plant = flows["plant"].to_numpy()
+    # the flow columns the interval needs (not a copy of the whole flow table)
+    flows = pd.DataFrame({"row": lp.flow_row, "x": sol.x, "source_id": lp.flows["source_id"].to_numpy(),
+                          "delivered_cost_usd_per_t": lp.flows["delivered_cost_usd_per_t"].to_numpy()
+                          + flow_transfers(lp, sol)})
+    plant = lp.flows["plant"].to_numpy()
     used = np.bincount(plant, weights=sol.x, minlength=len(lp.plants))
     spare = (used < lp.plant_capacity(sol.build) - TOL_T)[plant] & \
-        (flows["x"].to_numpy() < flows["upper_t"].to_numpy() - TOL_T) & ~in_tight_row(lp, sol)
+        (sol.x < lp.flows["upper_t"].to_numpy() - TOL_T) & ~in_tight_row(lp, sol)
     n = len(b)
     lo_step, lo_step_by = _extreme(steps[steps["q"] < steps["width_t"] - TOL_T], n, "wtp_usd_per_t", "label", True)
-    lo_flow, lo_flow_by = _extreme(flows[flows["x"] > TOL_T], n, "delivered_cost_usd_per_t", "label", True)
+    lo_flow, lo_flow_by = _extreme(flows[sol.x > TOL_T], n, "delivered_cost_usd_per_t", "source_id", True, "supply ")
     hi_step, hi_step_by = _extreme(steps[steps["q"] > TOL_T], n, "wtp_usd_per_t", "label", False)
-    hi_flow, hi_flow_by = _extreme(flows[spare], n, "delivered_cost_usd_per_t", "label", False)
+    hi_flow, hi_flow_by = _extreme(flows[spare], n, "delivered_cost_usd_per_t", "source_id", False, "supply ")
     low = np.fmax(lo_step, lo_flow)
     low_by = [s if (not np.isnan(a) and (np.isnan(f) or a >= f)) else fl
               for a, f, s, fl in zip(lo_step, lo_flow, lo_step_by, lo_flow_by, strict=True)]

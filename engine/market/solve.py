@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from engine.errors import SolverError
-from engine.market.build import MONEY_UNIT, MarketLP
+from engine.market.build import MONEY_UNIT, MarketLP, year_discount
 from engine.model.joins import positions
 from engine.plan.ties import key_hashes
 from engine.solvers.base import FEASIBILITY_ABS_TOL, FEASIBILITY_REL_TOL
@@ -87,9 +87,13 @@ class MarketSolver:
         self.theta = lp.theta
         self._values = lp.goal_values(1.0 if lp.theta is None else lp.theta)
         # the matrix without the goal rows (their coefficients change with θ: ``_activity`` adds them)
-        coo = lp.matrix.tocoo()
-        goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
-        self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])), shape=lp.matrix.shape)
+        if len(lp.goal_col):
+            coo = lp.matrix.tocoo()
+            goal = (coo.row >= lp.first_goal_row) & (coo.row < lp.first_extra_row)
+            self._fixed_part = sp.csr_matrix((coo.data[~goal], (coo.row[~goal], coo.col[~goal])),
+                                             shape=lp.matrix.shape)
+        else:  # no goal rows: the matrix as built (not a copy)
+            self._fixed_part = lp.matrix
         # the model as HiGHS holds it
         self.cost = lp.cost.copy()
         self.col_lower, self.col_upper = lp.lower.copy(), lp.upper.copy()
@@ -190,7 +194,8 @@ class MarketSolver:
         ``absolute``."""
         lp = self.lp
         if absolute:
-            out = abs(self._fixed_part) @ np.abs(values)
+            a = self._fixed_part  # |A| on A's own index arrays: only the values are copied
+            out = type(a)((np.abs(a.data), a.indices, a.indptr), shape=a.shape) @ np.abs(values)
             terms = np.abs(self._values * values[lp.goal_col])
         else:
             out = self._fixed_part @ values
@@ -245,15 +250,19 @@ class MarketSolver:
         self._cols_bounds(cols, best, best)
         return best
 
-    def _settle_ties(self, col_dual: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
-        """Step 3 of the module docstring: the point of the optimal face with the least weighted tonnage."""
+    def _settle_ties(self, col_value: np.ndarray, row_value: np.ndarray, col_dual: np.ndarray,
+                     row_dual: np.ndarray) -> np.ndarray:
+        """Step 3 of the module docstring: the point of the optimal face of step 2's solution (``col_value``,
+        ``row_value``: its point; ``col_dual``, ``row_dual``: its multipliers) with the least weighted tonnage."""
         lp, h = self.lp, self.h
         n = len(self.cost)
         cols = np.flatnonzero(np.abs(col_dual) > FACE_TOL)
         rows = np.flatnonzero(np.abs(row_dual) > FACE_TOL)
-        # held at the bound each sits on (HiGHS, minimising: a negative multiplier on the upper bound)
-        at_col = np.where(col_dual[cols] < 0, self.col_upper[cols], self.col_lower[cols])
-        at_row = np.where(row_dual[rows] < 0, self.row_upper[rows], self.row_lower[rows])
+        # held at the bound each sits on in step 2's point (the nearer one). Not by the multiplier's sign: a
+        # multiplier within HiGHS's dual feasibility tolerance (1e-7) can have the wrong sign for its bound
+        # (−7e-8 on a flow at 0), and holding that column at its other bound makes the face empty
+        at_col = _nearer_bound(col_value[cols], self.col_lower[cols], self.col_upper[cols])
+        at_row = _nearer_bound(row_value[rows], self.row_lower[rows], self.row_upper[rows])
         kept_cols = (self.col_lower[cols].copy(), self.col_upper[cols].copy())
         kept_rows = (self.row_lower[rows].copy(), self.row_upper[rows].copy())
         kept_cost = self.cost.copy()
@@ -285,7 +294,8 @@ class MarketSolver:
         col_dual = np.asarray(sol.col_dual, dtype=float)
         objective = float(h.getInfo().objective_function_value)
         iterations = int(h.getInfo().simplex_iteration_count)
-        values = self._settle_ties(col_dual, duals)
+        values = self._settle_ties(np.asarray(sol.col_value, dtype=float), np.asarray(sol.row_value, dtype=float),
+                                   col_dual, duals)
         check_point(values, self._activity(values), self._activity(values, absolute=True), self.col_lower,
                     self.col_upper, self.row_lower, self.row_upper)
         n_x, n_p, n_b = lp.n_flows, len(lp.plants), len(lp.balances)
@@ -358,10 +368,14 @@ def check_point(values: np.ndarray, activity: np.ndarray, size: np.ndarray, col_
                           f"{tol[row]:.3g}) or column {col}'s bounds by {col_excess[col]:.3g}")
 
 
+def _nearer_bound(value: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The bound nearer to each value (the lower one on a tie)."""
+    return np.where(np.abs(upper - value) < np.abs(value - lower), upper, lower)
+
+
 def _plant_discount(lp: MarketLP, years: np.ndarray) -> np.ndarray:
     """The discount factor of each plant-year row, read from the balance rows of the same year."""
-    by_year = dict(zip(lp.balances["year"].to_numpy(), lp.balances["discount"].to_numpy(dtype=float), strict=False))
-    return np.array([by_year[int(y)] for y in years], dtype=float)
+    return year_discount(lp.balances, years)
 
 
 def highs_version(h: highspy.Highs) -> str:

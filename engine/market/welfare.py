@@ -23,6 +23,7 @@ a cost. Trade costs are a resource cost, not anyone's surplus.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.formulation.jv import jv_equity
@@ -60,40 +61,50 @@ def capex_table(lp: MarketLP, sol: MarketSolution) -> pd.DataFrame:
 def welfare_table(lp: MarketLP, sol: MarketSolution, market: MarketData, ownership: pd.DataFrame) -> pd.DataFrame:
     """``welfare.csv``: one row per region and year, each part in the year's money, the total also discounted."""
     b = lp.balances
-    key = pd.MultiIndex.from_frame(b[["region", "mineral", "year"]])
-    row_s = key.get_indexer(pd.MultiIndex.from_frame(lp.steps[["region", "mineral", "year"]]))
+    row_s = lp.step_row
     cs = (lp.steps["wtp_usd_per_t"].to_numpy() - sol.price[row_s]) * sol.q
-    row_f = key.get_indexer(pd.MultiIndex.from_frame(lp.flows[["region", "mineral", "year"]]))
+    row_f = lp.flow_row
     transfer = flow_transfers(lp, sol)
     margin = (sol.price[row_f] - lp.flows["delivered_cost_usd_per_t"].to_numpy() - transfer) * sol.x
     gr = (lp.flows["tariff_usd_per_t"].to_numpy() + transfer) * sol.x
     # producer surplus by owner: each plant's margins less its capex, split by equity
-    rent = pd.DataFrame({"source_id": lp.flows["source_id"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                         "rent": margin})
     capex = capex_table(lp, sol)
-    rent = pd.concat([rent, pd.DataFrame({"source_id": capex["option_id"].to_numpy(), "year": capex["year"].to_numpy(),
-                                          "rent": -capex["capex_usd"].to_numpy(dtype=float)})], ignore_index=True)
-    rent = rent.groupby(["source_id", "year"], as_index=False, sort=True)["rent"].sum()
+    rent = _by_source_year(np.concatenate([lp.plants["source_id"].to_numpy()[lp.flows["plant"].to_numpy()],
+                                           capex["option_id"].to_numpy()]),
+                           np.concatenate([lp.flows["year"].to_numpy(), capex["year"].to_numpy()]),
+                           np.concatenate([margin, -capex["capex_usd"].to_numpy(dtype=float)]))
     owned = rent.merge(plant_equity(lp, market, ownership), on="source_id", how="inner")
     owned["ps"] = owned["rent"] * owned["equity_share"]
-    parts = [
-        pd.DataFrame({"region": lp.steps["region"].to_numpy(), "year": lp.steps["year"].to_numpy(),
-                      "consumer_surplus_usd": cs}),
-        pd.DataFrame({"region": owned["owner_region"].to_numpy(), "year": owned["year"].to_numpy(),
-                      "producer_surplus_usd": owned["ps"].to_numpy()}),
-        pd.DataFrame({"region": lp.flows["region"].to_numpy(), "year": lp.flows["year"].to_numpy(),
-                      "government_revenue_usd": gr}),
-    ]
     grid = b[["region", "year"]].drop_duplicates().sort_values(["region", "year"]).reset_index(drop=True)
-    for part in parts:
-        column = part.columns[-1]
-        sums = part.groupby(["region", "year"], as_index=False, sort=True)[column].sum()
-        grid = grid.merge(sums, on=["region", "year"], how="left")
+    # each balance row's cell of the grid: the steps' and flows' sums grouped on integer cells, not on strings
+    cell = pd.MultiIndex.from_frame(grid).get_indexer(pd.MultiIndex.from_frame(b[["region", "year"]]))
+    grid["consumer_surplus_usd"] = _by_cell(cell[row_s], cs, len(grid))
+    ps = pd.DataFrame({"region": owned["owner_region"].to_numpy(), "year": owned["year"].to_numpy(),
+                       "producer_surplus_usd": owned["ps"].to_numpy()})
+    grid = grid.merge(ps.groupby(["region", "year"], as_index=False, sort=True)["producer_surplus_usd"].sum(),
+                      on=["region", "year"], how="left")
+    grid["government_revenue_usd"] = _by_cell(cell[row_f], gr, len(grid))
     grid[list(WELFARE_PARTS)] = grid[list(WELFARE_PARTS)].fillna(0.0)
     grid["welfare_usd"] = grid[list(WELFARE_PARTS)].sum(axis=1)
     disc = dict(zip(b["year"], b["discount"], strict=False))
     grid["welfare_pv_usd"] = grid["welfare_usd"] * grid["year"].map(disc).to_numpy(dtype=float)
     return grid
+
+
+def _by_cell(cell: np.ndarray, values: np.ndarray, cells: int) -> np.ndarray:
+    """Σ values per cell (NaN where a cell has none), summed as a group-by sums them (in row order)."""
+    return pd.Series(values).groupby(cell, sort=True).sum().reindex(np.arange(cells)).to_numpy(dtype=float)
+
+
+def _by_source_year(source: np.ndarray, year: np.ndarray, rent: np.ndarray) -> pd.DataFrame:
+    """Σ rent per (source_id, year), sorted by both: grouped on the sources' integer codes (their sorted
+    uniques), so that the half-million flows' strings are hashed once per plant, not grouped as strings."""
+    codes, uniques = pd.factorize(source, sort=True)
+    uniques = np.asarray(uniques, dtype=object)
+    sums = pd.DataFrame({"code": codes, "year": year, "rent": rent}).groupby(["code", "year"], as_index=False,
+                                                                             sort=True)["rent"].sum()
+    return pd.DataFrame({"source_id": uniques[sums["code"].to_numpy()], "year": sums["year"].to_numpy(),
+                         "rent": sums["rent"].to_numpy()})
 
 
 def welfare_pv(welfare: pd.DataFrame, lp: MarketLP) -> pd.DataFrame:
