@@ -96,6 +96,18 @@ def test_a_whole_cut_of_the_jv_leaves_it_unbuilt_and_the_model_restored(tmp_path
     assert np.allclose(held.toarray(), shocker.lp.matrix.toarray())
 
 
+def test_a_shock_never_changes_the_models_own_matrix(tmp_path: Path):
+    """The solver's checked copy of the matrix is its own: scaling a JV's build terms for a shock leaves the
+    MarketLP's matrix (shared with prices, welfare and the written results) as built."""
+    loaded = hand(tmp_path, 0.5)
+    result = solve_market(loaded)
+    built = result.lp.matrix.copy()
+    shocker = _Shocker(result)
+    (shock,) = named_shocks(loaded)
+    shocker.solve(shock)
+    assert (result.lp.matrix != built).nnz == 0
+
+
 def _held_matrix(solver):
     """The constraint matrix HiGHS holds (without the goal rows' θ, which ``set_theta`` changes)."""
     import scipy.sparse as sp

@@ -143,6 +143,8 @@ class MarketSolver:
         if jv_share is None or self.lp.jv is None or not len(self.lp.jv.output):
             return
         if getattr(self, "_jv_terms", None) is None:
+            if self._fixed_part is self.lp.matrix:  # the model's own matrix (CSC, shared): take a private CSR copy
+                self._fixed_part = self.lp.matrix.tocsr()  # before changing its build coefficients
             self._jv_terms = _jv_build_terms(self.lp, self._fixed_part)
         rows, cols, model_values, plant, at = self._jv_terms
         values = model_values * np.asarray(jv_share, dtype=float)[plant]
